@@ -1,0 +1,433 @@
+// Mock "create order" microservices: real HTTP servers, one port (origin) per service,
+// plus a gateway and an admin API. Node 20 built-ins only; see mock/README.md.
+
+import http from 'node:http';
+import { EventEmitter } from 'node:events';
+import {
+  now, applyCorsHeaders, answerPreflight, splitTarget, splitScenario, readBody, parseJsonBody,
+  headersObject, isBodyless,
+} from './http-util.mjs';
+import { Store, SERVICE_NAMES, ConfigError, faultType, TRANSPORT_FAULTS } from './store.mjs';
+import { route, HttpError } from './domain.mjs';
+import { labControls, labReply } from './lab.mjs';
+
+export { SERVICE_NAMES };
+export const HOST = '127.0.0.1';
+export const DEFAULT_PORT = 4500;
+/** Port order from the base port: admin, gateway, then the services. */
+export const PORT_LAYOUT = Object.freeze(['admin', 'gateway', ...SERVICE_NAMES]);
+
+const SCENARIO_ID = /^[A-Za-z0-9_-]+$/;
+
+// ------------------------------------------------------------------ one request/response
+
+class Exchange {
+  constructor(rt, req, res, entry) {
+    this.rt = rt;
+    this.req = req;
+    this.res = res;
+    this.entry = entry;
+    this.done = false; // we replied, or destroyed the socket on purpose
+    this.gone = false; // the client went away (or the server is closing): stop working on it
+    this.timer = null;
+    this.wake = null;
+    rt.live.add(this);
+    res.on('close', () => this.onClose());
+  }
+
+  onClose() {
+    this.rt.live.delete(this);
+    if (this.done) return;
+    this.cancel();
+    this.entry.aborted = true;
+    this.rt.events.emit('abort', this.entry);
+    this.trace('aborted');
+  }
+
+  /** Stop pending work (timers) without replying. */
+  cancel() {
+    this.gone = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const wake = this.wake;
+    this.wake = null;
+    wake?.(false);
+  }
+
+  /** Wait at least `ms` (checked against the monotonic clock). Resolves false if the exchange died meanwhile. */
+  sleep(ms) {
+    if (this.gone) return Promise.resolve(false);
+    if (!(ms > 0)) return Promise.resolve(true);
+    const until = performance.now() + ms;
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      const tick = () => {
+        this.timer = null;
+        const left = until - performance.now();
+        if (left > 0) {
+          // Timers may fire a fraction of a millisecond early; never reply before the latency is over.
+          this.timer = setTimeout(tick, Math.max(1, Math.ceil(left)));
+        } else {
+          this.wake = null;
+          resolve(true);
+        }
+      };
+      this.timer = setTimeout(tick, ms);
+    });
+  }
+
+  /** Write a reply. opts: { json } or { text, contentType }, plus headers. */
+  reply(status, { json, text, contentType, headers = {} } = {}) {
+    if (this.done || this.gone) return;
+    this.done = true;
+    const { res, req, entry } = this;
+    const key = req.headers['idempotency-key'];
+    if (key !== undefined) res.setHeader('Idempotency-Key', key);
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    let payload = '';
+    if (!isBodyless(status)) {
+      if (text !== undefined) {
+        payload = text;
+        res.setHeader('Content-Type', contentType);
+      } else if (json !== undefined) {
+        payload = JSON.stringify(json);
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      }
+      res.setHeader('Content-Length', Buffer.byteLength(payload));
+    }
+    entry.status = status;
+    entry.repliedAt = now();
+    res.writeHead(status);
+    res.end(isBodyless(status) ? undefined : payload);
+    this.rt.events.emit('reply', entry);
+    this.trace(String(status));
+  }
+
+  replyError(status, message, extra = {}, headers = {}) {
+    this.reply(status, { json: { error: message, ...extra }, headers });
+  }
+
+  replyHttpError(err) {
+    if (err instanceof HttpError) this.replyError(err.status, err.message, err.extra, err.headers);
+    else this.replyError(500, `mock internal error: ${err?.message ?? err}`);
+  }
+
+  /** Never reply: the request stays open until the client aborts or the server closes. */
+  hang() {
+    this.trace('hanging');
+  }
+
+  /** Destroy the connection without a reply (a network error for the client). */
+  reset() {
+    if (this.done || this.gone) return;
+    this.done = true;
+    const socket = this.req.socket;
+    if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+    else socket.destroy();
+    this.rt.events.emit('reset', this.entry);
+    this.trace('reset');
+  }
+
+  trace(outcome) {
+    if (!this.rt.log) return;
+    const e = this.entry;
+    const took = e.repliedAt !== null ? ` ${(e.repliedAt - e.arrivedAt).toFixed(1)}ms` : '';
+    const scen = e.scenario === 'default' ? '' : `[${e.scenario}] `;
+    process.stderr.write(`[mock] ${scen}${e.service} ${e.method} ${e.path} → ${outcome}${took}\n`);
+  }
+}
+
+// ------------------------------------------------------------------ service and gateway ports
+
+function onServiceRequest(rt, portName, req, res) {
+  const arrivedAt = now();
+  applyCorsHeaders(res);
+  if (req.method === 'OPTIONS') return answerPreflight(req, res);
+
+  const { path: rawPath, query } = splitTarget(req.url);
+  const { scenario, path: scoped, prefix } = splitScenario(rawPath);
+  let service = portName;
+  let path = scoped;
+  let base = prefix; // what a client puts before a service path to reach this service (for Location)
+  let unknownService = false;
+  if (portName === 'gateway') {
+    const m = /^\/([^/]+)(\/.*)?$/.exec(scoped);
+    if (m && SERVICE_NAMES.includes(m[1])) {
+      service = m[1];
+      path = m[2] || '/';
+      base = `${prefix}/${m[1]}`;
+    } else if (!(m && m[1] === 'lab')) {
+      unknownService = true;
+    }
+  }
+  const entry = rt.store.addEntry({
+    scenario, service, via: portName === 'gateway' ? 'gateway' : 'direct', method: req.method, path, query,
+    headers: headersObject(req), body: null, arrivedAt, repliedAt: null, status: null, aborted: false,
+  });
+  const ex = new Exchange(rt, req, res, entry);
+  rt.events.emit('arrive', entry);
+  serve(rt, ex, { scenario, service, path, query, base, unknownService }).catch((err) => ex.replyHttpError(err));
+}
+
+async function serve(rt, ex, { scenario, service, path, query, base, unknownService }) {
+  const read = await readBody(ex.req);
+  if (read === null || ex.gone) return;
+  if (read.tooBig) return ex.replyError(413, 'request body too large');
+  const parsed = parseJsonBody(read.text);
+  ex.entry.body = parsed.value ?? null;
+
+  if (unknownService) {
+    return ex.replyError(404, `gateway: expected /<service>/<path> with service one of ${SERVICE_NAMES.join(', ')}`);
+  }
+  if (path === '/lab' || path.startsWith('/lab/')) return serveLab(ex, { path, query, parsed });
+  return serveDomain(rt, ex, { scenario, service, path, query, base, parsed });
+}
+
+async function serveLab(ex, { path, query, parsed }) {
+  let controls;
+  try {
+    controls = labControls(query);
+  } catch (err) {
+    return ex.replyHttpError(err);
+  }
+  if (!(await ex.sleep(controls.delay))) return;
+  if (controls.fault === 'hang') {
+    ex.entry.fault = 'hang';
+    return ex.hang();
+  }
+  if (controls.fault === 'reset') {
+    ex.entry.fault = 'reset';
+    return ex.reset();
+  }
+  if (parsed.error) return ex.replyError(400, parsed.error);
+  let r;
+  try {
+    r = labReply({ method: ex.req.method, path, query, headers: ex.entry.headers, body: parsed.value });
+  } catch (err) {
+    return ex.replyHttpError(err);
+  }
+  const headers = {};
+  if (controls.retryAfter !== undefined) headers['Retry-After'] = controls.retryAfter;
+  ex.reply(controls.status ?? r.status, { json: r.body, text: r.text, contentType: r.contentType, headers });
+}
+
+async function serveDomain(rt, ex, { scenario, service, path, query, base, parsed }) {
+  const { store } = rt;
+  if (!(await ex.sleep(store.latencyFor(scenario, service)))) return;
+
+  const fault = store.activeFault(scenario, service);
+  const type = fault === undefined ? undefined : faultType(fault);
+  if (type !== undefined && TRANSPORT_FAULTS.has(type)) {
+    store.consumeFault(scenario, service);
+    ex.entry.fault = fault;
+    switch (type) {
+      case 'hang': return ex.hang();
+      case 'reset': return ex.reset();
+      case 'not-json': return ex.reply(200, { text: 'not json', contentType: 'text/plain; charset=utf-8' });
+      default: {
+        const headers = fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {};
+        return ex.replyError(fault.status, `injected fault: ${service} answers HTTP ${fault.status}`, {}, headers);
+      }
+    }
+  }
+  if (parsed.error) return ex.replyError(400, parsed.error);
+
+  const method = ex.req.method;
+  const { handler, params } = route(service, method, path); // throws 404 / 405 / 400
+  const state = store.scenario(scenario);
+
+  const key = ex.req.headers['idempotency-key'];
+  const idemKey = method === 'POST' && key ? `${service}\n${key}` : undefined;
+  if (idemKey !== undefined) {
+    const stored = state.idempotency.get(idemKey);
+    if (stored) {
+      ex.entry.replayed = true;
+      return ex.reply(stored.status, { json: stored.body, headers: { ...stored.headers, 'Idempotent-Replayed': 'true' } });
+    }
+  }
+  const r = handler({
+    state, params, query, body: parsed.value, fault: type,
+    consumeFault: () => {
+      store.consumeFault(scenario, service);
+      ex.entry.fault = fault;
+    },
+    location: (p) => `${base}${p}`,
+  });
+  if (idemKey !== undefined && r.status >= 200 && r.status < 300) {
+    state.idempotency.set(idemKey, structuredClone({ status: r.status, body: r.body, headers: r.headers ?? {} }));
+  }
+  ex.reply(r.status, { json: r.body, headers: r.headers });
+}
+
+// ------------------------------------------------------------------ admin port
+
+function sendAdmin(res, status, json, headers = {}) {
+  const payload = JSON.stringify(json);
+  res.writeHead(status, {
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
+
+async function onAdminRequest(rt, req, res) {
+  applyCorsHeaders(res);
+  if (req.method === 'OPTIONS') return answerPreflight(req, res);
+  const { path, query } = splitTarget(req.url);
+  const read = await readBody(req);
+  if (read === null) return;
+  if (read.tooBig) return sendAdmin(res, 413, { error: 'request body too large' });
+  const parsed = parseJsonBody(read.text);
+  const { store } = rt;
+  const method = req.method;
+  const notAllowed = (allow) => sendAdmin(res, 405, { error: `method ${method} not allowed on ${path} (allowed: ${allow})` }, { Allow: allow });
+  const scenarioParam = Array.isArray(query.scenario) ? query.scenario.at(-1) : query.scenario;
+
+  if (path === '/health') {
+    return method === 'GET' ? sendAdmin(res, 200, { ok: true }) : notAllowed('GET');
+  }
+  if (path === '/info') {
+    return method === 'GET' ? sendAdmin(res, 200, rt.info) : notAllowed('GET');
+  }
+  if (path === '/log') {
+    if (method === 'GET') return sendAdmin(res, 200, store.entries(scenarioParam));
+    if (method === 'DELETE') {
+      store.clearLog(scenarioParam);
+      return sendAdmin(res, 200, { ok: true });
+    }
+    return notAllowed('GET, DELETE');
+  }
+  if (path === '/scenarios') {
+    if (method === 'GET') return sendAdmin(res, 200, { scenarios: [...new Set(['default', ...store.scenarios.keys()])] });
+    if (method === 'DELETE') {
+      store.resetAll();
+      return sendAdmin(res, 200, { ok: true });
+    }
+    return notAllowed('GET, DELETE');
+  }
+  const m = /^\/scenarios\/([^/]+)$/.exec(path);
+  if (m) {
+    const id = m[1];
+    if (!SCENARIO_ID.test(id)) return sendAdmin(res, 400, { error: 'scenario id must match [A-Za-z0-9_-]+' });
+    if (method === 'GET') return sendAdmin(res, 200, store.scenario(id).config);
+    if (method === 'PUT') {
+      if (parsed.error) return sendAdmin(res, 400, { error: parsed.error });
+      try {
+        return sendAdmin(res, 200, store.setConfig(id, parsed.value));
+      } catch (err) {
+        if (err instanceof ConfigError) return sendAdmin(res, 400, { error: err.message });
+        throw err;
+      }
+    }
+    if (method === 'DELETE') {
+      store.reset(id);
+      return sendAdmin(res, 200, store.scenario(id).config);
+    }
+    return notAllowed('GET, PUT, DELETE');
+  }
+  return sendAdmin(res, 404, {
+    error: `no admin endpoint ${path} (try /health, /info, /scenarios/<id>, /log)`,
+  });
+}
+
+// ------------------------------------------------------------------ start / stop
+
+function listen(server, port) {
+  return new Promise((resolve, reject) => {
+    const onError = (err) => reject(err);
+    server.once('error', onError);
+    server.listen(port, HOST, () => {
+      server.off('error', onError);
+      resolve(server.address().port);
+    });
+  });
+}
+
+function closeServer(server) {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/**
+ * Start the admin API, the gateway and the ten services on 127.0.0.1.
+ * port: base port (admin = port, gateway = port+1, services = port+2..port+11), or 0 for any free ports.
+ * latency: { <service>: ms } and defaultLatency: ms form the initial config of the `default` scenario.
+ * log: print one line per request to stderr.
+ * Resolves to { adminUrl, gatewayUrl, services: { <name>: url } } plus non-enumerable close() and events
+ * (so JSON.stringify(result) gives just the URLs).
+ */
+export async function startServices({ port = DEFAULT_PORT, latency = {}, defaultLatency = 0, log = false } = {}) {
+  const maxBase = 65535 - (PORT_LAYOUT.length - 1);
+  if (!Number.isInteger(port) || port < 0 || port > maxBase) {
+    throw new RangeError(`startServices: port must be 0 (any free ports) or an integer 1..${maxBase}, got ${port}`);
+  }
+  if (typeof latency === 'number') {
+    // Convenience: a bare number means the same latency for every service.
+    defaultLatency = latency;
+    latency = {};
+  }
+  let store;
+  try {
+    store = new Store({ latency, defaultLatency });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new TypeError(`startServices: ${err.message}`);
+    throw err;
+  }
+
+  const events = new EventEmitter();
+  const rt = { store, events, live: new Set(), log: Boolean(log), info: null };
+  const servers = PORT_LAYOUT.map((name) => {
+    const handler = name === 'admin'
+      ? (req, res) => onAdminRequest(rt, req, res).catch((err) => {
+        if (!res.headersSent) sendAdmin(res, 500, { error: `mock internal error: ${err?.message ?? err}` });
+      })
+      : (req, res) => onServiceRequest(rt, name, req, res);
+    return { name, server: http.createServer(handler) };
+  });
+
+  const results = await Promise.allSettled(servers.map(({ server }, i) => listen(server, port === 0 ? 0 : port + i)));
+  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ i, err: r.reason }] : []));
+  if (failures.length > 0) {
+    await Promise.all(servers.map(({ server }) => closeServer(server)));
+    const { i, err } = failures[0];
+    const where = `port ${port === 0 ? '(any)' : port + i} (${PORT_LAYOUT[i]}) on ${HOST}`;
+    const why = err?.code === 'EADDRINUSE' ? 'is already in use'
+      : err?.code === 'EACCES' ? 'cannot be opened: permission denied'
+        : `cannot be opened: ${err?.message ?? err}`;
+    const also = failures.length > 1 ? `; also failed: ${failures.slice(1).map((f) => port + f.i).join(', ')}` : '';
+    throw new Error(`mock services: ${where} ${why}${also}. Choose another base port (--port).`, { cause: err });
+  }
+  for (const { name, server } of servers) {
+    server.on('error', (err) => process.stderr.write(`[mock] ${name} server error: ${err.message}\n`));
+  }
+
+  const url = (i) => `http://${HOST}:${results[i].value}`;
+  const info = {
+    adminUrl: url(0),
+    gatewayUrl: url(1),
+    services: Object.fromEntries(SERVICE_NAMES.map((name, k) => [name, url(k + 2)])),
+  };
+  rt.info = info;
+
+  let closing = null;
+  const close = () => {
+    if (!closing) {
+      closing = (async () => {
+        for (const ex of rt.live) ex.cancel();
+        await Promise.all(servers.map(({ server }) => closeServer(server)));
+      })();
+    }
+    return closing;
+  };
+
+  const result = structuredClone(info);
+  Object.defineProperties(result, {
+    close: { value: close, enumerable: false },
+    events: { value: events, enumerable: false },
+  });
+  return result;
+}
