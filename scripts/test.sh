@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# The project's whole check, in order, stopping at the first failure (npm test; .ci/run).
+#
+#    1  setup           bash scripts/setup.sh
+#    2  fmt             cargo fmt --all -- --check
+#    3  clippy-native   cargo clippy --all-targets -- -D warnings
+#    4  clippy-wasm     cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
+#    5  cargo-test      cargo test
+#    6  mock-unit       node --test tests/mock/                        (skipped while absent)
+#    7  mock-start      node mock/cli.mjs --port $PC_MOCK_PORT, in the background until exit
+#    8  wasm-chrome     wasm-pack test --headless --chrome  --chromedriver $PC_CHROMEDRIVER
+#    9  wasm-firefox    wasm-pack test --headless --firefox --geckodriver  $PC_GECKODRIVER
+#   10  wasm-node       wasm-pack test --node
+#   11  release-build   wasm-pack build --release --target web --out-dir pkg (npm's wasm-opt)
+#   12  e2e             node --test tests/e2e/                         (skipped while absent)
+#
+# wasm-pack always runs with --mode no-install: it must use the tools setup.sh installed
+# (wasm-bindgen-cli at the Cargo.lock version) and fail loudly rather than fetch its own.
+# Browser runs are one wasm-pack call per browser so that each is checked to have run tests.
+#
+# Environment: PC_MOCK_PORT (default 4500; compiled into the wasm tests via option_env!),
+# PC_MOCK_START_TIMEOUT (seconds, default 30), PC_SKIP_SETUP=1 to skip step 1.
+# Output: a banner and elapsed seconds per step; then one line per step, a line
+# "steps: N passed, N failed, N skipped", and last "tests: N passed, N failed" (the sum of
+# what cargo test, wasm-bindgen-test and node --test reported).
+set -euo pipefail
+
+# shellcheck source=scripts/env.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/env.sh"
+cd "$PC_ROOT"
+
+# Driver selection must come from our --chromedriver/--geckodriver flags only: the
+# wasm-bindgen test runner prefers any *_REMOTE, then GECKODRIVER, over the one wasm-pack sets.
+unset CHROMEDRIVER GECKODRIVER SAFARIDRIVER MSEDGEDRIVER \
+  CHROMEDRIVER_REMOTE GECKODRIVER_REMOTE SAFARIDRIVER_REMOTE MSEDGEDRIVER_REMOTE \
+  NO_HEADLESS WASM_BINDGEN_TEST_ONLY_NODE WASM_BINDGEN_TEST_ONLY_WEB
+
+PC_MOCK_START_TIMEOUT="${PC_MOCK_START_TIMEOUT:-30}"
+SKIP=200   # exit status of a step that had nothing to run
+
+run_dir="$(mktemp -d "${TMPDIR:-/tmp}/pc-test.XXXXXX")"
+mock_pid_file="$run_dir/mock.pid"
+
+# ------------------------------------------------------------------ cleanup
+stop_mock() {
+  local pid
+  pid="$(cat "$mock_pid_file" 2>/dev/null || true)"
+  [[ -n $pid ]] || return 0
+  rm -f "$mock_pid_file"
+  # The mock runs in its own process group (setsid): stop the group, then make sure.
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+}
+cleanup() {
+  stop_mock
+  rm -rf "$run_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ------------------------------------------------------------------ helpers
+skip() {
+  echo "SKIPPED: $*"
+  exit "$SKIP"
+}
+# http_status PORT PATH: HTTP status code of GET http://127.0.0.1:PORT/PATH, or empty.
+http_status() {
+  local port="$1" path="$2" line=""
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 0
+    printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$path" "$port" >&3
+    IFS= read -r -t 5 line <&3 || true
+    line="${line%$'\r'}"
+    [[ $line =~ ^HTTP/[0-9.]+\ ([0-9]{3}) ]] && printf '%s' "${BASH_REMATCH[1]}"
+    exit 0
+  ) 2>/dev/null || true
+}
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# has_wasm_suite browser|node: does tests/ hold a wasm-bindgen-test file for it?
+has_wasm_suite() {
+  local f found=1
+  for f in tests/*.rs; do
+    [[ -f $f ]] || continue
+    grep -q 'wasm_bindgen_test' "$f" || continue
+    if grep -q 'run_in_browser' "$f"; then
+      [[ $1 == browser ]] && found=0
+    else
+      [[ $1 == node ]] && found=0
+    fi
+  done
+  return $found
+}
+# count_tests LOG: print "PASSED FAILED" summed from the test runners' summary lines.
+count_tests() {
+  awk '
+    match($0, /test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed/) {
+      s = substr($0, RSTART, RLENGTH); split(s, w, " ")
+      p += w[4]; f += w[6]
+    }
+    /^(# |ℹ )pass [0-9]+$/ { p += $3 }
+    /^(# |ℹ )fail [0-9]+$/ { f += $3 }
+    END { printf "%d %d\n", p, f }
+  ' "$1"
+}
+# require_tests_ran LOG WHAT: fail when a suite that exists ran no test at all.
+require_tests_ran() {
+  local counts
+  counts="$(count_tests "$1")"
+  if [[ ${counts%% *} == 0 ]]; then
+    echo "ERROR: $2 ran no test (nothing reported as passed)"
+    return 1
+  fi
+}
+
+# ------------------------------------------------------------------ steps
+step_setup() {
+  if [[ ${PC_SKIP_SETUP:-0} == 1 ]]; then skip "PC_SKIP_SETUP=1"; fi
+  bash scripts/setup.sh
+}
+step_fmt() { cargo fmt --all -- --check; }
+step_clippy_native() { cargo clippy --all-targets -- -D warnings; }
+step_clippy_wasm() { cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings; }
+step_cargo_test() { cargo test; }
+step_mock_unit() {
+  [[ -d tests/mock ]] || skip "no tests/mock/ yet"
+  node --test tests/mock/
+  require_tests_ran "$STEP_LOG" "node --test tests/mock/"
+}
+step_mock_start() {
+  [[ -f mock/cli.mjs ]] || skip "no mock/cli.mjs yet"
+  if port_in_use "$PC_MOCK_PORT"; then
+    echo "ERROR: something already listens on 127.0.0.1:$PC_MOCK_PORT (a leftover mock?); stop it or set PC_MOCK_PORT"
+    return 1
+  fi
+  echo "node mock/cli.mjs --port $PC_MOCK_PORT  (background; stdout: $run_dir/mock.out)"
+  setsid node mock/cli.mjs --port "$PC_MOCK_PORT" </dev/null >"$run_dir/mock.out" 2>"$run_dir/mock.err" &
+  local pid=$!
+  echo "$pid" >"$mock_pid_file"
+  local deadline=$((SECONDS + PC_MOCK_START_TIMEOUT)) status=""
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "ERROR: the mock exited before it was ready. Its output:"
+      cat "$run_dir/mock.out" "$run_dir/mock.err"
+      return 1
+    fi
+    # Ready once it has printed its JSON line and /health answers 200.
+    if grep -q '^{' "$run_dir/mock.out" 2>/dev/null; then
+      status="$(http_status "$PC_MOCK_PORT" /health)"
+      [[ $status == 200 ]] && break
+    fi
+    if ((SECONDS >= deadline)); then
+      echo "ERROR: mock not ready after ${PC_MOCK_START_TIMEOUT} s (last /health status: ${status:-no answer}). Its output:"
+      cat "$run_dir/mock.out" "$run_dir/mock.err"
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "mock ready (pid $pid): $(grep -m1 '^{' "$run_dir/mock.out")"
+  echo "GET http://127.0.0.1:$PC_MOCK_PORT/health -> $status"
+}
+step_wasm_chrome() {
+  has_wasm_suite browser || skip "no browser wasm tests (tests/*.rs with run_in_browser) yet"
+  wasm-pack test --mode no-install --headless --chrome --chromedriver "$PC_CHROMEDRIVER"
+  require_tests_ran "$STEP_LOG" "wasm-pack test --chrome"
+}
+step_wasm_firefox() {
+  has_wasm_suite browser || skip "no browser wasm tests (tests/*.rs with run_in_browser) yet"
+  wasm-pack test --mode no-install --headless --firefox --geckodriver "$PC_GECKODRIVER"
+  require_tests_ran "$STEP_LOG" "wasm-pack test --firefox"
+}
+step_wasm_node() {
+  has_wasm_suite node || skip "no Node wasm tests (tests/*.rs with wasm_bindgen_test, no run_in_browser) yet"
+  wasm-pack test --mode no-install --node
+  require_tests_ran "$STEP_LOG" "wasm-pack test --node"
+}
+step_release_build() {
+  local wasm_opt
+  wasm_opt="$(command -v wasm-opt || true)"
+  if [[ $wasm_opt != "$PC_ROOT/node_modules/.bin/wasm-opt" ]]; then
+    echo "ERROR: wasm-opt on PATH is '${wasm_opt:-none}', not npm's binaryen ($PC_ROOT/node_modules/.bin/wasm-opt)"
+    return 1
+  fi
+  echo "using $(wasm-opt --version) at $wasm_opt"
+  wasm-pack build --mode no-install --release --target web --out-dir pkg
+  # wasm-pack skips wasm-opt silently in no-install mode when it finds none: insist it ran ours.
+  if ! grep -q "found wasm-opt at \"$wasm_opt\"" "$STEP_LOG"; then
+    echo "ERROR: wasm-pack did not report using $wasm_opt"
+    return 1
+  fi
+  local f raw gz
+  for f in pkg/*.wasm; do
+    [[ -f $f ]] || { echo "ERROR: no .wasm in pkg/"; return 1; }
+    raw=$(wc -c <"$f")
+    gz=$(gzip -9 -c "$f" | wc -c)
+    awk -v f="$f" -v r="$raw" -v g="$gz" 'BEGIN {
+      printf "size %s: %d bytes raw (%.1f KiB), %d bytes gzip -9 (%.1f KiB)\n", f, r, r / 1024, g, g / 1024 }'
+  done
+}
+step_e2e() {
+  [[ -d tests/e2e ]] || skip "no tests/e2e/ yet"
+  node --test tests/e2e/
+  require_tests_ran "$STEP_LOG" "node --test tests/e2e/"
+}
+
+STEPS=(setup fmt clippy-native clippy-wasm cargo-test mock-unit mock-start
+  wasm-chrome wasm-firefox wasm-node release-build e2e)
+
+# ------------------------------------------------------------------ runner
+declare -A result=() elapsed=()
+tests_passed=0
+tests_failed=0
+n_passed=0
+n_failed=0
+n_skipped=0
+t_all=$EPOCHREALTIME
+
+secs_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+print_summary() {
+  local name
+  echo
+  echo "================================ summary ================================"
+  for name in "${STEPS[@]}"; do
+    printf '  %-8s %-14s %s\n' "${result[$name]:-not run}" "$name" "${elapsed[$name]:+${elapsed[$name]} s}"
+  done
+  echo "total $(secs_since "$t_all") s; PC_MOCK_PORT=$PC_MOCK_PORT"
+  echo "steps: $n_passed passed, $n_failed failed, $n_skipped skipped"
+  echo "tests: $tests_passed passed, $tests_failed failed"
+}
+
+i=0
+for name in "${STEPS[@]}"; do
+  i=$((i + 1))
+  fn="step_${name//-/_}"
+  STEP_LOG="$run_dir/$name.log"
+  export STEP_LOG
+  echo
+  echo "==> [$i/${#STEPS[@]}] $name"
+  t0=$EPOCHREALTIME
+  set +e
+  ( set -euo pipefail; "$fn" ) 2>&1 | tee "$STEP_LOG"
+  rc=${PIPESTATUS[0]}
+  set -e
+  elapsed[$name]="$(secs_since "$t0")"
+  read -r p f < <(count_tests "$STEP_LOG")
+  tests_passed=$((tests_passed + p))
+  tests_failed=$((tests_failed + f))
+  if [[ $rc == 0 ]]; then
+    result[$name]=ok
+    n_passed=$((n_passed + 1))
+    echo "<== [$i/${#STEPS[@]}] $name: ok (${elapsed[$name]} s)"
+  elif [[ $rc == "$SKIP" ]]; then
+    result[$name]=skipped
+    n_skipped=$((n_skipped + 1))
+    echo "<== [$i/${#STEPS[@]}] $name: SKIPPED (${elapsed[$name]} s)"
+  else
+    result[$name]=FAILED
+    n_failed=$((n_failed + 1))
+    echo "<== [$i/${#STEPS[@]}] $name: FAILED with exit status $rc (${elapsed[$name]} s)"
+    echo
+    echo "######## FAILED: step $name ########"
+    print_summary
+    exit 1
+  fi
+done
+print_summary
