@@ -379,6 +379,7 @@ export async function startServices({ port = DEFAULT_PORT, latency = {}, default
   }
 
   const events = new EventEmitter();
+  events.setMaxListeners(100); // tests may wait on many requests at once
   const rt = { store, events, live: new Set(), log: Boolean(log), info: null };
   const servers = PORT_LAYOUT.map((name) => {
     const handler = name === 'admin'
@@ -398,7 +399,12 @@ export async function startServices({ port = DEFAULT_PORT, latency = {}, default
     const why = err?.code === 'EADDRINUSE' ? 'is already in use'
       : err?.code === 'EACCES' ? 'cannot be opened: permission denied'
         : `cannot be opened: ${err?.message ?? err}`;
-    const also = failures.length > 1 ? `; also failed: ${failures.slice(1).map((f) => port + f.i).join(', ')}` : '';
+    let also = '';
+    if (failures.length === PORT_LAYOUT.length && port !== 0) {
+      also = ` (so are all ports ${port}..${port + PORT_LAYOUT.length - 1}: is another mock already running?)`;
+    } else if (failures.length > 1) {
+      also = `; also failed: ${failures.slice(1).map((f) => (port === 0 ? PORT_LAYOUT[f.i] : port + f.i)).join(', ')}`;
+    }
     throw new Error(`mock services: ${where} ${why}${also}. Choose another base port (--port).`, { cause: err });
   }
   for (const { name, server } of servers) {

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// Start the mock order services until SIGINT/SIGTERM.
+//   node mock/cli.mjs [--port 4500] [--latency 100] [--latency payment=400 ...] [--log]
+// stdout: exactly one line of JSON {adminUrl, gatewayUrl, services}; everything else goes to stderr.
+
+import { parseArgs } from 'node:util';
+import { startServices, SERVICE_NAMES, DEFAULT_PORT } from './services.mjs';
+
+const USAGE = `usage: node mock/cli.mjs [--port ${DEFAULT_PORT}] [--latency MS] [--latency SERVICE=MS ...] [--log]
+  --port N            base port: admin N, gateway N+1, services N+2..N+11 (0 = any free ports)
+  --latency MS        latency of every service in the default scenario
+  --latency SVC=MS    latency of one service (repeatable); services: ${SERVICE_NAMES.join(', ')}
+  --log               one line per request on stderr`;
+
+function fail(message) {
+  process.stderr.write(`mock: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function toMs(text, what) {
+  if (!/^\d+(\.\d+)?$/.test(text)) fail(`${what}: expected milliseconds, got "${text}"`);
+  return Number(text);
+}
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      port: { type: 'string', default: String(DEFAULT_PORT) },
+      latency: { type: 'string', multiple: true, default: [] },
+      log: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  }).values;
+} catch (err) {
+  fail(err.message);
+}
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+if (!/^\d+$/.test(args.port)) fail(`--port: expected an integer, got "${args.port}"`);
+const port = Number(args.port);
+let defaultLatency = 0;
+const latency = {};
+for (const item of args.latency) {
+  const eq = item.indexOf('=');
+  if (eq < 0) {
+    defaultLatency = toMs(item, '--latency');
+  } else {
+    const name = item.slice(0, eq);
+    if (!SERVICE_NAMES.includes(name)) fail(`--latency: unknown service "${name}"`);
+    latency[name] = toMs(item.slice(eq + 1), `--latency ${name}`);
+  }
+}
+
+let running;
+try {
+  running = await startServices({ port, latency, defaultLatency, log: args.log });
+} catch (err) {
+  process.stderr.write(`mock: ${err.message}\n`);
+  process.exit(1);
+}
+
+process.stdout.write(`${JSON.stringify(running)}\n`);
+const ports = Object.entries(running.services).map(([name, u]) => `${name} ${new URL(u).port}`).join(', ');
+const lat = defaultLatency || Object.keys(latency).length
+  ? ` latency ${defaultLatency}ms${Object.keys(latency).length ? ` ${JSON.stringify(latency)}` : ''};` : '';
+process.stderr.write(`mock services up: admin ${running.adminUrl}, gateway ${running.gatewayUrl}; ${ports};${lat} Ctrl-C to stop\n`);
+
+let stopping = false;
+async function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`mock: ${signal}, closing\n`);
+  await running.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
