@@ -1,1 +1,30 @@
-//! parallel-composer
+//! parallel-composer runs a declared plan of HTTP calls concurrently in the browser:
+//! independent calls overlap, and each dependent call starts the moment its inputs
+//! arrive, so a composition takes as long as its longest dependency chain.
+
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod error;
+mod hooks;
+mod json;
+mod plan;
+mod record;
+mod schedule;
+mod scope;
+mod template;
+mod transport;
+mod value;
+
+#[cfg(test)]
+mod sim;
+
+pub use error::{Error, ErrorKind};
+pub use hooks::{Hooks, NoHooks};
+pub use json::Json;
+pub use plan::{Call, Method, Plan};
+pub use record::{CallRecord, CallState};
+pub use schedule::{run, Outcome, Schedule};
+pub use scope::Scope;
+pub use template::{percent_encode, BodyTemplate, Placeholder, Template};
+pub use transport::{Clock, Reply, Request, Transport, TransportError};
+pub use value::Value;

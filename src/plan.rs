@@ -1,0 +1,655 @@
+//! The plan model and its validation: from JSON to a checked dependency graph.
+//!
+//! Everything that can be known before the first request is checked here, so a bad
+//! plan never half-runs: unknown names, cycles, a missing url, a bad method, malformed
+//! placeholders. Each message says where the mistake is (`calls.audit.method`) and what
+//! to do about it.
+
+use crate::error::{Error, ErrorKind};
+use crate::json::Json;
+use crate::template::{BodyTemplate, Placeholder, Template};
+use std::collections::HashMap;
+use std::fmt;
+
+/// The name templates use for the caller's input.
+pub const INPUT: &str = "input";
+
+/// An HTTP method the composer sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`, the default.
+    Get,
+    /// `HEAD`
+    Head,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    const ALL: [Method; 6] = [
+        Method::Get,
+        Method::Head,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ];
+
+    /// The method's name as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    /// Reads a method name, in any letter case.
+    pub fn parse(name: &str) -> Option<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// Whether the method may carry a body (fetch refuses one on GET and HEAD).
+    pub fn allows_body(self) -> bool {
+        !matches!(self, Method::Get | Method::Head)
+    }
+
+    /// Whether repeating the request is harmless by HTTP's definition.
+    pub fn is_read(self) -> bool {
+        matches!(self, Method::Get | Method::Head)
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One validated call of a plan.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The call's name, the key of the plan's `calls` object.
+    pub name: String,
+    /// The HTTP method.
+    pub method: Method,
+    /// The URL template, as written in the plan (errors quote this, never the filled URL).
+    pub url_source: String,
+    /// The parsed URL template.
+    pub url: Template,
+    /// Header names and their value templates.
+    pub headers: Vec<(String, Template)>,
+    /// The JSON body template, if any.
+    pub body: Option<BodyTemplate>,
+    /// Indices of the calls this one waits for, ascending, without repeats.
+    pub deps: Vec<usize>,
+    /// The call's topological level: 0 for calls without dependencies.
+    pub stage: usize,
+    /// Whether the composition survives this call's failure (its dependents are skipped).
+    pub optional: bool,
+}
+
+/// A validated plan: calls in plan order, their dependencies, and their stages.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    calls: Vec<Call>,
+    dependents: Vec<Vec<usize>>,
+    stages: Vec<Vec<usize>>,
+    index: HashMap<String, usize>,
+}
+
+const CALL_FIELDS: &[&str] = &["url", "method", "headers", "body", "after"];
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorKind::InvalidPlan, message)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
+}
+
+/// An RFC 9110 token, the syntax of a header name.
+fn valid_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+impl Plan {
+    /// Reads and validates a plan such as `{"calls": {"user": {"url": "..."}}}`.
+    ///
+    /// Fails with [`ErrorKind::InvalidPlan`] naming the first problem found.
+    pub fn from_json(json: &Json) -> Result<Plan, Error> {
+        let Json::Object(top) = json else {
+            return Err(invalid(format!(
+                "plan must be an object like {{\"calls\": {{...}}}}, not {}",
+                json.type_name()
+            )));
+        };
+        if let Some((key, _)) = top.iter().find(|(k, _)| k != "calls") {
+            return Err(invalid(format!(
+                "plan: unknown field `{key}`; a plan has only `calls`"
+            )));
+        }
+        let calls_json = match json.get("calls") {
+            Some(Json::Object(entries)) => entries,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "plan.calls must be an object of named calls, not {}",
+                    other.type_name()
+                )))
+            }
+            None => return Err(invalid("plan has no `calls` object".into())),
+        };
+
+        let mut index = HashMap::with_capacity(calls_json.len());
+        for (i, (name, _)) in calls_json.iter().enumerate() {
+            if !valid_name(name) {
+                return Err(invalid(format!(
+                    "calls: `{name}` is not a valid call name; use letters, digits, `_`, `-` and `$`"
+                )));
+            }
+            if name == INPUT {
+                return Err(invalid(
+                    "calls: `input` is reserved for the caller's input; rename the call".into(),
+                ));
+            }
+            index.insert(name.clone(), i);
+        }
+
+        let mut calls = Vec::with_capacity(calls_json.len());
+        for (name, spec) in calls_json {
+            calls.push(read_call(name, spec, &index)?);
+        }
+        let stages = levels(&mut calls)?;
+        let mut dependents = vec![Vec::new(); calls.len()];
+        for (i, call) in calls.iter().enumerate() {
+            for &d in &call.deps {
+                dependents[d].push(i);
+            }
+        }
+        Ok(Plan {
+            calls,
+            dependents,
+            stages,
+            index,
+        })
+    }
+
+    /// The calls, in plan order.
+    pub fn calls(&self) -> &[Call] {
+        &self.calls
+    }
+
+    /// The calls that wait for call `i`.
+    pub fn dependents(&self, i: usize) -> &[usize] {
+        &self.dependents[i]
+    }
+
+    /// The topological levels: calls that can run together, each after the levels before.
+    pub fn stages(&self) -> &[Vec<usize>] {
+        &self.stages
+    }
+
+    /// The stages as call names.
+    pub fn stage_names(&self) -> Vec<Vec<&str>> {
+        self.stages
+            .iter()
+            .map(|s| s.iter().map(|&i| self.calls[i].name.as_str()).collect())
+            .collect()
+    }
+
+    /// The index of the call named `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// Marks the call `name` optional: its failure skips its dependents but not the rest.
+    pub(crate) fn set_optional(&mut self, name: &str) {
+        if let Some(i) = self.position(name) {
+            self.calls[i].optional = true;
+        }
+    }
+
+    /// Every `{input...}` placeholder of the plan with the call that uses it, so input can
+    /// be checked before anything is sent.
+    /// Each comes with the call that uses it and whether it becomes text.
+    pub fn input_placeholders(&self) -> Vec<(usize, &Placeholder, bool)> {
+        let mut out = Vec::new();
+        for (i, call) in self.calls.iter().enumerate() {
+            for (h, as_text) in call_placeholders(call) {
+                if h.root == INPUT {
+                    out.push((i, h, as_text));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Every placeholder of a call (URL, headers, body), each with whether its value
+/// becomes text (and so must be a string, number or boolean).
+pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
+    let mut out: Vec<(&Placeholder, bool)> = call.url.placeholders().map(|h| (h, true)).collect();
+    for (_, t) in &call.headers {
+        out.extend(t.placeholders().map(|h| (h, true)));
+    }
+    if let Some(body) = &call.body {
+        out.extend(body.placeholders());
+    }
+    out
+}
+
+fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<Call, Error> {
+    let at = format!("calls.{name}");
+    let Json::Object(fields) = spec else {
+        return Err(invalid(format!(
+            "{at} must be an object like {{\"url\": \"https://...\"}}, not {}",
+            spec.type_name()
+        )));
+    };
+    if let Some((key, _)) = fields
+        .iter()
+        .find(|(k, _)| !CALL_FIELDS.contains(&k.as_str()))
+    {
+        return Err(invalid(format!(
+            "{at}: unknown field `{key}`; a call has {}",
+            CALL_FIELDS.join(", ")
+        )));
+    }
+
+    let method = match spec.get("method") {
+        None => Method::Get,
+        Some(Json::String(m)) => Method::parse(m).ok_or_else(|| {
+            invalid(format!(
+                "{at}.method: unsupported method `{m}`; use one of {}",
+                Method::ALL.map(Method::as_str).join(", ")
+            ))
+        })?,
+        Some(other) => {
+            return Err(invalid(format!(
+                "{at}.method must be a string such as \"POST\", not {}",
+                other.type_name()
+            )))
+        }
+    };
+
+    let url_source = match spec.get("url") {
+        Some(Json::String(u)) if !u.trim().is_empty() => u.clone(),
+        Some(Json::String(_)) | None => {
+            return Err(invalid(format!(
+                "{at}: missing `url`; every call needs one"
+            )))
+        }
+        Some(other) => {
+            return Err(invalid(format!(
+                "{at}.url must be a string, not {}",
+                other.type_name()
+            )))
+        }
+    };
+    let url = Template::parse(&url_source).map_err(|e| invalid(format!("{at}.url: {e}")))?;
+    check_url_shape(&at, &url)?;
+
+    let mut headers = Vec::new();
+    match spec.get("headers") {
+        None => {}
+        Some(Json::Object(entries)) => {
+            for (key, value) in entries {
+                if !valid_header_name(key) {
+                    return Err(invalid(format!(
+                        "{at}.headers: `{key}` is not a valid header name"
+                    )));
+                }
+                let Json::String(text) = value else {
+                    return Err(invalid(format!(
+                        "{at}.headers.{key} must be a string, not {}",
+                        value.type_name()
+                    )));
+                };
+                let t = Template::parse(text)
+                    .map_err(|e| invalid(format!("{at}.headers.{key}: {e}")))?;
+                headers.push((key.clone(), t));
+            }
+        }
+        Some(other) => {
+            return Err(invalid(format!(
+                "{at}.headers must be an object of strings, not {}",
+                other.type_name()
+            )))
+        }
+    }
+
+    let body = match spec.get("body") {
+        None => None,
+        Some(_) if !method.allows_body() => {
+            return Err(invalid(format!(
+                "{at}.body: a {method} request cannot carry a body; use POST, PUT or PATCH"
+            )))
+        }
+        Some(json) => Some(BodyTemplate::parse(json).map_err(|(path, e)| {
+            let place = if path.is_empty() {
+                format!("{at}.body")
+            } else {
+                format!("{at}.body.{path}")
+            };
+            invalid(format!("{place}: {e}"))
+        })?),
+    };
+
+    let mut call = Call {
+        name: name.to_owned(),
+        method,
+        url_source,
+        url,
+        headers,
+        body,
+        deps: Vec::new(),
+        stage: 0,
+        optional: false,
+    };
+
+    let mut deps = Vec::new();
+    for (h, _) in call_placeholders(&call) {
+        if h.root == INPUT {
+            continue;
+        }
+        match index.get(&h.root) {
+            Some(&d) => deps.push(d),
+            None => {
+                return Err(invalid(format!(
+                    "{at}: placeholder `{{{h}}}` names `{}`, which is neither `input` nor a call of this plan",
+                    h.root
+                )))
+            }
+        }
+    }
+    match spec.get("after") {
+        None => {}
+        Some(Json::Array(items)) => {
+            for item in items {
+                match item {
+                    Json::String(dep) => match index.get(dep) {
+                        Some(&d) => deps.push(d),
+                        None => {
+                            return Err(invalid(format!(
+                                "{at}.after: `{dep}` is not a call of this plan"
+                            )))
+                        }
+                    },
+                    other => {
+                        return Err(invalid(format!(
+                            "{at}.after must list call names, found {}",
+                            other.type_name()
+                        )))
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            return Err(invalid(format!(
+                "{at}.after must be an array of call names, not {}",
+                other.type_name()
+            )))
+        }
+    }
+    deps.sort_unstable();
+    deps.dedup();
+    call.deps = deps;
+    Ok(call)
+}
+
+/// The scheme and host of a URL must be written in the plan, never come from a value:
+/// otherwise a reply could send the next request, and its headers, anywhere.
+fn check_url_shape(at: &str, url: &Template) -> Result<(), Error> {
+    let prefix = url.fixed_prefix();
+    let has_holes = url.placeholders().next().is_some();
+    let rest = prefix
+        .strip_prefix("https://")
+        .or_else(|| prefix.strip_prefix("http://"));
+    match rest {
+        Some(rest) => {
+            let host_ends = rest.find(['/', '?', '#']).is_some();
+            if rest.is_empty() || (has_holes && !host_ends) {
+                return Err(invalid(format!(
+                    "{at}.url: the host must be written in the template, not come from a placeholder; \
+                     write it as https://host/path/{{...}}"
+                )));
+            }
+            Ok(())
+        }
+        None if prefix.starts_with('/') && !prefix.starts_with("//") => Ok(()),
+        None => Err(invalid(format!(
+            "{at}.url must start with http://, https:// or a single `/` (relative to the page)"
+        ))),
+    }
+}
+
+/// Assigns each call its stage and returns the stages; names a cycle if there is one.
+fn levels(calls: &mut [Call]) -> Result<Vec<Vec<usize>>, Error> {
+    let n = calls.len();
+    let mut waiting: Vec<usize> = calls.iter().map(|c| c.deps.len()).collect();
+    let mut dependents = vec![Vec::new(); n];
+    for (i, c) in calls.iter().enumerate() {
+        for &d in &c.deps {
+            dependents[d].push(i);
+        }
+    }
+    let mut stages: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut placed = 0;
+    while !current.is_empty() {
+        placed += current.len();
+        let mut next = Vec::new();
+        for &i in &current {
+            for &j in &dependents[i] {
+                waiting[j] -= 1;
+                if waiting[j] == 0 {
+                    next.push(j);
+                }
+            }
+        }
+        next.sort_unstable();
+        for &i in &current {
+            calls[i].stage = stages.len();
+        }
+        stages.push(std::mem::replace(&mut current, next));
+    }
+    if placed < n {
+        let cycle = find_cycle(calls, &waiting);
+        return Err(invalid(format!(
+            "cycle: {}; remove one of these dependencies",
+            cycle.join(" -> ")
+        )));
+    }
+    Ok(stages)
+}
+
+/// Walks dependencies among the unplaced calls until one repeats: that loop is a cycle.
+fn find_cycle<'a>(calls: &'a [Call], waiting: &[usize]) -> Vec<&'a str> {
+    let stuck = |i: usize| waiting[i] > 0;
+    let start = (0..calls.len()).find(|&i| stuck(i)).unwrap_or(0);
+    let mut seen_at = vec![usize::MAX; calls.len()];
+    let mut path = Vec::new();
+    let mut at = start;
+    loop {
+        if seen_at[at] != usize::MAX {
+            let mut cycle: Vec<&str> = path[seen_at[at]..]
+                .iter()
+                .map(|&i: &usize| calls[i].name.as_str())
+                .collect();
+            cycle.push(calls[at].name.as_str());
+            return cycle;
+        }
+        seen_at[at] = path.len();
+        path.push(at);
+        // A stuck call always has a stuck dependency, so this walk never ends elsewhere.
+        at = match calls[at].deps.iter().copied().find(|&d| stuck(d)) {
+            Some(d) => d,
+            None => return vec![calls[at].name.as_str()],
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(src: &str) -> Result<Plan, Error> {
+        Plan::from_json(&serde_json::from_str(src).unwrap())
+    }
+
+    fn err(src: &str) -> String {
+        let e = plan(src).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidPlan);
+        e.message().to_owned()
+    }
+
+    const EXAMPLE: &str = r#"{"calls":{
+        "user":  {"url":"https://api.example/users/{input.userId}"},
+        "posts": {"url":"https://api.example/posts?author={user.id}"},
+        "audit": {"method":"POST","url":"https://api.example/audit",
+                  "body":{"userId":"{user.id}","count":"{posts.length}"},
+                  "after":["posts"],"headers":{"X-Source":"portal"}}
+    }}"#;
+
+    #[test]
+    fn reads_the_readme_example() {
+        let p = plan(EXAMPLE).unwrap();
+        assert_eq!(
+            p.stage_names(),
+            vec![vec!["user"], vec!["posts"], vec!["audit"]]
+        );
+        let audit = &p.calls()[2];
+        assert_eq!(audit.method, Method::Post);
+        assert_eq!(audit.deps, vec![0, 1]);
+        assert_eq!(p.dependents(0), &[1, 2]);
+        assert_eq!(p.input_placeholders().len(), 1);
+    }
+
+    #[test]
+    fn stages_are_topological_levels_in_plan_order() {
+        let p = plan(
+            r#"{"calls":{
+            "d":{"url":"/d","after":["b","c"]},
+            "a":{"url":"/a"},
+            "c":{"url":"/c","after":["a"]},
+            "b":{"url":"/b"},
+            "e":{"url":"/e","after":["a"]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.stage_names(),
+            vec![vec!["a", "b"], vec!["c", "e"], vec!["d"]]
+        );
+    }
+
+    #[test]
+    fn names_a_cycle() {
+        let m = err(r#"{"calls":{"a":{"url":"/a/{b.x}"},"b":{"url":"/b","after":["a"]}}}"#);
+        assert_eq!(m, "cycle: a -> b -> a; remove one of these dependencies");
+        let m = err(r#"{"calls":{"a":{"url":"/a/{a.x}"}}}"#);
+        assert!(m.starts_with("cycle: a -> a"), "{m}");
+        let m = err(
+            r#"{"calls":{"ok":{"url":"/"},"x":{"url":"/","after":["ok","z"]},"y":{"url":"/","after":["x"]},"z":{"url":"/","after":["y"]}}}"#,
+        );
+        assert!(m.starts_with("cycle: x -> z -> y -> x"), "{m}");
+    }
+
+    #[test]
+    fn rejects_unknown_names() {
+        let m = err(r#"{"calls":{"a":{"url":"/a/{usr.id}"}}}"#);
+        assert!(
+            m.contains("calls.a: placeholder `{usr.id}` names `usr`"),
+            "{m}"
+        );
+        let m = err(r#"{"calls":{"a":{"url":"/a","after":["ghost"]}}}"#);
+        assert_eq!(m, "calls.a.after: `ghost` is not a call of this plan");
+        let m = err(r#"{"calls":{"a":{"url":"/a","body":{"x":"{nope}"},"method":"POST"}}}"#);
+        assert!(m.contains("names `nope`"), "{m}");
+    }
+
+    #[test]
+    fn rejects_missing_url_bad_method_and_malformed_placeholders() {
+        assert_eq!(
+            err(r#"{"calls":{"a":{}}}"#),
+            "calls.a: missing `url`; every call needs one"
+        );
+        assert_eq!(
+            err(r#"{"calls":{"a":{"url":"  "}}}"#),
+            "calls.a: missing `url`; every call needs one"
+        );
+        assert!(err(r#"{"calls":{"a":{"url":"/","method":"FETCH"}}}"#)
+            .starts_with("calls.a.method: unsupported method `FETCH`; use one of GET, HEAD"));
+        assert!(err(r#"{"calls":{"a":{"url":"/","method":5}}}"#).contains("must be a string"));
+        assert!(err(r#"{"calls":{"a":{"url":"/x/{input.id"}}}"#)
+            .starts_with("calls.a.url: unclosed `{`"));
+        assert!(
+            err(r#"{"calls":{"a":{"url":"/x","method":"POST","body":{"k":["{input..x}"]}}}}"#)
+                .starts_with("calls.a.body.k.0: malformed placeholder `{input..x}`")
+        );
+        assert!(
+            err(r#"{"calls":{"a":{"url":"/x","headers":{"X-A":"{}"}}}}"#)
+                .starts_with("calls.a.headers.X-A: malformed placeholder")
+        );
+    }
+
+    #[test]
+    fn rejects_structural_mistakes() {
+        assert!(err(r#"[]"#).starts_with("plan must be an object"));
+        assert_eq!(err(r#"{}"#), "plan has no `calls` object");
+        assert!(err(r#"{"calls":[]}"#).starts_with("plan.calls must be an object"));
+        assert!(err(r#"{"calls":{},"extra":1}"#).starts_with("plan: unknown field `extra`"));
+        assert!(err(r#"{"calls":{"a":{"url":"/","metod":"POST"}}}"#)
+            .starts_with("calls.a: unknown field `metod`"));
+        assert!(err(r#"{"calls":{"a":"/x"}}"#).starts_with("calls.a must be an object"));
+        assert!(err(r#"{"calls":{"a b":{"url":"/"}}}"#).contains("not a valid call name"));
+        assert!(err(r#"{"calls":{"input":{"url":"/"}}}"#).contains("reserved"));
+        assert!(err(r#"{"calls":{"a":{"url":"/","body":{}}}}"#)
+            .contains("GET request cannot carry a body"));
+        assert!(
+            err(r#"{"calls":{"a":{"url":"/","headers":{"Bad Name":"x"}}}}"#)
+                .contains("not a valid header name")
+        );
+        assert!(
+            err(r#"{"calls":{"a":{"url":"/","headers":{"X":1}}}}"#).contains("must be a string")
+        );
+        assert!(err(r#"{"calls":{"a":{"url":"/","after":"b"}}}"#).contains("must be an array"));
+    }
+
+    #[test]
+    fn host_must_be_literal() {
+        assert!(
+            err(r#"{"calls":{"a":{"url":"{input.base}/x"}}}"#).contains("must start with http://")
+        );
+        assert!(err(r#"{"calls":{"a":{"url":"https://{input.host}/x"}}}"#)
+            .contains("host must be written"));
+        assert!(
+            err(r#"{"calls":{"a":{"url":"https://api.{input.tld}/x"}}}"#)
+                .contains("host must be written")
+        );
+        assert!(err(r#"{"calls":{"a":{"url":"//evil.example/x"}}}"#).contains("must start with"));
+        assert!(plan(r#"{"calls":{"a":{"url":"https://api.example"}}}"#).is_ok());
+        assert!(plan(r#"{"calls":{"a":{"url":"http://127.0.0.1:4502/s/{input.s}"}}}"#).is_ok());
+    }
+
+    #[test]
+    fn empty_plan_is_valid() {
+        assert!(plan(r#"{"calls":{}}"#).unwrap().stages().is_empty());
+    }
+}

@@ -1,0 +1,60 @@
+//! Per-call records: how each call of a composition ended, and when it ran.
+
+/// How a call ended. Every call of a finished composition is in exactly one state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CallState {
+    /// The call succeeded and its reply is in the result.
+    Ok,
+    /// The call was attempted (or could not be built) and failed.
+    Failed,
+    /// A call it depends on failed, so it was never sent.
+    Skipped,
+    /// The composition was aborted before or while this call ran; an in-flight request
+    /// was aborted.
+    Cancelled,
+    /// The composition failed elsewhere before this call could start.
+    NotSent,
+}
+
+impl CallState {
+    /// The state's name as JavaScript sees it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallState::Ok => "ok",
+            CallState::Failed => "failed",
+            CallState::Skipped => "skipped",
+            CallState::Cancelled => "cancelled",
+            CallState::NotSent => "not-sent",
+        }
+    }
+}
+
+/// What happened to one call.
+///
+/// Times are milliseconds from the start of the composition on the
+/// `performance.now()` clock; they are `None` for a call that never started.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallRecord {
+    /// How the call ended.
+    pub state: CallState,
+    /// The HTTP status of its reply, when one arrived.
+    pub status: Option<u16>,
+    /// How many requests were sent for it.
+    pub attempts: u32,
+    /// When its request started.
+    pub start_ms: Option<f64>,
+    /// When it settled.
+    pub end_ms: Option<f64>,
+}
+
+impl Default for CallRecord {
+    fn default() -> Self {
+        CallRecord {
+            state: CallState::NotSent,
+            status: None,
+            attempts: 0,
+            start_ms: None,
+            end_ms: None,
+        }
+    }
+}

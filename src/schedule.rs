@@ -1,0 +1,857 @@
+//! The scheduler: runs a validated plan over a transport, in one of three orders.
+//!
+//! *Eager* starts each call the moment its last dependency succeeds, so the makespan is
+//! the plan's critical path. *Stages* waits at a barrier after each topological level.
+//! *Sequential* runs one call at a time. All three use the same bookkeeping, and differ
+//! only in which ready call they let start.
+//!
+//! On a required call's failure nothing new starts. In-flight reads are aborted (they
+//! change nothing on the server), while in-flight writes are allowed to finish, so the
+//! records say truthfully which writes happened. When the caller's abort signal fires,
+//! every in-flight request is aborted at once. Dropping the future aborts them too.
+
+use crate::error::{Error, ErrorKind};
+use crate::hooks::Hooks;
+use crate::plan::Plan;
+use crate::record::{CallRecord, CallState};
+use crate::scope::Scope;
+use crate::transport::{Clock, Reply, Transport, TransportError};
+use crate::value::Value;
+use futures::future::{AbortHandle, Abortable, Aborted, FutureExt, LocalBoxFuture};
+use futures::stream::{FuturesUnordered, StreamExt};
+use std::collections::BTreeSet;
+use std::future::Future;
+
+/// The order in which ready calls may start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Schedule {
+    /// Each call starts as soon as its dependencies succeed (the default).
+    #[default]
+    Eager,
+    /// A barrier after each topological level.
+    Stages,
+    /// One call at a time, for comparison.
+    Sequential,
+}
+
+impl Schedule {
+    /// Reads `"eager"`, `"stages"` or `"sequential"`.
+    pub fn parse(name: &str) -> Option<Schedule> {
+        match name {
+            "eager" => Some(Schedule::Eager),
+            "stages" => Some(Schedule::Stages),
+            "sequential" => Some(Schedule::Sequential),
+            _ => None,
+        }
+    }
+
+    /// The schedule's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Schedule::Eager => "eager",
+            Schedule::Stages => "stages",
+            Schedule::Sequential => "sequential",
+        }
+    }
+}
+
+/// What a composition produced: each call's reply (when it succeeded) and record, and
+/// the error that failed it, if any.
+#[derive(Debug)]
+pub struct Outcome<V> {
+    /// Replies, indexed like the plan's calls.
+    pub replies: Vec<Option<V>>,
+    /// Records, indexed like the plan's calls.
+    pub records: Vec<CallRecord>,
+    /// The first failure of a required call, or the abort.
+    pub error: Option<Error>,
+}
+
+type Settled<V> = (usize, Result<Result<Reply<V>, TransportError>, Aborted>);
+
+/// The mutable state of one run.
+struct Run<'p, V> {
+    plan: &'p Plan,
+    schedule: Schedule,
+    replies: Vec<Option<V>>,
+    records: Vec<CallRecord>,
+    /// Unfinished dependencies per call.
+    waiting: Vec<usize>,
+    /// Calls whose dependencies all succeeded, by (stage, index): the order stages and
+    /// sequential runs use, and a stable order for eager.
+    ready: BTreeSet<(usize, usize)>,
+    /// Calls not yet settled, per stage, for the stage barrier.
+    open_in_stage: Vec<usize>,
+    stage: usize,
+    /// Abort handles of in-flight calls.
+    handles: Vec<Option<AbortHandle>>,
+    running: usize,
+    error: Option<Error>,
+}
+
+impl<'p, V: Value> Run<'p, V> {
+    fn new(plan: &'p Plan, schedule: Schedule) -> Self {
+        let n = plan.calls().len();
+        let waiting: Vec<usize> = plan.calls().iter().map(|c| c.deps.len()).collect();
+        let ready = (0..n)
+            .filter(|&i| waiting[i] == 0)
+            .map(|i| (0, i))
+            .collect();
+        Run {
+            plan,
+            schedule,
+            replies: vec![None; n],
+            records: vec![CallRecord::default(); n],
+            waiting,
+            ready,
+            open_in_stage: plan.stages().iter().map(Vec::len).collect(),
+            stage: 0,
+            handles: vec![None; n],
+            running: 0,
+            error: None,
+        }
+    }
+
+    /// The next call the schedule lets start now, if any.
+    fn next_to_start(&mut self) -> Option<usize> {
+        if self.error.is_some() {
+            return None;
+        }
+        let &(stage, i) = self.ready.first()?;
+        let allowed = match self.schedule {
+            Schedule::Eager => true,
+            Schedule::Stages => stage == self.stage,
+            Schedule::Sequential => self.running == 0,
+        };
+        if allowed {
+            self.ready.pop_first();
+            Some(i)
+        } else {
+            None
+        }
+    }
+
+    /// Marks call `i` settled for the stage barrier.
+    fn settle(&mut self, i: usize) {
+        let stage = self.plan.calls()[i].stage;
+        self.open_in_stage[stage] -= 1;
+        while self.stage < self.open_in_stage.len() && self.open_in_stage[self.stage] == 0 {
+            self.stage += 1;
+        }
+    }
+
+    fn succeed(&mut self, i: usize, status: u16, body: V, now: f64) {
+        let record = &mut self.records[i];
+        record.state = CallState::Ok;
+        record.status = Some(status);
+        record.end_ms = Some(now);
+        self.replies[i] = Some(body);
+        self.settle(i);
+        for &j in self.plan.dependents(i) {
+            self.waiting[j] -= 1;
+            if self.waiting[j] == 0 && self.records[j].state == CallState::NotSent {
+                self.ready.insert((self.plan.calls()[j].stage, j));
+            }
+        }
+    }
+
+    /// Records call `i`'s failure; a required call's failure fails the composition.
+    fn fail(&mut self, i: usize, error: Error, now: f64) {
+        let record = &mut self.records[i];
+        record.state = CallState::Failed;
+        record.end_ms = Some(now);
+        if record.status.is_none() {
+            record.status = error.status();
+        }
+        self.settle(i);
+        self.skip_dependents(i);
+        if !self.plan.calls()[i].optional && self.error.is_none() {
+            self.error = Some(error);
+            // Reads in flight change nothing on the server: stop them now. Writes finish,
+            // so that the records tell which of them happened.
+            for (j, handle) in self.handles.iter().enumerate() {
+                if let Some(h) = handle {
+                    if self.plan.calls()[j].method.is_read() {
+                        h.abort();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Marks every call downstream of `i` skipped.
+    fn skip_dependents(&mut self, i: usize) {
+        let mut stack: Vec<usize> = self.plan.dependents(i).to_vec();
+        while let Some(j) = stack.pop() {
+            if self.records[j].state == CallState::NotSent && self.handles[j].is_none() {
+                self.records[j].state = CallState::Skipped;
+                self.settle(j);
+                stack.extend_from_slice(self.plan.dependents(j));
+            }
+        }
+    }
+
+    fn finish(self) -> Outcome<V> {
+        Outcome {
+            replies: self.replies,
+            records: self.records,
+            error: self.error,
+        }
+    }
+}
+
+/// Runs `plan` over `transport` and reports every call's outcome.
+///
+/// `input` is what `{input...}` placeholders read. `hooks` may build bodies and judge
+/// replies. When `cancel` completes, all in-flight requests are aborted, calls not yet
+/// started are marked cancelled, and the outcome's error is `ABORTED`.
+///
+/// Every `{input...}` value is checked before the first request: a missing one fails
+/// with `INVALID_INPUT` and nothing is sent.
+pub async fn run<T, H>(
+    plan: &Plan,
+    input: &T::Value,
+    transport: &T,
+    clock: &impl Clock,
+    hooks: &H,
+    schedule: Schedule,
+    cancel: impl Future<Output = ()>,
+) -> Outcome<T::Value>
+where
+    T: Transport,
+    H: Hooks<T::Value> + ?Sized,
+{
+    let origin = clock.now();
+    let elapsed = || clock.now() - origin;
+    let mut run = Run::new(plan, schedule);
+    let cancel = cancel.fuse();
+    futures::pin_mut!(cancel);
+
+    if let Err(e) = Scope::new(plan, input, &run.replies).check_input() {
+        run.error = Some(e);
+        return run.finish();
+    }
+
+    let mut in_flight: FuturesUnordered<LocalBoxFuture<'static, Settled<T::Value>>> =
+        FuturesUnordered::new();
+    loop {
+        while let Some(i) = run.next_to_start() {
+            let call = &plan.calls()[i];
+            let scope = Scope::new(plan, input, &run.replies);
+            let body = match hooks.body(&call.name, &scope) {
+                Some(Ok(b)) => Some(b),
+                Some(Err(e)) => {
+                    run.fail(i, e.in_call(&call.name), elapsed());
+                    continue;
+                }
+                None => None,
+            };
+            match scope.request(call, body) {
+                Ok(request) => {
+                    let (handle, registration) = AbortHandle::new_pair();
+                    let send = Abortable::new(transport.send(request), registration);
+                    run.handles[i] = Some(handle);
+                    run.running += 1;
+                    let record = &mut run.records[i];
+                    record.attempts = 1;
+                    record.start_ms = Some(elapsed());
+                    in_flight.push(send.map(move |r| (i, r)).boxed_local());
+                }
+                Err(e) => run.fail(i, e, elapsed()),
+            }
+        }
+        if in_flight.is_empty() {
+            break;
+        }
+        let settled = futures::select_biased! {
+            () = cancel => None,
+            next = in_flight.next() => next,
+        };
+        let Some((i, result)) = settled else {
+            // Aborted by the caller: dropping the in-flight futures aborts their fetches.
+            let now = elapsed();
+            drop(in_flight);
+            for (j, record) in run.records.iter_mut().enumerate() {
+                if run.handles[j].is_some() && record.end_ms.is_none() {
+                    record.state = CallState::Cancelled;
+                    record.end_ms = Some(now);
+                } else if record.state == CallState::NotSent {
+                    record.state = CallState::Cancelled;
+                }
+            }
+            run.error = Some(Error::new(
+                ErrorKind::Aborted,
+                "the composition was aborted by its signal",
+            ));
+            return run.finish();
+        };
+        run.running -= 1;
+        run.handles[i] = None;
+        let now = elapsed();
+        let name = &plan.calls()[i].name;
+        match result {
+            Err(Aborted) => {
+                let record = &mut run.records[i];
+                record.state = CallState::Cancelled;
+                record.end_ms = Some(now);
+                run.settle(i);
+            }
+            Ok(Ok(reply)) => match hooks.check(name, &reply.body) {
+                Ok(()) => run.succeed(i, reply.status, reply.body, now),
+                Err(e) => {
+                    run.records[i].status = Some(reply.status);
+                    run.fail(i, e.in_call(name), now);
+                }
+            },
+            Ok(Err(e)) => {
+                let error = transport_error(plan, i, e);
+                run.fail(i, error, now);
+            }
+        }
+    }
+    // Calls that never started: downstream of a failure they were skipped already;
+    // the rest stayed `not-sent`.
+    run.finish()
+}
+
+/// Turns a transport failure into the composition's error, naming the call and its URL
+/// template (never the filled-in URL, which may carry values the caller considers secret).
+fn transport_error(plan: &Plan, i: usize, e: TransportError) -> Error {
+    let call = &plan.calls()[i];
+    let what = format!("call `{}` ({} {})", call.name, call.method, call.url_source);
+    match e {
+        TransportError::Status(status) => Error::new(
+            ErrorKind::HttpStatus,
+            format!("{what} failed: the service answered HTTP {status}"),
+        )
+        .with_status(status),
+        TransportError::Network(reason) => Error::new(
+            ErrorKind::Network,
+            format!("{what} failed: network error ({reason})"),
+        ),
+        TransportError::Body { status, reason } => Error::new(
+            ErrorKind::BadResponse,
+            format!("{what} failed: the reply is not JSON ({reason})"),
+        )
+        .with_status(status),
+    }
+    .in_call(&call.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hooks::NoHooks;
+    use crate::json::Json;
+    use crate::plan::Method;
+    use crate::sim::{Answer, Sim};
+    use crate::transport::Request;
+    use std::collections::HashMap;
+
+    fn json(s: &str) -> Json {
+        serde_json::from_str(s).unwrap()
+    }
+
+    fn plan(s: &str) -> Plan {
+        Plan::from_json(&json(s)).unwrap()
+    }
+
+    /// The last path segment of `http://svc/<name>...` names the simulated service.
+    fn service(req: &Request<Json>) -> String {
+        req.url
+            .trim_start_matches("http://svc/")
+            .split(['/', '?'])
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A network where service `name` takes `latency[name]` ms and echoes its name.
+    fn network(latency: &[(&str, f64)]) -> Sim {
+        let latency: HashMap<String, f64> =
+            latency.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        Sim::new(move |req| -> Answer {
+            let name = service(req);
+            let ms = latency.get(&name).copied().unwrap_or(10.0);
+            (
+                ms,
+                Ok(Reply {
+                    status: 200,
+                    body: json(&format!(r#"{{"name":"{name}","id":7,"items":[1,2,3]}}"#)),
+                }),
+            )
+        })
+    }
+
+    fn go(sim: &Sim, p: &Plan, input: &str, schedule: Schedule) -> Outcome<Json> {
+        let input = json(input);
+        sim.block_on(run(
+            p,
+            &input,
+            sim,
+            sim,
+            &NoHooks,
+            schedule,
+            futures::future::pending(),
+        ))
+    }
+
+    fn times(out: &Outcome<Json>, p: &Plan) -> HashMap<String, (f64, f64)> {
+        p.calls()
+            .iter()
+            .zip(&out.records)
+            .filter_map(|(c, r)| Some((c.name.clone(), (r.start_ms?, r.end_ms?))))
+            .collect()
+    }
+
+    /// Skewed latencies where a stage barrier costs time: `slow` holds up stage 1.
+    const SKEWED: &str = r#"{"calls":{
+        "slow": {"url":"http://svc/slow"},
+        "fast": {"url":"http://svc/fast"},
+        "next": {"url":"http://svc/next/{fast.id}"},
+        "last": {"url":"http://svc/last","after":["slow","next"]}
+    }}"#;
+    const SKEWED_LATENCY: [(&str, f64); 4] = [
+        ("slow", 300.0),
+        ("fast", 40.0),
+        ("next", 100.0),
+        ("last", 100.0),
+    ];
+
+    #[test]
+    fn eager_follows_the_critical_path_and_beats_stages() {
+        let p = plan(SKEWED);
+        let eager = go(&network(&SKEWED_LATENCY), &p, "{}", Schedule::Eager);
+        let t = times(&eager, &p);
+        assert!(eager.error.is_none());
+        assert_eq!(t["next"], (40.0, 140.0), "next starts the moment fast ends");
+        assert_eq!(
+            t["last"],
+            (300.0, 400.0),
+            "critical path slow -> last = 400"
+        );
+
+        let stages = go(&network(&SKEWED_LATENCY), &p, "{}", Schedule::Stages);
+        let t = times(&stages, &p);
+        assert_eq!(
+            t["next"],
+            (300.0, 400.0),
+            "next waits for the whole first stage"
+        );
+        assert_eq!(t["last"], (400.0, 500.0));
+
+        let seq = go(&network(&SKEWED_LATENCY), &p, "{}", Schedule::Sequential);
+        let t = times(&seq, &p);
+        assert_eq!(t["last"].1, 540.0, "sequential takes the sum");
+        let mut spans: Vec<(f64, f64)> = t.values().copied().collect();
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert!(
+            spans.windows(2).all(|w| w[0].1 <= w[1].0),
+            "no overlap: {spans:?}"
+        );
+    }
+
+    #[test]
+    fn independent_calls_start_together() {
+        let p = plan(
+            r#"{"calls":{"a":{"url":"http://svc/a"},"b":{"url":"http://svc/b"},"c":{"url":"http://svc/c"}}}"#,
+        );
+        let out = go(
+            &network(&[("a", 100.0), ("b", 100.0), ("c", 100.0)]),
+            &p,
+            "{}",
+            Schedule::Eager,
+        );
+        let t = times(&out, &p);
+        assert!(t.values().all(|&(s, e)| s == 0.0 && e == 100.0), "{t:?}");
+    }
+
+    /// A small deterministic generator, so the random plans are the same on every run.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    #[test]
+    fn random_graphs_never_start_early_and_eager_makespan_is_the_critical_path() {
+        let mut rng = Lcg(42);
+        for round in 0..40 {
+            let n = 2 + rng.next(25) as usize;
+            let mut calls = Vec::new();
+            let mut latency = Vec::new();
+            let mut deps: Vec<Vec<usize>> = Vec::new();
+            for i in 0..n {
+                let mut d: Vec<usize> = (0..i).filter(|_| rng.next(4) == 0).collect();
+                d.dedup();
+                let after: Vec<String> = d.iter().map(|j| format!("\"c{j}\"")).collect();
+                calls.push(format!(
+                    r#""c{i}":{{"url":"http://svc/c{i}","after":[{}]}}"#,
+                    after.join(",")
+                ));
+                latency.push((format!("c{i}"), 1.0 + rng.next(200) as f64));
+                deps.push(d);
+            }
+            let p = plan(&format!(r#"{{"calls":{{{}}}}}"#, calls.join(",")));
+            let lat: Vec<(&str, f64)> = latency.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            // The critical path, computed independently of the scheduler.
+            let mut finish = vec![0.0f64; n];
+            for i in 0..n {
+                let ready = deps[i].iter().map(|&j| finish[j]).fold(0.0, f64::max);
+                finish[i] = ready + latency[i].1;
+            }
+            let critical = finish.iter().copied().fold(0.0, f64::max);
+            for schedule in [Schedule::Eager, Schedule::Stages, Schedule::Sequential] {
+                let out = go(&network(&lat), &p, "{}", schedule);
+                assert!(out.error.is_none());
+                let t = times(&out, &p);
+                for i in 0..n {
+                    let (start, _) = t[&format!("c{i}")];
+                    for &j in &deps[i] {
+                        assert!(
+                            start >= t[&format!("c{j}")].1,
+                            "round {round} {schedule:?}: c{i} started before c{j} ended"
+                        );
+                    }
+                }
+                let makespan = t.values().map(|x| x.1).fold(0.0, f64::max);
+                if schedule == Schedule::Eager {
+                    assert_eq!(makespan, critical, "round {round}");
+                } else {
+                    assert!(makespan >= critical);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_failure_skips_dependents_aborts_reads_and_lets_writes_finish() {
+        let p = plan(
+            r#"{"calls":{
+            "bad":   {"url":"http://svc/bad"},
+            "read":  {"url":"http://svc/read"},
+            "write": {"url":"http://svc/write","method":"POST","body":{"a":1}},
+            "child": {"url":"http://svc/child/{bad.id}"},
+            "later": {"url":"http://svc/later","after":["read"]}
+        }}"#,
+        );
+        let sim = Sim::new(|req| -> Answer {
+            match service(req).as_str() {
+                "bad" => (50.0, Err(TransportError::Status(503))),
+                name => (
+                    200.0,
+                    Ok(Reply {
+                        status: 201,
+                        body: json(&format!(r#"{{"name":"{name}"}}"#)),
+                    }),
+                ),
+            }
+        });
+        let out = go(&sim, &p, "{}", Schedule::Eager);
+        let e = out.error.expect("fails");
+        assert_eq!(e.kind(), ErrorKind::HttpStatus);
+        assert_eq!(e.call(), Some("bad"));
+        assert_eq!(e.status(), Some(503));
+        assert_eq!(
+            e.message(),
+            "call `bad` (GET http://svc/bad) failed: the service answered HTTP 503"
+        );
+        let states: Vec<CallState> = out.records.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [
+                CallState::Failed,
+                CallState::Cancelled,
+                CallState::Ok,
+                CallState::Skipped,
+                CallState::NotSent
+            ]
+        );
+        assert_eq!(out.records[0].status, Some(503));
+        assert_eq!(
+            out.records[1].end_ms,
+            Some(50.0),
+            "the read was aborted at the failure"
+        );
+        assert_eq!(
+            out.records[2].end_ms,
+            Some(200.0),
+            "the write ran to its end"
+        );
+        let seen = sim.seen();
+        assert_eq!(seen.len(), 3);
+        assert!(seen
+            .iter()
+            .any(|s| s.request.url.ends_with("/read") && s.aborted));
+        assert!(seen
+            .iter()
+            .any(|s| s.request.url.ends_with("/write") && !s.aborted));
+    }
+
+    #[test]
+    fn cancel_aborts_everything_in_flight_and_starts_nothing() {
+        let p = plan(
+            r#"{"calls":{"a":{"url":"http://svc/a"},"b":{"url":"http://svc/b","method":"POST"},"c":{"url":"http://svc/c","after":["a"]}}}"#,
+        );
+        let sim = network(&[("a", 100.0), ("b", 100.0)]);
+        let input = json("{}");
+        let out = sim.block_on(run(
+            &p,
+            &input,
+            &sim,
+            &sim,
+            &NoHooks,
+            Schedule::Eager,
+            sim.sleep(30.0),
+        ));
+        assert_eq!(out.error.unwrap().kind(), ErrorKind::Aborted);
+        let states: Vec<CallState> = out.records.iter().map(|r| r.state).collect();
+        assert_eq!(states, [CallState::Cancelled; 3]);
+        assert_eq!(out.records[0].end_ms, Some(30.0));
+        assert_eq!(out.records[2].start_ms, None);
+        assert!(sim.seen().iter().all(|s| s.aborted && s.end == Some(30.0)));
+    }
+
+    #[test]
+    fn dropping_the_composition_aborts_its_requests() {
+        let p = plan(r#"{"calls":{"a":{"url":"http://svc/a"}}}"#);
+        let sim = network(&[("a", 100.0)]);
+        let input = json("{}");
+        let race = async {
+            let composition = std::pin::pin!(run(
+                &p,
+                &input,
+                &sim,
+                &sim,
+                &NoHooks,
+                Schedule::Eager,
+                futures::future::pending()
+            ));
+            let timer = std::pin::pin!(sim.sleep(10.0));
+            futures::future::select(composition, timer).await;
+        };
+        sim.block_on(race);
+        let seen = sim.seen();
+        assert!(seen[0].aborted, "dropped at 10 ms");
+        assert_eq!(seen[0].end, Some(10.0));
+    }
+
+    #[test]
+    fn missing_input_fails_before_anything_is_sent() {
+        let p = plan(
+            r#"{"calls":{"a":{"url":"http://svc/a"},"b":{"url":"http://svc/b/{input.user.id}"}}}"#,
+        );
+        let sim = network(&[]);
+        let out = go(&sim, &p, r#"{"user":{}}"#, Schedule::Eager);
+        let e = out.error.unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(e.call(), Some("b"));
+        assert_eq!(
+            e.message(),
+            "call `b` needs `{input.user.id}`, but the input has no `user.id`"
+        );
+        assert!(sim.seen().is_empty());
+        assert!(out.records.iter().all(|r| r.state == CallState::NotSent));
+
+        let out = go(&sim, &p, r#"{"user":{"id":{"x":1}}}"#, Schedule::Eager);
+        let e = out.error.unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(
+            e.message()
+                .contains("is an object, which cannot go in text"),
+            "{}",
+            e.message()
+        );
+        assert!(sim.seen().is_empty());
+    }
+
+    #[test]
+    fn a_missing_reply_path_is_a_bad_response_of_the_dependent_call() {
+        let p = plan(
+            r#"{"calls":{"user":{"url":"http://svc/user"},"posts":{"url":"http://svc/posts?a={user.profile.id}"}}}"#,
+        );
+        let sim = network(&[]);
+        let out = go(&sim, &p, "{}", Schedule::Eager);
+        let e = out.error.unwrap();
+        assert_eq!(e.kind(), ErrorKind::BadResponse);
+        assert_eq!(e.call(), Some("posts"));
+        assert_eq!(
+            e.message(),
+            "call `posts` needs `{user.profile.id}`, but the reply of `user` has no `profile`"
+        );
+        assert_eq!(out.records[1].state, CallState::Failed);
+        assert_eq!(out.records[1].attempts, 0);
+        assert_eq!(sim.seen().len(), 1, "nothing undefined reached a URL");
+    }
+
+    #[test]
+    fn requests_carry_encoded_urls_typed_bodies_and_headers() {
+        let p = plan(
+            r##"{"calls":{
+            "user":  {"url":"http://svc/user/{input.name}"},
+            "audit": {"method":"post","url":"http://svc/audit?who={input.name}",
+                      "headers":{"X-Who":"{user.name}"},
+                      "body":{"id":"{user.id}","n":"{user.items.length}","first":"{user.items.0}","items":"{user.items}","text":"#{user.id}/{user.items.length}"}}
+        }}"##,
+        );
+        let sim = network(&[]);
+        let out = go(&sim, &p, r#"{"name":"a b/c?d"}"#, Schedule::Eager);
+        assert!(out.error.is_none(), "{:?}", out.error);
+        let seen = sim.seen();
+        assert_eq!(seen[0].request.url, "http://svc/user/a%20b%2Fc%3Fd");
+        let audit = &seen[1].request;
+        assert_eq!(audit.method, Method::Post);
+        assert_eq!(audit.url, "http://svc/audit?who=a%20b%2Fc%3Fd");
+        assert_eq!(
+            audit.headers,
+            vec![("X-Who".to_string(), "user".to_string())]
+        );
+        assert_eq!(
+            audit.body,
+            Some(json(
+                r##"{"id":7,"n":3,"first":1,"items":[1,2,3],"text":"#7/3"}"##
+            ))
+        );
+        assert_eq!(
+            out.replies[1].as_ref().unwrap().get("name"),
+            Some(&Json::String("audit".into()))
+        );
+    }
+
+    #[test]
+    fn an_optional_failure_skips_only_its_dependents() {
+        let mut p = plan(
+            r#"{"calls":{"a":{"url":"http://svc/a"},"opt":{"url":"http://svc/bad"},"c":{"url":"http://svc/c","after":["opt"]},"d":{"url":"http://svc/d","after":["a"]}}}"#,
+        );
+        p.set_optional("opt");
+        let sim = Sim::new(|req| -> Answer {
+            match service(req).as_str() {
+                "bad" => (
+                    5.0,
+                    Err(TransportError::Network("connection refused".into())),
+                ),
+                _ => (
+                    10.0,
+                    Ok(Reply {
+                        status: 200,
+                        body: json("{}"),
+                    }),
+                ),
+            }
+        });
+        let out = go(&sim, &p, "{}", Schedule::Stages);
+        assert!(out.error.is_none());
+        let states: Vec<CallState> = out.records.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [
+                CallState::Ok,
+                CallState::Failed,
+                CallState::Skipped,
+                CallState::Ok
+            ]
+        );
+    }
+
+    #[test]
+    fn hooks_build_bodies_and_judge_replies() {
+        struct Domain;
+        impl Hooks<Json> for Domain {
+            fn body(&self, call: &str, scope: &Scope<'_, Json>) -> Option<Result<Json, Error>> {
+                (call == "pay").then(|| {
+                    let n = scope
+                        .get(call, "quote", &["items", "length"])?
+                        .as_f64()
+                        .unwrap_or(0.0);
+                    Ok(Json::Object(vec![(
+                        "amount".into(),
+                        Json::Number(n * 100.0),
+                    )]))
+                })
+            }
+            fn check(&self, call: &str, reply: &Json) -> Result<(), Error> {
+                match reply.get("status") {
+                    Some(Json::String(s)) if s == "declined" => Err(Error::new(
+                        ErrorKind::PaymentDeclined,
+                        format!("call `{call}`: payment declined"),
+                    )),
+                    _ => Ok(()),
+                }
+            }
+        }
+        let p = plan(
+            r#"{"calls":{"quote":{"url":"http://svc/quote"},"pay":{"url":"http://svc/pay","method":"POST","after":["quote"]},"order":{"url":"http://svc/order","method":"POST","after":["pay"]}}}"#,
+        );
+        let sim = Sim::new(|req| -> Answer {
+            match service(req).as_str() {
+                "pay" => (
+                    10.0,
+                    Ok(Reply {
+                        status: 201,
+                        body: json(r#"{"status":"declined"}"#),
+                    }),
+                ),
+                _ => (
+                    10.0,
+                    Ok(Reply {
+                        status: 200,
+                        body: json(r#"{"items":[1,2]}"#),
+                    }),
+                ),
+            }
+        });
+        let input = json("{}");
+        let out = sim.block_on(run(
+            &p,
+            &input,
+            &sim,
+            &sim,
+            &Domain,
+            Schedule::Eager,
+            futures::future::pending(),
+        ));
+        let e = out.error.unwrap();
+        assert_eq!(
+            (e.kind(), e.call()),
+            (ErrorKind::PaymentDeclined, Some("pay"))
+        );
+        assert_eq!(sim.seen()[1].request.body, Some(json(r#"{"amount":200}"#)));
+        assert_eq!(out.records[1].status, Some(201));
+        assert_eq!(out.records[2].state, CallState::Skipped);
+        assert_eq!(sim.seen().len(), 2, "the order was never sent");
+    }
+
+    #[test]
+    fn network_and_body_errors_map_to_codes() {
+        let p = plan(r#"{"calls":{"a":{"url":"http://svc/a/{input.secret}"}}}"#);
+        let sim = Sim::new(|_| -> Answer {
+            (1.0, Err(TransportError::Network("Failed to fetch".into())))
+        });
+        let e = go(&sim, &p, r#"{"secret":"hunter2"}"#, Schedule::Eager)
+            .error
+            .unwrap();
+        assert_eq!(e.kind(), ErrorKind::Network);
+        assert_eq!(
+            e.message(),
+            "call `a` (GET http://svc/a/{input.secret}) failed: network error (Failed to fetch)"
+        );
+        let sim = Sim::new(|_| -> Answer {
+            (
+                1.0,
+                Err(TransportError::Body {
+                    status: 200,
+                    reason: "unexpected token".into(),
+                }),
+            )
+        });
+        let e = go(&sim, &p, r#"{"secret":"x"}"#, Schedule::Eager)
+            .error
+            .unwrap();
+        assert_eq!((e.kind(), e.status()), (ErrorKind::BadResponse, Some(200)));
+    }
+}

@@ -1,0 +1,171 @@
+//! A simulated network on a virtual clock, for testing the scheduler natively.
+//!
+//! Requests take exactly the latency a route gives them, in virtual milliseconds, so
+//! tests can assert exact start and end times without waiting for anything real.
+
+use crate::json::Json;
+use crate::transport::{Clock, Reply, Request, Transport, TransportError};
+use futures::future::LocalBoxFuture;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// What a route answers: a latency and an outcome.
+pub type Answer = (f64, Result<Reply<Json>, TransportError>);
+
+/// One request as the simulated network saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub request: Request<Json>,
+    pub start: f64,
+    pub end: Option<f64>,
+    pub aborted: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    now: Cell<f64>,
+    timers: RefCell<Vec<(f64, Waker)>>,
+    seen: RefCell<Vec<Seen>>,
+}
+
+/// The simulated network and its clock.
+#[derive(Clone)]
+pub struct Sim {
+    inner: Rc<Inner>,
+    route: Rc<dyn Fn(&Request<Json>) -> Answer>,
+}
+
+impl Sim {
+    pub fn new(route: impl Fn(&Request<Json>) -> Answer + 'static) -> Sim {
+        Sim {
+            inner: Rc::default(),
+            route: Rc::new(route),
+        }
+    }
+
+    /// A future that completes `ms` virtual milliseconds from now.
+    pub fn sleep(&self, ms: f64) -> Sleep {
+        Sleep {
+            inner: self.inner.clone(),
+            at: self.inner.now.get() + ms,
+        }
+    }
+
+    /// Every request sent so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.inner.seen.borrow().clone()
+    }
+
+    /// Drives `future` to completion, advancing the clock to each next timer.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return out;
+            }
+            let next = self
+                .inner
+                .timers
+                .borrow()
+                .iter()
+                .map(|(at, _)| *at)
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                next.is_finite(),
+                "the composition is stuck with no timer pending"
+            );
+            self.inner.now.set(next.max(self.inner.now.get()));
+            let due: Vec<Waker> = {
+                let mut timers = self.inner.timers.borrow_mut();
+                let (due, later): (Vec<_>, Vec<_>) =
+                    timers.drain(..).partition(|(at, _)| *at <= next);
+                *timers = later;
+                due.into_iter().map(|(_, w)| w).collect()
+            };
+            due.into_iter().for_each(Waker::wake);
+        }
+    }
+}
+
+impl Clock for Sim {
+    fn now(&self) -> f64 {
+        self.inner.now.get()
+    }
+}
+
+/// A virtual timer.
+pub struct Sleep {
+    inner: Rc<Inner>,
+    at: f64,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.inner.now.get() >= self.at {
+            Poll::Ready(())
+        } else {
+            self.inner
+                .timers
+                .borrow_mut()
+                .push((self.at, cx.waker().clone()));
+            Poll::Pending
+        }
+    }
+}
+
+/// Marks a request aborted when its future is dropped before it settles.
+struct Pending {
+    inner: Rc<Inner>,
+    index: usize,
+    settled: bool,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if !self.settled {
+            let mut seen = self.inner.seen.borrow_mut();
+            seen[self.index].aborted = true;
+            seen[self.index].end = Some(self.inner.now.get());
+        }
+    }
+}
+
+impl Transport for Sim {
+    type Value = Json;
+
+    fn send(
+        &self,
+        request: Request<Json>,
+    ) -> LocalBoxFuture<'static, Result<Reply<Json>, TransportError>> {
+        let (latency, answer) = (self.route)(&request);
+        let inner = self.inner.clone();
+        let index = {
+            let mut seen = inner.seen.borrow_mut();
+            seen.push(Seen {
+                request,
+                start: inner.now.get(),
+                end: None,
+                aborted: false,
+            });
+            seen.len() - 1
+        };
+        let sleep = self.sleep(latency);
+        Box::pin(async move {
+            let mut pending = Pending {
+                inner,
+                index,
+                settled: false,
+            };
+            sleep.await;
+            pending.settled = true;
+            pending.inner.seen.borrow_mut()[index].end = Some(pending.inner.now.get());
+            answer
+        })
+    }
+}

@@ -1,0 +1,65 @@
+//! The transport seam: how the scheduler sends one request, and what comes back.
+//!
+//! The browser implementation is in `fetch.rs`; tests use a fake one on a virtual clock.
+//! Keeping the scheduler generic over this trait is what lets it be tested natively.
+
+use crate::plan::Method;
+use crate::value::Value;
+use futures::future::LocalBoxFuture;
+
+/// A request ready to send: every placeholder already filled.
+#[derive(Clone, Debug)]
+pub struct Request<V> {
+    /// The method.
+    pub method: Method,
+    /// The filled-in URL.
+    pub url: String,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body, sent with `Content-Type: application/json`.
+    pub body: Option<V>,
+}
+
+/// A successful (2xx) reply, its body parsed once.
+#[derive(Clone, Debug)]
+pub struct Reply<V> {
+    /// The HTTP status, 200-299.
+    pub status: u16,
+    /// The parsed JSON body; `null` for an empty body (such as 204).
+    pub body: V,
+}
+
+/// Why a request produced no usable reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransportError {
+    /// No HTTP answer: connection refused, DNS, CORS, reset. The text says what the
+    /// platform reported.
+    Network(String),
+    /// An HTTP answer outside 200-299.
+    Status(u16),
+    /// A 2xx answer whose body is not JSON.
+    Body {
+        /// The status of that answer.
+        status: u16,
+        /// What the parser reported.
+        reason: String,
+    },
+}
+
+/// Sends requests. Dropping a returned future must abort its request.
+pub trait Transport {
+    /// The reply value type.
+    type Value: Value;
+
+    /// Starts sending `request`.
+    fn send(
+        &self,
+        request: Request<Self::Value>,
+    ) -> LocalBoxFuture<'static, Result<Reply<Self::Value>, TransportError>>;
+}
+
+/// A source of the current time in milliseconds (`performance.now()` in the browser).
+pub trait Clock {
+    /// Milliseconds since an arbitrary fixed origin.
+    fn now(&self) -> f64;
+}
