@@ -4,13 +4,18 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+mod bindings;
 mod error;
+mod fetch;
 mod hooks;
+mod js_value;
 mod json;
+mod order;
 mod plan;
 mod record;
 mod schedule;
 mod scope;
+mod signal;
 mod template;
 mod transport;
 mod value;
@@ -18,9 +23,12 @@ mod value;
 #[cfg(test)]
 mod sim;
 
+pub use bindings::{compose, compose_order, validate_plan};
 pub use error::{Error, ErrorKind};
+pub use fetch::{FetchTransport, PerformanceClock};
 pub use hooks::{Hooks, NoHooks};
 pub use json::Json;
+pub use order::{OrderHooks, OrderRequest};
 pub use plan::{Call, Method, Plan};
 pub use record::{CallRecord, CallState};
 pub use schedule::{run, Outcome, Schedule};

@@ -1,0 +1,17 @@
+// The error every rejected compose(), composeOrder() and validatePlan() throws.
+// Defined in JavaScript so that it is a real Error subclass: `instanceof Error`,
+// a stack trace, and `Error.isError()` all work as web developers expect.
+export class ComposeError extends Error {
+  constructor(message, { code, call = null, status = null, calls = {} } = {}) {
+    super(message);
+    this.name = 'ComposeError';
+    /** A stable code such as "HTTP_STATUS". */
+    this.code = code;
+    /** The call that failed, or null. */
+    this.call = call;
+    /** The HTTP status of the failing reply, or null. */
+    this.status = status;
+    /** Every call's record: which calls ran, which writes happened. */
+    this.calls = calls;
+  }
+}

@@ -1,0 +1,493 @@
+//! The JavaScript surface: every `#[wasm_bindgen]` export, and the conversions between
+//! JS values and the engine's Rust types. Nothing else in the crate sees JS options.
+
+use crate::error::{Error, ErrorKind};
+use crate::fetch::{FetchTransport, PerformanceClock};
+use crate::hooks::{Hooks, NoHooks};
+use crate::js_value::set_own;
+use crate::json::Json;
+use crate::order::{self, OrderHooks, OrderRequest};
+use crate::plan::Plan;
+use crate::record::{CallRecord, CallState};
+use crate::schedule::{run, Outcome, Schedule};
+use crate::signal::AbortListener;
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use web_sys::AbortSignal;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** One call of a plan. Strings may hold `{name.path}` placeholders. */
+export interface PlanCall {
+  /** Absolute http(s) URL, or a path starting with `/`. Substituted values are percent-encoded. */
+  url: string;
+  /** Defaults to "GET". */
+  method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Header values may hold placeholders. */
+  headers?: Record<string, string>;
+  /** Sent as JSON. A string that is exactly one placeholder keeps the value's JSON type. */
+  body?: unknown;
+  /** Calls to wait for besides those the templates name. */
+  after?: string[];
+}
+
+/** A plan: named calls; each waits for the calls its templates name. */
+export interface Plan {
+  calls: Record<string, PlanCall>;
+}
+
+/** `"eager"`: each call starts when its dependencies end (default). `"stages"`: a barrier after each level. `"sequential"`: one at a time. */
+export type Schedule = "eager" | "stages" | "sequential";
+
+/** Options of `compose()`. */
+export interface ComposeOptions {
+  schedule?: Schedule;
+  /** Aborting it aborts every in-flight request and rejects with code "ABORTED". */
+  signal?: AbortSignal;
+  /** Replaces the global fetch: called as fetch(url, init). */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
+}
+
+/** How a call ended. */
+export type CallState = "ok" | "failed" | "skipped" | "cancelled" | "not-sent";
+
+/** What happened to one call. Times are ms from the composition's start (performance.now()). */
+export interface CallRecord {
+  state: CallState;
+  status: number | null;
+  attempts: number;
+  startMs: number | null;
+  endMs: number | null;
+}
+
+/** What `compose()` resolves to. */
+export interface ComposeResult {
+  /** Each successful call's parsed JSON reply. */
+  data: Record<string, unknown>;
+  calls: Record<string, CallRecord>;
+  /** The topological levels, as call names. */
+  stages: string[][];
+}
+
+/** What `validatePlan()` returns. */
+export interface PlanSummary {
+  stages: string[][];
+}
+
+/** The order services. */
+export type ServiceName = "customer" | "cart" | "inventory" | "pricing" | "shipping" | "fraud" | "tax" | "payment" | "order" | "notification";
+
+/** The "create order" request. */
+export interface OrderRequest {
+  customerId: string;
+  cartId: string;
+  paymentMethodId: string;
+  /** Defaults to "standard". */
+  shippingOption?: "standard" | "express";
+}
+
+/** Options of `composeOrder()`: where the services are, plus the `compose()` options. */
+export interface OrderOptions extends ComposeOptions {
+  /** One base URL per service; a path prefix is kept. */
+  services?: Partial<Record<ServiceName, string>>;
+  /** A gateway: a service without its own entry uses `${baseUrl}/${serviceName}`. */
+  baseUrl?: string;
+}
+
+/** A customer as the customer service returns it. */
+export interface Customer {
+  id: string;
+  email: string;
+  tier: string;
+  address: Record<string, unknown>;
+}
+
+/** A cart line. */
+export interface CartItem {
+  sku: string;
+  quantity: number;
+}
+
+/** What `composeOrder()` resolves to. Money is in integer cents. */
+export interface OrderResult {
+  orderId: string;
+  status: string;
+  /** subtotal - discount + shipping.cost + tax. */
+  total: number;
+  currency: string;
+  customer: Customer;
+  items: CartItem[];
+  reservationId: string;
+  authorizationId: string;
+  shipping: { cost: number; carrier: string };
+  tax: number;
+  notification: { sent: true; notificationId?: string } | { sent: false; error: string };
+  calls: Record<ServiceName, CallRecord>;
+}
+
+/** Stable error codes. */
+export type ComposeErrorCode =
+  | "INVALID_INPUT" | "INVALID_PLAN" | "HTTP_STATUS" | "NETWORK" | "BAD_RESPONSE"
+  | "TIMEOUT" | "ABORTED" | "FRAUD_REJECTED" | "PAYMENT_DECLINED";
+
+/** The error every rejection carries. `calls` tells which calls (and so which writes) ran. */
+export class ComposeError extends Error {
+  readonly name: "ComposeError";
+  readonly code: ComposeErrorCode;
+  readonly call: string | null;
+  readonly status: number | null;
+  readonly calls: Record<string, CallRecord>;
+}
+"#;
+
+#[wasm_bindgen(module = "/js/compose-error.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = ComposeError)]
+    type ComposeErrorJs;
+
+    #[wasm_bindgen(constructor, js_class = ComposeError)]
+    fn new(message: &str, options: &Object) -> ComposeErrorJs;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A plan object.
+    #[wasm_bindgen(typescript_type = "Plan")]
+    pub type PlanJs;
+    /// `compose()` options.
+    #[wasm_bindgen(typescript_type = "ComposeOptions")]
+    pub type ComposeOptionsJs;
+    /// `compose()`'s result.
+    #[wasm_bindgen(typescript_type = "ComposeResult")]
+    pub type ComposeResultJs;
+    /// `validatePlan()`'s result.
+    #[wasm_bindgen(typescript_type = "PlanSummary")]
+    pub type PlanSummaryJs;
+    /// The order request.
+    #[wasm_bindgen(typescript_type = "OrderRequest")]
+    pub type OrderRequestJs;
+    /// `composeOrder()` options.
+    #[wasm_bindgen(typescript_type = "OrderOptions")]
+    pub type OrderOptionsJs;
+    /// `composeOrder()`'s result.
+    #[wasm_bindgen(typescript_type = "OrderResult")]
+    pub type OrderResultJs;
+}
+
+/// Builds the `ComposeError` a promise rejects with.
+fn to_js_error(error: &Error, calls: &JsValue) -> JsValue {
+    let options = Object::new();
+    set_own(&options, "code", &error.code().into());
+    set_own(
+        &options,
+        "call",
+        &error.call().map_or(JsValue::NULL, JsValue::from_str),
+    );
+    set_own(
+        &options,
+        "status",
+        &error
+            .status()
+            .map_or(JsValue::NULL, |s| JsValue::from_f64(s as f64)),
+    );
+    set_own(&options, "calls", calls);
+    ComposeErrorJs::new(error.message(), &options).into()
+}
+
+fn record_js(record: &CallRecord) -> JsValue {
+    let obj = Object::new();
+    let ms = |t: Option<f64>| t.map_or(JsValue::NULL, JsValue::from_f64);
+    set_own(&obj, "state", &record.state.as_str().into());
+    set_own(
+        &obj,
+        "status",
+        &record
+            .status
+            .map_or(JsValue::NULL, |s| JsValue::from_f64(s as f64)),
+    );
+    set_own(&obj, "attempts", &JsValue::from_f64(record.attempts as f64));
+    set_own(&obj, "startMs", &ms(record.start_ms));
+    set_own(&obj, "endMs", &ms(record.end_ms));
+    obj.into()
+}
+
+fn records_js(plan: &Plan, records: &[CallRecord]) -> JsValue {
+    let obj = Object::new();
+    for (call, record) in plan.calls().iter().zip(records) {
+        set_own(&obj, &call.name, &record_js(record));
+    }
+    obj.into()
+}
+
+fn stages_js(plan: &Plan) -> JsValue {
+    plan.stage_names()
+        .into_iter()
+        .map(|stage| stage.into_iter().map(JsValue::from_str).collect::<Array>())
+        .collect::<Array>()
+        .into()
+}
+
+/// The options every entry point shares.
+struct RunOptions {
+    schedule: Schedule,
+    signal: Option<AbortSignal>,
+    fetch: Option<Function>,
+}
+
+fn bad_option(message: String) -> Error {
+    Error::new(ErrorKind::InvalidInput, message)
+}
+
+/// Reads an options object, refusing unknown keys so that a typo is an error rather
+/// than a silently ignored setting. Returns the shared options and the object.
+fn read_options(options: &JsValue, known: &[&str]) -> Result<(RunOptions, Object), Error> {
+    if options.is_undefined() || options.is_null() {
+        let none = RunOptions {
+            schedule: Schedule::Eager,
+            signal: None,
+            fetch: None,
+        };
+        return Ok((none, Object::new()));
+    }
+    if !options.is_object() || Array::is_array(options) {
+        return Err(bad_option("options must be an object".into()));
+    }
+    let obj: Object = options.clone().unchecked_into();
+    for key in Object::keys(&obj).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !known.contains(&key.as_str()) {
+            return Err(bad_option(format!(
+                "options.{key} is not an option; known options are {}",
+                known.join(", ")
+            )));
+        }
+    }
+    let get = |key: &str| Reflect::get(&obj, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    let schedule = match get("schedule") {
+        v if v.is_undefined() => Schedule::Eager,
+        v => v
+            .as_string()
+            .as_deref()
+            .and_then(Schedule::parse)
+            .ok_or_else(|| {
+                bad_option(
+                    "options.schedule must be \"eager\", \"stages\" or \"sequential\"".into(),
+                )
+            })?,
+    };
+    let signal = match get("signal") {
+        v if v.is_undefined() || v.is_null() => None,
+        v => {
+            let looks_right = Reflect::get(&v, &"aborted".into())
+                .is_ok_and(|a| a.as_bool().is_some())
+                && Reflect::get(&v, &"addEventListener".into()).is_ok_and(|f| f.is_function());
+            if !looks_right {
+                return Err(bad_option("options.signal must be an AbortSignal".into()));
+            }
+            Some(v.unchecked_into::<AbortSignal>())
+        }
+    };
+    let fetch = match get("fetch") {
+        v if v.is_undefined() || v.is_null() => None,
+        v if v.is_function() => Some(v.unchecked_into::<Function>()),
+        _ => {
+            return Err(bad_option(
+                "options.fetch must be a function like fetch(url, init)".into(),
+            ))
+        }
+    };
+    Ok((
+        RunOptions {
+            schedule,
+            signal,
+            fetch,
+        },
+        obj,
+    ))
+}
+
+/// Runs `plan` with the browser transport, honouring the caller's signal.
+async fn execute<H: Hooks<JsValue>>(
+    plan: &Plan,
+    input: &JsValue,
+    options: &RunOptions,
+    hooks: &H,
+) -> Outcome<JsValue> {
+    let transport = FetchTransport::new(options.fetch.clone());
+    match &options.signal {
+        Some(signal) if signal.aborted() => {
+            // Already aborted: send nothing at all.
+            let n = plan.calls().len();
+            let cancelled = CallRecord {
+                state: CallState::Cancelled,
+                ..CallRecord::default()
+            };
+            Outcome {
+                replies: vec![None; n],
+                records: vec![cancelled; n],
+                error: Some(Error::new(
+                    ErrorKind::Aborted,
+                    "the signal was already aborted; nothing was sent",
+                )),
+            }
+        }
+        Some(signal) => {
+            let (_listener, aborted) = AbortListener::new(signal.clone());
+            run(
+                plan,
+                input,
+                &transport,
+                &PerformanceClock,
+                hooks,
+                options.schedule,
+                aborted,
+            )
+            .await
+        }
+        None => {
+            let never = futures::future::pending();
+            run(
+                plan,
+                input,
+                &transport,
+                &PerformanceClock,
+                hooks,
+                options.schedule,
+                never,
+            )
+            .await
+        }
+    }
+}
+
+fn read_plan(plan: JsValue) -> Result<Plan, Error> {
+    let json: Json = serde_wasm_bindgen::from_value(plan).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidPlan,
+            format!("the plan is not plain JSON data: {e}"),
+        )
+    })?;
+    Plan::from_json(&json)
+}
+
+/// Validates a plan without sending anything, and returns its stages.
+///
+/// Throws a `ComposeError` with code `INVALID_PLAN` naming the problem.
+#[wasm_bindgen(js_name = validatePlan)]
+pub fn validate_plan(plan: PlanJs) -> Result<PlanSummaryJs, JsValue> {
+    let plan = read_plan(plan.into()).map_err(|e| to_js_error(&e, &Object::new()))?;
+    let summary = Object::new();
+    set_own(&summary, "stages", &stages_js(&plan));
+    Ok(summary.unchecked_into())
+}
+
+/// Runs a plan: independent calls concurrently, each dependent call as soon as its
+/// inputs arrive (by default). Resolves `{ data, calls, stages }`.
+///
+/// Rejects with a `ComposeError` whose `calls` says how every call ended. Nothing is
+/// sent when the plan, the input or the options are invalid.
+#[wasm_bindgen]
+pub async fn compose(
+    plan: PlanJs,
+    input: JsValue,
+    options: Option<ComposeOptionsJs>,
+) -> Result<ComposeResultJs, JsValue> {
+    let no_calls = || JsValue::from(Object::new());
+    let plan = read_plan(plan.into()).map_err(|e| to_js_error(&e, &no_calls()))?;
+    let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
+    let (options, _) = read_options(&options, &["schedule", "signal", "fetch"]).map_err(|e| {
+        to_js_error(
+            &e,
+            &records_js(&plan, &vec![CallRecord::default(); plan.calls().len()]),
+        )
+    })?;
+    let outcome = execute(&plan, &input, &options, &NoHooks).await;
+    let calls = records_js(&plan, &outcome.records);
+    if let Some(error) = &outcome.error {
+        return Err(to_js_error(error, &calls));
+    }
+    let data = Object::new();
+    for (call, reply) in plan.calls().iter().zip(outcome.replies) {
+        if let Some(reply) = reply {
+            set_own(&data, &call.name, &reply);
+        }
+    }
+    let result = Object::new();
+    set_own(&result, "data", &data);
+    set_own(&result, "calls", &calls);
+    set_own(&result, "stages", &stages_js(&plan));
+    Ok(result.unchecked_into())
+}
+
+/// Creates an order: the ten service calls of the order flow, composed.
+///
+/// Resolves the aggregated order; rejects with a `ComposeError` (`FRAUD_REJECTED`,
+/// `PAYMENT_DECLINED`, `HTTP_STATUS`, ...) whose `calls` tells which writes happened.
+#[wasm_bindgen(js_name = composeOrder)]
+pub async fn compose_order(
+    request: OrderRequestJs,
+    options: Option<OrderOptionsJs>,
+) -> Result<OrderResultJs, JsValue> {
+    let fail = |e: Error| to_js_error(&e, &Object::new());
+    let request: JsValue = request.into();
+    let request: Json = serde_wasm_bindgen::from_value(request).map_err(|e| {
+        fail(Error::new(
+            ErrorKind::InvalidInput,
+            format!("the order request is not plain JSON data: {e}"),
+        ))
+    })?;
+    let request = OrderRequest::from_json(&request).map_err(fail)?;
+    let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
+    let (run_options, obj) = read_options(
+        &options,
+        &["schedule", "signal", "fetch", "services", "baseUrl"],
+    )
+    .map_err(fail)?;
+    let services = read_services(&obj).map_err(fail)?;
+    let base_url = match Reflect::get(&obj, &"baseUrl".into()).unwrap_or(JsValue::UNDEFINED) {
+        v if v.is_undefined() || v.is_null() => None,
+        v => Some(
+            v.as_string()
+                .ok_or_else(|| fail(bad_option("options.baseUrl must be a string".into())))?,
+        ),
+    };
+    let urls = order::service_urls(&services, base_url.as_deref()).map_err(fail)?;
+    let plan = order::plan(&urls);
+    let input: JsValue = request.to_input();
+    let outcome = execute(&plan, &input, &run_options, &OrderHooks).await;
+    let calls = records_js(&plan, &outcome.records);
+    if let Some(error) = &outcome.error {
+        return Err(to_js_error(error, &calls));
+    }
+    let summary = order::summary(&plan, &input, &outcome).map_err(|e| to_js_error(&e, &calls))?;
+    let result = Object::new();
+    for (key, value) in &summary {
+        set_own(&result, key, value);
+    }
+    set_own(&result, "calls", &calls);
+    Ok(result.unchecked_into())
+}
+
+fn read_services(options: &Object) -> Result<Vec<(String, String)>, Error> {
+    let services = Reflect::get(options, &"services".into()).unwrap_or(JsValue::UNDEFINED);
+    if services.is_undefined() || services.is_null() {
+        return Ok(Vec::new());
+    }
+    if !services.is_object() || Array::is_array(&services) {
+        return Err(bad_option(
+            "options.services must be an object of service URLs".into(),
+        ));
+    }
+    let services: Object = services.unchecked_into();
+    let mut out = Vec::new();
+    for entry in Object::entries(&services).iter() {
+        let entry: Array = entry.unchecked_into();
+        let name = entry.get(0).as_string().unwrap_or_default();
+        let url = entry
+            .get(1)
+            .as_string()
+            .ok_or_else(|| bad_option(format!("options.services.{name} must be a URL string")))?;
+        out.push((name, url));
+    }
+    Ok(out)
+}

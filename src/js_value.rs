@@ -1,0 +1,123 @@
+//! `Value` for `JsValue`: replies stay the objects `response.json()` made.
+//!
+//! Reading a path walks own properties only (never the prototype chain), and building
+//! an object defines `__proto__` as a plain own key rather than calling its setter.
+
+use crate::json::Json;
+use crate::value::{number_text, parse_index, Value};
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Sets `obj[key] = value` as an own data property, even for `__proto__`.
+pub(crate) fn set_own(obj: &Object, key: &str, value: &JsValue) {
+    let key_js = JsValue::from_str(key);
+    if key == "__proto__" {
+        let descriptor = Object::new();
+        let _ = Reflect::set(&descriptor, &"value".into(), value);
+        let _ = Reflect::set(&descriptor, &"enumerable".into(), &JsValue::TRUE);
+        let _ = Reflect::set(&descriptor, &"writable".into(), &JsValue::TRUE);
+        let _ = Reflect::set(&descriptor, &"configurable".into(), &JsValue::TRUE);
+        let _ = Reflect::define_property(obj, &key_js, &descriptor);
+    } else {
+        let _ = Reflect::set(obj, &key_js, value);
+    }
+}
+
+fn type_name(v: &JsValue) -> &'static str {
+    if v.is_null() {
+        "null"
+    } else if v.is_undefined() {
+        "undefined"
+    } else if Array::is_array(v) {
+        "an array"
+    } else if v.is_object() {
+        "an object"
+    } else {
+        "a value of another type"
+    }
+}
+
+impl Value for JsValue {
+    fn field(&self, segment: &str) -> Option<Self> {
+        if Array::is_array(self) {
+            let array: &Array = self.unchecked_ref();
+            if segment == "length" {
+                return Some(JsValue::from_f64(array.length() as f64));
+            }
+            let index = parse_index(segment)?;
+            return (index < array.length() as usize).then(|| array.get(index as u32));
+        }
+        if !self.is_object() {
+            return None;
+        }
+        let object: &Object = self.unchecked_ref();
+        let key = JsValue::from_str(segment);
+        if !Object::has_own(object, &key) {
+            return None;
+        }
+        Reflect::get(object, &key)
+            .ok()
+            .filter(|v| !v.is_undefined())
+    }
+
+    fn text(&self) -> Result<String, &'static str> {
+        if let Some(s) = self.as_string() {
+            Ok(s)
+        } else if let Some(n) = self.as_f64() {
+            number_text(n)
+        } else if let Some(b) = self.as_bool() {
+            Ok(b.to_string())
+        } else {
+            Err(type_name(self))
+        }
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        JsValue::as_f64(self)
+    }
+
+    fn as_string(&self) -> Option<String> {
+        JsValue::as_string(self)
+    }
+
+    fn from_json(json: &Json) -> Self {
+        match json {
+            Json::Null => JsValue::NULL,
+            Json::Bool(b) => JsValue::from_bool(*b),
+            Json::Number(n) => JsValue::from_f64(*n),
+            Json::String(s) => JsValue::from_str(s),
+            Json::Array(items) => items
+                .iter()
+                .map(JsValue::from_json)
+                .collect::<Array>()
+                .into(),
+            Json::Object(entries) => {
+                let obj = Object::new();
+                for (k, v) in entries {
+                    set_own(&obj, k, &JsValue::from_json(v));
+                }
+                obj.into()
+            }
+        }
+    }
+
+    fn from_string(s: String) -> Self {
+        JsValue::from_str(&s)
+    }
+
+    fn from_f64(n: f64) -> Self {
+        JsValue::from_f64(n)
+    }
+
+    fn array(items: Vec<Self>) -> Self {
+        items.into_iter().collect::<Array>().into()
+    }
+
+    fn object(entries: Vec<(String, Self)>) -> Self {
+        let obj = Object::new();
+        for (k, v) in &entries {
+            set_own(&obj, k, v);
+        }
+        obj.into()
+    }
+}

@@ -1,0 +1,465 @@
+//! The create-order flow: the portal's ten calls as a plan, plus the money logic and
+//! outcome checks that templates deliberately cannot express.
+//!
+//! The plan's edges are the contract's "depends on" column; eager scheduling then lets
+//! fraud run beside pricing and shipping, and inventory beside everything after cart.
+
+use crate::error::{Error, ErrorKind};
+use crate::hooks::Hooks;
+use crate::json::Json;
+use crate::plan::Plan;
+use crate::schedule::Outcome;
+use crate::scope::Scope;
+use crate::value::Value;
+
+/// The services of the order flow, in plan order.
+pub const SERVICES: [&str; 10] = [
+    "customer",
+    "cart",
+    "inventory",
+    "pricing",
+    "shipping",
+    "fraud",
+    "tax",
+    "payment",
+    "order",
+    "notification",
+];
+
+/// A validated order request: `{ customerId, cartId, paymentMethodId, shippingOption? }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderRequest {
+    /// The customer placing the order.
+    pub customer_id: String,
+    /// The cart to check out.
+    pub cart_id: String,
+    /// The stored payment method to charge.
+    pub payment_method_id: String,
+    /// `standard` (the default) or `express`.
+    pub shipping_option: String,
+}
+
+fn bad_input(message: String) -> Error {
+    Error::new(ErrorKind::InvalidInput, message)
+}
+
+impl OrderRequest {
+    /// Reads and checks a request; anything unexpected is `INVALID_INPUT`.
+    pub fn from_json(json: &Json) -> Result<OrderRequest, Error> {
+        const FIELDS: [&str; 4] = ["customerId", "cartId", "paymentMethodId", "shippingOption"];
+        let Json::Object(entries) = json else {
+            return Err(bad_input(format!(
+                "request must be an object {{ customerId, cartId, paymentMethodId, shippingOption? }}, not {}",
+                json.type_name()
+            )));
+        };
+        if let Some((key, _)) = entries.iter().find(|(k, _)| !FIELDS.contains(&k.as_str())) {
+            return Err(bad_input(format!(
+                "request.{key} is not an order field; expected {}",
+                FIELDS.join(", ")
+            )));
+        }
+        let required = |key: &str| -> Result<String, Error> {
+            match json.get(key) {
+                Some(Json::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+                Some(Json::String(_)) => Err(bad_input(format!("request.{key} must not be empty"))),
+                None | Some(Json::Null) => Err(bad_input(format!("request.{key} is missing"))),
+                Some(other) => Err(bad_input(format!(
+                    "request.{key} must be a string, not {}",
+                    other.type_name()
+                ))),
+            }
+        };
+        let shipping_option = match json.get("shippingOption") {
+            None | Some(Json::Null) => "standard".to_owned(),
+            Some(Json::String(s)) if s == "standard" || s == "express" => s.clone(),
+            Some(other) => {
+                let shown = match other {
+                    Json::String(s) => format!("\"{s}\""),
+                    other => other.type_name().to_owned(),
+                };
+                return Err(bad_input(format!(
+                    "request.shippingOption must be \"standard\" or \"express\", not {shown}"
+                )));
+            }
+        };
+        Ok(OrderRequest {
+            customer_id: required("customerId")?,
+            cart_id: required("cartId")?,
+            payment_method_id: required("paymentMethodId")?,
+            shipping_option,
+        })
+    }
+
+    /// The request as the plan's `input`.
+    pub fn to_input<V: Value>(&self) -> V {
+        V::object(vec![
+            (
+                "customerId".into(),
+                V::from_string(self.customer_id.clone()),
+            ),
+            ("cartId".into(), V::from_string(self.cart_id.clone())),
+            (
+                "paymentMethodId".into(),
+                V::from_string(self.payment_method_id.clone()),
+            ),
+            (
+                "shippingOption".into(),
+                V::from_string(self.shipping_option.clone()),
+            ),
+        ])
+    }
+}
+
+/// Where each service lives: `services[name]`, else `${baseUrl}/${name}`.
+pub fn service_urls(
+    services: &[(String, String)],
+    base_url: Option<&str>,
+) -> Result<Vec<String>, Error> {
+    if let Some((name, _)) = services
+        .iter()
+        .find(|(n, _)| !SERVICES.contains(&n.as_str()))
+    {
+        return Err(bad_input(format!(
+            "options.services.{name} is not a service of the order flow; expected {}",
+            SERVICES.join(", ")
+        )));
+    }
+    let check = |at: &str, url: &str| -> Result<String, Error> {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        match rest {
+            Some(r) if !r.is_empty() && !r.starts_with('/') && !url.contains(['?', '#']) => {
+                Ok(url.trim_end_matches('/').to_owned())
+            }
+            _ => Err(bad_input(format!(
+                "{at} must be an absolute http(s) URL without query or fragment, such as \"https://api.example/{}\"; got \"{url}\"",
+                at.rsplit('.').next().unwrap_or("service")
+            ))),
+        }
+    };
+    SERVICES
+        .iter()
+        .map(|name| match services.iter().find(|(n, _)| n == name) {
+            Some((_, url)) => check(&format!("options.services.{name}"), url),
+            None => match base_url {
+                Some(base) => Ok(format!("{}/{name}", check("options.baseUrl", base)?)),
+                None => Err(bad_input(format!(
+                    "no URL for service `{name}`: set options.services.{name} or options.baseUrl"
+                ))),
+            },
+        })
+        .collect()
+}
+
+/// Braces in a base URL are literal text, not placeholders.
+fn literal(url: &str) -> String {
+    url.replace('{', "{{").replace('}', "}}")
+}
+
+fn s(text: &str) -> Json {
+    Json::String(text.to_owned())
+}
+
+fn obj(entries: &[(&str, Json)]) -> Json {
+    Json::Object(
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    )
+}
+
+/// One call of the order plan; `after` lists dependencies no template names.
+fn call(method: &str, url: String, body: Option<Json>, after: &[&str]) -> Json {
+    let mut entries = vec![("method", s(method)), ("url", Json::String(url))];
+    if let Some(body) = body {
+        entries.push(("body", body));
+    }
+    if !after.is_empty() {
+        entries.push(("after", Json::Array(after.iter().map(|a| s(a)).collect())));
+    }
+    obj(&entries)
+}
+
+/// The order flow as a plan over the given service base URLs (in [`SERVICES`] order).
+pub fn plan(urls: &[String]) -> Plan {
+    let u: Vec<String> = urls.iter().map(|s| literal(s)).collect();
+    let calls = [
+        (
+            "customer",
+            call(
+                "GET",
+                format!("{}/customers/{{input.customerId}}", u[0]),
+                None,
+                &[],
+            ),
+        ),
+        (
+            "cart",
+            call("GET", format!("{}/carts/{{input.cartId}}", u[1]), None, &[]),
+        ),
+        (
+            "inventory",
+            call(
+                "POST",
+                format!("{}/reservations", u[2]),
+                Some(obj(&[
+                    ("cartId", s("{input.cartId}")),
+                    ("items", s("{cart.items}")),
+                ])),
+                &[],
+            ),
+        ),
+        (
+            "pricing",
+            call(
+                "POST",
+                format!("{}/quotes", u[3]),
+                Some(obj(&[
+                    ("items", s("{cart.items}")),
+                    ("tier", s("{customer.tier}")),
+                ])),
+                &[],
+            ),
+        ),
+        (
+            "shipping",
+            call(
+                "POST",
+                format!("{}/quotes", u[4]),
+                Some(obj(&[
+                    ("items", s("{cart.items}")),
+                    ("address", s("{customer.address}")),
+                    ("option", s("{input.shippingOption}")),
+                ])),
+                &[],
+            ),
+        ),
+        (
+            "fraud",
+            call(
+                "POST",
+                format!("{}/checks", u[5]),
+                Some(obj(&[
+                    ("customerId", s("{input.customerId}")),
+                    ("email", s("{customer.email}")),
+                    ("cartId", s("{input.cartId}")),
+                ])),
+                &[],
+            ),
+        ),
+        // tax, payment and order compute money, so their bodies come from OrderHooks.
+        (
+            "tax",
+            call(
+                "POST",
+                format!("{}/quotes", u[6]),
+                None,
+                &["pricing", "customer"],
+            ),
+        ),
+        (
+            "payment",
+            call(
+                "POST",
+                format!("{}/authorizations", u[7]),
+                None,
+                &["pricing", "shipping", "tax", "fraud"],
+            ),
+        ),
+        (
+            "order",
+            call(
+                "POST",
+                format!("{}/orders", u[8]),
+                None,
+                &["inventory", "payment"],
+            ),
+        ),
+        (
+            "notification",
+            call(
+                "POST",
+                format!("{}/notifications", u[9]),
+                Some(obj(&[
+                    ("orderId", s("{order.orderId}")),
+                    ("email", s("{customer.email}")),
+                    ("template", s("order-confirmation")),
+                ])),
+                &[],
+            ),
+        ),
+    ];
+    let json = obj(&[("calls", obj(&calls))]);
+    let mut plan =
+        Plan::from_json(&json).expect("the order plan is valid for any checked base URL");
+    // A confirmation e-mail that fails must not undo a placed order.
+    plan.set_optional("notification");
+    plan
+}
+
+/// Integer cents at `root.key`, or a `BAD_RESPONSE` saying what was wrong.
+fn cents<V: Value>(scope: &Scope<'_, V>, call: &str, root: &str, key: &str) -> Result<i64, Error> {
+    let v = scope.get(call, root, &[key])?;
+    match v.as_f64() {
+        Some(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Ok(n as i64),
+        _ => Err(Error::new(
+            ErrorKind::BadResponse,
+            format!("call `{call}` needs integer cents in `{root}.{key}`, but the reply has something else"),
+        )
+        .in_call(call)),
+    }
+}
+
+/// The order total in cents: `subtotal - discount + shipping.cost + tax.amount`.
+fn total<V: Value>(scope: &Scope<'_, V>, call: &str) -> Result<i64, Error> {
+    Ok(
+        cents(scope, call, "pricing", "subtotal")? - cents(scope, call, "pricing", "discount")?
+            + cents(scope, call, "shipping", "cost")?
+            + cents(scope, call, "tax", "amount")?,
+    )
+}
+
+fn string_at<V: Value>(call: &str, reply: &V, key: &str) -> Result<String, Error> {
+    reply.field(key).and_then(|v| v.as_string()).ok_or_else(|| {
+        Error::new(
+            ErrorKind::BadResponse,
+            format!("the reply of `{call}` has no string `{key}`"),
+        )
+        .in_call(call)
+    })
+}
+
+/// The order flow's money and outcome rules.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OrderHooks;
+
+impl<V: Value> Hooks<V> for OrderHooks {
+    fn body(&self, call: &str, scope: &Scope<'_, V>) -> Option<Result<V, Error>> {
+        let input = |key: &str| scope.get(call, "input", &[key]);
+        let build = || -> Result<V, Error> {
+            Ok(match call {
+                "tax" => {
+                    let amount = cents(scope, call, "pricing", "subtotal")?
+                        - cents(scope, call, "pricing", "discount")?;
+                    V::object(vec![
+                        ("amount".into(), V::from_f64(amount as f64)),
+                        ("address".into(), scope.get(call, "customer", &["address"])?),
+                    ])
+                }
+                "payment" => V::object(vec![
+                    ("customerId".into(), input("customerId")?),
+                    ("paymentMethodId".into(), input("paymentMethodId")?),
+                    ("amount".into(), V::from_f64(total(scope, call)? as f64)),
+                    (
+                        "currency".into(),
+                        scope.get(call, "pricing", &["currency"])?,
+                    ),
+                ]),
+                "order" => V::object(vec![
+                    ("customerId".into(), input("customerId")?),
+                    ("cartId".into(), input("cartId")?),
+                    (
+                        "reservationId".into(),
+                        scope.get(call, "inventory", &["reservationId"])?,
+                    ),
+                    (
+                        "authorizationId".into(),
+                        scope.get(call, "payment", &["authorizationId"])?,
+                    ),
+                    ("total".into(), V::from_f64(total(scope, call)? as f64)),
+                    (
+                        "currency".into(),
+                        scope.get(call, "pricing", &["currency"])?,
+                    ),
+                ]),
+                _ => unreachable!("only tax, payment and order have computed bodies"),
+            })
+        };
+        matches!(call, "tax" | "payment" | "order").then(build)
+    }
+
+    fn check(&self, call: &str, reply: &V) -> Result<(), Error> {
+        match call {
+            "fraud" => match string_at(call, reply, "decision")?.as_str() {
+                "approve" => Ok(()),
+                decision => Err(Error::new(
+                    ErrorKind::FraudRejected,
+                    format!("the fraud check did not approve the order (decision: {decision}); payment was not sent"),
+                )),
+            },
+            "payment" => match string_at(call, reply, "status")?.as_str() {
+                "authorized" => Ok(()),
+                "declined" => Err(Error::new(
+                    ErrorKind::PaymentDeclined,
+                    "the payment was declined; no order was created",
+                )),
+                other => Err(Error::new(
+                    ErrorKind::BadResponse,
+                    format!("the reply of `payment` has status `{other}`; expected `authorized` or `declined`"),
+                )),
+            },
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The resolved value of `composeOrder`, without `calls` (the bindings add the records).
+///
+/// Called only when the composition succeeded, so every required reply is present.
+pub fn summary<V: Value>(
+    plan: &Plan,
+    input: &V,
+    outcome: &Outcome<V>,
+) -> Result<Vec<(String, V)>, Error> {
+    let scope = Scope::new(plan, input, &outcome.replies);
+    let get = |root: &str, key: &str| scope.get("order", root, &[key]);
+    let total = total(&scope, "order")?;
+    let notification = plan
+        .position("notification")
+        .expect("order plan has notification");
+    let notification = match &outcome.replies[notification] {
+        Some(reply) => {
+            let mut entries = vec![("sent".to_owned(), V::from_json(&Json::Bool(true)))];
+            if let Some(id) = reply.field("notificationId") {
+                entries.push(("notificationId".into(), id));
+            }
+            V::object(entries)
+        }
+        None => {
+            let record = &outcome.records[notification];
+            let reason = match record.status {
+                Some(status) => format!("the notification service answered HTTP {status}"),
+                None => format!(
+                    "the notification was not delivered ({})",
+                    record.state.as_str()
+                ),
+            };
+            V::object(vec![
+                ("sent".into(), V::from_json(&Json::Bool(false))),
+                ("error".into(), V::from_string(reason)),
+            ])
+        }
+    };
+    Ok(vec![
+        ("orderId".into(), get("order", "orderId")?),
+        ("status".into(), get("order", "status")?),
+        ("total".into(), V::from_f64(total as f64)),
+        ("currency".into(), get("pricing", "currency")?),
+        ("customer".into(), scope.get("order", "customer", &[])?),
+        ("items".into(), get("cart", "items")?),
+        ("reservationId".into(), get("inventory", "reservationId")?),
+        ("authorizationId".into(), get("payment", "authorizationId")?),
+        (
+            "shipping".into(),
+            V::object(vec![
+                ("cost".into(), get("shipping", "cost")?),
+                ("carrier".into(), get("shipping", "carrier")?),
+            ]),
+        ),
+        ("tax".into(), get("tax", "amount")?),
+        ("notification".into(), notification),
+    ])
+}
