@@ -154,6 +154,9 @@ extern "C" {
     /// A plan object.
     #[wasm_bindgen(typescript_type = "Plan")]
     pub type PlanJs;
+    /// The input `{input...}` placeholders read: any JSON value.
+    #[wasm_bindgen(typescript_type = "unknown")]
+    pub type InputJs;
     /// `compose()` options.
     #[wasm_bindgen(typescript_type = "ComposeOptions")]
     pub type ComposeOptionsJs;
@@ -389,7 +392,7 @@ pub fn validate_plan(plan: PlanJs) -> Result<PlanSummaryJs, JsValue> {
 #[wasm_bindgen]
 pub async fn compose(
     plan: PlanJs,
-    input: JsValue,
+    input: InputJs,
     options: Option<ComposeOptionsJs>,
 ) -> Result<ComposeResultJs, JsValue> {
     let no_calls = || JsValue::from(Object::new());
@@ -401,6 +404,7 @@ pub async fn compose(
             &records_js(&plan, &vec![CallRecord::default(); plan.calls().len()]),
         )
     })?;
+    let input: JsValue = input.into();
     let outcome = execute(&plan, &input, &options, &NoHooks).await;
     let calls = records_js(&plan, &outcome.records);
     if let Some(error) = &outcome.error {

@@ -614,7 +614,10 @@ mod tests {
         assert_eq!(states, [CallState::Cancelled; 3]);
         assert_eq!(out.records[0].end_ms, Some(30.0));
         assert_eq!(out.records[2].start_ms, None);
-        assert!(sim.seen().iter().all(|s| s.aborted && s.end == Some(30.0)));
+        assert!(sim
+            .seen()
+            .iter()
+            .all(|s| s.start == 0.0 && s.aborted && s.end == Some(30.0)));
     }
 
     #[test]

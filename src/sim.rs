@@ -15,6 +15,9 @@ use std::task::{Context, Poll, Waker};
 /// What a route answers: a latency and an outcome.
 pub type Answer = (f64, Result<Reply<Json>, TransportError>);
 
+/// How the simulated network answers each request.
+type Route = Rc<dyn Fn(&Request<Json>) -> Answer>;
+
 /// One request as the simulated network saw it.
 #[derive(Clone, Debug)]
 pub struct Seen {
@@ -35,7 +38,7 @@ struct Inner {
 #[derive(Clone)]
 pub struct Sim {
     inner: Rc<Inner>,
-    route: Rc<dyn Fn(&Request<Json>) -> Answer>,
+    route: Route,
 }
 
 impl Sim {

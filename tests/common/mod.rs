@@ -1,0 +1,745 @@
+//! Shared wasm-bindgen tests, run in Chromium and Firefox (tests/web.rs) and in Node
+//! (tests/node.rs) against the mock services started by scripts/test.sh.
+//!
+//! Every test uses its own mock scenario (`/s/<id>` path prefix), so its latency, faults
+//! and request log are its own, and asserts against the server's log where the server is
+//! the witness (what was sent, when it arrived, whether it was aborted).
+
+#![allow(dead_code)]
+
+use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
+use parallel_composer::{compose, compose_order, validate_plan};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(url: &str, init: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &Function, ms: f64) -> JsValue;
+}
+
+/// The mock services' base port, fixed when the tests are compiled.
+pub fn base_port() -> u16 {
+    option_env!("PC_MOCK_PORT")
+        .unwrap_or("4500")
+        .parse()
+        .expect("PC_MOCK_PORT is a port number")
+}
+
+pub const SERVICES: [&str; 10] = [
+    "customer",
+    "cart",
+    "inventory",
+    "pricing",
+    "shipping",
+    "fraud",
+    "tax",
+    "payment",
+    "order",
+    "notification",
+];
+
+pub fn admin_url() -> String {
+    format!("http://127.0.0.1:{}", base_port())
+}
+
+pub fn gateway_url() -> String {
+    format!("http://127.0.0.1:{}", base_port() + 1)
+}
+
+/// The origin of service number `i` (in [`SERVICES`] order).
+pub fn service_origin(i: usize) -> String {
+    format!("http://127.0.0.1:{}", base_port() + 2 + i as u16)
+}
+
+pub fn js(text: &str) -> JsValue {
+    JSON::parse(text).unwrap_or_else(|e| panic!("bad test JSON {text}: {e:?}"))
+}
+
+pub fn get(v: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(v.clone(), |v, k| {
+        Reflect::get(&v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+    })
+}
+
+pub fn get_str(v: &JsValue, path: &str) -> String {
+    get(v, path)
+        .as_string()
+        .unwrap_or_else(|| panic!("{path} is not a string in {}", show(v)))
+}
+
+pub fn get_f64(v: &JsValue, path: &str) -> f64 {
+    get(v, path)
+        .as_f64()
+        .unwrap_or_else(|| panic!("{path} is not a number in {}", show(v)))
+}
+
+pub fn show(v: &JsValue) -> String {
+    JSON::stringify(v)
+        .map(String::from)
+        .unwrap_or_else(|_| format!("{v:?}"))
+}
+
+async fn request(method: &str, url: &str, body: Option<&str>) -> JsValue {
+    let init = Object::new();
+    Reflect::set(&init, &"method".into(), &method.into()).unwrap();
+    if let Some(body) = body {
+        Reflect::set(&init, &"body".into(), &body.into()).unwrap();
+        Reflect::set(
+            &init,
+            &"headers".into(),
+            &js(r#"{"Content-Type":"application/json"}"#),
+        )
+        .unwrap();
+    }
+    let response = JsFuture::from(global_fetch(url, &init))
+        .await
+        .expect("admin request");
+    let json: Function = Reflect::get(&response, &"json".into())
+        .unwrap()
+        .unchecked_into();
+    JsFuture::from(json.call0(&response).unwrap().unchecked_into::<Promise>())
+        .await
+        .expect("admin JSON")
+}
+
+/// A mock scenario of its own for one test.
+pub struct Scenario {
+    pub id: String,
+}
+
+impl Scenario {
+    /// A fresh scenario with `config` (`{latency, defaultLatency, faults}`).
+    pub async fn new(name: &str, config: &str) -> Scenario {
+        let id = format!("{name}-{}", (js_sys::Math::random() * 1e9) as u64);
+        request(
+            "PUT",
+            &format!("{}/scenarios/{id}", admin_url()),
+            Some(config),
+        )
+        .await;
+        Scenario { id }
+    }
+
+    /// Each service's base URL within this scenario.
+    pub fn services(&self) -> JsValue {
+        let obj = Object::new();
+        for (i, name) in SERVICES.iter().enumerate() {
+            let url = format!("{}/s/{}", service_origin(i), self.id);
+            Reflect::set(&obj, &(*name).into(), &url.into()).unwrap();
+        }
+        obj.into()
+    }
+
+    /// The URL of a lab endpoint on service `i`'s origin.
+    pub fn lab(&self, i: usize, rest: &str) -> String {
+        format!("{}/s/{}/lab/{rest}", service_origin(i), self.id)
+    }
+
+    /// The scenario's request log, as the server recorded it.
+    pub async fn log(&self) -> Vec<JsValue> {
+        let entries = request(
+            "GET",
+            &format!("{}/log?scenario={}", admin_url(), self.id),
+            None,
+        )
+        .await;
+        Array::from(&entries).iter().collect()
+    }
+
+    /// The log entries of one service.
+    pub async fn log_of(&self, service: &str) -> Vec<JsValue> {
+        self.log()
+            .await
+            .into_iter()
+            .filter(|e| get_str(e, "service") == service)
+            .collect()
+    }
+}
+
+/// Resolves after `ms`: the stimulus for an abort, never a wait for a result.
+pub async fn delay(ms: f64) {
+    let promise = Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+pub async fn run_order(request: &str, options: &JsValue) -> Result<JsValue, JsValue> {
+    compose_order(
+        js(request).unchecked_into(),
+        Some(options.clone().unchecked_into()),
+    )
+    .await
+    .map(Into::into)
+}
+
+pub async fn run_plan(
+    plan: &JsValue,
+    input: &JsValue,
+    options: &JsValue,
+) -> Result<JsValue, JsValue> {
+    compose(
+        plan.clone().unchecked_into(),
+        input.clone().unchecked_into(),
+        Some(options.clone().unchecked_into()),
+    )
+    .await
+    .map(Into::into)
+}
+
+pub fn options(services: &JsValue, extra: &str) -> JsValue {
+    let o = js(extra);
+    Reflect::set(&o, &"services".into(), services).unwrap();
+    o
+}
+
+/// Asserts `e` is a ComposeError with `code`, and returns it.
+pub fn expect_error(result: Result<JsValue, JsValue>, code: &str) -> JsValue {
+    let e = match result {
+        Ok(v) => panic!("expected {code}, but it resolved {}", show(&v)),
+        Err(e) => e,
+    };
+    assert!(e.is_instance_of::<js_sys::Error>(), "not an Error: {e:?}");
+    assert_eq!(get_str(&e, "name"), "ComposeError");
+    assert_eq!(
+        get_str(&e, "code"),
+        code,
+        "message: {}",
+        get_str(&e, "message")
+    );
+    e
+}
+
+const GOLD: &str = r#"{"customerId":"c-gold-1","cartId":"k1","paymentMethodId":"pm_1"}"#;
+
+// The expected money, from the mock's published rules (mock/README.md), not from the
+// composer: SKU-1 x2 at 1999 + SKU-2 at 4500 = 8498; gold discount 10% = 850;
+// tax 8.25% of 7648 = 631; standard shipping 599.
+const SUBTOTAL: f64 = 8498.0;
+const DISCOUNT: f64 = 850.0;
+const TAX: f64 = 631.0;
+const SHIPPING: f64 = 599.0;
+
+pub async fn compose_order_returns_the_right_total_and_sends_the_right_bodies() {
+    let s = Scenario::new("order", r#"{"defaultLatency":20}"#).await;
+    let result = run_order(GOLD, &options(&s.services(), "{}"))
+        .await
+        .expect("order placed");
+    let total = SUBTOTAL - DISCOUNT + SHIPPING + TAX;
+    assert_eq!(get_f64(&result, "total"), total);
+    assert_eq!(get_str(&result, "currency"), "USD");
+    assert_eq!(get_f64(&result, "tax"), TAX);
+    assert_eq!(get_f64(&result, "shipping.cost"), SHIPPING);
+    assert_eq!(get_str(&result, "customer.tier"), "gold");
+    assert_eq!(get(&result, "notification.sent"), JsValue::TRUE);
+    for name in SERVICES {
+        assert_eq!(
+            get_str(&result, &format!("calls.{name}.state")),
+            "ok",
+            "{name}"
+        );
+        assert_eq!(get_f64(&result, &format!("calls.{name}.attempts")), 1.0);
+    }
+
+    let tax = &s.log_of("tax").await[0];
+    assert_eq!(get_f64(tax, "body.amount"), SUBTOTAL - DISCOUNT);
+    assert_eq!(get_str(tax, "body.address.city"), "Springfield");
+    let payment = &s.log_of("payment").await[0];
+    assert_eq!(get_f64(payment, "body.amount"), total);
+    assert_eq!(get_str(payment, "body.currency"), "USD");
+    assert_eq!(get_str(payment, "body.paymentMethodId"), "pm_1");
+    let order = &s.log_of("order").await[0];
+    assert_eq!(get_f64(order, "body.total"), total);
+    assert_eq!(
+        get_str(order, "body.reservationId"),
+        get_str(&result, "reservationId")
+    );
+    assert_eq!(
+        get_str(order, "body.authorizationId"),
+        get_str(&result, "authorizationId")
+    );
+    let shipping = &s.log_of("shipping").await[0];
+    assert_eq!(get_str(shipping, "body.option"), "standard");
+    assert_eq!(get_f64(shipping, "body.items.length"), 2.0);
+    let fraud = &s.log_of("fraud").await[0];
+    assert_eq!(get_str(fraud, "body.email"), "c-gold-1@example.test");
+    let inventory = &s.log_of("inventory").await[0];
+    assert_eq!(
+        get_str(inventory, "headers.content-type"),
+        "application/json"
+    );
+    let notification = &s.log_of("notification").await[0];
+    assert_eq!(get_str(notification, "body.template"), "order-confirmation");
+    assert_eq!(
+        get_str(notification, "body.orderId"),
+        get_str(&result, "orderId")
+    );
+}
+
+pub async fn order_calls_follow_the_dependency_graph_and_independent_ones_overlap() {
+    let s = Scenario::new("graph", r#"{"defaultLatency":120}"#).await;
+    let result = run_order(GOLD, &options(&s.services(), "{}"))
+        .await
+        .expect("order placed");
+    let span = |name: &str| {
+        (
+            get_f64(&result, &format!("calls.{name}.startMs")),
+            get_f64(&result, &format!("calls.{name}.endMs")),
+        )
+    };
+    let deps: [(&str, &[&str]); 8] = [
+        ("inventory", &["cart"]),
+        ("pricing", &["cart", "customer"]),
+        ("shipping", &["cart", "customer"]),
+        ("fraud", &["customer"]),
+        ("tax", &["pricing", "customer"]),
+        ("payment", &["pricing", "shipping", "tax", "fraud"]),
+        ("order", &["inventory", "payment"]),
+        ("notification", &["order", "customer"]),
+    ];
+    for (call, needs) in deps {
+        for need in needs {
+            assert!(
+                span(call).0 >= span(need).1,
+                "{call} started before {need} ended"
+            );
+        }
+    }
+    // customer and cart have no dependencies: both are in flight at once.
+    assert!(span("customer").0 < span("cart").1 && span("cart").0 < span("customer").1);
+    // pricing, shipping and inventory wait only for cart and customer: they overlap.
+    assert!(span("pricing").0 < span("shipping").1 && span("shipping").0 < span("pricing").1);
+    assert!(span("inventory").0 < span("pricing").1);
+    // The server saw those requests overlap too.
+    let log = s.log().await;
+    let at = |svc: &str, key: &str| {
+        log.iter()
+            .find(|e| get_str(e, "service") == svc)
+            .map(|e| get_f64(e, key))
+            .unwrap()
+    };
+    assert!(at("pricing", "arrivedAt") < at("shipping", "repliedAt"));
+    assert!(at("shipping", "arrivedAt") < at("pricing", "repliedAt"));
+}
+
+pub async fn independent_calls_overlap_and_makespan_follows_the_critical_path() {
+    let s = Scenario::new("overlap", "{}").await;
+    let calls: Vec<String> = (0..5)
+        .map(|i| format!(r#""c{i}":{{"url":"{}"}}"#, s.lab(i, "items?n=1&delay=300")))
+        .collect();
+    let plan = js(&format!(r#"{{"calls":{{{}}}}}"#, calls.join(",")));
+    let result = run_plan(&plan, &js("{}"), &js("{}"))
+        .await
+        .expect("composed");
+    let starts: Vec<f64> = (0..5)
+        .map(|i| get_f64(&result, &format!("calls.c{i}.startMs")))
+        .collect();
+    let ends: Vec<f64> = (0..5)
+        .map(|i| get_f64(&result, &format!("calls.c{i}.endMs")))
+        .collect();
+    let last_start = starts.iter().copied().fold(f64::MIN, f64::max);
+    let first_end = ends.iter().copied().fold(f64::MAX, f64::min);
+    assert!(
+        last_start < first_end,
+        "all five were in flight together: {starts:?} {ends:?}"
+    );
+    let makespan = ends.iter().copied().fold(0.0, f64::max);
+    assert!(
+        makespan < 5.0 * 300.0,
+        "makespan {makespan} follows the longest call, not the sum"
+    );
+    let log = s.log().await;
+    assert_eq!(log.len(), 5);
+    let last_arrival = log
+        .iter()
+        .map(|e| get_f64(e, "arrivedAt"))
+        .fold(f64::MIN, f64::max);
+    let first_reply = log
+        .iter()
+        .map(|e| get_f64(e, "repliedAt"))
+        .fold(f64::MAX, f64::min);
+    assert!(
+        last_arrival < first_reply,
+        "the server held all five at once"
+    );
+}
+
+/// The skewed plan: `slow` (400 ms) beside `fast` (30 ms) -> `next` (150 ms); `last`
+/// after both. Eager starts `next` at ~30 ms; stages hold it until `slow` ends.
+fn skewed_plan(s: &Scenario) -> JsValue {
+    js(&format!(
+        r#"{{"calls":{{
+        "slow":{{"url":"{}"}},
+        "fast":{{"url":"{}"}},
+        "next":{{"url":"{}","after":["fast"]}},
+        "last":{{"url":"{}","after":["slow","next"]}}}}}}"#,
+        s.lab(0, "items?delay=400"),
+        s.lab(1, "items?delay=30"),
+        s.lab(2, "items?delay=150"),
+        s.lab(3, "items?delay=30"),
+    ))
+}
+
+pub async fn eager_starts_dependents_at_once_and_stages_wait_at_the_barrier() {
+    let s = Scenario::new("skew", "{}").await;
+    let plan = skewed_plan(&s);
+    let eager = run_plan(&plan, &js("{}"), &js(r#"{"schedule":"eager"}"#))
+        .await
+        .expect("eager");
+    let stages = run_plan(&plan, &js("{}"), &js(r#"{"schedule":"stages"}"#))
+        .await
+        .expect("stages");
+    let seq = run_plan(&plan, &js("{}"), &js(r#"{"schedule":"sequential"}"#))
+        .await
+        .expect("sequential");
+    let t = |r: &JsValue, c: &str, k: &str| get_f64(r, &format!("calls.{c}.{k}"));
+    assert!(
+        t(&eager, "next", "startMs") < t(&eager, "slow", "endMs"),
+        "eager: next overlaps slow"
+    );
+    assert!(t(&eager, "next", "endMs") <= t(&eager, "last", "startMs"));
+    assert!(
+        t(&stages, "next", "startMs") >= t(&stages, "slow", "endMs"),
+        "stages: next waits for slow"
+    );
+    assert!(
+        t(&eager, "last", "endMs") < t(&stages, "last", "endMs"),
+        "eager finishes first"
+    );
+    for (a, b) in [("slow", "fast"), ("fast", "next"), ("next", "last")] {
+        assert!(
+            t(&seq, b, "startMs") >= t(&seq, a, "endMs"),
+            "sequential: {b} after {a}"
+        );
+    }
+    assert_eq!(
+        show(&get(&eager, "stages")),
+        r#"[["slow","fast"],["next"],["last"]]"#
+    );
+}
+
+pub async fn compose_returns_data_calls_and_stages_with_typed_bodies() {
+    let s = Scenario::new("typed", "{}").await;
+    let plan = js(&format!(
+        r#"{{"calls":{{
+        "items":{{"url":"{}"}},
+        "echo":{{"method":"POST","url":"{}?q={{input.q}}","headers":{{"X-Source":"portal"}},
+                 "body":{{"n":"{{items.items.length}}","first":"{{items.items.0}}","label":"n={{items.count}}"}}}}}}}}"#,
+        s.lab(0, "items?n=3"),
+        s.lab(1, "echo"),
+    ));
+    let result = run_plan(&plan, &js(r#"{"q":"a b&c/d"}"#), &js("{}"))
+        .await
+        .expect("composed");
+    assert_eq!(get_f64(&result, "data.items.count"), 3.0);
+    assert_eq!(
+        get_str(&result, "data.echo.query.q"),
+        "a b&c/d",
+        "percent-encoded on the way, decoded by the server"
+    );
+    assert_eq!(get_f64(&result, "data.echo.body.n"), 3.0);
+    assert_eq!(get_str(&result, "data.echo.body.first.name"), "item-1");
+    assert_eq!(get_str(&result, "data.echo.body.label"), "n=3");
+    assert_eq!(get_str(&result, "data.echo.headers.x-source"), "portal");
+    assert_eq!(get_str(&result, "calls.echo.state"), "ok");
+    assert_eq!(get_f64(&result, "calls.echo.status"), 200.0);
+    assert_eq!(show(&get(&result, "stages")), r#"[["items"],["echo"]]"#);
+}
+
+pub async fn injected_fetch_receives_url_and_init() {
+    let seen = Array::new();
+    let seen_in = seen.clone();
+    let fake = Closure::<dyn FnMut(JsValue, JsValue) -> JsValue>::new(
+        move |url: JsValue, init: JsValue| {
+            seen_in.push(&Array::of2(&url, &init));
+            let body = JSON::stringify(&js(r#"{"id":"u/1"}"#)).unwrap();
+            let response = web_sys::Response::new_with_opt_str(Some(&String::from(body))).unwrap();
+            Promise::resolve(&response).into()
+        },
+    );
+    let options = Object::new();
+    Reflect::set(&options, &"fetch".into(), fake.as_ref()).unwrap();
+    let plan = js(
+        r#"{"calls":{"user":{"url":"https://api.example/users/{input.id}"},
+        "audit":{"method":"POST","url":"https://api.example/audit/{user.id}","body":{"who":"{user.id}"}}}}"#,
+    );
+    let result = run_plan(&plan, &js(r#"{"id":"ä b"}"#), &options.into())
+        .await
+        .expect("composed");
+    assert_eq!(get_str(&result, "data.audit.id"), "u/1");
+    assert_eq!(seen.length(), 2);
+    let first = seen.get(0);
+    assert_eq!(
+        get(&first, "0").as_string().unwrap(),
+        "https://api.example/users/%C3%A4%20b"
+    );
+    assert_eq!(get_str(&first, "1.method"), "GET");
+    let second = seen.get(1);
+    assert_eq!(
+        get(&second, "0").as_string().unwrap(),
+        "https://api.example/audit/u%2F1"
+    );
+    assert_eq!(get_str(&second, "1.body"), r#"{"who":"u/1"}"#);
+    assert_eq!(
+        get_str(&second, "1.headers.Content-Type"),
+        "application/json"
+    );
+    assert!(
+        get(&second, "1.signal").is_object(),
+        "every request carries its own AbortSignal"
+    );
+}
+
+pub async fn invalid_input_sends_nothing() {
+    let s = Scenario::new("badinput", "{}").await;
+    let bad = [
+        r#"{"customerId":"c1","paymentMethodId":"pm"}"#,
+        r#"{"customerId":"","cartId":"k","paymentMethodId":"pm"}"#,
+        r#"{"customerId":"c1","cartId":7,"paymentMethodId":"pm"}"#,
+        r#"{"customerId":"c1","cartId":"k","paymentMethodId":"pm","shippingOption":"overnight"}"#,
+        r#"{"customerId":"c1","cartId":"k","paymentMethodId":"pm","coupon":"X"}"#,
+    ];
+    let expected = [
+        "request.cartId is missing",
+        "request.customerId must not be empty",
+        "request.cartId must be a string, not a number",
+        "request.shippingOption must be \"standard\" or \"express\", not \"overnight\"",
+        "request.coupon is not an order field",
+    ];
+    for (request, message) in bad.iter().zip(expected) {
+        let e = expect_error(
+            run_order(request, &options(&s.services(), "{}")).await,
+            "INVALID_INPUT",
+        );
+        assert!(
+            get_str(&e, "message").starts_with(message),
+            "{}",
+            get_str(&e, "message")
+        );
+    }
+    let e = expect_error(
+        run_order(GOLD, &options(&s.services(), r#"{"schedule":"fastest"}"#)).await,
+        "INVALID_INPUT",
+    );
+    assert!(get_str(&e, "message").contains("options.schedule"));
+    let e = expect_error(
+        run_order(GOLD, &options(&s.services(), r#"{"retries":3}"#)).await,
+        "INVALID_INPUT",
+    );
+    assert!(get_str(&e, "message").starts_with("options.retries is not an option"));
+    let e = expect_error(
+        run_order(
+            GOLD,
+            &js(r#"{"services":{"customer":"http://127.0.0.1:1"}}"#),
+        )
+        .await,
+        "INVALID_INPUT",
+    );
+    assert!(get_str(&e, "message").contains("options.services.cart or options.baseUrl"));
+    let plan = js(&format!(
+        r#"{{"calls":{{"a":{{"url":"{}/{{input.user.id}}"}}}}}}"#,
+        s.lab(0, "echo")
+    ));
+    let e = expect_error(
+        run_plan(&plan, &js(r#"{"user":{}}"#), &js("{}")).await,
+        "INVALID_INPUT",
+    );
+    assert_eq!(get_str(&e, "call"), "a");
+    assert_eq!(get_str(&e, "calls.a.state"), "not-sent");
+    assert!(s.log().await.is_empty(), "nothing reached the services");
+}
+
+pub async fn invalid_plan_is_rejected_before_any_request() {
+    let s = Scenario::new("badplan", "{}").await;
+    let plan = js(&format!(
+        r#"{{"calls":{{"ok":{{"url":"{}"}},"a":{{"url":"{}/{{b.id}}"}},"b":{{"url":"{}","after":["a"]}}}}}}"#,
+        s.lab(0, "items"),
+        s.lab(1, "echo"),
+        s.lab(2, "echo")
+    ));
+    let e = expect_error(run_plan(&plan, &js("{}"), &js("{}")).await, "INVALID_PLAN");
+    assert_eq!(
+        get_str(&e, "message"),
+        "cycle: a -> b -> a; remove one of these dependencies"
+    );
+    let thrown = validate_plan(plan.unchecked_into()).map(JsValue::from);
+    let e = expect_error(thrown, "INVALID_PLAN");
+    assert!(get_str(&e, "message").starts_with("cycle: a -> b -> a"));
+    let ok = validate_plan(
+        js(r#"{"calls":{"a":{"url":"/a"},"b":{"url":"/b/{a.id}"},"c":{"url":"/c"}}}"#)
+            .unchecked_into(),
+    )
+    .map(JsValue::from)
+    .expect("valid");
+    assert_eq!(show(&get(&ok, "stages")), r#"[["a","c"],["b"]]"#);
+    assert!(s.log().await.is_empty(), "nothing reached the services");
+}
+
+pub async fn http_status_fails_the_order_and_reports_the_writes_that_happened() {
+    let s = Scenario::new("http500", r#"{"faults":{"order":{"status":500}}}"#).await;
+    let e = expect_error(
+        run_order(GOLD, &options(&s.services(), "{}")).await,
+        "HTTP_STATUS",
+    );
+    assert_eq!(get_str(&e, "call"), "order");
+    assert_eq!(get_f64(&e, "status"), 500.0);
+    assert!(
+        get_str(&e, "message").contains("call `order` (POST "),
+        "{}",
+        get_str(&e, "message")
+    );
+    assert_eq!(
+        get_str(&e, "calls.payment.state"),
+        "ok",
+        "the authorization happened"
+    );
+    assert_eq!(
+        get_str(&e, "calls.inventory.state"),
+        "ok",
+        "the reservation happened"
+    );
+    assert_eq!(get_str(&e, "calls.order.state"), "failed");
+    assert_eq!(get_str(&e, "calls.notification.state"), "skipped");
+    assert!(s.log_of("notification").await.is_empty());
+}
+
+pub async fn network_errors_are_reported_as_network() {
+    let closed = format!("http://127.0.0.1:{}/nothing", base_port() + 40);
+    let plan = js(&format!(
+        r#"{{"calls":{{"gone":{{"url":"{closed}"}},"after":{{"url":"{closed}/x","after":["gone"]}}}}}}"#
+    ));
+    let e = expect_error(run_plan(&plan, &js("{}"), &js("{}")).await, "NETWORK");
+    assert_eq!(get_str(&e, "call"), "gone");
+    assert_eq!(get(&e, "status"), JsValue::NULL);
+    assert_eq!(get_str(&e, "calls.gone.state"), "failed");
+    assert_eq!(get_str(&e, "calls.after.state"), "skipped");
+}
+
+pub async fn bad_responses_name_the_call_and_path() {
+    let s = Scenario::new("badresp", "{}").await;
+    let plan = js(&format!(
+        r#"{{"calls":{{"text":{{"url":"{}"}}}}}}"#,
+        s.lab(0, "not-json")
+    ));
+    let e = expect_error(run_plan(&plan, &js("{}"), &js("{}")).await, "BAD_RESPONSE");
+    assert_eq!(get_str(&e, "call"), "text");
+    assert!(get_str(&e, "message").contains("the reply is not JSON"));
+
+    let plan = js(&format!(
+        r#"{{"calls":{{"items":{{"url":"{}"}},"next":{{"url":"{}?id={{items.first.id}}"}}}}}}"#,
+        s.lab(0, "items"),
+        s.lab(1, "echo")
+    ));
+    let e = expect_error(run_plan(&plan, &js("{}"), &js("{}")).await, "BAD_RESPONSE");
+    assert_eq!(get_str(&e, "call"), "next");
+    assert_eq!(
+        get_str(&e, "message"),
+        "call `next` needs `{items.first.id}`, but the reply of `items` has no `first`"
+    );
+    assert_eq!(
+        s.log().await.len(),
+        2,
+        "only the two first requests; `next` never went out"
+    );
+}
+
+pub async fn fraud_rejection_never_sends_payment() {
+    let s = Scenario::new("fraud", r#"{"faults":{"fraud":"reject"}}"#).await;
+    let e = expect_error(
+        run_order(GOLD, &options(&s.services(), "{}")).await,
+        "FRAUD_REJECTED",
+    );
+    assert_eq!(get_str(&e, "call"), "fraud");
+    assert_eq!(get_str(&e, "calls.payment.state"), "skipped");
+    assert_eq!(get_str(&e, "calls.order.state"), "skipped");
+    assert!(
+        s.log_of("payment").await.is_empty(),
+        "payment was never sent"
+    );
+    assert!(s.log_of("order").await.is_empty());
+}
+
+pub async fn declined_payment_never_creates_an_order() {
+    let s = Scenario::new("decline", "{}").await;
+    let request = r#"{"customerId":"c1","cartId":"k1","paymentMethodId":"pm_declined","shippingOption":"express"}"#;
+    let e = expect_error(
+        run_order(request, &options(&s.services(), "{}")).await,
+        "PAYMENT_DECLINED",
+    );
+    assert_eq!(get_str(&e, "call"), "payment");
+    assert_eq!(get_str(&e, "calls.order.state"), "skipped");
+    assert!(s.log_of("order").await.is_empty(), "no order was sent");
+    assert_eq!(
+        get_str(&s.log_of("shipping").await[0], "body.option"),
+        "express"
+    );
+}
+
+pub async fn abort_cancels_in_flight_requests() {
+    let s = Scenario::new("abort", r#"{"faults":{"cart":"hang"}}"#).await;
+    let controller = web_sys::AbortController::new().unwrap();
+    let o = options(&s.services(), "{}");
+    Reflect::set(&o, &"signal".into(), &controller.signal()).unwrap();
+    let order = run_order(GOLD, &o);
+    let abort_later = async {
+        delay(150.0).await;
+        controller.abort();
+    };
+    let (result, ()) = futures::join!(order, abort_later);
+    let e = expect_error(result, "ABORTED");
+    assert_eq!(get_str(&e, "calls.cart.state"), "cancelled");
+    assert_eq!(get_str(&e, "calls.customer.state"), "ok");
+    assert_eq!(
+        get_str(&e, "calls.inventory.state"),
+        "cancelled",
+        "never started"
+    );
+    assert_eq!(get(&e, "calls.inventory.startMs"), JsValue::NULL);
+    // The server sees the hung request's connection go away.
+    let mut aborted = false;
+    for _ in 0..100 {
+        let cart = s.log_of("cart").await;
+        if cart.len() == 1 && get(&cart[0], "aborted") == JsValue::TRUE {
+            aborted = true;
+            break;
+        }
+        delay(20.0).await;
+    }
+    assert!(aborted, "the hung cart request was aborted on the wire");
+}
+
+pub async fn an_already_aborted_signal_sends_nothing() {
+    let s = Scenario::new("preabort", "{}").await;
+    let controller = web_sys::AbortController::new().unwrap();
+    controller.abort();
+    let o = options(&s.services(), "{}");
+    Reflect::set(&o, &"signal".into(), &controller.signal()).unwrap();
+    let e = expect_error(run_order(GOLD, &o).await, "ABORTED");
+    assert_eq!(get_str(&e, "calls.customer.state"), "cancelled");
+    assert!(s.log().await.is_empty());
+}
+
+pub async fn a_failed_notification_does_not_fail_the_order() {
+    let s = Scenario::new("notify", r#"{"faults":{"notification":{"status":503}}}"#).await;
+    let result = run_order(GOLD, &options(&s.services(), "{}"))
+        .await
+        .expect("order placed");
+    assert_eq!(get(&result, "notification.sent"), JsValue::FALSE);
+    assert!(get_str(&result, "notification.error").contains("503"));
+    assert_eq!(get_str(&result, "calls.notification.state"), "failed");
+    assert!(get_str(&result, "orderId").starts_with("ord-"));
+}
+
+pub async fn a_gateway_base_url_with_a_path_prefix_routes_every_service() {
+    let s = Scenario::new("gateway", "{}").await;
+    let o = js(&format!(r#"{{"baseUrl":"{}/s/{}"}}"#, gateway_url(), s.id));
+    let result = run_order(GOLD, &o).await.expect("order placed");
+    assert!(get_str(&result, "orderId").starts_with("ord-"));
+    let log = s.log().await;
+    assert_eq!(log.len(), 10);
+    assert!(log.iter().all(|e| get_str(e, "via") == "gateway"));
+}
