@@ -463,3 +463,235 @@ pub fn summary<V: Value>(
         ("notification".into(), notification),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::CallState;
+    use crate::schedule::{run, Schedule};
+    use crate::sim::{Answer, Sim};
+    use crate::transport::{Reply, TransportError};
+
+    fn json(s: &str) -> Json {
+        serde_json::from_str(s).unwrap()
+    }
+
+    fn urls() -> Vec<String> {
+        service_urls(&[], Some("https://gw.example/api")).unwrap()
+    }
+
+    /// The order services' contract, with `fraud` and `payment` answers to choose.
+    fn services(decision: &'static str, payment: &'static str) -> Sim {
+        Sim::new(move |req| -> Answer {
+            let path = req.url.trim_start_matches("https://gw.example/api/");
+            let body = match path.split('/').next().unwrap() {
+                "customer" => {
+                    r#"{"id":"c1","email":"c1@example.test","tier":"gold","address":{"city":"X"}}"#
+                        .to_owned()
+                }
+                "cart" => r#"{"id":"k1","items":[{"sku":"A","quantity":2}]}"#.to_owned(),
+                "inventory" => r#"{"reservationId":"res-1"}"#.to_owned(),
+                "pricing" => r#"{"currency":"EUR","subtotal":10000,"discount":1000}"#.to_owned(),
+                "shipping" => r#"{"cost":599,"carrier":"Parcelway"}"#.to_owned(),
+                "fraud" => format!(r#"{{"decision":"{decision}"}}"#),
+                "tax" => r#"{"amount":742}"#.to_owned(),
+                "payment" => format!(r#"{{"authorizationId":"auth-1","status":"{payment}"}}"#),
+                "order" => r#"{"orderId":"ord-1","status":"confirmed"}"#.to_owned(),
+                "notification" => return (5.0, Err(TransportError::Status(503))),
+                other => panic!("unexpected {other}"),
+            };
+            (
+                10.0,
+                Ok(Reply {
+                    status: 200,
+                    body: json(&body),
+                }),
+            )
+        })
+    }
+
+    fn request() -> OrderRequest {
+        OrderRequest::from_json(&json(
+            r#"{"customerId":"c1","cartId":"k1","paymentMethodId":"pm"}"#,
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn request_defaults_and_rejections() {
+        assert_eq!(request().shipping_option, "standard");
+        let bad = |s: &str| {
+            OrderRequest::from_json(&json(s))
+                .unwrap_err()
+                .message()
+                .to_owned()
+        };
+        assert_eq!(bad("[]"), "request must be an object { customerId, cartId, paymentMethodId, shippingOption? }, not an array");
+        assert_eq!(
+            bad(r#"{"cartId":"k","paymentMethodId":"p"}"#),
+            "request.customerId is missing"
+        );
+        assert_eq!(
+            bad(r#"{"customerId":" ","cartId":"k","paymentMethodId":"p"}"#),
+            "request.customerId must not be empty"
+        );
+        assert!(
+            bad(r#"{"customerId":"c","cartId":"k","paymentMethodId":"p","shippingOption":1}"#)
+                .ends_with("not a number")
+        );
+    }
+
+    #[test]
+    fn service_urls_from_services_and_gateway() {
+        let u = service_urls(
+            &[("tax".into(), "http://tax.local/v2/".into())],
+            Some("https://gw.example"),
+        )
+        .unwrap();
+        assert_eq!(u[0], "https://gw.example/customer");
+        assert_eq!(u[6], "http://tax.local/v2");
+        let e = service_urls(&[("taxes".into(), "http://x".into())], None).unwrap_err();
+        assert!(e
+            .message()
+            .starts_with("options.services.taxes is not a service"));
+        let e = service_urls(&[], None).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "no URL for service `customer`: set options.services.customer or options.baseUrl"
+        );
+        let e = service_urls(&[("cart".into(), "ftp://x".into())], Some("https://gw")).unwrap_err();
+        assert!(e
+            .message()
+            .starts_with("options.services.cart must be an absolute http(s) URL"));
+        // Braces in a base URL stay literal.
+        let u = service_urls(&[], Some("https://gw.example/{v}")).unwrap();
+        let p = plan(&u);
+        assert_eq!(
+            p.calls()[0].url_source,
+            "https://gw.example/{{v}}/customer/customers/{input.customerId}"
+        );
+    }
+
+    #[test]
+    fn the_plan_has_the_contract_dependencies_and_stages() {
+        let p = plan(&urls());
+        let deps = |name: &str| -> Vec<&str> {
+            let c = &p.calls()[p.position(name).unwrap()];
+            c.deps.iter().map(|&d| p.calls()[d].name.as_str()).collect()
+        };
+        assert_eq!(deps("inventory"), ["cart"]);
+        assert_eq!(deps("pricing"), ["customer", "cart"]);
+        assert_eq!(deps("fraud"), ["customer"]);
+        assert_eq!(deps("tax"), ["customer", "pricing"]);
+        assert_eq!(deps("payment"), ["pricing", "shipping", "fraud", "tax"]);
+        assert_eq!(deps("order"), ["inventory", "payment"]);
+        assert_eq!(deps("notification"), ["customer", "order"]);
+        assert_eq!(
+            p.stage_names(),
+            vec![
+                vec!["customer", "cart"],
+                vec!["inventory", "pricing", "shipping", "fraud"],
+                vec!["tax"],
+                vec!["payment"],
+                vec!["order"],
+                vec!["notification"]
+            ]
+        );
+    }
+
+    fn go(sim: &Sim) -> (Plan, Json, Outcome<Json>) {
+        let p = plan(&urls());
+        let input: Json = request().to_input();
+        let out = sim.block_on(run(
+            &p,
+            &input,
+            sim,
+            sim,
+            &OrderHooks,
+            Schedule::Eager,
+            futures::future::pending(),
+        ));
+        (p, input, out)
+    }
+
+    #[test]
+    fn money_flows_into_tax_payment_and_order_bodies() {
+        let sim = services("approve", "authorized");
+        let (p, input, out) = go(&sim);
+        assert!(out.error.is_none(), "{:?}", out.error);
+        let body = |svc: &str| {
+            sim.seen()
+                .into_iter()
+                .find(|s| s.request.url.contains(&format!("/api/{svc}/")))
+                .and_then(|s| s.request.body)
+                .unwrap()
+        };
+        assert_eq!(
+            body("tax"),
+            json(r#"{"amount":9000,"address":{"city":"X"}}"#)
+        );
+        assert_eq!(
+            body("payment"),
+            json(r#"{"customerId":"c1","paymentMethodId":"pm","amount":10341,"currency":"EUR"}"#)
+        );
+        assert_eq!(
+            body("order"),
+            json(
+                r#"{"customerId":"c1","cartId":"k1","reservationId":"res-1","authorizationId":"auth-1","total":10341,"currency":"EUR"}"#
+            )
+        );
+        assert_eq!(
+            body("shipping").get("option"),
+            Some(&Json::String("standard".into()))
+        );
+        let summary = summary(&p, &input, &out).unwrap();
+        let get = |k: &str| {
+            summary
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert_eq!(get("total"), Json::Number(10341.0));
+        assert_eq!(get("tax"), Json::Number(742.0));
+        assert_eq!(
+            get("shipping"),
+            json(r#"{"cost":599,"carrier":"Parcelway"}"#)
+        );
+        assert_eq!(
+            get("notification"),
+            json(r#"{"sent":false,"error":"the notification service answered HTTP 503"}"#)
+        );
+        assert_eq!(out.records[9].state, CallState::Failed);
+    }
+
+    #[test]
+    fn fraud_other_than_approve_rejects_before_payment() {
+        for decision in ["reject", "review"] {
+            let sim = services(decision, "authorized");
+            let (_, _, out) = go(&sim);
+            let e = out.error.unwrap();
+            assert_eq!(
+                (e.kind(), e.call()),
+                (ErrorKind::FraudRejected, Some("fraud"))
+            );
+            assert!(e.message().contains(decision));
+            assert!(!sim
+                .seen()
+                .iter()
+                .any(|s| s.request.url.contains("/payment/")));
+        }
+    }
+
+    #[test]
+    fn a_declined_payment_creates_no_order() {
+        let sim = services("approve", "declined");
+        let (_, _, out) = go(&sim);
+        let e = out.error.unwrap();
+        assert_eq!(
+            (e.kind(), e.call()),
+            (ErrorKind::PaymentDeclined, Some("payment"))
+        );
+        assert!(!sim.seen().iter().any(|s| s.request.url.contains("/order/")));
+    }
+}
