@@ -44,6 +44,9 @@ unset _pc_cargo_bin
 # Browser capabilities for wasm-bindgen-test-runner (it reads ./webdriver.json by
 # default, relative to the crate dir; make it independent of the cwd).
 export WASM_BINDGEN_TEST_WEBDRIVER_JSON="${WASM_BINDGEN_TEST_WEBDRIVER_JSON:-$PC_ROOT/webdriver.json}"
+# Firefox ESR ignores webdriver.json's "services.settings.server" (and so looks up
+# firefox.settings.services.mozilla.com at every start) unless this is set.
+export MOZ_REMOTE_SETTINGS_DEVTOOLS=1
 # Seconds the runner waits for a browser test page to finish (its default is 20).
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}"
 # Seconds it waits for chromedriver/geckodriver to listen (its default is 5).
