@@ -11,11 +11,14 @@
 #    8  wasm-chrome     wasm-pack test --headless --chrome  --chromedriver $PC_CHROMEDRIVER
 #    9  wasm-firefox    wasm-pack test --headless --firefox --geckodriver  $PC_GECKODRIVER
 #   10  wasm-node       wasm-pack test --node
-#   11  release-build   wasm-pack build --release --target web --out-dir pkg (npm's wasm-opt)
+#   11  release-build   node scripts/build-pkg.mjs --target web --out-dir pkg, i.e. wasm-pack build
+#                       --release --target web --out-dir pkg --no-pack + fix-ups (plain wasm-pack
+#                       build while that script is absent); must use npm's wasm-opt
 #   12  e2e             node --test tests/e2e/                         (skipped while absent)
 #
-# wasm-pack always runs with --mode no-install: it must use the tools setup.sh installed
-# (wasm-bindgen-cli at the Cargo.lock version) and fail loudly rather than fetch its own.
+# wasm-pack test runs with --mode no-install: it must use the tools setup.sh installed
+# (wasm-bindgen-cli at the Cargo.lock version) and fail loudly rather than fetch its own;
+# the release step checks wasm-pack's output for the same.
 # Browser runs are one wasm-pack call per browser so that each is checked to have run tests.
 #
 # Environment: PC_MOCK_PORT (default 4500; compiled into the wasm tests via option_env!),
@@ -83,12 +86,13 @@ http_status() {
 }
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # has_wasm_suite browser|node: does tests/ hold a wasm-bindgen-test file for it?
+# (browser: wasm_bindgen_test_configure!(run_in_browser); node: #[wasm_bindgen_test] without it)
 has_wasm_suite() {
   local f found=1
   for f in tests/*.rs; do
     [[ -f $f ]] || continue
-    grep -q 'wasm_bindgen_test' "$f" || continue
-    if grep -q 'run_in_browser' "$f"; then
+    grep -q '#\[wasm_bindgen_test' "$f" || continue
+    if grep -Eq 'wasm_bindgen_test_configure!\s*\(\s*run_in_browser' "$f"; then
       [[ $1 == browser ]] && found=0
     else
       [[ $1 == node ]] && found=0
@@ -187,20 +191,36 @@ step_release_build() {
     return 1
   fi
   echo "using $(wasm-opt --version) at $wasm_opt"
-  wasm-pack build --mode no-install --release --target web --out-dir pkg
-  # wasm-pack skips wasm-opt silently in no-install mode when it finds none: insist it ran ours.
+  if [[ -f scripts/build-pkg.mjs ]]; then
+    # The project's build: wasm-pack build --release --target web --out-dir pkg --no-pack,
+    # plus its fix-ups of the generated module (e2e tests load that pkg/).
+    node scripts/build-pkg.mjs --target web --out-dir pkg
+  else
+    wasm-pack build --mode no-install --release --target web --out-dir pkg
+  fi
+  # wasm-pack must have used npm's wasm-opt (it silently skips wasm-opt in no-install mode
+  # when it finds none) and must not have fetched its own wasm-bindgen.
   if ! grep -q "found wasm-opt at \"$wasm_opt\"" "$STEP_LOG"; then
     echo "ERROR: wasm-pack did not report using $wasm_opt"
     return 1
   fi
-  local f raw gz
+  if grep -q "Installing wasm-bindgen" "$STEP_LOG"; then
+    echo "ERROR: wasm-pack installed its own wasm-bindgen: scripts/setup.sh should have installed the Cargo.lock version"
+    return 1
+  fi
+  local f raw gz found=0
   for f in pkg/*.wasm; do
-    [[ -f $f ]] || { echo "ERROR: no .wasm in pkg/"; return 1; }
+    [[ -f $f ]] || continue
+    found=1
     raw=$(wc -c <"$f")
     gz=$(gzip -9 -c "$f" | wc -c)
     awk -v f="$f" -v r="$raw" -v g="$gz" 'BEGIN {
       printf "size %s: %d bytes raw (%.1f KiB), %d bytes gzip -9 (%.1f KiB)\n", f, r, r / 1024, g, g / 1024 }'
   done
+  if [[ $found == 0 ]]; then
+    echo "ERROR: no .wasm in pkg/"
+    return 1
+  fi
 }
 step_e2e() {
   [[ -d tests/e2e ]] || skip "no tests/e2e/ yet"
