@@ -4,8 +4,7 @@
 use crate::error::{Error, ErrorKind};
 use crate::fetch::{FetchTransport, PerformanceClock};
 use crate::hooks::{Hooks, NoHooks};
-use crate::js_value::set_own;
-use crate::json::Json;
+use crate::js_value::{json_from_js, set_own};
 use crate::order::{self, OrderHooks, OrderRequest};
 use crate::plan::Plan;
 use crate::record::{CallRecord, CallState};
@@ -364,12 +363,7 @@ async fn execute<H: Hooks<JsValue>>(
 }
 
 fn read_plan(plan: JsValue) -> Result<Plan, Error> {
-    let json: Json = serde_wasm_bindgen::from_value(plan).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidPlan,
-            format!("the plan is not plain JSON data: {e}"),
-        )
-    })?;
+    let json = json_from_js(&plan, "plan").map_err(|e| Error::new(ErrorKind::InvalidPlan, e))?;
     Plan::from_json(&json)
 }
 
@@ -434,12 +428,8 @@ pub async fn compose_order(
 ) -> Result<OrderResultJs, JsValue> {
     let fail = |e: Error| to_js_error(&e, &Object::new());
     let request: JsValue = request.into();
-    let request: Json = serde_wasm_bindgen::from_value(request).map_err(|e| {
-        fail(Error::new(
-            ErrorKind::InvalidInput,
-            format!("the order request is not plain JSON data: {e}"),
-        ))
-    })?;
+    let request = json_from_js(&request, "request")
+        .map_err(|e| fail(Error::new(ErrorKind::InvalidInput, e)))?;
     let request = OrderRequest::from_json(&request).map_err(fail)?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let (run_options, obj) = read_options(

@@ -4,7 +4,7 @@
 //! an object defines `__proto__` as a plain own key rather than calling its setter.
 
 use crate::json::Json;
-use crate::value::{number_text, parse_index, Value};
+use crate::value::{parse_index, Value};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -64,7 +64,16 @@ impl Value for JsValue {
         if let Some(s) = self.as_string() {
             Ok(s)
         } else if let Some(n) = self.as_f64() {
-            number_text(n)
+            // JavaScript's own Number#toString: the text JSON.stringify would write, and
+            // no float formatting code in the .wasm.
+            if !n.is_finite() {
+                return Err("a non-finite number");
+            }
+            let number: &js_sys::Number = self.unchecked_ref();
+            number
+                .to_string_with_radix(10)
+                .map(String::from)
+                .map_err(|_| "a number")
         } else if let Some(b) = self.as_bool() {
             Ok(b.to_string())
         } else {
@@ -120,4 +129,67 @@ impl Value for JsValue {
         }
         obj.into()
     }
+}
+
+/// How deep plan data may nest; deeper (or cyclic) data is refused instead of
+/// overflowing the stack.
+const MAX_DEPTH: usize = 128;
+
+/// Reads plain JSON data from JavaScript into a [`Json`] tree, keys in their own order.
+///
+/// Walking the value directly (rather than through serde) keeps float formatting and
+/// serde's error machinery out of the .wasm, and lets errors name the exact place
+/// (`plan.calls.a.body`). `undefined` properties are skipped, as `JSON.stringify` does.
+pub(crate) fn json_from_js(value: &JsValue, at: &str) -> Result<Json, String> {
+    read(value, at, 0)
+}
+
+fn read(value: &JsValue, at: &str, depth: usize) -> Result<Json, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!(
+            "{at} is nested more than {MAX_DEPTH} levels deep (or is cyclic)"
+        ));
+    }
+    if value.is_null() || value.is_undefined() {
+        return Ok(Json::Null);
+    }
+    if let Some(b) = value.as_bool() {
+        return Ok(Json::Bool(b));
+    }
+    if let Some(n) = value.as_f64() {
+        return if n.is_finite() {
+            Ok(Json::Number(n))
+        } else {
+            Err(format!("{at} is not a finite number"))
+        };
+    }
+    if let Some(s) = value.as_string() {
+        return Ok(Json::String(s));
+    }
+    if Array::is_array(value) {
+        let array: &Array = value.unchecked_ref();
+        let mut items = Vec::with_capacity(array.length() as usize);
+        for (i, item) in array.iter().enumerate() {
+            items.push(read(&item, &format!("{at}.{i}"), depth + 1)?);
+        }
+        return Ok(Json::Array(items));
+    }
+    if value.is_function() || !value.is_object() {
+        return Err(format!(
+            "{at} is not JSON data (a function, symbol or bigint)"
+        ));
+    }
+    let object: &Object = value.unchecked_ref();
+    let keys = Object::keys(object);
+    let mut entries = Vec::with_capacity(keys.length() as usize);
+    for key in keys.iter() {
+        let name = key.as_string().unwrap_or_default();
+        let item = Reflect::get(object, &key).unwrap_or(JsValue::UNDEFINED);
+        if item.is_undefined() {
+            continue;
+        }
+        let item = read(&item, &format!("{at}.{name}"), depth + 1)?;
+        entries.push((name, item));
+    }
+    Ok(Json::Object(entries))
 }

@@ -577,7 +577,9 @@ mod tests {
         let p = plan(&urls());
         let deps = |name: &str| -> Vec<&str> {
             let c = &p.calls()[p.position(name).unwrap()];
-            c.deps.iter().map(|&d| p.calls()[d].name.as_str()).collect()
+            let mut d: Vec<usize> = c.deps.clone();
+            d.sort_unstable();
+            d.iter().map(|&d| p.calls()[d].name.as_str()).collect()
         };
         assert_eq!(deps("inventory"), ["cart"]);
         assert_eq!(deps("pricing"), ["customer", "cart"]);

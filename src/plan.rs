@@ -92,7 +92,7 @@ pub struct Call {
     pub headers: Vec<(String, Template)>,
     /// The JSON body template, if any.
     pub body: Option<BodyTemplate>,
-    /// Indices of the calls this one waits for, ascending, without repeats.
+    /// Indices of the calls this one waits for, in order of first mention, without repeats.
     pub deps: Vec<usize>,
     /// The call's topological level: 0 for calls without dependencies.
     pub stage: usize,
@@ -364,13 +364,20 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
         optional: false,
     };
 
-    let mut deps = Vec::new();
+    // Dependencies in order of first mention, without repeats. A linear `contains`
+    // beats sorting here: calls name few others, and it keeps sort code out of the .wasm.
+    let mut deps: Vec<usize> = Vec::new();
+    let mut depend_on = |d: usize| {
+        if !deps.contains(&d) {
+            deps.push(d);
+        }
+    };
     for (h, _) in call_placeholders(&call) {
         if h.root == INPUT {
             continue;
         }
         match index.get(&h.root) {
-            Some(&d) => deps.push(d),
+            Some(&d) => depend_on(d),
             None => {
                 return Err(invalid(format!(
                     "{at}: placeholder `{{{h}}}` names `{}`, which is neither `input` nor a call of this plan",
@@ -385,7 +392,7 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
             for item in items {
                 match item {
                     Json::String(dep) => match index.get(dep) {
-                        Some(&d) => deps.push(d),
+                        Some(&d) => depend_on(d),
                         None => {
                             return Err(invalid(format!(
                                 "{at}.after: `{dep}` is not a call of this plan"
@@ -408,8 +415,6 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
             )))
         }
     }
-    deps.sort_unstable();
-    deps.dedup();
     call.deps = deps;
     Ok(call)
 }
@@ -441,6 +446,9 @@ fn check_url_shape(at: &str, url: &Template) -> Result<(), Error> {
 }
 
 /// Assigns each call its stage and returns the stages; names a cycle if there is one.
+///
+/// A call's stage is one more than its deepest dependency's (Kahn's order guarantees all
+/// of them are final when it is reached). Stages list calls in plan order.
 fn levels(calls: &mut [Call]) -> Result<Vec<Vec<usize>>, Error> {
     let n = calls.len();
     let mut waiting: Vec<usize> = calls.iter().map(|c| c.deps.len()).collect();
@@ -450,32 +458,32 @@ fn levels(calls: &mut [Call]) -> Result<Vec<Vec<usize>>, Error> {
             dependents[d].push(i);
         }
     }
-    let mut stages: Vec<Vec<usize>> = Vec::new();
-    let mut current: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
-    let mut placed = 0;
-    while !current.is_empty() {
-        placed += current.len();
-        let mut next = Vec::new();
-        for &i in &current {
-            for &j in &dependents[i] {
-                waiting[j] -= 1;
-                if waiting[j] == 0 {
-                    next.push(j);
-                }
+    let mut level = vec![0usize; n];
+    let mut order: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut next = 0;
+    while next < order.len() {
+        let i = order[next];
+        next += 1;
+        for &j in &dependents[i] {
+            level[j] = level[j].max(level[i] + 1);
+            waiting[j] -= 1;
+            if waiting[j] == 0 {
+                order.push(j);
             }
         }
-        next.sort_unstable();
-        for &i in &current {
-            calls[i].stage = stages.len();
-        }
-        stages.push(std::mem::replace(&mut current, next));
     }
-    if placed < n {
+    if order.len() < n {
         let cycle = find_cycle(calls, &waiting);
         return Err(invalid(format!(
             "cycle: {}; remove one of these dependencies",
             cycle.join(" -> ")
         )));
+    }
+    let depth = level.iter().map(|l| l + 1).max().unwrap_or(0);
+    let mut stages = vec![Vec::new(); depth];
+    for (i, call) in calls.iter_mut().enumerate() {
+        call.stage = level[i];
+        stages[level[i]].push(i);
     }
     Ok(stages)
 }

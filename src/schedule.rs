@@ -19,7 +19,8 @@ use crate::transport::{Clock, Reply, Transport, TransportError};
 use crate::value::Value;
 use futures::future::{AbortHandle, Abortable, Aborted, FutureExt, LocalBoxFuture};
 use futures::stream::{FuturesUnordered, StreamExt};
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::future::Future;
 
 /// The order in which ready calls may start.
@@ -77,9 +78,9 @@ struct Run<'p, V> {
     records: Vec<CallRecord>,
     /// Unfinished dependencies per call.
     waiting: Vec<usize>,
-    /// Calls whose dependencies all succeeded, by (stage, index): the order stages and
-    /// sequential runs use, and a stable order for eager.
-    ready: BTreeSet<(usize, usize)>,
+    /// Calls whose dependencies all succeeded, smallest (stage, index) first: the order
+    /// stages and sequential runs use, and a stable order for eager.
+    ready: BinaryHeap<Reverse<(usize, usize)>>,
     /// Calls not yet settled, per stage, for the stage barrier.
     open_in_stage: Vec<usize>,
     stage: usize,
@@ -95,7 +96,7 @@ impl<'p, V: Value> Run<'p, V> {
         let waiting: Vec<usize> = plan.calls().iter().map(|c| c.deps.len()).collect();
         let ready = (0..n)
             .filter(|&i| waiting[i] == 0)
-            .map(|i| (0, i))
+            .map(|i| Reverse((0, i)))
             .collect();
         Run {
             plan,
@@ -117,14 +118,14 @@ impl<'p, V: Value> Run<'p, V> {
         if self.error.is_some() {
             return None;
         }
-        let &(stage, i) = self.ready.first()?;
+        let &Reverse((stage, i)) = self.ready.peek()?;
         let allowed = match self.schedule {
             Schedule::Eager => true,
             Schedule::Stages => stage == self.stage,
             Schedule::Sequential => self.running == 0,
         };
         if allowed {
-            self.ready.pop_first();
+            self.ready.pop();
             Some(i)
         } else {
             None
@@ -150,7 +151,7 @@ impl<'p, V: Value> Run<'p, V> {
         for &j in self.plan.dependents(i) {
             self.waiting[j] -= 1;
             if self.waiting[j] == 0 && self.records[j].state == CallState::NotSent {
-                self.ready.insert((self.plan.calls()[j].stage, j));
+                self.ready.push(Reverse((self.plan.calls()[j].stage, j)));
             }
         }
     }

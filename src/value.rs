@@ -45,9 +45,9 @@ pub(crate) fn number_text(n: f64) -> Result<String, &'static str> {
     if !n.is_finite() {
         return Err("a non-finite number");
     }
-    if n == n.trunc() && n.abs() < 1e21 {
+    if n == n.trunc() && n.abs() < 9.0e15 {
         // Integral doubles print without a fraction, as in JavaScript ("-0" prints as "0").
-        Ok(format!("{}", n as i128))
+        Ok(format!("{}", n as i64))
     } else {
         Ok(format!("{n}"))
     }
@@ -164,7 +164,7 @@ mod tests {
     fn text_of_scalars_only() {
         assert_eq!(j("12").text(), Ok("12".into()));
         assert_eq!(j("-0.5").text(), Ok("-0.5".into()));
-        assert_eq!(j("1e300").text().unwrap().len(), 301);
+        assert_eq!(j("9007199254740991").text(), Ok("9007199254740991".into()));
         assert_eq!(j("true").text(), Ok("true".into()));
         assert_eq!(j(r#""a b""#).text(), Ok("a b".into()));
         assert_eq!(j("null").text(), Err("null"));
