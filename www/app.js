@@ -138,6 +138,8 @@ function callDetail(record) {
  * Bars get data-testid="bar-<prefix>-<call>".
  */
 function renderWaterfall(container, { calls, scale, step, prefix }) {
+  // Calls that never started are marked where the composition gave up on them.
+  const givenUpAt = Math.max(0, ...Object.values(calls ?? {}).map((r) => r.endMs ?? 0));
   const names = Object.keys(calls ?? {});
   container.replaceChildren();
   if (names.length === 0) {
@@ -171,6 +173,7 @@ function renderWaterfall(container, { calls, scale, step, prefix }) {
       bar.style.width = pct(end - record.startMs, scale);
       bar.title = `${name}: ${STATE_LABEL[record.state]}, ${ms(record.startMs)} → ${ms(end)}`;
     } else {
+      bar.style.left = `max(0px, calc(${pct(givenUpAt, scale)} - 0.8rem))`;
       bar.title = `${name}: ${STATE_LABEL[record.state]}, never started`;
     }
     const spoken = timed
@@ -185,14 +188,18 @@ function renderWaterfall(container, { calls, scale, step, prefix }) {
 }
 
 function renderPanels() {
+  // One time scale for every panel, so bar lengths compare. It fits the runs made with the
+  // current service settings; older runs are dimmed and may be clipped.
   const finished = MODES.map((m) => app.runs[m]).filter(Boolean);
-  const { scale, step } = niceScale(Math.max(0, ...finished.map(runExtent)));
+  const current = finished.filter((run) => run.settingsKey === app.settingsKey);
+  const { scale, step } = niceScale(Math.max(0, ...(current.length ? current : finished).map(runExtent)));
   for (const mode of MODES) {
     const fig = $(`.panel[data-mode="${mode}"]`);
     const total = $('.total', fig);
     const note = $('.panel-note', fig);
     const waterfall = $('.waterfall', fig);
     const run = app.runs[mode];
+    fig.classList.toggle('stale', Boolean(run && run.settingsKey !== app.settingsKey && app.running !== mode));
     if (app.running === mode) {
       fig.dataset.runState = 'running';
       total.textContent = 'running…';
@@ -211,7 +218,7 @@ function renderPanels() {
     total.textContent = ms(run.totalMs);
     const notes = [];
     if (!run.ok) notes.push(run.error.code);
-    if (run.settingsKey !== app.settingsKey) notes.push('ran with other service settings');
+    if (run.settingsKey !== app.settingsKey) notes.push('ran with other service settings (dimmed, may be clipped)');
     note.textContent = notes.join(' · ');
     note.dataset.kind = run.ok ? 'info' : 'error';
     renderWaterfall(waterfall, { calls: run.calls, scale, step, prefix: mode });
