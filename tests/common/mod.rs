@@ -576,6 +576,17 @@ pub async fn invalid_plan_is_rejected_before_any_request() {
     .map(JsValue::from)
     .expect("valid");
     assert_eq!(show(&get(&ok, "stages")), r#"[["a","c"],["b"]]"#);
+    // Data that is not JSON is named by its place in the plan.
+    let with_function = js(r#"{"calls":{"a":{"url":"/a"}}}"#);
+    let call = get(&with_function, "calls.a");
+    let a_function = Reflect::get(&js_sys::global(), &"parseInt".into()).unwrap();
+    Reflect::set(&call, &"url".into(), &a_function).unwrap();
+    let thrown = validate_plan(with_function.unchecked_into()).map(JsValue::from);
+    let e = expect_error(thrown, "INVALID_PLAN");
+    assert_eq!(
+        get_str(&e, "message"),
+        "plan.calls.a.url is not JSON data (a function, symbol or bigint)"
+    );
     assert!(s.log().await.is_empty(), "nothing reached the services");
 }
 
