@@ -161,6 +161,11 @@ test('the page loads under the strict CSP with zero console errors', async () =>
   }
   assert.equal(await page.getByTestId('cancel').isDisabled(), true, 'cancel disabled while idle');
   assert.equal(await page.locator('[data-testid^="bar-"]').count(), 0, 'no bars before any run');
+  // Every control has an accessible name (a <label> or aria-label).
+  const unnamed = await page.$$eval('input, select, textarea, button', (els) => els
+    .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim())))
+    .map((el) => el.outerHTML.slice(0, 80)));
+  assert.deepEqual(unnamed, [], 'controls without a label');
   await screenshot('01-loaded');
   assertNoNewProblems();
 });
