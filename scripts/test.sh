@@ -41,7 +41,13 @@ unset CHROMEDRIVER GECKODRIVER SAFARIDRIVER MSEDGEDRIVER \
 PC_MOCK_START_TIMEOUT="${PC_MOCK_START_TIMEOUT:-30}"
 SKIP=200   # exit status of a step that had nothing to run
 
-run_dir="$(mktemp -d "${TMPDIR:-/tmp}/pc-test.XXXXXX")"
+SELF="$PC_ROOT/scripts/test.sh"
+if [[ ${1:-} == --run-step ]]; then
+  run_dir="$PC_TEST_RUN_DIR"       # a step, run by the loop below: share its folder
+else
+  run_dir="$(mktemp -d "${TMPDIR:-/tmp}/pc-test.XXXXXX")"
+  export PC_TEST_RUN_DIR="$run_dir"
+fi
 mock_pid_file="$run_dir/mock.pid"
 
 # ------------------------------------------------------------------ cleanup
@@ -58,14 +64,36 @@ stop_mock() {
   done
   kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 }
+step_pid=""
+stop_step() {
+  # Each step runs in its own session (setsid): stop all it started (drivers, browsers...).
+  local pid="$step_pid"
+  [[ -n $pid ]] || return 0
+  step_pid=""
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 -- "-$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+}
 cleanup() {
+  stop_step
   stop_mock
   rm -rf "$run_dir"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+current_step=""
+on_signal() {
+  echo
+  echo "######## interrupted by SIG$1${current_step:+ during step $current_step}: stopping what it started ########"
+  exit "$2"
+}
+if [[ ${1:-} != --run-step ]]; then
+  trap cleanup EXIT
+  trap 'on_signal INT 130' INT
+  trap 'on_signal TERM 143' TERM
+  trap 'on_signal HUP 129' HUP
+fi
 
 # ------------------------------------------------------------------ helpers
 skip() {
@@ -102,6 +130,7 @@ has_wasm_suite() {
 }
 # count_tests LOG: print "PASSED FAILED" summed from the test runners' summary lines.
 count_tests() {
+  [[ -f $1 ]] || { echo "0 0"; return 0; }
   awk '
     match($0, /test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed/) {
       s = substr($0, RSTART, RLENGTH); split(s, w, " ")
@@ -231,6 +260,15 @@ step_e2e() {
 STEPS=(setup fmt clippy-native clippy-wasm cargo-test mock-unit mock-start
   wasm-chrome wasm-firefox wasm-node release-build e2e)
 
+# ------------------------------------------------------------------ one step (internal)
+# test.sh --run-step NAME: what the loop below runs, in a new session, for each step.
+if [[ ${1:-} == --run-step ]]; then
+  fn="step_${2//-/_}"
+  set +e
+  ( set -euo pipefail; "$fn" ) 2>&1 | tee "$STEP_LOG"
+  exit "${PIPESTATUS[0]}"
+fi
+
 # ------------------------------------------------------------------ runner
 declare -A result=() elapsed=()
 tests_passed=0
@@ -257,16 +295,17 @@ print_summary() {
 i=0
 for name in "${STEPS[@]}"; do
   i=$((i + 1))
-  fn="step_${name//-/_}"
   STEP_LOG="$run_dir/$name.log"
   export STEP_LOG
   echo
   echo "==> [$i/${#STEPS[@]}] $name"
   t0=$EPOCHREALTIME
-  set +e
-  ( set -euo pipefail; "$fn" ) 2>&1 | tee "$STEP_LOG"
-  rc=${PIPESTATUS[0]}
-  set -e
+  current_step="$name"
+  setsid bash "$SELF" --run-step "$name" </dev/null &
+  step_pid=$!
+  rc=0
+  wait "$step_pid" || rc=$?
+  step_pid=""
   elapsed[$name]="$(secs_since "$t0")"
   read -r p f < <(count_tests "$STEP_LOG")
   tests_passed=$((tests_passed + p))
@@ -284,6 +323,10 @@ for name in "${STEPS[@]}"; do
     n_failed=$((n_failed + 1))
     echo "<== [$i/${#STEPS[@]}] $name: FAILED with exit status $rc (${elapsed[$name]} s)"
     echo
+    if [[ -s $run_dir/mock.err && $name != mock-start ]]; then
+      echo "---- last lines of the mock's stderr ----"
+      tail -n 30 "$run_dir/mock.err"
+    fi
     echo "######## FAILED: step $name ########"
     print_summary
     exit 1
