@@ -25,6 +25,8 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
   '--disable-quic',
+  // Debian's Chromium still resolves Google hosts at start; the network here is closed.
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
 ];
 
 const PKG_FILES = ['parallel_composer.js', 'parallel_composer_bg.wasm'];
