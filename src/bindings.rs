@@ -196,27 +196,52 @@ fn to_js_error(error: &Error, calls: &JsValue) -> JsValue {
     ComposeErrorJs::new(error.message(), &options).into()
 }
 
-fn record_js(record: &CallRecord) -> JsValue {
-    let obj = Object::new();
-    let ms = |t: Option<f64>| t.map_or(JsValue::NULL, JsValue::from_f64);
-    set_own(&obj, "state", &record.state.as_str().into());
-    set_own(
-        &obj,
-        "status",
-        &record
-            .status
-            .map_or(JsValue::NULL, |s| JsValue::from_f64(s as f64)),
-    );
-    set_own(&obj, "attempts", &JsValue::from_f64(record.attempts as f64));
-    set_own(&obj, "startMs", &ms(record.start_ms));
-    set_own(&obj, "endMs", &ms(record.end_ms));
-    obj.into()
+#[wasm_bindgen(module = "/js/records.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = callRecord)]
+    fn call_record(state: u8, status: i32, attempts: u32, start_ms: f64, end_ms: f64) -> JsValue;
 }
 
-fn records_js(plan: &Plan, records: &[CallRecord]) -> JsValue {
+fn record_js(record: &CallRecord) -> JsValue {
+    let state = match record.state {
+        CallState::Ok => 0,
+        CallState::Failed => 1,
+        CallState::Skipped => 2,
+        CallState::Cancelled => 3,
+        CallState::NotSent => 4,
+    };
+    call_record(
+        state,
+        record.status.map_or(-1, i32::from),
+        record.attempts,
+        record.start_ms.unwrap_or(f64::NAN),
+        record.end_ms.unwrap_or(f64::NAN),
+    )
+}
+
+/// The plan's call names as JS strings, converted once per composition and shared by
+/// `data` and `calls`.
+fn names_js(plan: &Plan) -> Vec<JsValue> {
+    plan.calls()
+        .iter()
+        .map(|c| JsValue::from_str(&c.name))
+        .collect()
+}
+
+/// Sets `obj[name] = value` as an own property; `__proto__`, the one name whose plain
+/// assignment would call a setter, goes through `set_own`.
+fn set_name(obj: &Object, name: &JsValue, value: &JsValue) {
+    if name.as_string().as_deref() == Some("__proto__") {
+        set_own(obj, "__proto__", value);
+    } else {
+        let _ = Reflect::set(obj, name, value);
+    }
+}
+
+fn records_js(names: &[JsValue], records: &[CallRecord]) -> JsValue {
     let obj = Object::new();
-    for (call, record) in plan.calls().iter().zip(records) {
-        set_own(&obj, &call.name, &record_js(record));
+    for (name, record) in names.iter().zip(records) {
+        set_name(&obj, name, &record_js(record));
     }
     obj.into()
 }
@@ -395,19 +420,23 @@ pub async fn compose(
     let (options, _) = read_options(&options, &["schedule", "signal", "fetch"]).map_err(|e| {
         to_js_error(
             &e,
-            &records_js(&plan, &vec![CallRecord::default(); plan.calls().len()]),
+            &records_js(
+                &names_js(&plan),
+                &vec![CallRecord::default(); plan.calls().len()],
+            ),
         )
     })?;
     let input: JsValue = input.into();
     let outcome = execute(&plan, &input, &options, &NoHooks).await;
-    let calls = records_js(&plan, &outcome.records);
+    let names = names_js(&plan);
+    let calls = records_js(&names, &outcome.records);
     if let Some(error) = &outcome.error {
         return Err(to_js_error(error, &calls));
     }
     let data = Object::new();
-    for (call, reply) in plan.calls().iter().zip(outcome.replies) {
+    for (name, reply) in names.iter().zip(outcome.replies) {
         if let Some(reply) = reply {
-            set_own(&data, &call.name, &reply);
+            set_name(&data, name, &reply);
         }
     }
     let result = Object::new();
@@ -449,7 +478,7 @@ pub async fn compose_order(
     let plan = order::plan(&urls);
     let input: JsValue = request.to_input();
     let outcome = execute(&plan, &input, &run_options, &OrderHooks).await;
-    let calls = records_js(&plan, &outcome.records);
+    let calls = records_js(&names_js(&plan), &outcome.records);
     if let Some(error) = &outcome.error {
         return Err(to_js_error(error, &calls));
     }
