@@ -125,6 +125,8 @@ function sendText(req, res, status, text, headers = {}) {
  *
  * config: the mock services' {adminUrl, gatewayUrl, services}, served as /config.json and
  * used for the CSP's connect-src; null serves no /config.json (unless www/ has one).
+ * extraMounts: more roots, [{prefix: '/vendor/async/', root: 'node_modules/async/dist'}],
+ * served with the same rules as www/ and pkg/ (the benchmark page uses one for async.mjs).
  */
 export async function startStaticServer({
   port = 8080,
@@ -133,10 +135,20 @@ export async function startStaticServer({
   pkgDir = DEFAULT_PKG_DIR,
   config = null,
   log = false,
+  extraMounts = [],
 } = {}) {
   const csp = contentSecurityPolicy(connectOrigins(config));
   const configBody = config ? Buffer.from(`${JSON.stringify(config, null, 2)}\n`) : null;
+  for (const { prefix } of extraMounts) {
+    if (typeof prefix !== 'string' || !/^\/[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\/$/.test(prefix) || prefix === '/pkg/') {
+      throw new TypeError(`static server: extra mount prefix must look like "/name/" (not /pkg/), got ${prefix}`);
+    }
+  }
   const mounts = [
+    // Longest prefix first, so /vendor/async/ wins over /vendor/.
+    ...extraMounts
+      .map(({ prefix, root }) => ({ prefix, root: resolve(root) }))
+      .sort((a, b) => b.prefix.length - a.prefix.length),
     { prefix: '/pkg/', root: resolve(pkgDir) },
     { prefix: '/', root: resolve(wwwDir) },
   ];

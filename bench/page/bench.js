@@ -1,0 +1,405 @@
+// The benchmark page's implementations. bench/run.mjs drives them through Playwright, one
+// run per page.evaluate() call, and every time is taken here with performance.now() around
+// exactly the work being compared (the driver's round trips are outside it).
+//
+// Part A: the create-order flow, written the ways a portal team would write it by hand
+//         (sequential awaits, Promise.all per stage, async.auto) next to composeOrder();
+//         plus a plain fetch chain along the critical path (the browser's round-trip floor).
+// Part B: engine overhead per call against an injected fetch that resolves at once.
+// Part C: ten 1 MiB JSON replies through compose() and through Promise.all(fetch).
+import { SERVICES, graphDeps, planOf, edgeCount, depthOf } from './contract.js';
+
+let pc = null; // the package: pkg/parallel_composer.js
+let wasm = null; // what init() resolved to (the wasm exports, for the memory size)
+let asyncLib = null; // node_modules/async/dist/async.mjs
+
+async function setup() {
+  pc = await import('/pkg/parallel_composer.js');
+  wasm = await pc.default();
+  asyncLib = await import('/vendor/async/async.mjs');
+  return {
+    exports: Object.keys(pc).sort(),
+    asyncAuto: typeof asyncLib.auto === 'function',
+    wasmMemoryBytes: wasmMemoryBytes(),
+  };
+}
+
+function wasmMemoryBytes() {
+  return wasm && wasm.memory ? wasm.memory.buffer.byteLength : null;
+}
+
+// ------------------------------------------------------------------ part A: the order flow
+
+/**
+ * The order contract, one function per service, as a portal team writes it by hand: the
+ * same requests and JSON bodies as composeOrder() (README.md), the same money rules (tax on
+ * subtotal - discount; total = subtotal - discount + shipping.cost + tax.amount), the same
+ * outcome rules (fraud must approve, payment must be authorized, a failed notification
+ * does not fail the order). Each step takes the replies so far.
+ */
+function orderSteps(S, req, f = fetch) {
+  async function get(url) {
+    const res = await f(url);
+    if (res.status < 200 || res.status > 299) throw new Error(`GET ${url}: HTTP ${res.status}`);
+    return res.json();
+  }
+  async function post(url, body) {
+    const res = await f(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    if (res.status < 200 || res.status > 299) throw new Error(`POST ${url}: HTTP ${res.status}`);
+    return res.json();
+  }
+  const total = (r) => r.pricing.subtotal - r.pricing.discount + r.shipping.cost + r.tax.amount;
+  return {
+    customer: () => get(`${S.customer}/customers/${encodeURIComponent(req.customerId)}`),
+    cart: () => get(`${S.cart}/carts/${encodeURIComponent(req.cartId)}`),
+    inventory: (r) => post(`${S.inventory}/reservations`, { cartId: req.cartId, items: r.cart.items }),
+    pricing: (r) => post(`${S.pricing}/quotes`, { items: r.cart.items, tier: r.customer.tier }),
+    shipping: (r) => post(`${S.shipping}/quotes`, {
+      items: r.cart.items, address: r.customer.address, option: req.shippingOption,
+    }),
+    fraud: async (r) => {
+      const check = await post(`${S.fraud}/checks`, { customerId: req.customerId, email: r.customer.email, cartId: req.cartId });
+      if (check.decision !== 'approve') throw new Error(`fraud check: ${check.decision}`);
+      return check;
+    },
+    tax: (r) => post(`${S.tax}/quotes`, { amount: r.pricing.subtotal - r.pricing.discount, address: r.customer.address }),
+    payment: async (r) => {
+      const auth = await post(`${S.payment}/authorizations`, {
+        customerId: req.customerId, paymentMethodId: req.paymentMethodId, amount: total(r), currency: r.pricing.currency,
+      });
+      if (auth.status !== 'authorized') throw new Error(`payment: ${auth.status}`);
+      return auth;
+    },
+    order: (r) => post(`${S.order}/orders`, {
+      customerId: req.customerId,
+      cartId: req.cartId,
+      reservationId: r.inventory.reservationId,
+      authorizationId: r.payment.authorizationId,
+      total: total(r),
+      currency: r.pricing.currency,
+    }),
+    notification: (r) => post(`${S.notification}/notifications`, {
+      orderId: r.order.orderId, email: r.customer.email, template: 'order-confirmation',
+    }).then(
+      (n) => ({ sent: true, notificationId: n.notificationId }),
+      (error) => ({ sent: false, error: String(error) }),
+    ),
+    result: (r) => ({
+      orderId: r.order.orderId,
+      status: r.order.status,
+      total: total(r),
+      currency: r.pricing.currency,
+      tax: r.tax.amount,
+      shippingCost: r.shipping.cost,
+      notificationSent: r.notification.sent,
+    }),
+  };
+}
+
+const ORDER_IMPLS = {
+  /** Await each call in turn, in stage order. */
+  'js-sequential': async (S, req, f) => {
+    const s = orderSteps(S, req, f);
+    const r = {};
+    r.customer = await s.customer(r);
+    r.cart = await s.cart(r);
+    r.inventory = await s.inventory(r);
+    r.pricing = await s.pricing(r);
+    r.shipping = await s.shipping(r);
+    r.fraud = await s.fraud(r);
+    r.tax = await s.tax(r);
+    r.payment = await s.payment(r);
+    r.order = await s.order(r);
+    r.notification = await s.notification(r);
+    return s.result(r);
+  },
+  /** Promise.all per stage. */
+  'js-staged': async (S, req, f) => {
+    const s = orderSteps(S, req, f);
+    const r = {};
+    [r.customer, r.cart] = await Promise.all([s.customer(r), s.cart(r)]);
+    [r.inventory, r.pricing, r.shipping, r.fraud] = await Promise.all([s.inventory(r), s.pricing(r), s.shipping(r), s.fraud(r)]);
+    r.tax = await s.tax(r);
+    r.payment = await s.payment(r);
+    r.order = await s.order(r);
+    r.notification = await s.notification(r);
+    return s.result(r);
+  },
+  /** A dependency graph with async.auto: each task starts when the tasks it names are done. */
+  'async.auto': async (S, req, f) => {
+    const s = orderSteps(S, req, f);
+    const r = await asyncLib.auto({
+      customer: async () => s.customer(),
+      cart: async () => s.cart(),
+      inventory: ['cart', async (r) => s.inventory(r)],
+      pricing: ['cart', 'customer', async (r) => s.pricing(r)],
+      shipping: ['cart', 'customer', async (r) => s.shipping(r)],
+      fraud: ['customer', async (r) => s.fraud(r)],
+      tax: ['pricing', 'customer', async (r) => s.tax(r)],
+      payment: ['pricing', 'shipping', 'tax', 'fraud', async (r) => s.payment(r)],
+      order: ['inventory', 'payment', async (r) => s.order(r)],
+      notification: ['order', 'customer', async (r) => s.notification(r)],
+    });
+    return s.result(r);
+  },
+};
+for (const schedule of ['eager', 'stages', 'sequential']) {
+  ORDER_IMPLS[`composer-${schedule}`] = async (S, req, f) => {
+    const options = { services: S, schedule };
+    if (f) options.fetch = f;
+    const o = await pc.composeOrder(req, options);
+    return {
+      orderId: o.orderId,
+      status: o.status,
+      total: o.total,
+      currency: o.currency,
+      tax: o.tax,
+      shippingCost: o.shipping.cost,
+      notificationSent: o.notification.sent,
+      calls: o.calls,
+    };
+  };
+}
+
+/** One timed run of the order flow. `f` (a recording fetch) only in untimed verification runs. */
+async function order(impl, S, req) {
+  const run = ORDER_IMPLS[impl];
+  if (!run) throw new Error(`unknown order implementation ${impl}`);
+  const t0 = performance.now();
+  const result = await run(S, req, undefined);
+  const ms = performance.now() - t0;
+  return { ms, ...result };
+}
+
+const hopsByKey = new Map();
+
+/**
+ * Records the requests of one js-staged run (untimed) and keeps those of `names`, in that
+ * order, as the fetch chain of `key`: the same URLs, methods, headers and bodies the order
+ * flow sends along its critical path.
+ */
+async function recordChain(key, S, req, names) {
+  const seen = [];
+  const recording = (url, init) => {
+    seen.push({ url, init });
+    return fetch(url, init);
+  };
+  await ORDER_IMPLS['js-staged'](S, req, recording);
+  const hops = names.map((name) => {
+    const hit = seen.find(({ url }) => url.startsWith(`${S[name]}/`));
+    if (!hit) throw new Error(`no request to ${name} was recorded`);
+    return hit;
+  });
+  hopsByKey.set(key, hops);
+  return hops.map(({ url, init }) => `${init?.method ?? 'GET'} ${url}`);
+}
+
+/** The plain fetch chain: sequential awaits of fetch + json over the recorded hops. */
+async function chain(key) {
+  const hops = hopsByKey.get(key);
+  if (!hops) throw new Error(`no chain recorded for ${key}`);
+  const t0 = performance.now();
+  let last;
+  for (const { url, init } of hops) {
+    const res = await fetch(url, init);
+    if (res.status < 200 || res.status > 299) throw new Error(`${url}: HTTP ${res.status}`);
+    last = await res.json();
+  }
+  const ms = performance.now() - t0;
+  return { ms, hops: hops.length, lastReplyKeys: Object.keys(last) };
+}
+
+// ------------------------------------------------------------------ part B: engine overhead
+
+let graph = null; // { shape, deps, plan }
+
+/** Builds the part-B plan of a shape in the page (the same seeded generator as the driver). */
+function prepareGraph(shape, n, edges, seed) {
+  const deps = graphDeps(shape, n, { edges, seed });
+  graph = { shape, deps, plan: planOf(deps) };
+  return { shape, calls: deps.length, edges: edgeCount(deps), depth: depthOf(deps) };
+}
+
+/** The injected fetch: resolves at once to the same Response-like object for every call. */
+function instantFetch() {
+  const reply = { ok: true, n: 1 };
+  const response = { status: 200, ok: true, json: () => Promise.resolve(reply) };
+  const state = { reply, calls: 0 };
+  state.fetch = (url, init) => {
+    state.calls++;
+    return Promise.resolve(response);
+  };
+  return state;
+}
+
+const ENGINE_IMPLS = {
+  /** compose(plan, {}, { fetch }): validation, scheduling, records, result object. */
+  composer: async (plan, f) => (await pc.compose(plan, {}, { fetch: f })).data,
+  /** async.auto over the same plan: each task names its `after` calls. */
+  'async.auto': (plan, f) => {
+    const tasks = {};
+    for (const [name, call] of Object.entries(plan.calls)) {
+      const run = async () => {
+        const res = await f(call.url, { method: 'GET', headers: {} });
+        if (res.status < 200 || res.status > 299) throw new Error(`${name}: HTTP ${res.status}`);
+        return res.json();
+      };
+      tasks[name] = call.after ? [...call.after, run] : run;
+    }
+    return asyncLib.auto(tasks);
+  },
+  /** Hand-written, idiomatic: each call's promise waits on Promise.all of its inputs' promises. */
+  'js-promise-all': (plan, f) => {
+    const data = {};
+    const promises = {};
+    const start = (name) => {
+      if (!promises[name]) {
+        const call = plan.calls[name];
+        const inputs = call.after ? Promise.all(call.after.map(start)) : Promise.resolve();
+        promises[name] = inputs
+          .then(() => f(call.url, { method: 'GET', headers: {} }))
+          .then((res) => {
+            if (res.status < 200 || res.status > 299) throw new Error(`${name}: HTTP ${res.status}`);
+            return res.json();
+          })
+          .then((value) => {
+            data[name] = value;
+          });
+      }
+      return promises[name];
+    };
+    return Promise.all(Object.keys(plan.calls).map(start)).then(() => data);
+  },
+  /** Hand-written, event-driven: a count of unfinished inputs per call; start it at zero. */
+  'js-counter': (plan, f) => new Promise((resolve, reject) => {
+    const names = Object.keys(plan.calls);
+    const index = new Map(names.map((name, i) => [name, i]));
+    const waiting = new Int32Array(names.length);
+    const dependents = names.map(() => []);
+    names.forEach((name, i) => {
+      const after = plan.calls[name].after;
+      if (!after) return;
+      waiting[i] = after.length;
+      for (const d of after) dependents[index.get(d)].push(i);
+    });
+    const data = {};
+    let left = names.length;
+    if (left === 0) resolve(data);
+    const start = (i) => {
+      const name = names[i];
+      f(plan.calls[name].url, { method: 'GET', headers: {} })
+        .then((res) => {
+          if (res.status < 200 || res.status > 299) throw new Error(`${name}: HTTP ${res.status}`);
+          return res.json();
+        })
+        .then((value) => {
+          data[name] = value;
+          if (--left === 0) resolve(data);
+          for (const j of dependents[i]) if (--waiting[j] === 0) start(j);
+        })
+        .catch(reject);
+    };
+    for (let i = 0; i < names.length; i++) if (waiting[i] === 0) start(i);
+  }),
+};
+
+/** `reps` compositions of the current graph, back to back; the time of all of them. */
+async function engineSample(impl, reps) {
+  const run = ENGINE_IMPLS[impl];
+  if (!run || !graph) throw new Error(`unknown engine implementation ${impl}, or no graph prepared`);
+  const { plan } = graph;
+  const inst = instantFetch();
+  let data;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) data = await run(plan, inst.fetch);
+  const ms = performance.now() - t0;
+  const names = Object.keys(data);
+  return {
+    ms,
+    reps,
+    replies: names.length,
+    allTheReply: names.every((name) => data[name] === inst.reply),
+    fetchCalls: inst.calls,
+  };
+}
+
+/**
+ * An untimed check of one implementation on the current graph: every call fetched once,
+ * and no call fetched before each of its inputs had its reply read (json() resolved).
+ */
+async function engineVerify(impl) {
+  const { plan, deps } = graph;
+  const reply = { ok: true };
+  const read = new Set();
+  const fetched = [];
+  const problems = [];
+  const byUrl = new Map(Object.entries(plan.calls).map(([name, call], i) => [call.url, i]));
+  const f = (url, init) => {
+    const i = byUrl.get(url);
+    fetched.push(i);
+    if (i === undefined) problems.push(`unexpected url ${url}`);
+    else if (init?.method !== undefined && init.method !== 'GET') problems.push(`c${i}: method ${init.method}`);
+    else for (const d of deps[i]) if (!read.has(d)) problems.push(`c${i} fetched before c${d} was read`);
+    return Promise.resolve({
+      status: 200,
+      ok: true,
+      json: () => Promise.resolve(reply).then((v) => {
+        read.add(i);
+        return v;
+      }),
+    });
+  };
+  const data = await ENGINE_IMPLS[impl](plan, f);
+  const names = Object.keys(data);
+  return {
+    replies: names.length,
+    allTheReply: names.every((name) => data[name] === reply),
+    fetchCalls: fetched.length,
+    distinctFetched: new Set(fetched).size,
+    problems: problems.slice(0, 5),
+    problemCount: problems.length,
+  };
+}
+
+// ------------------------------------------------------------------ part C: payload
+
+let keptPayload = null;
+
+const PAYLOAD_IMPLS = {
+  composer: async (urls) => {
+    const calls = {};
+    urls.forEach((url, i) => {
+      calls[`b${i}`] = { url };
+    });
+    const { data } = await pc.compose({ calls }, {});
+    return urls.map((_, i) => data[`b${i}`]);
+  },
+  'js-promise-all': (urls) => Promise.all(urls.map((u) => fetch(u).then((r) => r.json()))),
+};
+
+/** One timed run of part C. With `keep`, the replies stay referenced until releasePayload(). */
+async function payload(impl, urls, keep) {
+  const run = PAYLOAD_IMPLS[impl];
+  if (!run) throw new Error(`unknown payload implementation ${impl}`);
+  const t0 = performance.now();
+  const replies = await run(urls);
+  const ms = performance.now() - t0;
+  if (keep) keptPayload = replies;
+  return {
+    ms,
+    replies: replies.length,
+    rows: replies.map((r) => (Array.isArray(r?.rows) ? r.rows.length : -1)),
+    padChars: replies.map((r) => (typeof r?.pad === 'string' ? r.pad.length : -1)),
+    wasmMemoryBytes: wasmMemoryBytes(),
+  };
+}
+
+function releasePayload() {
+  keptPayload = null;
+}
+
+window.bench = {
+  setup, order, recordChain, chain, prepareGraph, engineSample, engineVerify, payload, releasePayload, wasmMemoryBytes,
+  services: SERVICES,
+};
+window.benchReady = true;
