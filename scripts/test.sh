@@ -15,6 +15,8 @@
 #                       --release --target web --out-dir pkg --no-pack + fix-ups (plain wasm-pack
 #                       build while that script is absent); must use npm's wasm-opt
 #   12  e2e             node --test tests/e2e/                         (skipped while absent)
+#   13  bench-smoke     node bench/run.mjs --smoke: every benchmark implementation runs once and
+#                       gives sane results (order totals, 1,000 replies, ...); no timing asserted
 #
 # wasm-pack test runs with --mode no-install: it must use the tools setup.sh installed
 # (wasm-bindgen-cli at the Cargo.lock version) and fail loudly rather than fetch its own;
@@ -256,9 +258,18 @@ step_e2e() {
   node --test tests/e2e/
   require_tests_ran "$STEP_LOG" "node --test tests/e2e/"
 }
+step_bench_smoke() {
+  [[ -f bench/run.mjs ]] || skip "no bench/run.mjs yet"
+  node bench/run.mjs --smoke
+  # Its closing line counts its sanity checks; a run that checked nothing is no pass.
+  if ! grep -Eq '^[1-9][0-9]* passed, 0 failed$' "$STEP_LOG"; then
+    echo "ERROR: bench/run.mjs --smoke did not end with 'N passed, 0 failed'"
+    return 1
+  fi
+}
 
 STEPS=(setup fmt clippy-native clippy-wasm cargo-test mock-unit mock-start
-  wasm-chrome wasm-firefox wasm-node release-build e2e)
+  wasm-chrome wasm-firefox wasm-node release-build e2e bench-smoke)
 
 # ------------------------------------------------------------------ one step (internal)
 # test.sh --run-step NAME: what the loop below runs, in a new session, for each step.
