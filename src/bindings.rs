@@ -4,6 +4,7 @@
 use crate::error::{Error, ErrorKind};
 use crate::fetch::{FetchTransport, PerformanceClock};
 use crate::hooks::{Hooks, NoHooks};
+use crate::in_flight::BoxFuture;
 use crate::js_value::{json_from_js, set_own};
 use crate::order::{self, OrderHooks, OrderRequest};
 use crate::plan::Plan;
@@ -334,14 +335,17 @@ fn read_options(options: &JsValue, known: &[&str]) -> Result<(RunOptions, Object
 }
 
 /// Runs `plan` with the browser transport, honouring the caller's signal.
-async fn execute<H: Hooks<JsValue>>(
+///
+/// Hooks and the abort future are type-erased so that the scheduler is compiled once
+/// for every entry point: each generic instance of it costs several KB of .wasm.
+async fn execute(
     plan: &Plan,
     input: &JsValue,
     options: &RunOptions,
-    hooks: &H,
+    hooks: &dyn Hooks<JsValue>,
 ) -> Outcome<JsValue> {
     let transport = FetchTransport::new(options.fetch.clone());
-    match &options.signal {
+    let (_listener, aborted): (Option<AbortListener>, BoxFuture<()>) = match &options.signal {
         Some(signal) if signal.aborted() => {
             // Already aborted: send nothing at all.
             let n = plan.calls().len();
@@ -349,42 +353,31 @@ async fn execute<H: Hooks<JsValue>>(
                 state: CallState::Cancelled,
                 ..CallRecord::default()
             };
-            Outcome {
+            return Outcome {
                 replies: vec![None; n],
                 records: vec![cancelled; n],
                 error: Some(Error::new(
                     ErrorKind::Aborted,
                     "the signal was already aborted; nothing was sent",
                 )),
-            }
+            };
         }
         Some(signal) => {
-            let (_listener, aborted) = AbortListener::new(signal.clone());
-            run(
-                plan,
-                input,
-                &transport,
-                &PerformanceClock,
-                hooks,
-                options.schedule,
-                aborted,
-            )
-            .await
+            let (listener, aborted) = AbortListener::new(signal.clone());
+            (Some(listener), aborted)
         }
-        None => {
-            let never = futures::future::pending();
-            run(
-                plan,
-                input,
-                &transport,
-                &PerformanceClock,
-                hooks,
-                options.schedule,
-                never,
-            )
-            .await
-        }
-    }
+        None => (None, Box::pin(std::future::pending())),
+    };
+    run(
+        plan,
+        input,
+        &transport,
+        &PerformanceClock,
+        hooks,
+        options.schedule,
+        aborted,
+    )
+    .await
 }
 
 fn read_plan(plan: JsValue) -> Result<Plan, Error> {

@@ -8,8 +8,8 @@
 //! composition really stops its requests. The same code runs in a page, a worker and
 //! Node 20, which all have a global `fetch`; `options.fetch` may replace it.
 
+use crate::in_flight::BoxFuture;
 use crate::transport::{Clock, Reply, Request, Transport, TransportError};
-use futures::future::LocalBoxFuture;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -98,10 +98,7 @@ impl Drop for AbortGuard {
 impl Transport for FetchTransport {
     type Value = JsValue;
 
-    fn send(
-        &self,
-        request: Request<JsValue>,
-    ) -> LocalBoxFuture<'static, Result<Reply<JsValue>, TransportError>> {
+    fn send(&self, request: Request<JsValue>) -> BoxFuture<Result<Reply<JsValue>, TransportError>> {
         let headers: Vec<String> = request
             .headers
             .into_iter()

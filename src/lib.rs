@@ -8,6 +8,7 @@ mod bindings;
 mod error;
 mod fetch;
 mod hooks;
+mod in_flight;
 mod js_value;
 mod json;
 mod order;

@@ -12,16 +12,16 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::hooks::Hooks;
+use crate::in_flight::InFlight;
 use crate::plan::Plan;
 use crate::record::{CallRecord, CallState};
 use crate::scope::Scope;
 use crate::transport::{Clock, Reply, Transport, TransportError};
 use crate::value::Value;
-use futures::future::{AbortHandle, Abortable, Aborted, FutureExt, LocalBoxFuture};
-use futures::stream::{FuturesUnordered, StreamExt};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::Future;
+use std::task::Poll;
 
 /// The order in which ready calls may start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -68,10 +68,10 @@ pub struct Outcome<V> {
     pub error: Option<Error>,
 }
 
-type Settled<V> = (usize, Result<Result<Reply<V>, TransportError>, Aborted>);
+type Sent<V> = Result<Reply<V>, TransportError>;
 
 /// The mutable state of one run.
-struct Run<'p, V> {
+struct Run<'p, V: 'static> {
     plan: &'p Plan,
     schedule: Schedule,
     replies: Vec<Option<V>>,
@@ -84,9 +84,8 @@ struct Run<'p, V> {
     /// Calls not yet settled, per stage, for the stage barrier.
     open_in_stage: Vec<usize>,
     stage: usize,
-    /// Abort handles of in-flight calls.
-    handles: Vec<Option<AbortHandle>>,
-    running: usize,
+    /// Requests under way; removing one aborts it.
+    in_flight: InFlight<Sent<V>>,
     error: Option<Error>,
 }
 
@@ -107,8 +106,7 @@ impl<'p, V: Value> Run<'p, V> {
             ready,
             open_in_stage: plan.stages().iter().map(Vec::len).collect(),
             stage: 0,
-            handles: vec![None; n],
-            running: 0,
+            in_flight: InFlight::new(n),
             error: None,
         }
     }
@@ -122,7 +120,7 @@ impl<'p, V: Value> Run<'p, V> {
         let allowed = match self.schedule {
             Schedule::Eager => true,
             Schedule::Stages => stage == self.stage,
-            Schedule::Sequential => self.running == 0,
+            Schedule::Sequential => self.in_flight.len() == 0,
         };
         if allowed {
             self.ready.pop();
@@ -170,11 +168,12 @@ impl<'p, V: Value> Run<'p, V> {
             self.error = Some(error);
             // Reads in flight change nothing on the server: stop them now. Writes finish,
             // so that the records tell which of them happened.
-            for (j, handle) in self.handles.iter().enumerate() {
-                if let Some(h) = handle {
-                    if self.plan.calls()[j].method.is_read() {
-                        h.abort();
-                    }
+            for j in 0..self.plan.calls().len() {
+                if self.plan.calls()[j].method.is_read() && self.in_flight.remove(j) {
+                    let record = &mut self.records[j];
+                    record.state = CallState::Cancelled;
+                    record.end_ms = Some(now);
+                    self.settle(j);
                 }
             }
         }
@@ -184,7 +183,7 @@ impl<'p, V: Value> Run<'p, V> {
     fn skip_dependents(&mut self, i: usize) {
         let mut stack: Vec<usize> = self.plan.dependents(i).to_vec();
         while let Some(j) = stack.pop() {
-            if self.records[j].state == CallState::NotSent && self.handles[j].is_none() {
+            if self.records[j].state == CallState::NotSent && !self.in_flight.contains(j) {
                 self.records[j].state = CallState::Skipped;
                 self.settle(j);
                 stack.extend_from_slice(self.plan.dependents(j));
@@ -220,91 +219,78 @@ pub async fn run<T, H>(
 ) -> Outcome<T::Value>
 where
     T: Transport,
+    T::Value: 'static,
     H: Hooks<T::Value> + ?Sized,
 {
     let origin = clock.now();
     let elapsed = || clock.now() - origin;
     let mut run = Run::new(plan, schedule);
-    let cancel = cancel.fuse();
-    futures::pin_mut!(cancel);
+    let mut cancel = std::pin::pin!(cancel);
 
     if let Err(e) = Scope::new(plan, input, &run.replies).check_input() {
         run.error = Some(e);
         return run.finish();
     }
 
-    let mut in_flight: FuturesUnordered<LocalBoxFuture<'static, Settled<T::Value>>> =
-        FuturesUnordered::new();
     loop {
         while let Some(i) = run.next_to_start() {
             let call = &plan.calls()[i];
             let scope = Scope::new(plan, input, &run.replies);
-            let body = match hooks.body(&call.name, &scope) {
-                Some(Ok(b)) => Some(b),
-                Some(Err(e)) => {
-                    run.fail(i, e.in_call(&call.name), elapsed());
-                    continue;
-                }
-                None => None,
+            let request = match hooks.body(&call.name, &scope) {
+                Some(Ok(body)) => scope.request(call, Some(body)),
+                Some(Err(e)) => Err(e.in_call(&call.name)),
+                None => scope.request(call, None),
             };
-            match scope.request(call, body) {
+            match request {
                 Ok(request) => {
-                    let (handle, registration) = AbortHandle::new_pair();
-                    let send = Abortable::new(transport.send(request), registration);
-                    run.handles[i] = Some(handle);
-                    run.running += 1;
                     let record = &mut run.records[i];
                     record.attempts = 1;
                     record.start_ms = Some(elapsed());
-                    in_flight.push(send.map(move |r| (i, r)).boxed_local());
+                    run.in_flight.insert(i, transport.send(request));
                 }
                 Err(e) => run.fail(i, e, elapsed()),
             }
         }
-        if in_flight.is_empty() {
-            break;
-        }
-        let settled = futures::select_biased! {
-            () = cancel => None,
-            next = in_flight.next() => next,
-        };
-        let Some((i, result)) = settled else {
-            // Aborted by the caller: dropping the in-flight futures aborts their fetches.
-            let now = elapsed();
-            drop(in_flight);
-            for (j, record) in run.records.iter_mut().enumerate() {
-                if run.handles[j].is_some() && record.end_ms.is_none() {
-                    record.state = CallState::Cancelled;
-                    record.end_ms = Some(now);
-                } else if record.state == CallState::NotSent {
-                    record.state = CallState::Cancelled;
-                }
+        // The caller's abort comes first; otherwise the next request to settle.
+        let settled = std::future::poll_fn(|cx| {
+            if cancel.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(()));
             }
-            run.error = Some(Error::new(
-                ErrorKind::Aborted,
-                "the composition was aborted by its signal",
-            ));
-            return run.finish();
-        };
-        run.running -= 1;
-        run.handles[i] = None;
+            run.in_flight.poll_next(cx).map(Ok)
+        })
+        .await;
         let now = elapsed();
+        let (i, result) = match settled {
+            Ok(Some(settled)) => settled,
+            Ok(None) => break,
+            Err(()) => {
+                // Aborted by the caller: removing the in-flight futures aborts their fetches.
+                for j in 0..plan.calls().len() {
+                    let record = &mut run.records[j];
+                    if run.in_flight.remove(j) {
+                        record.state = CallState::Cancelled;
+                        record.end_ms = Some(now);
+                    } else if record.state == CallState::NotSent {
+                        record.state = CallState::Cancelled;
+                    }
+                }
+                run.error = Some(Error::new(
+                    ErrorKind::Aborted,
+                    "the composition was aborted by its signal",
+                ));
+                return run.finish();
+            }
+        };
         let name = &plan.calls()[i].name;
         match result {
-            Err(Aborted) => {
-                let record = &mut run.records[i];
-                record.state = CallState::Cancelled;
-                record.end_ms = Some(now);
-                run.settle(i);
-            }
-            Ok(Ok(reply)) => match hooks.check(name, &reply.body) {
+            Ok(reply) => match hooks.check(name, &reply.body) {
                 Ok(()) => run.succeed(i, reply.status, reply.body, now),
                 Err(e) => {
                     run.records[i].status = Some(reply.status);
                     run.fail(i, e.in_call(name), now);
                 }
             },
-            Ok(Err(e)) => {
+            Err(e) => {
                 let error = transport_error(plan, i, e);
                 run.fail(i, error, now);
             }

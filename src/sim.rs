@@ -3,9 +3,9 @@
 //! Requests take exactly the latency a route gives them, in virtual milliseconds, so
 //! tests can assert exact start and end times without waiting for anything real.
 
+use crate::in_flight::BoxFuture;
 use crate::json::Json;
 use crate::transport::{Clock, Reply, Request, Transport, TransportError};
-use futures::future::LocalBoxFuture;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
@@ -142,10 +142,7 @@ impl Drop for Pending {
 impl Transport for Sim {
     type Value = Json;
 
-    fn send(
-        &self,
-        request: Request<Json>,
-    ) -> LocalBoxFuture<'static, Result<Reply<Json>, TransportError>> {
+    fn send(&self, request: Request<Json>) -> BoxFuture<Result<Reply<Json>, TransportError>> {
         let (latency, answer) = (self.route)(&request);
         let inner = self.inner.clone();
         let index = {

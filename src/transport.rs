@@ -3,9 +3,9 @@
 //! The browser implementation is in `fetch.rs`; tests use a fake one on a virtual clock.
 //! Keeping the scheduler generic over this trait is what lets it be tested natively.
 
+use crate::in_flight::BoxFuture;
 use crate::plan::Method;
 use crate::value::Value;
-use futures::future::LocalBoxFuture;
 
 /// A request ready to send: every placeholder already filled.
 #[derive(Clone, Debug)]
@@ -55,7 +55,7 @@ pub trait Transport {
     fn send(
         &self,
         request: Request<Self::Value>,
-    ) -> LocalBoxFuture<'static, Result<Reply<Self::Value>, TransportError>>;
+    ) -> BoxFuture<Result<Reply<Self::Value>, TransportError>>;
 }
 
 /// A source of the current time in milliseconds (`performance.now()` in the browser).
