@@ -468,7 +468,7 @@ pub async fn compose_order(
         ),
     };
     let urls = order::service_urls(&services, base_url.as_deref()).map_err(fail)?;
-    let plan = order::plan(&urls);
+    let plan = order::plan(&urls).map_err(fail)?;
     let input: JsValue = request.to_input();
     let outcome = execute(&plan, &input, &run_options, &OrderHooks).await;
     let calls = records_js(&names_js(&plan), &outcome.records);

@@ -184,7 +184,10 @@ fn call(method: &str, url: String, body: Option<Json>, after: &[&str]) -> Json {
 }
 
 /// The order flow as a plan over the given service base URLs (in [`SERVICES`] order).
-pub fn plan(urls: &[String]) -> Plan {
+///
+/// Fails only if a base URL that passed [`service_urls`] still makes a template invalid;
+/// the error names that template rather than panicking the wasm instance.
+pub fn plan(urls: &[String]) -> Result<Plan, Error> {
     let u: Vec<String> = urls.iter().map(|s| literal(s)).collect();
     let calls = [
         (
@@ -293,11 +296,15 @@ pub fn plan(urls: &[String]) -> Plan {
         ),
     ];
     let json = obj(&[("calls", obj(&calls))]);
-    let mut plan =
-        Plan::from_json(&json).expect("the order plan is valid for any checked base URL");
+    let mut plan = Plan::from_json(&json).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("a service URL makes the order plan invalid: {e}"),
+        )
+    })?;
     // A confirmation e-mail that fails must not undo a placed order.
     plan.set_optional("notification");
-    plan
+    Ok(plan)
 }
 
 /// Integer cents at `root.key`, or a `BAD_RESPONSE` saying what was wrong.
@@ -565,7 +572,7 @@ mod tests {
             .starts_with("options.services.cart must be an absolute http(s) URL"));
         // Braces in a base URL stay literal.
         let u = service_urls(&[], Some("https://gw.example/{v}")).unwrap();
-        let p = plan(&u);
+        let p = plan(&u).unwrap();
         assert_eq!(
             p.calls()[0].url_source,
             "https://gw.example/{{v}}/customer/customers/{input.customerId}"
@@ -574,7 +581,7 @@ mod tests {
 
     #[test]
     fn the_plan_has_the_contract_dependencies_and_stages() {
-        let p = plan(&urls());
+        let p = plan(&urls()).unwrap();
         let deps = |name: &str| -> Vec<&str> {
             let c = &p.calls()[p.position(name).unwrap()];
             let mut d: Vec<usize> = c.deps.clone();
@@ -602,7 +609,7 @@ mod tests {
     }
 
     fn go(sim: &Sim) -> (Plan, Json, Outcome<Json>) {
-        let p = plan(&urls());
+        let p = plan(&urls()).unwrap();
         let input: Json = request().to_input();
         let out = sim.block_on(run(
             &p,
