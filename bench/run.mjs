@@ -38,9 +38,10 @@ import { gzipSync, constants as zlibConstants } from 'node:zlib';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { startStaticServer } from '../scripts/serve.mjs';
-import { launchBrowser, watchPage, expectedOrder } from '../tests/e2e/helpers.mjs';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, watchPage, expectedOrder } from '../tests/e2e/helpers.mjs';
 import {
-  SERVICES, LATENCY_SETS, latencies, criticalPath, stagesMakespan, sequentialMakespan, DEPENDS,
+  SERVICES, LATENCY_SETS, latencies, criticalPath, stagesMakespan, sequentialMakespan, DEPENDS, stagesOf,
 } from './page/contract.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -63,7 +64,8 @@ function usage() {
   --runs N   measured runs per implementation in parts A and B (default 21, at least 15
              for a README run); part C uses N too, its heap runs max(5, N / 3)
   --only     run only these parts (not with --readme)
-  --out      where to write the results (default bench/results.json)
+  --out      where to write the results (default bench/results.json for a full run of
+             every part with at least 15 runs, else bench/out/partial-results.json)
 `;
 }
 
@@ -106,7 +108,11 @@ if (OPTS.help) {
 const SMOKE = OPTS.smoke;
 const RUNS = OPTS.runs ?? (SMOKE ? 1 : 21);
 const PARTS = OPTS.only ?? ['A', 'B', 'C', 'D'];
-const OUT = OPTS.out ?? (SMOKE ? join(BENCH_DIR, 'out', 'smoke-results.json') : join(BENCH_DIR, 'results.json'));
+// bench/results.json is the reference run: every part, at least 15 runs. Anything less
+// goes to bench/out/ (not committed) unless --out says otherwise.
+const FULL_RUN = !SMOKE && !OPTS.only && RUNS >= 15;
+const OUT = OPTS.out ?? (SMOKE ? join(BENCH_DIR, 'out', 'smoke-results.json')
+  : FULL_RUN ? join(BENCH_DIR, 'results.json') : join(BENCH_DIR, 'out', 'partial-results.json'));
 const CFG = {
   warmupRounds: SMOKE ? 0 : 2, // part A, after the verification round (which is also a warm-up)
   engineCalls: 1000,
@@ -130,7 +136,10 @@ const C_IMPLS = ['composer', 'js-promise-all'];
 
 // ------------------------------------------------------------------ small helpers
 
-const log = (line = '') => process.stdout.write(`${line}\n`);
+let bailing = false; // set once the run is being stopped (signal or watchdog): print nothing more
+const log = (line = '') => {
+  if (!bailing) process.stdout.write(`${line}\n`);
+};
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -142,9 +151,9 @@ function withTimeout(promise, ms, what) {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** median, p90 (nearest rank), min, max of a list of numbers. */
+/** median, p90 (nearest rank), min, max of a list of numbers (NaN entries left out). */
 function stats(values) {
-  const s = [...values].sort((a, b) => a - b);
+  const s = values.filter(Number.isFinite).sort((a, b) => a - b); // NaN marks a failed run
   const n = s.length;
   if (n === 0) return { n: 0, median: NaN, p90: NaN, min: NaN, max: NaN };
   const median = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
@@ -166,6 +175,7 @@ function rotated(list, by) {
 
 const checks = { passed: 0, failed: 0, failures: [] };
 function check(name, ok, detail = '') {
+  if (bailing) return false; // what fails while the run is being stopped is no finding
   if (ok) {
     checks.passed++;
     log(`  ok    ${name}`);
@@ -376,6 +386,7 @@ async function partA(ctx) {
     let reference_ = null;
     const samples = Object.fromEntries(A_IMPLS.map((i) => [i, []]));
     const breakdowns = [];
+    const chainTimings = [];
     const bad = Object.fromEntries(A_IMPLS.map((i) => [i, 0]));
     for (const impl of A_IMPLS.filter((i) => i !== 'fetch-chain')) {
       await admin(mock, 'DELETE', `/log?scenario=${scenario}`);
@@ -407,25 +418,37 @@ async function partA(ctx) {
       first.hops === cp.path.length && first.lastReplyKeys.length > 0);
     if (SMOKE) samples['fetch-chain'].push(first.ms);
 
-    for (let w = 0; w < CFG.warmupRounds; w++) {
-      for (const impl of rotated(A_IMPLS, w)) {
+    // A run that throws or returns a wrong order counts as bad and leaves a gap (NaN) in the
+    // samples, so that the rounds stay aligned for the paired comparisons.
+    const firstError = {};
+    const tryRun = async (impl) => {
+      try {
         const r = await run(impl);
-        if (impl !== 'fetch-chain' && !good(r)) bad[impl]++;
+        if (impl === 'fetch-chain' || good(r)) return r;
+        firstError[impl] ??= `wrong order: ${JSON.stringify({ total: r.total, status: r.status, orderId: r.orderId })}`;
+      } catch (err) {
+        firstError[impl] ??= String(err?.message ?? err);
       }
+      bad[impl]++;
+      return null;
+    };
+    for (let w = 0; w < CFG.warmupRounds; w++) {
+      for (const impl of rotated(A_IMPLS, w)) await tryRun(impl);
     }
     const rounds = SMOKE ? 0 : RUNS;
     for (let k = 0; k < rounds; k++) {
       for (const impl of rotated(A_IMPLS, k)) {
-        const r = await run(impl);
-        samples[impl].push(r.ms);
-        if (impl !== 'fetch-chain' && !good(r)) bad[impl]++;
-        if (impl === 'composer-eager') breakdowns.push(eagerBreakdown(r.ms, r.calls, lat));
+        const r = await tryRun(impl);
+        samples[impl].push(r ? r.ms : NaN);
+        if (r && impl === 'composer-eager') breakdowns.push(eagerBreakdown(r.ms, r.calls, lat));
+        if (r && impl === 'fetch-chain') chainTimings.push(r.timing);
       }
       if ((k + 1) % 5 === 0 || k + 1 === rounds) log(`  ${setName}: ${k + 1}/${rounds} rounds`);
     }
     if (!SMOKE) {
-      for (const impl of A_IMPLS.filter((i) => i !== 'fetch-chain')) {
-        check(`A ${setName} ${impl}: every timed run returned the expected order`, bad[impl] === 0, `${bad[impl]} bad runs`);
+      for (const impl of A_IMPLS) {
+        check(`A ${setName} ${impl}: every warm-up and timed run ${impl === 'fetch-chain' ? 'succeeded' : 'returned the expected order'}`,
+          bad[impl] === 0, `${bad[impl]} bad runs; the first: ${firstError[impl]}`);
       }
     }
 
@@ -465,6 +488,26 @@ async function partA(ctx) {
         medianOutsideCallsMs: round(stats(bd.map((b) => b.outsideMs)).median, 3),
         realizedPaths: [...new Set(bd.map((b) => b.path.join('>')))].slice(0, 4),
       };
+    }
+    // Where a hop of the chain spends its time (Resource Timing), summed over the hops.
+    const complete = chainTimings.filter((t) => t && t.every(Boolean));
+    if (complete.length) {
+      const sum = (t, k) => t.reduce((a, h) => a + h[k], 0);
+      const med = (f) => round(stats(complete.map(f)).median / hopsN, 3);
+      floor.perHopBreakdown = {
+        runs: complete.length,
+        fetchToRequestMs: med((t) => sum(t, 'toRequest')),
+        requestToResponseBeyondLatencyMs: med((t) => sum(t, 'toResponse') - cp.ms),
+        bodyMs: med((t) => sum(t, 'body')),
+        lastByteToParsedMs: med((t) => sum(t, 'toParsed')),
+      };
+    }
+    // Paired per round (the implementations of a round ran back to back): eager minus the
+    // chain, and eager minus each JS baseline. Less exposed to drift than a difference of medians.
+    if (samples['composer-eager'].length === samples['fetch-chain'].length && samples['fetch-chain'].length > 0) {
+      const paired = (other) => round(stats(samples['composer-eager'].map((x, k) => x - samples[other][k])).median);
+      floor.pairedMedianEagerMinusChainMs = paired('fetch-chain');
+      results.paired[setName] = Object.fromEntries(A_IMPLS.filter((i) => i !== 'composer-eager').map((i) => [i, paired(i)]));
     }
     results.floor[setName] = floor;
     results.reference[setName] = reference;
@@ -774,6 +817,10 @@ function printReport(results) {
     log(table(['scenario', 'impl', 'runs', 'median', 'p90', 'crit.path', 'overhead'], rowsA(results)));
     for (const f of Object.values(results.floor)) {
       log(`   ${f.scenario}: fetch floor ${fmt(f.totalMs, 2)} ms over ${f.hops} hops = ${fmt(f.perHopMs, 3)} ms per hop (chain ${fmt(f.chainMedianMs)} ms - latencies ${f.latencySumMs} ms)`);
+      const h = f.perHopBreakdown;
+      if (h) log(`   ${f.scenario}: a chain hop: ${fmt(h.fetchToRequestMs, 2)} ms fetch() -> request sent, ${fmt(h.requestToResponseBeyondLatencyMs, 2)} ms request -> first byte beyond the latency, ${fmt(h.bodyMs, 2)} ms body, ${fmt(h.lastByteToParsedMs, 2)} ms last byte -> parsed (medians)`);
+      const pj = results.paired[f.scenario];
+      if (pj) log(`   ${f.scenario}: eager minus, paired per round (median ms): ${Object.entries(pj).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ')}`);
       const b = f.eagerBreakdown;
       if (b) log(`   ${f.scenario}: eager along its realized critical path: requests ${fmt(b.medianRequestExcessMs, 2)} ms over latency, dispatch gaps ${fmt(b.medianDispatchMs, 2)} ms, outside the calls ${fmt(b.medianOutsideCallsMs, 2)} ms (medians)`);
     }
@@ -822,9 +869,18 @@ function readmeBlock(results) {
     a.map((e) => [e.scenario, `\`${e.impl}\``, fmt(e.medianMs), fmt(e.p90Ms), fmt(e.overheadMs)]), ['l', 'l', 'r', 'r', 'r']));
   lines.push('');
   for (const f of Object.values(results.floor)) {
-    let s = `- ${f.scenario}: the browser's fetch floor is ${fmt(f.totalMs, 1)} ms over ${f.hops} hops, ${fmt(f.perHopMs, 2)} ms per hop`;
+    const eager = a.find((e) => e.scenario === f.scenario && e.impl === 'composer-eager');
+    let s = `- ${f.scenario}: the fetch floor is ${fmt(f.totalMs, 1)} ms over ${f.hops} hops, ${fmt(f.perHopMs, 2)} ms per hop`;
+    const h = f.perHopBreakdown;
+    if (h) s += ` (Resource Timing: ${fmt(h.fetchToRequestMs, 1)} ms from \`fetch()\` to the request, ${fmt(h.requestToResponseBeyondLatencyMs, 1)} ms to the first byte beyond the latency, ${fmt(h.bodyMs, 1)} ms body, ${fmt(h.lastByteToParsedMs, 1)} ms from the last byte to the parsed reply)`;
     const b = f.eagerBreakdown;
-    if (b) s += `; eager spends ${fmt(b.medianRequestExcessMs, 1)} ms in its requests beyond their latency, ${fmt(b.medianDispatchMs, 1)} ms between a call's last input and its start, and ${fmt(b.medianOutsideCallsMs, 1)} ms outside the calls (from its own call records)`;
+    if (b && eager) {
+      s += `. Eager is ${fmt(eager.overheadMs, 1)} ms over the critical path; along its realized critical path (its own call records) its requests took `
+        + `${fmt(b.medianRequestExcessMs, 1)} ms beyond their latency (${fmt(b.medianRequestExcessMs / f.hops, 2)} ms per hop; the chain sends one request at a time, the flow up to ${Math.max(...stagesOf().map((st) => st.length))}), `
+        + `${fmt(b.medianDispatchMs, 1)} ms passed between a call's last input and its start, ${fmt(b.medianOutsideCallsMs, 1)} ms after the last reply`;
+    }
+    const pj = results.paired[f.scenario];
+    if (pj) s += `. Paired per round, eager minus ${Object.entries(pj).filter(([k]) => k !== 'composer-sequential' && k !== 'js-sequential').map(([k, v]) => `\`${k}\` ${v >= 0 ? '+' : ''}${fmt(v, 1)} ms`).join(', ')}`;
     lines.push(`${s}.`);
   }
   const b = results.entries.filter((e) => e.part === 'B');
@@ -858,7 +914,8 @@ function readmeBlock(results) {
       + `first \`compose()\` of two calls over an injected fetch ${fmt(get('first-compose')?.medianMs)} ms; from import to the first result ${fmt(get('import+init+compose')?.medianMs)} ms.`);
   }
   lines.push('');
-  lines.push('To reproduce: `npm run bench` (about 6 minutes; prints the tables and writes `bench/results.json`); `npm run bench -- --readme` also rewrites this section; '
+  const wall = Math.round(env.wallSeconds);
+  lines.push(`To reproduce: \`npm run bench\` (this run took ${Math.floor(wall / 60)} min ${wall % 60} s; it prints the tables and writes \`bench/results.json\`); \`npm run bench -- --readme\` also rewrites this section; `
     + '`node bench/run.mjs --smoke` runs everything once without judging times (the `bench-smoke` step of `npm test`). '
     + 'The package in `pkg/` is rebuilt first when it is older than `src/`. Options: `--runs N`, `--only A,B,C,D`, `--out FILE`; see `bench/run.mjs`.');
   return lines.join('\n');
@@ -888,12 +945,17 @@ function cleanup() {
 }
 
 function bail(code, why) {
+  if (bailing) return;
+  bailing = true;
   process.stderr.write(`\nbench: ${why}; stopping the browser, the static server and the mock\n`);
-  log(`${checks.passed} passed, ${checks.failed + 1} failed`);
-  cleanup().finally(() => process.exit(code));
+  cleanup().finally(() => {
+    process.stdout.write(`${checks.passed} passed, ${checks.failed + 1} failed\n`);
+    process.exit(code);
+  });
 }
 process.once('SIGINT', () => bail(130, 'interrupted (SIGINT)'));
 process.once('SIGTERM', () => bail(143, 'terminated (SIGTERM)'));
+process.once('SIGHUP', () => bail(129, 'hung up (SIGHUP)'));
 const watchdog = setTimeout(() => bail(1, `the whole run exceeded its budget of ${CFG.budgetMs / 1000} s`), CFG.budgetMs);
 
 async function main() {
@@ -911,7 +973,16 @@ async function main() {
     extraMounts: [{ prefix: '/vendor/async/', root: join(ROOT, 'node_modules', 'async', 'dist') }],
   });
   open.web = web;
-  const browser = await launchBrowser();
+  // The e2e tests' launch (tests/e2e/helpers.mjs: Debian's Chromium, CHROMIUM_ARGS), except
+  // that the signal handling is ours: bail() closes the browser, then says what ran.
+  const browser = await chromium.launch({
+    executablePath: process.env.PC_CHROMIUM || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    headless: process.env.PC_E2E_HEADFUL !== '1',
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+  });
   open.browser = browser;
   const results = {
     generatedBy: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
@@ -921,6 +992,7 @@ async function main() {
     entries: [],
     reference: {},
     floor: {},
+    paired: {},
     targets: [],
     package: null,
   };
@@ -954,6 +1026,7 @@ async function main() {
   results.targets = targets(results);
   results.environment.loadAverageAtEnd = loadavg().map((x) => round(x, 2));
   results.environment.wallSeconds = round((performance.now() - t0) / 1000, 1);
+  if (bailing) return;
   printReport(results);
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
@@ -977,6 +1050,7 @@ try {
   clearTimeout(watchdog);
   await cleanup();
 }
+if (bailing) await new Promise(() => {}); // bail() prints the closing line and exits
 if (checks.failed > 0) {
   log('\nfailed checks:');
   for (const f of checks.failures) log(`  - ${f.split('\n')[0]}`);

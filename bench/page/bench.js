@@ -194,19 +194,39 @@ async function recordChain(key, S, req, names) {
   return hops.map(({ url, init }) => `${init?.method ?? 'GET'} ${url}`);
 }
 
-/** The plain fetch chain: sequential awaits of fetch + json over the recorded hops. */
+/**
+ * The plain fetch chain: sequential awaits of fetch + json over the recorded hops. Besides
+ * its time, each hop's Resource Timing entry (the mock sends Timing-Allow-Origin: *) says
+ * where a hop's time goes; those are read after the timed part.
+ */
 async function chain(key) {
   const hops = hopsByKey.get(key);
   if (!hops) throw new Error(`no chain recorded for ${key}`);
+  performance.clearResourceTimings();
+  const marks = new Array(hops.length);
   const t0 = performance.now();
   let last;
-  for (const { url, init } of hops) {
+  for (let i = 0; i < hops.length; i++) {
+    const { url, init } = hops[i];
+    const called = performance.now();
     const res = await fetch(url, init);
     if (res.status < 200 || res.status > 299) throw new Error(`${url}: HTTP ${res.status}`);
     last = await res.json();
+    marks[i] = { called, parsed: performance.now() };
   }
   const ms = performance.now() - t0;
-  return { ms, hops: hops.length, lastReplyKeys: Object.keys(last) };
+  const entries = performance.getEntriesByType('resource');
+  const timing = hops.map(({ url }, i) => {
+    const e = entries.filter((x) => x.name === url).at(-1);
+    if (!e || !(e.requestStart > 0)) return null;
+    return {
+      toRequest: e.requestStart - marks[i].called, // fetch() called -> request on the wire (a preflight would be here)
+      toResponse: e.responseStart - e.requestStart, // request -> first byte: the service's latency + loopback + the mock
+      body: e.responseEnd - e.responseStart,
+      toParsed: marks[i].parsed - e.responseEnd, // last byte -> the parsed reply in the page
+    };
+  });
+  return { ms, hops: hops.length, lastReplyKeys: Object.keys(last), timing };
 }
 
 // ------------------------------------------------------------------ part B: engine overhead
