@@ -2,7 +2,7 @@
 // they share a hidden class (fast to create and read), instead of five property writes
 // from Rust per call.
 
-const STATES = ['ok', 'failed', 'skipped', 'cancelled', 'not-sent'];
+const STATES = ['ok', 'failed', 'skipped', 'cancelled', 'not-sent', 'unknown'];
 
 /** `status` < 0 and NaN times mean "none" and become null. */
 export function callRecord(state, status, attempts, startMs, endMs) {

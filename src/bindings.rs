@@ -8,8 +8,9 @@ use crate::in_flight::BoxFuture;
 use crate::js_value::{json_from_js, set_own};
 use crate::order::{self, OrderHooks, OrderRequest};
 use crate::plan::Plan;
+use crate::plan::MAX_TIMEOUT_MS;
 use crate::record::{CallRecord, CallState};
-use crate::schedule::{run, Outcome, Schedule};
+use crate::schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
 use crate::signal::AbortListener;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -29,6 +30,8 @@ export interface PlanCall {
   body?: unknown;
   /** Calls to wait for besides those the templates name. */
   after?: string[];
+  /** This call's time limit in ms, overriding `options.timeoutMs`. */
+  timeoutMs?: number;
 }
 
 /** A plan: named calls; each waits for the calls its templates name. */
@@ -46,10 +49,14 @@ export interface ComposeOptions {
   signal?: AbortSignal;
   /** Replaces the global fetch: called as fetch(url, init). */
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /** Each call's time limit in ms (default 10000); a call over it is aborted: code "TIMEOUT". */
+  timeoutMs?: number;
+  /** The whole composition's time limit in ms; it also bounds every call. Code "TIMEOUT". */
+  deadlineMs?: number;
 }
 
 /** How a call ended. */
-export type CallState = "ok" | "failed" | "skipped" | "cancelled" | "not-sent";
+export type CallState = "ok" | "failed" | "skipped" | "cancelled" | "not-sent" | "unknown";
 
 /** What happened to one call. Times are ms from the composition's start (performance.now()). */
 export interface CallRecord {
@@ -210,6 +217,7 @@ fn record_js(record: &CallRecord) -> JsValue {
         CallState::Skipped => 2,
         CallState::Cancelled => 3,
         CallState::NotSent => 4,
+        CallState::Unknown => 5,
     };
     call_record(
         state,
@@ -257,7 +265,7 @@ fn stages_js(plan: &Plan) -> JsValue {
 
 /// The options every entry point shares.
 struct RunOptions {
-    schedule: Schedule,
+    settings: Settings,
     signal: Option<AbortSignal>,
     fetch: Option<Function>,
 }
@@ -271,7 +279,7 @@ fn bad_option(message: String) -> Error {
 fn read_options(options: &JsValue, known: &[&str]) -> Result<(RunOptions, Object), Error> {
     if options.is_undefined() || options.is_null() {
         let none = RunOptions {
-            schedule: Schedule::Eager,
+            settings: Schedule::Eager.into(),
             signal: None,
             fetch: None,
         };
@@ -303,6 +311,22 @@ fn read_options(options: &JsValue, known: &[&str]) -> Result<(RunOptions, Object
                 )
             })?,
     };
+    let limit = |key: &str| -> Result<Option<f64>, Error> {
+        match get(key) {
+            v if v.is_undefined() || v.is_null() => Ok(None),
+            v => match v.as_f64() {
+                Some(ms) if ms > 0.0 && ms <= MAX_TIMEOUT_MS => Ok(Some(ms)),
+                _ => Err(bad_option(format!(
+                    "options.{key} must be a number of milliseconds above 0 and at most {MAX_TIMEOUT_MS}"
+                ))),
+            },
+        }
+    };
+    let settings = Settings {
+        schedule,
+        timeout_ms: limit("timeoutMs")?.unwrap_or(DEFAULT_TIMEOUT_MS),
+        deadline_ms: limit("deadlineMs")?,
+    };
     let signal = match get("signal") {
         v if v.is_undefined() || v.is_null() => None,
         v => {
@@ -326,7 +350,7 @@ fn read_options(options: &JsValue, known: &[&str]) -> Result<(RunOptions, Object
     };
     Ok((
         RunOptions {
-            schedule,
+            settings,
             signal,
             fetch,
         },
@@ -374,7 +398,7 @@ async fn execute(
         &transport,
         &PerformanceClock,
         hooks,
-        options.schedule,
+        options.settings,
         aborted,
     )
     .await
@@ -410,7 +434,11 @@ pub async fn compose(
     let no_calls = || JsValue::from(Object::new());
     let plan = read_plan(plan.into()).map_err(|e| to_js_error(&e, &no_calls()))?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-    let (options, _) = read_options(&options, &["schedule", "signal", "fetch"]).map_err(|e| {
+    let (options, _) = read_options(
+        &options,
+        &["schedule", "signal", "fetch", "timeoutMs", "deadlineMs"],
+    )
+    .map_err(|e| {
         to_js_error(
             &e,
             &records_js(
@@ -456,7 +484,15 @@ pub async fn compose_order(
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let (run_options, obj) = read_options(
         &options,
-        &["schedule", "signal", "fetch", "services", "baseUrl"],
+        &[
+            "schedule",
+            "signal",
+            "fetch",
+            "timeoutMs",
+            "deadlineMs",
+            "services",
+            "baseUrl",
+        ],
     )
     .map_err(fail)?;
     let services = read_services(&obj).map_err(fail)?;

@@ -62,6 +62,10 @@ impl Clock for PerformanceClock {
     fn now(&self) -> f64 {
         performance_now()
     }
+
+    fn sleep(&self, ms: f64) -> BoxFuture<()> {
+        Box::pin(crate::timer::Timer::new(ms))
+    }
 }
 
 /// Sends requests with the global `fetch` or an injected one.

@@ -7,6 +7,7 @@
 mod bindings;
 mod error;
 mod fetch;
+mod flag;
 mod hooks;
 mod in_flight;
 mod js_value;
@@ -18,6 +19,7 @@ mod schedule;
 mod scope;
 mod signal;
 mod template;
+mod timer;
 mod transport;
 mod value;
 
@@ -32,7 +34,7 @@ pub use json::Json;
 pub use order::{OrderHooks, OrderRequest};
 pub use plan::{Call, Method, Plan};
 pub use record::{CallRecord, CallState};
-pub use schedule::{run, Outcome, Schedule};
+pub use schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
 pub use scope::Scope;
 pub use template::{percent_encode, BodyTemplate, Placeholder, Template};
 pub use transport::{Clock, Reply, Request, Transport, TransportError};

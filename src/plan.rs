@@ -98,6 +98,8 @@ pub struct Call {
     pub stage: usize,
     /// Whether the composition survives this call's failure (its dependents are skipped).
     pub optional: bool,
+    /// This call's own time limit, overriding the composition's default.
+    pub timeout_ms: Option<f64>,
 }
 
 /// A validated plan: calls in plan order, their dependencies, and their stages.
@@ -109,7 +111,18 @@ pub struct Plan {
     index: HashMap<String, usize>,
 }
 
-const CALL_FIELDS: &[&str] = &["url", "method", "headers", "body", "after"];
+const CALL_FIELDS: &[&str] = &["url", "method", "headers", "body", "after", "timeoutMs"];
+
+/// The longest time limit a timer can hold (`setTimeout`'s 32-bit signed milliseconds).
+pub const MAX_TIMEOUT_MS: f64 = 2_147_483_647.0;
+
+/// Reads a time limit in milliseconds: a positive number no larger than [`MAX_TIMEOUT_MS`].
+pub(crate) fn time_limit(value: &Json) -> Option<f64> {
+    match value {
+        Json::Number(ms) if *ms > 0.0 && *ms <= MAX_TIMEOUT_MS => Some(*ms),
+        _ => None,
+    }
+}
 
 fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidPlan, message)
@@ -352,6 +365,15 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
         })?),
     };
 
+    let timeout_ms = match spec.get("timeoutMs") {
+        None => None,
+        Some(v) => Some(time_limit(v).ok_or_else(|| {
+            invalid(format!(
+                "{at}.timeoutMs must be a number of milliseconds above 0 and at most {MAX_TIMEOUT_MS}"
+            ))
+        })?),
+    };
+
     let mut call = Call {
         name: name.to_owned(),
         method,
@@ -362,6 +384,7 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
         deps: Vec::new(),
         stage: 0,
         optional: false,
+        timeout_ms,
     };
 
     // Dependencies in order of first mention, without repeats. A linear `contains`
@@ -638,6 +661,17 @@ mod tests {
             err(r#"{"calls":{"a":{"url":"/","headers":{"X":1}}}}"#).contains("must be a string")
         );
         assert!(err(r#"{"calls":{"a":{"url":"/","after":"b"}}}"#).contains("must be an array"));
+        assert!(err(r#"{"calls":{"a":{"url":"/","timeoutMs":0}}}"#)
+            .starts_with("calls.a.timeoutMs must be a number"));
+        assert!(err(r#"{"calls":{"a":{"url":"/","timeoutMs":"5s"}}}"#)
+            .starts_with("calls.a.timeoutMs must be a number"));
+        assert_eq!(
+            plan(r#"{"calls":{"a":{"url":"/","timeoutMs":250}}}"#)
+                .unwrap()
+                .calls()[0]
+                .timeout_ms,
+            Some(250.0)
+        );
     }
 
     #[test]

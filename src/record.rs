@@ -14,6 +14,9 @@ pub enum CallState {
     Cancelled,
     /// The composition failed elsewhere before this call could start.
     NotSent,
+    /// A write was sent but its outcome is not known: the network failed or time ran out
+    /// after sending. The service may or may not have acted on it.
+    Unknown,
 }
 
 impl CallState {
@@ -25,6 +28,7 @@ impl CallState {
             CallState::Skipped => "skipped",
             CallState::Cancelled => "cancelled",
             CallState::NotSent => "not-sent",
+            CallState::Unknown => "unknown",
         }
     }
 }

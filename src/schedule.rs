@@ -12,7 +12,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::hooks::Hooks;
-use crate::in_flight::InFlight;
+use crate::in_flight::{BoxFuture, InFlight};
 use crate::plan::Plan;
 use crate::record::{CallRecord, CallState};
 use crate::scope::Scope;
@@ -56,6 +56,54 @@ impl Schedule {
     }
 }
 
+/// The default time limit of one call, when neither the plan nor the options set one.
+pub const DEFAULT_TIMEOUT_MS: f64 = 10_000.0;
+
+/// How to run a plan: the schedule and the time limits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settings {
+    /// Which ready calls may start.
+    pub schedule: Schedule,
+    /// Each call's time limit unless the plan gives it one ([`DEFAULT_TIMEOUT_MS`]).
+    pub timeout_ms: f64,
+    /// The whole composition's time limit, if any; it also bounds every call.
+    pub deadline_ms: Option<f64>,
+}
+
+impl From<Schedule> for Settings {
+    fn from(schedule: Schedule) -> Self {
+        Settings {
+            schedule,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            deadline_ms: None,
+        }
+    }
+}
+
+/// Races a request against its time limit; when time runs out first the request's future
+/// is dropped, which aborts it.
+fn with_time_limit<V: 'static>(
+    send: BoxFuture<Sent<V>>,
+    timer: BoxFuture<()>,
+    after_ms: f64,
+    deadline: bool,
+) -> BoxFuture<Sent<V>> {
+    let mut send = Some(send);
+    let mut timer = timer;
+    Box::pin(std::future::poll_fn(move |cx| {
+        if let Some(request) = send.as_mut() {
+            if let Poll::Ready(result) = request.as_mut().poll(cx) {
+                return Poll::Ready(result);
+            }
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            send = None;
+            return Poll::Ready(Err(TransportError::TimedOut { after_ms, deadline }));
+        }
+        Poll::Pending
+    }))
+}
+
 /// What a composition produced: each call's reply (when it succeeded) and record, and
 /// the error that failed it, if any.
 #[derive(Debug)]
@@ -69,6 +117,12 @@ pub struct Outcome<V> {
 }
 
 type Sent<V> = Result<Reply<V>, TransportError>;
+
+/// Why the scheduler stopped waiting for replies.
+enum Stop {
+    Aborted,
+    Deadline,
+}
 
 /// The mutable state of one run.
 struct Run<'p, V: 'static> {
@@ -191,6 +245,27 @@ impl<'p, V: Value> Run<'p, V> {
         }
     }
 
+    /// Ends the composition at its deadline: what is in flight is aborted; reads become
+    /// cancelled, and a write that was sent may or may not have been acted on.
+    fn out_of_time(&mut self, deadline_ms: f64, now: f64) {
+        for j in 0..self.plan.calls().len() {
+            if self.in_flight.remove(j) {
+                let record = &mut self.records[j];
+                record.state = if self.plan.calls()[j].method.is_read() {
+                    CallState::Cancelled
+                } else {
+                    CallState::Unknown
+                };
+                record.end_ms = Some(now);
+            }
+        }
+        let ms = deadline_ms.round() as u64;
+        self.error = Some(Error::new(
+            ErrorKind::Timeout,
+            format!("the composition ran past its deadline of {ms} ms"),
+        ));
+    }
+
     fn finish(self) -> Outcome<V> {
         Outcome {
             replies: self.replies,
@@ -214,7 +289,7 @@ pub async fn run<T, H>(
     transport: &T,
     clock: &impl Clock,
     hooks: &H,
-    schedule: Schedule,
+    settings: impl Into<Settings>,
     cancel: impl Future<Output = ()>,
 ) -> Outcome<T::Value>
 where
@@ -224,8 +299,10 @@ where
 {
     let origin = clock.now();
     let elapsed = || clock.now() - origin;
-    let mut run = Run::new(plan, schedule);
+    let settings: Settings = settings.into();
+    let mut run = Run::new(plan, settings.schedule);
     let mut cancel = std::pin::pin!(cancel);
+    let mut deadline = settings.deadline_ms.map(|ms| clock.sleep(ms));
 
     if let Err(e) = Scope::new(plan, input, &run.replies).check_input() {
         run.error = Some(e);
@@ -243,18 +320,34 @@ where
             };
             match request {
                 Ok(request) => {
+                    let start = elapsed();
+                    let own = call.timeout_ms.unwrap_or(settings.timeout_ms);
+                    // The deadline bounds every request, reading its body included.
+                    let (limit, by_deadline) = match settings.deadline_ms {
+                        Some(d) if d - start < own => ((d - start).max(0.0), true),
+                        _ => (own, false),
+                    };
                     let record = &mut run.records[i];
                     record.attempts = 1;
-                    record.start_ms = Some(elapsed());
-                    run.in_flight.insert(i, transport.send(request));
+                    record.start_ms = Some(start);
+                    let send = transport.send(request);
+                    let timer = clock.sleep(limit);
+                    run.in_flight
+                        .insert(i, with_time_limit(send, timer, limit, by_deadline));
                 }
                 Err(e) => run.fail(i, e, elapsed()),
             }
         }
-        // The caller's abort comes first; otherwise the next request to settle.
+        // The caller's abort comes first, then the deadline; otherwise the next request
+        // to settle.
         let settled = std::future::poll_fn(|cx| {
             if cancel.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Err(()));
+                return Poll::Ready(Err(Stop::Aborted));
+            }
+            if let Some(timer) = deadline.as_mut() {
+                if timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(Stop::Deadline));
+                }
             }
             run.in_flight.poll_next(cx).map(Ok)
         })
@@ -263,7 +356,11 @@ where
         let (i, result) = match settled {
             Ok(Some(settled)) => settled,
             Ok(None) => break,
-            Err(()) => {
+            Err(Stop::Deadline) => {
+                run.out_of_time(settings.deadline_ms.unwrap_or_default(), now);
+                return run.finish();
+            }
+            Err(Stop::Aborted) => {
                 // Aborted by the caller: removing the in-flight futures aborts their fetches.
                 for j in 0..plan.calls().len() {
                     let record = &mut run.records[j];
@@ -290,9 +387,29 @@ where
                     run.fail(i, e.in_call(name), now);
                 }
             },
+            // A request cut short by the deadline (its own timer fired first) ends the
+            // composition exactly as the deadline's timer would.
+            Err(TransportError::TimedOut { deadline: true, .. }) => {
+                run.records[i].end_ms = Some(now);
+                run.records[i].state = if plan.calls()[i].method.is_read() {
+                    CallState::Cancelled
+                } else {
+                    CallState::Unknown
+                };
+                run.settle(i);
+                run.out_of_time(settings.deadline_ms.unwrap_or_default(), now);
+                return run.finish();
+            }
             Err(e) => {
+                let outcome_unknown = matches!(
+                    e,
+                    TransportError::Network(_) | TransportError::TimedOut { .. }
+                );
                 let error = transport_error(plan, i, e);
                 run.fail(i, error, now);
+                if outcome_unknown && !plan.calls()[i].method.is_read() {
+                    run.records[i].state = CallState::Unknown;
+                }
             }
         }
     }
@@ -316,6 +433,18 @@ fn transport_error(plan: &Plan, i: usize, e: TransportError) -> Error {
             ErrorKind::Network,
             format!("{what} failed: network error ({reason})"),
         ),
+        TransportError::TimedOut { after_ms, deadline } => {
+            let ms = after_ms.round() as u64;
+            let why = if deadline {
+                format!("ran out of the composition's deadline ({ms} ms were left)")
+            } else {
+                format!("timed out after {ms} ms")
+            };
+            Error::new(
+                ErrorKind::Timeout,
+                format!("{what} {why}; the request was aborted"),
+            )
+        }
         TransportError::Body { status, reason } => Error::new(
             ErrorKind::BadResponse,
             format!("{what} failed: the reply is not JSON ({reason})"),
@@ -814,6 +943,125 @@ mod tests {
         assert_eq!(out.records[1].status, Some(201));
         assert_eq!(out.records[2].state, CallState::Skipped);
         assert_eq!(sim.seen().len(), 2, "the order was never sent");
+    }
+
+    fn limited(timeout_ms: f64, deadline_ms: Option<f64>) -> Settings {
+        Settings {
+            schedule: Schedule::Eager,
+            timeout_ms,
+            deadline_ms,
+        }
+    }
+
+    #[test]
+    fn a_call_over_its_time_limit_is_aborted_with_timeout() {
+        let p = plan(
+            r#"{"calls":{"slow":{"url":"http://svc/slow"},"quick":{"url":"http://svc/quick","timeoutMs":50},
+            "write":{"url":"http://svc/write","method":"POST","timeoutMs":80}}}"#,
+        );
+        let sim = network(&[("slow", 150.0), ("quick", 60.0), ("write", 100.0)]);
+        let input = json("{}");
+        let out = sim.block_on(run(
+            &p,
+            &input,
+            &sim,
+            &sim,
+            &NoHooks,
+            limited(200.0, None),
+            futures::future::pending(),
+        ));
+        let e = out.error.unwrap();
+        assert_eq!((e.kind(), e.call()), (ErrorKind::Timeout, Some("quick")));
+        assert_eq!(
+            e.message(),
+            "call `quick` (GET http://svc/quick) timed out after 50 ms; the request was aborted"
+        );
+        assert_eq!(out.records[1].state, CallState::Failed);
+        assert_eq!(out.records[1].end_ms, Some(50.0));
+        // The write still in flight is drained; it then hits its own limit, so its
+        // outcome on the server is unknown.
+        assert_eq!(out.records[2].state, CallState::Unknown);
+        assert_eq!(out.records[2].end_ms, Some(80.0));
+        assert_eq!(
+            out.records[0].state,
+            CallState::Cancelled,
+            "the read was aborted at the failure"
+        );
+        let seen = sim.seen();
+        assert!(seen
+            .iter()
+            .filter(|s| !s.request.url.ends_with("/slow"))
+            .all(|s| s.aborted));
+    }
+
+    #[test]
+    fn the_deadline_bounds_every_call_and_the_whole_composition() {
+        let p = plan(
+            r#"{"calls":{"a":{"url":"http://svc/a"},"b":{"url":"http://svc/b","after":["a"]},"w":{"url":"http://svc/w","method":"POST","after":["a"]},"c":{"url":"http://svc/c","after":["b"]}}}"#,
+        );
+        let sim = network(&[("a", 60.0), ("b", 100.0), ("w", 100.0), ("c", 10.0)]);
+        let input = json("{}");
+        let out = sim.block_on(run(
+            &p,
+            &input,
+            &sim,
+            &sim,
+            &NoHooks,
+            limited(10_000.0, Some(120.0)),
+            futures::future::pending(),
+        ));
+        let e = out.error.unwrap();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        let states: Vec<CallState> = out.records.iter().map(|r| r.state).collect();
+        // In flight at the deadline: the read is cancelled, the write's outcome unknown;
+        // `c` never started.
+        assert_eq!(
+            states,
+            [
+                CallState::Ok,
+                CallState::Cancelled,
+                CallState::Unknown,
+                CallState::NotSent
+            ]
+        );
+        assert_eq!(
+            out.records[1].end_ms,
+            Some(120.0),
+            "b got only the 60 ms the deadline left"
+        );
+        assert_eq!(
+            e.message(),
+            "the composition ran past its deadline of 120 ms"
+        );
+        assert_eq!(e.call(), None);
+        assert!(sim
+            .seen()
+            .iter()
+            .filter(|s| s.request.url.ends_with("/b") || s.request.url.ends_with("/w"))
+            .all(|s| s.aborted));
+    }
+
+    #[test]
+    fn the_deadline_stops_the_composition_even_with_nothing_timed_out() {
+        // Each call is within its own limit, but the chain is longer than the deadline.
+        let p = plan(
+            r#"{"calls":{"a":{"url":"http://svc/a","timeoutMs":1000},"b":{"url":"http://svc/b","after":["a"],"timeoutMs":1000}}}"#,
+        );
+        let sim = network(&[("a", 90.0), ("b", 90.0)]);
+        let input = json("{}");
+        let out = sim.block_on(run(
+            &p,
+            &input,
+            &sim,
+            &sim,
+            &NoHooks,
+            limited(10_000.0, Some(100.0)),
+            futures::future::pending(),
+        ));
+        let e = out.error.unwrap();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert_eq!(out.records[1].end_ms, Some(100.0));
+        assert_ne!(e.kind(), ErrorKind::Aborted, "a timeout is not an abort");
     }
 
     #[test]

@@ -98,6 +98,10 @@ impl Clock for Sim {
     fn now(&self) -> f64 {
         self.inner.now.get()
     }
+
+    fn sleep(&self, ms: f64) -> BoxFuture<()> {
+        Box::pin(Sim::sleep(self, ms))
+    }
 }
 
 /// A virtual timer.

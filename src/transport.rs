@@ -30,13 +30,20 @@ pub struct Reply<V> {
 }
 
 /// Why a request produced no usable reply.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum TransportError {
     /// No HTTP answer: connection refused, DNS, CORS, reset. The text says what the
     /// platform reported.
     Network(String),
     /// An HTTP answer outside 200-299.
     Status(u16),
+    /// No answer within the call's time limit; the request was aborted.
+    TimedOut {
+        /// The limit that ran out, in milliseconds.
+        after_ms: f64,
+        /// Whether the limit was the composition's deadline rather than the call's timeout.
+        deadline: bool,
+    },
     /// A 2xx answer whose body is not JSON.
     Body {
         /// The status of that answer.
@@ -58,8 +65,12 @@ pub trait Transport {
     ) -> BoxFuture<Result<Reply<Self::Value>, TransportError>>;
 }
 
-/// A source of the current time in milliseconds (`performance.now()` in the browser).
+/// Time for the scheduler: the current time and timers, both in milliseconds
+/// (`performance.now()` and `setTimeout` in the browser; virtual in tests).
 pub trait Clock {
     /// Milliseconds since an arbitrary fixed origin.
     fn now(&self) -> f64;
+
+    /// A future that completes `ms` milliseconds from now. Dropping it cancels the timer.
+    fn sleep(&self, ms: f64) -> BoxFuture<()>;
 }

@@ -30,4 +30,6 @@ suite!(
     an_already_aborted_signal_sends_nothing,
     a_failed_notification_does_not_fail_the_order,
     a_gateway_base_url_with_a_path_prefix_routes_every_service,
+    a_call_over_its_timeout_is_aborted_with_timeout_not_aborted,
+    the_deadline_bounds_the_whole_composition_and_reports_unknown_writes,
 );

@@ -7,7 +7,14 @@ import init, { composeOrder, compose, validatePlan, ComposeError } from '/pkg/pa
 
 const MODES = ['sequential', 'stages', 'eager'];
 const MODE_LABEL = { sequential: 'Sequential', stages: 'Stages', eager: 'Eager' };
-const STATE_LABEL = { ok: 'ok', failed: 'failed', skipped: 'skipped', cancelled: 'cancelled', 'not-sent': 'not sent' };
+const STATE_LABEL = {
+  ok: 'ok',
+  failed: 'failed',
+  skipped: 'skipped',
+  cancelled: 'cancelled',
+  'not-sent': 'not sent',
+  unknown: 'outcome unknown',
+};
 const MAX_LATENCY = 60000;
 
 /** The fault menu. `only` restricts a choice to one service; `fault` is what the admin API gets. */
@@ -273,13 +280,15 @@ function errorFacts(error) {
 /** One sentence on which writes happened before the failure (what a portal must undo). */
 function writesSentence(calls) {
   const done = Object.keys(WRITES).filter((c) => calls[c]?.state === 'ok');
-  const inFlight = Object.keys(WRITES).filter((c) => calls[c]?.state === 'cancelled' && calls[c].startMs !== null);
+  const inFlight = Object.keys(WRITES).filter(
+    (c) => (calls[c]?.state === 'cancelled' && calls[c].startMs !== null) || calls[c]?.state === 'unknown',
+  );
   const parts = [];
   if (done.length > 0) {
     parts.push(`Writes that completed before the failure: ${done.map((c) => `${c} (${WRITES[c]})`).join(', ')}; error.calls tells a portal what to undo.`);
   }
   if (inFlight.length > 0) {
-    parts.push(`In flight when cancelled, so possibly applied: ${inFlight.join(', ')}.`);
+    parts.push(`Sent but not confirmed, so possibly applied: ${inFlight.join(', ')}.`);
   }
   if (parts.length === 0) parts.push('No write call completed, so there is nothing to undo.');
   return parts.join(' ');

@@ -754,3 +754,61 @@ pub async fn a_gateway_base_url_with_a_path_prefix_routes_every_service() {
     assert_eq!(log.len(), 10);
     assert!(log.iter().all(|e| get_str(e, "via") == "gateway"));
 }
+
+pub async fn a_call_over_its_timeout_is_aborted_with_timeout_not_aborted() {
+    let s = Scenario::new("timeout", r#"{"faults":{"cart":"hang"}}"#).await;
+    let e = expect_error(
+        run_order(GOLD, &options(&s.services(), r#"{"timeoutMs":200}"#)).await,
+        "TIMEOUT",
+    );
+    assert_eq!(get_str(&e, "call"), "cart");
+    assert!(
+        get_str(&e, "message").contains("timed out after 200 ms"),
+        "{}",
+        get_str(&e, "message")
+    );
+    assert_eq!(get_str(&e, "calls.cart.state"), "failed");
+    let waited = get_f64(&e, "calls.cart.endMs") - get_f64(&e, "calls.cart.startMs");
+    assert!(waited >= 199.0, "gave up only after its limit: {waited}");
+    assert_eq!(get_str(&e, "calls.inventory.state"), "skipped");
+    // The server saw the hung request go away: the timeout really aborted it.
+    let mut aborted = false;
+    for _ in 0..100 {
+        let cart = s.log_of("cart").await;
+        if cart.len() == 1 && get(&cart[0], "aborted") == JsValue::TRUE {
+            aborted = true;
+            break;
+        }
+        delay(20.0).await;
+    }
+    assert!(
+        aborted,
+        "the timed-out cart request was aborted on the wire"
+    );
+}
+
+pub async fn the_deadline_bounds_the_whole_composition_and_reports_unknown_writes() {
+    let s = Scenario::new("deadline", r#"{"faults":{"inventory":"hang"}}"#).await;
+    let e = expect_error(
+        run_order(GOLD, &options(&s.services(), r#"{"deadlineMs":400}"#)).await,
+        "TIMEOUT",
+    );
+    assert_eq!(
+        get_str(&e, "message"),
+        "the composition ran past its deadline of 400 ms"
+    );
+    assert_eq!(
+        get_str(&e, "calls.inventory.state"),
+        "unknown",
+        "a write in flight at the deadline"
+    );
+    assert_eq!(get_str(&e, "calls.customer.state"), "ok");
+    assert_eq!(get_str(&e, "calls.order.state"), "not-sent");
+    let e = expect_error(
+        run_order(GOLD, &options(&s.services(), r#"{"deadlineMs":-1}"#)).await,
+        "INVALID_INPUT",
+    );
+    assert!(
+        get_str(&e, "message").starts_with("options.deadlineMs must be a number of milliseconds")
+    );
+}
