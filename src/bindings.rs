@@ -317,7 +317,7 @@ fn read_options(options: &JsValue, known: &[&str]) -> Result<(RunOptions, Object
             v => match v.as_f64() {
                 Some(ms) if ms > 0.0 && ms <= MAX_TIMEOUT_MS => Ok(Some(ms)),
                 _ => Err(bad_option(format!(
-                    "options.{key} must be a number of milliseconds above 0 and at most {MAX_TIMEOUT_MS}"
+                    "options.{key} must be a number of milliseconds above 0 and at most 2147483647"
                 ))),
             },
         }

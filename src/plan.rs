@@ -369,7 +369,7 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
         None => None,
         Some(v) => Some(time_limit(v).ok_or_else(|| {
             invalid(format!(
-                "{at}.timeoutMs must be a number of milliseconds above 0 and at most {MAX_TIMEOUT_MS}"
+                "{at}.timeoutMs must be a number of milliseconds above 0 and at most 2147483647"
             ))
         })?),
     };
