@@ -11,12 +11,35 @@ const STATUS = 2;
 const BODY = 3;
 
 class FetchOutcome {
-  constructor(failure, status, body, reason) {
+  constructor(failure, status, body, reason, retryAfterMs = NaN) {
     this.failure = failure;
     this.status = status;
     this.body = body;
     this.reason = reason;
+    this.retryAfterMs = retryAfterMs;
   }
+}
+
+// `Retry-After` in milliseconds, from seconds or an HTTP date; NaN when absent or unreadable.
+// An HTTP date is wall-clock time, so only here is Date used, to turn it into a delay.
+function retryAfter(response) {
+  const value = response.headers && typeof response.headers.get === 'function' ? response.headers.get('retry-after') : null;
+  if (value === null || value === undefined) return NaN;
+  const text = String(value).trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? NaN : Math.max(0, at - Date.now());
+}
+
+/** A fresh Idempotency-Key: a UUIDv4 from the platform's crypto (also outside secure contexts). */
+export function newKey() {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+  const b = c.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 // The message of a rejection, with Node's `cause` when present
@@ -36,7 +59,7 @@ function readReply(response) {
   if (!(status >= 200 && status <= 299)) {
     // The body is not needed: release the connection rather than leave it unread.
     if (response.body && typeof response.body.cancel === 'function') response.body.cancel().catch(() => {});
-    return new FetchOutcome(STATUS, status, null, '');
+    return new FetchOutcome(STATUS, status, null, '', retryAfter(response));
   }
   if (status === 204 || status === 205) return new FetchOutcome(OK, status, null, '');
   return response.json().then(

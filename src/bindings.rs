@@ -10,6 +10,7 @@ use crate::order::{self, OrderHooks, OrderRequest};
 use crate::plan::Plan;
 use crate::plan::MAX_TIMEOUT_MS;
 use crate::record::{CallRecord, CallState};
+use crate::retry::RetryPolicy;
 use crate::schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
 use crate::signal::AbortListener;
 use js_sys::{Array, Function, Object, Reflect};
@@ -53,6 +54,10 @@ export interface ComposeOptions {
   timeoutMs?: number;
   /** The whole composition's time limit in ms; it also bounds every call. Code "TIMEOUT". */
   deadlineMs?: number;
+  /** Makes each POST's Idempotency-Key `<operationId>:<call>`, so a double submit reuses the keys. */
+  operationId?: string;
+  /** Attempts per call, the first included (default 3, at most 10). */
+  maxAttempts?: number;
 }
 
 /** How a call ended. */
@@ -326,6 +331,31 @@ fn read_options(options: &JsValue, known: &[&str]) -> Result<(RunOptions, Object
         schedule,
         timeout_ms: limit("timeoutMs")?.unwrap_or(DEFAULT_TIMEOUT_MS),
         deadline_ms: limit("deadlineMs")?,
+        operation_id: match get("operationId") {
+            v if v.is_undefined() || v.is_null() => None,
+            v => match v.as_string() {
+                Some(id) if !id.trim().is_empty() => Some(id),
+                _ => {
+                    return Err(bad_option(
+                        "options.operationId must be a non-empty string naming this intent".into(),
+                    ))
+                }
+            },
+        },
+        retry: match get("maxAttempts") {
+            v if v.is_undefined() || v.is_null() => RetryPolicy::default(),
+            v => match v.as_f64() {
+                Some(n) if (1.0..=10.0).contains(&n) && n.fract() == 0.0 => RetryPolicy {
+                    max_attempts: n as u32,
+                    ..RetryPolicy::default()
+                },
+                _ => {
+                    return Err(bad_option(
+                        "options.maxAttempts must be a whole number from 1 to 10".into(),
+                    ))
+                }
+            },
+        },
     };
     let signal = match get("signal") {
         v if v.is_undefined() || v.is_null() => None,
@@ -398,7 +428,7 @@ async fn execute(
         &transport,
         &PerformanceClock,
         hooks,
-        options.settings,
+        options.settings.clone(),
         aborted,
     )
     .await
@@ -436,7 +466,15 @@ pub async fn compose(
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let (options, _) = read_options(
         &options,
-        &["schedule", "signal", "fetch", "timeoutMs", "deadlineMs"],
+        &[
+            "schedule",
+            "signal",
+            "fetch",
+            "timeoutMs",
+            "deadlineMs",
+            "operationId",
+            "maxAttempts",
+        ],
     )
     .map_err(|e| {
         to_js_error(
@@ -490,6 +528,8 @@ pub async fn compose_order(
             "fetch",
             "timeoutMs",
             "deadlineMs",
+            "operationId",
+            "maxAttempts",
             "services",
             "baseUrl",
         ],

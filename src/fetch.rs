@@ -46,12 +46,21 @@ extern "C" {
 
     #[wasm_bindgen(method, getter)]
     fn reason(this: &FetchOutcome) -> String;
+
+    #[wasm_bindgen(method, getter, js_name = retryAfterMs)]
+    fn retry_after_ms(this: &FetchOutcome) -> f64;
+
+    #[wasm_bindgen(js_name = newKey)]
+    fn new_key() -> String;
 }
 
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
+
+    #[wasm_bindgen(js_namespace = Math, js_name = random)]
+    fn math_random() -> f64;
 }
 
 /// `performance.now()`: monotonic, sub-millisecond, never `Date`.
@@ -102,6 +111,14 @@ impl Drop for AbortGuard {
 impl Transport for FetchTransport {
     type Value = JsValue;
 
+    fn idempotency_key(&self) -> String {
+        new_key()
+    }
+
+    fn random(&self) -> f64 {
+        math_random()
+    }
+
     fn send(&self, request: Request<JsValue>) -> BoxFuture<Result<Reply<JsValue>, TransportError>> {
         let headers: Vec<String> = request
             .headers
@@ -128,7 +145,17 @@ impl Transport for FetchTransport {
                     status,
                     body: outcome.body(),
                 }),
-                2 => Err(TransportError::Status(status)),
+                2 => {
+                    let after = outcome.retry_after_ms();
+                    if after.is_nan() {
+                        Err(TransportError::Status(status))
+                    } else {
+                        Err(TransportError::Throttled {
+                            status,
+                            retry_after_ms: Some(after),
+                        })
+                    }
+                }
                 3 => Err(TransportError::Body {
                     status,
                     reason: outcome.reason(),

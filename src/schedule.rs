@@ -15,7 +15,9 @@ use crate::hooks::Hooks;
 use crate::in_flight::{BoxFuture, InFlight};
 use crate::plan::Plan;
 use crate::record::{CallRecord, CallState};
+use crate::retry::{Decision, RetryPolicy};
 use crate::scope::Scope;
+use crate::transport::Request;
 use crate::transport::{Clock, Reply, Transport, TransportError};
 use crate::value::Value;
 use std::cmp::Reverse;
@@ -60,7 +62,7 @@ impl Schedule {
 pub const DEFAULT_TIMEOUT_MS: f64 = 10_000.0;
 
 /// How to run a plan: the schedule and the time limits.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
     /// Which ready calls may start.
     pub schedule: Schedule,
@@ -68,6 +70,11 @@ pub struct Settings {
     pub timeout_ms: f64,
     /// The whole composition's time limit, if any; it also bounds every call.
     pub deadline_ms: Option<f64>,
+    /// When set, each POST's `Idempotency-Key` is `<operation id>:<call>`, so a repeated
+    /// submission of the same intent reuses the same keys; otherwise keys are random.
+    pub operation_id: Option<String>,
+    /// How failed attempts are retried.
+    pub retry: RetryPolicy,
 }
 
 impl From<Schedule> for Settings {
@@ -76,6 +83,8 @@ impl From<Schedule> for Settings {
             schedule,
             timeout_ms: DEFAULT_TIMEOUT_MS,
             deadline_ms: None,
+            operation_id: None,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -118,6 +127,35 @@ pub struct Outcome<V> {
 
 type Sent<V> = Result<Reply<V>, TransportError>;
 
+/// What an in-flight slot yields: a request's outcome, or the end of a retry's backoff.
+enum Slot<V> {
+    Sent(Sent<V>),
+    Waited,
+}
+
+/// One attempt of a request, within its time limit.
+fn attempt<T: Transport, C: Clock>(
+    transport: &T,
+    clock: &C,
+    request: Request<T::Value>,
+    limit: f64,
+    by_deadline: bool,
+) -> BoxFuture<Slot<T::Value>>
+where
+    T::Value: 'static,
+{
+    let limited = with_time_limit(
+        transport.send(request),
+        clock.sleep(limit),
+        limit,
+        by_deadline,
+    );
+    Box::pin(async move { Slot::Sent(limited.await) })
+}
+
+/// The name of the header that makes a write safe to repeat.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
 /// Why the scheduler stopped waiting for replies.
 enum Stop {
     Aborted,
@@ -139,7 +177,7 @@ struct Run<'p, V: 'static> {
     open_in_stage: Vec<usize>,
     stage: usize,
     /// Requests under way; removing one aborts it.
-    in_flight: InFlight<Sent<V>>,
+    in_flight: InFlight<Slot<V>>,
     error: Option<Error>,
 }
 
@@ -303,6 +341,21 @@ where
     let mut run = Run::new(plan, settings.schedule);
     let mut cancel = std::pin::pin!(cancel);
     let mut deadline = settings.deadline_ms.map(|ms| clock.sleep(ms));
+    let n = plan.calls().len();
+    // Requests as sent, kept for retries, and the retries the composition may still spend.
+    let mut sent: Vec<Option<Request<T::Value>>> = (0..n).map(|_| None).collect();
+    let mut budget = RetryPolicy::budget(n);
+    // The failure that stands for a call waiting to retry, should it never get the chance.
+    let mut pending: Vec<Option<Error>> = vec![None; n];
+    // The time limit of one attempt of call `i` starting at `start`, and whether the
+    // deadline is what sets it (it bounds every attempt, reading the body included).
+    let limit_of = |i: usize, start: f64| -> (f64, bool) {
+        let own = plan.calls()[i].timeout_ms.unwrap_or(settings.timeout_ms);
+        match settings.deadline_ms {
+            Some(d) if d - start < own => ((d - start).max(0.0), true),
+            _ => (own, false),
+        }
+    };
 
     if let Err(e) = Scope::new(plan, input, &run.replies).check_input() {
         run.error = Some(e);
@@ -319,21 +372,26 @@ where
                 None => scope.request(call, None),
             };
             match request {
-                Ok(request) => {
+                Ok(mut request) => {
+                    let has_key = request
+                        .headers
+                        .iter()
+                        .any(|(k, _)| k.eq_ignore_ascii_case(IDEMPOTENCY_KEY));
+                    if call.method == crate::plan::Method::Post && !has_key {
+                        let key = match &settings.operation_id {
+                            Some(op) => format!("{op}:{}", call.name),
+                            None => transport.idempotency_key(),
+                        };
+                        request.headers.push((IDEMPOTENCY_KEY.to_owned(), key));
+                    }
                     let start = elapsed();
-                    let own = call.timeout_ms.unwrap_or(settings.timeout_ms);
-                    // The deadline bounds every request, reading its body included.
-                    let (limit, by_deadline) = match settings.deadline_ms {
-                        Some(d) if d - start < own => ((d - start).max(0.0), true),
-                        _ => (own, false),
-                    };
+                    let (limit, by_deadline) = limit_of(i, start);
                     let record = &mut run.records[i];
                     record.attempts = 1;
                     record.start_ms = Some(start);
-                    let send = transport.send(request);
-                    let timer = clock.sleep(limit);
+                    sent[i] = Some(request.clone());
                     run.in_flight
-                        .insert(i, with_time_limit(send, timer, limit, by_deadline));
+                        .insert(i, attempt(transport, clock, request, limit, by_deadline));
                 }
                 Err(e) => run.fail(i, e, elapsed()),
             }
@@ -379,6 +437,30 @@ where
             }
         };
         let name = &plan.calls()[i].name;
+        let result = match result {
+            Slot::Sent(result) => result,
+            Slot::Waited => {
+                let standing = pending[i].take();
+                match (&run.error, sent[i].clone(), standing) {
+                    // The composition failed while this call waited: its last failure stands.
+                    (Some(_), _, Some(error)) | (_, None, Some(error)) => {
+                        let unknown = run.records[i].state == CallState::Unknown;
+                        run.fail(i, error, now);
+                        if unknown {
+                            run.records[i].state = CallState::Unknown;
+                        }
+                    }
+                    (_, Some(request), _) => {
+                        run.records[i].attempts += 1;
+                        let (limit, by_deadline) = limit_of(i, now);
+                        run.in_flight
+                            .insert(i, attempt(transport, clock, request, limit, by_deadline));
+                    }
+                    (_, None, None) => {}
+                }
+                continue;
+            }
+        };
         match result {
             Ok(reply) => match hooks.check(name, &reply.body) {
                 Ok(()) => run.succeed(i, reply.status, reply.body, now),
@@ -401,10 +483,47 @@ where
                 return run.finish();
             }
             Err(e) => {
+                let call = &plan.calls()[i];
+                let repeatable = call.method.is_read()
+                    || sent[i].as_ref().is_some_and(|r| {
+                        r.headers
+                            .iter()
+                            .any(|(k, _)| k.eq_ignore_ascii_case(IDEMPOTENCY_KEY))
+                    });
+                let time_left = settings.deadline_ms.map_or(f64::INFINITY, |d| d - now);
+                let decision = settings.retry.decide(
+                    run.records[i].attempts,
+                    &e,
+                    repeatable,
+                    time_left,
+                    budget > 0 && run.error.is_none(),
+                    transport.random(),
+                );
                 let outcome_unknown = matches!(
                     e,
                     TransportError::Network(_) | TransportError::TimedOut { .. }
                 );
+                if let Decision::RetryAfter(wait) = decision {
+                    budget -= 1;
+                    if outcome_unknown && !call.method.is_read() {
+                        run.records[i].state = CallState::Unknown;
+                    }
+                    if let TransportError::Status(status)
+                    | TransportError::Throttled { status, .. } = &e
+                    {
+                        run.records[i].status = Some(*status);
+                    }
+                    pending[i] = Some(transport_error(plan, i, e));
+                    let timer = clock.sleep(wait);
+                    run.in_flight.insert(
+                        i,
+                        Box::pin(async move {
+                            timer.await;
+                            Slot::Waited
+                        }),
+                    );
+                    continue;
+                }
                 let error = transport_error(plan, i, e);
                 run.fail(i, error, now);
                 if outcome_unknown && !plan.calls()[i].method.is_read() {
@@ -424,7 +543,7 @@ fn transport_error(plan: &Plan, i: usize, e: TransportError) -> Error {
     let call = &plan.calls()[i];
     let what = format!("call `{}` ({} {})", call.name, call.method, call.url_source);
     match e {
-        TransportError::Status(status) => Error::new(
+        TransportError::Status(status) | TransportError::Throttled { status, .. } => Error::new(
             ErrorKind::HttpStatus,
             format!("{what} failed: the service answered HTTP {status}"),
         )
@@ -658,7 +777,8 @@ mod tests {
         );
         let sim = Sim::new(|req| -> Answer {
             match service(req).as_str() {
-                "bad" => (50.0, Err(TransportError::Status(503))),
+                // 500 is not transient, so it is not retried.
+                "bad" => (50.0, Err(TransportError::Status(500))),
                 name => (
                     200.0,
                     Ok(Reply {
@@ -672,10 +792,10 @@ mod tests {
         let e = out.error.expect("fails");
         assert_eq!(e.kind(), ErrorKind::HttpStatus);
         assert_eq!(e.call(), Some("bad"));
-        assert_eq!(e.status(), Some(503));
+        assert_eq!(e.status(), Some(500));
         assert_eq!(
             e.message(),
-            "call `bad` (GET http://svc/bad) failed: the service answered HTTP 503"
+            "call `bad` (GET http://svc/bad) failed: the service answered HTTP 500"
         );
         let states: Vec<CallState> = out.records.iter().map(|r| r.state).collect();
         assert_eq!(
@@ -688,7 +808,7 @@ mod tests {
                 CallState::NotSent
             ]
         );
-        assert_eq!(out.records[0].status, Some(503));
+        assert_eq!(out.records[0].status, Some(500));
         assert_eq!(
             out.records[1].end_ms,
             Some(50.0),
@@ -828,7 +948,11 @@ mod tests {
         assert_eq!(audit.url, "http://svc/audit?who=a%20b%2Fc%3Fd");
         assert_eq!(
             audit.headers,
-            vec![("X-Who".to_string(), "user".to_string())]
+            vec![
+                ("X-Who".to_string(), "user".to_string()),
+                (IDEMPOTENCY_KEY.to_string(), "key-1".to_string())
+            ],
+            "every POST carries an Idempotency-Key"
         );
         assert_eq!(
             audit.body,
@@ -947,9 +1071,9 @@ mod tests {
 
     fn limited(timeout_ms: f64, deadline_ms: Option<f64>) -> Settings {
         Settings {
-            schedule: Schedule::Eager,
             timeout_ms,
             deadline_ms,
+            ..Settings::from(Schedule::Eager)
         }
     }
 
@@ -1062,6 +1186,185 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Timeout);
         assert_eq!(out.records[1].end_ms, Some(100.0));
         assert_ne!(e.kind(), ErrorKind::Aborted, "a timeout is not an abort");
+    }
+
+    /// A network where each service fails `failures` times with `error`, then succeeds.
+    fn flaky(failures: usize, error: TransportError) -> Sim {
+        let count = std::rc::Rc::new(std::cell::RefCell::new(HashMap::<String, usize>::new()));
+        Sim::new(move |req| -> Answer {
+            let name = service(req);
+            let mut seen = count.borrow_mut();
+            let n = seen.entry(name).or_default();
+            *n += 1;
+            if *n <= failures {
+                (10.0, Err(error.clone()))
+            } else {
+                (
+                    10.0,
+                    Ok(Reply {
+                        status: 200,
+                        body: json("{}"),
+                    }),
+                )
+            }
+        })
+    }
+
+    #[test]
+    fn transient_failures_are_retried_with_backoff_and_the_same_key() {
+        let p = plan(
+            r#"{"calls":{"r":{"url":"http://svc/r"},"w":{"url":"http://svc/w","method":"POST"}}}"#,
+        );
+        // Two calls: a budget of 0 + 3 retries; `r` fails twice, `w` once.
+        let sim = Sim::new({
+            let count = std::rc::Rc::new(std::cell::RefCell::new(HashMap::<String, usize>::new()));
+            move |req| -> Answer {
+                let name = service(req);
+                let mut seen = count.borrow_mut();
+                let n = seen.entry(name.clone()).or_default();
+                *n += 1;
+                let failures = if name == "r" { 2 } else { 1 };
+                if *n <= failures {
+                    (10.0, Err(TransportError::Status(503)))
+                } else {
+                    (
+                        10.0,
+                        Ok(Reply {
+                            status: 200,
+                            body: json("{}"),
+                        }),
+                    )
+                }
+            }
+        });
+        let out = go(&sim, &p, "{}", Schedule::Eager);
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert_eq!(out.records[0].attempts, 3);
+        assert_eq!(out.records[1].attempts, 2);
+        // Attempts at 0, 10+50 (backoff 0.5 x 100), 70+100 (0.5 x 200).
+        let starts: Vec<f64> = sim
+            .seen()
+            .iter()
+            .filter(|s| s.request.url.ends_with("/r"))
+            .map(|s| s.start)
+            .collect();
+        assert_eq!(starts, [0.0, 60.0, 170.0]);
+        let keys: Vec<String> = sim
+            .seen()
+            .iter()
+            .filter(|s| s.request.url.ends_with("/w"))
+            .map(|s| {
+                s.request
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == IDEMPOTENCY_KEY)
+                    .unwrap()
+                    .1
+                    .clone()
+            })
+            .collect();
+        assert_eq!(keys.len(), 2);
+        assert!(
+            keys.iter().all(|k| *k == keys[0]),
+            "one key across retries: {keys:?}"
+        );
+    }
+
+    #[test]
+    fn attempts_never_exceed_the_cap_and_other_failures_are_not_retried() {
+        let p = plan(r#"{"calls":{"r":{"url":"http://svc/r"}}}"#);
+        let sim = flaky(10, TransportError::Network("reset".into()));
+        let out = go(&sim, &p, "{}", Schedule::Eager);
+        assert_eq!(out.error.unwrap().kind(), ErrorKind::Network);
+        assert_eq!(out.records[0].attempts, 3);
+        assert_eq!(sim.seen().len(), 3);
+
+        let sim = flaky(10, TransportError::Status(404));
+        let out = go(&sim, &p, "{}", Schedule::Eager);
+        assert_eq!(out.records[0].attempts, 1, "a 404 is final");
+
+        // A write without a key is never repeated: PUT gets no automatic key.
+        let p = plan(r#"{"calls":{"w":{"url":"http://svc/w","method":"PUT"}}}"#);
+        let sim = flaky(10, TransportError::Network("reset".into()));
+        let out = go(&sim, &p, "{}", Schedule::Eager);
+        assert_eq!(out.records[0].attempts, 1);
+        assert_eq!(
+            out.records[0].state,
+            CallState::Unknown,
+            "sent, outcome unknown"
+        );
+    }
+
+    #[test]
+    fn retry_after_that_outlasts_the_deadline_fails_at_once() {
+        let p = plan(r#"{"calls":{"r":{"url":"http://svc/r"}}}"#);
+        let sim = flaky(
+            1,
+            TransportError::Throttled {
+                status: 429,
+                retry_after_ms: Some(5_000.0),
+            },
+        );
+        let input = json("{}");
+        let out = sim.block_on(run(
+            &p,
+            &input,
+            &sim,
+            &sim,
+            &NoHooks,
+            limited(10_000.0, Some(1_000.0)),
+            futures::future::pending(),
+        ));
+        let e = out.error.unwrap();
+        assert_eq!((e.kind(), e.status()), (ErrorKind::HttpStatus, Some(429)));
+        assert_eq!(
+            out.records[0].end_ms,
+            Some(10.0),
+            "no waiting past the deadline"
+        );
+        let sim = flaky(
+            1,
+            TransportError::Throttled {
+                status: 429,
+                retry_after_ms: Some(300.0),
+            },
+        );
+        let out = sim.block_on(run(
+            &p,
+            &input,
+            &sim,
+            &sim,
+            &NoHooks,
+            limited(10_000.0, Some(1_000.0)),
+            futures::future::pending(),
+        ));
+        assert!(out.error.is_none());
+        assert_eq!(sim.seen()[1].start, 310.0, "Retry-After honoured");
+    }
+
+    #[test]
+    fn the_retry_budget_is_shared_by_the_composition() {
+        // 5 calls: budget 0 + 3 = 3 retries in all, though each call may try 3 times.
+        let p = plan(
+            r#"{"calls":{"a":{"url":"http://svc/a"},"b":{"url":"http://svc/b"},"c":{"url":"http://svc/c"},"d":{"url":"http://svc/d"},"e":{"url":"http://svc/e"}}}"#,
+        );
+        let sim = flaky(1, TransportError::Status(503));
+        let out = go(&sim, &p, "{}", Schedule::Eager);
+        // a, b and c spend the three retries; d finds the budget empty and fails the
+        // composition, which stops the waiting reads before they are sent again.
+        let e = out.error.unwrap();
+        assert_eq!((e.kind(), e.call()), (ErrorKind::HttpStatus, Some("d")));
+        let states: Vec<CallState> = out.records.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states[..4],
+            [
+                CallState::Cancelled,
+                CallState::Cancelled,
+                CallState::Cancelled,
+                CallState::Failed
+            ]
+        );
+        assert_eq!(sim.seen().len(), 5, "no retry was sent");
     }
 
     #[test]

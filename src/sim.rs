@@ -146,6 +146,15 @@ impl Drop for Pending {
 impl Transport for Sim {
     type Value = Json;
 
+    fn idempotency_key(&self) -> String {
+        format!("key-{}", self.inner.seen.borrow().len())
+    }
+
+    /// The middle of the range, so backoffs are exact in tests.
+    fn random(&self) -> f64 {
+        0.5
+    }
+
     fn send(&self, request: Request<Json>) -> BoxFuture<Result<Reply<Json>, TransportError>> {
         let (latency, answer) = (self.route)(&request);
         let inner = self.inner.clone();

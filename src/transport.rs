@@ -37,6 +37,13 @@ pub enum TransportError {
     Network(String),
     /// An HTTP answer outside 200-299.
     Status(u16),
+    /// An HTTP answer outside 200-299 that carried `Retry-After`.
+    Throttled {
+        /// The status.
+        status: u16,
+        /// The delay it asked for, in milliseconds, when it could be read.
+        retry_after_ms: Option<f64>,
+    },
     /// No answer within the call's time limit; the request was aborted.
     TimedOut {
         /// The limit that ran out, in milliseconds.
@@ -57,6 +64,12 @@ pub enum TransportError {
 pub trait Transport {
     /// The reply value type.
     type Value: Value;
+
+    /// A fresh `Idempotency-Key` (a UUIDv4 in the browser).
+    fn idempotency_key(&self) -> String;
+
+    /// A uniform random number in [0, 1), for backoff jitter.
+    fn random(&self) -> f64;
 
     /// Starts sending `request`.
     fn send(

@@ -32,4 +32,7 @@ suite!(
     a_gateway_base_url_with_a_path_prefix_routes_every_service,
     a_call_over_its_timeout_is_aborted_with_timeout_not_aborted,
     the_deadline_bounds_the_whole_composition_and_reports_unknown_writes,
+    transient_failures_are_retried_with_one_idempotency_key,
+    a_repeated_submission_with_one_operation_id_creates_one_order,
+    a_client_error_is_never_retried,
 );

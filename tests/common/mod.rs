@@ -812,3 +812,71 @@ pub async fn the_deadline_bounds_the_whole_composition_and_reports_unknown_write
         get_str(&e, "message").starts_with("options.deadlineMs must be a number of milliseconds")
     );
 }
+
+pub async fn transient_failures_are_retried_with_one_idempotency_key() {
+    let s = Scenario::new(
+        "retry",
+        r#"{"faults":{"pricing":{"status":503,"times":1},"cart":{"status":502,"times":1}}}"#,
+    )
+    .await;
+    let result = run_order(GOLD, &options(&s.services(), "{}"))
+        .await
+        .expect("order placed after retries");
+    assert_eq!(get_f64(&result, "calls.pricing.attempts"), 2.0);
+    assert_eq!(get_f64(&result, "calls.cart.attempts"), 2.0);
+    assert_eq!(get_f64(&result, "calls.customer.attempts"), 1.0);
+    let pricing = s.log_of("pricing").await;
+    assert_eq!(pricing.len(), 2, "one retry reached the server");
+    let key = get_str(&pricing[0], "headers.idempotency-key");
+    assert_eq!(key.len(), 36, "a UUID: {key}");
+    assert_eq!(
+        get_str(&pricing[1], "headers.idempotency-key"),
+        key,
+        "the same key on the retry"
+    );
+    assert!(
+        s.log_of("cart")
+            .await
+            .iter()
+            .all(|e| get(e, "headers.idempotency-key").is_undefined()),
+        "GETs carry no key"
+    );
+}
+
+pub async fn a_repeated_submission_with_one_operation_id_creates_one_order() {
+    let s = Scenario::new("twice", "{}").await;
+    let o = options(&s.services(), r#"{"operationId":"checkout-7f3a"}"#);
+    let first = run_order(GOLD, &o).await.expect("first submission");
+    let second = run_order(GOLD, &o).await.expect("second submission");
+    assert_eq!(
+        get_str(&first, "orderId"),
+        get_str(&second, "orderId"),
+        "the service replayed the same order"
+    );
+    let orders = s.log_of("order").await;
+    assert_eq!(orders.len(), 2);
+    assert_eq!(
+        get_str(&orders[0], "headers.idempotency-key"),
+        "checkout-7f3a:order"
+    );
+    assert_eq!(
+        get(&orders[1], "replayed"),
+        JsValue::TRUE,
+        "the second was deduplicated by key"
+    );
+    let e = expect_error(
+        run_order(GOLD, &options(&s.services(), r#"{"maxAttempts":0}"#)).await,
+        "INVALID_INPUT",
+    );
+    assert!(get_str(&e, "message").starts_with("options.maxAttempts must be"));
+}
+
+pub async fn a_client_error_is_never_retried() {
+    let s = Scenario::new("noretry", r#"{"faults":{"tax":{"status":422}}}"#).await;
+    let e = expect_error(
+        run_order(GOLD, &options(&s.services(), "{}")).await,
+        "HTTP_STATUS",
+    );
+    assert_eq!(get_f64(&e, "calls.tax.attempts"), 1.0);
+    assert_eq!(s.log_of("tax").await.len(), 1);
+}
