@@ -43,8 +43,10 @@ function orderSteps(S, req, f = fetch) {
     if (res.status < 200 || res.status > 299) throw new Error(`GET ${url}: HTTP ${res.status}`);
     return res.json();
   }
+  // Like the composer, every write carries an Idempotency-Key, so it is safe to repeat.
   async function post(url, body) {
-    const res = await f(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const headers = { 'Content-Type': 'application/json', 'Idempotency-Key': crypto.randomUUID() };
+    const res = await f(url, { method: 'POST', headers, body: JSON.stringify(body) });
     if (res.status < 200 || res.status > 299) throw new Error(`POST ${url}: HTTP ${res.status}`);
     return res.json();
   }
