@@ -35,4 +35,5 @@ suite!(
     transient_failures_are_retried_with_one_idempotency_key,
     a_repeated_submission_with_one_operation_id_creates_one_order,
     a_client_error_is_never_retried,
+    a_double_click_with_one_operation_id_creates_one_order,
 );

@@ -880,3 +880,35 @@ pub async fn a_client_error_is_never_retried() {
     assert_eq!(get_f64(&e, "calls.tax.attempts"), 1.0);
     assert_eq!(s.log_of("tax").await.len(), 1);
 }
+
+pub async fn a_double_click_with_one_operation_id_creates_one_order() {
+    let s = Scenario::new("dblclick", r#"{"defaultLatency":30}"#).await;
+    let o = options(&s.services(), r#"{"operationId":"checkout-dbl"}"#);
+    // Two submissions in flight at once, as a double click sends them.
+    let (first, second) = futures::join!(run_order(GOLD, &o), run_order(GOLD, &o));
+    let (first, second) = (first.expect("first"), second.expect("second"));
+    assert_eq!(get_str(&first, "orderId"), get_str(&second, "orderId"));
+    let orders = s.log_of("order").await;
+    assert_eq!(
+        orders.len(),
+        2,
+        "both submissions reached the order service"
+    );
+    let created = orders
+        .iter()
+        .filter(|e| get(e, "replayed") != JsValue::TRUE)
+        .count();
+    assert_eq!(
+        created, 1,
+        "exactly one order was created; the other was replayed by key"
+    );
+    let payments = s.log_of("payment").await;
+    assert_eq!(
+        payments
+            .iter()
+            .filter(|e| get(e, "replayed") != JsValue::TRUE)
+            .count(),
+        1,
+        "one authorization"
+    );
+}
