@@ -268,6 +268,20 @@ fn stages_js(plan: &Plan) -> JsValue {
         .into()
 }
 
+/// The option names `compose()` accepts.
+const COMPOSE_OPTIONS: &[&str] = &[
+    "schedule",
+    "signal",
+    "fetch",
+    "timeoutMs",
+    "deadlineMs",
+    "operationId",
+    "maxAttempts",
+];
+
+/// The option names only `composeOrder()` accepts, besides [`COMPOSE_OPTIONS`].
+const ORDER_OPTIONS: &[&str] = &["services", "baseUrl"];
+
 /// The options every entry point shares.
 struct RunOptions {
     settings: Settings,
@@ -281,7 +295,7 @@ fn bad_option(message: String) -> Error {
 
 /// Reads an options object, refusing unknown keys so that a typo is an error rather
 /// than a silently ignored setting. Returns the shared options and the object.
-fn read_options(options: &JsValue, known: &[&str]) -> Result<(RunOptions, Object), Error> {
+fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object), Error> {
     if options.is_undefined() || options.is_null() {
         let none = RunOptions {
             settings: Schedule::Eager.into(),
@@ -296,7 +310,8 @@ fn read_options(options: &JsValue, known: &[&str]) -> Result<(RunOptions, Object
     let obj: Object = options.clone().unchecked_into();
     for key in Object::keys(&obj).iter() {
         let key = key.as_string().unwrap_or_default();
-        if !known.contains(&key.as_str()) {
+        if !COMPOSE_OPTIONS.contains(&key.as_str()) && !extra.contains(&key.as_str()) {
+            let known: Vec<&str> = COMPOSE_OPTIONS.iter().chain(extra).copied().collect();
             return Err(bad_option(format!(
                 "options.{key} is not an option; known options are {}",
                 known.join(", ")
@@ -464,19 +479,7 @@ pub async fn compose(
     let no_calls = || JsValue::from(Object::new());
     let plan = read_plan(plan.into()).map_err(|e| to_js_error(&e, &no_calls()))?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-    let (options, _) = read_options(
-        &options,
-        &[
-            "schedule",
-            "signal",
-            "fetch",
-            "timeoutMs",
-            "deadlineMs",
-            "operationId",
-            "maxAttempts",
-        ],
-    )
-    .map_err(|e| {
+    let (options, _) = read_options(&options, &[]).map_err(|e| {
         to_js_error(
             &e,
             &records_js(
@@ -520,21 +523,7 @@ pub async fn compose_order(
         .map_err(|e| fail(Error::new(ErrorKind::InvalidInput, e)))?;
     let request = OrderRequest::from_json(&request).map_err(fail)?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-    let (run_options, obj) = read_options(
-        &options,
-        &[
-            "schedule",
-            "signal",
-            "fetch",
-            "timeoutMs",
-            "deadlineMs",
-            "operationId",
-            "maxAttempts",
-            "services",
-            "baseUrl",
-        ],
-    )
-    .map_err(fail)?;
+    let (run_options, obj) = read_options(&options, ORDER_OPTIONS).map_err(fail)?;
     let services = read_services(&obj).map_err(fail)?;
     let base_url = match Reflect::get(&obj, &"baseUrl".into()).unwrap_or(JsValue::UNDEFINED) {
         v if v.is_undefined() || v.is_null() => None,
