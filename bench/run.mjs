@@ -29,7 +29,7 @@
 // 1,000 replies, ...). The exit status is non-zero when a check failed or a part broke.
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, type as osType, availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +39,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import { startStaticServer } from '../scripts/serve.mjs';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, watchPage, expectedOrder } from '../tests/e2e/helpers.mjs';
+import { CHROMIUM_ARGS, watchPage, expectedOrder, withPkgBuildLock, buildPkg } from '../tests/e2e/helpers.mjs';
 import {
   SERVICES, LATENCY_SETS, latencies, criticalPath, stagesMakespan, sequentialMakespan, DEPENDS, stagesOf,
 } from './page/contract.js';
@@ -217,29 +217,10 @@ async function ensureFreshPkg() {
   if (have && !stale) return { built: false, why: 'present and newer than the sources' };
   const why = have ? `older than ${relative(ROOT, sources.file)}` : 'missing';
   log(`pkg/ is ${why}: building it with scripts/build-pkg.mjs --target web --out-dir pkg`);
-  const lock = join(ROOT, 'tests', 'artifacts', '.pkg-build.lock');
-  mkdirSync(dirname(lock), { recursive: true });
-  const deadline = Date.now() + 15 * 60_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock} (remove it if no build is running)`);
-      await delay(500); // another process is building pkg/
-    }
-  }
-  try {
-    const result = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-pkg.mjs'), '--target', 'web', '--out-dir', 'pkg'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      timeout: 15 * 60_000,
-    });
-    if (result.status !== 0 || !existsSync(WASM_FILE)) throw new Error(`scripts/build-pkg.mjs failed (exit ${result.status})`);
-  } finally {
-    rmdirSync(lock);
-  }
+  await withPkgBuildLock(() => {
+    const status = buildPkg();
+    if (status !== 0 || !existsSync(WASM_FILE)) throw new Error(`scripts/build-pkg.mjs failed (exit ${status})`);
+  });
   return { built: true, why };
 }
 

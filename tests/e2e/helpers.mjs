@@ -42,6 +42,21 @@ export async function ensurePkg() {
     if (!pkgPresent()) throw new Error(`PC_E2E_PKG_DIR=${PKG_DIR} has no ${PKG_FILES.join(' / ')}`);
     return 'given';
   }
+  return withPkgBuildLock(() => {
+    if (pkgPresent()) return 'present';
+    const status = buildPkg();
+    if (status !== 0 || !pkgPresent()) {
+      throw new Error(`scripts/build-pkg.mjs failed (exit ${status}); cannot run the e2e tests without pkg/`);
+    }
+    return 'built';
+  });
+}
+
+/**
+ * Runs `work` holding the lock on building pkg/, shared by the e2e test files (which run
+ * in parallel) and the benchmark, so that no two builds of pkg/ race.
+ */
+export async function withPkgBuildLock(work) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const lock = join(ARTIFACTS, '.pkg-build.lock');
   const deadline = Date.now() + 15 * 60 * 1000;
@@ -52,22 +67,24 @@ export async function ensurePkg() {
     } catch (err) {
       if (err.code !== 'EEXIST') throw err;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock} (remove it if no build is running)`);
-      await delay(500); // another test file is building pkg/
+      await delay(500); // another process is building pkg/
     }
   }
   try {
-    if (pkgPresent()) return 'present';
-    const result = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-pkg.mjs'), '--target', 'web', '--out-dir', 'pkg'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    if (result.status !== 0 || !pkgPresent()) {
-      throw new Error(`scripts/build-pkg.mjs failed (exit ${result.status}); cannot run the e2e tests without pkg/`);
-    }
-    return 'built';
+    return await work();
   } finally {
     rmdirSync(lock);
   }
+}
+
+/** Builds the release --target web package into pkg/; returns the build's exit status. */
+export function buildPkg() {
+  const result = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-pkg.mjs'), '--target', 'web', '--out-dir', 'pkg'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 15 * 60 * 1000,
+  });
+  return result.status;
 }
 
 /** Age of pkg/ compared with the sources, for a diagnostic line. */
