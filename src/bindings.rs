@@ -33,6 +33,21 @@ export interface PlanCall {
   after?: string[];
   /** This call's time limit in ms, overriding `options.timeoutMs`. */
   timeoutMs?: number;
+  /** Its failure does not fail the composition; its dependents are skipped (default false). */
+  optional?: boolean;
+  /** Stands in for the reply when the call fails, so its dependents still run. Implies `optional`. */
+  fallback?: unknown;
+  /** The write that undoes this one when a later required call fails. May read this call's reply. */
+  compensate?: Compensate;
+}
+
+/** How to undo a completed write: a templated request (`method` is required). */
+export interface Compensate {
+  method: "POST" | "PUT" | "PATCH" | "DELETE";
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  timeoutMs?: number;
 }
 
 /** A plan: named calls; each waits for the calls its templates name. */
@@ -70,6 +85,22 @@ export interface CallRecord {
   attempts: number;
   startMs: number | null;
   endMs: number | null;
+  /** Why a `failed` or `unknown` call failed. */
+  error: { code: ComposeErrorCode; message: string } | null;
+}
+
+/** What became of the compensation of one completed write. */
+export interface CompensationRecord {
+  /** The call whose write it undid. */
+  call: string;
+  /** "not-run": not attempted; `reason` says why (aborted, or its outcome was unknown). */
+  state: "ok" | "failed" | "unknown" | "not-run";
+  status: number | null;
+  attempts: number;
+  startMs: number | null;
+  endMs: number | null;
+  error: { code: ComposeErrorCode; message: string } | null;
+  reason: string | null;
 }
 
 /** What `compose()` resolves to. */
@@ -79,6 +110,8 @@ export interface ComposeResult {
   calls: Record<string, CallRecord>;
   /** The topological levels, as call names. */
   stages: string[][];
+  /** The optional calls that failed and whose `fallback` stood in for the reply. */
+  fellBack: string[];
 }
 
 /** What `validatePlan()` returns. */
@@ -149,6 +182,8 @@ export class ComposeError extends Error {
   readonly call: string | null;
   readonly status: number | null;
   readonly calls: Record<string, CallRecord>;
+  /** The completed writes the failure left to undo, in the order they were undone. */
+  readonly compensations: CompensationRecord[];
 }
 "#;
 
@@ -191,6 +226,38 @@ extern "C" {
 
 /// Builds the `ComposeError` a promise rejects with.
 fn to_js_error(error: &Error, calls: &JsValue) -> JsValue {
+    failure_js(error, calls, &Array::new())
+}
+
+/// A failed composition's `ComposeError`, with its compensations.
+fn outcome_error(
+    error: &Error,
+    calls: &JsValue,
+    plan: &Plan,
+    outcome: &Outcome<JsValue>,
+) -> JsValue {
+    let compensations: Array = outcome
+        .compensations
+        .iter()
+        .map(|c| {
+            let (code, message) = error_parts(c.error.as_ref());
+            compensation_record(
+                &plan.calls()[c.call].name,
+                c.state as u8,
+                c.status.map_or(-1, i32::from),
+                c.attempts,
+                c.start_ms.unwrap_or(f64::NAN),
+                c.end_ms.unwrap_or(f64::NAN),
+                code,
+                message,
+                c.reason.as_deref(),
+            )
+        })
+        .collect();
+    failure_js(error, calls, &compensations)
+}
+
+fn failure_js(error: &Error, calls: &JsValue, compensations: &Array) -> JsValue {
     let options = Object::new();
     set_own(&options, "code", &error.code().into());
     set_own(
@@ -206,13 +273,44 @@ fn to_js_error(error: &Error, calls: &JsValue) -> JsValue {
             .map_or(JsValue::NULL, |s| JsValue::from_f64(s as f64)),
     );
     set_own(&options, "calls", calls);
+    set_own(&options, "compensations", compensations);
     ComposeErrorJs::new(error.message(), &options).into()
 }
 
 #[wasm_bindgen(module = "/js/records.js")]
 extern "C" {
     #[wasm_bindgen(js_name = callRecord)]
-    fn call_record(state: u8, status: i32, attempts: u32, start_ms: f64, end_ms: f64) -> JsValue;
+    fn call_record(
+        state: u8,
+        status: i32,
+        attempts: u32,
+        start_ms: f64,
+        end_ms: f64,
+        code: Option<&str>,
+        message: Option<&str>,
+    ) -> JsValue;
+
+    #[wasm_bindgen(js_name = compensationRecord)]
+    #[allow(clippy::too_many_arguments)]
+    fn compensation_record(
+        call: &str,
+        state: u8,
+        status: i32,
+        attempts: u32,
+        start_ms: f64,
+        end_ms: f64,
+        code: Option<&str>,
+        message: Option<&str>,
+        reason: Option<&str>,
+    ) -> JsValue;
+}
+
+/// An error's code and message, as the records carry them.
+fn error_parts(error: Option<&Error>) -> (Option<&'static str>, Option<&str>) {
+    match error {
+        Some(e) => (Some(e.code()), Some(e.message())),
+        None => (None, None),
+    }
 }
 
 fn record_js(record: &CallRecord) -> JsValue {
@@ -224,12 +322,15 @@ fn record_js(record: &CallRecord) -> JsValue {
         CallState::NotSent => 4,
         CallState::Unknown => 5,
     };
+    let (code, message) = error_parts(record.error.as_ref());
     call_record(
         state,
         record.status.map_or(-1, i32::from),
         record.attempts,
         record.start_ms.unwrap_or(f64::NAN),
         record.end_ms.unwrap_or(f64::NAN),
+        code,
+        message,
     )
 }
 
@@ -429,6 +530,7 @@ async fn execute(
                     ErrorKind::Aborted,
                     "the signal was already aborted; nothing was sent",
                 )),
+                compensations: Vec::new(),
             };
         }
         Some(signal) => {
@@ -493,7 +595,13 @@ pub async fn compose(
     let names = names_js(&plan);
     let calls = records_js(&names, &outcome.records);
     if let Some(error) = &outcome.error {
-        return Err(to_js_error(error, &calls));
+        return Err(outcome_error(error, &calls, &plan, &outcome));
+    }
+    let fell_back = Array::new();
+    for (name, record) in names.iter().zip(&outcome.records) {
+        if record.fell_back {
+            fell_back.push(name);
+        }
     }
     let data = Object::new();
     for (name, reply) in names.iter().zip(outcome.replies) {
@@ -505,6 +613,7 @@ pub async fn compose(
     set_own(&result, "data", &data);
     set_own(&result, "calls", &calls);
     set_own(&result, "stages", &stages_js(&plan));
+    set_own(&result, "fellBack", &fell_back);
     Ok(result.unchecked_into())
 }
 
@@ -538,7 +647,7 @@ pub async fn compose_order(
     let outcome = execute(&plan, &input, &run_options, &OrderHooks).await;
     let calls = records_js(&names_js(&plan), &outcome.records);
     if let Some(error) = &outcome.error {
-        return Err(to_js_error(error, &calls));
+        return Err(outcome_error(error, &calls, &plan, &outcome));
     }
     let summary = order::summary(&plan, &input, &outcome).map_err(|e| to_js_error(&e, &calls))?;
     let result = Object::new();

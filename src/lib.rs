@@ -5,6 +5,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod bindings;
+mod compensate;
 mod error;
 mod fetch;
 mod flag;
@@ -28,6 +29,7 @@ mod value;
 mod sim;
 
 pub use bindings::{compose, compose_order, validate_plan};
+pub use compensate::{Compensation, CompensationState};
 pub use error::{Error, ErrorKind};
 pub use fetch::{FetchTransport, PerformanceClock};
 pub use hooks::{Hooks, NoHooks};

@@ -183,6 +183,24 @@ fn call(method: &str, url: String, body: Option<Json>, after: &[&str]) -> Json {
     obj(&entries)
 }
 
+/// `call` with the write that undoes it when the order cannot complete: the reservation
+/// is released and the authorization voided, so a failed order holds neither stock nor money.
+fn undone_by(call: Json, method: &str, url: String) -> Json {
+    with(
+        call,
+        "compensate",
+        obj(&[("method", s(method)), ("url", Json::String(url))]),
+    )
+}
+
+/// `call` with one more field.
+fn with(mut call: Json, key: &str, value: Json) -> Json {
+    if let Json::Object(fields) = &mut call {
+        fields.push((key.to_owned(), value));
+    }
+    call
+}
+
 /// The order flow as a plan over the given service base URLs (in [`SERVICES`] order).
 ///
 /// Fails only if a base URL that passed [`service_urls`] still makes a template invalid;
@@ -205,14 +223,18 @@ pub fn plan(urls: &[String]) -> Result<Plan, Error> {
         ),
         (
             "inventory",
-            call(
-                "POST",
-                format!("{}/reservations", u[2]),
-                Some(obj(&[
-                    ("cartId", s("{input.cartId}")),
-                    ("items", s("{cart.items}")),
-                ])),
-                &[],
+            undone_by(
+                call(
+                    "POST",
+                    format!("{}/reservations", u[2]),
+                    Some(obj(&[
+                        ("cartId", s("{input.cartId}")),
+                        ("items", s("{cart.items}")),
+                    ])),
+                    &[],
+                ),
+                "DELETE",
+                format!("{}/reservations/{{inventory.reservationId}}", u[2]),
             ),
         ),
         (
@@ -265,11 +287,15 @@ pub fn plan(urls: &[String]) -> Result<Plan, Error> {
         ),
         (
             "payment",
-            call(
+            undone_by(
+                call(
+                    "POST",
+                    format!("{}/authorizations", u[7]),
+                    None,
+                    &["pricing", "shipping", "tax", "fraud"],
+                ),
                 "POST",
-                format!("{}/authorizations", u[7]),
-                None,
-                &["pricing", "shipping", "tax", "fraud"],
+                format!("{}/authorizations/{{payment.authorizationId}}/void", u[7]),
             ),
         ),
         (
@@ -281,30 +307,32 @@ pub fn plan(urls: &[String]) -> Result<Plan, Error> {
                 &["inventory", "payment"],
             ),
         ),
+        // A confirmation e-mail that fails must not undo a placed order.
         (
             "notification",
-            call(
-                "POST",
-                format!("{}/notifications", u[9]),
-                Some(obj(&[
-                    ("orderId", s("{order.orderId}")),
-                    ("email", s("{customer.email}")),
-                    ("template", s("order-confirmation")),
-                ])),
-                &[],
+            with(
+                call(
+                    "POST",
+                    format!("{}/notifications", u[9]),
+                    Some(obj(&[
+                        ("orderId", s("{order.orderId}")),
+                        ("email", s("{customer.email}")),
+                        ("template", s("order-confirmation")),
+                    ])),
+                    &[],
+                ),
+                "optional",
+                Json::Bool(true),
             ),
         ),
     ];
     let json = obj(&[("calls", obj(&calls))]);
-    let mut plan = Plan::from_json(&json).map_err(|e| {
+    Plan::from_json(&json).map_err(|e| {
         Error::new(
             ErrorKind::InvalidInput,
             format!("a service URL makes the order plan invalid: {e}"),
         )
-    })?;
-    // A confirmation e-mail that fails must not undo a placed order.
-    plan.set_optional("notification");
-    Ok(plan)
+    })
 }
 
 /// Integer cents at `root.key`, or a `BAD_RESPONSE` saying what was wrong.

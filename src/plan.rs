@@ -96,8 +96,14 @@ pub struct Call {
     pub deps: Vec<usize>,
     /// The call's topological level: 0 for calls without dependencies.
     pub stage: usize,
-    /// Whether the composition survives this call's failure (its dependents are skipped).
+    /// Whether the composition survives this call's failure: its dependents then get the
+    /// [`fallback`](Call::fallback), or are skipped when there is none.
     pub optional: bool,
+    /// The value that stands in for the reply when this (optional) call fails.
+    pub fallback: Option<Json>,
+    /// The write that undoes this one, run when a later required call fails. Its name is
+    /// `<call>.compensate`, so that errors in it say whose compensation failed.
+    pub compensate: Option<Box<Call>>,
     /// This call's own time limit, overriding the composition's default.
     pub timeout_ms: Option<f64>,
 }
@@ -111,7 +117,20 @@ pub struct Plan {
     index: HashMap<String, usize>,
 }
 
-const CALL_FIELDS: &[&str] = &["url", "method", "headers", "body", "after", "timeoutMs"];
+const CALL_FIELDS: &[&str] = &[
+    "url",
+    "method",
+    "headers",
+    "body",
+    "after",
+    "timeoutMs",
+    "optional",
+    "fallback",
+    "compensate",
+];
+
+/// What a compensation may say: a request, without dependencies or compensation of its own.
+const COMPENSATE_FIELDS: &[&str] = &["url", "method", "headers", "body", "timeoutMs"];
 
 /// The longest time limit a timer can hold (`setTimeout`'s 32-bit signed milliseconds).
 pub const MAX_TIMEOUT_MS: f64 = 2_147_483_647.0;
@@ -190,6 +209,7 @@ impl Plan {
             calls.push(read_call(name, spec, &index)?);
         }
         let stages = levels(&mut calls)?;
+        check_compensations(&calls)?;
         let mut dependents = vec![Vec::new(); calls.len()];
         for (i, call) in calls.iter().enumerate() {
             for &d in &call.deps {
@@ -232,13 +252,6 @@ impl Plan {
         self.index.get(name).copied()
     }
 
-    /// Marks the call `name` optional: its failure skips its dependents but not the rest.
-    pub(crate) fn set_optional(&mut self, name: &str) {
-        if let Some(i) = self.position(name) {
-            self.calls[i].optional = true;
-        }
-    }
-
     /// Every `{input...}` placeholder of the plan with the call that uses it, so input can
     /// be checked before anything is sent.
     /// Each comes with the call that uses it and whether it becomes text.
@@ -269,20 +282,32 @@ pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
 }
 
 fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<Call, Error> {
-    let at = format!("calls.{name}");
+    read_request(&format!("calls.{name}"), name, spec, index, CALL_FIELDS)
+}
+
+/// Reads a call, or (with [`COMPENSATE_FIELDS`]) the compensation of one, found at `at`.
+fn read_request(
+    at: &str,
+    name: &str,
+    spec: &Json,
+    index: &HashMap<String, usize>,
+    allowed: &[&str],
+) -> Result<Call, Error> {
     let Json::Object(fields) = spec else {
         return Err(invalid(format!(
             "{at} must be an object like {{\"url\": \"https://...\"}}, not {}",
             spec.type_name()
         )));
     };
-    if let Some((key, _)) = fields
-        .iter()
-        .find(|(k, _)| !CALL_FIELDS.contains(&k.as_str()))
-    {
+    if let Some((key, _)) = fields.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
         return Err(invalid(format!(
-            "{at}: unknown field `{key}`; a call has {}",
-            CALL_FIELDS.join(", ")
+            "{at}: unknown field `{key}`; {} has {}",
+            if allowed == CALL_FIELDS {
+                "a call"
+            } else {
+                "a compensation"
+            },
+            allowed.join(", ")
         )));
     }
 
@@ -317,7 +342,7 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
         }
     };
     let url = Template::parse(&url_source).map_err(|e| invalid(format!("{at}.url: {e}")))?;
-    check_url_shape(&at, &url)?;
+    check_url_shape(at, &url)?;
 
     let mut headers = Vec::new();
     match spec.get("headers") {
@@ -374,6 +399,32 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
         })?),
     };
 
+    let fallback = spec.get("fallback").cloned();
+    let optional = match spec.get("optional") {
+        None => fallback.is_some(),
+        Some(Json::Bool(false)) if fallback.is_some() => {
+            return Err(invalid(format!(
+                "{at}: a call with a `fallback` is optional; remove `\"optional\": false`"
+            )))
+        }
+        Some(Json::Bool(b)) => *b,
+        Some(other) => {
+            return Err(invalid(format!(
+                "{at}.optional must be true or false, not {}",
+                other.type_name()
+            )))
+        }
+    };
+    let compensate = match spec.get("compensate") {
+        None => None,
+        Some(spec) => Some(Box::new(read_compensation(at, name, spec, index)?)),
+    };
+    if compensate.is_some() && method.is_read() {
+        return Err(invalid(format!(
+            "{at}.compensate: a {method} changes nothing, so there is nothing to undo"
+        )));
+    }
+
     let mut call = Call {
         name: name.to_owned(),
         method,
@@ -383,7 +434,9 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
         body,
         deps: Vec::new(),
         stage: 0,
-        optional: false,
+        optional,
+        fallback,
+        compensate,
         timeout_ms,
     };
 
@@ -440,6 +493,62 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
     }
     call.deps = deps;
     Ok(call)
+}
+
+/// Reads `<at>.compensate`: a write with an explicit method, whose placeholders may read
+/// the input, the call's own reply and what that call depended on (checked once the
+/// graph is known, in [`check_compensations`]).
+fn read_compensation(
+    at: &str,
+    name: &str,
+    spec: &Json,
+    index: &HashMap<String, usize>,
+) -> Result<Call, Error> {
+    let at = format!("{at}.compensate");
+    let compensation = read_request(
+        &at,
+        &format!("{name}.compensate"),
+        spec,
+        index,
+        COMPENSATE_FIELDS,
+    )?;
+    if spec.get("method").is_none() {
+        return Err(invalid(format!(
+            "{at}: missing `method`; name the write that undoes the call, such as \"DELETE\""
+        )));
+    }
+    if compensation.method.is_read() {
+        return Err(invalid(format!(
+            "{at}.method: a {} cannot undo anything; use POST, PUT, PATCH or DELETE",
+            compensation.method
+        )));
+    }
+    Ok(compensation)
+}
+
+/// A compensation runs after its call succeeded, when only that call and what it waited
+/// for are sure to have replied: its placeholders may read nothing else.
+fn check_compensations(calls: &[Call]) -> Result<(), Error> {
+    for (i, call) in calls.iter().enumerate() {
+        let Some(compensation) = &call.compensate else {
+            continue;
+        };
+        let mut ancestors = vec![false; calls.len()];
+        let mut stack = vec![i];
+        while let Some(j) = stack.pop() {
+            if !ancestors[j] {
+                ancestors[j] = true;
+                stack.extend_from_slice(&calls[j].deps);
+            }
+        }
+        if let Some(&d) = compensation.deps.iter().find(|&&d| !ancestors[d]) {
+            return Err(invalid(format!(
+                "calls.{}.compensate reads `{}`, which `{}` does not wait for, so its reply may not exist when the compensation runs; read only `{}`, its dependencies and `input`",
+                call.name, calls[d].name, call.name, call.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The scheme and host of a URL must be written in the plan, never come from a value:
@@ -693,5 +802,78 @@ mod tests {
     #[test]
     fn empty_plan_is_valid() {
         assert!(plan(r#"{"calls":{}}"#).unwrap().stages().is_empty());
+    }
+
+    #[test]
+    fn optional_and_fallback_are_read_and_checked() {
+        let p = plan(
+            r#"{"calls":{"a":{"url":"/a","optional":true},"b":{"url":"/b","fallback":[]},"c":{"url":"/c","optional":false}}}"#,
+        )
+        .unwrap();
+        let c = p.calls();
+        assert!(c[0].optional && c[0].fallback.is_none());
+        assert!(c[1].optional, "a fallback makes the call optional");
+        assert_eq!(c[1].fallback, Some(Json::Array(vec![])));
+        assert!(!c[2].optional);
+        assert_eq!(
+            err(r#"{"calls":{"a":{"url":"/a","optional":"yes"}}}"#),
+            "calls.a.optional must be true or false, not a string"
+        );
+        assert_eq!(
+            err(r#"{"calls":{"a":{"url":"/a","optional":false,"fallback":0}}}"#),
+            "calls.a: a call with a `fallback` is optional; remove `\"optional\": false`"
+        );
+    }
+
+    #[test]
+    fn a_compensation_is_a_write_that_reads_only_what_its_call_had() {
+        let p = plan(
+            r#"{"calls":{
+                "cart":{"url":"/cart"},
+                "hold":{"method":"POST","url":"/holds","body":{"items":"{cart.items}"},
+                        "compensate":{"method":"DELETE","url":"/holds/{hold.id}?cart={cart.id}&u={input.u}","timeoutMs":500}}
+            }}"#,
+        )
+        .unwrap();
+        let undo = p.calls()[1].compensate.as_deref().unwrap();
+        assert_eq!(
+            (undo.name.as_str(), undo.method, undo.timeout_ms),
+            ("hold.compensate", Method::Delete, Some(500.0))
+        );
+        assert_eq!(p.stages().len(), 2, "a compensation adds no dependency");
+
+        let cases = [
+            (
+                r#"{"calls":{"a":{"url":"/a","compensate":{"method":"DELETE","url":"/a"}}}}"#,
+                "calls.a.compensate: a GET changes nothing, so there is nothing to undo",
+            ),
+            (
+                r#"{"calls":{"a":{"method":"POST","url":"/a","compensate":{"url":"/a"}}}}"#,
+                "calls.a.compensate: missing `method`; name the write that undoes the call, such as \"DELETE\"",
+            ),
+            (
+                r#"{"calls":{"a":{"method":"POST","url":"/a","compensate":{"method":"GET","url":"/a"}}}}"#,
+                "calls.a.compensate.method: a GET cannot undo anything; use POST, PUT, PATCH or DELETE",
+            ),
+            (
+                r#"{"calls":{"a":{"method":"POST","url":"/a","compensate":{"method":"DELETE","url":"/a","after":["a"]}}}}"#,
+                "calls.a.compensate: unknown field `after`; a compensation has url, method, headers, body, timeoutMs",
+            ),
+            (
+                r#"{"calls":{"a":{"method":"POST","url":"/a","compensate":"DELETE /a"}}}"#,
+                "calls.a.compensate must be an object like {\"url\": \"https://...\"}, not a string",
+            ),
+            (
+                r#"{"calls":{"a":{"method":"POST","url":"/a","compensate":{"method":"DELETE","url":"/a/{nope.id}"}}}}"#,
+                "calls.a.compensate: placeholder `{nope.id}` names `nope`, which is neither `input` nor a call of this plan",
+            ),
+            (
+                r#"{"calls":{"b":{"url":"/b"},"a":{"method":"POST","url":"/a","compensate":{"method":"DELETE","url":"/a/{b.id}"}}}}"#,
+                "calls.a.compensate reads `b`, which `a` does not wait for, so its reply may not exist when the compensation runs; read only `a`, its dependencies and `input`",
+            ),
+        ];
+        for (src, message) in cases {
+            assert_eq!(err(src), message, "{src}");
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! Per-call records: how each call of a composition ended, and when it ran.
 
+use crate::error::Error;
+
 /// How a call ended. Every call of a finished composition is in exactly one state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CallState {
@@ -9,8 +11,8 @@ pub enum CallState {
     Failed,
     /// A call it depends on failed, so it was never sent.
     Skipped,
-    /// The composition was aborted before or while this call ran; an in-flight request
-    /// was aborted.
+    /// The composition was aborted before this call started, or while this read ran
+    /// (the request was aborted).
     Cancelled,
     /// The composition failed elsewhere before this call could start.
     NotSent,
@@ -49,6 +51,10 @@ pub struct CallRecord {
     pub start_ms: Option<f64>,
     /// When it settled.
     pub end_ms: Option<f64>,
+    /// Why it failed, for a `failed` or `unknown` call.
+    pub error: Option<Error>,
+    /// Whether its plan `fallback` stood in for the reply after it failed.
+    pub fell_back: bool,
 }
 
 impl Default for CallRecord {
@@ -59,6 +65,8 @@ impl Default for CallRecord {
             attempts: 0,
             start_ms: None,
             end_ms: None,
+            error: None,
+            fell_back: false,
         }
     }
 }

@@ -10,10 +10,11 @@
 //! records say truthfully which writes happened. When the caller's abort signal fires,
 //! every in-flight request is aborted at once. Dropping the future aborts them too.
 
+use crate::compensate::{compensate, Compensation, Sender};
 use crate::error::{Error, ErrorKind};
 use crate::hooks::Hooks;
 use crate::in_flight::{BoxFuture, InFlight};
-use crate::plan::Plan;
+use crate::plan::{Call, Plan};
 use crate::record::{CallRecord, CallState};
 use crate::retry::{Decision, RetryPolicy};
 use crate::scope::Scope;
@@ -91,7 +92,7 @@ impl From<Schedule> for Settings {
 
 /// Races a request against its time limit; when time runs out first the request's future
 /// is dropped, which aborts it.
-fn with_time_limit<V: 'static>(
+pub(crate) fn with_time_limit<V: 'static>(
     send: BoxFuture<Sent<V>>,
     timer: BoxFuture<()>,
     after_ms: f64,
@@ -113,19 +114,23 @@ fn with_time_limit<V: 'static>(
     }))
 }
 
-/// What a composition produced: each call's reply (when it succeeded) and record, and
-/// the error that failed it, if any.
+/// What a composition produced: each call's reply (when it succeeded) and record, the
+/// error that failed it, if any, and what became of the writes it then had to undo.
 #[derive(Debug)]
 pub struct Outcome<V> {
-    /// Replies, indexed like the plan's calls.
+    /// Replies, indexed like the plan's calls; a fallback stands in for a failed optional
+    /// call's reply.
     pub replies: Vec<Option<V>>,
     /// Records, indexed like the plan's calls.
     pub records: Vec<CallRecord>,
     /// The first failure of a required call, or the abort.
     pub error: Option<Error>,
+    /// The compensations of completed writes, in the order they ran (last write first);
+    /// empty when the composition succeeded or no completed write declared one.
+    pub compensations: Vec<Compensation>,
 }
 
-type Sent<V> = Result<Reply<V>, TransportError>;
+pub(crate) type Sent<V> = Result<Reply<V>, TransportError>;
 
 /// What an in-flight slot yields: a request's outcome, or the end of a retry's backoff.
 enum Slot<V> {
@@ -156,6 +161,31 @@ where
 /// The name of the header that makes a write safe to repeat.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
+/// Whether `request` already carries an `Idempotency-Key`.
+pub(crate) fn has_idempotency_key<V>(request: &Request<V>) -> bool {
+    request
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case(IDEMPOTENCY_KEY))
+}
+
+/// Gives `request` (of the call or compensation `name`) its `Idempotency-Key` unless the
+/// plan set one: `<operation id>:<name>` when the caller named the intent, else random.
+pub(crate) fn add_idempotency_key<T: Transport>(
+    request: &mut Request<T::Value>,
+    name: &str,
+    settings: &Settings,
+    transport: &T,
+) {
+    if !has_idempotency_key(request) {
+        let key = match &settings.operation_id {
+            Some(op) => format!("{op}:{name}"),
+            None => transport.idempotency_key(),
+        };
+        request.headers.push((IDEMPOTENCY_KEY.to_owned(), key));
+    }
+}
+
 /// Why the scheduler stopped waiting for replies.
 enum Stop {
     Aborted,
@@ -178,6 +208,8 @@ struct Run<'p, V: 'static> {
     stage: usize,
     /// Requests under way; removing one aborts it.
     in_flight: InFlight<Slot<V>>,
+    /// The failure that stands for a call waiting to retry, should it never get the chance.
+    backoff: Vec<Option<Error>>,
     error: Option<Error>,
 }
 
@@ -199,6 +231,7 @@ impl<'p, V: Value> Run<'p, V> {
             open_in_stage: plan.stages().iter().map(Vec::len).collect(),
             stage: 0,
             in_flight: InFlight::new(n),
+            backoff: vec![None; n],
             error: None,
         }
     }
@@ -238,6 +271,11 @@ impl<'p, V: Value> Run<'p, V> {
         record.end_ms = Some(now);
         self.replies[i] = Some(body);
         self.settle(i);
+        self.release_dependents(i);
+    }
+
+    /// Call `i`'s value is known: its dependents wait for one call fewer.
+    fn release_dependents(&mut self, i: usize) {
         for &j in self.plan.dependents(i) {
             self.waiting[j] -= 1;
             if self.waiting[j] == 0 && self.records[j].state == CallState::NotSent {
@@ -246,8 +284,12 @@ impl<'p, V: Value> Run<'p, V> {
         }
     }
 
-    /// Records call `i`'s failure; a required call's failure fails the composition.
+    /// Records call `i`'s failure. An optional call's fallback then stands in for its
+    /// reply; without one its dependents are skipped. A required call's failure fails
+    /// the composition.
     fn fail(&mut self, i: usize, error: Error, now: f64) {
+        let plan = self.plan;
+        let call = &plan.calls()[i];
         let record = &mut self.records[i];
         record.state = CallState::Failed;
         record.end_ms = Some(now);
@@ -255,19 +297,50 @@ impl<'p, V: Value> Run<'p, V> {
             record.status = error.status();
         }
         self.settle(i);
+        if let Some(fallback) = &call.fallback {
+            let record = &mut self.records[i];
+            record.error = Some(error);
+            record.fell_back = true;
+            self.replies[i] = Some(V::from_json(fallback));
+            self.release_dependents(i);
+            return;
+        }
         self.skip_dependents(i);
-        if !self.plan.calls()[i].optional && self.error.is_none() {
-            self.error = Some(error);
+        if !call.optional && self.error.is_none() {
+            self.error = Some(error.clone());
             // Reads in flight change nothing on the server: stop them now. Writes finish,
             // so that the records tell which of them happened.
-            for j in 0..self.plan.calls().len() {
-                if self.plan.calls()[j].method.is_read() && self.in_flight.remove(j) {
-                    let record = &mut self.records[j];
-                    record.state = CallState::Cancelled;
-                    record.end_ms = Some(now);
-                    self.settle(j);
-                }
+            self.abort_in_flight(now, true);
+        }
+        self.records[i].error = Some(error);
+    }
+
+    /// Aborts the requests in flight, or only the reads. An aborted read is `cancelled`;
+    /// an aborted write was sent and may or may not have been acted on, so it is
+    /// `unknown`. A call waiting to retry keeps the outcome of its last attempt.
+    fn abort_in_flight(&mut self, now: f64, reads_only: bool) {
+        for j in 0..self.plan.calls().len() {
+            let read = self.plan.calls()[j].method.is_read();
+            if (reads_only && !read) || !self.in_flight.remove(j) {
+                continue;
             }
+            let record = &mut self.records[j];
+            record.end_ms = Some(now);
+            let last = self.backoff[j].take();
+            if read {
+                record.state = CallState::Cancelled;
+            } else if let Some(last) = last {
+                // A write whose last attempt was answered did not happen; one whose last
+                // attempt went unanswered may have.
+                if record.state != CallState::Unknown {
+                    record.state = CallState::Failed;
+                }
+                record.error = Some(last);
+                self.skip_dependents(j);
+            } else {
+                record.state = CallState::Unknown;
+            }
+            self.settle(j);
         }
     }
 
@@ -283,24 +356,28 @@ impl<'p, V: Value> Run<'p, V> {
         }
     }
 
-    /// Ends the composition at its deadline: what is in flight is aborted; reads become
-    /// cancelled, and a write that was sent may or may not have been acted on.
+    /// Ends the composition at its deadline: everything in flight is aborted.
     fn out_of_time(&mut self, deadline_ms: f64, now: f64) {
-        for j in 0..self.plan.calls().len() {
-            if self.in_flight.remove(j) {
-                let record = &mut self.records[j];
-                record.state = if self.plan.calls()[j].method.is_read() {
-                    CallState::Cancelled
-                } else {
-                    CallState::Unknown
-                };
-                record.end_ms = Some(now);
-            }
-        }
+        self.abort_in_flight(now, false);
         let ms = deadline_ms.round() as u64;
         self.error = Some(Error::new(
             ErrorKind::Timeout,
             format!("the composition ran past its deadline of {ms} ms"),
+        ));
+    }
+
+    /// Ends the composition at the caller's abort: everything in flight is aborted and
+    /// nothing else starts.
+    fn aborted(&mut self, now: f64) {
+        self.abort_in_flight(now, false);
+        for record in &mut self.records {
+            if record.state == CallState::NotSent {
+                record.state = CallState::Cancelled;
+            }
+        }
+        self.error = Some(Error::new(
+            ErrorKind::Aborted,
+            "the composition was aborted by its signal",
         ));
     }
 
@@ -309,6 +386,7 @@ impl<'p, V: Value> Run<'p, V> {
             replies: self.replies,
             records: self.records,
             error: self.error,
+            compensations: Vec::new(),
         }
     }
 }
@@ -317,7 +395,11 @@ impl<'p, V: Value> Run<'p, V> {
 ///
 /// `input` is what `{input...}` placeholders read. `hooks` may build bodies and judge
 /// replies. When `cancel` completes, all in-flight requests are aborted, calls not yet
-/// started are marked cancelled, and the outcome's error is `ABORTED`.
+/// started are marked cancelled (an aborted write, already sent, is `unknown`), and the
+/// outcome's error is `ABORTED`.
+///
+/// When a required call fails, the completed writes that declare a `compensate` request
+/// are undone afterwards, last finished first (see [`Outcome::compensations`]).
 ///
 /// Every `{input...}` value is checked before the first request: a missing one fails
 /// with `INVALID_INPUT` and nothing is sent.
@@ -345,8 +427,6 @@ where
     // Requests as sent, kept for retries, and the retries the composition may still spend.
     let mut sent: Vec<Option<Request<T::Value>>> = (0..n).map(|_| None).collect();
     let mut budget = RetryPolicy::budget(n);
-    // The failure that stands for a call waiting to retry, should it never get the chance.
-    let mut pending: Vec<Option<Error>> = vec![None; n];
     // The time limit of one attempt of call `i` starting at `start`, and whether the
     // deadline is what sets it (it bounds every attempt, reading the body included).
     let limit_of = |i: usize, start: f64| -> (f64, bool) {
@@ -373,16 +453,8 @@ where
             };
             match request {
                 Ok(mut request) => {
-                    let has_key = request
-                        .headers
-                        .iter()
-                        .any(|(k, _)| k.eq_ignore_ascii_case(IDEMPOTENCY_KEY));
-                    if call.method == crate::plan::Method::Post && !has_key {
-                        let key = match &settings.operation_id {
-                            Some(op) => format!("{op}:{}", call.name),
-                            None => transport.idempotency_key(),
-                        };
-                        request.headers.push((IDEMPOTENCY_KEY.to_owned(), key));
+                    if call.method == crate::plan::Method::Post {
+                        add_idempotency_key(&mut request, &call.name, &settings, transport);
                     }
                     let start = elapsed();
                     let (limit, by_deadline) = limit_of(i, start);
@@ -416,31 +488,19 @@ where
             Ok(None) => break,
             Err(Stop::Deadline) => {
                 run.out_of_time(settings.deadline_ms.unwrap_or_default(), now);
-                return run.finish();
+                break;
             }
             Err(Stop::Aborted) => {
-                // Aborted by the caller: removing the in-flight futures aborts their fetches.
-                for j in 0..plan.calls().len() {
-                    let record = &mut run.records[j];
-                    if run.in_flight.remove(j) {
-                        record.state = CallState::Cancelled;
-                        record.end_ms = Some(now);
-                    } else if record.state == CallState::NotSent {
-                        record.state = CallState::Cancelled;
-                    }
-                }
-                run.error = Some(Error::new(
-                    ErrorKind::Aborted,
-                    "the composition was aborted by its signal",
-                ));
-                return run.finish();
+                // Removing the in-flight futures aborts their fetches.
+                run.aborted(now);
+                break;
             }
         };
         let name = &plan.calls()[i].name;
         let result = match result {
             Slot::Sent(result) => result,
             Slot::Waited => {
-                let standing = pending[i].take();
+                let standing = run.backoff[i].take();
                 match (&run.error, sent[i].clone(), standing) {
                     // The composition failed while this call waited: its last failure stands.
                     (Some(_), _, Some(error)) | (_, None, Some(error)) => {
@@ -480,16 +540,12 @@ where
                 };
                 run.settle(i);
                 run.out_of_time(settings.deadline_ms.unwrap_or_default(), now);
-                return run.finish();
+                break;
             }
             Err(e) => {
                 let call = &plan.calls()[i];
-                let repeatable = call.method.is_read()
-                    || sent[i].as_ref().is_some_and(|r| {
-                        r.headers
-                            .iter()
-                            .any(|(k, _)| k.eq_ignore_ascii_case(IDEMPOTENCY_KEY))
-                    });
+                let repeatable =
+                    call.method.is_read() || sent[i].as_ref().is_some_and(has_idempotency_key);
                 let time_left = settings.deadline_ms.map_or(f64::INFINITY, |d| d - now);
                 let decision = settings.retry.decide(
                     run.records[i].attempts,
@@ -513,7 +569,7 @@ where
                     {
                         run.records[i].status = Some(*status);
                     }
-                    pending[i] = Some(transport_error(plan, i, e));
+                    run.backoff[i] = Some(transport_error(&plan.calls()[i], e));
                     let timer = clock.sleep(wait);
                     run.in_flight.insert(
                         i,
@@ -524,7 +580,7 @@ where
                     );
                     continue;
                 }
-                let error = transport_error(plan, i, e);
+                let error = transport_error(call, e);
                 run.fail(i, error, now);
                 if outcome_unknown && !plan.calls()[i].method.is_read() {
                     run.records[i].state = CallState::Unknown;
@@ -533,14 +589,30 @@ where
         }
     }
     // Calls that never started: downstream of a failure they were skipped already;
-    // the rest stayed `not-sent`.
-    run.finish()
+    // the rest stayed `not-sent`. A failure leaves completed writes to undo.
+    let compensations = match &run.error {
+        Some(error) => {
+            let aborted = error.kind() == ErrorKind::Aborted;
+            let scope = Scope::new(plan, input, &run.replies);
+            let sender = Sender {
+                transport,
+                clock,
+                settings: &settings,
+                origin,
+            };
+            compensate(&scope, &run.records, aborted, sender, cancel.as_mut()).await
+        }
+        None => Vec::new(),
+    };
+    Outcome {
+        compensations,
+        ..run.finish()
+    }
 }
 
 /// Turns a transport failure into the composition's error, naming the call and its URL
 /// template (never the filled-in URL, which may carry values the caller considers secret).
-fn transport_error(plan: &Plan, i: usize, e: TransportError) -> Error {
-    let call = &plan.calls()[i];
+pub(crate) fn transport_error(call: &Call, e: TransportError) -> Error {
     let what = format!("call `{}` ({} {})", call.name, call.method, call.url_source);
     match e {
         TransportError::Status(status) | TransportError::Throttled { status, .. } => Error::new(
@@ -844,7 +916,15 @@ mod tests {
         ));
         assert_eq!(out.error.unwrap().kind(), ErrorKind::Aborted);
         let states: Vec<CallState> = out.records.iter().map(|r| r.state).collect();
-        assert_eq!(states, [CallState::Cancelled; 3]);
+        assert_eq!(
+            states,
+            [
+                CallState::Cancelled,
+                CallState::Unknown,
+                CallState::Cancelled
+            ],
+            "the aborted write was sent, so whether it happened is unknown"
+        );
         assert_eq!(out.records[0].end_ms, Some(30.0));
         assert_eq!(out.records[2].start_ms, None);
         assert!(sim
@@ -964,11 +1044,46 @@ mod tests {
     }
 
     #[test]
-    fn an_optional_failure_skips_only_its_dependents() {
-        let mut p = plan(
-            r#"{"calls":{"a":{"url":"http://svc/a"},"opt":{"url":"http://svc/bad"},"c":{"url":"http://svc/c","after":["opt"]},"d":{"url":"http://svc/d","after":["a"]}}}"#,
+    fn a_fallback_stands_in_for_a_failed_reply_and_its_dependents_run() {
+        let p = plan(
+            r#"{"calls":{
+                "rec":{"url":"http://svc/bad","fallback":{"items":[],"source":"fallback"}},
+                "page":{"url":"http://svc/page/{rec.items.length}","body":null,"method":"POST","after":[]}
+            }}"#,
         );
-        p.set_optional("opt");
+        let sim = Sim::new(|req| -> Answer {
+            match service(req).as_str() {
+                "bad" => (5.0, Err(TransportError::Status(404))),
+                _ => (
+                    10.0,
+                    Ok(Reply {
+                        status: 200,
+                        body: json("{}"),
+                    }),
+                ),
+            }
+        });
+        let out = go(&sim, &p, "{}", Schedule::Eager);
+        assert!(out.error.is_none(), "{:?}", out.error);
+        let rec = &out.records[0];
+        assert_eq!(
+            (rec.state, rec.fell_back, rec.status),
+            (CallState::Failed, true, Some(404))
+        );
+        assert_eq!(rec.error.as_ref().unwrap().kind(), ErrorKind::HttpStatus);
+        assert_eq!(
+            out.replies[0],
+            Some(json(r#"{"items":[],"source":"fallback"}"#))
+        );
+        assert_eq!(out.records[1].state, CallState::Ok);
+        assert_eq!(sim.seen()[1].request.url, "http://svc/page/0");
+    }
+
+    #[test]
+    fn an_optional_failure_skips_only_its_dependents() {
+        let p = plan(
+            r#"{"calls":{"a":{"url":"http://svc/a"},"opt":{"url":"http://svc/bad","optional":true},"c":{"url":"http://svc/c","after":["opt"]},"d":{"url":"http://svc/d","after":["a"]}}}"#,
+        );
         let sim = Sim::new(|req| -> Answer {
             match service(req).as_str() {
                 "bad" => (

@@ -33,6 +33,11 @@ impl<'a, V: Value> Scope<'a, V> {
         }
     }
 
+    /// The plan whose calls this scope serves.
+    pub fn plan(&self) -> &'a Plan {
+        self.plan
+    }
+
     /// The value at `root.path...`. A missing input value is `INVALID_INPUT`; a missing
     /// reply value is `BAD_RESPONSE`; both name the call that needed it and the path.
     pub fn get(&self, call: &str, root: &str, path: &[&str]) -> Result<V, Error> {

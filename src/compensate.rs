@@ -1,0 +1,561 @@
+//! Compensation, the saga pattern: when a composition fails after some writes completed,
+//! the writes that declared how to undo themselves are undone, last finished first.
+//!
+//! A compensation is itself a write that can fail, so each one is reported with its own
+//! outcome; together with the call records this lists every write that reached a service
+//! and what became of it. Compensations are retried like keyed writes (each carries an
+//! `Idempotency-Key`), bounded by their own time limit rather than the composition's
+//! deadline: a held reservation costs more than a late rejection.
+
+use crate::error::Error;
+use crate::plan::Plan;
+use crate::record::{CallRecord, CallState};
+use crate::retry::Decision;
+use crate::schedule::{add_idempotency_key, transport_error, with_time_limit, Settings};
+use crate::scope::Scope;
+use crate::transport::{Clock, Transport, TransportError};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+
+/// How a compensation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CompensationState {
+    /// The undoing write succeeded.
+    Ok,
+    /// The undoing write was answered with a failure, or could not be built.
+    Failed,
+    /// The undoing write was sent but its outcome is not known.
+    Unknown,
+    /// It was not attempted; the error says why.
+    NotRun,
+}
+
+impl CompensationState {
+    /// The state's name as JavaScript sees it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompensationState::Ok => "ok",
+            CompensationState::Failed => "failed",
+            CompensationState::Unknown => "unknown",
+            CompensationState::NotRun => "not-run",
+        }
+    }
+}
+
+/// What became of the compensation of one completed write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compensation {
+    /// The index of the call it undoes.
+    pub call: usize,
+    /// How it ended.
+    pub state: CompensationState,
+    /// The HTTP status of its last reply, when one arrived.
+    pub status: Option<u16>,
+    /// How many requests were sent for it.
+    pub attempts: u32,
+    /// Why it failed (`failed`, `unknown`).
+    pub error: Option<Error>,
+    /// Why it was not attempted (`not-run`).
+    pub reason: Option<String>,
+    /// When its first request started, in ms from the composition's start.
+    pub start_ms: Option<f64>,
+    /// When it settled.
+    pub end_ms: Option<f64>,
+}
+
+/// What sending needs: the transport, the clock, the settings and the composition's
+/// time origin.
+pub(crate) struct Sender<'a, T, C> {
+    pub transport: &'a T,
+    pub clock: &'a C,
+    pub settings: &'a Settings,
+    pub origin: f64,
+}
+
+/// The writes to undo, last finished first, each with the reason it must not run, if any.
+fn due(plan: &Plan, records: &[CallRecord], aborted: bool) -> Vec<(usize, Option<String>)> {
+    let calls = plan.calls();
+    // A write whose outcome is unknown may have acted on what it depended on: undoing
+    // those writes could break it, so they are left for the caller to reconcile.
+    let mut held_by: Vec<Option<usize>> = vec![None; calls.len()];
+    for (u, record) in records.iter().enumerate() {
+        if record.state == CallState::Unknown {
+            let mut stack = calls[u].deps.clone();
+            while let Some(j) = stack.pop() {
+                if held_by[j].is_none() {
+                    held_by[j] = Some(u);
+                    stack.extend_from_slice(&calls[j].deps);
+                }
+            }
+        }
+    }
+    let mut due: Vec<usize> = (0..calls.len())
+        .filter(|&i| {
+            calls[i].compensate.is_some()
+                && matches!(records[i].state, CallState::Ok | CallState::Unknown)
+        })
+        .collect();
+    // Last finished first; among equal times, later in the plan first.
+    due.sort_by(|&a, &b| {
+        let end = |i: usize| records[i].end_ms.unwrap_or(0.0);
+        end(b).total_cmp(&end(a)).then(b.cmp(&a))
+    });
+    due.into_iter()
+        .map(|i| {
+            let name = &calls[i].name;
+            let reason = if aborted {
+                Some(format!(
+                    "`{name}` was not undone: the composition was aborted, and nothing is sent after an abort"
+                ))
+            } else if records[i].state == CallState::Unknown {
+                Some(format!(
+                    "`{name}` was not undone: its outcome is unknown, so there is no reply to undo it from"
+                ))
+            } else {
+                held_by[i].map(|u| {
+                    format!(
+                        "`{name}` was not undone: `{}` depends on it and its outcome is unknown; undoing `{name}` could break what `{}` did",
+                        calls[u].name, calls[u].name
+                    )
+                })
+            };
+            (i, reason)
+        })
+        .collect()
+}
+
+/// Polls `future` unless `cancel` completes first.
+async fn unless_cancelled<F: Future>(
+    future: F,
+    cancel: &mut Pin<&mut impl Future<Output = ()>>,
+) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| {
+        if cancel.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        future.as_mut().poll(cx).map(Some)
+    })
+    .await
+}
+
+/// Undoes the completed writes of a failed composition, one after another, last finished
+/// first, and reports each. After an abort nothing is sent: every one is `not-run`; an
+/// abort while they run stops them the same way.
+pub(crate) async fn compensate<T: Transport, C: Clock>(
+    scope: &Scope<'_, T::Value>,
+    records: &[CallRecord],
+    aborted: bool,
+    sender: Sender<'_, T, C>,
+    mut cancel: Pin<&mut impl Future<Output = ()>>,
+) -> Vec<Compensation> {
+    let plan = scope.plan();
+    let Sender {
+        transport,
+        clock,
+        settings,
+        origin,
+    } = sender;
+    let mut stopped = aborted;
+    let mut out = Vec::new();
+    for (i, reason) in due(plan, records, aborted) {
+        let mut done = Compensation {
+            call: i,
+            state: CompensationState::NotRun,
+            status: None,
+            attempts: 0,
+            error: None,
+            reason,
+            start_ms: None,
+            end_ms: None,
+        };
+        let Some(undo) = plan.calls()[i].compensate.as_deref() else {
+            continue;
+        };
+        if stopped && done.reason.is_none() {
+            done.reason = Some(format!(
+                "`{}` was not undone: the composition was aborted, and nothing is sent after an abort",
+                plan.calls()[i].name
+            ));
+        }
+        if done.reason.is_some() {
+            out.push(done);
+            continue;
+        }
+        let mut request = match scope.request(undo, None) {
+            Ok(request) => request,
+            Err(e) => {
+                done.state = CompensationState::Failed;
+                done.error = Some(e);
+                out.push(done);
+                continue;
+            }
+        };
+        add_idempotency_key(&mut request, &undo.name, settings, transport);
+        done.start_ms = Some(clock.now() - origin);
+        let limit = undo.timeout_ms.unwrap_or(settings.timeout_ms);
+        loop {
+            done.attempts += 1;
+            let attempt = with_time_limit(
+                transport.send(request.clone()),
+                clock.sleep(limit),
+                limit,
+                false,
+            );
+            let result = match unless_cancelled(attempt, &mut cancel).await {
+                Some(result) => result,
+                None => {
+                    stopped = true;
+                    done.state = CompensationState::Unknown;
+                    done.error = Some(crate::error::Error::new(
+                        crate::error::ErrorKind::Aborted,
+                        format!("`{}` was aborted by the signal while it ran", undo.name),
+                    ));
+                    break;
+                }
+            };
+            let e = match result {
+                Ok(reply) => {
+                    done.state = CompensationState::Ok;
+                    done.status = Some(reply.status);
+                    break;
+                }
+                Err(e) => e,
+            };
+            if let TransportError::Status(status) | TransportError::Throttled { status, .. } = &e {
+                done.status = Some(*status);
+            }
+            let unknown = matches!(
+                e,
+                TransportError::Network(_) | TransportError::TimedOut { .. }
+            );
+            let decision = settings.retry.decide(
+                done.attempts,
+                &e,
+                true,
+                f64::INFINITY,
+                true,
+                transport.random(),
+            );
+            done.state = if unknown {
+                CompensationState::Unknown
+            } else {
+                CompensationState::Failed
+            };
+            done.error = Some(transport_error(undo, e));
+            match decision {
+                Decision::RetryAfter(wait) => {
+                    if unless_cancelled(clock.sleep(wait), &mut cancel)
+                        .await
+                        .is_none()
+                    {
+                        stopped = true;
+                        break;
+                    }
+                }
+                Decision::Stop => break,
+            }
+        }
+        done.end_ms = Some(clock.now() - origin);
+        out.push(done);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::hooks::NoHooks;
+    use crate::json::Json;
+    use crate::schedule::{run, Outcome, Schedule};
+    use crate::sim::{Answer, Sim};
+    use crate::transport::{Reply, Request};
+
+    fn json(s: &str) -> Json {
+        serde_json::from_str(s).unwrap()
+    }
+
+    /// A saga: `reserve` and `charge` are writes that declare how to undo themselves,
+    /// `quote` is a write that does not, and `place` needs them all.
+    const SAGA: &str = r#"{"calls":{
+        "reserve": {"method":"POST","url":"http://svc/reserve",
+                    "compensate":{"method":"DELETE","url":"http://svc/release/{reserve.id}"}},
+        "quote":   {"method":"POST","url":"http://svc/quote"},
+        "charge":  {"method":"POST","url":"http://svc/charge","after":["quote"],
+                    "compensate":{"method":"POST","url":"http://svc/void/{charge.id}","body":{"why":"{input.why}"}}},
+        "place":   {"method":"POST","url":"http://svc/place","after":["reserve","charge"]}
+    }}"#;
+
+    /// Each service's path segment after `http://svc/`.
+    fn service(req: &Request<Json>) -> String {
+        req.url["http://svc/".len()..]
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `reserve` takes 30 ms, `charge` 20 ms after `quote`'s 20; what `answer` gives for
+    /// a service overrides the default 200 reply `{"id": "<service>-1"}`.
+    fn saga_network(answer: impl Fn(&str, usize) -> Option<Answer> + 'static) -> Sim {
+        let count = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+        Sim::new(move |req| -> Answer {
+            let name = service(req);
+            count.borrow_mut().push(name.clone());
+            let nth = count.borrow().iter().filter(|n| **n == name).count();
+            answer(&name, nth).unwrap_or_else(|| {
+                let ms = if name == "reserve" { 30.0 } else { 20.0 };
+                let body = json(&format!(r#"{{"id":"{name}-1"}}"#));
+                (ms, Ok(Reply { status: 200, body }))
+            })
+        })
+    }
+
+    fn go(sim: &Sim, plan: &str, cancel_at: Option<f64>) -> Outcome<Json> {
+        let p = Plan::from_json(&json(plan)).unwrap();
+        let input = json(r#"{"why":"order failed"}"#);
+        let cancel = async {
+            match cancel_at {
+                Some(ms) => sim.sleep(ms).await,
+                None => std::future::pending().await,
+            }
+        };
+        sim.block_on(run(&p, &input, sim, sim, &NoHooks, Schedule::Eager, cancel))
+    }
+
+    fn urls(sim: &Sim) -> Vec<(String, String)> {
+        sim.seen()
+            .iter()
+            .map(|s| (s.request.method.to_string(), s.request.url.clone()))
+            .collect()
+    }
+
+    fn summary(out: &Outcome<Json>, plan: &str) -> Vec<(String, CompensationState)> {
+        let p = Plan::from_json(&json(plan)).unwrap();
+        out.compensations
+            .iter()
+            .map(|c| (p.calls()[c.call].name.clone(), c.state))
+            .collect()
+    }
+
+    #[test]
+    fn a_later_failure_undoes_completed_writes_last_first() {
+        let sim = saga_network(|name, _| {
+            (name == "place").then_some((10.0, Err(TransportError::Status(409))))
+        });
+        let out = go(&sim, SAGA, None);
+        let e = out.error.as_ref().unwrap();
+        assert_eq!((e.kind(), e.call()), (ErrorKind::HttpStatus, Some("place")));
+        // charge ended at 40 ms, reserve at 30: charge is undone first.
+        assert_eq!(
+            summary(&out, SAGA),
+            [
+                ("charge".into(), CompensationState::Ok),
+                ("reserve".into(), CompensationState::Ok)
+            ]
+        );
+        let seen = urls(&sim);
+        assert_eq!(
+            seen[seen.len() - 2..],
+            [
+                ("POST".into(), "http://svc/void/charge-1".into()),
+                ("DELETE".into(), "http://svc/release/reserve-1".into())
+            ]
+        );
+        let void = &sim.seen()[seen.len() - 2].request;
+        assert_eq!(void.body, Some(json(r#"{"why":"order failed"}"#)));
+        assert!(
+            void.headers
+                .iter()
+                .any(|(k, v)| k == "Idempotency-Key" && !v.is_empty()),
+            "a compensation is a keyed write, safe to retry"
+        );
+        let c = &out.compensations[0];
+        assert_eq!((c.status, c.attempts), (Some(200), 1));
+        assert!(c.start_ms.unwrap() >= 50.0, "undone only after the failure");
+    }
+
+    #[test]
+    fn only_writes_that_completed_are_undone() {
+        // charge is declined with a 402: it never happened, so only reserve is undone.
+        let sim = saga_network(|name, _| {
+            (name == "charge").then_some((20.0, Err(TransportError::Status(402))))
+        });
+        let out = go(&sim, SAGA, None);
+        assert_eq!(out.error.as_ref().unwrap().call(), Some("charge"));
+        assert_eq!(
+            summary(&out, SAGA),
+            [("reserve".into(), CompensationState::Ok)]
+        );
+        assert_eq!(out.records[3].state, CallState::Skipped);
+    }
+
+    #[test]
+    fn a_success_undoes_nothing() {
+        let sim = saga_network(|_, _| None);
+        let out = go(&sim, SAGA, None);
+        assert!(out.error.is_none() && out.compensations.is_empty());
+        assert_eq!(sim.seen().len(), 4);
+    }
+
+    #[test]
+    fn a_failed_compensation_is_retried_then_reported() {
+        let sim = saga_network(|name, nth| match name {
+            "place" => Some((10.0, Err(TransportError::Status(500)))),
+            "void" if nth < 3 => Some((5.0, Err(TransportError::Status(503)))),
+            "release" => Some((5.0, Err(TransportError::Status(404)))),
+            _ => None,
+        });
+        let out = go(&sim, SAGA, None);
+        let charge = &out.compensations[0];
+        assert_eq!(
+            (charge.state, charge.attempts, charge.status),
+            (CompensationState::Ok, 3, Some(200)),
+            "503 is retried, with backoff, up to the attempt cap"
+        );
+        let reserve = &out.compensations[1];
+        assert_eq!(
+            (reserve.state, reserve.attempts, reserve.status),
+            (CompensationState::Failed, 1, Some(404)),
+            "a 404 is not retried"
+        );
+        let e = reserve.error.as_ref().unwrap();
+        assert_eq!(e.call(), Some("reserve.compensate"));
+        assert!(
+            e.message()
+                .contains("(DELETE http://svc/release/{reserve.id})"),
+            "names the template, not the filled URL: {}",
+            e.message()
+        );
+        assert_eq!(
+            out.error.as_ref().unwrap().call(),
+            Some("place"),
+            "the composition's error stays the failure that caused the undoing"
+        );
+    }
+
+    #[test]
+    fn writes_an_unknown_write_depends_on_are_left_for_the_caller() {
+        // place's reply is lost: it may have used the reservation and the charge.
+        let sim = saga_network(|name, _| {
+            (name == "place").then_some((10.0, Err(TransportError::Network("reset".into()))))
+        });
+        let out = go(&sim, SAGA, None);
+        assert_eq!(out.records[3].state, CallState::Unknown);
+        assert_eq!(
+            summary(&out, SAGA),
+            [
+                ("charge".into(), CompensationState::NotRun),
+                ("reserve".into(), CompensationState::NotRun)
+            ]
+        );
+        assert!(out.compensations[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("`place` depends on it and its outcome is unknown"));
+        assert!(
+            !urls(&sim)
+                .iter()
+                .any(|(_, u)| u.contains("void") || u.contains("release")),
+            "nothing was undone"
+        );
+    }
+
+    #[test]
+    fn after_an_abort_nothing_is_undone_and_the_writes_are_listed() {
+        // Aborted at 45 ms: reserve (30) and charge (40) completed, place is in flight.
+        let sim = saga_network(|name, _| {
+            (name == "place").then_some({
+                (
+                    100.0,
+                    Ok(Reply {
+                        status: 201,
+                        body: json("{}"),
+                    }),
+                )
+            })
+        });
+        let out = go(&sim, SAGA, Some(45.0));
+        assert_eq!(out.error.as_ref().unwrap().kind(), ErrorKind::Aborted);
+        assert_eq!(out.records[3].state, CallState::Unknown);
+        assert_eq!(
+            summary(&out, SAGA),
+            [
+                ("charge".into(), CompensationState::NotRun),
+                ("reserve".into(), CompensationState::NotRun)
+            ]
+        );
+        assert!(out.compensations[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("aborted"));
+        assert!(
+            sim.seen().iter().all(|s| s.start < 45.0),
+            "nothing sent after the abort"
+        );
+    }
+
+    #[test]
+    fn an_abort_while_undoing_stops_the_undoing() {
+        // place fails at 50 ms; the void hangs until the abort at 80 ms.
+        let sim = saga_network(|name, _| match name {
+            "place" => Some((10.0, Err(TransportError::Status(500)))),
+            "void" => Some((
+                1000.0,
+                Ok(Reply {
+                    status: 200,
+                    body: json("{}"),
+                }),
+            )),
+            _ => None,
+        });
+        let out = go(&sim, SAGA, Some(80.0));
+        assert_eq!(
+            summary(&out, SAGA),
+            [
+                ("charge".into(), CompensationState::Unknown),
+                ("reserve".into(), CompensationState::NotRun)
+            ]
+        );
+        let void = sim
+            .seen()
+            .into_iter()
+            .find(|s| s.request.url.contains("void"))
+            .unwrap();
+        assert!(void.aborted && void.end == Some(80.0));
+        assert!(!urls(&sim).iter().any(|(_, u)| u.contains("release")));
+    }
+
+    #[test]
+    fn a_compensation_that_cannot_be_built_fails_without_sending() {
+        // reserve's reply has no `id`, so its compensation's URL cannot be filled.
+        let sim = saga_network(|name, _| match name {
+            "reserve" => Some((
+                30.0,
+                Ok(Reply {
+                    status: 200,
+                    body: json("{}"),
+                }),
+            )),
+            "place" => Some((10.0, Err(TransportError::Status(500)))),
+            _ => None,
+        });
+        let out = go(&sim, SAGA, None);
+        let reserve = &out.compensations[1];
+        assert_eq!(
+            (reserve.state, reserve.attempts),
+            (CompensationState::Failed, 0)
+        );
+        let e = reserve.error.as_ref().unwrap();
+        assert_eq!(e.kind(), ErrorKind::BadResponse);
+        assert_eq!(
+            e.message(),
+            "call `reserve.compensate` needs `{reserve.id}`, but the reply of `reserve` has no `id`"
+        );
+        assert!(!urls(&sim).iter().any(|(_, u)| u.contains("release")));
+    }
+}
