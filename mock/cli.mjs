@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // Start the mock order services until SIGINT/SIGTERM.
-//   node mock/cli.mjs [--port 4500] [--latency 100] [--latency payment=400 ...] [--log]
+//   node mock/cli.mjs [--port 4500] [--latency 100] [--latency payment=400 ...] [--jitter 20 ...] [--log]
 // stdout: exactly one line of JSON {adminUrl, gatewayUrl, services}; everything else goes to stderr.
 
 import { parseArgs } from 'node:util';
 import { startServices, SERVICE_NAMES, DEFAULT_PORT } from './services.mjs';
 
-const USAGE = `usage: node mock/cli.mjs [--port ${DEFAULT_PORT}] [--latency MS] [--latency SERVICE=MS ...] [--log]
+const USAGE = `usage: node mock/cli.mjs [--port ${DEFAULT_PORT}] [--latency MS] [--latency SERVICE=MS ...] [--jitter ...] [--log]
   --port N            base port: admin N, gateway N+1, services N+2..N+11 (0 = any free ports)
   --latency MS        latency of every service in the default scenario
   --latency SVC=MS    latency of one service (repeatable); services: ${SERVICE_NAMES.join(', ')}
+  --jitter MS         each reply waits a further uniform random 0..MS (also --jitter SVC=MS)
   --log               one line per request on stderr`;
 
 function fail(message) {
@@ -28,6 +29,7 @@ try {
     options: {
       port: { type: 'string', default: String(DEFAULT_PORT) },
       latency: { type: 'string', multiple: true, default: [] },
+      jitter: { type: 'string', multiple: true, default: [] },
       log: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -43,22 +45,28 @@ if (args.help) {
 
 if (!/^\d+$/.test(args.port)) fail(`--port: expected an integer, got "${args.port}"`);
 const port = Number(args.port);
-let defaultLatency = 0;
-const latency = {};
-for (const item of args.latency) {
-  const eq = item.indexOf('=');
-  if (eq < 0) {
-    defaultLatency = toMs(item, '--latency');
-  } else {
-    const name = item.slice(0, eq);
-    if (!SERVICE_NAMES.includes(name)) fail(`--latency: unknown service "${name}"`);
-    latency[name] = toMs(item.slice(eq + 1), `--latency ${name}`);
+/** `--flag MS` and `--flag SERVICE=MS` items → [default ms, { service: ms }]. */
+function perService(items, flag) {
+  let all = 0;
+  const each = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq < 0) {
+      all = toMs(item, flag);
+    } else {
+      const name = item.slice(0, eq);
+      if (!SERVICE_NAMES.includes(name)) fail(`${flag}: unknown service "${name}"`);
+      each[name] = toMs(item.slice(eq + 1), `${flag} ${name}`);
+    }
   }
+  return [all, each];
 }
+const [defaultLatency, latency] = perService(args.latency, '--latency');
+const [defaultJitter, jitter] = perService(args.jitter, '--jitter');
 
 let running;
 try {
-  running = await startServices({ port, latency, defaultLatency, log: args.log });
+  running = await startServices({ port, latency, defaultLatency, jitter, defaultJitter, log: args.log });
 } catch (err) {
   process.stderr.write(`mock: ${err.message}\n`);
   process.exit(1);
@@ -68,7 +76,9 @@ process.stdout.write(`${JSON.stringify(running)}\n`);
 const ports = Object.entries(running.services).map(([name, u]) => `${name} ${new URL(u).port}`).join(', ');
 const lat = defaultLatency || Object.keys(latency).length
   ? ` latency ${defaultLatency}ms${Object.keys(latency).length ? ` ${JSON.stringify(latency)}` : ''};` : '';
-process.stderr.write(`mock services up: admin ${running.adminUrl}, gateway ${running.gatewayUrl}; ${ports};${lat} Ctrl-C to stop\n`);
+const jit = defaultJitter || Object.keys(jitter).length
+  ? ` jitter ${defaultJitter}ms${Object.keys(jitter).length ? ` ${JSON.stringify(jitter)}` : ''};` : '';
+process.stderr.write(`mock services up: admin ${running.adminUrl}, gateway ${running.gatewayUrl}; ${ports};${lat}${jit} Ctrl-C to stop\n`);
 
 let stopping = false;
 async function stop(signal) {

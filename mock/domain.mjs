@@ -1,6 +1,6 @@
 // The "create order" domain: one route table per service. Money is in integer cents.
 //
-// A handler gets ctx = { state, params, body, query, fault, location(path) } and returns
+// A handler gets ctx = { state, params, body, query, fault, faultApplied(), location(path) } and returns
 // { status, body, headers? }. It may throw HttpError (e.g. a 400 from body validation).
 
 export class HttpError extends Error {
@@ -150,12 +150,12 @@ function shippingQuote({ body }) {
   return { status: 200, body: { ...SHIPPING[body.option] } };
 }
 
-function fraudCheck({ body, fault, consumeFault }) {
+function fraudCheck({ body, fault, faultApplied }) {
   requireFields(body, [['customerId', 'string'], ['email', 'string'], ['cartId', 'string']]);
   let decision = 'approve';
   if (fault === 'reject' || fault === 'review') {
     decision = fault;
-    consumeFault();
+    faultApplied();
   }
   return { status: 200, body: { decision } };
 }
@@ -165,12 +165,12 @@ function taxQuote({ body }) {
   return { status: 200, body: { amount: Math.round(body.amount * TAX_RATE) } };
 }
 
-function authorize({ state, body, fault, consumeFault, location }) {
+function authorize({ state, body, fault, faultApplied, location }) {
   requireFields(body, [['customerId', 'string'], ['paymentMethodId', 'string'], ['amount', 'integer'], ['currency', 'string']]);
   let declined = body.paymentMethodId === 'pm_declined';
   if (fault === 'decline') {
     declined = true;
-    consumeFault();
+    faultApplied();
   }
   const authorizationId = nextId(state, 'auth');
   const status = declined ? 'declined' : 'authorized';

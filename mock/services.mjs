@@ -8,6 +8,7 @@ import {
   headersObject, isBodyless,
 } from './http-util.mjs';
 import { Store, SERVICE_NAMES, ConfigError, faultType, TRANSPORT_FAULTS } from './store.mjs';
+import { applyTransportFault } from './faults.mjs';
 import { route, HttpError } from './domain.mjs';
 import { labControls, labReply } from './lab.mjs';
 
@@ -27,7 +28,7 @@ class Exchange {
     this.req = req;
     this.res = res;
     this.entry = entry;
-    this.done = false; // we replied, or destroyed the socket on purpose
+    this.done = false; // the reply is complete, or we destroyed the socket on purpose
     this.gone = false; // the client went away (or the server is closing): stop working on it
     this.timer = null;
     this.wake = null;
@@ -76,14 +77,88 @@ class Exchange {
     });
   }
 
+  /** Resolves true on the response's next 'drain', false if the exchange dies first. */
+  drained() {
+    if (this.gone) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onDrain = () => {
+        this.wake = null;
+        resolve(true);
+      };
+      this.res.once('drain', onDrain);
+      this.wake = (ok) => {
+        this.res.off('drain', onDrain);
+        resolve(ok);
+      };
+    });
+  }
+
+  /** Whether a reply may still start: nothing sent yet and the client still there. */
+  get open() {
+    return !this.done && !this.gone && !this.res.headersSent;
+  }
+
+  setHeaders(headers) {
+    const key = this.req.headers['idempotency-key'];
+    if (key !== undefined) this.res.setHeader('Idempotency-Key', key);
+    for (const [k, v] of Object.entries(headers)) this.res.setHeader(k, v);
+  }
+
+  /** Send the status line and headers now (the body follows), and log them as the reply. */
+  sendHead(status) {
+    const { res, entry } = this;
+    entry.status = status;
+    entry.repliedAt = now();
+    res.writeHead(status);
+    res.flushHeaders();
+    this.rt.events.emit('reply', entry);
+  }
+
+  /**
+   * Send headers at once, then write `pieces` (Buffers) with Content-Length set to their total: each after
+   * waiting `gapMs`, and after 'drain' when the socket's buffer is full. If the client goes away (or the
+   * mock closes), writing stops and no timer or listener is left behind; the entry is then `aborted`.
+   */
+  async stream(status, contentType, pieces, { gapMs = 0 } = {}) {
+    if (!this.open) return;
+    this.setHeaders({ 'Content-Type': contentType, 'Content-Length': pieces.reduce((n, p) => n + p.length, 0) });
+    this.sendHead(status);
+    for (const piece of pieces) {
+      if (gapMs > 0 && !(await this.sleep(gapMs))) return;
+      if (this.gone) return;
+      if (!this.res.write(piece) && !(await this.drained())) return;
+    }
+    this.done = true;
+    this.res.end();
+    this.trace(`${status}, body streamed in ${pieces.length} pieces`);
+  }
+
+  /**
+   * Send 200 headers with the Content-Length of `body`, write its first half, and once that has left,
+   * close the connection: the client fails while reading the body.
+   */
+  cutMidBody(contentType, body) {
+    if (!this.open) return;
+    this.setHeaders({ 'Content-Type': contentType, 'Content-Length': body.length });
+    this.sendHead(200);
+    this.res.write(body.subarray(0, Math.floor(body.length / 2)), () => {
+      if (this.gone) return;
+      this.done = true;
+      // A plain close (FIN), not resetAndDestroy (RST): an RST can make the client's TCP stack drop bytes
+      // it received but had not read yet, headers included, so the client would fail before the headers.
+      this.req.socket.destroy();
+      this.entry.reset = true;
+      this.rt.events.emit('reset', this.entry);
+      this.trace('200, reset mid-body');
+    });
+  }
+
   /** Write a reply. opts: { json } or { text, contentType }, plus headers. */
   reply(status, { json, text, contentType, headers = {} } = {}) {
-    if (this.done || this.gone) return;
+    if (!this.open) return;
     this.done = true;
-    const { res, req, entry } = this;
-    const key = req.headers['idempotency-key'];
-    if (key !== undefined) res.setHeader('Idempotency-Key', key);
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    const { res, entry } = this;
+    this.setHeaders(headers);
     let payload = '';
     if (!isBodyless(status)) {
       if (text !== undefined) {
@@ -119,11 +194,12 @@ class Exchange {
 
   /** Destroy the connection without a reply (a network error for the client). */
   reset() {
-    if (this.done || this.gone) return;
+    if (!this.open) return;
     this.done = true;
     const socket = this.req.socket;
     if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
     else socket.destroy();
+    this.entry.reset = true;
     this.rt.events.emit('reset', this.entry);
     this.trace('reset');
   }
@@ -160,16 +236,20 @@ function onServiceRequest(rt, portName, req, res) {
       unknownService = true;
     }
   }
+  const lab = path === '/lab' || path.startsWith('/lab/');
+  // Domain requests are numbered, and their fault chosen, in order of arrival (see Store.arrive).
+  const arrival = unknownService || lab ? null : rt.store.arrive(scenario, service);
   const entry = rt.store.addEntry({
     scenario, service, via: portName === 'gateway' ? 'gateway' : 'direct', method: req.method, path, query,
     headers: headersObject(req), body: null, arrivedAt, repliedAt: null, status: null, aborted: false,
+    nth: arrival?.nth ?? null, wait: null,
   });
   const ex = new Exchange(rt, req, res, entry);
   rt.events.emit('arrive', entry);
-  serve(rt, ex, { scenario, service, path, query, base, unknownService }).catch((err) => ex.replyHttpError(err));
+  serve(rt, ex, { scenario, service, path, query, base, unknownService, lab, arrival }).catch((err) => ex.replyHttpError(err));
 }
 
-async function serve(rt, ex, { scenario, service, path, query, base, unknownService }) {
+async function serve(rt, ex, { scenario, service, path, query, base, unknownService, lab, arrival }) {
   const read = await readBody(ex.req);
   if (read === null || ex.gone) return;
   if (read.tooBig) return ex.replyError(413, 'request body too large');
@@ -179,8 +259,8 @@ async function serve(rt, ex, { scenario, service, path, query, base, unknownServ
   if (unknownService) {
     return ex.replyError(404, `gateway: expected /<service>/<path> with service one of ${SERVICE_NAMES.join(', ')}`);
   }
-  if (path === '/lab' || path.startsWith('/lab/')) return serveLab(ex, { path, query, parsed });
-  return serveDomain(rt, ex, { scenario, service, path, query, base, parsed });
+  if (lab) return serveLab(ex, { path, query, parsed });
+  return serveDomain(rt, ex, { scenario, service, path, query, base, parsed, arrival });
 }
 
 async function serveLab(ex, { path, query, parsed }) {
@@ -190,6 +270,7 @@ async function serveLab(ex, { path, query, parsed }) {
   } catch (err) {
     return ex.replyHttpError(err);
   }
+  ex.entry.wait = controls.delay;
   if (!(await ex.sleep(controls.delay))) return;
   if (controls.fault === 'hang') {
     ex.entry.fault = 'hang';
@@ -211,24 +292,18 @@ async function serveLab(ex, { path, query, parsed }) {
   ex.reply(controls.status ?? r.status, { json: r.body, text: r.text, contentType: r.contentType, headers });
 }
 
-async function serveDomain(rt, ex, { scenario, service, path, query, base, parsed }) {
+async function serveDomain(rt, ex, { scenario, service, path, query, base, parsed, arrival }) {
   const { store } = rt;
-  if (!(await ex.sleep(store.latencyFor(scenario, service)))) return;
-
-  const fault = store.activeFault(scenario, service);
+  const { fault, wait } = arrival;
   const type = fault === undefined ? undefined : faultType(fault);
+  ex.entry.wait = wait;
+  // A delay is recorded as its wait starts, so a request that times out during it shows why.
+  if (type === 'delay') ex.entry.fault = fault;
+  if (!(await ex.sleep(wait))) return;
+
   if (type !== undefined && TRANSPORT_FAULTS.has(type)) {
-    store.consumeFault(scenario, service);
     ex.entry.fault = fault;
-    switch (type) {
-      case 'hang': return ex.hang();
-      case 'reset': return ex.reset();
-      case 'not-json': return ex.reply(200, { text: 'not json', contentType: 'text/plain; charset=utf-8' });
-      default: {
-        const headers = fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {};
-        return ex.replyError(fault.status, `injected fault: ${service} answers HTTP ${fault.status}`, {}, headers);
-      }
-    }
+    return applyTransportFault(rt, ex, { fault, scenario, service });
   }
   if (parsed.error) return ex.replyError(400, parsed.error);
 
@@ -247,8 +322,7 @@ async function serveDomain(rt, ex, { scenario, service, path, query, base, parse
   }
   const r = handler({
     state, params, query, body: parsed.value, fault: type,
-    consumeFault: () => {
-      store.consumeFault(scenario, service);
+    faultApplied: () => {
       ex.entry.fault = fault;
     },
     location: (p) => `${base}${p}`,
@@ -355,24 +429,25 @@ function closeServer(server) {
 /**
  * Start the admin API, the gateway and the ten services on 127.0.0.1.
  * port: base port (admin = port, gateway = port+1, services = port+2..port+11), or 0 for any free ports.
- * latency: { <service>: ms } and defaultLatency: ms form the initial config of the `default` scenario.
+ * latency: { <service>: ms }, defaultLatency: ms, jitter: { <service>: ms } and defaultJitter: ms form the
+ * initial config of the `default` scenario (a bare number for latency or jitter applies to every service).
  * log: print one line per request to stderr.
  * Resolves to { adminUrl, gatewayUrl, services: { <name>: url } } plus non-enumerable close() and events
  * (so JSON.stringify(result) gives just the URLs).
  */
-export async function startServices({ port = DEFAULT_PORT, latency = {}, defaultLatency = 0, log = false } = {}) {
+export async function startServices({
+  port = DEFAULT_PORT, latency = {}, defaultLatency = 0, jitter = {}, defaultJitter = 0, log = false,
+} = {}) {
   const maxBase = 65535 - (PORT_LAYOUT.length - 1);
   if (!Number.isInteger(port) || port < 0 || port > maxBase) {
     throw new RangeError(`startServices: port must be 0 (any free ports) or an integer 1..${maxBase}, got ${port}`);
   }
-  if (typeof latency === 'number') {
-    // Convenience: a bare number means the same latency for every service.
-    defaultLatency = latency;
-    latency = {};
-  }
+  // Convenience: a bare number means the same for every service.
+  if (typeof latency === 'number') [defaultLatency, latency] = [latency, {}];
+  if (typeof jitter === 'number') [defaultJitter, jitter] = [jitter, {}];
   let store;
   try {
-    store = new Store({ latency, defaultLatency });
+    store = new Store({ latency, defaultLatency, jitter, defaultJitter });
   } catch (err) {
     if (err instanceof ConfigError) throw new TypeError(`startServices: ${err.message}`);
     throw err;

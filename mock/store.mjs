@@ -5,20 +5,10 @@ export const SERVICE_NAMES = Object.freeze([
   'fraud', 'tax', 'payment', 'order', 'notification',
 ]);
 
-const STRING_FAULTS = new Map([
-  ['hang', null],
-  ['reset', null],
-  ['not-json', null],
-  ['reject', 'fraud'],
-  ['review', 'fraud'],
-  ['decline', 'payment'],
-]);
-
-/** Faults that replace the whole reply (as opposed to domain faults, which shape a normal reply). */
-export const TRANSPORT_FAULTS = new Set(['hang', 'reset', 'not-json', 'status']);
-
 export const MAX_LATENCY_MS = 10 * 60 * 1000;
 export const MAX_LOG_ENTRIES = 200_000;
+export const MAX_HUGE_BODY_MB = 64;
+export const REDIRECT_STATUSES = Object.freeze([301, 302, 303, 307, 308]);
 
 export class ConfigError extends Error {}
 
@@ -39,64 +29,156 @@ function checkService(name, what) {
   }
 }
 
-/** Validate one fault and return its normalized form. */
+/** A redirect goes to another origin: notification, or customer when notification itself is faulted. */
+export function defaultRedirectTarget(service) {
+  return service === 'notification' ? 'customer' : 'notification';
+}
+
+// Fault types. `only`: the one service it applies to. `transport`: it replaces the whole reply (and so
+// takes effect before body validation); the others shape a normal reply or only delay it. `params`: the
+// parameters of its object form, each a check (value, what, service) → normalized value and a default
+// (undefined: required), filled in by normalizeFault so the config read back says exactly what happens.
+const FAULT_TYPES = new Map(Object.entries({
+  hang: { transport: true },
+  reset: { transport: true },
+  'reset-mid-body': { transport: true },
+  'not-json': { transport: true },
+  empty: { transport: true },
+  'slow-body': {
+    transport: true,
+    params: { ms: { check: checkMs, fallback: () => 1000 } },
+  },
+  'huge-body': {
+    transport: true,
+    params: {
+      mb: {
+        check: (v, what) => {
+          if (!Number.isInteger(v) || v < 1 || v > MAX_HUGE_BODY_MB) {
+            throw new ConfigError(`${what} must be an integer number of MiB 1..${MAX_HUGE_BODY_MB}`);
+          }
+          return v;
+        },
+        fallback: () => 6,
+      },
+    },
+  },
+  redirect: {
+    transport: true,
+    params: {
+      to: {
+        check: (v, what, service) => {
+          if (typeof v !== 'string' || !SERVICE_NAMES.includes(v)) {
+            throw new ConfigError(`${what} must be a service name (one of ${SERVICE_NAMES.join(', ')})`);
+          }
+          if (v === service) throw new ConfigError(`${what} must be another service than ${service} (another origin)`);
+          return v;
+        },
+        fallback: defaultRedirectTarget,
+      },
+      status: {
+        check: (v, what) => {
+          if (!REDIRECT_STATUSES.includes(v)) throw new ConfigError(`${what} must be one of ${REDIRECT_STATUSES.join(', ')}`);
+          return v;
+        },
+        fallback: () => 307,
+      },
+    },
+  },
+  delay: { params: { ms: { check: checkMs, fallback: undefined } } },
+  reject: { only: 'fraud' },
+  review: { only: 'fraud' },
+  decline: { only: 'payment' },
+}));
+
+/** Faults that replace the whole reply (as opposed to faults that shape a normal reply or delay it). */
+export const TRANSPORT_FAULTS = new Set(['status', ...[...FAULT_TYPES].filter(([, t]) => t.transport).map(([k]) => k)]);
+
+const KNOWN = () => [...FAULT_TYPES.keys()].join(', ');
+
+function checkSelection(fault, what, out) {
+  if (fault.after !== undefined) {
+    if (!Number.isInteger(fault.after) || fault.after < 0) {
+      throw new ConfigError(`${what}.after must be a non-negative integer (the number of requests let through first)`);
+    }
+    out.after = fault.after;
+  }
+  if (fault.times !== undefined) {
+    if (!Number.isInteger(fault.times) || fault.times < 1) {
+      throw new ConfigError(`${what}.times must be a positive integer`);
+    }
+    out.times = fault.times;
+  }
+}
+
+/**
+ * Validate one fault and return its normalized form: a parameterless type given as a string stays a
+ * string; a type with parameters becomes an object with every parameter filled in.
+ */
 export function normalizeFault(service, fault) {
   const what = `faults.${service}`;
-  let type;
-  let out;
-  if (typeof fault === 'string') {
-    type = fault;
-    out = fault;
-  } else if (isPlainObject(fault)) {
-    const allowed = new Set(['status', 'retryAfter', 'type', 'times']);
-    for (const k of Object.keys(fault)) {
-      if (!allowed.has(k)) throw new ConfigError(`${what}: unknown key "${k}"`);
+  if (typeof fault !== 'string' && !isPlainObject(fault)) throw new ConfigError(`${what} must be a string or an object`);
+  const given = typeof fault === 'string' ? { type: fault } : fault;
+
+  if (given.type === undefined) {
+    if (given.status === undefined) throw new ConfigError(`${what} needs "status" or "type"`);
+    for (const k of Object.keys(given)) {
+      if (!['status', 'retryAfter', 'after', 'times'].includes(k)) {
+        throw new ConfigError(`${what}: unknown key "${k}" for a status fault (allowed: status, retryAfter, after, times)`);
+      }
     }
-    if (fault.status !== undefined && fault.type !== undefined) {
-      throw new ConfigError(`${what}: give either "status" or "type", not both`);
+    if (!Number.isInteger(given.status) || given.status < 200 || given.status > 599) {
+      throw new ConfigError(`${what}.status must be an integer HTTP status 200..599`);
     }
-    out = {};
-    if (fault.status !== undefined) {
-      if (!Number.isInteger(fault.status) || fault.status < 200 || fault.status > 599) {
-        throw new ConfigError(`${what}.status must be an integer HTTP status 200..599`);
+    const out = { status: given.status };
+    if (given.retryAfter !== undefined) {
+      const ra = given.retryAfter;
+      const okNumber = Number.isInteger(ra) && ra >= 0;
+      const okString = typeof ra === 'string' && ra.length > 0 && !/[\r\n]/.test(ra);
+      if (!okNumber && !okString) {
+        throw new ConfigError(`${what}.retryAfter must be a non-negative integer (seconds) or an HTTP-date string`);
       }
-      type = 'status';
-      out.status = fault.status;
-      if (fault.retryAfter !== undefined) {
-        const ra = fault.retryAfter;
-        const okNumber = Number.isInteger(ra) && ra >= 0;
-        const okString = typeof ra === 'string' && ra.length > 0 && !/[\r\n]/.test(ra);
-        if (!okNumber && !okString) {
-          throw new ConfigError(`${what}.retryAfter must be a non-negative integer (seconds) or an HTTP-date string`);
-        }
-        out.retryAfter = ra;
-      }
-    } else if (fault.type !== undefined) {
-      if (typeof fault.type !== 'string' || !STRING_FAULTS.has(fault.type)) {
-        throw new ConfigError(`${what}.type must be one of ${[...STRING_FAULTS.keys()].join(', ')}`);
-      }
-      if (fault.retryAfter !== undefined) throw new ConfigError(`${what}.retryAfter only goes with "status"`);
-      type = fault.type;
-      out.type = fault.type;
+      out.retryAfter = ra;
+    }
+    checkSelection(given, what, out);
+    return out;
+  }
+
+  const spec = typeof given.type === 'string' ? FAULT_TYPES.get(given.type) : undefined;
+  if (!spec) {
+    throw new ConfigError(typeof fault === 'string'
+      ? `${what}: unknown fault "${fault}" (known: ${KNOWN()}, or {status})`
+      : `${what}.type must be one of ${KNOWN()}`);
+  }
+  const type = given.type;
+  if (spec.only && spec.only !== service) throw new ConfigError(`${what}: fault "${type}" only applies to the ${spec.only} service`);
+  const params = spec.params ?? {};
+  const allowed = ['type', ...Object.keys(params), 'after', 'times'];
+  for (const k of Object.keys(given)) {
+    if (k === 'retryAfter') throw new ConfigError(`${what}.retryAfter only goes with "status"`);
+    if (k === 'status' && !allowed.includes(k)) {
+      throw new ConfigError(`${what}: give either "status" or "type", not both (of the types, only "redirect" takes a status)`);
+    }
+    if (!allowed.includes(k)) {
+      throw new ConfigError(`${what}: unknown key "${k}" for fault "${type}" (allowed: ${allowed.join(', ')})`);
+    }
+  }
+  if (Object.keys(params).length === 0) {
+    if (typeof fault === 'string') return fault;
+    const out = { type };
+    checkSelection(given, what, out);
+    return out;
+  }
+  const out = { type };
+  for (const [name, { check, fallback }] of Object.entries(params)) {
+    if (given[name] !== undefined) {
+      out[name] = check(given[name], `${what}.${name}`, service);
+    } else if (fallback === undefined) {
+      throw new ConfigError(`${what}: fault "${type}" needs "${name}", e.g. {"type":"${type}","${name}":500}`);
     } else {
-      throw new ConfigError(`${what} needs "status" or "type"`);
+      out[name] = fallback(service);
     }
-    if (fault.times !== undefined) {
-      if (!Number.isInteger(fault.times) || fault.times < 1) {
-        throw new ConfigError(`${what}.times must be a positive integer`);
-      }
-      out.times = fault.times;
-    }
-  } else {
-    throw new ConfigError(`${what} must be a string or an object`);
   }
-  if (type !== 'status') {
-    if (!STRING_FAULTS.has(type)) {
-      throw new ConfigError(`${what}: unknown fault "${type}" (known: ${[...STRING_FAULTS.keys()].join(', ')}, or {status})`);
-    }
-    const only = STRING_FAULTS.get(type);
-    if (only && only !== service) throw new ConfigError(`${what}: fault "${type}" only applies to the ${only} service`);
-  }
+  checkSelection(given, what, out);
   return out;
 }
 
@@ -104,20 +186,21 @@ export function normalizeFault(service, fault) {
 export function normalizeConfig(input) {
   if (input === null || input === undefined) input = {};
   if (!isPlainObject(input)) throw new ConfigError('scenario config must be a JSON object');
+  const keys = ['latency', 'defaultLatency', 'jitter', 'defaultJitter', 'faults'];
   for (const k of Object.keys(input)) {
-    if (!['latency', 'defaultLatency', 'faults'].includes(k)) {
-      throw new ConfigError(`unknown key "${k}" (expected latency, defaultLatency, faults)`);
-    }
+    if (!keys.includes(k)) throw new ConfigError(`unknown key "${k}" (expected ${keys.join(', ')})`);
   }
-  const config = { latency: {}, defaultLatency: 0, faults: {} };
-  if (input.latency !== undefined) {
-    if (!isPlainObject(input.latency)) throw new ConfigError('latency must be an object {<service>: ms}');
-    for (const [svc, ms] of Object.entries(input.latency)) {
-      checkService(svc, 'latency');
-      config.latency[svc] = checkMs(ms, `latency.${svc}`);
+  const config = emptyConfig();
+  for (const [map, fallback] of [['latency', 'defaultLatency'], ['jitter', 'defaultJitter']]) {
+    if (input[map] !== undefined) {
+      if (!isPlainObject(input[map])) throw new ConfigError(`${map} must be an object {<service>: ms}`);
+      for (const [svc, ms] of Object.entries(input[map])) {
+        checkService(svc, map);
+        config[map][svc] = checkMs(ms, `${map}.${svc}`);
+      }
     }
+    if (input[fallback] !== undefined) config[fallback] = checkMs(input[fallback], fallback);
   }
-  if (input.defaultLatency !== undefined) config.defaultLatency = checkMs(input.defaultLatency, 'defaultLatency');
   if (input.faults !== undefined) {
     if (!isPlainObject(input.faults)) throw new ConfigError('faults must be an object {<service>: fault}');
     for (const [svc, fault] of Object.entries(input.faults)) {
@@ -129,17 +212,28 @@ export function normalizeConfig(input) {
   return config;
 }
 
-/** The fault's kind: 'status' or one of the string faults. */
+function emptyConfig() {
+  return { latency: {}, defaultLatency: 0, jitter: {}, defaultJitter: 0, faults: {} };
+}
+
+/** The fault's kind: 'status' or one of the fault types. */
 export function faultType(fault) {
   if (typeof fault === 'string') return fault;
-  return fault.status !== undefined ? 'status' : fault.type;
+  return fault.type ?? 'status';
+}
+
+/** Whether a fault selects request number `nth` (1-based): after < nth ≤ after + times. */
+export function selects(fault, nth) {
+  if (typeof fault === 'string') return true;
+  const after = fault.after ?? 0;
+  return nth > after && (fault.times === undefined || nth <= after + fault.times);
 }
 
 function freshState(id, config) {
   return {
     id,
     config: structuredClone(config),
-    faultUses: new Map(), // service → how many times its fault was applied
+    requests: new Map(), // service → how many domain requests arrived since the config was set
     counters: { res: 0, auth: 0, ord: 0, ntf: 0 },
     reservations: new Map(),
     authorizations: new Map(),
@@ -158,7 +252,7 @@ export class Store {
   }
 
   initialConfig(id) {
-    return id === 'default' ? this.initialDefault : { latency: {}, defaultLatency: 0, faults: {} };
+    return id === 'default' ? this.initialDefault : emptyConfig();
   }
 
   scenario(id) {
@@ -170,12 +264,12 @@ export class Store {
     return s;
   }
 
-  /** Replace a scenario's config (keeps its log and domain state, restarts fault `times` counting). */
+  /** Replace a scenario's config (keeps its log and domain state, numbers requests from 1 again). */
   setConfig(id, input) {
     const config = normalizeConfig(input);
     const s = this.scenario(id);
     s.config = config;
-    s.faultUses.clear();
+    s.requests.clear();
     return config;
   }
 
@@ -190,25 +284,22 @@ export class Store {
     this.clearLog();
   }
 
-  latencyFor(id, service) {
-    const { config } = this.scenario(id);
-    return config.latency[service] ?? config.defaultLatency ?? 0;
-  }
-
-  /** The fault currently active for a service (undefined if none or its `times` are used up). */
-  activeFault(id, service) {
+  /**
+   * Number a domain request to `service` as it arrives and decide what it gets: { nth, fault, wait }.
+   * fault: the scenario's fault for the service if it selects this request number, else undefined.
+   * wait: milliseconds to wait before replying: latency + a uniform draw in [0, jitter) + a delay fault's ms.
+   */
+  arrive(id, service) {
     const s = this.scenario(id);
-    const fault = s.config.faults[service];
-    if (fault === undefined) return undefined;
-    if (typeof fault === 'object' && fault.times !== undefined && (s.faultUses.get(service) ?? 0) >= fault.times) {
-      return undefined;
-    }
-    return fault;
-  }
-
-  consumeFault(id, service) {
-    const s = this.scenario(id);
-    s.faultUses.set(service, (s.faultUses.get(service) ?? 0) + 1);
+    const nth = (s.requests.get(service) ?? 0) + 1;
+    s.requests.set(service, nth);
+    const { config } = s;
+    const configured = config.faults[service];
+    const fault = configured !== undefined && selects(configured, nth) ? configured : undefined;
+    const latency = config.latency[service] ?? config.defaultLatency;
+    const jitter = config.jitter[service] ?? config.defaultJitter;
+    const delay = fault !== undefined && faultType(fault) === 'delay' ? fault.ms : 0;
+    return { nth, fault, wait: latency + Math.random() * jitter + delay };
   }
 
   addEntry(fields) {

@@ -320,12 +320,15 @@ describe('scenarios', () => {
 
   test('GET returns the config, DELETE resets config, log and id counters', async () => {
     const s = sid('reset');
-    const cfg = { latency: { tax: 5 }, defaultLatency: 1, faults: { fraud: 'reject', payment: { status: 429, retryAfter: 2 } } };
+    const cfg = {
+      latency: { tax: 5 }, defaultLatency: 1, jitter: { cart: 3 }, defaultJitter: 2,
+      faults: { fraud: 'reject', payment: { status: 429, retryAfter: 2 } },
+    };
     assert.deepEqual(await configure(s, cfg), cfg);
     assert.deepEqual((await call(`${mock.adminUrl}/scenarios/${s}`)).json, cfg);
     await post(`${at('inventory', s)}/reservations`, { cartId: 'k', items: [] });
     const del = await call(`${mock.adminUrl}/scenarios/${s}`, { method: 'DELETE' });
-    assert.deepEqual(del.json, { latency: {}, defaultLatency: 0, faults: {} });
+    assert.deepEqual(del.json, { latency: {}, defaultLatency: 0, jitter: {}, defaultJitter: 0, faults: {} });
     assert.deepEqual(await logOf(s), []);
     assert.equal((await post(`${at('inventory', s)}/reservations`, { cartId: 'k', items: [] })).json.reservationId, 'res-1');
   });
@@ -373,7 +376,7 @@ describe('latency', () => {
     const m = await startServices({ port: 0, latency: { tax: 30 }, defaultLatency: 10 });
     try {
       const cfg = await (await fetch(`${m.adminUrl}/scenarios/default`)).json();
-      assert.deepEqual(cfg, { latency: { tax: 30 }, defaultLatency: 10, faults: {} });
+      assert.deepEqual(cfg, { latency: { tax: 30 }, defaultLatency: 10, jitter: {}, defaultJitter: 0, faults: {} });
       await fetch(`${m.services.tax}/quotes`, { method: 'POST', body: JSON.stringify({ amount: 1, address: {} }) });
       const [e] = await (await fetch(`${m.adminUrl}/log?scenario=default`)).json();
       assert.ok(e.repliedAt - e.arrivedAt >= 30);
@@ -590,7 +593,7 @@ describe('lifecycle', () => {
   });
 
   test('CLI prints one JSON line, serves, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, '--port', '0', '--latency', '5', '--latency', 'tax=7'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--port', '0', '--latency', '5', '--latency', 'tax=7', '--jitter', 'cart=3'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
       child.stdout.setEncoding('utf8');
@@ -604,7 +607,7 @@ describe('lifecycle', () => {
       const info = JSON.parse(line);
       assert.deepEqual(Object.keys(info), ['adminUrl', 'gatewayUrl', 'services']);
       const cfg = await (await fetch(`${info.adminUrl}/scenarios/default`)).json();
-      assert.deepEqual(cfg, { latency: { tax: 7 }, defaultLatency: 5, faults: {} });
+      assert.deepEqual(cfg, { latency: { tax: 7 }, defaultLatency: 5, jitter: { cart: 3 }, defaultJitter: 0, faults: {} });
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       const [code] = await exited;
