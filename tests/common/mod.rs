@@ -35,6 +35,12 @@ macro_rules! shared_suite {
             a_repeated_submission_with_one_operation_id_creates_one_order,
             a_client_error_is_never_retried,
             a_double_click_with_one_operation_id_creates_one_order,
+            a_fraud_rejection_releases_the_reservation,
+            a_declined_payment_releases_the_reservation_and_voids_nothing,
+            a_failed_order_voids_the_authorization_then_releases_the_reservation,
+            an_order_of_unknown_outcome_leaves_its_inputs_for_the_caller,
+            an_abort_undoes_nothing_and_lists_every_write,
+            a_failed_optional_call_falls_back_and_its_dependents_use_the_fallback,
         );
     };
     ($($name:ident),* $(,)?) => {$(
@@ -44,6 +50,9 @@ macro_rules! shared_suite {
         }
     )*};
 }
+
+mod saga;
+pub use saga::*;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use parallel_composer::{compose, compose_order, validate_plan};
