@@ -7,7 +7,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /** How many pieces a slow body is written in. */
 export const SLOW_BODY_PIECES = 10;
 
-/** A small valid JSON document (about 750 bytes) naming the fault, for bodies that are cut or dribbled. */
+/** A small valid JSON document (about 600 bytes) naming the fault, for bodies that are cut or dribbled. */
 export function faultBody(type, service) {
   const items = Array.from({ length: 20 }, (_, i) => ({ id: i + 1, name: `item-${i + 1}` }));
   return Buffer.from(JSON.stringify({ fault: type, service, items }));
