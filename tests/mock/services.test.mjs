@@ -1,78 +1,28 @@
 // Tests of the mock order services (mock/services.mjs): node --test tests/mock/
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { startServices, SERVICE_NAMES, PORT_LAYOUT } from '../../mock/services.mjs';
+import { useMock, ITEMS, ADDRESS } from './helpers.mjs';
 
 const CLI = fileURLToPath(new URL('../../mock/cli.mjs', import.meta.url));
 
-let mock;
-before(async () => {
-  mock = await startServices({ port: 0 });
-});
-after(() => mock?.close());
-
-let counter = 0;
-/** A fresh scenario id per test, so tests never see each other's config or log. */
-const sid = (name) => `${name}-${++counter}`;
-/** Base URL of a service (or the gateway) inside a scenario. */
-const at = (service, scenario) => `${service === 'gateway' ? mock.gatewayUrl : mock.services[service]}/s/${scenario}`;
-
-async function call(url, { method = 'GET', body, headers = {}, signal } = {}) {
-  const init = { method, headers: { ...headers }, signal };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    init.headers['content-type'] ??= 'application/json';
-  }
-  const res = await fetch(url, init);
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-const post = (url, body, headers) => call(url, { method: 'POST', body, headers });
-
-async function configure(scenario, config) {
-  const r = await call(`${mock.adminUrl}/scenarios/${scenario}`, { method: 'PUT', body: config });
-  assert.equal(r.status, 200, r.text);
-  return r.json;
-}
-async function logOf(scenario) {
-  return (await call(`${mock.adminUrl}/log?scenario=${scenario}`)).json;
-}
-
-/** Resolve with the first entry for which mock.events emits `name` and pred(entry) holds. */
-function nextEvent(name, pred) {
-  return new Promise((resolve) => {
-    const h = (entry) => {
-      if (!pred(entry)) return;
-      mock.events.off(name, h);
-      resolve(entry);
-    };
-    mock.events.on(name, h);
-  });
-}
-
-const ITEMS = [{ sku: 'SKU-1', quantity: 2 }, { sku: 'SKU-2', quantity: 1 }];
-const ADDRESS = { line1: '1 Main St', city: 'Springfield', postcode: '12345', country: 'US' };
+const h = useMock();
+const { sid, at, call, post, configure, logOf, nextEvent } = h;
 
 // ------------------------------------------------------------------------------------------
 
 describe('ports', () => {
   test('startServices returns admin, gateway and one distinct origin per service; JSON has no close', () => {
-    assert.deepEqual(Object.keys(mock.services), SERVICE_NAMES);
-    const urls = [mock.adminUrl, mock.gatewayUrl, ...Object.values(mock.services)];
+    assert.deepEqual(Object.keys(h.mock.services), SERVICE_NAMES);
+    const urls = [h.mock.adminUrl, h.mock.gatewayUrl, ...Object.values(h.mock.services)];
     assert.equal(new Set(urls).size, 12);
     for (const u of urls) assert.match(u, /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(mock))), ['adminUrl', 'gatewayUrl', 'services']);
-    assert.equal(typeof mock.close, 'function');
+    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(h.mock))), ['adminUrl', 'gatewayUrl', 'services']);
+    assert.equal(typeof h.mock.close, 'function');
   });
 
   test('a busy port fails with a message naming it, and nothing is left listening', async () => {
@@ -244,7 +194,7 @@ describe('domain endpoints', () => {
     const nf = await call(`${at('tax', s)}/nope`);
     assert.equal(nf.status, 404);
     assert.equal(typeof nf.json.error, 'string');
-    assert.equal((await call(`${mock.services.customer}/s/${s}//customers/c1`)).status, 404, 'double slash is not normalized');
+    assert.equal((await call(`${h.mock.services.customer}/s/${s}//customers/c1`)).status, 404, 'double slash is not normalized');
     const wrong = await call(`${at('tax', s)}/quotes`);
     assert.equal(wrong.status, 405);
     assert.equal(wrong.headers.get('allow'), 'POST');
@@ -261,16 +211,16 @@ describe('HTTP behaviour', () => {
   };
 
   test('CORS and CORP headers on replies of services, gateway, errors and admin', async () => {
-    checkCors((await call(`${mock.services.customer}/customers/c1`)).headers);
-    checkCors((await call(`${mock.gatewayUrl}/cart/carts/k1`)).headers);
-    checkCors((await call(`${mock.services.order}/nowhere`)).headers);
-    checkCors((await call(`${mock.adminUrl}/health`)).headers);
+    checkCors((await call(`${h.mock.services.customer}/customers/c1`)).headers);
+    checkCors((await call(`${h.mock.gatewayUrl}/cart/carts/k1`)).headers);
+    checkCors((await call(`${h.mock.services.order}/nowhere`)).headers);
+    checkCors((await call(`${h.mock.adminUrl}/health`)).headers);
   });
 
   test('preflight: 204, methods, echoed headers, max-age, no latency, not logged', async () => {
     const s = sid('pre');
     await configure(s, { defaultLatency: 5000 });
-    for (const base of [at('payment', s), at('gateway', s), mock.adminUrl]) {
+    for (const base of [at('payment', s), at('gateway', s), h.mock.adminUrl]) {
       const started = performance.now();
       const res = await fetch(`${base}/authorizations`, {
         method: 'OPTIONS',
@@ -283,13 +233,13 @@ describe('HTTP behaviour', () => {
       assert.equal(res.headers.get('access-control-max-age'), '600');
       checkCors(res.headers);
     }
-    const bare = await fetch(`${mock.services.cart}/x`, { method: 'OPTIONS' });
+    const bare = await fetch(`${h.mock.services.cart}/x`, { method: 'OPTIONS' });
     assert.equal(bare.headers.get('access-control-allow-headers'), '*');
     assert.deepEqual(await logOf(s), []);
   });
 
   test('Idempotency-Key is echoed', async () => {
-    const r = await call(`${mock.services.customer}/customers/c1`, { headers: { 'Idempotency-Key': 'k-1' } });
+    const r = await call(`${h.mock.services.customer}/customers/c1`, { headers: { 'Idempotency-Key': 'k-1' } });
     assert.equal(r.headers.get('idempotency-key'), 'k-1');
   });
 });
@@ -301,7 +251,7 @@ describe('scenarios', () => {
     await configure(a, { faults: { customer: { status: 503 } } });
     assert.equal((await call(`${at('customer', a)}/customers/c1?x=1`)).status, 503);
     assert.equal((await call(`${at('customer', b)}/customers/c1`)).status, 200);
-    assert.equal((await call(`${mock.services.customer}/customers/c1`)).status, 200, 'default scenario unaffected');
+    assert.equal((await call(`${h.mock.services.customer}/customers/c1`)).status, 200, 'default scenario unaffected');
 
     const logA = await logOf(a);
     assert.equal(logA.length, 1);
@@ -325,9 +275,9 @@ describe('scenarios', () => {
       faults: { fraud: 'reject', payment: { status: 429, retryAfter: 2 } },
     };
     assert.deepEqual(await configure(s, cfg), cfg);
-    assert.deepEqual((await call(`${mock.adminUrl}/scenarios/${s}`)).json, cfg);
+    assert.deepEqual((await call(`${h.mock.adminUrl}/scenarios/${s}`)).json, cfg);
     await post(`${at('inventory', s)}/reservations`, { cartId: 'k', items: [] });
-    const del = await call(`${mock.adminUrl}/scenarios/${s}`, { method: 'DELETE' });
+    const del = await call(`${h.mock.adminUrl}/scenarios/${s}`, { method: 'DELETE' });
     assert.deepEqual(del.json, { latency: {}, defaultLatency: 0, jitter: {}, defaultJitter: 0, faults: {} });
     assert.deepEqual(await logOf(s), []);
     assert.equal((await post(`${at('inventory', s)}/reservations`, { cartId: 'k', items: [] })).json.reservationId, 'res-1');
@@ -339,11 +289,11 @@ describe('scenarios', () => {
       { latency: { nosuch: 1 } }, { latency: { tax: -1 } }, { faults: { tax: 'explode' } },
       { faults: { tax: 'decline' } }, { faults: { tax: { status: 99 } } }, { oops: 1 },
     ]) {
-      const r = await call(`${mock.adminUrl}/scenarios/${s}`, { method: 'PUT', body: bad });
+      const r = await call(`${h.mock.adminUrl}/scenarios/${s}`, { method: 'PUT', body: bad });
       assert.equal(r.status, 400, JSON.stringify(bad));
       assert.equal(typeof r.json.error, 'string');
     }
-    assert.equal((await call(`${mock.adminUrl}/scenarios/${s}`, { method: 'PUT', body: '{' })).status, 400);
+    assert.equal((await call(`${h.mock.adminUrl}/scenarios/${s}`, { method: 'PUT', body: '{' })).status, 400);
   });
 
   test('log: all scenarios without ?scenario; DELETE clears one scenario', async () => {
@@ -351,10 +301,10 @@ describe('scenarios', () => {
     const b = sid('logb');
     await call(`${at('cart', a)}/carts/k`);
     await call(`${at('cart', b)}/carts/k`);
-    const all = (await call(`${mock.adminUrl}/log`)).json;
+    const all = (await call(`${h.mock.adminUrl}/log`)).json;
     assert.ok(all.some((e) => e.scenario === a) && all.some((e) => e.scenario === b));
     assert.ok(all.every((e, i) => i === 0 || e.seq > all[i - 1].seq));
-    await call(`${mock.adminUrl}/log?scenario=${a}`, { method: 'DELETE' });
+    await call(`${h.mock.adminUrl}/log?scenario=${a}`, { method: 'DELETE' });
     assert.deepEqual(await logOf(a), []);
     assert.equal((await logOf(b)).length, 1);
   });
@@ -529,7 +479,7 @@ describe('lab endpoints', () => {
   });
 
   test('items, not-json, empty, big', async () => {
-    const base = mock.services.fraud;
+    const base = h.mock.services.fraud;
     assert.deepEqual((await call(`${base}/lab/items?n=2`)).json, { items: [{ id: 1, name: 'item-1' }, { id: 2, name: 'item-2' }], count: 2 });
     assert.equal((await call(`${base}/lab/items`)).json.count, 3);
     const nj = await call(`${base}/lab/not-json`);
@@ -558,13 +508,13 @@ describe('lab endpoints', () => {
 
 describe('admin', () => {
   test('health, info, scenarios list, unknown → 404', async () => {
-    assert.deepEqual((await call(`${mock.adminUrl}/health`)).json, { ok: true });
-    assert.deepEqual((await call(`${mock.adminUrl}/info`)).json, JSON.parse(JSON.stringify(mock)));
+    assert.deepEqual((await call(`${h.mock.adminUrl}/health`)).json, { ok: true });
+    assert.deepEqual((await call(`${h.mock.adminUrl}/info`)).json, JSON.parse(JSON.stringify(h.mock)));
     const s = sid('list');
     await configure(s, {});
-    assert.ok((await call(`${mock.adminUrl}/scenarios`)).json.scenarios.includes(s));
-    assert.equal((await call(`${mock.adminUrl}/nope`)).status, 404);
-    assert.equal((await call(`${mock.adminUrl}/health`, { method: 'POST' })).status, 405);
+    assert.ok((await call(`${h.mock.adminUrl}/scenarios`)).json.scenarios.includes(s));
+    assert.equal((await call(`${h.mock.adminUrl}/nope`)).status, 404);
+    assert.equal((await call(`${h.mock.adminUrl}/health`, { method: 'POST' })).status, 405);
   });
 });
 
