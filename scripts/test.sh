@@ -6,15 +6,15 @@
 #    3  clippy-native   cargo clippy --all-targets -- -D warnings
 #    4  clippy-wasm     cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
 #    5  cargo-test      cargo test
-#    6  mock-unit       node --test tests/mock/                        (skipped while absent)
+#    6  mock-unit       node --test tests/mock/
 #    7  mock-start      node mock/cli.mjs --port $PC_MOCK_PORT, in the background until exit
 #    8  wasm-chrome     wasm-pack test --headless --chrome  --chromedriver $PC_CHROMEDRIVER
 #    9  wasm-firefox    wasm-pack test --headless --firefox --geckodriver  $PC_GECKODRIVER
 #   10  wasm-node       wasm-pack test --node
 #   11  release-build   node scripts/build-pkg.mjs --target web --out-dir pkg, i.e. wasm-pack build
-#                       --release --target web --out-dir pkg --no-pack + fix-ups (plain wasm-pack
-#                       build while that script is absent); must use npm's wasm-opt
-#   12  e2e             node --test tests/e2e/                         (skipped while absent)
+#                       --release --target web --out-dir pkg --no-pack + fix-ups; must use
+#                       npm's wasm-opt
+#   12  e2e             node --test tests/e2e/
 #   13  bench-smoke     node bench/run.mjs --smoke: every benchmark implementation runs once and
 #                       gives sane results (order totals, 1,000 replies, ...); no timing asserted
 #
@@ -102,6 +102,13 @@ skip() {
   echo "SKIPPED: $*"
   exit "$SKIP"
 }
+# require_path PATH: a suite the project has must be there; a missing one fails the step
+# rather than passing it off as skipped.
+require_path() {
+  [[ -e $1 ]] && return 0
+  echo "ERROR: $1 is missing; this step cannot run without it"
+  exit 1
+}
 # http_status PORT PATH: HTTP status code of GET http://127.0.0.1:PORT/PATH, or empty.
 http_status() {
   local port="$1" path="$2" line=""
@@ -148,12 +155,12 @@ step_clippy_native() { cargo clippy --all-targets -- -D warnings; }
 step_clippy_wasm() { cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings; }
 step_cargo_test() { cargo test; }
 step_mock_unit() {
-  [[ -d tests/mock ]] || skip "no tests/mock/ yet"
+  require_path tests/mock
   node --test tests/mock/
   require_tests_ran "$STEP_LOG" "node --test tests/mock/"
 }
 step_mock_start() {
-  [[ -f mock/cli.mjs ]] || skip "no mock/cli.mjs yet"
+  require_path mock/cli.mjs
   if port_in_use "$PC_MOCK_PORT"; then
     echo "ERROR: something already listens on 127.0.0.1:$PC_MOCK_PORT (a leftover mock?); stop it or set PC_MOCK_PORT"
     return 1
@@ -205,13 +212,10 @@ step_release_build() {
     return 1
   fi
   echo "using $(wasm-opt --version) at $wasm_opt"
-  if [[ -f scripts/build-pkg.mjs ]]; then
-    # The project's build: wasm-pack build --release --target web --out-dir pkg --no-pack,
-    # plus its fix-ups of the generated module (e2e tests load that pkg/).
-    node scripts/build-pkg.mjs --target web --out-dir pkg
-  else
-    wasm-pack build --mode no-install --release --target web --out-dir pkg
-  fi
+  # The project's build: wasm-pack build --release --target web --out-dir pkg --no-pack,
+  # plus its fix-ups of the generated module (e2e tests load that pkg/).
+  require_path scripts/build-pkg.mjs
+  node scripts/build-pkg.mjs --target web --out-dir pkg
   # wasm-pack must have used npm's wasm-opt (it silently skips wasm-opt in no-install mode
   # when it finds none) and must not have fetched its own wasm-bindgen.
   if ! grep -q "found wasm-opt at \"$wasm_opt\"" "$STEP_LOG"; then
@@ -237,12 +241,12 @@ step_release_build() {
   fi
 }
 step_e2e() {
-  [[ -d tests/e2e ]] || skip "no tests/e2e/ yet"
+  require_path tests/e2e
   node --test tests/e2e/
   require_tests_ran "$STEP_LOG" "node --test tests/e2e/"
 }
 step_bench_smoke() {
-  [[ -f bench/run.mjs ]] || skip "no bench/run.mjs yet"
+  require_path bench/run.mjs
   node bench/run.mjs --smoke
   # Its closing line counts its sanity checks; a run that checked nothing is no pass.
   if ! grep -Eq '^[1-9][0-9]* passed, 0 failed$' "$STEP_LOG"; then
