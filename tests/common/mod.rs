@@ -41,6 +41,16 @@ macro_rules! shared_suite {
             an_order_of_unknown_outcome_leaves_its_inputs_for_the_caller,
             an_abort_undoes_nothing_and_lists_every_write,
             a_failed_optional_call_falls_back_and_its_dependents_use_the_fallback,
+            fault_latency_and_jitter_stay_inside_the_deadline,
+            fault_a_status_is_retried_under_one_key_until_it_clears,
+            fault_429_waits_for_retry_after_only_when_it_fits_the_deadline,
+            fault_a_reset_mid_body_is_retried_and_a_write_left_unknown_is_listed,
+            fault_a_hang_before_headers_times_out_and_is_aborted_on_the_wire,
+            fault_a_slow_body_is_cut_off_by_the_deadline,
+            fault_a_body_that_is_not_json_is_a_bad_response_with_its_excerpt,
+            fault_an_empty_body_where_json_was_expected_is_a_bad_response,
+            fault_a_huge_body_is_stopped_at_the_byte_cap,
+            fault_a_redirect_to_another_origin_is_refused_and_never_followed,
         );
     };
     ($($name:ident),* $(,)?) => {$(
@@ -51,7 +61,9 @@ macro_rules! shared_suite {
     )*};
 }
 
+mod faults;
 mod saga;
+pub use faults::*;
 pub use saga::*;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
