@@ -36,6 +36,16 @@ macro_rules! shared_suite {
             a_client_error_is_never_retried,
             a_double_click_with_one_operation_id_creates_one_order,
         );
+        // Response limits (tests/common/limits.rs).
+        shared_suite!(
+            a_reply_over_max_response_bytes_is_refused_unread,
+            the_default_cap_is_5_mib,
+            max_response_bytes_is_validated_and_reaches_compose_order,
+            an_endless_body_is_cut_off_while_streaming,
+            replies_that_are_not_json_say_status_type_and_start,
+            an_empty_reply_fails_only_where_json_is_expected,
+            redirects_are_refused_not_followed,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -44,6 +54,9 @@ macro_rules! shared_suite {
         }
     )*};
 }
+
+mod limits;
+pub use limits::*;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use parallel_composer::{compose, compose_order, validate_plan};
