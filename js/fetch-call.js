@@ -125,10 +125,11 @@ async function readCapped(response, maxBytes, controller) {
   return new TextDecoder().decode(bytes);
 }
 
-async function readBody(response, maxBytes, controller) {
+async function readBody(response, head, maxBytes, controller) {
   const status = response.status;
   const contentType = header(response, 'content-type');
-  if (status === 204 || status === 205) {
+  // A HEAD reply has no body, whatever its Content-Length says of the GET's.
+  if (status === 204 || status === 205 || head) {
     release(response);
     return outcome(EMPTY, response, contentType);
   }
@@ -171,7 +172,7 @@ async function readBody(response, maxBytes, controller) {
   }
 }
 
-function readReply(response, url, maxBytes, controller) {
+function readReply(response, url, head, maxBytes, controller) {
   if (response === null || typeof response !== 'object') {
     return new FetchOutcome(NETWORK, 0, null, 'fetch did not resolve to a Response');
   }
@@ -184,7 +185,7 @@ function readReply(response, url, maxBytes, controller) {
     release(response);
     return new FetchOutcome(STATUS, status, null, '', retryAfter(response));
   }
-  return readBody(response, maxBytes, controller);
+  return readBody(response, head, maxBytes, controller);
 }
 
 /** A request in flight: `reply` settles to a FetchOutcome; `abort()` cancels it. */
@@ -225,6 +226,6 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes) {
   }
   const failed = (error) => new FetchOutcome(NETWORK, 0, null, describe(error));
   // Always resolves: a stand-in's odd Response that makes reading throw is a failure too.
-  const reply = sent.then((response) => readReply(response, url, maxBytes, controller), failed).catch(failed);
+  const reply = sent.then((response) => readReply(response, url, method === 'HEAD', maxBytes, controller), failed).catch(failed);
   return new PendingFetch(controller, reply);
 }

@@ -316,6 +316,19 @@ pub async fn an_empty_reply_fails_only_where_json_is_expected() {
         "call `src` (GET https://api.example/src) failed: expected a JSON reply, but it is \
          empty (HTTP 200, content-type application/json)"
     );
+
+    // A HEAD reply is empty, though its Content-Length tells of a GET over the cap.
+    let canned = canned_fetch(
+        200,
+        JsValue::NULL,
+        js(r#"{"content-length":"999999999","content-type":"application/json"}"#),
+    );
+    let plan = js(r#"{"calls":{"probe":{"url":"https://api.example/file","method":"HEAD"}}}"#);
+    let result = run_plan(&plan, &js("{}"), &with_fetch(&canned, "{}"))
+        .await
+        .expect("a HEAD is not a body");
+    assert_eq!(get(&result, "data.probe"), JsValue::NULL);
+    assert_eq!(get_str(&result, "calls.probe.state"), "ok");
 }
 
 pub async fn redirects_are_refused_not_followed() {
