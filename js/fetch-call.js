@@ -9,6 +9,17 @@ const OK = 0;
 const NETWORK = 1;
 const STATUS = 2;
 const BODY = 3;
+const EMPTY = 4;
+const TOO_LARGE = 5;
+const REDIRECT = 6;
+
+// The statuses fetch treats as redirects; with `redirect: "manual"` browsers hide them
+// behind an `opaqueredirect` response (status 0), while Node hands over the 3xx itself.
+const REDIRECTS = [301, 302, 303, 307, 308];
+
+// How much of a body that is not JSON goes to Rust, which shortens it further for the
+// message: never the whole body across the boundary.
+const EXCERPT = 200;
 
 class FetchOutcome {
   constructor(failure, status, body, reason, retryAfterMs = NaN) {
@@ -17,7 +28,27 @@ class FetchOutcome {
     this.body = body;
     this.reason = reason;
     this.retryAfterMs = retryAfterMs;
+    this.contentType = null;
+    this.excerpt = '';
+    this.length = NaN;
   }
+}
+
+function header(response, name) {
+  const h = response.headers;
+  const value = h && typeof h.get === 'function' ? h.get(name) : null;
+  return value === null || value === undefined ? null : String(value);
+}
+
+// The body is not needed: release the connection rather than leave it unread.
+function release(response) {
+  if (response.body && typeof response.body.cancel === 'function') response.body.cancel().catch(() => {});
+}
+
+function outcome(failure, response, contentType, fields) {
+  const o = new FetchOutcome(failure, response.status, null, '');
+  o.contentType = contentType;
+  return Object.assign(o, fields);
 }
 
 // `Retry-After` in milliseconds, from seconds or an HTTP date; NaN when absent or unreadable.
@@ -51,21 +82,110 @@ function describe(error) {
   return cause ? `${main}: ${cause}` : main;
 }
 
-function readReply(response) {
+// Where a redirect pointed: its origin only (the full URL may carry a token in its
+// query), and '' when it cannot be seen, as with a browser's opaque redirect.
+function redirectOrigin(response, url) {
+  const location = header(response, 'location');
+  if (location === null) return '';
+  try {
+    const page = globalThis.location && globalThis.location.href;
+    return new URL(location, new URL(url, page)).origin;
+  } catch {
+    return '';
+  }
+}
+
+// The body as text, read chunk by chunk: the count of bytes is checked after every
+// chunk, and the request aborted the moment it passes `maxBytes`, so a huge or endless
+// body is never held whole. Resolves null when over the cap.
+async function readCapped(response, maxBytes, controller) {
+  const reader = response.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      reader.cancel().catch(() => {});
+      controller.abort();
+      return null;
+    }
+    chunks.push(value);
+  }
+  let bytes = chunks.length === 1 ? chunks[0] : new Uint8Array(size);
+  if (chunks.length !== 1) {
+    let at = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, at);
+      at += chunk.byteLength;
+    }
+  }
+  // Like response.json(): UTF-8, a leading BOM dropped, bad bytes replaced.
+  return new TextDecoder().decode(bytes);
+}
+
+async function readBody(response, head, maxBytes, controller) {
+  const status = response.status;
+  const contentType = header(response, 'content-type');
+  // A HEAD reply has no body, whatever its Content-Length says of the GET's.
+  if (status === 204 || status === 205 || head) {
+    release(response);
+    return outcome(EMPTY, response, contentType);
+  }
+  const declared = header(response, 'content-length');
+  if (declared !== null && /^\s*\d+\s*$/.test(declared) && Number(declared) > maxBytes) {
+    release(response);
+    controller.abort();
+    return outcome(TOO_LARGE, response, contentType, { length: Number(declared) });
+  }
+  const broke = (error) => new FetchOutcome(NETWORK, 0, null, `reading the reply failed: ${describe(error)}`);
+  let text;
+  if (response.body && typeof response.body.getReader === 'function') {
+    try {
+      text = await readCapped(response, maxBytes, controller);
+    } catch (error) {
+      return broke(error);
+    }
+  } else if (typeof response.text === 'function') {
+    // A stand-in for fetch without a body stream: the cap can only be checked afterwards.
+    try {
+      text = String(await response.text());
+    } catch (error) {
+      return broke(error);
+    }
+    if (new TextEncoder().encode(text).byteLength > maxBytes) text = null;
+  } else {
+    // A stand-in with json() alone: neither the cap nor an excerpt can be had.
+    try {
+      return new FetchOutcome(OK, status, await response.json(), '');
+    } catch (error) {
+      return outcome(BODY, response, contentType, { reason: describe(error) });
+    }
+  }
+  if (text === null) return outcome(TOO_LARGE, response, contentType);
+  if (text.length === 0) return outcome(EMPTY, response, contentType);
+  try {
+    return new FetchOutcome(OK, status, JSON.parse(text), '');
+  } catch (error) {
+    return outcome(BODY, response, contentType, { excerpt: text.slice(0, EXCERPT), reason: describe(error) });
+  }
+}
+
+function readReply(response, url, head, maxBytes, controller) {
   if (response === null || typeof response !== 'object') {
     return new FetchOutcome(NETWORK, 0, null, 'fetch did not resolve to a Response');
   }
   const status = response.status;
+  if (response.type === 'opaqueredirect' || REDIRECTS.includes(status)) {
+    release(response);
+    return outcome(REDIRECT, response, null, { reason: redirectOrigin(response, url) });
+  }
   if (!(status >= 200 && status <= 299)) {
-    // The body is not needed: release the connection rather than leave it unread.
-    if (response.body && typeof response.body.cancel === 'function') response.body.cancel().catch(() => {});
+    release(response);
     return new FetchOutcome(STATUS, status, null, '', retryAfter(response));
   }
-  if (status === 204 || status === 205) return new FetchOutcome(OK, status, null, '');
-  return response.json().then(
-    (body) => new FetchOutcome(OK, status, body, ''),
-    (error) => new FetchOutcome(BODY, status, null, describe(error)),
-  );
+  return readBody(response, head, maxBytes, controller);
 }
 
 /** A request in flight: `reply` settles to a FetchOutcome; `abort()` cancels it. */
@@ -82,11 +202,13 @@ class PendingFetch {
 
 /**
  * Starts `method url` with `headers` (a flat [name, value, ...] list) and an optional
- * JSON `body` value, through `fetchFn` or the global fetch.
+ * JSON `body` value, through `fetchFn` or the global fetch; reads at most `maxBytes` of
+ * the reply. Redirects are not followed: a redirect would carry the headers (an
+ * Authorization, say) to wherever the service points.
  */
-export function startFetch(fetchFn, url, method, headers, body) {
+export function startFetch(fetchFn, url, method, headers, body, maxBytes) {
   const controller = new AbortController();
-  const init = { method, headers: {}, signal: controller.signal };
+  const init = { method, headers: {}, signal: controller.signal, redirect: 'manual' };
   let hasType = false;
   for (let i = 0; i < headers.length; i += 2) {
     init.headers[headers[i]] = headers[i + 1];
@@ -102,6 +224,8 @@ export function startFetch(fetchFn, url, method, headers, body) {
   } catch (error) {
     sent = Promise.reject(error);
   }
-  const reply = sent.then(readReply, (error) => new FetchOutcome(NETWORK, 0, null, describe(error)));
+  const failed = (error) => new FetchOutcome(NETWORK, 0, null, describe(error));
+  // Always resolves: a stand-in's odd Response that makes reading throw is a failure too.
+  const reply = sent.then((response) => readReply(response, url, method === 'HEAD', maxBytes, controller), failed).catch(failed);
   return new PendingFetch(controller, reply);
 }

@@ -13,6 +13,7 @@ use crate::record::{CallRecord, CallState};
 use crate::retry::RetryPolicy;
 use crate::schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
 use crate::signal::AbortListener;
+use crate::transport::DEFAULT_MAX_RESPONSE_BYTES;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
@@ -73,6 +74,11 @@ export interface ComposeOptions {
   operationId?: string;
   /** Attempts per call, the first included (default 3, at most 10). */
   maxAttempts?: number;
+  /**
+   * The most bytes one reply body may have (default 5 MiB = 5242880). It is checked while
+   * the body streams in: a reply over it is aborted there and fails with "BAD_RESPONSE".
+   */
+  maxResponseBytes?: number;
 }
 
 /** How a call ended. */
@@ -378,6 +384,7 @@ const COMPOSE_OPTIONS: &[&str] = &[
     "deadlineMs",
     "operationId",
     "maxAttempts",
+    "maxResponseBytes",
 ];
 
 /// The option names only `composeOrder()` accepts, besides [`COMPOSE_OPTIONS`].
@@ -388,6 +395,8 @@ struct RunOptions {
     settings: Settings,
     signal: Option<AbortSignal>,
     fetch: Option<Function>,
+    /// The byte cap of each reply body.
+    max_response_bytes: u64,
 }
 
 fn bad_option(message: String) -> Error {
@@ -402,6 +411,7 @@ fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object
             settings: Schedule::Eager.into(),
             signal: None,
             fetch: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         };
         return Ok((none, Object::new()));
     }
@@ -494,11 +504,26 @@ fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object
             ))
         }
     };
+    let max_response_bytes = match get("maxResponseBytes") {
+        v if v.is_undefined() || v.is_null() => DEFAULT_MAX_RESPONSE_BYTES,
+        v => match v.as_f64() {
+            // Up to Number.MAX_SAFE_INTEGER: every such number is an exact count of bytes.
+            Some(n) if (1.0..=9_007_199_254_740_991.0).contains(&n) && n.fract() == 0.0 => n as u64,
+            _ => {
+                return Err(bad_option(
+                    "options.maxResponseBytes must be a whole number of bytes above 0, \
+                     such as 1048576 for 1 MiB"
+                        .into(),
+                ))
+            }
+        },
+    };
     Ok((
         RunOptions {
             settings,
             signal,
             fetch,
+            max_response_bytes,
         },
         obj,
     ))
@@ -514,7 +539,8 @@ async fn execute(
     options: &RunOptions,
     hooks: &dyn Hooks<JsValue>,
 ) -> Outcome<JsValue> {
-    let transport = FetchTransport::new(options.fetch.clone());
+    let transport =
+        FetchTransport::new(options.fetch.clone()).max_response_bytes(options.max_response_bytes);
     let (_listener, aborted): (Option<AbortListener>, BoxFuture<()>) = match &options.signal {
         Some(signal) if signal.aborted() => {
             // Already aborted: send nothing at all.

@@ -13,7 +13,7 @@ use crate::record::{CallRecord, CallState};
 use crate::retry::Decision;
 use crate::schedule::{add_idempotency_key, transport_error, with_time_limit, Settings};
 use crate::scope::Scope;
-use crate::transport::{Clock, Transport, TransportError};
+use crate::transport::{Clock, Reply, Transport, TransportError};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
@@ -215,10 +215,11 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
                     break;
                 }
             };
+            // Nobody reads a compensation's reply: an empty 2xx (a 204 to a DELETE) is fine.
             let e = match result {
-                Ok(reply) => {
+                Ok(Reply { status, .. }) | Err(TransportError::Empty { status, .. }) => {
                     done.state = CompensationState::Ok;
-                    done.status = Some(reply.status);
+                    done.status = Some(status);
                     break;
                 }
                 Err(e) => e,
@@ -271,7 +272,7 @@ mod tests {
     use crate::json::Json;
     use crate::schedule::{run, Outcome, Schedule};
     use crate::sim::{Answer, Sim};
-    use crate::transport::{Reply, Request};
+    use crate::transport::Request;
 
     fn json(s: &str) -> Json {
         serde_json::from_str(s).unwrap()
@@ -390,6 +391,26 @@ mod tests {
             [("reserve".into(), CompensationState::Ok)]
         );
         assert_eq!(out.records[3].state, CallState::Skipped);
+    }
+
+    #[test]
+    fn an_empty_reply_to_a_compensation_is_a_success() {
+        let sim = saga_network(|name, _| match name {
+            "place" => Some((10.0, Err(TransportError::Status(500)))),
+            "release" | "void" => Some((
+                5.0,
+                Err(TransportError::Empty {
+                    status: 204,
+                    content_type: None,
+                }),
+            )),
+            _ => None,
+        });
+        let out = go(&sim, SAGA, None);
+        assert!(out
+            .compensations
+            .iter()
+            .all(|c| c.state == CompensationState::Ok && c.status == Some(204)));
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! The browser transport: `fetch` with an `AbortController` per request.
 //!
 //! Each request is started by `js/fetch-call.js`, which builds the `init` object, owns
-//! the request's `AbortController`, and classifies the outcome, so a request costs one
-//! call into JavaScript and one awaited promise. Dropping a `JsFuture` does not cancel
+//! the request's `AbortController`, reads the body under the byte cap, refuses redirects,
+//! and classifies the outcome, so a request costs one call into JavaScript and one
+//! awaited promise. Dropping a `JsFuture` does not cancel
 //! the request it waits on, so every request sits in an [`AbortGuard`] that aborts it
 //! when the future is dropped before the reply is read: cancelling or dropping a
 //! composition really stops its requests. The same code runs in a page, a worker and
 //! Node 20, which all have a global `fetch`; `options.fetch` may replace it.
 
 use crate::in_flight::BoxFuture;
-use crate::transport::{Clock, Reply, Request, Transport, TransportError};
+use crate::transport::{
+    Clock, Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
+};
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -25,6 +28,7 @@ extern "C" {
         method: &str,
         headers: Vec<String>,
         body: &JsValue,
+        max_bytes: f64,
     ) -> PendingFetch;
 
     #[wasm_bindgen(method, getter)]
@@ -49,6 +53,15 @@ extern "C" {
 
     #[wasm_bindgen(method, getter, js_name = retryAfterMs)]
     fn retry_after_ms(this: &FetchOutcome) -> f64;
+
+    #[wasm_bindgen(method, getter, js_name = contentType)]
+    fn content_type(this: &FetchOutcome) -> Option<String>;
+
+    #[wasm_bindgen(method, getter)]
+    fn excerpt(this: &FetchOutcome) -> String;
+
+    #[wasm_bindgen(method, getter)]
+    fn length(this: &FetchOutcome) -> f64;
 
     #[wasm_bindgen(js_name = newKey)]
     fn new_key() -> String;
@@ -78,15 +91,35 @@ impl Clock for PerformanceClock {
 }
 
 /// Sends requests with the global `fetch` or an injected one.
-#[derive(Clone, Debug, Default)]
+///
+/// A reply body is read up to a byte cap ([`DEFAULT_MAX_RESPONSE_BYTES`] unless set):
+/// the request is aborted the moment the body passes it, or before reading when its
+/// `Content-Length` already does. Redirects are never followed (`redirect: "manual"`).
+#[derive(Clone, Debug)]
 pub struct FetchTransport {
     fetch: Option<Function>,
+    max_bytes: u64,
+}
+
+impl Default for FetchTransport {
+    fn default() -> Self {
+        FetchTransport::new(None)
+    }
 }
 
 impl FetchTransport {
     /// A transport over `fetch`, or over the global `fetch` when `None`.
     pub fn new(fetch: Option<Function>) -> Self {
-        FetchTransport { fetch }
+        FetchTransport {
+            fetch,
+            max_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// The same transport with a cap of `bytes` (at least 1) on each reply body.
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = bytes.max(1);
+        self
     }
 }
 
@@ -132,9 +165,11 @@ impl Transport for FetchTransport {
             request.method.as_str(),
             headers,
             &body,
+            self.max_bytes as f64,
         );
         let reply = JsFuture::from(pending.reply());
         let mut guard = AbortGuard(Some(pending));
+        let limit = self.max_bytes;
         Box::pin(async move {
             // `reply` always resolves: failures arrive classified in the outcome.
             let outcome: FetchOutcome = reply.await.unwrap_or(JsValue::NULL).unchecked_into();
@@ -158,7 +193,25 @@ impl Transport for FetchTransport {
                 }
                 3 => Err(TransportError::Body {
                     status,
+                    content_type: outcome.content_type(),
+                    excerpt: outcome.excerpt(),
                     reason: outcome.reason(),
+                }),
+                4 => Err(TransportError::Empty {
+                    status,
+                    content_type: outcome.content_type(),
+                }),
+                5 => {
+                    let length = outcome.length();
+                    Err(TransportError::TooLarge {
+                        status,
+                        limit,
+                        declared: (length >= 0.0).then_some(length as u64),
+                    })
+                }
+                6 => Err(TransportError::Redirected {
+                    status: (status != 0).then_some(status),
+                    origin: Some(outcome.reason()).filter(|o| !o.is_empty()),
                 }),
                 _ => Err(TransportError::Network(outcome.reason())),
             }

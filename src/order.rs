@@ -372,6 +372,11 @@ fn string_at<V: Value>(call: &str, reply: &V, key: &str) -> Result<String, Error
 pub struct OrderHooks;
 
 impl<V: Value> Hooks<V> for OrderHooks {
+    /// Money, outcomes and the result read every reply but the notification's.
+    fn needs_body(&self, call: &str) -> bool {
+        call != "notification"
+    }
+
     fn body(&self, call: &str, scope: &Scope<'_, V>) -> Option<Result<V, Error>> {
         let input = |key: &str| scope.get(call, "input", &[key]);
         let build = || -> Result<V, Error> {

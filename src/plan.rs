@@ -94,6 +94,8 @@ pub struct Call {
     pub body: Option<BodyTemplate>,
     /// Indices of the calls this one waits for, in order of first mention, without repeats.
     pub deps: Vec<usize>,
+    /// Whether another call's placeholder reads this call's reply, which must then be JSON.
+    pub read_by_others: bool,
     /// The call's topological level: 0 for calls without dependencies.
     pub stage: usize,
     /// Whether the composition survives this call's failure: its dependents then get the
@@ -215,6 +217,18 @@ impl Plan {
             for &d in &call.deps {
                 dependents[d].push(i);
             }
+        }
+        // A reply a placeholder reads must be JSON: an empty one is then an error.
+        let mut read = vec![false; calls.len()];
+        for call in &calls {
+            for (h, _) in call_placeholders(call) {
+                if let Some(&d) = index.get(&h.root) {
+                    read[d] = true;
+                }
+            }
+        }
+        for (call, read) in calls.iter_mut().zip(read) {
+            call.read_by_others = read;
         }
         Ok(Plan {
             calls,
@@ -433,6 +447,7 @@ fn read_request(
         headers,
         body,
         deps: Vec::new(),
+        read_by_others: false,
         stage: 0,
         optional,
         fallback,

@@ -48,7 +48,11 @@ impl RetryPolicy {
             TransportError::Throttled { status, .. } => {
                 matches!(status, 408 | 429 | 502 | 503 | 504)
             }
-            TransportError::TimedOut { .. } | TransportError::Body { .. } => false,
+            TransportError::TimedOut { .. }
+            | TransportError::Body { .. }
+            | TransportError::Empty { .. }
+            | TransportError::TooLarge { .. }
+            | TransportError::Redirected { .. } => false,
         }
     }
 
@@ -140,6 +144,8 @@ mod tests {
             retry(
                 TransportError::Body {
                     status: 200,
+                    content_type: None,
+                    excerpt: String::new(),
                     reason: "x".into()
                 },
                 true

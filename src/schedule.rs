@@ -521,6 +521,19 @@ where
                 continue;
             }
         };
+        // An empty reply is `null` data where nobody reads it; where JSON is expected it
+        // stays an error, which the last arm reports as a bad response (never retried).
+        let result = match result {
+            Err(TransportError::Empty { status, .. })
+                if !crate::limits::expects_json(&plan.calls()[i], hooks) =>
+            {
+                Ok(Reply {
+                    status,
+                    body: T::Value::from_json(&crate::json::Json::Null),
+                })
+            }
+            result => result,
+        };
         match result {
             Ok(reply) => match hooks.check(name, &reply.body) {
                 Ok(()) => run.succeed(i, reply.status, reply.body, now),
@@ -633,11 +646,75 @@ pub(crate) fn transport_error(call: &Call, e: TransportError) -> Error {
                 after_ms.round() as u64
             ),
         ),
-        TransportError::Body { status, reason } => Error::new(
+        TransportError::Body {
+            status,
+            content_type,
+            excerpt,
+            reason,
+        } => {
+            let shown = if excerpt.is_empty() {
+                crate::limits::excerpt(&reason)
+            } else {
+                format!("\"{}\"", crate::limits::excerpt(&excerpt))
+            };
+            let head = crate::limits::status_and_type(status, content_type.as_deref());
+            Error::new(
+                ErrorKind::BadResponse,
+                format!("{what} failed: the reply is not JSON ({head}): {shown}"),
+            )
+            .with_status(status)
+        }
+        TransportError::Empty {
+            status,
+            content_type,
+        } => Error::new(
             ErrorKind::BadResponse,
-            format!("{what} failed: the reply is not JSON ({reason})"),
+            format!(
+                "{what} failed: expected a JSON reply, but it is empty ({})",
+                crate::limits::status_and_type(status, content_type.as_deref())
+            ),
         )
         .with_status(status),
+        TransportError::TooLarge {
+            status,
+            limit,
+            declared,
+        } => {
+            let cap = crate::limits::size_text(limit);
+            Error::new(
+                ErrorKind::BadResponse,
+                match declared {
+                    Some(n) => format!(
+                        "{what} failed: the reply announces {n} bytes, more than the {cap} cap \
+                         (options.maxResponseBytes); it was not read"
+                    ),
+                    None => format!(
+                        "{what} failed: the reply is larger than the {cap} cap \
+                         (options.maxResponseBytes); it was not read further"
+                    ),
+                },
+            )
+            .with_status(status)
+        }
+        TransportError::Redirected { status, origin } => {
+            let seen = match (status, origin) {
+                (Some(s), Some(o)) => format!(" (HTTP {s} to {})", crate::limits::excerpt(&o)),
+                (Some(s), None) => format!(" (HTTP {s})"),
+                (None, Some(o)) => format!(" (to {})", crate::limits::excerpt(&o)),
+                (None, None) => String::new(),
+            };
+            let error = Error::new(
+                ErrorKind::BadResponse,
+                format!(
+                    "{what} failed: it was redirected{seen}; redirects are refused so that \
+                     headers never reach another origin"
+                ),
+            );
+            match status {
+                Some(s) => error.with_status(s),
+                None => error,
+            }
+        }
     }
     .in_call(&call.name)
 }
@@ -1498,6 +1575,8 @@ mod tests {
                 1.0,
                 Err(TransportError::Body {
                     status: 200,
+                    content_type: None,
+                    excerpt: "oops".into(),
                     reason: "unexpected token".into(),
                 }),
             )

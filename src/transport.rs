@@ -25,9 +25,13 @@ pub struct Request<V> {
 pub struct Reply<V> {
     /// The HTTP status, 200-299.
     pub status: u16,
-    /// The parsed JSON body; `null` for an empty body (such as 204).
+    /// The parsed JSON body. A transport reports a reply without a body as
+    /// [`TransportError::Empty`]; the scheduler makes it `null` where nobody reads it.
     pub body: V,
 }
+
+/// The byte cap of one reply unless the caller sets another (`options.maxResponseBytes`).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 5 * 1024 * 1024;
 
 /// Why a request produced no usable reply.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,8 +59,40 @@ pub enum TransportError {
     Body {
         /// The status of that answer.
         status: u16,
+        /// Its `Content-Type`, when it had one.
+        content_type: Option<String>,
+        /// The start of the body as received (the error message shortens it and escapes
+        /// control characters); empty when the body could not be seen.
+        excerpt: String,
         /// What the parser reported.
         reason: String,
+    },
+    /// A 2xx answer without a body: a 204 or 205, or an empty 200. For a call whose reply
+    /// nobody reads this is a success with `null` data; where JSON is expected (see
+    /// `limits::expects_json`) the scheduler reports it as a bad response.
+    Empty {
+        /// The status of that answer.
+        status: u16,
+        /// Its `Content-Type`, when it had one.
+        content_type: Option<String>,
+    },
+    /// A 2xx answer whose body is longer than the transport's byte cap. It was not read
+    /// past the cap: the request was aborted there.
+    TooLarge {
+        /// The status of that answer.
+        status: u16,
+        /// The cap, in bytes.
+        limit: u64,
+        /// The size its `Content-Length` announced, when that alone gave it away.
+        declared: Option<u64>,
+    },
+    /// A redirect (3xx with a target, or the browser's opaque redirect). It is not followed,
+    /// so the request's headers never reach another origin.
+    Redirected {
+        /// The status, when the platform shows it (browsers hide it: status 0).
+        status: Option<u16>,
+        /// The origin it pointed to, when visible; never the full URL with its query.
+        origin: Option<String>,
     },
 }
 

@@ -52,6 +52,16 @@ macro_rules! shared_suite {
             fault_a_huge_body_is_stopped_at_the_byte_cap,
             fault_a_redirect_to_another_origin_is_refused_and_never_followed,
         );
+        // Response limits (tests/common/limits.rs).
+        shared_suite!(
+            a_reply_over_max_response_bytes_is_refused_unread,
+            the_default_cap_is_5_mib,
+            max_response_bytes_is_validated_and_reaches_compose_order,
+            an_endless_body_is_cut_off_while_streaming,
+            replies_that_are_not_json_say_status_type_and_start,
+            an_empty_reply_fails_only_where_json_is_expected,
+            redirects_are_refused_not_followed,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -62,8 +72,10 @@ macro_rules! shared_suite {
 }
 
 mod faults;
+mod limits;
 mod saga;
 pub use faults::*;
+pub use limits::*;
 pub use saga::*;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
