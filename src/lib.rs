@@ -22,6 +22,7 @@ mod schedule;
 mod scope;
 mod signal;
 mod template;
+mod time_limits;
 mod timer;
 mod transport;
 mod value;

@@ -18,6 +18,7 @@ use crate::plan::{Call, Plan};
 use crate::record::{CallRecord, CallState};
 use crate::retry::{Decision, RetryPolicy};
 use crate::scope::Scope;
+use crate::time_limits::TimeLimits;
 use crate::transport::Request;
 use crate::transport::{Clock, Reply, Transport, TransportError};
 use crate::value::Value;
@@ -138,24 +139,13 @@ enum Slot<V> {
     Waited,
 }
 
-/// One attempt of a request, within its time limit.
-fn attempt<T: Transport, C: Clock>(
-    transport: &T,
-    clock: &C,
-    request: Request<T::Value>,
-    limit: f64,
-    by_deadline: bool,
-) -> BoxFuture<Slot<T::Value>>
+/// One attempt of a request; its time limit is kept in [`TimeLimits`].
+fn attempt<T: Transport>(transport: &T, request: Request<T::Value>) -> BoxFuture<Slot<T::Value>>
 where
     T::Value: 'static,
 {
-    let limited = with_time_limit(
-        transport.send(request),
-        clock.sleep(limit),
-        limit,
-        by_deadline,
-    );
-    Box::pin(async move { Slot::Sent(limited.await) })
+    let sent = transport.send(request);
+    Box::pin(async move { Slot::Sent(sent.await) })
 }
 
 /// The name of the header that makes a write safe to repeat.
@@ -208,6 +198,8 @@ struct Run<'p, V: 'static> {
     stage: usize,
     /// Requests under way; removing one aborts it.
     in_flight: InFlight<Slot<V>>,
+    /// When each request under way runs out of time.
+    limits: TimeLimits,
     /// The failure that stands for a call waiting to retry, should it never get the chance.
     backoff: Vec<Option<Error>>,
     error: Option<Error>,
@@ -231,6 +223,7 @@ impl<'p, V: Value> Run<'p, V> {
             open_in_stage: plan.stages().iter().map(Vec::len).collect(),
             stage: 0,
             in_flight: InFlight::new(n),
+            limits: TimeLimits::new(n),
             backoff: vec![None; n],
             error: None,
         }
@@ -324,6 +317,7 @@ impl<'p, V: Value> Run<'p, V> {
             if (reads_only && !read) || !self.in_flight.remove(j) {
                 continue;
             }
+            self.limits.clear(j);
             let record = &mut self.records[j];
             record.end_ms = Some(now);
             let last = self.backoff[j].take();
@@ -462,14 +456,14 @@ where
                     record.attempts = 1;
                     record.start_ms = Some(start);
                     sent[i] = Some(request.clone());
-                    run.in_flight
-                        .insert(i, attempt(transport, clock, request, limit, by_deadline));
+                    run.limits.start(i, start, limit, by_deadline);
+                    run.in_flight.insert(i, attempt(transport, request));
                 }
                 Err(e) => run.fail(i, e, elapsed()),
             }
         }
         // The caller's abort comes first, then the deadline; otherwise the next request
-        // to settle.
+        // to settle, or to run out of time (it is aborted by its removal).
         let settled = std::future::poll_fn(|cx| {
             if cancel.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Err(Stop::Aborted));
@@ -479,7 +473,24 @@ where
                     return Poll::Ready(Err(Stop::Deadline));
                 }
             }
-            run.in_flight.poll_next(cx).map(Ok)
+            match run.in_flight.poll_next(cx) {
+                Poll::Ready(Some((i, slot))) => {
+                    run.limits.clear(i);
+                    return Poll::Ready(Ok(Some((i, slot))));
+                }
+                Poll::Ready(None) => return Poll::Ready(Ok(None)),
+                Poll::Pending => {}
+            }
+            run.limits
+                .poll_expired(cx, elapsed, clock)
+                .map(|(i, limit)| {
+                    run.in_flight.remove(i);
+                    let timed_out = TransportError::TimedOut {
+                        after_ms: limit.after_ms,
+                        deadline: limit.by_deadline,
+                    };
+                    Ok(Some((i, Slot::Sent(Err(timed_out)))))
+                })
         })
         .await;
         let now = elapsed();
@@ -513,8 +524,8 @@ where
                     (_, Some(request), _) => {
                         run.records[i].attempts += 1;
                         let (limit, by_deadline) = limit_of(i, now);
-                        run.in_flight
-                            .insert(i, attempt(transport, clock, request, limit, by_deadline));
+                        run.limits.start(i, now, limit, by_deadline);
+                        run.in_flight.insert(i, attempt(transport, request));
                     }
                     (_, None, None) => {}
                 }
