@@ -272,14 +272,30 @@ fn case() -> impl Strategy<Value = Case> {
         .prop_map(|(raw, schedule, max_attempts)| resolve(raw, schedule, max_attempts))
 }
 
-/// Plans where every attempt succeeds at once.
+/// Plans where every call succeeds at its first attempt.
 fn healthy_case() -> impl Strategy<Value = Case> {
     (
         prop::collection::vec(raw_call(0), 1..=40),
         schedule(),
         1u32..=5,
     )
-        .prop_map(|(raw, schedule, max_attempts)| resolve(raw, schedule, max_attempts))
+        .prop_map(|(raw, schedule, max_attempts)| {
+            let mut case = resolve(raw, schedule, max_attempts);
+            for c in &mut case.calls {
+                c.answers.truncate(1);
+            }
+            case
+        })
+}
+
+/// Other latencies for calls c0, c1, ..., printed on one line.
+#[derive(Clone)]
+struct Latencies(Vec<u32>);
+
+impl fmt::Debug for Latencies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} ms", self.0)
+    }
 }
 
 /// One request as the network saw it, with the answer the case gave it.
@@ -291,6 +307,8 @@ struct Attempt {
     latency: f64,
     fate: Fate,
     keys: Vec<String>,
+    url: String,
+    body: Option<Json>,
     /// Everything the request carried, for comparing runs.
     wire: String,
 }
@@ -346,11 +364,16 @@ fn fingerprint(text: &str) -> u64 {
     })
 }
 
+/// The id the simulated service answers call `i`'s request with.
+fn reply_id(i: usize, wire: &str) -> String {
+    format!("c{i}-{:016x}", fingerprint(wire))
+}
+
 fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
     let plan = case.plan();
     let calls = case.calls.clone();
-    // (call, attempt, latency, fate, keys, wire) per request, in the order sent.
-    type Log = Vec<(usize, usize, f64, Fate, Vec<String>, String)>;
+    // (call, attempt, latency, fate, request, wire) per request, in the order sent.
+    type Log = Vec<(usize, usize, f64, Fate, Request<Json>, String)>;
     let log: Rc<RefCell<Log>> = Rc::default();
     let sim = Sim::new({
         let log = log.clone();
@@ -365,18 +388,12 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
             let mut log = log.borrow_mut();
             let k = log.iter().filter(|e| e.0 == i).count();
             let (ms, fate) = calls[i].answer(k);
-            let keys = req
-                .headers
-                .iter()
-                .filter(|(h, _)| h.eq_ignore_ascii_case(IDEMPOTENCY_KEY))
-                .map(|(_, v)| v.clone())
-                .collect();
             let wire = format!(
                 "{} {} {:?} {:?}",
                 req.method, req.url, req.headers, req.body
             );
-            let id = format!("c{i}-{:016x}", fingerprint(&wire));
-            log.push((i, k, f64::from(ms), fate, keys, wire));
+            let id = reply_id(i, &wire);
+            log.push((i, k, f64::from(ms), fate, req.clone(), wire));
             let result = match fate {
                 Fate::Ok => Ok(Reply {
                     status: if req.method == Method::Post { 201 } else { 200 },
@@ -415,7 +432,7 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
     assert_eq!(seen.len(), log.len(), "one route call per request sent");
     let mut attempts = vec![Vec::new(); case.calls.len()];
     let mut order = Vec::new();
-    for (s, (i, k, latency, fate, keys, wire)) in seen.iter().zip(log.iter()) {
+    for (s, (i, k, latency, fate, req, wire)) in seen.iter().zip(log.iter()) {
         order.push((*i, *k));
         attempts[*i].push(Attempt {
             start: s.start,
@@ -423,7 +440,14 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
             aborted: s.aborted,
             latency: *latency,
             fate: *fate,
-            keys: keys.clone(),
+            keys: req
+                .headers
+                .iter()
+                .filter(|(h, _)| h.eq_ignore_ascii_case(IDEMPOTENCY_KEY))
+                .map(|(_, v)| v.clone())
+                .collect(),
+            url: req.url.clone(),
+            body: req.body.clone(),
             wire: wire.clone(),
         });
     }
@@ -486,6 +510,37 @@ fn inputs_come_first(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
             );
             prop_assert_eq!(o.state(d), CallState::Ok, "c{}'s input c{}", c, d);
             prop_assert!(o.out.records[c].start_ms >= o.out.records[d].end_ms);
+        }
+        // Each request carries the data its template inputs were answered: the id the
+        // service gave the input's own last request, and its number.
+        let id = |d: usize| o.attempts[d].last().map(|l| reply_id(d, &l.wire));
+        let named: Vec<usize> = spec.deps.iter().filter(|d| d.1).map(|d| d.0).collect();
+        for a in &o.attempts[c] {
+            match spec.method {
+                Method::Post => {
+                    let mut fields = vec![("call".to_owned(), Json::String(format!("c{c}")))];
+                    for &d in &named {
+                        fields.push((format!("c{d}"), Json::String(id(d).unwrap_or_default())));
+                        fields.push((format!("n{d}"), Json::Number(d as f64)));
+                    }
+                    prop_assert_eq!(
+                        a.body.as_ref(),
+                        Some(&Json::Object(fields)),
+                        "c{}'s body",
+                        c
+                    );
+                }
+                _ => {
+                    let query: Vec<String> = named
+                        .iter()
+                        .map(|&d| format!("c{d}={}", id(d).unwrap_or_default()))
+                        .collect();
+                    let sep = if query.is_empty() { "" } else { "?" };
+                    let url = format!("http://svc/c{c}{sep}{}", query.join("&"));
+                    prop_assert_eq!(&a.url, &url, "c{}'s URL", c);
+                    prop_assert!(a.body.is_none());
+                }
+            }
         }
     }
     // When each call's inputs had all succeeded: (time, whether they all did).
@@ -689,6 +744,19 @@ fn states(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
             CallState::Failed | CallState::Unknown => {
                 let last = attempts.last().map(Attempt::end);
                 prop_assert!(record.end_ms >= last, "c{} ended before its reply", c);
+                // Later than its last reply only when it was waiting to retry as the
+                // composition failed; no retry is decided after that.
+                if record.end_ms > last {
+                    prop_assert!(
+                        failed_call != Some(c) && failed_at >= last,
+                        "c{} ended at {:?}, after its last reply at {:?}, though it was not \
+                         waiting to retry when the composition failed at {:?}",
+                        c,
+                        record.end_ms,
+                        last,
+                        failed_at
+                    );
+                }
                 // The status is one the call was answered. Not yet necessarily the last:
                 // a retried call keeps the status of the failure that was retried (a GET
                 // answered 408 then 400 records 408 while its error says 400).
@@ -937,12 +1005,12 @@ proptest! {
     #[test]
     fn the_aggregate_does_not_depend_on_completion_order(
         case in healthy_case(),
-        latencies in prop::collection::vec(1u32..=200, 40),
+        latencies in prop::collection::vec(1u32..=200, 40).prop_map(Latencies),
         other in schedule(),
     ) {
         let mut reordered = case.clone();
         reordered.schedule = other;
-        for (c, ms) in reordered.calls.iter_mut().zip(latencies) {
+        for (c, &ms) in reordered.calls.iter_mut().zip(&latencies.0) {
             c.answers = vec![(ms, Fate::Ok)];
         }
         let a = simulate(&case, Some("op"));
@@ -953,10 +1021,10 @@ proptest! {
                 prop_assert_eq!(r.state, CallState::Ok, "c{}", c);
             }
         }
-        prop_assert_eq!(&a.out.replies, &b.out.replies);
         for c in 0..case.calls.len() {
             let wire = |o: &Observed| o.attempts[c].iter().map(|a| a.wire.clone()).collect::<Vec<_>>();
             prop_assert_eq!(wire(&a), wire(&b), "c{}'s request", c);
+            prop_assert_eq!(&a.out.replies[c], &b.out.replies[c], "c{}'s reply", c);
         }
     }
 
