@@ -27,6 +27,8 @@ mod timer;
 mod transport;
 mod value;
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod properties;
 #[cfg(test)]
 mod sim;
 
