@@ -286,8 +286,10 @@ impl<'p, V: Value> Run<'p, V> {
         let record = &mut self.records[i];
         record.state = CallState::Failed;
         record.end_ms = Some(now);
-        if record.status.is_none() {
-            record.status = error.status();
+        // The last HTTP answer's status; a failure without one (a network error, a hook's
+        // verdict on a 2xx) keeps the status of the answer before it.
+        if let Some(status) = error.status() {
+            record.status = Some(status);
         }
         self.settle(i);
         if let Some(fallback) = &call.fallback {
@@ -302,19 +304,22 @@ impl<'p, V: Value> Run<'p, V> {
         if !call.optional && self.error.is_none() {
             self.error = Some(error.clone());
             // Reads in flight change nothing on the server: stop them now. Writes finish,
-            // so that the records tell which of them happened.
+            // so that the records tell which of them happened; a write waiting to retry
+            // will not be retried, so it stops waiting.
             self.abort_in_flight(now, true);
         }
         self.records[i].error = Some(error);
     }
 
-    /// Aborts the requests in flight, or only the reads. An aborted read is `cancelled`;
-    /// an aborted write was sent and may or may not have been acted on, so it is
-    /// `unknown`. A call waiting to retry keeps the outcome of its last attempt.
+    /// Aborts the requests in flight, or only the reads and the writes waiting to retry
+    /// (nothing of theirs is on the wire). An aborted read is `cancelled`; an aborted
+    /// write was sent and may or may not have been acted on, so it is `unknown`. A write
+    /// waiting to retry keeps the outcome of its last attempt.
     fn abort_in_flight(&mut self, now: f64, reads_only: bool) {
         for j in 0..self.plan.calls().len() {
             let read = self.plan.calls()[j].method.is_read();
-            if (reads_only && !read) || !self.in_flight.remove(j) {
+            let waiting = self.backoff[j].is_some();
+            if (reads_only && !read && !waiting) || !self.in_flight.remove(j) {
                 continue;
             }
             self.limits.clear(j);
@@ -604,9 +609,12 @@ where
                     );
                     continue;
                 }
+                // A write stays `unknown` once any attempt's outcome was: a later definite
+                // failure does not say the earlier attempt did nothing.
+                let was_unknown = run.records[i].state == CallState::Unknown;
                 let error = transport_error(call, e);
                 run.fail(i, error, now);
-                if outcome_unknown && !plan.calls()[i].method.is_read() {
+                if (outcome_unknown || was_unknown) && !plan.calls()[i].method.is_read() {
                     run.records[i].state = CallState::Unknown;
                 }
             }
