@@ -277,12 +277,9 @@ mod tests {
     use crate::hooks::NoHooks;
     use crate::json::Json;
     use crate::schedule::{run, Outcome, Schedule};
+    use crate::sim::json;
     use crate::sim::{Answer, Sim};
     use crate::transport::Request;
-
-    fn json(s: &str) -> Json {
-        serde_json::from_str(s).unwrap()
-    }
 
     /// A saga: `reserve` and `charge` are writes that declare how to undo themselves,
     /// `quote` is a write that does not, and `place` needs them all.

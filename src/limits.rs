@@ -83,16 +83,9 @@ mod tests {
     use crate::record::CallState;
     use crate::retry::RetryPolicy;
     use crate::schedule::{run, Outcome, Schedule};
+    use crate::sim::{json, plan};
     use crate::sim::{Answer, Sim};
     use crate::transport::{Reply, TransportError, DEFAULT_MAX_RESPONSE_BYTES};
-
-    fn json(s: &str) -> Json {
-        serde_json::from_str(s).unwrap()
-    }
-
-    fn plan(s: &str) -> Plan {
-        Plan::from_json(&json(s)).unwrap()
-    }
 
     fn go<H: Hooks<Json>>(sim: &Sim, p: &Plan, hooks: &H) -> Outcome<Json> {
         let input = json(r#"{"id":"secret-7"}"#);

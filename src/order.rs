@@ -509,12 +509,9 @@ mod tests {
     use super::*;
     use crate::record::CallState;
     use crate::schedule::{run, Schedule};
+    use crate::sim::json;
     use crate::sim::{Answer, Sim};
     use crate::transport::{Reply, TransportError};
-
-    fn json(s: &str) -> Json {
-        serde_json::from_str(s).unwrap()
-    }
 
     fn urls() -> Vec<String> {
         service_urls(&[], Some("https://gw.example/api")).unwrap()

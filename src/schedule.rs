@@ -744,17 +744,10 @@ mod tests {
     use crate::hooks::NoHooks;
     use crate::json::Json;
     use crate::plan::Method;
+    use crate::sim::{json, plan};
     use crate::sim::{Answer, Sim};
     use crate::transport::Request;
     use std::collections::HashMap;
-
-    fn json(s: &str) -> Json {
-        serde_json::from_str(s).unwrap()
-    }
-
-    fn plan(s: &str) -> Plan {
-        Plan::from_json(&json(s)).unwrap()
-    }
 
     /// The last path segment of `http://svc/<name>...` names the simulated service.
     fn service(req: &Request<Json>) -> String {

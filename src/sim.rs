@@ -12,6 +12,16 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+/// Parses test JSON.
+pub fn json(s: &str) -> Json {
+    serde_json::from_str(s).unwrap()
+}
+
+/// Parses and validates a test plan.
+pub fn plan(s: &str) -> crate::plan::Plan {
+    crate::plan::Plan::from_json(&json(s)).unwrap()
+}
+
 /// What a route answers: a latency and an outcome.
 pub type Answer = (f64, Result<Reply<Json>, TransportError>);
 
