@@ -754,14 +754,15 @@ fn states(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
                     );
                 }
                 // The status of the last HTTP answer it got.
-                let answered = attempts
-                    .iter()
-                    .filter(|a| !a.aborted)
-                    .filter_map(|a| match a.fate {
-                        Fate::Status(s) => Some(s),
-                        _ => None,
-                    })
-                    .last();
+                let answered =
+                    attempts
+                        .iter()
+                        .rev()
+                        .filter(|a| !a.aborted)
+                        .find_map(|a| match a.fate {
+                            Fate::Status(s) => Some(s),
+                            _ => None,
+                        });
                 prop_assert_eq!(record.status, answered, "c{} status", c);
             }
         }
