@@ -330,6 +330,10 @@ async function serveDomain(rt, ex, { scenario, service, path, query, base, parse
   if (idemKey !== undefined && r.status >= 200 && r.status < 300) {
     state.idempotency.set(idemKey, structuredClone({ status: r.status, body: r.body, headers: r.headers ?? {} }));
   }
+  if (type === 'lose-reply') {
+    ex.entry.fault = fault;
+    return ex.reset();
+  }
   ex.reply(r.status, { json: r.body, headers: r.headers });
 }
 

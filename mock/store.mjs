@@ -42,6 +42,9 @@ const FAULT_TYPES = new Map(Object.entries({
   hang: { transport: true },
   reset: { transport: true },
   'reset-mid-body': { transport: true },
+  // The action runs (and its reply is kept for its Idempotency-Key), then the connection is
+  // reset instead of replying: the write happened but the client cannot know it.
+  'lose-reply': {},
   'not-json': { transport: true },
   empty: { transport: true },
   'slow-body': {

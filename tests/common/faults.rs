@@ -332,3 +332,45 @@ pub async fn fault_a_redirect_to_another_origin_is_refused_and_never_followed() 
     );
     run.within(3000.0);
 }
+
+pub async fn fault_a_lost_reply_is_retried_under_its_key_and_one_order_exists() {
+    // The first order request is carried out, then its connection reset: the order exists
+    // but the page cannot know. The retry (or Chromium's own resend of the same request)
+    // carries the same key and gets the stored reply.
+    let run = order_with(
+        "f-lost",
+        r#"{"faults":{"order":{"type":"lose-reply","times":1}}}"#,
+        r#"{"deadlineMs":5000}"#,
+    )
+    .await;
+    let result = run.ok();
+    assert_eq!(get_str(&result, "orderId"), "ord-1");
+    let log = run.servers_saw_nothing_wrong().await;
+    let orders: Vec<&JsValue> = log
+        .iter()
+        .filter(|e| get_str(e, "service") == "order" && get_str(e, "method") == "POST")
+        .collect();
+    assert_eq!(
+        orders.len(),
+        2,
+        "the lost request and the one that got the reply"
+    );
+    assert_eq!(get(orders[0], "reset"), JsValue::TRUE);
+    assert_eq!(
+        get(orders[1], "replayed"),
+        JsValue::TRUE,
+        "deduplicated by key"
+    );
+    let listed = request(
+        "GET",
+        &format!("{}/s/{}/orders", service_origin(8), run.scenario.id),
+        None,
+    )
+    .await;
+    assert_eq!(
+        Array::from(&get(&listed, "orders")).length(),
+        1,
+        "exactly one order on the server"
+    );
+    run.within(5000.0);
+}

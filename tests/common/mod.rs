@@ -51,6 +51,7 @@ macro_rules! shared_suite {
             fault_an_empty_body_where_json_was_expected_is_a_bad_response,
             fault_a_huge_body_is_stopped_at_the_byte_cap,
             fault_a_redirect_to_another_origin_is_refused_and_never_followed,
+            fault_a_lost_reply_is_retried_under_its_key_and_one_order_exists,
         );
         // Response limits (tests/common/limits.rs).
         shared_suite!(

@@ -200,6 +200,24 @@ describe('faults in the body', () => {
     assert.deepEqual([e.fault, e.reset, e.status, e.aborted], ['reset-mid-body', true, 200, false]);
   });
 
+  test('lose-reply: the write happens, the reply is lost, and a retry with the same key gets it replayed', async () => {
+    const s = sid('lost');
+    await configure(s, { faults: { payment: { type: 'lose-reply', times: 1 } } });
+    const headers = { 'Content-Type': 'application/json', 'Idempotency-Key': 'k-lost' };
+    const init = { method: 'POST', body: JSON.stringify(PAY), headers };
+    await assert.rejects(fetch(`${at('payment', s)}/authorizations`, init), TypeError);
+    const retry = await fetch(`${at('payment', s)}/authorizations`, init);
+    assert.equal(retry.status, 201);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+    const body = await retry.json();
+    assert.equal(body.authorizationId, 'auth-1', 'the authorization made by the lost request');
+    assert.equal((await fetch(`${at('payment', s)}/authorizations/auth-2`)).status, 404, 'no second authorization');
+    const posts = (await logOf(s)).filter((e) => e.method === 'POST');
+    assert.equal(posts.length, 2);
+    assert.deepEqual([posts[0].fault, posts[0].reset, posts[0].status], [{ type: 'lose-reply', times: 1 }, true, null]);
+    assert.equal(posts[1].replayed, true);
+  });
+
   test('reset-mid-body: about half the Content-Length arrives before the connection closes', async () => {
     const s = sid('cut-raw');
     await configure(s, { faults: { customer: 'reset-mid-body' } });
@@ -401,7 +419,7 @@ describe('fault config', () => {
       [{ tax: { type: 'hang', status: 500 } },
         'faults.tax: give either "status" or "type", not both (of the types, only "redirect" takes a status)'],
       [{ tax: { status: 503, ms: 1 } }, 'faults.tax: unknown key "ms" for a status fault (allowed: status, retryAfter, after, times)'],
-      [{ tax: 'explode' }, 'faults.tax: unknown fault "explode" (known: hang, reset, reset-mid-body, not-json, empty, slow-body, huge-body, redirect, delay, reject, review, decline, or {status})'],
+      [{ tax: 'explode' }, 'faults.tax: unknown fault "explode" (known: hang, reset, reset-mid-body, lose-reply, not-json, empty, slow-body, huge-body, redirect, delay, reject, review, decline, or {status})'],
     ];
     for (const [faults, message] of cases) {
       const r = await put(s, { faults });
