@@ -1,8 +1,9 @@
 //! Response limits: what a reply may be before the composition accepts it.
 //!
-//! The browser transport enforces the byte cap while it reads (`js/fetch-call.js` counts
-//! the body stream's bytes and aborts the request the moment they pass the cap, or at
-//! once when `Content-Length` already does) and refuses redirects (`redirect: "manual"`),
+//! The browser transport enforces the byte cap while it reads (`js/fetch-call.js` refuses
+//! a `Content-Length` over the cap at once, and reads a body of unknown or compressed
+//! length chunk by chunk, aborting the request the moment the count passes the cap) and
+//! refuses redirects (`redirect: "manual"`),
 //! so one service can neither exhaust the page's memory nor send a request, headers and
 //! all, on to another origin. What is decided here, from those facts: when an empty reply
 //! is an error, and how these failures read in a message.
