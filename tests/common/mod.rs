@@ -52,6 +52,8 @@ macro_rules! shared_suite {
             fault_a_huge_body_is_stopped_at_the_byte_cap,
             fault_a_redirect_to_another_origin_is_refused_and_never_followed,
             fault_a_lost_reply_is_retried_under_its_key_and_one_order_exists,
+            time_limits_follow_the_monotonic_clock_not_the_wall_clock,
+            dropping_the_composition_aborts_its_requests,
         );
         // Response limits (tests/common/limits.rs).
         shared_suite!(
@@ -73,9 +75,11 @@ macro_rules! shared_suite {
 }
 
 mod faults;
+mod lifetime;
 mod limits;
 mod saga;
 pub use faults::*;
+pub use lifetime::*;
 pub use limits::*;
 pub use saga::*;
 

@@ -1,0 +1,82 @@
+//! What a composition does with time and with its own lifetime: its limits are measured
+//! on `performance.now()`, so a wall-clock jump changes nothing, and dropping the
+//! composition (the Rust future) aborts the requests it had under way.
+
+use super::*;
+
+/// Runs `f` with `Date.now` jumping an hour ahead at every call, then restores it.
+async fn with_a_jumping_wall_clock<F: std::future::Future>(f: F) -> F::Output {
+    let date: Object = Reflect::get(&js_sys::global(), &"Date".into())
+        .unwrap()
+        .unchecked_into();
+    let original = Reflect::get(&date, &"now".into()).unwrap();
+    let jumping = Function::new_no_args(
+        "globalThis.__pcJump = (globalThis.__pcJump || 0) + 3600000; \
+         return 1700000000000 + globalThis.__pcJump;",
+    );
+    Reflect::set(&date, &"now".into(), &jumping).unwrap();
+    let out = f.await;
+    Reflect::set(&date, &"now".into(), &original).unwrap();
+    out
+}
+
+pub async fn time_limits_follow_the_monotonic_clock_not_the_wall_clock() {
+    let s = Scenario::new("wallclock", "{}").await;
+    let plan = js(&format!(
+        r#"{{"calls":{{"a":{{"url":"{}?delay=150"}},"b":{{"url":"{}?delay=150","after":["a"]}}}}}}"#,
+        s.lab(0, "items"),
+        s.lab(1, "items")
+    ));
+    let result = with_a_jumping_wall_clock(run_plan(
+        &plan,
+        &js("{}"),
+        &js(r#"{"timeoutMs":2000,"deadlineMs":5000}"#),
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("a wall-clock jump cut the composition short: {}", show(&e)));
+    assert_eq!(get_str(&result, "calls.b.state"), "ok");
+    let took = get_f64(&result, "calls.b.endMs") - get_f64(&result, "calls.a.startMs");
+    assert!(
+        (250.0..2000.0).contains(&took),
+        "times come from performance.now(): {took} ms"
+    );
+}
+
+pub async fn dropping_the_composition_aborts_its_requests() {
+    let s = Scenario::new("drop", "{}").await;
+    let plan = js(&format!(
+        r#"{{"calls":{{"slow":{{"url":"{}?fault=hang"}},"also":{{"url":"{}?fault=hang"}}}}}}"#,
+        s.lab(0, "echo"),
+        s.lab(1, "echo")
+    ));
+    let (input, options) = (js("{}"), js("{}"));
+    {
+        let composition = Box::pin(run_plan(&plan, &input, &options));
+        let both_arrived = Box::pin(async {
+            while s.log().await.len() < 2 {
+                delay(10.0).await;
+            }
+        });
+        // Run the composition until both requests are at the servers, then drop it.
+        match futures::future::select(composition, both_arrived).await {
+            futures::future::Either::Left((result, _)) => {
+                panic!("a hanging composition settled: {result:?}")
+            }
+            futures::future::Either::Right(((), composition)) => drop(composition),
+        }
+    }
+    let mut aborted = 0;
+    for _ in 0..100 {
+        aborted = s
+            .log()
+            .await
+            .iter()
+            .filter(|e| get(e, "aborted") == JsValue::TRUE)
+            .count();
+        if aborted == 2 {
+            break;
+        }
+        delay(20.0).await;
+    }
+    assert_eq!(aborted, 2, "both requests were aborted on the wire");
+}
