@@ -52,8 +52,13 @@ export function connectOrigins(config) {
   return [...new Set(urls.map(originOf))];
 }
 
-/** The CSP header sent with every HTML page. */
-export function contentSecurityPolicy(origins = []) {
+/**
+ * The CSP header sent with every HTML page. trustedTypes adds
+ * `require-trusted-types-for 'script'`: no string may reach an HTML or script sink
+ * (innerHTML, script.src, ...), so a page must build its DOM node by node. The demo page
+ * is served with it; the benchmark page is not.
+ */
+export function contentSecurityPolicy(origins = [], { trustedTypes = false } = {}) {
   return [
     "default-src 'self'",
     "script-src 'self' 'wasm-unsafe-eval'",
@@ -62,6 +67,7 @@ export function contentSecurityPolicy(origins = []) {
     "img-src 'self' data:",
     "base-uri 'none'",
     "form-action 'none'",
+    ...(trustedTypes ? ["require-trusted-types-for 'script'"] : []),
   ].join('; ');
 }
 
@@ -127,6 +133,7 @@ function sendText(req, res, status, text, headers = {}) {
  * used for the CSP's connect-src; null serves no /config.json (unless www/ has one).
  * extraMounts: more roots, [{prefix: '/vendor/async/', root: 'node_modules/async/dist'}],
  * served with the same rules as www/ and pkg/ (the benchmark page uses one for async.mjs).
+ * trustedTypes: add `require-trusted-types-for 'script'` to the CSP (the demo page).
  */
 export async function startStaticServer({
   port = 8080,
@@ -136,8 +143,9 @@ export async function startStaticServer({
   config = null,
   log = false,
   extraMounts = [],
+  trustedTypes = false,
 } = {}) {
-  const csp = contentSecurityPolicy(connectOrigins(config));
+  const csp = contentSecurityPolicy(connectOrigins(config), { trustedTypes });
   const configBody = config ? Buffer.from(`${JSON.stringify(config, null, 2)}\n`) : null;
   for (const { prefix } of extraMounts) {
     if (typeof prefix !== 'string' || !/^\/[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\/$/.test(prefix) || prefix === '/pkg/') {
@@ -257,6 +265,7 @@ async function main(argv) {
     host: opt('--host', '127.0.0.1'),
     config,
     log: argv.includes('--log'),
+    trustedTypes: true, // the demo page builds its DOM node by node
   });
   process.stdout.write(`serving www/ and pkg/ at ${server.url}\n`);
   if (!config) process.stderr.write('(no --config: /config.json is not served, so the demo page cannot find the mock services)\n');

@@ -114,7 +114,7 @@ export async function startDemo({
   const config = JSON.parse(JSON.stringify(mock)); // { adminUrl, gatewayUrl, services }
   let web;
   try {
-    web = await startStaticServer({ port: webPort, host: '127.0.0.1', config, log });
+    web = await startStaticServer({ port: webPort, host: '127.0.0.1', config, log, trustedTypes: true });
   } catch (err) {
     await mock.close();
     throw err;

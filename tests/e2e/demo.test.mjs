@@ -1,9 +1,13 @@
 // The demo page (www/) in headless Chromium, against the real mock services, started
-// in-process with startDemo() on free ports (never 4400/4500/8080).
+// in-process with startDemo() on free ports (never 4400/4500/8080). Every control of the
+// page is exercised here: the run buttons, the live waterfall and its critical path, the
+// plan graph, the service latencies and faults, the error panel with its compensations,
+// Cancel, and the plan editor with its examples.
 //
 // Screenshots of each state go to tests/artifacts/ (gitignored). With
 // PC_UPDATE_SCREENSHOT=1 the run-all screenshot is also copied to www/screenshot.png
 // (committed, for the README); without it the tests never touch tracked files.
+// Waits are on conditions in the page or the mock's log, never on the clock.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -11,11 +15,36 @@ import { join } from 'node:path';
 import { startDemo, DEMO_LATENCY } from '../../scripts/start.mjs';
 import { SERVICE_NAMES } from '../../mock/services.mjs';
 import {
-  ensurePkg, launchBrowser, watchPage, waitFor, nextEvent, getJson, ARTIFACTS, ROOT,
+  ensurePkg, launchBrowser, watchPage, waitFor, nextEvent, getJson, compactPng, ARTIFACTS, ROOT,
 } from './helpers.mjs';
 
 const MODES = ['sequential', 'stages', 'eager'];
 const RUN_TIMEOUT = 20000;
+
+/**
+ * README's "depends on" column, written out again here so that the page's graph is checked
+ * against the documented flow, not against the page's own copy of it.
+ */
+const DEPENDS_ON = {
+  customer: [],
+  cart: [],
+  inventory: ['cart'],
+  pricing: ['cart', 'customer'],
+  shipping: ['cart', 'customer'],
+  fraud: ['customer'],
+  tax: ['pricing', 'customer'],
+  payment: ['pricing', 'shipping', 'tax', 'fraud'],
+  order: ['inventory', 'payment'],
+  notification: ['order', 'customer'],
+};
+
+/** The stage of each call: 0 without dependencies, else one more than its latest dependency. */
+function stagesOf(deps) {
+  const level = {};
+  const visit = (name) => (level[name] ??= Math.max(-1, ...deps[name].map(visit)) + 1);
+  Object.keys(deps).forEach(visit);
+  return level;
+}
 
 let demo;
 let browser;
@@ -89,6 +118,35 @@ async function setServices(latency, faults = {}) {
 
 const uniform = (ms, overrides = {}) => ({ ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, ms])), ...overrides });
 
+/** The mock's log of the default scenario. */
+const mockLog = () => getJson(`${demo.config.adminUrl}/log?scenario=default`);
+
+/** The calls whose bars (of a mode's panel) are marked as on the critical path. */
+async function criticalBars(mode) {
+  const prefix = `bar-${mode}-`;
+  return (await page.$$eval(`[data-testid^="${prefix}"][data-critical="true"]`, (els) => els.map((el) => el.dataset.testid)))
+    .map((id) => id.slice(prefix.length)).sort();
+}
+
+/** The graph's nodes: { call: { stage, state, critical, box } } (box: the node's rectangle on screen). */
+async function graphNodes(prefix = 'graph') {
+  return page.$$eval(`[data-testid^="${prefix}-node-"]`, (els, p) => Object.fromEntries(els.map((el) => {
+    const r = el.querySelector('rect').getBoundingClientRect();
+    return [el.dataset.testid.slice(`${p}-node-`.length), {
+      stage: Number(el.dataset.stage),
+      state: el.dataset.state,
+      critical: el.dataset.critical === 'true',
+      box: { x: r.x, y: r.y, w: r.width, h: r.height },
+    }];
+  })), prefix);
+}
+
+/** The graph's arrows as "from>to", sorted; only the critical ones with critical: true. */
+async function graphEdges(prefix = 'graph', { critical = false } = {}) {
+  const selector = `[data-testid^="${prefix}-edge-"]${critical ? '[data-critical="true"]' : ''}`;
+  return (await page.$$eval(selector, (els) => els.map((el) => `${el.dataset.from}>${el.dataset.to}`))).sort();
+}
+
 async function runCount(mode) {
   return Number(await page.getByTestId(`panel-${mode}`).getAttribute('data-run-count'));
 }
@@ -149,6 +207,7 @@ test('the page loads under the strict CSP with zero console errors', async () =>
   const csp = firstResponse.headers()['content-security-policy'] ?? '';
   assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
   assert.match(csp, /style-src 'self';/);
+  assert.match(csp, /require-trusted-types-for 'script'/);
   assert.match(csp, new RegExp(`connect-src 'self'[^;]* ${demo.config.adminUrl}`));
   assert.match(await text('status'), /^Ready/);
   // The page found the services at runtime and shows the latencies the mock runs with.
@@ -160,6 +219,12 @@ test('the page loads under the strict CSP with zero console errors', async () =>
     assert.equal(await page.getByTestId(id).isEnabled(), true, `${id} enabled`);
   }
   assert.equal(await page.getByTestId('cancel').isDisabled(), true, 'cancel disabled while idle');
+  // The failure toggles the issue names, on every service (and the two domain ones on theirs).
+  for (const service of SERVICE_NAMES) {
+    const labels = await page.getByTestId(`fault-${service}`).locator('option').allTextContents();
+    const want = ['none', 'HTTP 500', 'hang', ...(service === 'fraud' ? ['fraud reject'] : []), ...(service === 'payment' ? ['payment declined'] : [])];
+    assert.deepEqual(labels, want, `fault choices of ${service}`);
+  }
   assert.equal(await page.locator('[data-testid^="bar-"]').count(), 0, 'no bars before any run');
   // Every control has an accessible name (a <label> or aria-label).
   const unnamed = await page.$$eval('input, select, textarea, button', (els) => els
@@ -167,6 +232,75 @@ test('the page loads under the strict CSP with zero console errors', async () =>
     .map((el) => el.outerHTML.slice(0, 80)));
   assert.deepEqual(unnamed, [], 'controls without a label');
   await screenshot('01-loaded');
+  assertNoNewProblems();
+});
+
+test('the order plan is drawn as a dependency graph: ten calls, their dependencies, one column per stage', async () => {
+  const graph = page.getByTestId('graph');
+  assert.equal(await graph.getAttribute('data-orientation'), 'columns');
+  const nodes = await graphNodes();
+  assert.deepEqual(Object.keys(nodes).sort(), [...SERVICE_NAMES].sort(), 'one node per call');
+
+  // The stages are the documented flow's topological levels, and each is a column, left to right.
+  const stage = stagesOf(DEPENDS_ON);
+  const stageCount = Math.max(...Object.values(stage)) + 1;
+  for (const [call, node] of Object.entries(nodes)) assert.equal(node.stage, stage[call], `${call} is in stage ${stage[call] + 1}`);
+  for (let s = 0; s < stageCount; s++) {
+    const column = Object.values(nodes).filter((n) => n.stage === s);
+    assert.ok(column.length > 0, `stage ${s + 1} has calls`);
+    assert.ok(column.every((n) => Math.abs(n.box.x - column[0].box.x) < 0.5), `stage ${s + 1} is one column`);
+    if (s > 0) {
+      const left = Object.values(nodes).find((n) => n.stage === s - 1);
+      assert.ok(column[0].box.x > left.box.x + left.box.w, `stage ${s + 1} is right of stage ${s}`);
+    }
+  }
+  assert.match(await page.locator('#graph-heading').textContent(), /ten calls, six stages/);
+  assert.equal(stageCount, 6);
+
+  // An arrow from each dependency to the call that needs it, and no other.
+  const expected = Object.entries(DEPENDS_ON).flatMap(([to, from]) => from.map((f) => `${f}>${to}`)).sort();
+  assert.deepEqual(await graphEdges(), expected);
+
+  // Readable at a glance: no two nodes overlap, every name fits its node, and no arrow runs
+  // through a node that is not one of its ends.
+  const list = Object.entries(nodes);
+  for (const [a, p] of list) {
+    for (const [b, q] of list) {
+      if (a < b) {
+        const apart = p.box.x + p.box.w <= q.box.x || q.box.x + q.box.w <= p.box.x || p.box.y + p.box.h <= q.box.y || q.box.y + q.box.h <= p.box.y;
+        assert.ok(apart, `nodes ${a} and ${b} overlap`);
+      }
+    }
+  }
+  const problems = await page.evaluate(() => {
+    const out = [];
+    const rects = [...document.querySelectorAll('[data-testid^="graph-node-"]')].map((g) => {
+      const r = g.querySelector('rect');
+      const t = g.querySelector('text').getBBox();
+      const box = { name: g.dataset.testid.slice('graph-node-'.length), x: +r.getAttribute('x'), y: +r.getAttribute('y'), w: +r.getAttribute('width'), h: +r.getAttribute('height') };
+      if (t.width > box.w - 4 || t.height > box.h) out.push(`the name ${box.name} does not fit its node`);
+      return box;
+    });
+    for (const path of document.querySelectorAll('[data-testid^="graph-edge-"]')) {
+      const length = path.getTotalLength();
+      for (let i = 0; i <= 200; i++) {
+        const p = path.getPointAtLength((length * i) / 200);
+        for (const r of rects) {
+          if (r.name === path.dataset.from || r.name === path.dataset.to) continue;
+          if (p.x > r.x && p.x < r.x + r.w && p.y > r.y && p.y < r.y + r.h) out.push(`${path.dataset.from}>${path.dataset.to} crosses ${r.name}`);
+        }
+      }
+    }
+    return [...new Set(out)];
+  });
+  assert.deepEqual(problems, []);
+  const label = await page.getByTestId('graph-node-notification').locator('text').boundingBox();
+  assert.ok(label.height >= 11, `node names are at least 11 px tall on screen (${label.height})`);
+  // The graph describes itself to screen readers.
+  assert.match(await graph.getAttribute('aria-label'), /10 calls in 6 stages\. stage 1: customer, cart; stage 2: /);
+  // Before any run: no states, no critical path.
+  assert.ok(Object.values(nodes).every((n) => n.state === 'idle' && !n.critical), 'nothing coloured before a run');
+  await page.locator('#graph-card').screenshot({ path: join(ARTIFACTS, 'demo-01b-graph.png') });
   assertNoNewProblems();
 });
 
@@ -216,11 +350,68 @@ test('each mode draws ten bars, and eager finishes before sequential', async () 
 
   await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot('02-run-all');
-  // For the README: the top of the page down to the end of the waterfalls.
+  // For the README: the top of the page down to the end of the waterfalls, at 1280 px wide,
+  // rewritten losslessly to stay small enough for a README (under 250 KB).
   const card = await page.locator('#panels').boundingBox();
   const readme = join(ARTIFACTS, 'demo-02-run-all-readme.png');
   await page.screenshot({ path: readme, fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(card.y + card.height + 20) } });
+  const bytes = compactPng(readme);
+  assert.ok(bytes < 250 * 1024, `the README screenshot is ${Math.round(bytes / 1024)} KB (at most 250 KB)`);
   if (process.env.PC_UPDATE_SCREENSHOT === '1') copyFileSync(readme, join(ROOT, 'www', 'screenshot.png'));
+  assertNoNewProblems();
+});
+
+test('the waterfall is drawn live: a bar appears when its call starts and grows until its reply', async () => {
+  // A slow payment: the run is still in flight, its early calls done, for 1.5 s.
+  await setServices(uniform(30, { payment: 1500 }));
+  const before_ = await runCount('eager');
+  await page.getByTestId('run-eager').click();
+  // One look at the page, taken in the page, at the moment the payment's bar says "in flight".
+  const handle = await page.waitForFunction(() => {
+    const bar = (call) => document.querySelector(`[data-testid="bar-eager-${call}"]`);
+    const payment = bar('payment');
+    if (!payment || payment.dataset.state !== 'running') return null;
+    const panel = document.querySelector('[data-testid="panel-eager"]');
+    return {
+      runState: panel.dataset.runState,
+      runCount: Number(panel.dataset.runCount),
+      total: document.querySelector('[data-testid="total-eager"]').textContent,
+      customer: bar('customer') && { state: bar('customer').dataset.state, end: bar('customer').dataset.endMs },
+      tax: bar('tax')?.dataset.state ?? null,
+      paymentEnd: payment.dataset.endMs,
+      paymentWidth: payment.getBoundingClientRect().width,
+      order: bar('order') !== null,
+      notification: bar('notification') !== null,
+      graphPayment: document.querySelector('[data-testid="graph-node-payment"]').dataset.state,
+      graphCustomer: document.querySelector('[data-testid="graph-node-customer"]').dataset.state,
+    };
+  }, null, { timeout: RUN_TIMEOUT, polling: 'raf' });
+  const live = await handle.jsonValue();
+  await screenshot('02b-live');
+  assert.equal(live.runState, 'running', 'the composition is still in flight');
+  assert.equal(live.runCount, before_, 'and has not settled');
+  assert.match(live.total, /^running… \d+\.\d\d s$/);
+  assert.deepEqual(live.customer?.state, 'answered', 'customer already has its reply');
+  assert.notEqual(live.customer.end, '', 'and its bar has an end');
+  assert.equal(live.tax, 'answered', 'tax has its reply too');
+  assert.equal(live.paymentEnd, '', 'the payment bar is open');
+  assert.equal(live.order, false, 'no bar for order, which has not started');
+  assert.equal(live.notification, false, 'no bar for notification, which has not started');
+  assert.equal(live.graphPayment, 'running', 'the graph shows the payment in flight');
+  assert.equal(live.graphCustomer, 'answered');
+  // The open bar grows while the request is in flight.
+  await page.waitForFunction((width) => {
+    const payment = document.querySelector('[data-testid="bar-eager-payment"]');
+    return payment?.dataset.state === 'running' && payment.getBoundingClientRect().width > width + 10;
+  }, live.paymentWidth, { timeout: 5000 });
+  // When the composition settles, the engine's own records replace the live ones.
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="panel-eager"]').dataset.runCount) > n, before_, { timeout: RUN_TIMEOUT });
+  await page.waitForFunction(() => !document.body.dataset.busy);
+  const drawn = await bars('eager');
+  assert.deepEqual(Object.keys(drawn).sort(), [...SERVICE_NAMES].sort());
+  assert.ok(Object.values(drawn).every((b) => b.state === 'ok'), 'every call ok');
+  assert.ok(drawn.payment.end - drawn.payment.start >= 1500, 'the payment took its latency');
+  assert.ok(drawn.order.start >= drawn.payment.end, 'order started after the payment');
   assertNoNewProblems();
 });
 
@@ -238,7 +429,70 @@ test('with a slow fraud check, eager finishes before stages', async () => {
   assert.ok(e.tax.start < e.fraud.end, 'eager: tax runs while fraud is still checking');
   assert.ok(s.tax.start >= s.fraud.end, 'stages: tax waits for the whole previous level (fraud)');
   assert.match(await text('speedup'), /Eager saves another \d+ ms over stages/);
+
+  // The critical path: in eager, the chain through the slow fraud check; in stages, the
+  // barrier makes tax wait for fraud as well, so tax is on that path.
+  assert.deepEqual(await criticalBars('eager'), ['customer', 'fraud', 'notification', 'order', 'payment']);
+  const stagesPath = await criticalBars('stages');
+  for (const call of ['fraud', 'tax', 'payment', 'order', 'notification']) assert.ok(stagesPath.includes(call), `stages: ${call} on the path (${stagesPath})`);
+  assert.equal(stagesPath.length, 6, `stages: one call of stage 1, then fraud, tax, payment, order, notification (${stagesPath})`);
+  assert.match(await page.getByTestId('bar-eager-fraud').getAttribute('title'), /on the critical path/);
+  assert.match(await page.getByTestId('bar-eager-fraud').getAttribute('aria-label'), /on the critical path/);
+  assert.doesNotMatch(await page.getByTestId('bar-eager-tax').getAttribute('title'), /critical/);
+  assert.match(await page.getByTestId('legend').textContent(), /critical path/);
+  // The graph shows the last run (eager): its nodes and arrows along the path.
+  const nodes = await graphNodes();
+  assert.deepEqual(Object.keys(nodes).filter((c) => nodes[c].critical).sort(), ['customer', 'fraud', 'notification', 'order', 'payment']);
+  assert.ok(Object.values(nodes).every((n) => n.state === 'ok'), 'graph nodes coloured by the run: ok');
+  assert.deepEqual(await graphEdges('graph', { critical: true }), ['customer>fraud', 'fraud>payment', 'order>notification', 'payment>order']);
+  assert.match(await text('graph-caption'), /^Eager run, \d+\.\d\d s\. Critical path \(heavy outline\): customer → fraud → payment → order → notification\./);
+  await page.locator('#graph-card').scrollIntoViewIfNeeded();
   await screenshot('03-skewed-latency');
+  assertNoNewProblems();
+});
+
+test('"Make fraud slow" slows the running fraud service, and eager overtakes stages', async () => {
+  await setServices(DEMO_LATENCY);
+  await page.getByTestId('preset-slow-fraud').click();
+  await page.locator('#services[data-config-state="applied"]').waitFor({ timeout: 5000 });
+  assert.equal(await page.getByTestId('latency-fraud').inputValue(), '900');
+  const config = await getJson(`${demo.config.adminUrl}/scenarios/default`);
+  assert.equal(config.latency.fraud, 900, 'the mock runs fraud at 900 ms');
+  assert.equal(config.latency.tax, DEMO_LATENCY.tax, 'the others are unchanged');
+  await run('run-all', MODES);
+  const stages = await total('stages');
+  const eager = await total('eager');
+  assert.ok(eager < stages, `eager ${eager} ms < stages ${stages} ms`);
+  const e = await bars('eager');
+  const st = await bars('stages');
+  assert.ok(e.fraud.end - e.fraud.start >= 900, 'fraud took 900 ms');
+  assert.ok(e.tax.end < e.fraud.end, 'eager: tax done while fraud still checks');
+  assert.ok(st.tax.start >= st.fraud.end, 'stages: tax waits for fraud');
+  assert.match(await text('speedup'), /Eager saves another \d+ ms over stages/);
+  await screenshot('03b-slow-fraud');
+
+  // "Restore start-up settings" puts the demo's latencies back, on the page and in the mock.
+  await page.getByTestId('reset-services').click();
+  await page.locator('#services[data-config-state="applied"]').waitFor({ timeout: 5000 });
+  assert.equal(await page.getByTestId('latency-fraud').inputValue(), String(DEMO_LATENCY.fraud));
+  assert.equal((await getJson(`${demo.config.adminUrl}/scenarios/default`)).latency.fraud, DEMO_LATENCY.fraud);
+  assertNoNewProblems();
+});
+
+test('each run button runs its own schedule only', async () => {
+  await setServices(uniform(20));
+  const counts = Object.fromEntries(await Promise.all(MODES.map(async (m) => [m, await runCount(m)])));
+  await run('run-sequential', ['sequential']);
+  assert.equal(await runCount('stages'), counts.stages, 'stages did not run');
+  assert.equal(await runCount('eager'), counts.eager, 'eager did not run');
+  const seq = Object.values(await bars('sequential')).sort((a, b) => a.start - b.start);
+  assert.equal(seq.length, 10);
+  for (let i = 1; i < seq.length; i++) assert.ok(seq[i].start >= seq[i - 1].end, 'one call at a time');
+  assert.match(await text('result-summary'), /^Sequential run: order ord-\d+ confirmed/);
+  await run('run-stages', ['stages']);
+  assert.equal(await runCount('sequential'), counts.sequential + 1, 'sequential ran once');
+  assert.equal(await runCount('eager'), counts.eager, 'eager still did not run');
+  assert.match(await text('result-summary'), /^Stages run: order ord-\d+ confirmed/);
   assertNoNewProblems();
 });
 
@@ -257,7 +511,45 @@ test('a declined payment shows the error panel naming the payment call', async (
   assert.equal(drawn.order.state, 'skipped');
   assert.equal(await page.getByTestId('order-json').isHidden(), true, 'no order JSON for a failed run');
   assert.match(await text('total-eager'), /^\d+ ms$/);
+
+  // The reservation made before the decline was released, and the page says so.
+  assert.equal(await page.getByTestId('error-compensations').isVisible(), true);
+  assert.equal(await text('undo-summary'), 'Undone: inventory reservation released (ok).');
+  assert.equal(await page.getByTestId('compensation-inventory').getAttribute('data-state'), 'ok');
+  assert.equal(await page.getByTestId('compensation-payment').count(), 0, 'a declined authorization has nothing to void');
+  const undo = page.getByTestId('undo-eager-inventory');
+  assert.equal(await undo.getAttribute('data-state'), 'ok');
+  assert.ok(Number(await undo.getAttribute('data-start-ms')) >= drawn.payment.end, 'the release ran after the decline');
+  assert.match(await undo.getAttribute('title'), /^inventory, undone: ok/);
+  const log = await mockLog();
+  const reserved = log.filter((e) => e.service === 'inventory' && e.method === 'POST').at(-1);
+  const released = log.find((e) => e.service === 'inventory' && e.method === 'DELETE' && e.seq > reserved.seq);
+  assert.ok(released, 'the mock saw the reservation released');
+  assert.equal(released.status, 200);
+  assert.match(released.path, /^\/reservations\/res-\d+$/);
+  await page.getByTestId('error-panel').scrollIntoViewIfNeeded();
   await screenshot('04-payment-declined');
+  assertNoNewProblems();
+});
+
+test('a fraud reject shows the error panel naming the fraud call; payment is never sent', async () => {
+  // Fraud answers last, so the stock is reserved by the time it rejects.
+  await setServices(uniform(20, { fraud: 300 }), { fraud: 'reject' });
+  const before_ = (await mockLog()).at(-1)?.seq ?? 0;
+  await run('run-eager', ['eager']);
+  await page.locator('[data-testid="error-panel"][data-code="FRAUD_REJECTED"]').waitFor({ state: 'visible' });
+  assert.equal(await text('error-call'), 'fraud');
+  assert.equal(await page.getByTestId('error-state-fraud').getAttribute('data-state'), 'failed');
+  assert.notEqual(await page.getByTestId('error-state-payment').getAttribute('data-state'), 'ok');
+  assert.equal((await bars('eager')).fraud.state, 'failed');
+  const sent = (await mockLog()).filter((e) => e.seq > before_);
+  assert.ok(!sent.some((e) => e.service === 'payment'), 'no payment request reached the mock');
+  // The reservation made before the rejection is released; the page shows it.
+  assert.equal(await page.getByTestId('compensation-inventory').getAttribute('data-state'), 'ok');
+  assert.equal(await text('undo-summary'), 'Undone: inventory reservation released (ok).');
+  assert.ok(sent.some((e) => e.service === 'inventory' && e.method === 'DELETE' && e.status === 200), 'the mock saw the release');
+  assert.equal((await graphNodes()).fraud.state, 'failed', 'the graph shows fraud failed');
+  await screenshot('04b-fraud-reject');
   assertNoNewProblems();
 });
 
@@ -271,6 +563,19 @@ test('an HTTP 500 from the order service names the order call', async () => {
   assert.equal(await page.getByTestId('error-state-order').getAttribute('data-state'), 'failed');
   assert.equal(await page.getByTestId('error-state-payment').getAttribute('data-state'), 'ok');
   assert.match(await page.locator('#error-writes').textContent(), /payment \(a payment authorization\)/);
+  // Both completed writes were undone, the last finished (payment) first.
+  assert.deepEqual(
+    await page.$$eval('#compensations li', (els) => els.map((el) => [el.dataset.testid, el.dataset.state])),
+    [['compensation-payment', 'ok'], ['compensation-inventory', 'ok']],
+  );
+  assert.equal(await text('undo-summary'), 'Undone: payment authorization voided (ok), inventory reservation released (ok).');
+  const log = await mockLog();
+  const ordered = log.filter((e) => e.service === 'order' && e.method === 'POST').at(-1);
+  const voided = log.find((e) => e.service === 'payment' && /^\/authorizations\/auth-\d+\/void$/.test(e.path) && e.seq > ordered.seq);
+  const released = log.find((e) => e.service === 'inventory' && e.method === 'DELETE' && e.seq > ordered.seq);
+  assert.ok(voided && released, 'the mock saw the authorization voided and the reservation released');
+  assert.ok(voided.seq < released.seq, 'void first, then release');
+  assert.equal(await page.getByTestId('undo-eager-payment').getAttribute('data-state'), 'ok');
   await screenshot('05-order-500');
   // Chromium itself logs every non-2xx fetch; that one line for the order service is expected.
   const orderUrl = `${demo.config.services.order}/orders`;
@@ -298,6 +603,15 @@ test('Cancel stops a run stuck on a hanging service and the request is aborted',
   assert.equal(await page.getByTestId('error-state-payment').getAttribute('data-state'), 'unknown');
   assert.equal(await page.getByTestId('error-state-order').getAttribute('data-state'), 'cancelled');
   assert.equal((await bars('eager')).payment.state, 'unknown');
+  // "outcome unknown" has its colour, in the chip and in the legend.
+  assert.match(await page.getByTestId('error-state-payment').locator('.chip').getAttribute('class'), /\bstate-unknown\b/);
+  assert.match(await page.getByTestId('legend').textContent(), /outcome unknown/);
+  // Nothing is sent after an abort: the reservation is not released, and the page says why.
+  assert.equal(await page.getByTestId('compensation-inventory').getAttribute('data-state'), 'not-run');
+  assert.match(await page.getByTestId('compensation-inventory').textContent(), /aborted/);
+  assert.match(await text('undo-summary'), /^Not undone, so possibly still in place: .*inventory \(not run\)/);
+  const afterCancel = (await mockLog()).filter((e) => e.seq > entry.seq);
+  assert.deepEqual(afterCancel.map((e) => `${e.method} ${e.service}${e.path}`), [], 'nothing was sent after the abort');
   await page.waitForFunction(() => !document.body.dataset.busy);
   assert.equal(await cancel.isDisabled(), true, 'cancel disabled again after the run');
 
@@ -364,6 +678,70 @@ test('the plan editor flags a cycle and runs a valid plan', async () => {
   assertNoNewProblems();
 });
 
+test('the plan editor preloads examples: a fallback, a compensation, a cycle, each shown as a graph', async () => {
+  await idlePage();
+  const picker = page.getByTestId('plan-example');
+  const options = await picker.locator('option').evaluateAll((els) => els.map((el) => el.value));
+  assert.ok(options.length >= 4, `several examples (${options})`);
+  for (const id of ['fan-out', 'fallback', 'compensation', 'cycle']) assert.ok(options.includes(id), `example ${id}`);
+
+  // The first example's graph: its calls, and an arrow for each placeholder and `after`.
+  await picker.selectOption('fan-out');
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  const fanOut = await graphNodes('plan-graph');
+  assert.deepEqual(Object.fromEntries(Object.entries(fanOut).map(([c, n]) => [c, n.stage])),
+    { profile: 0, catalog: 0, quote: 1, stock: 1, audit: 2 });
+  assert.deepEqual(await graphEdges('plan-graph'),
+    ['catalog>quote', 'catalog>stock', 'profile>audit', 'profile>quote', 'quote>audit', 'stock>audit']);
+
+  // A cycle is flagged inline, before anything is sent.
+  await picker.selectOption('cycle');
+  await page.locator('[data-testid="plan-errors"][data-valid="false"]').waitFor();
+  assert.match(await text('plan-errors'), /^INVALID_PLAN: cycle: a -> b -> a/);
+  assert.equal(await page.getByTestId('run-plan').isDisabled(), true);
+  assert.equal(await page.locator('[data-testid^="plan-graph-node-"]').count(), 0, 'no graph for an invalid plan');
+  assert.match(await text('example-about'), /cycle|each call waits for the other/i);
+
+  // An optional call with a fallback: it fails (503, retried), and its fallback stands in.
+  await picker.selectOption('fallback');
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  await page.getByTestId('run-plan').click();
+  await page.locator('#plan-output[data-run-state="ok"]').waitFor({ timeout: RUN_TIMEOUT });
+  const fell = JSON.parse(await page.getByTestId('plan-result').textContent());
+  assert.deepEqual(fell.fellBack, ['recommendations']);
+  assert.equal(fell.data.page.body.picks, 'bestsellers', 'the dependent call ran with the fallback');
+  assert.match(await text('plan-summary'), /Fell back: recommendations\./);
+  const fellBars = await bars('plan');
+  assert.equal(fellBars.recommendations.state, 'failed');
+  assert.equal(fellBars.page.state, 'ok');
+
+  // A compensation: the reservation is made, the charge fails, the reservation is released.
+  await picker.selectOption('compensation');
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  assert.deepEqual(await page.locator('[data-testid="plan-stages"] li').allTextContents(), ['cart', 'reserve', 'charge']);
+  await page.getByTestId('run-plan').click();
+  await page.locator('#plan-output[data-run-state="failed"]').waitFor({ timeout: RUN_TIMEOUT });
+  assert.match(await text('plan-summary'), /rejected after \d+ ms: HTTP_STATUS in call “charge”/);
+  assert.equal(await page.getByTestId('plan-compensation-reserve').getAttribute('data-state'), 'ok');
+  assert.equal(await page.getByTestId('undo-plan-reserve').getAttribute('data-state'), 'ok');
+  const planGraph = await graphNodes('plan-graph');
+  assert.equal(planGraph.charge.state, 'failed');
+  assert.equal(planGraph.reserve.state, 'ok');
+  const log = await mockLog();
+  const reserved = log.filter((e) => e.service === 'inventory' && e.method === 'POST' && e.path === '/reservations').at(-1);
+  const released = log.find((e) => e.service === 'inventory' && e.method === 'DELETE' && e.seq > reserved.seq);
+  assert.equal(released?.status, 200, 'the mock saw the reservation released');
+  await page.locator('#plan-output').scrollIntoViewIfNeeded();
+  await screenshot('08b-plan-compensation');
+  // Chromium logs each non-2xx fetch: the 503s of the fallback example and the charge's 402.
+  const { fraud, payment } = demo.config.services;
+  const p = assertNoNewProblems({
+    allowConsoleError: (e) => (e.url.startsWith(`${fraud}/lab/echo`) && /status of 503/.test(e.text))
+      || (e.url.startsWith(`${payment}/lab/echo`) && /status of 402/.test(e.text)),
+  });
+  assert.ok(p.consoleErrors.length >= 2, 'Chromium reported the 503 and the 402 (so the filter is not vacuous)');
+});
+
 test('a narrow screen has no horizontal scrolling and still draws the waterfall', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   try {
@@ -373,6 +751,21 @@ test('a narrow screen has no horizontal scrolling and still draws the waterfall'
     assert.ok(overflow <= 0, `page is ${overflow}px wider than a 390px screen`);
     const box = await page.getByTestId('bar-eager-notification').boundingBox();
     assert.ok(box && box.width > 0 && box.x + box.width <= 390, 'the last bar is on screen');
+    // The graph turns its stages into rows, and stays inside the screen.
+    const graph = page.getByTestId('graph');
+    await page.locator('[data-testid="graph"][data-orientation="rows"]').waitFor({ timeout: 5000 });
+    const graphBox = await graph.boundingBox();
+    assert.ok(graphBox.x >= 0 && graphBox.x + graphBox.width <= 390, 'the graph fits the screen');
+    const nodes = await graphNodes();
+    const stage = stagesOf(DEPENDS_ON);
+    for (const [call, node] of Object.entries(nodes)) {
+      const row = Object.values(nodes).filter((n) => n.stage === stage[call]);
+      assert.ok(row.every((n) => Math.abs(n.box.y - node.box.y) < 0.5), `stage ${stage[call] + 1} is one row`);
+    }
+    const label = await page.getByTestId('graph-node-notification').locator('text').boundingBox();
+    assert.ok(label.height >= 9, `node names stay legible (${label.height} px)`);
+    await page.locator('#graph-card').scrollIntoViewIfNeeded();
+    await screenshot('09b-narrow-graph');
     await page.getByTestId('panel-eager').scrollIntoViewIfNeeded();
     await screenshot('09-narrow');
   } finally {

@@ -6,7 +6,8 @@
 //   PC_E2E_PKG_DIR         smoke-test another --target web build instead of pkg/
 import { chromium } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -187,4 +188,87 @@ export function expectedOrder({ customerId, items = STANDARD_CART, shippingOptio
   const shipping = SHIPPING_COST[shippingOption];
   const tax = Math.round((subtotal - discount) * TAX_RATE);
   return { subtotal, discount, shipping, tax, total: subtotal - discount + shipping + tax };
+}
+
+// ------------------------------------------------------------------ PNG size
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+/** PNG's CRC-32 (zlib.crc32 is newer than the Node 20 this runs on). */
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const byte of bytes) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * Rewrites an 8-bit RGB or RGBA PNG (what Chromium's screenshots are) losslessly and much
+ * smaller: every row unfiltered ("None") and deflated at level 9. Chromium picks a filter per
+ * row and a fast level, which suits photos; for a page of flat colour and text, plain rows
+ * let deflate find the long repeats, about 20% smaller. Used for the committed screenshot.
+ */
+export function compactPng(src, dest = src) {
+  const data = readFileSync(src);
+  if (!data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) throw new Error(`${src} is not a PNG`);
+  let ihdr = null;
+  const idat = [];
+  for (let at = 8; at < data.length;) {
+    const length = data.readUInt32BE(at);
+    const type = data.toString('latin1', at + 4, at + 8);
+    const body = data.subarray(at + 8, at + 8 + length);
+    if (type === 'IHDR') ihdr = body;
+    if (type === 'IDAT') idat.push(body);
+    at += 12 + length;
+  }
+  const width = ihdr.readUInt32BE(0);
+  const height = ihdr.readUInt32BE(4);
+  const [depth, colour, , , interlace] = ihdr.subarray(8, 13);
+  const channels = { 2: 3, 6: 4 }[colour];
+  if (depth !== 8 || !channels || interlace !== 0) throw new Error(`${src}: only 8-bit RGB/RGBA, not interlaced`);
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const out = Buffer.alloc(height * (stride + 1));
+  let previous = Buffer.alloc(stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = Buffer.from(raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1)));
+    for (let x = 0; x < stride; x++) {
+      const a = x >= channels ? line[x - channels] : 0;
+      const b = previous[x];
+      const c = x >= channels ? previous[x - channels] : 0;
+      let predictor = 0;
+      if (filter === 1) predictor = a;
+      else if (filter === 2) predictor = b;
+      else if (filter === 3) predictor = (a + b) >> 1;
+      else if (filter === 4) {
+        const pa = Math.abs(b - c);
+        const pb = Math.abs(a - c);
+        const pc = Math.abs(a + b - 2 * c);
+        predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      line[x] = (line[x] + predictor) & 0xff;
+    }
+    line.copy(out, y * (stride + 1) + 1); // filter byte 0: None
+    previous = line;
+  }
+  const chunk = (type, body) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(body.length, 0);
+    head.write(type, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])) >>> 0, 0);
+    return Buffer.concat([head, body, crc]);
+  };
+  const png = Buffer.concat([
+    data.subarray(0, 8),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(out, { level: 9, memLevel: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+  writeFileSync(dest, png);
+  return png.length;
 }

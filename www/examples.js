@@ -1,0 +1,101 @@
+// The example plans preloaded in the plan editor. Each one shows one thing compose() does,
+// against the running mock services: their /lab endpoints (whose `delay` query sets the
+// latency and `status` the reply's status) and, for the compensation, the real inventory
+// service. `services` is /config.json's map of service name to base URL.
+
+export const EXAMPLES = [
+  {
+    id: 'fan-out',
+    label: 'Fan-out and join',
+    about: 'Two calls start at once; two more need their replies; the last one joins everything.',
+    input: { user: 'ada' },
+    plan: (s) => ({
+      calls: {
+        profile: { url: `${s.customer}/lab/echo?user={input.user}&delay=200` },
+        catalog: { url: `${s.cart}/lab/items?n=3&delay=300` },
+        quote: {
+          method: 'POST',
+          url: `${s.pricing}/lab/echo?delay=250`,
+          body: { user: '{profile.query.user}', itemCount: '{catalog.count}' },
+        },
+        stock: { url: `${s.inventory}/lab/items?n={catalog.count}&delay=150` },
+        audit: {
+          method: 'POST',
+          url: `${s.notification}/lab/echo?delay=100`,
+          body: { quoted: '{quote.body}', inStock: '{stock.count}' },
+          after: ['profile'],
+        },
+      },
+    }),
+  },
+  {
+    id: 'slow-branch',
+    label: 'One slow branch (try eager, then stages)',
+    about: 'A slow call sits beside a fast chain. Eager lets the chain run on; stages makes every stage wait for the slow call.',
+    input: {},
+    plan: (s) => ({
+      calls: {
+        start: { url: `${s.customer}/lab/echo?delay=100` },
+        slow: { url: `${s.fraud}/lab/echo?after={start.path}&delay=600` },
+        fast1: { url: `${s.pricing}/lab/echo?after={start.path}&delay=150` },
+        fast2: { url: `${s.tax}/lab/echo?after={fast1.path}&delay=150` },
+        fast3: { url: `${s.shipping}/lab/echo?after={fast2.path}&delay=150` },
+        done: { method: 'POST', url: `${s.notification}/lab/echo?delay=50`, body: { slow: '{slow.query}', fast: '{fast3.query}' } },
+      },
+    }),
+  },
+  {
+    id: 'fallback',
+    label: 'An optional call with a fallback',
+    about: 'The recommendations service answers 503 (retried, then given up); its fallback stands in and the page still renders.',
+    input: { user: 'ada' },
+    plan: (s) => ({
+      calls: {
+        user: { url: `${s.customer}/lab/echo?user={input.user}&delay=120` },
+        recommendations: {
+          url: `${s.fraud}/lab/echo?for={user.query.user}&status=503&delay=80`,
+          fallback: { query: { picks: 'bestsellers' } },
+        },
+        page: {
+          method: 'POST',
+          url: `${s.notification}/lab/echo?delay=60`,
+          body: { user: '{user.query.user}', picks: '{recommendations.query.picks}' },
+        },
+      },
+    }),
+  },
+  {
+    id: 'compensation',
+    label: 'A write undone when a later call fails',
+    about: 'The stock is reserved, then the charge fails (HTTP 402): the reservation is released by its compensation.',
+    input: { cartId: 'k1' },
+    plan: (s) => ({
+      calls: {
+        cart: { url: `${s.cart}/carts/{input.cartId}` },
+        reserve: {
+          method: 'POST',
+          url: `${s.inventory}/reservations`,
+          body: { cartId: '{cart.id}', items: '{cart.items}' },
+          compensate: { method: 'DELETE', url: `${s.inventory}/reservations/{reserve.reservationId}` },
+        },
+        charge: {
+          method: 'POST',
+          url: `${s.payment}/lab/echo?status=402&delay=150`,
+          body: { reservation: '{reserve.reservationId}' },
+        },
+      },
+    }),
+  },
+  {
+    id: 'cycle',
+    label: 'Broken: a cycle',
+    about: 'Each call waits for the other, so neither can start: validation rejects the plan before anything is sent.',
+    input: {},
+    plan: (s) => ({
+      calls: {
+        a: { url: `${s.customer}/lab/echo?from={b.query.x}` },
+        b: { url: `${s.cart}/lab/echo?x={a.query.from}` },
+      },
+    }),
+  },
+];

@@ -1,0 +1,156 @@
+// The plan editor: a JSON plan for the generic compose(), validated as you type (errors
+// inline, the stages listed and drawn as a graph), run against the mock services with a
+// live waterfall. Several example plans are preloaded (examples.js).
+import { compose, validatePlan, ComposeError } from '/pkg/parallel_composer.js';
+import { $, el, ms, frameScheduler } from './dom.js';
+import { EXAMPLES } from './examples.js';
+import { dependencies, requestMatcher } from './plan-deps.js';
+import { criticalPath } from './critical-path.js';
+import { liveRecorder } from './live-fetch.js';
+import { drawWaterfall, niceScale } from './waterfall.js';
+import { drawGraph } from './graph.js';
+import { errorFacts, renderCompensations } from './result-panel.js';
+
+/**
+ * Wires the editor.
+ *   services  { name: base URL }, for the examples
+ *   busy      { start(kind) -> AbortSignal, end(), active() }: one composition at a time on the page
+ * Returns { validate() }, called again when the page stops being busy.
+ */
+export function planEditor({ services, busy }) {
+  const planText = $('#plan-text');
+  const inputText = $('#plan-input');
+  const picker = $('#plan-example');
+
+  function load(id) {
+    const example = EXAMPLES.find((e) => e.id === id) ?? EXAMPLES[0];
+    picker.value = example.id;
+    planText.value = JSON.stringify(example.plan(services), null, 2);
+    inputText.value = JSON.stringify(example.input);
+    $('#example-about').textContent = example.about;
+    validate();
+  }
+
+  /** Validates the editor's text; shows errors, stages and the graph. Returns { plan, input, stages } or null. */
+  function validate() {
+    const errors = $('#plan-errors');
+    const stagesList = $('#plan-stages');
+    const fail = (field, message) => {
+      field.setAttribute('aria-invalid', 'true');
+      errors.textContent = message;
+      errors.dataset.valid = 'false';
+      stagesList.replaceChildren(el('li', { class: 'muted', text: 'Fix the plan to see its stages.' }));
+      $('#plan-graph').replaceChildren(el('p', { class: 'muted graph-empty', text: 'Fix the plan to see its graph.' }));
+      $('#run-plan').disabled = true;
+      return null;
+    };
+    planText.removeAttribute('aria-invalid');
+    inputText.removeAttribute('aria-invalid');
+
+    let plan;
+    try {
+      plan = JSON.parse(planText.value);
+    } catch (error) {
+      return fail(planText, `The plan is not valid JSON: ${error.message}`);
+    }
+    let summary;
+    try {
+      summary = validatePlan(plan);
+    } catch (error) {
+      const { code, message } = errorFacts(error);
+      return fail(planText, `${code}: ${message}`);
+    }
+    let input;
+    try {
+      input = inputText.value.trim() === '' ? {} : JSON.parse(inputText.value);
+    } catch (error) {
+      return fail(inputText, `The input is not valid JSON: ${error.message}`);
+    }
+    const count = summary.stages.flat().length;
+    errors.textContent = `Valid: ${count} call${count === 1 ? '' : 's'} in ${summary.stages.length} stage${summary.stages.length === 1 ? '' : 's'}.`;
+    errors.dataset.valid = 'true';
+    stagesList.replaceChildren(...summary.stages.map((stage) => el('li', {},
+      stage.flatMap((name, i) => (i === 0 ? [el('code', { text: name })] : [', ', el('code', { text: name })])))));
+    drawGraph($('#plan-graph'), { stages: summary.stages, deps: dependencies(plan), prefix: 'plan-graph' });
+    $('#run-plan').disabled = busy.active();
+    return { plan, input, stages: summary.stages };
+  }
+
+  async function run() {
+    const valid = validate();
+    if (!valid || busy.active()) return;
+    const schedule = $('#plan-schedule').value;
+    const signal = busy.start('plan');
+    const output = $('#plan-output');
+    const summary = $('#plan-summary');
+    const result = $('#plan-result');
+    const waterfall = $('#plan-waterfall');
+    const names = valid.stages.flat();
+    const deps = dependencies(valid.plan);
+    output.hidden = false;
+    output.dataset.runState = 'running';
+    summary.textContent = `Running (${schedule})…`;
+    summary.dataset.kind = 'info';
+    $('#plan-undo').hidden = true;
+
+    const started = performance.now();
+    let live = true;
+    const redraw = frameScheduler(() => {
+      if (!live) return;
+      const now = performance.now() - started;
+      const { scale, step } = niceScale(now);
+      const undo = Object.entries(recorder.undo).map(([call, r]) => ({ call, ...r }));
+      drawWaterfall(waterfall, { names, calls: recorder.calls, compensations: undo, scale, step, prefix: 'plan', now });
+    });
+    const recorder = liveRecorder({ match: requestMatcher(valid.plan), t0: started, onChange: redraw });
+    const ticker = setInterval(redraw, 100);
+    redraw();
+
+    let calls = {};
+    let compensations = [];
+    try {
+      const value = await compose(valid.plan, valid.input, { schedule, signal, fetch: recorder.fetch });
+      const took = performance.now() - started;
+      calls = value.calls;
+      const fellBack = value.fellBack?.length ? ` Fell back: ${value.fellBack.join(', ')}.` : '';
+      summary.textContent = `compose() resolved in ${ms(took)} (${schedule}).${fellBack}`;
+      summary.dataset.kind = 'ok';
+      result.textContent = JSON.stringify({ data: value.data, stages: value.stages, fellBack: value.fellBack }, null, 2);
+      output.dataset.runState = 'ok';
+    } catch (error) {
+      const took = performance.now() - started;
+      const facts = errorFacts(error);
+      calls = error instanceof ComposeError ? error.calls : {};
+      compensations = error instanceof ComposeError ? error.compensations ?? [] : [];
+      summary.textContent = `compose() rejected after ${ms(took)}: ${facts.code}${facts.call ? ` in call “${facts.call}”` : ''}.`;
+      summary.dataset.kind = 'error';
+      result.textContent = JSON.stringify({ ...facts, compensations }, null, 2);
+      output.dataset.runState = 'failed';
+      if (compensations.length) {
+        $('#plan-undo').hidden = false;
+        renderCompensations($('#plan-undo-summary'), $('#plan-compensations'), compensations, 'plan-compensation');
+      }
+    } finally {
+      live = false;
+      clearInterval(ticker);
+      redraw.cancel();
+      busy.end();
+    }
+    const total = performance.now() - started;
+    const { scale, step } = niceScale(Math.max(total, ...Object.values(calls).map((r) => r.endMs ?? 0), ...compensations.map((c) => c.endMs ?? 0)));
+    const critical = criticalPath(calls, { deps, stages: valid.stages, schedule });
+    drawWaterfall(waterfall, { names: names.filter((n) => calls[n]), calls, compensations, scale, step, prefix: 'plan', critical });
+    drawGraph($('#plan-graph'), {
+      stages: valid.stages, deps, prefix: 'plan-graph', critical,
+      states: Object.fromEntries(Object.entries(calls).map(([n, r]) => [n, r.state])),
+    });
+  }
+
+  picker.replaceChildren(...EXAMPLES.map((e) => el('option', { value: e.id, text: e.label })));
+  picker.addEventListener('change', () => load(picker.value));
+  planText.addEventListener('input', validate);
+  inputText.addEventListener('input', validate);
+  $('#run-plan').addEventListener('click', run);
+  load(EXAMPLES[0].id);
+  return { validate };
+}
