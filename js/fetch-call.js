@@ -40,9 +40,17 @@ function header(response, name) {
   return value === null || value === undefined ? null : String(value);
 }
 
-// The body is not needed: release the connection rather than leave it unread.
+// The body is not needed: release the connection rather than leave it unread. A small
+// body of known length is read to its end and dropped: cancelling it would make Chromium
+// list the request as cancelled (net::ERR_ABORTED) though its whole reply arrived.
+const DRAIN_BYTES = 64 * 1024;
 function release(response) {
-  if (response.body && typeof response.body.cancel === 'function') response.body.cancel().catch(() => {});
+  const length = header(response, 'content-length');
+  if (length !== null && Number(length) <= DRAIN_BYTES && typeof response.text === 'function') {
+    response.text().catch(() => {});
+  } else if (response.body && typeof response.body.cancel === 'function') {
+    response.body.cancel().catch(() => {});
+  }
 }
 
 function outcome(failure, response, contentType, fields) {

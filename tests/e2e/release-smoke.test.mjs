@@ -165,3 +165,36 @@ test('a declined payment rejects with a ComposeError PAYMENT_DECLINED and no ord
   assert.deepEqual(orders, []);
   assertPageClean();
 });
+
+test('no request is reported failed or cancelled when every reply arrived, error replies included', async () => {
+  // Chromium lists a request as cancelled (net::ERR_ABORTED) when its body is read through a
+  // stream reader or cancelled unread, though the whole reply arrived; DevTools would show a
+  // healthy composition in red. Bodies are read by the browser, and small unwanted ones drained.
+  seen.failedRequests.length = 0;
+  const services = servicesIn('smoke-clean');
+  const lab = (i, rest) => `${Object.values(services)[i]}/lab/${rest}`;
+  const plan = { calls: {} };
+  for (let i = 0; i < 10; i += 1) plan.calls[`ok${i}`] = { url: lab(i, 'items?n=50') };
+  plan.calls.unavailable = { url: lab(0, 'items?status=503'), optional: true };
+  plan.calls.missing = { url: lab(1, 'items?status=404'), optional: true };
+  plan.calls.empty = { url: lab(2, 'empty') };
+  plan.calls.big = { url: lab(3, 'big?kb=512') };
+  const outcome = await page.evaluate(async (plan) => {
+    const result = await window.pc.compose(plan, {}, { maxAttempts: 1 });
+    return Object.fromEntries(Object.entries(result.calls).map(([name, r]) => [name, [r.state, r.status]]));
+  }, plan);
+  assert.deepEqual(outcome.unavailable, ['failed', 503]);
+  assert.deepEqual(outcome.missing, ['failed', 404]);
+  assert.deepEqual(outcome.empty, ['ok', 204]);
+  assert.deepEqual(outcome.big, ['ok', 200]);
+  assert.deepEqual(outcome.ok9, ['ok', 200]);
+  // The page has settled every request it made; give late failure events no chance to hide.
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
+  assert.deepEqual(seen.failedRequests, [], 'requests reported failed or cancelled');
+  // Chromium logs every non-2xx reply as a console error; those two are the expected ones.
+  const expected = [[plan.calls.unavailable.url, 503], [plan.calls.missing.url, 404]];
+  const unexpected = seen.consoleErrors.filter((e) => !expected.some(([url, status]) => e.url === url && e.text.includes(`status of ${status}`)));
+  assert.equal(seen.consoleErrors.length - unexpected.length, 2, 'the two error replies were logged');
+  seen.consoleErrors = unexpected;
+  assertPageClean();
+});
