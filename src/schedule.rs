@@ -776,7 +776,8 @@ mod tests {
         })
     }
 
-    fn go(sim: &Sim, p: &Plan, input: &str, schedule: Schedule) -> Outcome<Json> {
+    /// Runs `p` on `sim` with `input` (JSON text) and `settings`, never cancelled.
+    fn go(sim: &Sim, p: &Plan, input: &str, settings: impl Into<Settings>) -> Outcome<Json> {
         let input = json(input);
         sim.block_on(run(
             p,
@@ -784,7 +785,7 @@ mod tests {
             sim,
             sim,
             &NoHooks,
-            schedule,
+            settings,
             futures::future::pending(),
         ))
     }
@@ -1285,16 +1286,7 @@ mod tests {
             "write":{"url":"http://svc/write","method":"POST","timeoutMs":80}}}"#,
         );
         let sim = network(&[("slow", 150.0), ("quick", 60.0), ("write", 100.0)]);
-        let input = json("{}");
-        let out = sim.block_on(run(
-            &p,
-            &input,
-            &sim,
-            &sim,
-            &NoHooks,
-            limited(200.0, None),
-            futures::future::pending(),
-        ));
+        let out = go(&sim, &p, "{}", limited(200.0, None));
         let e = out.error.unwrap();
         assert_eq!((e.kind(), e.call()), (ErrorKind::Timeout, Some("quick")));
         assert_eq!(
@@ -1325,16 +1317,7 @@ mod tests {
             r#"{"calls":{"a":{"url":"http://svc/a"},"b":{"url":"http://svc/b","after":["a"]},"w":{"url":"http://svc/w","method":"POST","after":["a"]},"c":{"url":"http://svc/c","after":["b"]}}}"#,
         );
         let sim = network(&[("a", 60.0), ("b", 100.0), ("w", 100.0), ("c", 10.0)]);
-        let input = json("{}");
-        let out = sim.block_on(run(
-            &p,
-            &input,
-            &sim,
-            &sim,
-            &NoHooks,
-            limited(10_000.0, Some(120.0)),
-            futures::future::pending(),
-        ));
+        let out = go(&sim, &p, "{}", limited(10_000.0, Some(120.0)));
         let e = out.error.unwrap();
         assert_eq!(e.kind(), ErrorKind::Timeout);
         let states: Vec<CallState> = out.records.iter().map(|r| r.state).collect();
@@ -1373,16 +1356,7 @@ mod tests {
             r#"{"calls":{"a":{"url":"http://svc/a","timeoutMs":1000},"b":{"url":"http://svc/b","after":["a"],"timeoutMs":1000}}}"#,
         );
         let sim = network(&[("a", 90.0), ("b", 90.0)]);
-        let input = json("{}");
-        let out = sim.block_on(run(
-            &p,
-            &input,
-            &sim,
-            &sim,
-            &NoHooks,
-            limited(10_000.0, Some(100.0)),
-            futures::future::pending(),
-        ));
+        let out = go(&sim, &p, "{}", limited(10_000.0, Some(100.0)));
         let e = out.error.unwrap();
         assert_eq!(e.kind(), ErrorKind::Timeout);
         assert_eq!(out.records[1].end_ms, Some(100.0));
@@ -1506,16 +1480,7 @@ mod tests {
                 retry_after_ms: Some(5_000.0),
             },
         );
-        let input = json("{}");
-        let out = sim.block_on(run(
-            &p,
-            &input,
-            &sim,
-            &sim,
-            &NoHooks,
-            limited(10_000.0, Some(1_000.0)),
-            futures::future::pending(),
-        ));
+        let out = go(&sim, &p, "{}", limited(10_000.0, Some(1_000.0)));
         let e = out.error.unwrap();
         assert_eq!((e.kind(), e.status()), (ErrorKind::HttpStatus, Some(429)));
         assert_eq!(
@@ -1530,15 +1495,7 @@ mod tests {
                 retry_after_ms: Some(300.0),
             },
         );
-        let out = sim.block_on(run(
-            &p,
-            &input,
-            &sim,
-            &sim,
-            &NoHooks,
-            limited(10_000.0, Some(1_000.0)),
-            futures::future::pending(),
-        ));
+        let out = go(&sim, &p, "{}", limited(10_000.0, Some(1_000.0)));
         assert!(out.error.is_none());
         assert_eq!(sim.seen()[1].start, 310.0, "Retry-After honoured");
     }
