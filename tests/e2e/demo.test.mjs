@@ -14,6 +14,9 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDemo, DEMO_LATENCY } from '../../scripts/start.mjs';
 import { SERVICE_NAMES } from '../../mock/services.mjs';
+// README's "depends on" column as the benchmark's contract writes it down: the page's graph
+// is checked against the documented flow, not against the page's own copy of it.
+import { DEPENDS } from '../../bench/page/contract.js';
 import {
   ensurePkg, launchBrowser, watchPage, waitFor, nextEvent, getJson, compactPng, ARTIFACTS, ROOT,
 } from './helpers.mjs';
@@ -21,22 +24,6 @@ import {
 const MODES = ['sequential', 'stages', 'eager'];
 const RUN_TIMEOUT = 20000;
 
-/**
- * README's "depends on" column, written out again here so that the page's graph is checked
- * against the documented flow, not against the page's own copy of it.
- */
-const DEPENDS_ON = {
-  customer: [],
-  cart: [],
-  inventory: ['cart'],
-  pricing: ['cart', 'customer'],
-  shipping: ['cart', 'customer'],
-  fraud: ['customer'],
-  tax: ['pricing', 'customer'],
-  payment: ['pricing', 'shipping', 'tax', 'fraud'],
-  order: ['inventory', 'payment'],
-  notification: ['order', 'customer'],
-};
 
 /** The stage of each call: 0 without dependencies, else one more than its latest dependency. */
 function stagesOf(deps) {
@@ -242,7 +229,7 @@ test('the order plan is drawn as a dependency graph: ten calls, their dependenci
   assert.deepEqual(Object.keys(nodes).sort(), [...SERVICE_NAMES].sort(), 'one node per call');
 
   // The stages are the documented flow's topological levels, and each is a column, left to right.
-  const stage = stagesOf(DEPENDS_ON);
+  const stage = stagesOf(DEPENDS);
   const stageCount = Math.max(...Object.values(stage)) + 1;
   for (const [call, node] of Object.entries(nodes)) assert.equal(node.stage, stage[call], `${call} is in stage ${stage[call] + 1}`);
   for (let s = 0; s < stageCount; s++) {
@@ -258,7 +245,7 @@ test('the order plan is drawn as a dependency graph: ten calls, their dependenci
   assert.equal(stageCount, 6);
 
   // An arrow from each dependency to the call that needs it, and no other.
-  const expected = Object.entries(DEPENDS_ON).flatMap(([to, from]) => from.map((f) => `${f}>${to}`)).sort();
+  const expected = Object.entries(DEPENDS).flatMap(([to, from]) => from.map((f) => `${f}>${to}`)).sort();
   assert.deepEqual(await graphEdges(), expected);
 
   // Readable at a glance: no two nodes overlap, every name fits its node, and no arrow runs
@@ -757,7 +744,7 @@ test('a narrow screen has no horizontal scrolling and still draws the waterfall'
     const graphBox = await graph.boundingBox();
     assert.ok(graphBox.x >= 0 && graphBox.x + graphBox.width <= 390, 'the graph fits the screen');
     const nodes = await graphNodes();
-    const stage = stagesOf(DEPENDS_ON);
+    const stage = stagesOf(DEPENDS);
     for (const [call, node] of Object.entries(nodes)) {
       const row = Object.values(nodes).filter((n) => n.stage === stage[call]);
       assert.ok(row.every((n) => Math.abs(n.box.y - node.box.y) < 0.5), `stage ${stage[call] + 1} is one row`);
