@@ -218,16 +218,10 @@ pub async fn fault_a_hang_before_headers_times_out_and_is_aborted_on_the_wire() 
         "a write sent without an answer"
     );
     assert_eq!(attempts(&e, "inventory"), 1.0, "a timeout is not retried");
-    let mut aborted = false;
-    for _ in 0..100 {
-        let inventory = run.scenario.log_of("inventory").await;
-        if get(&inventory[0], "aborted") == JsValue::TRUE {
-            aborted = true;
-            break;
-        }
-        delay(20.0).await;
-    }
-    assert!(aborted, "the hanging request was aborted on the wire");
+    assert!(
+        run.scenario.saw_aborted(Some("inventory"), 1).await,
+        "the hanging request was aborted on the wire"
+    );
     run.servers_saw_nothing_wrong().await;
     run.within(3000.0);
 }

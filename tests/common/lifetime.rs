@@ -65,18 +65,8 @@ pub async fn dropping_the_composition_aborts_its_requests() {
             futures::future::Either::Right(((), composition)) => drop(composition),
         }
     }
-    let mut aborted = 0;
-    for _ in 0..100 {
-        aborted = s
-            .log()
-            .await
-            .iter()
-            .filter(|e| get(e, "aborted") == JsValue::TRUE)
-            .count();
-        if aborted == 2 {
-            break;
-        }
-        delay(20.0).await;
-    }
-    assert_eq!(aborted, 2, "both requests were aborted on the wire");
+    assert!(
+        s.saw_aborted(None, 2).await,
+        "both requests were aborted on the wire"
+    );
 }

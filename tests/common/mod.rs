@@ -226,6 +226,26 @@ impl Scenario {
         Array::from(&entries).iter().collect()
     }
 
+    /// Polls the server's log (every 20 ms, for 2 s) until it holds exactly `count`
+    /// requests to `service` (to any service with `None`), every one of them logged as
+    /// aborted: the server saw the client drop them. Whether it came to that.
+    pub async fn saw_aborted(&self, service: Option<&str>, count: usize) -> bool {
+        for _ in 0..100 {
+            let entries: Vec<JsValue> = self
+                .log()
+                .await
+                .into_iter()
+                .filter(|e| service.map_or(true, |name| get_str(e, "service") == name))
+                .collect();
+            if entries.len() == count && entries.iter().all(|e| get(e, "aborted") == JsValue::TRUE)
+            {
+                return true;
+            }
+            delay(20.0).await;
+        }
+        false
+    }
+
     /// The log entries of one service.
     pub async fn log_of(&self, service: &str) -> Vec<JsValue> {
         self.log()
@@ -787,16 +807,10 @@ pub async fn abort_cancels_in_flight_requests() {
     );
     assert_eq!(get(&e, "calls.inventory.startMs"), JsValue::NULL);
     // The server sees the hung request's connection go away.
-    let mut aborted = false;
-    for _ in 0..100 {
-        let cart = s.log_of("cart").await;
-        if cart.len() == 1 && get(&cart[0], "aborted") == JsValue::TRUE {
-            aborted = true;
-            break;
-        }
-        delay(20.0).await;
-    }
-    assert!(aborted, "the hung cart request was aborted on the wire");
+    assert!(
+        s.saw_aborted(Some("cart"), 1).await,
+        "the hung cart request was aborted on the wire"
+    );
 }
 
 pub async fn an_already_aborted_signal_sends_nothing() {
@@ -848,17 +862,8 @@ pub async fn a_call_over_its_timeout_is_aborted_with_timeout_not_aborted() {
     assert!(waited >= 199.0, "gave up only after its limit: {waited}");
     assert_eq!(get_str(&e, "calls.inventory.state"), "skipped");
     // The server saw the hung request go away: the timeout really aborted it.
-    let mut aborted = false;
-    for _ in 0..100 {
-        let cart = s.log_of("cart").await;
-        if cart.len() == 1 && get(&cart[0], "aborted") == JsValue::TRUE {
-            aborted = true;
-            break;
-        }
-        delay(20.0).await;
-    }
     assert!(
-        aborted,
+        s.saw_aborted(Some("cart"), 1).await,
         "the timed-out cart request was aborted on the wire"
     );
 }

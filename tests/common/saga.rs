@@ -184,16 +184,10 @@ pub async fn an_abort_undoes_nothing_and_lists_every_write() {
     );
     // Nothing reaches a service after the abort.
     let aborted_at = s.log_of("order").await[0].clone();
-    let mut closed = false;
-    for _ in 0..100 {
-        let order = s.log_of("order").await;
-        if get(&order[0], "aborted") == JsValue::TRUE {
-            closed = true;
-            break;
-        }
-        delay(20.0).await;
-    }
-    assert!(closed, "the order request was aborted on the wire");
+    assert!(
+        s.saw_aborted(Some("order"), 1).await,
+        "the order request was aborted on the wire"
+    );
     let after: Vec<JsValue> = s
         .log()
         .await
