@@ -8,10 +8,11 @@
 //! deadline: a held reservation costs more than a late rejection.
 
 use crate::error::Error;
+use crate::in_flight::BoxFuture;
 use crate::plan::Plan;
 use crate::record::{CallRecord, CallState};
 use crate::retry::Decision;
-use crate::schedule::{add_idempotency_key, transport_error, with_time_limit, Settings};
+use crate::schedule::{add_idempotency_key, transport_error, Sent, Settings};
 use crate::scope::Scope;
 use crate::transport::{Clock, Reply, Transport, TransportError};
 use std::future::Future;
@@ -131,6 +132,32 @@ fn due(plan: &Plan, records: &[CallRecord], aborted: bool) -> Vec<(usize, Option
         .collect()
 }
 
+/// Races one attempt against its time limit (compensations run one at a time, so each
+/// has its own timer); when time runs out first the request is dropped, which aborts it.
+fn within<V: 'static>(
+    send: BoxFuture<Sent<V>>,
+    timer: BoxFuture<()>,
+    after_ms: f64,
+) -> BoxFuture<Sent<V>> {
+    let mut send = Some(send);
+    let mut timer = timer;
+    Box::pin(std::future::poll_fn(move |cx| {
+        if let Some(request) = send.as_mut() {
+            if let Poll::Ready(result) = request.as_mut().poll(cx) {
+                return Poll::Ready(result);
+            }
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            send = None;
+            return Poll::Ready(Err(TransportError::TimedOut {
+                after_ms,
+                deadline: false,
+            }));
+        }
+        Poll::Pending
+    }))
+}
+
 /// Polls `future` unless `cancel` completes first.
 async fn unless_cancelled<F: Future>(
     future: F,
@@ -203,12 +230,7 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
         let limit = undo.timeout_ms.unwrap_or(settings.timeout_ms);
         loop {
             done.attempts += 1;
-            let attempt = with_time_limit(
-                transport.send(request.clone()),
-                clock.sleep(limit),
-                limit,
-                false,
-            );
+            let attempt = within(transport.send(request.clone()), clock.sleep(limit), limit);
             let result = match unless_cancelled(attempt, &mut cancel).await {
                 Some(result) => result,
                 None => {

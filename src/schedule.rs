@@ -91,30 +91,6 @@ impl From<Schedule> for Settings {
     }
 }
 
-/// Races a request against its time limit; when time runs out first the request's future
-/// is dropped, which aborts it.
-pub(crate) fn with_time_limit<V: 'static>(
-    send: BoxFuture<Sent<V>>,
-    timer: BoxFuture<()>,
-    after_ms: f64,
-    deadline: bool,
-) -> BoxFuture<Sent<V>> {
-    let mut send = Some(send);
-    let mut timer = timer;
-    Box::pin(std::future::poll_fn(move |cx| {
-        if let Some(request) = send.as_mut() {
-            if let Poll::Ready(result) = request.as_mut().poll(cx) {
-                return Poll::Ready(result);
-            }
-        }
-        if timer.as_mut().poll(cx).is_ready() {
-            send = None;
-            return Poll::Ready(Err(TransportError::TimedOut { after_ms, deadline }));
-        }
-        Poll::Pending
-    }))
-}
-
 /// What a composition produced: each call's reply (when it succeeded) and record, the
 /// error that failed it, if any, and what became of the writes it then had to undo.
 #[derive(Debug)]
