@@ -28,6 +28,8 @@ mod transport;
 mod value;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
+mod fuzzing;
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod properties;
 #[cfg(test)]
 mod sim;
