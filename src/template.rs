@@ -376,14 +376,16 @@ pub fn origin_of(url: &str) -> Option<String> {
 /// Reads an origin as an option names one (`"https://api.example"`, `"http://127.0.0.1:8080"`):
 /// scheme, host and port, nothing else. Returns it in the form [`origin_of`] gives.
 pub fn parse_origin(text: &str) -> Option<String> {
-    let (_, authority, rest) = split_absolute(text)?;
+    // Nothing in an origin is case-sensitive: `HTTPS://API.Example` is `https://api.example`.
+    let text = text.to_ascii_lowercase();
+    let (_, authority, rest) = split_absolute(&text)?;
     if !rest.is_empty()
         || authority.contains('@')
         || text.chars().any(|c| c.is_control() || c == ' ')
     {
         return None;
     }
-    origin_of(text)
+    origin_of(&text)
 }
 
 /// The path of a URL (absolute or starting with `/`) with its dot segments removed as a
@@ -824,6 +826,10 @@ mod tests {
         }
         assert_eq!(
             parse_origin("https://API.example:443").as_deref(),
+            Some("https://api.example")
+        );
+        assert_eq!(
+            parse_origin("HTTPS://API.example").as_deref(),
             Some("https://api.example")
         );
         assert_eq!(
