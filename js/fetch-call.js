@@ -229,11 +229,12 @@ class PendingFetch {
  * Starts `method url` with `headers` (a flat [name, value, ...] list) and an optional
  * JSON `body` value, through `fetchFn` or the global fetch; reads at most `maxBytes` of
  * the reply. Redirects are not followed: a redirect would carry the headers (an
- * Authorization, say) to wherever the service points.
+ * Authorization, say) to wherever the service points. `credentials` is always set
+ * ("same-origin" unless the caller opted this origin in), never left to a default.
  */
-export function startFetch(fetchFn, url, method, headers, body, maxBytes) {
+export function startFetch(fetchFn, url, method, headers, body, maxBytes, credentials) {
   const controller = new AbortController();
-  const init = { method, headers: {}, signal: controller.signal, redirect: 'manual' };
+  const init = { method, headers: {}, signal: controller.signal, redirect: 'manual', credentials };
   let hasType = false;
   for (let i = 0; i < headers.length; i += 2) {
     init.headers[headers[i]] = headers[i + 1];

@@ -65,6 +65,18 @@ macro_rules! shared_suite {
             an_empty_reply_fails_only_where_json_is_expected,
             redirects_are_refused_not_followed,
         );
+        // URL templates, origins and credentials (tests/common/urls.rs).
+        shared_suite!(
+            credentials_are_same_origin_by_default_and_include_only_for_the_named_origin,
+            credentials_include_reaches_the_real_fetch_for_its_origin_only,
+            allowed_origins_refuse_a_plan_before_any_request,
+            compose_order_refuses_services_outside_allowed_origins,
+            authorization_never_follows_a_redirect_to_another_origin,
+            headers_for_one_origin_are_never_sent_to_another,
+            a_hostile_value_cannot_reach_another_path_on_the_server,
+            lone_surrogates_never_reach_a_url,
+            plan_size_and_nesting_limits_hold_for_plans_from_javascript,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -78,10 +90,12 @@ mod faults;
 mod lifetime;
 mod limits;
 mod saga;
+mod urls;
 pub use faults::*;
 pub use lifetime::*;
 pub use limits::*;
 pub use saga::*;
+pub use urls::*;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use parallel_composer::{compose, compose_order, validate_plan};
