@@ -5,13 +5,14 @@
 //! not JSON (which may echo the request, `Authorization` header and all), a platform's
 //! network error (Node's fetch quotes a bad header value in full), a redirect's target.
 //! Before such text goes into a message, every value the request carried is cut out of it:
-//! each header value, each path segment and query value the template did not write itself
-//! (raw and percent-decoded), and each string in the body, when it has 4 characters or
+//! each header value, each value substituted into the URL (as text and percent-encoded),
+//! and each string in the body (as is and JSON-escaped), when it has 4 characters or
 //! more. So are fragments of them (8 characters or more in common), because a quote may be
 //! cut in the middle of a value, as a 300-character token echoed at offset 50 of a
 //! 100-character excerpt is.
 
 use crate::plan::Call;
+use crate::scope::Scope;
 use crate::transport::Request;
 use crate::value::Value;
 
@@ -45,13 +46,23 @@ pub(crate) struct Secrets {
 }
 
 impl Secrets {
-    /// The values of `request`, sent for `call`.
-    pub(crate) fn of<V: Value>(call: &Call, request: &Request<V>) -> Secrets {
+    /// The values of `request`, sent for `call` with the values `scope` holds.
+    pub(crate) fn of<V: Value>(call: &Call, request: &Request<V>, scope: &Scope<'_, V>) -> Secrets {
         let mut secrets = Secrets::default();
         for (_, value) in &request.headers {
             secrets.add(value.trim());
         }
-        secrets.add_url(&call.url_source, &request.url);
+        // The URL's values, found again: replies never change once received, so each
+        // placeholder resolves to what was substituted when the request was built.
+        for h in call.url.placeholders() {
+            if let Some(text) = scope
+                .resolve(&call.name, h)
+                .ok()
+                .and_then(|v| v.text().ok())
+            {
+                secrets.add(&text);
+            }
+        }
         if let Some(body) = &request.body {
             body.each_string(&mut |s| {
                 secrets.add(s);
@@ -85,21 +96,6 @@ impl Secrets {
         if !self.values.contains(&chars) {
             self.chars += chars.len();
             self.values.push(chars);
-        }
-    }
-
-    /// The path segments and query keys and values of the filled-in `url` that its
-    /// template `source` does not write literally: those came from placeholders.
-    fn add_url(&mut self, source: &str, url: &str) {
-        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-        for piece in rest.split(['/', '?', '&', '=', '#', ';']) {
-            if piece.chars().count() >= MIN_SECRET && !source.contains(piece) {
-                self.add(piece);
-                let decoded = percent_decode(piece);
-                if decoded != piece {
-                    self.add(&decoded);
-                }
-            }
         }
     }
 
@@ -170,34 +166,14 @@ fn json_escaped(value: &str) -> String {
     out
 }
 
-/// Decodes `%XX` escapes; anything malformed is kept as written.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).and_then(|&b| hex(b)),
-            bytes.get(i + 2).and_then(|&b| hex(b)),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b, ..) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The secrets of `request` when there is one, else none.
-pub(crate) fn secrets_of<V: Value>(call: &Call, request: Option<&Request<V>>) -> Secrets {
-    request.map_or_else(Secrets::default, |r| Secrets::of(call, r))
+/// The secrets of the request `sent`, when there is one, else none.
+pub(crate) fn secrets_of<V: Value>(
+    call: &Call,
+    sent: Option<(&Request<V>, &Scope<'_, V>)>,
+) -> Secrets {
+    sent.map_or_else(Secrets::default, |(request, scope)| {
+        Secrets::of(call, request, scope)
+    })
 }
 
 #[cfg(test)]
@@ -209,32 +185,37 @@ mod tests {
 
     const CANARY: &str = "cnry-9f8e7d6c5b4a";
 
+    /// The secrets of a POST from `url_template` filled from `input`, with `headers`
+    /// and `body`.
     fn secrets(
         url_template: &str,
-        url: &str,
+        input: &str,
         headers: &[(&str, &str)],
         body: Option<Json>,
     ) -> Secrets {
         let p = plan(&format!(
             r#"{{"calls":{{"a":{{"url":"{url_template}","method":"POST"}}}}}}"#
         ));
+        let input = json(input);
+        let replies = [None];
+        let scope = Scope::new(&p, &input, &replies);
         let request = Request {
             method: Method::Post,
-            url: url.into(),
+            url: scope.request(&p.calls()[0], None).unwrap().url,
             headers: headers
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             body,
         };
-        Secrets::of(&p.calls()[0], &request)
+        Secrets::of(&p.calls()[0], &request, &scope)
     }
 
     #[test]
     fn header_values_and_their_fragments_are_cut_out() {
         let s = secrets(
             "http://svc/a",
-            "http://svc/a",
+            "{}",
             &[("Authorization", &format!("Bearer {CANARY}"))],
             None,
         );
@@ -255,18 +236,18 @@ mod tests {
     }
 
     #[test]
-    fn only_the_url_pieces_the_template_did_not_write_are_secret() {
+    fn the_values_substituted_into_the_url_are_secret_as_text_and_encoded() {
         let s = secrets(
-            "http://svc/users/{input.id}/items?token={input.t}&page=1",
-            &format!("http://svc/users/u%2F77777/items?token={CANARY}&page=1"),
+            "http://svc/users/{input.id}/items?token={input.t}&page=1&q=token%20{input.t}%20is",
+            &format!(r#"{{"id":"u/77777","t":"{CANARY}"}}"#),
             &[],
             None,
         );
         assert_eq!(
             s.redact(&format!(
-                "GET /users/u%2F77777/items?token={CANARY}&page=1 for u/77777"
+                "GET /users/u%2F77777/items?token={CANARY}&page=1 for u/77777: token {CANARY} is bad"
             )),
-            "GET /users/[redacted]/items?token=[redacted]&page=1 for [redacted]"
+            "GET /users/[redacted]/items?token=[redacted]&page=1 for [redacted]: token [redacted] is bad"
         );
     }
 
@@ -275,7 +256,7 @@ mod tests {
         let body = json(&format!(
             r#"{{"card":{{"cvc":"123","holder":"A \"Q\" Person"}},"key":"{CANARY}","n":12345678}}"#
         ));
-        let s = secrets("http://svc/a", "http://svc/a", &[], Some(body));
+        let s = secrets("http://svc/a", "{}", &[], Some(body));
         assert_eq!(
             s.redact(&format!(
                 r#"{{"key":"{CANARY}","holder":"A \"Q\" Person","cvc":"123","n":12345678}}"#
@@ -287,12 +268,7 @@ mod tests {
 
     #[test]
     fn text_without_secrets_is_untouched() {
-        let s = secrets(
-            "http://svc/a",
-            "http://svc/a",
-            &[("X-Trace", "trace-0001")],
-            None,
-        );
+        let s = secrets("http://svc/a", "{}", &[("X-Trace", "trace-0001")], None);
         assert_eq!(
             s.redact("<html>Bad gateway</html>"),
             "<html>Bad gateway</html>"
@@ -304,7 +280,7 @@ mod tests {
     fn huge_bodies_are_capped() {
         let items: Vec<String> = (0..5000).map(|i| format!(r#""value-{i:06}""#)).collect();
         let body = json(&format!("[{}]", items.join(",")));
-        let s = secrets("http://svc/a", "http://svc/a", &[], Some(body));
+        let s = secrets("http://svc/a", "{}", &[], Some(body));
         assert!(s.values.len() <= MAX_VALUES * 3);
         assert!(s.chars <= MAX_CHARS + 3 * MAX_VALUE_CHARS);
     }

@@ -598,7 +598,9 @@ where
                     {
                         run.records[i].status = Some(*status);
                     }
-                    run.backoff[i] = Some(transport_error(&plan.calls()[i], e, sent[i].as_ref()));
+                    let scope = Scope::new(plan, input, &run.replies);
+                    let error = transport_error(call, e, sent[i].as_ref().map(|r| (r, &scope)));
+                    run.backoff[i] = Some(error);
                     let timer = clock.sleep(wait);
                     run.in_flight.insert(
                         i,
@@ -612,7 +614,8 @@ where
                 // A write stays `unknown` once any attempt's outcome was: a later definite
                 // failure does not say the earlier attempt did nothing.
                 let was_unknown = run.records[i].state == CallState::Unknown;
-                let error = transport_error(call, e, sent[i].as_ref());
+                let scope = Scope::new(plan, input, &run.replies);
+                let error = transport_error(call, e, sent[i].as_ref().map(|r| (r, &scope)));
                 run.fail(i, error, now);
                 if (outcome_unknown || was_unknown) && !plan.calls()[i].method.is_read() {
                     run.records[i].state = CallState::Unknown;
@@ -646,11 +649,12 @@ where
 /// template (never the filled-in URL, which may carry values the caller considers secret).
 /// What the message quotes from the service or the platform (the start of a reply that is
 /// not JSON, a network error's text, a redirect's target) has every value of the `sent`
-/// request cut out first (see `redact.rs`): a reply may echo the request.
+/// request cut out first (see `redact.rs`): a reply may echo the request. The scope is
+/// the one the request was filled from, or a later one: replies never change.
 pub(crate) fn transport_error<V: Value>(
     call: &Call,
     e: TransportError,
-    sent: Option<&Request<V>>,
+    sent: Option<(&Request<V>, &Scope<'_, V>)>,
 ) -> Error {
     let what = format!("call `{}` ({} {})", call.name, call.method, call.url_source);
     let redact = |text: &str| crate::redact::secrets_of(call, sent).redact(text);

@@ -65,6 +65,20 @@ macro_rules! shared_suite {
             an_empty_reply_fails_only_where_json_is_expected,
             redirects_are_refused_not_followed,
         );
+        // What replies carry into the page and into later calls (tests/common/data.rs).
+        shared_suite!(
+            reply_keys_named_proto_constructor_prototype_stay_plain_data,
+            placeholders_read_own_properties_never_the_prototype_chain,
+            calls_named_proto_constructor_prototype_are_plain_keys_everywhere,
+            a_header_named_proto_is_a_header_not_a_prototype,
+            compose_order_keeps_hostile_reply_keys_as_data,
+            integers_above_2_53_reach_later_calls_with_their_exact_digits,
+            digits_inside_strings_and_malformed_replies_are_left_alone,
+            secrets_stay_out_of_status_network_and_timeout_errors,
+            secrets_stay_out_of_bad_responses_that_echo_the_request,
+            secrets_stay_out_of_invalid_input_and_abort_errors,
+            secrets_stay_out_of_failed_compensations,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -74,10 +88,12 @@ macro_rules! shared_suite {
     )*};
 }
 
+mod data;
 mod faults;
 mod lifetime;
 mod limits;
 mod saga;
+pub use data::*;
 pub use faults::*;
 pub use lifetime::*;
 pub use limits::*;
