@@ -17,6 +17,7 @@ mod limits;
 mod order;
 mod plan;
 mod record;
+mod redact;
 mod retry;
 mod schedule;
 mod scope;

@@ -77,6 +77,20 @@ macro_rules! shared_suite {
             lone_surrogates_never_reach_a_url,
             plan_size_and_nesting_limits_hold_for_plans_from_javascript,
         );
+        // What replies carry into the page and into later calls (tests/common/data.rs).
+        shared_suite!(
+            reply_keys_named_proto_constructor_prototype_stay_plain_data,
+            placeholders_read_own_properties_never_the_prototype_chain,
+            calls_named_proto_constructor_prototype_are_plain_keys_everywhere,
+            a_header_named_proto_is_a_header_not_a_prototype,
+            compose_order_keeps_hostile_reply_keys_as_data,
+            integers_above_2_53_reach_later_calls_with_their_exact_digits,
+            digits_inside_strings_and_malformed_replies_are_left_alone,
+            secrets_stay_out_of_status_network_and_timeout_errors,
+            secrets_stay_out_of_bad_responses_that_echo_the_request,
+            secrets_stay_out_of_invalid_input_and_abort_errors,
+            secrets_stay_out_of_failed_compensations,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -86,11 +100,13 @@ macro_rules! shared_suite {
     )*};
 }
 
+mod data;
 mod faults;
 mod lifetime;
 mod limits;
 mod saga;
 mod urls;
+pub use data::*;
 pub use faults::*;
 pub use lifetime::*;
 pub use limits::*;
