@@ -8,7 +8,7 @@
 use crate::error::{Error, ErrorKind};
 use crate::json::Json;
 use crate::template::{
-    origin_of, BodyTemplate, Placeholder, Template, MAX_BODY_DEPTH, MAX_TEMPLATE_BYTES,
+    origin_of, BodyTemplate, Part, Placeholder, Template, MAX_BODY_DEPTH, MAX_TEMPLATE_BYTES,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -682,6 +682,23 @@ fn check_compensations(calls: &[Call]) -> Result<(), Error> {
 /// The scheme and host of a URL must be written in the plan, never come from a value:
 /// otherwise a reply could send the next request, and its headers, anywhere.
 fn check_url_shape(at: &str, url: &Template) -> Result<(), Error> {
+    // A `%` that does not start a whole escape in the template's own text would let a
+    // substituted value finish it (`.%2{x}` with `x = "e"` is `..` to a browser).
+    for part in url.parts() {
+        if let Part::Literal(text) = part {
+            let bytes = text.as_bytes();
+            let broken = bytes.iter().enumerate().any(|(i, &b)| {
+                b == b'%'
+                    && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                        && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            });
+            if broken {
+                return Err(invalid(format!(
+                    "{at}.url: a `%` must start an escape of two hex digits written in the template, such as %2F"
+                )));
+            }
+        }
+    }
     let prefix = url.fixed_prefix();
     let has_holes = url.placeholders().next().is_some();
     let rest = prefix
@@ -1197,5 +1214,17 @@ mod tests {
             .unwrap()
             .check_origins(&[], None)
             .is_ok());
+    }
+
+    #[test]
+    fn a_percent_in_a_url_template_must_start_a_whole_escape() {
+        assert!(plan(r#"{"calls":{"a":{"url":"/v1/a%2Fb/{input.x}?q=%41"}}}"#).is_ok());
+        for url in ["/v1/.%2{input.x}", "/v1/%{input.x}", "/v1/100%", "/v1/%zz"] {
+            assert_eq!(
+                err(&format!(r#"{{"calls":{{"a":{{"url":"{url}"}}}}}}"#)),
+                "calls.a.url: a `%` must start an escape of two hex digits written in the template, such as %2F",
+                "{url}"
+            );
+        }
     }
 }
