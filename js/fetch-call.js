@@ -240,12 +240,14 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
     init.headers[headers[i]] = headers[i + 1];
     hasType = hasType || headers[i].toLowerCase() === 'content-type';
   }
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    if (!hasType) init.headers['Content-Type'] = 'application/json';
-  }
   let sent;
   try {
+    // Inside the try: a body that cannot be written as JSON (a cycle, a BigInt) fails
+    // this request instead of throwing through the wasm instance.
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      if (!hasType) init.headers['Content-Type'] = 'application/json';
+    }
     sent = Promise.resolve(fetchFn ? fetchFn(url, init) : fetch(url, init));
   } catch (error) {
     sent = Promise.reject(error);

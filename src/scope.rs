@@ -360,6 +360,29 @@ mod tests {
         }
     }
 
+    /// A value that is harmless alone can complete a dot segment the template began
+    /// (`%2e%2` + `e`): only the check of the filled-in URL sees that.
+    #[test]
+    fn the_filled_in_url_is_checked_against_its_template() {
+        let p =
+            plan(r#"{"calls":{"f":{"url":"https://api.example/files/%2e%2{input.x}/secret"}}}"#);
+        let input = json(r#"{"x":"e"}"#);
+        let e = Scope::new(&p, &input, &[None])
+            .url(&p.calls()[0])
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            e.message(),
+            "call `f` (GET https://api.example/files/%2e%2{input.x}/secret): the filled-in URL \
+             would leave the template's path prefix; it was not sent"
+        );
+        let input = json(r#"{"x":"0"}"#);
+        assert_eq!(
+            Scope::new(&p, &input, &[None]).url(&p.calls()[0]).unwrap(),
+            "https://api.example/files/%2e%20/secret"
+        );
+    }
+
     #[test]
     fn a_url_value_is_at_most_8_kib_encoded() {
         let fits = "a".repeat(MAX_URL_VALUE_BYTES);

@@ -968,6 +968,17 @@ mod tests {
         );
         let port = Template::parse("http://api.example/{input.v}").unwrap();
         assert_eq!(check_filled_url(&port, "http://api.example/"), Ok(()));
+        // A template the validator refuses (its host is not closed before the placeholder)
+        // is still held to its origin: a value with no `/`, `?` or `#` could move it.
+        let open = Template::parse("https://api.example{input.v}").unwrap();
+        assert_eq!(
+            check_filled_url(&open, "https://api.example.evil.example"),
+            Err("would go to another origin than the template's")
+        );
+        assert_eq!(
+            check_filled_url(&open, "https://api.example:8443"),
+            Err("would go to another origin than the template's")
+        );
         let relative = Template::parse("/{input.v}").unwrap();
         assert_eq!(
             check_filled_url(&relative, "//evil.example/x"),
