@@ -596,19 +596,23 @@ fn read_allowed_origins(value: &JsValue) -> Result<Option<Vec<String>>, Error> {
     let items: &Array = value.unchecked_ref();
     let mut origins = Vec::with_capacity(items.length() as usize);
     for (i, item) in items.iter().enumerate() {
-        let text = item.as_string();
-        match text.as_deref().and_then(parse_origin) {
-            Some(origin) => origins.push(origin),
-            None => {
-                return Err(bad_option(format!(
-                    "options.allowedOrigins.{i} must be an origin such as \"https://api.example\" \
-                     (scheme, host and port, no path){}",
-                    text.map_or(String::new(), |t| format!(", not {}", quoted(&t)))
-                )))
-            }
-        }
+        origins.push(read_origin(
+            item.as_string(),
+            &format!("options.allowedOrigins.{i}"),
+        )?);
     }
     Ok(Some(origins))
+}
+
+/// An origin an option names, at `place`, as [`parse_origin`] gives it.
+fn read_origin(text: Option<String>, place: &str) -> Result<String, Error> {
+    text.as_deref().and_then(parse_origin).ok_or_else(|| {
+        bad_option(format!(
+            "{place} must be an origin such as \"https://api.example\" (scheme, host and port, \
+             no path){}",
+            text.map_or(String::new(), |t| format!(", not {}", quoted(&t)))
+        ))
+    })
 }
 
 /// `options.credentials`: `{ origin: "include" | "same-origin" | "omit" }`.
@@ -628,13 +632,7 @@ fn read_credentials(value: &JsValue) -> Result<Vec<(String, Credentials)>, Error
     for entry in Object::entries(object).iter() {
         let entry: Array = entry.unchecked_into();
         let key = entry.get(0).as_string().unwrap_or_default();
-        let origin = parse_origin(&key).ok_or_else(|| {
-            bad_option(format!(
-                "options.credentials: {} is not an origin such as \"https://api.example\" \
-                 (scheme, host and port, no path)",
-                quoted(&key)
-            ))
-        })?;
+        let origin = read_origin(Some(key.clone()), "each key of options.credentials")?;
         let mode = entry
             .get(1)
             .as_string()

@@ -154,11 +154,11 @@ pub async fn credentials_are_same_origin_by_default_and_include_only_for_the_nam
         ),
         (
             r#"{"credentials":{"api.example":"include"}}"#,
-            "options.credentials: \"api.example\" is not an origin such as \"https://api.example\" (scheme, host and port, no path)",
+            "each key of options.credentials must be an origin such as \"https://api.example\" (scheme, host and port, no path), not \"api.example\"",
         ),
         (
             r#"{"credentials":{"https://api.example/v1":"include"}}"#,
-            "options.credentials: \"https://api.example/v1\" is not an origin such as \"https://api.example\" (scheme, host and port, no path)",
+            "each key of options.credentials must be an origin such as \"https://api.example\" (scheme, host and port, no path), not \"https://api.example/v1\"",
         ),
         (
             r#"{"credentials":{"https://api.example":"always"}}"#,
