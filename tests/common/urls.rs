@@ -588,6 +588,24 @@ pub async fn lone_surrogates_never_reach_a_url() {
         message(&e),
         "call `p` (GET https://api.example/p/{input.v}): `{input.v}` holds a lone surrogate (half of a UTF-16 pair); it cannot go into the URL's path"
     );
+    // At the end of the text, and in a query value.
+    let query_only = js(r#"{"calls":{"q":{"url":"https://api.example/q?v={input.v}"}}}"#);
+    let e = expect_error(
+        run_plan(
+            &query_only,
+            &lone_surrogate("a", ""),
+            &with_recording(&recorder, "{}"),
+        )
+        .await,
+        "INVALID_INPUT",
+    );
+    assert!(
+        message(&e).ends_with(
+            "`{input.v}` holds a lone surrogate (half of a UTF-16 pair); it cannot go into the URL"
+        ),
+        "{}",
+        message(&e)
+    );
     assert!(seen(&recorder).is_empty());
 
     // A pair, and U+FFFD itself (what a lone surrogate would silently become), are text.
