@@ -349,12 +349,14 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
     Object.defineProperty(init.headers, headers[i], { value: headers[i + 1], enumerable: true, writable: true, configurable: true });
     hasType = hasType || headers[i].toLowerCase() === 'content-type';
   }
-  if (body !== undefined) {
-    init.body = bodyText(body);
-    if (!hasType) init.headers['Content-Type'] = 'application/json';
-  }
   let sent;
   try {
+    // Inside the try: a body that cannot be written as JSON (a cycle) fails this request
+    // instead of throwing through the wasm instance. BigInts are written exactly.
+    if (body !== undefined) {
+      init.body = bodyText(body);
+      if (!hasType) init.headers['Content-Type'] = 'application/json';
+    }
     sent = Promise.resolve(fetchFn ? fetchFn(url, init) : fetch(url, init));
   } catch (error) {
     sent = Promise.reject(error);

@@ -7,10 +7,13 @@ use crate::hooks::{Hooks, NoHooks};
 use crate::in_flight::BoxFuture;
 use crate::js_value::{json_from_js, set_own};
 use crate::order::{self, OrderHooks, OrderRequest};
-use crate::plan::{check_call_count, Plan, DEFAULT_MAX_CALLS, MAX_TIMEOUT_MS};
+use crate::plan::{
+    call_placeholders, check_call_count, Plan, DEFAULT_MAX_CALLS, INPUT, MAX_TIMEOUT_MS,
+};
 use crate::record::{CallRecord, CallState};
 use crate::retry::RetryPolicy;
 use crate::schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
+use crate::scope::Scope;
 use crate::signal::AbortListener;
 use crate::template::parse_origin;
 use crate::transport::DEFAULT_MAX_RESPONSE_BYTES;
@@ -593,19 +596,23 @@ fn read_allowed_origins(value: &JsValue) -> Result<Option<Vec<String>>, Error> {
     let items: &Array = value.unchecked_ref();
     let mut origins = Vec::with_capacity(items.length() as usize);
     for (i, item) in items.iter().enumerate() {
-        let text = item.as_string();
-        match text.as_deref().and_then(parse_origin) {
-            Some(origin) => origins.push(origin),
-            None => {
-                return Err(bad_option(format!(
-                    "options.allowedOrigins.{i} must be an origin such as \"https://api.example\" \
-                     (scheme, host and port, no path){}",
-                    text.map_or(String::new(), |t| format!(", not {}", quoted(&t)))
-                )))
-            }
-        }
+        origins.push(read_origin(
+            item.as_string(),
+            &format!("options.allowedOrigins.{i}"),
+        )?);
     }
     Ok(Some(origins))
+}
+
+/// An origin an option names, at `place`, as [`parse_origin`] gives it.
+fn read_origin(text: Option<String>, place: &str) -> Result<String, Error> {
+    text.as_deref().and_then(parse_origin).ok_or_else(|| {
+        bad_option(format!(
+            "{place} must be an origin such as \"https://api.example\" (scheme, host and port, \
+             no path){}",
+            text.map_or(String::new(), |t| format!(", not {}", quoted(&t)))
+        ))
+    })
 }
 
 /// `options.credentials`: `{ origin: "include" | "same-origin" | "omit" }`.
@@ -625,13 +632,7 @@ fn read_credentials(value: &JsValue) -> Result<Vec<(String, Credentials)>, Error
     for entry in Object::entries(object).iter() {
         let entry: Array = entry.unchecked_into();
         let key = entry.get(0).as_string().unwrap_or_default();
-        let origin = parse_origin(&key).ok_or_else(|| {
-            bad_option(format!(
-                "options.credentials: {} is not an origin such as \"https://api.example\" \
-                 (scheme, host and port, no path)",
-                quoted(&key)
-            ))
-        })?;
+        let origin = read_origin(Some(key.clone()), "each key of options.credentials")?;
         let mode = entry
             .get(1)
             .as_string()
@@ -733,6 +734,43 @@ fn read_plan_and_options(plan: &JsValue, options: &JsValue) -> Result<(Plan, Run
     Ok((plan, options))
 }
 
+/// Checks that every input value a body takes whole (`"{input.items}"`) can be written
+/// as JSON: a cycle or a BigInt would otherwise fail in `JSON.stringify` in the middle
+/// of a composition. `INVALID_INPUT` before anything is sent; a value that is missing is
+/// left for the scheduler's input check to report.
+fn check_json_input(plan: &Plan, input: &JsValue) -> Result<(), Error> {
+    let scope = Scope::new(plan, input, &[]);
+    for call in plan.calls() {
+        for call in std::iter::once(call).chain(call.compensate.as_deref()) {
+            for (h, as_text) in call_placeholders(call) {
+                if as_text || h.root != INPUT {
+                    continue;
+                }
+                let Ok(value) = scope.resolve(&call.name, h) else {
+                    continue;
+                };
+                if let Err(e) = js_sys::JSON::stringify(&value) {
+                    let why = e
+                        .dyn_ref::<js_sys::Error>()
+                        .map(|e| String::from(e.message()))
+                        .unwrap_or_default();
+                    let why = why.lines().next().unwrap_or_default();
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        format!(
+                            "call `{}`: `{{{h}}}` cannot be sent as JSON ({why}); pass plain data, \
+                             without cycles, BigInts or functions",
+                            call.name
+                        ),
+                    )
+                    .in_call(&call.name));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Validates a plan without sending anything, and returns its stages. It checks with
 /// the default limits (at most 1000 calls) and no origin allow-list: `compose()` checks
 /// `options.maxCalls` and `options.allowedOrigins` too, before anything is sent.
@@ -761,6 +799,10 @@ pub async fn compose(
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let (plan, options) = read_plan_and_options(&plan.into(), &options)?;
     let input: JsValue = input.into();
+    check_json_input(&plan, &input).map_err(|e| {
+        let unsent = vec![CallRecord::default(); plan.calls().len()];
+        to_js_error(&e, &records_js(&names_js(&plan), &unsent))
+    })?;
     let outcome = execute(&plan, &input, &options, &NoHooks).await;
     let names = names_js(&plan);
     let calls = records_js(&names, &outcome.records);

@@ -173,7 +173,7 @@ pub fn check_origins(
             return Err(bad_input(format!(
                 "service `{name}` is at {origin} ({option}), which is not in options.allowedOrigins ({}); \
                  add it there, or change {option}",
-                allowed.join(", ")
+                allowed.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
             )));
         }
     }

@@ -252,14 +252,29 @@ impl<'a, V: Value> Scope<'a, V> {
 /// turns each into U+FFFD, so only text with a U+FFFD is asked about, and only a
 /// `JsValue`. (`Value` has no method for this; a downcast keeps the question here.)
 fn lone_surrogates<V: Value>(value: &V, text: &str) -> bool {
-    if !text.contains('\u{FFFD}') {
+    if !text.chars().any(|c| c == '\u{FFFD}') {
         return false;
     }
     let value: &dyn std::any::Any = value;
-    value
+    let Some(s) = value
         .downcast_ref::<wasm_bindgen::JsValue>()
         .and_then(|v| wasm_bindgen::JsCast::dyn_ref::<js_sys::JsString>(v))
-        .is_some_and(|s| !s.is_valid_utf16())
+    else {
+        return false;
+    };
+    // `JsString::is_valid_utf16` does this through `char::decode_utf16`, which costs more
+    // .wasm than this loop over the code units.
+    let mut open_pair = false;
+    for i in 0..s.length() {
+        match s.char_code_at(i) as u16 {
+            0xD800..=0xDBFF if !open_pair => open_pair = true,
+            0xDC00..=0xDFFF if open_pair => open_pair = false,
+            0xD800..=0xDFFF => return true,
+            _ if open_pair => return true,
+            _ => {}
+        }
+    }
+    open_pair
 }
 
 #[cfg(test)]
@@ -358,6 +373,29 @@ mod tests {
                 format!("https://api.example/users/{encoded}/posts?q={encoded}")
             );
         }
+    }
+
+    /// A value that is harmless alone can complete a dot segment the template began
+    /// (`%2e%2` + `e`): only the check of the filled-in URL sees that.
+    #[test]
+    fn the_filled_in_url_is_checked_against_its_template() {
+        let p =
+            plan(r#"{"calls":{"f":{"url":"https://api.example/files/%2e%2{input.x}/secret"}}}"#);
+        let input = json(r#"{"x":"e"}"#);
+        let e = Scope::new(&p, &input, &[None])
+            .url(&p.calls()[0])
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            e.message(),
+            "call `f` (GET https://api.example/files/%2e%2{input.x}/secret): the filled-in URL \
+             would leave the template's path prefix; it was not sent"
+        );
+        let input = json(r#"{"x":"0"}"#);
+        assert_eq!(
+            Scope::new(&p, &input, &[None]).url(&p.calls()[0]).unwrap(),
+            "https://api.example/files/%2e%20/secret"
+        );
     }
 
     #[test]

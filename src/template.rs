@@ -229,7 +229,8 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, &'static str> {
     if inner.trim().is_empty() {
         return Err("it is empty");
     }
-    if inner.chars().count() > MAX_PLACEHOLDER_CHARS {
+    // Bytes, not characters: a valid placeholder is ASCII, and anything else fails below.
+    if inner.len() > MAX_PLACEHOLDER_CHARS {
         return Err("it is longer than 256 characters");
     }
     if inner.contains('{') {
@@ -292,22 +293,22 @@ pub fn path_value_problem(text: &str) -> Option<&'static str> {
     if text.chars().any(char::is_control) {
         return Some("holds a control character");
     }
-    let mut decoded = text.to_owned();
+    let mut decoded = text.as_bytes().to_vec();
     for _ in 0..4 {
-        if decoded == "." || decoded == ".." {
+        if decoded == b"." || decoded == b".." {
             return Some("is `.` or `..` (perhaps percent-encoded)");
         }
-        match percent_decode(&decoded) {
-            Some(next) if next != decoded => decoded = next,
-            _ => break,
+        let next = percent_decode(&decoded);
+        if next == decoded {
+            break;
         }
+        decoded = next;
     }
     None
 }
 
-/// Decodes `%XX` escapes; `None` when the result is not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
+/// Decodes `%XX` escapes.
+fn percent_decode(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -327,7 +328,7 @@ fn percent_decode(text: &str) -> Option<String> {
             }
         }
     }
-    String::from_utf8(out).ok()
+    out
 }
 
 /// An absolute `http://` or `https://` URL cut into its scheme, authority and the rest
@@ -351,25 +352,33 @@ fn split_absolute(url: &str) -> Option<(&'static str, &str, &str)> {
 /// written in its `xn--` form to match an allowed origin.
 pub fn origin_of(url: &str) -> Option<String> {
     let (scheme, authority, _) = split_absolute(url)?;
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    let (host, port) = match host_port.rfind(':') {
-        Some(i) if !host_port[i..].contains(']') => (&host_port[..i], &host_port[i + 1..]),
+    // Byte scans rather than `rsplit`/`rfind`: the same answer for these ASCII marks, with
+    // less .wasm.
+    let last = |s: &str, mark: u8| s.bytes().rposition(|b| b == mark);
+    let host_port = match last(authority, b'@') {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    let (host, port) = match last(host_port, b':') {
+        Some(i) if !host_port[i..].bytes().any(|b| b == b']') => {
+            (&host_port[..i], &host_port[i + 1..])
+        }
         _ => (host_port, ""),
     };
-    if host.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+    let mut number: Option<u32> = None;
+    for b in port.bytes() {
+        let digit = (b as char).to_digit(10)?;
+        number = Some(number.unwrap_or(0).checked_mul(10)?.checked_add(digit)?);
+    }
+    if host.is_empty() {
         return None;
     }
-    let port = match port.trim_start_matches('0') {
-        "" if port.is_empty() => "",
-        "" => "0",
-        p => p,
-    };
-    let default = if scheme == "https" { "443" } else { "80" };
+    let port = number;
+    let default = if scheme == "https" { 443 } else { 80 };
     let host = host.to_ascii_lowercase();
-    Some(if port.is_empty() || port == default {
-        format!("{scheme}://{host}")
-    } else {
-        format!("{scheme}://{host}:{port}")
+    Some(match port {
+        Some(port) if port != default => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
     })
 }
 
@@ -968,6 +977,17 @@ mod tests {
         );
         let port = Template::parse("http://api.example/{input.v}").unwrap();
         assert_eq!(check_filled_url(&port, "http://api.example/"), Ok(()));
+        // A template the validator refuses (its host is not closed before the placeholder)
+        // is still held to its origin: a value with no `/`, `?` or `#` could move it.
+        let open = Template::parse("https://api.example{input.v}").unwrap();
+        assert_eq!(
+            check_filled_url(&open, "https://api.example.evil.example"),
+            Err("would go to another origin than the template's")
+        );
+        assert_eq!(
+            check_filled_url(&open, "https://api.example:8443"),
+            Err("would go to another origin than the template's")
+        );
         let relative = Template::parse("/{input.v}").unwrap();
         assert_eq!(
             check_filled_url(&relative, "//evil.example/x"),

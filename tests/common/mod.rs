@@ -76,6 +76,7 @@ macro_rules! shared_suite {
             a_hostile_value_cannot_reach_another_path_on_the_server,
             lone_surrogates_never_reach_a_url,
             plan_size_and_nesting_limits_hold_for_plans_from_javascript,
+            a_body_that_cannot_be_written_as_json_is_refused_not_thrown,
         );
         // What replies carry into the page and into later calls (tests/common/data.rs).
         shared_suite!(

@@ -154,11 +154,11 @@ pub async fn credentials_are_same_origin_by_default_and_include_only_for_the_nam
         ),
         (
             r#"{"credentials":{"api.example":"include"}}"#,
-            "options.credentials: \"api.example\" is not an origin such as \"https://api.example\" (scheme, host and port, no path)",
+            "each key of options.credentials must be an origin such as \"https://api.example\" (scheme, host and port, no path), not \"api.example\"",
         ),
         (
             r#"{"credentials":{"https://api.example/v1":"include"}}"#,
-            "options.credentials: \"https://api.example/v1\" is not an origin such as \"https://api.example\" (scheme, host and port, no path)",
+            "each key of options.credentials must be an origin such as \"https://api.example\" (scheme, host and port, no path), not \"https://api.example/v1\"",
         ),
         (
             r#"{"credentials":{"https://api.example":"always"}}"#,
@@ -588,6 +588,24 @@ pub async fn lone_surrogates_never_reach_a_url() {
         message(&e),
         "call `p` (GET https://api.example/p/{input.v}): `{input.v}` holds a lone surrogate (half of a UTF-16 pair); it cannot go into the URL's path"
     );
+    // At the end of the text, and in a query value.
+    let query_only = js(r#"{"calls":{"q":{"url":"https://api.example/q?v={input.v}"}}}"#);
+    let e = expect_error(
+        run_plan(
+            &query_only,
+            &lone_surrogate("a", ""),
+            &with_recording(&recorder, "{}"),
+        )
+        .await,
+        "INVALID_INPUT",
+    );
+    assert!(
+        message(&e).ends_with(
+            "`{input.v}` holds a lone surrogate (half of a UTF-16 pair); it cannot go into the URL"
+        ),
+        "{}",
+        message(&e)
+    );
     assert!(seen(&recorder).is_empty());
 
     // A pair, and U+FFFD itself (what a lone surrogate would silently become), are text.
@@ -718,4 +736,68 @@ pub async fn plan_size_and_nesting_limits_hold_for_plans_from_javascript() {
         "{}",
         message(&e)
     );
+}
+
+#[wasm_bindgen(inline_js = r#"
+export function cyclicInput() {
+  const o = { a: 1 };
+  o.self = o;
+  return { o };
+}
+export function bigintInput() {
+  return { o: { n: 10n } };
+}
+// Writable as JSON once (the check before sending), then throwing (in startFetch).
+export function flakyInput() {
+  let n = 0;
+  return { o: { toJSON() { n += 1; if (n > 1) throw new Error('boom'); return 1; } } };
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = cyclicInput)]
+    fn cyclic_input() -> JsValue;
+    #[wasm_bindgen(js_name = bigintInput)]
+    fn bigint_input() -> JsValue;
+    #[wasm_bindgen(js_name = flakyInput)]
+    fn flaky_input() -> JsValue;
+}
+
+pub async fn a_body_that_cannot_be_written_as_json_is_refused_not_thrown() {
+    let plan = js(
+        r#"{"calls":{"w":{"method":"POST","url":"https://api.example/w","body":{"x":"{input.o}"}}}}"#,
+    );
+    let recorder = recording_fetch(None);
+    for input in [cyclic_input(), bigint_input()] {
+        let e = expect_error(
+            run_plan(&plan, &input, &with_recording(&recorder, "{}")).await,
+            "INVALID_INPUT",
+        );
+        assert_eq!(get_str(&e, "call"), "w");
+        assert!(
+            message(&e).starts_with("call `w`: `{input.o}` cannot be sent as JSON ("),
+            "{}",
+            message(&e)
+        );
+        assert!(
+            message(&e).ends_with("); pass plain data, without cycles, BigInts or functions"),
+            "{}",
+            message(&e)
+        );
+        assert_eq!(get_str(&e, "calls.w.state"), "not-sent");
+    }
+    assert!(seen(&recorder).is_empty(), "nothing was sent");
+
+    // Had it passed that check, writing the body fails the request; it does not throw
+    // through the wasm instance (which would leave the composition's promise unsettled).
+    let e = expect_error(
+        run_plan(
+            &plan,
+            &flaky_input(),
+            &with_recording(&recorder, r#"{"maxAttempts":1}"#),
+        )
+        .await,
+        "NETWORK",
+    );
+    assert!(message(&e).contains("boom"), "{}", message(&e));
+    assert!(seen(&recorder).is_empty(), "fetch was never called");
 }
