@@ -205,6 +205,12 @@ fn read(value: &JsValue, at: &str, depth: usize) -> Result<Json, String> {
         }
         return Ok(Json::Array(items));
     }
+    if value.is_bigint() {
+        // Json has no exact integers past 2^53: a BigInt goes through `input` instead.
+        return Err(format!(
+            "{at} is a BigInt; pass it in the input and write a placeholder such as \"{{input.id}}\" here, which sends its exact digits"
+        ));
+    }
     if value.is_function() || !value.is_object() {
         return Err(format!(
             "{at} is not JSON data (a function, symbol or bigint)"

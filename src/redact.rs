@@ -99,9 +99,9 @@ impl Secrets {
         }
     }
 
-    /// `text` (its first [`MAX_TEXT`] characters: no message quotes more) with every
-    /// value, and every run of [`MIN_FRAGMENT`] characters or more in common with one,
-    /// replaced by [`REDACTED`].
+    /// `text` (its first [`MAX_TEXT`] characters, then `…`: no message quotes more) with
+    /// every value, and every run of [`MIN_FRAGMENT`] characters or more in common with
+    /// one, replaced by [`REDACTED`].
     pub(crate) fn redact(&self, text: &str) -> String {
         if self.values.is_empty() {
             return text.to_owned();
@@ -141,6 +141,9 @@ impl Secrets {
                 out.push_str(REDACTED);
             }
             previous = hide;
+        }
+        if text.chars().nth(MAX_TEXT).is_some() {
+            out.push('…');
         }
         out
     }
@@ -274,6 +277,19 @@ mod tests {
             "<html>Bad gateway</html>"
         );
         assert_eq!(Secrets::default().redact("anything"), "anything");
+    }
+
+    #[test]
+    fn long_texts_are_cut_after_redaction() {
+        let s = secrets("http://svc/a", "{}", &[("X-Key", CANARY)], None);
+        let text = format!("{CANARY}{}", "x".repeat(MAX_TEXT));
+        let out = s.redact(&text);
+        assert!(out.starts_with("[redacted]xxx"));
+        assert!(out.ends_with("x…"));
+        assert_eq!(
+            out.chars().count(),
+            MAX_TEXT - CANARY.len() + REDACTED.len() + 1
+        );
     }
 
     #[test]

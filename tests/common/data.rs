@@ -386,6 +386,17 @@ pub async fn integers_above_2_53_reach_later_calls_with_their_exact_digits() {
         bodies.get(0).as_string().as_deref(),
         Some(r#"{"id":12345678901234567890}"#)
     );
+    // Written into the plan itself, it is refused with the way to send it exactly.
+    let plan = js(&format!(
+        r#"{{"calls":{{"c":{{"method":"POST","url":"{}","body":{{}}}}}}}}"#,
+        s.lab(2, "echo"),
+    ));
+    Reflect::set(&get(&plan, "calls.c.body"), &"id".into(), &get(&a, "id")).unwrap();
+    let e = expect_error(run_plan(&plan, &js("{}"), &js("{}")).await, "INVALID_PLAN");
+    assert_eq!(
+        get_str(&e, "message"),
+        "plan.calls.c.body.id is a BigInt; pass it in the input and write a placeholder such as \"{input.id}\" here, which sends its exact digits"
+    );
 }
 
 pub async fn digits_inside_strings_and_malformed_replies_are_left_alone() {
