@@ -13,7 +13,9 @@
 # Built in release mode (about 20 times the cases of a debug build), but with the checks a
 # debug build has: an integer overflow or a debug assertion is a bug worth finding even
 # though the .wasm, built without them, would not panic there. LTO is off: it only makes
-# the .wasm smaller, and costs minutes of linking here.
+# the .wasm smaller, and costs minutes of linking here. Its own target directory keeps these
+# settings from invalidating the release build that wasm-pack makes (its build scripts and
+# proc-macros live in target/release too).
 set -euo pipefail
 
 # shellcheck source=scripts/env.sh
@@ -32,5 +34,6 @@ export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 export CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true
 export CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true
 export RUST_BACKTRACE="${RUST_BACKTRACE:-0}"
+export CARGO_TARGET_DIR="$PC_ROOT/target/fuzz"
 
 cargo test --release --lib fuzzing::fuzz_session -- --ignored --exact --nocapture
