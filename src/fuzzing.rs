@@ -1281,6 +1281,12 @@ fn rendering_stays_put(case: UrlCase) -> Result<bool, TestCaseError> {
     )]);
     let plan = match Plan::from_json(&plan_json) {
         Ok(plan) => plan,
+        // A `%` the template does not complete could be completed by a value: refused.
+        Err(e)
+            if e.message().contains("a `%` must start an escape") && broken_escape(&template) =>
+        {
+            return Ok(false);
+        }
         Err(e) => {
             return Err(TestCaseError::fail(format!(
                 "the validator refused the template {template:?}: {}",
@@ -1938,4 +1944,37 @@ fn fuzz_session() {
         "fuzz session: {total} cases in {:.1} s, no failure (seed {seed})",
         start.elapsed().as_secs_f64()
     );
+}
+
+/// Whether the template's literal text has a `%` not followed by two hex digits (text
+/// between braces is a placeholder and does not count).
+fn broken_escape(template: &str) -> bool {
+    let mut literal = String::new();
+    let mut depth = 0;
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') && depth == 0 => {
+                chars.next();
+                literal.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') && depth == 0 => {
+                chars.next();
+                literal.push('}');
+            }
+            '{' => {
+                depth += 1;
+                literal.push('\0');
+            }
+            '}' => depth -= 1,
+            c if depth == 0 => literal.push(c),
+            _ => {}
+        }
+    }
+    let b = literal.as_bytes();
+    b.iter().enumerate().any(|(i, &x)| {
+        x == b'%'
+            && !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })
 }

@@ -379,23 +379,22 @@ mod tests {
     /// (`%2e%2` + `e`): only the check of the filled-in URL sees that.
     #[test]
     fn the_filled_in_url_is_checked_against_its_template() {
-        let p =
-            plan(r#"{"calls":{"f":{"url":"https://api.example/files/%2e%2{input.x}/secret"}}}"#);
-        let input = json(r#"{"x":"e"}"#);
-        let e = Scope::new(&p, &input, &[None])
-            .url(&p.calls()[0])
-            .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidInput);
-        assert_eq!(
-            e.message(),
-            "call `f` (GET https://api.example/files/%2e%2{input.x}/secret): the filled-in URL \
-             would leave the template's path prefix; it was not sent"
-        );
-        let input = json(r#"{"x":"0"}"#);
-        assert_eq!(
-            Scope::new(&p, &input, &[None]).url(&p.calls()[0]).unwrap(),
-            "https://api.example/files/%2e%20/secret"
-        );
+        // A broken escape that a value could finish (`%2` + `e` = `.`) is refused when the
+        // plan is read; the check after substitution stays as a second line of defence.
+        let src = r#"{"calls":{"f":{"url":"https://api.example/files/%2e%2{input.x}/secret"}}}"#;
+        let e = Plan::from_json(&json(src)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidPlan);
+        assert!(e
+            .message()
+            .starts_with("calls.f.url: a `%` must start an escape"));
+        let p = plan(r#"{"calls":{"f":{"url":"https://api.example/files/{input.x}/secret"}}}"#);
+        for hostile in ["..", "%2e%2e", ".", ""] {
+            let input = Json::Object(vec![("x".into(), Json::String(hostile.into()))]);
+            let e = Scope::new(&p, &input, &[None])
+                .url(&p.calls()[0])
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{hostile:?}");
+        }
     }
 
     #[test]
