@@ -734,9 +734,17 @@ fn read_plan_and_options(plan: &JsValue, options: &JsValue) -> Result<(Plan, Run
     Ok((plan, options))
 }
 
+#[wasm_bindgen(module = "/js/fetch-call.js")]
+extern "C" {
+    /// The JSON text a request body is sent as (BigInts as their exact digits); throws
+    /// for what JSON cannot hold, such as a cycle.
+    #[wasm_bindgen(js_name = bodyText, catch)]
+    fn body_text(value: &JsValue) -> Result<JsValue, JsValue>;
+}
+
 /// Checks that every input value a body takes whole (`"{input.items}"`) can be written
-/// as JSON: a cycle or a BigInt would otherwise fail in `JSON.stringify` in the middle
-/// of a composition. `INVALID_INPUT` before anything is sent; a value that is missing is
+/// as JSON the way the request will be: a cycle would otherwise fail in the middle of a
+/// composition. `INVALID_INPUT` before anything is sent; a value that is missing is
 /// left for the scheduler's input check to report.
 fn check_json_input(plan: &Plan, input: &JsValue) -> Result<(), Error> {
     let scope = Scope::new(plan, input, &[]);
@@ -749,7 +757,7 @@ fn check_json_input(plan: &Plan, input: &JsValue) -> Result<(), Error> {
                 let Ok(value) = scope.resolve(&call.name, h) else {
                     continue;
                 };
-                if let Err(e) = js_sys::JSON::stringify(&value) {
+                if let Err(e) = body_text(&value) {
                     let why = e
                         .dyn_ref::<js_sys::Error>()
                         .map(|e| String::from(e.message()))
@@ -759,7 +767,7 @@ fn check_json_input(plan: &Plan, input: &JsValue) -> Result<(), Error> {
                         ErrorKind::InvalidInput,
                         format!(
                             "call `{}`: `{{{h}}}` cannot be sent as JSON ({why}); pass plain data, \
-                             without cycles, BigInts or functions",
+                             without cycles",
                             call.name
                         ),
                     )
