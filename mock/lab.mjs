@@ -1,5 +1,6 @@
-// Generic "lab" endpoints for the engine's own tests: /lab/echo, /lab/items, /lab/not-json,
-// /lab/empty, /lab/big. Controlled only by query parameters, never by the scenario config.
+// Generic "lab" endpoints for the engine's own tests: /lab/echo, /lab/echo-text, /lab/raw,
+// /lab/items, /lab/not-json, /lab/empty, /lab/big. Controlled only by query parameters,
+// never by the scenario config.
 
 import { HttpError } from './domain.mjs';
 
@@ -61,19 +62,49 @@ export function bigJson(kb) {
 }
 
 /**
+ * The request as text, the way a careless service might quote it in an error page: the
+ * request line, the `Authorization` and `X-*` headers, a blank line, the body as received.
+ */
+export function echoText({ method, path, query, headers, raw }) {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) for (const one of [].concat(v)) search.append(k, one);
+  const q = search.toString();
+  const lines = [`${method} ${path}${q ? `?${q}` : ''}`];
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === 'authorization' || name.startsWith('x-')) lines.push(`${name}: ${value}`);
+  }
+  return `${lines.join('\n')}\n\n${raw ?? ''}`;
+}
+
+/**
  * Reply for a lab path (`/lab/...`). Returns { status, body } for JSON, { status, text, contentType } for
  * text/pre-serialized replies, or throws HttpError (404 / 405 / 400).
  */
-export function labReply({ method, path, query, headers, body }) {
+export function labReply({ method, path, query, headers, body, raw }) {
   const get = () => {
     if (method !== 'GET') throw new HttpError(405, `method ${method} not allowed on ${path} (allowed: GET)`, {}, { Allow: 'GET' });
   };
-  switch (path) {
+  const any = () => {
+    if (!LAB_METHODS.includes(method)) {
+      throw new HttpError(405, `method ${method} not allowed on ${path}`, {}, { Allow: LAB_METHODS.join(', ') });
+    }
+  };
+  // /lab/echo/<anything> echoes too, so tests can see what a URL's path received.
+  switch (path.startsWith('/lab/echo/') ? '/lab/echo' : path) {
     case '/lab/echo':
-      if (!LAB_METHODS.includes(method)) {
-        throw new HttpError(405, `method ${method} not allowed on ${path}`, {}, { Allow: LAB_METHODS.join(', ') });
-      }
+      any();
       return { status: 200, body: { method, path, query, headers, body } };
+    case '/lab/echo-text':
+      any();
+      return { status: 200, text: echoText({ method, path, query, headers, raw }), contentType: 'text/plain; charset=utf-8' };
+    case '/lab/raw': {
+      any();
+      const text = single(query, 'body');
+      if (text === undefined) throw new HttpError(400, 'query body is required: the exact text to answer');
+      const type = single(query, 'type') ?? 'application/json; charset=utf-8';
+      if (/[\r\n]/.test(type) || type.trim() === '') throw new HttpError(400, 'query type must be a content type on one line');
+      return { status: 200, text, contentType: type };
+    }
     case '/lab/items': {
       get();
       const n = intParam(query, 'n', { min: 0, max: MAX_LAB_ITEMS, fallback: 3 });
@@ -92,6 +123,6 @@ export function labReply({ method, path, query, headers, body }) {
       return { status: 200, text: bigJson(kb), contentType: 'application/json; charset=utf-8' };
     }
     default:
-      throw new HttpError(404, `no lab endpoint ${path} (try /lab/echo, /lab/items, /lab/not-json, /lab/empty, /lab/big)`);
+      throw new HttpError(404, `no lab endpoint ${path} (try /lab/echo, /lab/echo-text, /lab/raw, /lab/items, /lab/not-json, /lab/empty, /lab/big)`);
   }
 }

@@ -259,11 +259,11 @@ async function serve(rt, ex, { scenario, service, path, query, base, unknownServ
   if (unknownService) {
     return ex.replyError(404, `gateway: expected /<service>/<path> with service one of ${SERVICE_NAMES.join(', ')}`);
   }
-  if (lab) return serveLab(ex, { path, query, parsed });
+  if (lab) return serveLab(ex, { path, query, parsed, raw: read.text });
   return serveDomain(rt, ex, { scenario, service, path, query, base, parsed, arrival });
 }
 
-async function serveLab(ex, { path, query, parsed }) {
+async function serveLab(ex, { path, query, parsed, raw }) {
   let controls;
   try {
     controls = labControls(query);
@@ -283,7 +283,7 @@ async function serveLab(ex, { path, query, parsed }) {
   if (parsed.error) return ex.replyError(400, parsed.error);
   let r;
   try {
-    r = labReply({ method: ex.req.method, path, query, headers: ex.entry.headers, body: parsed.value });
+    r = labReply({ method: ex.req.method, path, query, headers: ex.entry.headers, body: parsed.value, raw });
   } catch (err) {
     return ex.replyHttpError(err);
   }

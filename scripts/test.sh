@@ -6,16 +6,18 @@
 #    3  clippy-native   cargo clippy --all-targets -- -D warnings
 #    4  clippy-wasm     cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
 #    5  cargo-test      cargo test
-#    6  mock-unit       node --test tests/mock/
-#    7  mock-start      node mock/cli.mjs --port $PC_MOCK_PORT, in the background until exit
-#    8  wasm-chrome     wasm-pack test --headless --chrome  --chromedriver $PC_CHROMEDRIVER
-#    9  wasm-firefox    wasm-pack test --headless --firefox --geckodriver  $PC_GECKODRIVER
-#   10  wasm-node       wasm-pack test --node
-#   11  release-build   node scripts/build-pkg.mjs --target web --out-dir pkg, i.e. wasm-pack build
+#    6  fuzz            bash scripts/fuzz.sh $PC_FUZZ_SECONDS (default 20): a bounded fuzz session
+#                       of src/fuzzing.rs in release mode; it must report cases and no failure
+#    7  mock-unit       node --test tests/mock/
+#    8  mock-start      node mock/cli.mjs --port $PC_MOCK_PORT, in the background until exit
+#    9  wasm-chrome     wasm-pack test --headless --chrome  --chromedriver $PC_CHROMEDRIVER
+#   10  wasm-firefox    wasm-pack test --headless --firefox --geckodriver  $PC_GECKODRIVER
+#   11  wasm-node       wasm-pack test --node
+#   12  release-build   node scripts/build-pkg.mjs --target web --out-dir pkg, i.e. wasm-pack build
 #                       --release --target web --out-dir pkg --no-pack + fix-ups; must use
 #                       npm's wasm-opt
-#   12  e2e             node --test tests/e2e/
-#   13  bench-smoke     node bench/run.mjs --smoke: every benchmark implementation runs once and
+#   13  e2e             node --test tests/e2e/
+#   14  bench-smoke     node bench/run.mjs --smoke: every benchmark implementation runs once and
 #                       gives sane results (order totals, 1,000 replies, ...); no timing asserted
 #
 # wasm-pack test runs with --mode no-install: it must use the tools setup.sh installed
@@ -24,7 +26,8 @@
 # Browser runs are one wasm-pack call per browser so that each is checked to have run tests.
 #
 # Environment: PC_MOCK_PORT (default 4500; compiled into the wasm tests via option_env!),
-# PC_MOCK_START_TIMEOUT (seconds, default 30), PC_SKIP_SETUP=1 to skip step 1.
+# PC_MOCK_START_TIMEOUT (seconds, default 30), PC_SKIP_SETUP=1 to skip step 1,
+# PC_FUZZ_SECONDS (the fuzz step's length, default 20).
 # Output: a banner and elapsed seconds per step; then one line per step, a line
 # "steps: N passed, N failed, N skipped", and last "tests: N passed, N failed" (the sum of
 # what cargo test, wasm-bindgen-test and node --test reported).
@@ -154,6 +157,15 @@ step_fmt() { cargo fmt --all -- --check; }
 step_clippy_native() { cargo clippy --all-targets -- -D warnings; }
 step_clippy_wasm() { cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings; }
 step_cargo_test() { cargo test; }
+step_fuzz() {
+  require_path scripts/fuzz.sh
+  bash scripts/fuzz.sh "${PC_FUZZ_SECONDS:-20}"
+  # A session that ran no case proves nothing: its last line counts them.
+  if ! grep -Eq '^fuzz session: [1-9][0-9]* cases in .*, no failure' "$STEP_LOG"; then
+    echo "ERROR: the fuzz session did not report a number of cases and no failure"
+    return 1
+  fi
+}
 step_mock_unit() {
   require_path tests/mock
   node --test tests/mock/
@@ -255,7 +267,7 @@ step_bench_smoke() {
   fi
 }
 
-STEPS=(setup fmt clippy-native clippy-wasm cargo-test mock-unit mock-start
+STEPS=(setup fmt clippy-native clippy-wasm cargo-test fuzz mock-unit mock-start
   wasm-chrome wasm-firefox wasm-node release-build e2e bench-smoke)
 
 # ------------------------------------------------------------------ one step (internal)

@@ -2,17 +2,20 @@
 //! JS values and the engine's Rust types. Nothing else in the crate sees JS options.
 
 use crate::error::{Error, ErrorKind};
-use crate::fetch::{FetchTransport, PerformanceClock};
+use crate::fetch::{page_origin, Credentials, FetchTransport, PerformanceClock};
 use crate::hooks::{Hooks, NoHooks};
 use crate::in_flight::BoxFuture;
 use crate::js_value::{json_from_js, set_own};
 use crate::order::{self, OrderHooks, OrderRequest};
-use crate::plan::Plan;
-use crate::plan::MAX_TIMEOUT_MS;
+use crate::plan::{
+    call_placeholders, check_call_count, Plan, DEFAULT_MAX_CALLS, INPUT, MAX_TIMEOUT_MS,
+};
 use crate::record::{CallRecord, CallState};
 use crate::retry::RetryPolicy;
 use crate::schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
+use crate::scope::Scope;
 use crate::signal::AbortListener;
+use crate::template::parse_origin;
 use crate::transport::DEFAULT_MAX_RESPONSE_BYTES;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -79,6 +82,19 @@ export interface ComposeOptions {
    * the body streams in: a reply over it is aborted there and fails with "BAD_RESPONSE".
    */
   maxResponseBytes?: number;
+  /**
+   * The only origins requests may go to, such as ["https://api.example"]. A plan (or an
+   * order service) naming another is refused before anything is sent. A URL starting
+   * with `/` is on the page's origin (and refused where there is no page, as in Node).
+   */
+  allowedOrigins?: string[];
+  /**
+   * fetch's `credentials` per origin, such as { "https://api.example": "include" }.
+   * Every other request is sent with "same-origin".
+   */
+  credentials?: Record<string, "include" | "same-origin" | "omit">;
+  /** The most calls a plan may have (default 1000). Not an option of `composeOrder()`. */
+  maxCalls?: number;
 }
 
 /** How a call ended. */
@@ -138,7 +154,7 @@ export interface OrderRequest {
 }
 
 /** Options of `composeOrder()`: where the services are, plus the `compose()` options. */
-export interface OrderOptions extends ComposeOptions {
+export interface OrderOptions extends Omit<ComposeOptions, "maxCalls"> {
   /** One base URL per service; a path prefix is kept. */
   services?: Partial<Record<ServiceName, string>>;
   /** A gateway: a service without its own entry uses `${baseUrl}/${serviceName}`. */
@@ -375,7 +391,7 @@ fn stages_js(plan: &Plan) -> JsValue {
         .into()
 }
 
-/// The option names `compose()` accepts.
+/// The option names every entry point accepts.
 const COMPOSE_OPTIONS: &[&str] = &[
     "schedule",
     "signal",
@@ -385,7 +401,13 @@ const COMPOSE_OPTIONS: &[&str] = &[
     "operationId",
     "maxAttempts",
     "maxResponseBytes",
+    "allowedOrigins",
+    "credentials",
 ];
+
+/// The option names only `compose()` and `validatePlan()` accept: `composeOrder()`'s
+/// plan has its fixed ten calls.
+const PLAN_OPTIONS: &[&str] = &["maxCalls"];
 
 /// The option names only `composeOrder()` accepts, besides [`COMPOSE_OPTIONS`].
 const ORDER_OPTIONS: &[&str] = &["services", "baseUrl"];
@@ -397,6 +419,12 @@ struct RunOptions {
     fetch: Option<Function>,
     /// The byte cap of each reply body.
     max_response_bytes: u64,
+    /// The origins requests may go to; `None`: any.
+    allowed_origins: Option<Vec<String>>,
+    /// `credentials` modes other than `same-origin`, by origin.
+    credentials: Vec<(String, Credentials)>,
+    /// The most calls a plan may have.
+    max_calls: usize,
 }
 
 fn bad_option(message: String) -> Error {
@@ -412,6 +440,9 @@ fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object
             signal: None,
             fetch: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            allowed_origins: None,
+            credentials: Vec::new(),
+            max_calls: DEFAULT_MAX_CALLS,
         };
         return Ok((none, Object::new()));
     }
@@ -518,15 +549,104 @@ fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object
             }
         },
     };
+    let max_calls = match get("maxCalls") {
+        v if v.is_undefined() || v.is_null() => DEFAULT_MAX_CALLS,
+        v => match v.as_f64() {
+            Some(n) if (1.0..=1_000_000.0).contains(&n) && n.fract() == 0.0 => n as usize,
+            _ => {
+                return Err(bad_option(
+                    "options.maxCalls must be a whole number of calls from 1 to 1000000".into(),
+                ))
+            }
+        },
+    };
     Ok((
         RunOptions {
             settings,
             signal,
             fetch,
             max_response_bytes,
+            allowed_origins: read_allowed_origins(&get("allowedOrigins"))?,
+            credentials: read_credentials(&get("credentials"))?,
+            max_calls,
         },
         obj,
     ))
+}
+
+/// `text` cut to 60 characters, for quoting an option's value in a message.
+fn quoted(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((at, _)) => format!("\"{}...\"", &text[..at]),
+        None => format!("\"{text}\""),
+    }
+}
+
+/// `options.allowedOrigins`: an array of origins, each normalized as `URL.origin` writes it.
+fn read_allowed_origins(value: &JsValue) -> Result<Option<Vec<String>>, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if !Array::is_array(value) {
+        return Err(bad_option(
+            "options.allowedOrigins must be an array of origins such as [\"https://api.example\"]"
+                .into(),
+        ));
+    }
+    let items: &Array = value.unchecked_ref();
+    let mut origins = Vec::with_capacity(items.length() as usize);
+    for (i, item) in items.iter().enumerate() {
+        origins.push(read_origin(
+            item.as_string(),
+            &format!("options.allowedOrigins.{i}"),
+        )?);
+    }
+    Ok(Some(origins))
+}
+
+/// An origin an option names, at `place`, as [`parse_origin`] gives it.
+fn read_origin(text: Option<String>, place: &str) -> Result<String, Error> {
+    text.as_deref().and_then(parse_origin).ok_or_else(|| {
+        bad_option(format!(
+            "{place} must be an origin such as \"https://api.example\" (scheme, host and port, \
+             no path){}",
+            text.map_or(String::new(), |t| format!(", not {}", quoted(&t)))
+        ))
+    })
+}
+
+/// `options.credentials`: `{ origin: "include" | "same-origin" | "omit" }`.
+fn read_credentials(value: &JsValue) -> Result<Vec<(String, Credentials)>, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    if !value.is_object() || Array::is_array(value) || value.is_function() {
+        return Err(bad_option(
+            "options.credentials must be an object from origin to \"include\", \"same-origin\" \
+             or \"omit\", such as {\"https://api.example\": \"include\"}"
+                .into(),
+        ));
+    }
+    let mut modes = Vec::new();
+    let object: &Object = value.unchecked_ref();
+    for entry in Object::entries(object).iter() {
+        let entry: Array = entry.unchecked_into();
+        let key = entry.get(0).as_string().unwrap_or_default();
+        let origin = read_origin(Some(key.clone()), "each key of options.credentials")?;
+        let mode = entry
+            .get(1)
+            .as_string()
+            .as_deref()
+            .and_then(Credentials::parse)
+            .ok_or_else(|| {
+                bad_option(format!(
+                    "options.credentials[{}] must be \"include\", \"same-origin\" or \"omit\"",
+                    quoted(&key)
+                ))
+            })?;
+        modes.push((origin, mode));
+    }
+    Ok(modes)
 }
 
 /// Runs `plan` with the browser transport, honouring the caller's signal.
@@ -539,8 +659,9 @@ async fn execute(
     options: &RunOptions,
     hooks: &dyn Hooks<JsValue>,
 ) -> Outcome<JsValue> {
-    let transport =
-        FetchTransport::new(options.fetch.clone()).max_response_bytes(options.max_response_bytes);
+    let transport = FetchTransport::new(options.fetch.clone())
+        .max_response_bytes(options.max_response_bytes)
+        .credentials(options.credentials.clone());
     let (_listener, aborted): (Option<AbortListener>, BoxFuture<()>) = match &options.signal {
         Some(signal) if signal.aborted() => {
             // Already aborted: send nothing at all.
@@ -577,17 +698,96 @@ async fn execute(
     .await
 }
 
-fn read_plan(plan: JsValue) -> Result<Plan, Error> {
-    let json = json_from_js(&plan, "plan").map_err(|e| Error::new(ErrorKind::InvalidPlan, e))?;
-    Plan::from_json(&json)
+/// Reads and validates a plan of at most `max_calls` calls. The count is checked before
+/// the plan is read into Rust, so an oversized plan costs no more than counting its keys.
+fn read_plan(plan: &JsValue, max_calls: usize) -> Result<Plan, Error> {
+    let calls = Reflect::get(plan, &"calls".into()).unwrap_or(JsValue::UNDEFINED);
+    if calls.is_object() {
+        let calls: &Object = calls.unchecked_ref();
+        check_call_count(Object::keys(calls).length() as usize, max_calls)?;
+    }
+    let json = json_from_js(plan, "plan").map_err(|e| Error::new(ErrorKind::InvalidPlan, e))?;
+    Plan::from_json_limited(&json, max_calls)
 }
 
-/// Validates a plan without sending anything, and returns its stages.
+/// Reads `plan` under `options` (`compose()`'s, with `maxCalls`): plan errors come first,
+/// as before any option is looked at (they are checked with the default call limit when
+/// the options are invalid); then the options' errors, reported with the plan's calls;
+/// then the origins against `allowedOrigins`. Nothing has been sent in any case.
+fn read_plan_and_options(plan: &JsValue, options: &JsValue) -> Result<(Plan, RunOptions), JsValue> {
+    let read = read_options(options, PLAN_OPTIONS);
+    let max_calls = read
+        .as_ref()
+        .map_or(DEFAULT_MAX_CALLS, |(o, _)| o.max_calls);
+    let plan = read_plan(plan, max_calls).map_err(|e| to_js_error(&e, &Object::new().into()))?;
+    let unsent = || {
+        records_js(
+            &names_js(&plan),
+            &vec![CallRecord::default(); plan.calls().len()],
+        )
+    };
+    let (options, _) = read.map_err(|e| to_js_error(&e, &unsent()))?;
+    if let Some(allowed) = &options.allowed_origins {
+        plan.check_origins(allowed, page_origin().as_deref())
+            .map_err(|e| to_js_error(&e, &unsent()))?;
+    }
+    Ok((plan, options))
+}
+
+#[wasm_bindgen(module = "/js/fetch-call.js")]
+extern "C" {
+    /// The JSON text a request body is sent as (BigInts as their exact digits); throws
+    /// for what JSON cannot hold, such as a cycle.
+    #[wasm_bindgen(js_name = bodyText, catch)]
+    fn body_text(value: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// Checks that every input value a body takes whole (`"{input.items}"`) can be written
+/// as JSON the way the request will be: a cycle would otherwise fail in the middle of a
+/// composition. `INVALID_INPUT` before anything is sent; a value that is missing is
+/// left for the scheduler's input check to report.
+fn check_json_input(plan: &Plan, input: &JsValue) -> Result<(), Error> {
+    let scope = Scope::new(plan, input, &[]);
+    for call in plan.calls() {
+        for call in std::iter::once(call).chain(call.compensate.as_deref()) {
+            for (h, as_text) in call_placeholders(call) {
+                if as_text || h.root != INPUT {
+                    continue;
+                }
+                let Ok(value) = scope.resolve(&call.name, h) else {
+                    continue;
+                };
+                if let Err(e) = body_text(&value) {
+                    let why = e
+                        .dyn_ref::<js_sys::Error>()
+                        .map(|e| String::from(e.message()))
+                        .unwrap_or_default();
+                    let why = why.lines().next().unwrap_or_default();
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        format!(
+                            "call `{}`: `{{{h}}}` cannot be sent as JSON ({why}); pass plain data, \
+                             without cycles",
+                            call.name
+                        ),
+                    )
+                    .in_call(&call.name));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Validates a plan without sending anything, and returns its stages. It checks with
+/// the default limits (at most 1000 calls) and no origin allow-list: `compose()` checks
+/// `options.maxCalls` and `options.allowedOrigins` too, before anything is sent.
 ///
 /// Throws a `ComposeError` with code `INVALID_PLAN` naming the problem.
 #[wasm_bindgen(js_name = validatePlan)]
 pub fn validate_plan(plan: PlanJs) -> Result<PlanSummaryJs, JsValue> {
-    let plan = read_plan(plan.into()).map_err(|e| to_js_error(&e, &Object::new()))?;
+    let plan =
+        read_plan(&plan.into(), DEFAULT_MAX_CALLS).map_err(|e| to_js_error(&e, &Object::new()))?;
     let summary = Object::new();
     set_own(&summary, "stages", &stages_js(&plan));
     Ok(summary.unchecked_into())
@@ -604,19 +804,13 @@ pub async fn compose(
     input: InputJs,
     options: Option<ComposeOptionsJs>,
 ) -> Result<ComposeResultJs, JsValue> {
-    let no_calls = || JsValue::from(Object::new());
-    let plan = read_plan(plan.into()).map_err(|e| to_js_error(&e, &no_calls()))?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-    let (options, _) = read_options(&options, &[]).map_err(|e| {
-        to_js_error(
-            &e,
-            &records_js(
-                &names_js(&plan),
-                &vec![CallRecord::default(); plan.calls().len()],
-            ),
-        )
-    })?;
+    let (plan, options) = read_plan_and_options(&plan.into(), &options)?;
     let input: JsValue = input.into();
+    check_json_input(&plan, &input).map_err(|e| {
+        let unsent = vec![CallRecord::default(); plan.calls().len()];
+        to_js_error(&e, &records_js(&names_js(&plan), &unsent))
+    })?;
     let outcome = execute(&plan, &input, &options, &NoHooks).await;
     let names = names_js(&plan);
     let calls = records_js(&names, &outcome.records);
@@ -668,6 +862,9 @@ pub async fn compose_order(
         ),
     };
     let urls = order::service_urls(&services, base_url.as_deref()).map_err(fail)?;
+    if let Some(allowed) = &run_options.allowed_origins {
+        order::check_origins(&urls, &services, allowed).map_err(fail)?;
+    }
     let plan = order::plan(&urls).map_err(fail)?;
     let input: JsValue = request.to_input();
     let outcome = execute(&plan, &input, &run_options, &OrderHooks).await;

@@ -272,7 +272,7 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
             } else {
                 CompensationState::Failed
             };
-            done.error = Some(transport_error(undo, e));
+            done.error = Some(transport_error(undo, e, Some((&request, scope))));
             match decision {
                 Decision::RetryAfter(wait) => {
                     if unless_cancelled(clock.sleep(wait), &mut cancel)

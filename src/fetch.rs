@@ -8,6 +8,10 @@
 //! when the future is dropped before the reply is read: cancelling or dropping a
 //! composition really stops its requests. The same code runs in a page, a worker and
 //! Node 20, which all have a global `fetch`; `options.fetch` may replace it.
+//!
+//! Every request says which `credentials` it carries: `same-origin` unless the caller
+//! opted one origin into `include` (or `omit`), so cookies never go to another origin
+//! by default, whatever the platform's or an injected fetch's own default is.
 
 use crate::in_flight::BoxFuture;
 use crate::transport::{
@@ -29,6 +33,7 @@ extern "C" {
         headers: Vec<String>,
         body: &JsValue,
         max_bytes: f64,
+        credentials: &str,
     ) -> PendingFetch;
 
     #[wasm_bindgen(method, getter)]
@@ -90,6 +95,49 @@ impl Clock for PerformanceClock {
     }
 }
 
+/// What a request may carry of cookies and HTTP authentication: fetch's `credentials`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// `"same-origin"`, the default: only to the page's own origin.
+    SameOrigin,
+    /// `"include"`: also to another origin (which must allow it by CORS).
+    Include,
+    /// `"omit"`: never.
+    Omit,
+}
+
+impl Credentials {
+    /// Reads `"include"`, `"same-origin"` or `"omit"`.
+    pub fn parse(mode: &str) -> Option<Credentials> {
+        match mode {
+            "same-origin" => Some(Credentials::SameOrigin),
+            "include" => Some(Credentials::Include),
+            "omit" => Some(Credentials::Omit),
+            _ => None,
+        }
+    }
+
+    /// The value of fetch's `credentials`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Credentials::SameOrigin => "same-origin",
+            Credentials::Include => "include",
+            Credentials::Omit => "omit",
+        }
+    }
+}
+
+/// The page's origin (`location.origin`), or `None` where there is no page (Node).
+pub fn page_origin() -> Option<String> {
+    let location = js_sys::Reflect::get(&js_sys::global(), &"location".into()).ok()?;
+    if !location.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(&location, &"origin".into())
+        .ok()?
+        .as_string()
+}
+
 /// Sends requests with the global `fetch` or an injected one.
 ///
 /// A reply body is read up to a byte cap ([`DEFAULT_MAX_RESPONSE_BYTES`] unless set):
@@ -99,6 +147,10 @@ impl Clock for PerformanceClock {
 pub struct FetchTransport {
     fetch: Option<Function>,
     max_bytes: u64,
+    /// Origins with another `credentials` mode than `same-origin`.
+    credentials: Vec<(String, Credentials)>,
+    /// The origin a relative URL goes to, for looking it up in `credentials`.
+    page: Option<String>,
 }
 
 impl Default for FetchTransport {
@@ -113,7 +165,31 @@ impl FetchTransport {
         FetchTransport {
             fetch,
             max_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            credentials: Vec::new(),
+            page: None,
         }
+    }
+
+    /// The same transport sending `credentials` with the requests to each listed origin
+    /// (as [`crate::template::parse_origin`] writes it) and `same-origin` with all others.
+    pub fn credentials(mut self, credentials: Vec<(String, Credentials)>) -> Self {
+        if !credentials.is_empty() {
+            self.page = page_origin();
+        }
+        self.credentials = credentials;
+        self
+    }
+
+    /// The `credentials` mode of a request to `url`.
+    fn credentials_for(&self, url: &str) -> Credentials {
+        if self.credentials.is_empty() {
+            return Credentials::SameOrigin;
+        }
+        let origin = crate::template::origin_of(url).or_else(|| self.page.clone());
+        self.credentials
+            .iter()
+            .find(|(o, _)| Some(o) == origin.as_ref())
+            .map_or(Credentials::SameOrigin, |&(_, mode)| mode)
     }
 
     /// The same transport with a cap of `bytes` (at least 1) on each reply body.
@@ -166,6 +242,7 @@ impl Transport for FetchTransport {
             headers,
             &body,
             self.max_bytes as f64,
+            self.credentials_for(&request.url).as_str(),
         );
         let reply = JsFuture::from(pending.reply());
         let mut guard = AbortGuard(Some(pending));

@@ -1,12 +1,23 @@
-//! `Value` for `JsValue`: replies stay the objects `response.json()` made.
+//! `Value` for `JsValue`: replies stay the objects `JSON.parse` made in
+//! `js/fetch-call.js`.
 //!
 //! Reading a path walks own properties only (never the prototype chain), and building
-//! an object defines `__proto__` as a plain own key rather than calling its setter.
+//! an object defines `__proto__` as a plain own key rather than calling its setter. An
+//! integer too large for a double arrives as a `BigInt` (see `js/fetch-call.js`): as text
+//! it is its exact digits, so it reaches later URLs, headers and bodies unrounded.
 
 use crate::json::Json;
-use crate::value::{parse_index, Value};
+use crate::value::{parse_index, Value, MAX_VISIT_DEPTH};
 use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Object.values`, catching what a getter of caller-made data may throw.
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = values)]
+    fn own_values(object: &JsValue) -> Result<Array, JsValue>;
+}
 
 /// Sets `obj[key] = value` as an own data property, even for `__proto__`.
 pub(crate) fn set_own(obj: &Object, key: &str, value: &JsValue) {
@@ -76,6 +87,9 @@ impl Value for JsValue {
                 .map_err(|_| "a number")
         } else if let Some(b) = self.as_bool() {
             Ok(b.to_string())
+        } else if self.is_bigint() {
+            let big: &js_sys::BigInt = self.unchecked_ref();
+            big.to_string(10).map(String::from).map_err(|_| "a bigint")
         } else {
             Err(type_name(self))
         }
@@ -129,6 +143,23 @@ impl Value for JsValue {
         }
         obj.into()
     }
+
+    fn each_string(&self, visit: &mut dyn FnMut(&str) -> bool) {
+        fn walk(v: &JsValue, visit: &mut dyn FnMut(&str) -> bool, depth: usize) -> bool {
+            if let Some(s) = v.as_string() {
+                return visit(&s);
+            }
+            if depth >= MAX_VISIT_DEPTH || !v.is_object() || v.is_function() {
+                return true;
+            }
+            // Arrays and objects alike: their own enumerable values.
+            match own_values(v) {
+                Ok(items) => items.iter().all(|item| walk(&item, visit, depth + 1)),
+                Err(_) => true,
+            }
+        }
+        walk(self, visit, 0);
+    }
 }
 
 /// How deep plan data may nest; deeper (or cyclic) data is refused instead of
@@ -173,6 +204,12 @@ fn read(value: &JsValue, at: &str, depth: usize) -> Result<Json, String> {
             items.push(read(&item, &format!("{at}.{i}"), depth + 1)?);
         }
         return Ok(Json::Array(items));
+    }
+    if value.is_bigint() {
+        // Json has no exact integers past 2^53: a BigInt goes through `input` instead.
+        return Err(format!(
+            "{at} is a BigInt; pass it in the input and write a placeholder such as \"{{input.id}}\" here, which sends its exact digits"
+        ));
     }
     if value.is_function() || !value.is_object() {
         return Err(format!(

@@ -17,6 +17,7 @@ mod limits;
 mod order;
 mod plan;
 mod record;
+mod redact;
 mod retry;
 mod schedule;
 mod scope;
@@ -27,6 +28,8 @@ mod timer;
 mod transport;
 mod value;
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod fuzzing;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod properties;
 #[cfg(test)]

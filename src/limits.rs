@@ -86,7 +86,8 @@ mod tests {
     use crate::schedule::{run, Outcome, Schedule};
     use crate::sim::{json, plan};
     use crate::sim::{Answer, Sim};
-    use crate::transport::{Reply, TransportError, DEFAULT_MAX_RESPONSE_BYTES};
+    use crate::transport::{Reply, Request, TransportError, DEFAULT_MAX_RESPONSE_BYTES};
+    use crate::value::Value;
 
     fn go<H: Hooks<Json>>(sim: &Sim, p: &Plan, hooks: &H) -> Outcome<Json> {
         let input = json(r#"{"id":"secret-7"}"#);
@@ -336,6 +337,195 @@ mod tests {
         ] {
             assert!(!RetryPolicy::is_transient(&e), "{e:?}");
         }
+    }
+
+    /// Three canaries, one in each place a request carries values: a header (from the
+    /// plan), a query value and a body field (from the input).
+    const IN_HEADER: &str = "hdr-canary-5e1f0c9a";
+    const IN_QUERY: &str = "qry-canary-7d3b2a18";
+    const IN_BODY: &str = "body-canary-0a9b8c7d";
+
+    fn secret_plan() -> Plan {
+        plan(&format!(
+            r#"{{"calls":{{
+            "w":{{"method":"POST","url":"http://svc/w?token={{input.token}}",
+                  "headers":{{"Authorization":"Bearer {IN_HEADER}"}},"body":{{"card":"{{input.card}}"}},
+                  "compensate":{{"method":"POST","url":"http://svc/undo?token={{input.token}}",
+                                "headers":{{"Authorization":"Bearer {IN_HEADER}"}},"body":{{"card":"{{input.card}}"}}}}}},
+            "then":{{"url":"http://svc/then","after":["w"]}}}}}}"#
+        ))
+    }
+
+    fn secret_input() -> Json {
+        json(&format!(r#"{{"token":"{IN_QUERY}","card":"{IN_BODY}"}}"#))
+    }
+
+    /// What a service that echoes the request would answer: its method, URL, headers
+    /// and body, as text.
+    fn echo(req: &Request<Json>) -> String {
+        let headers: Vec<String> = req
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let mut body = String::new();
+        if let Some(b) = &req.body {
+            b.each_string(&mut |s| {
+                body.push_str(s);
+                body.push(' ');
+                true
+            });
+        }
+        format!("{} {}\n{}\n{body}", req.method, req.url, headers.join("\n"))
+    }
+
+    fn assert_no_canary(text: &str) {
+        for canary in [IN_HEADER, IN_QUERY, IN_BODY] {
+            assert!(!text.contains(canary), "{canary} in {text}");
+            // Nor any 8 characters of it.
+            for piece in canary.as_bytes().windows(8) {
+                let piece = std::str::from_utf8(piece).unwrap();
+                assert!(!text.contains(piece), "{piece} of {canary} in {text}");
+            }
+        }
+    }
+
+    fn run_secret(sim: &Sim) -> Outcome<Json> {
+        sim.block_on(run(
+            &secret_plan(),
+            &secret_input(),
+            sim,
+            sim,
+            &NoHooks,
+            Schedule::Eager,
+            futures::future::pending(),
+        ))
+    }
+
+    #[test]
+    fn a_reply_echoing_the_request_is_quoted_without_its_values() {
+        for echo_at in [0, 40] {
+            let sim = Sim::new(move |req| -> Answer {
+                let text = format!("{}{}", "-".repeat(echo_at), echo(req));
+                (
+                    5.0,
+                    Err(TransportError::Body {
+                        status: 200,
+                        content_type: Some("text/plain".into()),
+                        excerpt: text,
+                        reason: "Unexpected token".into(),
+                    }),
+                )
+            });
+            let out = run_secret(&sim);
+            let e = out.error.unwrap();
+            assert_eq!((e.kind(), e.call()), (ErrorKind::BadResponse, Some("w")));
+            assert!(e.message().contains("[redacted]"), "{}", e.message());
+            assert!(
+                e.message().starts_with(
+                    "call `w` (POST http://svc/w?token={input.token}) failed: the reply is not JSON"
+                ),
+                "{}",
+                e.message()
+            );
+            assert_no_canary(e.message());
+            assert_eq!(out.records[0].error.as_ref(), Some(&e));
+            // The service really did echo them: the redaction is what keeps them out.
+            let seen = &sim.seen()[0].request;
+            let echoed = echo(seen);
+            for canary in [IN_HEADER, IN_QUERY, IN_BODY] {
+                assert!(echoed.contains(canary));
+            }
+        }
+    }
+
+    #[test]
+    fn a_network_error_quoting_a_header_value_is_redacted() {
+        let sim = Sim::new(|req| -> Answer {
+            let quoted = format!(
+                "Headers.append: \"{}\" is an invalid header value.",
+                req.headers[0].1
+            );
+            (5.0, Err(TransportError::Network(quoted)))
+        });
+        let out = run_secret(&sim);
+        let e = out.error.unwrap();
+        assert_eq!(e.kind(), ErrorKind::Network);
+        assert_eq!(
+            e.message(),
+            "call `w` (POST http://svc/w?token={input.token}) failed: network error \
+             (Headers.append: \"[redacted]\" is an invalid header value.)"
+        );
+    }
+
+    #[test]
+    fn a_long_value_cut_by_the_excerpt_shows_none_of_its_fragments() {
+        let token = format!("tok-{}", "a1b2c3d4e5".repeat(30));
+        let p = plan(
+            r#"{"calls":{"a":{"url":"http://svc/a","headers":{"Authorization":"{input.t}"}}}}"#,
+        );
+        let sim = Sim::new(|req| -> Answer {
+            // The 300-character token starts at offset 60: the 100-character excerpt cuts it.
+            let text = format!("{}{}", "<".repeat(60), req.headers[0].1);
+            (
+                5.0,
+                Err(TransportError::Body {
+                    status: 200,
+                    content_type: None,
+                    excerpt: text.chars().take(200).collect(),
+                    reason: String::new(),
+                }),
+            )
+        });
+        let input = json(&format!(r#"{{"t":"{token}"}}"#));
+        let out = sim.block_on(run(
+            &p,
+            &input,
+            &sim,
+            &sim,
+            &NoHooks,
+            Schedule::Eager,
+            futures::future::pending(),
+        ));
+        let m = out.error.unwrap().message().to_owned();
+        assert!(
+            m.ends_with(&format!("\"{}[redacted]\"", "<".repeat(60))),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_failed_compensation_quotes_its_reply_without_the_request_values() {
+        let sim = Sim::new(|req| -> Answer {
+            if req.url.contains("/w?") {
+                (
+                    5.0,
+                    Ok(Reply {
+                        status: 201,
+                        body: json(r#"{"id":1}"#),
+                    }),
+                )
+            } else if req.url.contains("/then") {
+                (5.0, Err(TransportError::Status(500)))
+            } else {
+                (
+                    5.0,
+                    Err(TransportError::Body {
+                        status: 200,
+                        content_type: Some("text/plain".into()),
+                        excerpt: echo(req),
+                        reason: String::new(),
+                    }),
+                )
+            }
+        });
+        let out = run_secret(&sim);
+        assert_eq!(out.error.unwrap().kind(), ErrorKind::HttpStatus);
+        let undo = &out.compensations[0];
+        let e = undo.error.as_ref().unwrap();
+        assert_eq!(e.kind(), ErrorKind::BadResponse);
+        assert!(e.message().contains("[redacted]"), "{}", e.message());
+        assert_no_canary(e.message());
     }
 
     #[test]

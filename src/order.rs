@@ -153,6 +153,33 @@ pub fn service_urls(
         .collect()
 }
 
+/// Checks that every service's URL (from [`service_urls`], in [`SERVICES`] order) is on
+/// one of the `allowed` origins; `services` says which came from `options.services` (the
+/// rest came from `options.baseUrl`). Fails with `INVALID_INPUT` naming the service, its
+/// origin and the option to change.
+pub fn check_origins(
+    urls: &[String],
+    services: &[(String, String)],
+    allowed: &[String],
+) -> Result<(), Error> {
+    for (name, url) in SERVICES.iter().zip(urls) {
+        let origin = crate::template::origin_of(url).unwrap_or_default();
+        if !allowed.contains(&origin) {
+            let option = if services.iter().any(|(n, _)| n == name) {
+                format!("options.services.{name}")
+            } else {
+                "options.baseUrl".to_owned()
+            };
+            return Err(bad_input(format!(
+                "service `{name}` is at {origin} ({option}), which is not in options.allowedOrigins ({}); \
+                 add it there, or change {option}",
+                allowed.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Braces in a base URL are literal text, not placeholders.
 fn literal(url: &str) -> String {
     url.replace('{', "{{").replace('}', "}}")
@@ -732,5 +759,30 @@ mod tests {
             (ErrorKind::PaymentDeclined, Some("payment"))
         );
         assert!(!sim.seen().iter().any(|s| s.request.url.contains("/order/")));
+    }
+
+    #[test]
+    fn services_must_be_on_allowed_origins() {
+        let services = vec![("fraud".to_owned(), "https://fraud.internal/v2".to_owned())];
+        let urls = service_urls(&services, Some("https://gateway.internal/api")).unwrap();
+        let allowed = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(check_origins(
+            &urls,
+            &services,
+            &allowed(&["https://gateway.internal", "https://fraud.internal"])
+        )
+        .is_ok());
+        let e =
+            check_origins(&urls, &services, &allowed(&["https://gateway.internal"])).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            e.message(),
+            "service `fraud` is at https://fraud.internal (options.services.fraud), which is not in \
+             options.allowedOrigins (https://gateway.internal); add it there, or change options.services.fraud"
+        );
+        let e = check_origins(&urls, &services, &allowed(&["https://fraud.internal"])).unwrap_err();
+        assert!(e.message().starts_with(
+            "service `customer` is at https://gateway.internal (options.baseUrl), which is not in"
+        ));
     }
 }

@@ -7,12 +7,27 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::json::Json;
-use crate::template::{BodyTemplate, Placeholder, Template};
+use crate::template::{
+    origin_of, BodyTemplate, Part, Placeholder, Template, MAX_BODY_DEPTH, MAX_TEMPLATE_BYTES,
+};
 use std::collections::HashMap;
 use std::fmt;
 
 /// The name templates use for the caller's input.
 pub const INPUT: &str = "input";
+
+/// The most calls a plan may have unless the caller allows more (`options.maxCalls`).
+pub const DEFAULT_MAX_CALLS: usize = 1000;
+
+/// Refuses a plan of `count` calls when it has more than `max`.
+pub fn check_call_count(count: usize, max: usize) -> Result<(), Error> {
+    if count > max {
+        return Err(invalid(format!(
+            "plan has {count} calls, more than the limit of {max}; split it, or raise options.maxCalls"
+        )));
+    }
+    Ok(())
+}
 
 /// An HTTP method the composer sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -165,10 +180,16 @@ fn valid_header_name(name: &str) -> bool {
 }
 
 impl Plan {
-    /// Reads and validates a plan such as `{"calls": {"user": {"url": "..."}}}`.
+    /// Reads and validates a plan such as `{"calls": {"user": {"url": "..."}}}`, of at
+    /// most [`DEFAULT_MAX_CALLS`] calls.
     ///
     /// Fails with [`ErrorKind::InvalidPlan`] naming the first problem found.
     pub fn from_json(json: &Json) -> Result<Plan, Error> {
+        Plan::from_json_limited(json, DEFAULT_MAX_CALLS)
+    }
+
+    /// [`Plan::from_json`] for a plan of at most `max_calls` calls.
+    pub fn from_json_limited(json: &Json, max_calls: usize) -> Result<Plan, Error> {
         let Json::Object(top) = json else {
             return Err(invalid(format!(
                 "plan must be an object like {{\"calls\": {{...}}}}, not {}",
@@ -190,6 +211,7 @@ impl Plan {
             }
             None => return Err(invalid("plan has no `calls` object".into())),
         };
+        check_call_count(calls_json.len(), max_calls)?;
 
         let mut index = HashMap::with_capacity(calls_json.len());
         for (i, (name, _)) in calls_json.iter().enumerate() {
@@ -280,6 +302,48 @@ impl Plan {
         }
         out
     }
+
+    /// Checks that every call and every compensation sends its requests to one of the
+    /// `allowed` origins (each as [`crate::template::parse_origin`] gives it). A URL that
+    /// starts with `/` is on `page`, the page's origin; without a page (in Node) it is
+    /// refused, since nothing says where it would go. Fails with `INVALID_PLAN` naming the
+    /// call and the origin.
+    pub fn check_origins(&self, allowed: &[String], page: Option<&str>) -> Result<(), Error> {
+        for call in &self.calls {
+            let at = format!("calls.{}", call.name);
+            for (at, request) in [
+                (at.clone(), Some(call)),
+                (format!("{at}.compensate"), call.compensate.as_deref()),
+            ] {
+                let Some(request) = request else { continue };
+                let origin = match (origin_of(request.url.fixed_prefix()), page) {
+                    (Some(origin), _) => origin,
+                    (None, Some(page)) => page.to_owned(),
+                    (None, None) => {
+                        return Err(invalid(format!(
+                            "{at}.url is relative ({}), but there is no page origin to resolve it against; \
+                             write an absolute URL, or leave out options.allowedOrigins",
+                            request.url_source
+                        ))
+                        .in_call(&call.name))
+                    }
+                };
+                if !allowed.contains(&origin) {
+                    return Err(invalid(format!(
+                        "{at}.url goes to {origin}, which is not in options.allowedOrigins ({}); \
+                         add it there if the plan may call it",
+                        allowed
+                            .iter()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                    .in_call(&call.name));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Every placeholder of a call (URL, headers, body), each with whether its value
@@ -355,6 +419,18 @@ fn read_request(
             )))
         }
     };
+    if url_source.len() > MAX_TEMPLATE_BYTES {
+        return Err(invalid(format!(
+            "{at}.url is {} bytes long, more than the limit of 8192 for a template",
+            url_source.len()
+        )));
+    }
+    // A URL parser drops tabs and newlines: the URL checked would not be the one sent.
+    if url_source.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "{at}.url holds a control character (a tab or a newline, say); remove it"
+        )));
+    }
     let url = Template::parse(&url_source).map_err(|e| invalid(format!("{at}.url: {e}")))?;
     check_url_shape(at, &url)?;
 
@@ -374,6 +450,12 @@ fn read_request(
                         value.type_name()
                     )));
                 };
+                if text.len() > MAX_TEMPLATE_BYTES {
+                    return Err(invalid(format!(
+                        "{at}.headers.{key} is {} bytes long, more than the limit of 8192 for a template",
+                        text.len()
+                    )));
+                }
                 let t = Template::parse(text)
                     .map_err(|e| invalid(format!("{at}.headers.{key}: {e}")))?;
                 headers.push((key.clone(), t));
@@ -394,14 +476,21 @@ fn read_request(
                 "{at}.body: a {method} request cannot carry a body; use POST, PUT or PATCH"
             )))
         }
-        Some(json) => Some(BodyTemplate::parse(json).map_err(|(path, e)| {
-            let place = if path.is_empty() {
-                format!("{at}.body")
-            } else {
-                format!("{at}.body.{path}")
-            };
-            invalid(format!("{place}: {e}"))
-        })?),
+        Some(json) => Some({
+            if deeper_than(json, MAX_BODY_DEPTH - 1) {
+                return Err(invalid(format!(
+                    "{at}.body nests arrays and objects more than 32 levels deep; flatten it"
+                )));
+            }
+            BodyTemplate::parse(json).map_err(|(path, e)| {
+                let place = if path.is_empty() {
+                    format!("{at}.body")
+                } else {
+                    format!("{at}.body.{path}")
+                };
+                invalid(format!("{place}: {e}"))
+            })?
+        }),
     };
 
     let timeout_ms = match spec.get("timeoutMs") {
@@ -541,6 +630,21 @@ fn read_compensation(
     Ok(compensation)
 }
 
+/// Whether `json` nests arrays and objects more than `max` levels below itself (so `json`
+/// and `max` levels below it are fine), looking no deeper than that: the walk itself stays
+/// shallow.
+fn deeper_than(json: &Json, max: usize) -> bool {
+    let nested = |child: &Json| {
+        matches!(child, Json::Array(_) | Json::Object(_))
+            && (max == 0 || deeper_than(child, max - 1))
+    };
+    match json {
+        Json::Array(items) => items.iter().any(nested),
+        Json::Object(entries) => entries.iter().any(|(_, v)| nested(v)),
+        _ => false,
+    }
+}
+
 /// A compensation runs after its call succeeded, when only that call and what it waited
 /// for are sure to have replied: its placeholders may read nothing else.
 fn check_compensations(calls: &[Call]) -> Result<(), Error> {
@@ -569,6 +673,23 @@ fn check_compensations(calls: &[Call]) -> Result<(), Error> {
 /// The scheme and host of a URL must be written in the plan, never come from a value:
 /// otherwise a reply could send the next request, and its headers, anywhere.
 fn check_url_shape(at: &str, url: &Template) -> Result<(), Error> {
+    // A `%` that does not start a whole escape in the template's own text would let a
+    // substituted value finish it (`.%2{x}` with `x = "e"` is `..` to a browser).
+    for part in url.parts() {
+        if let Part::Literal(text) = part {
+            let bytes = text.as_bytes();
+            let broken = bytes.iter().enumerate().any(|(i, &b)| {
+                b == b'%'
+                    && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                        && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            });
+            if broken {
+                return Err(invalid(format!(
+                    "{at}.url: a `%` must start an escape of two hex digits written in the template, such as %2F"
+                )));
+            }
+        }
+    }
     let prefix = url.fixed_prefix();
     let has_holes = url.placeholders().next().is_some();
     let rest = prefix
@@ -889,6 +1010,205 @@ mod tests {
         ];
         for (src, message) in cases {
             assert_eq!(err(src), message, "{src}");
+        }
+    }
+
+    /// A plan of `n` independent calls.
+    fn calls(n: usize) -> Json {
+        let calls = (0..n)
+            .map(|i| {
+                (
+                    format!("c{i}"),
+                    Json::Object(vec![("url".into(), Json::String(format!("/c/{i}")))]),
+                )
+            })
+            .collect();
+        Json::Object(vec![("calls".into(), Json::Object(calls))])
+    }
+
+    #[test]
+    fn a_plan_has_at_most_1000_calls_unless_allowed_more() {
+        assert_eq!(
+            Plan::from_json(&calls(DEFAULT_MAX_CALLS))
+                .unwrap()
+                .calls()
+                .len(),
+            1000
+        );
+        let e = Plan::from_json(&calls(DEFAULT_MAX_CALLS + 1)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidPlan);
+        assert_eq!(
+            e.message(),
+            "plan has 1001 calls, more than the limit of 1000; split it, or raise options.maxCalls"
+        );
+        assert!(Plan::from_json_limited(&calls(1001), 1001).is_ok());
+        assert!(Plan::from_json_limited(&calls(3), 2).is_err());
+        assert!(Plan::from_json_limited(&calls(2), 2).is_ok());
+    }
+
+    #[test]
+    fn url_and_header_templates_are_at_most_8_kib() {
+        let url = |n: usize| format!("/{}", "a".repeat(n - 1));
+        let with_url = |u: &str| format!(r#"{{"calls":{{"a":{{"url":"{u}"}}}}}}"#);
+        assert!(plan(&with_url(&url(MAX_TEMPLATE_BYTES))).is_ok());
+        assert_eq!(
+            err(&with_url(&url(MAX_TEMPLATE_BYTES + 1))),
+            "calls.a.url is 8193 bytes long, more than the limit of 8192 for a template"
+        );
+        let header = |n: usize| {
+            format!(
+                r#"{{"calls":{{"a":{{"url":"/","headers":{{"X-A":"{}"}}}}}}}}"#,
+                "h".repeat(n)
+            )
+        };
+        assert!(plan(&header(MAX_TEMPLATE_BYTES)).is_ok());
+        assert_eq!(
+            err(&header(MAX_TEMPLATE_BYTES + 1)),
+            "calls.a.headers.X-A is 8193 bytes long, more than the limit of 8192 for a template"
+        );
+        let compensation = format!(
+            r#"{{"calls":{{"a":{{"method":"POST","url":"/","compensate":{{"method":"DELETE","url":"{}"}}}}}}}}"#,
+            url(MAX_TEMPLATE_BYTES + 1)
+        );
+        assert!(err(&compensation).starts_with("calls.a.compensate.url is 8193 bytes long"));
+        assert!(err(&format!(
+            r#"{{"calls":{{"a":{{"url":"/x/{{input.{}}}"}}}}}}"#,
+            "p".repeat(300)
+        ))
+        .contains("longer than 256 characters"));
+    }
+
+    #[test]
+    fn body_templates_nest_at_most_32_levels() {
+        let nested = |levels: usize| {
+            let mut body = String::from(r#""{input.x}""#);
+            for i in 0..levels {
+                body = if i % 2 == 0 {
+                    format!("[{body}]")
+                } else {
+                    format!(r#"{{"k":{body}}}"#)
+                };
+            }
+            format!(r#"{{"calls":{{"a":{{"method":"POST","url":"/","body":{body}}}}}}}"#)
+        };
+        assert!(plan(&nested(MAX_BODY_DEPTH)).is_ok());
+        let m = err(&nested(MAX_BODY_DEPTH + 1));
+        assert_eq!(
+            m,
+            "calls.a.body nests arrays and objects more than 32 levels deep; flatten it"
+        );
+        // Literal data counts too: the limit is on the body, templated or not.
+        let flat = format!(
+            r#"{{"calls":{{"a":{{"method":"POST","url":"/","body":{}{}}}}}}}"#,
+            "[".repeat(33),
+            "]".repeat(33)
+        );
+        assert!(err(&flat).starts_with("calls.a.body nests"));
+    }
+
+    #[test]
+    fn a_url_template_holds_no_control_characters() {
+        for bad in [r"/a\tb", r"https://api.exa\nmple/x", r"/a\u0000"] {
+            assert_eq!(
+                err(&format!(r#"{{"calls":{{"a":{{"url":"{bad}"}}}}}}"#)),
+                "calls.a.url holds a control character (a tab or a newline, say); remove it"
+            );
+        }
+    }
+
+    #[test]
+    fn scheme_host_and_port_come_from_the_template() {
+        for url in [
+            "https://{input.host}/x",
+            "https://api.example:{input.port}/x",
+            "https://{input.user}@api.example/x",
+            "http://api.example{input.rest}",
+            "{input.url}",
+            "http{input.s}://api.example/x",
+        ] {
+            let m = err(&format!(r#"{{"calls":{{"a":{{"url":"{url}"}}}}}}"#));
+            assert!(
+                m.contains("host must be written") || m.contains("must start with http://"),
+                "{url}: {m}"
+            );
+        }
+    }
+
+    #[test]
+    fn origins_must_be_allowed() {
+        let p = plan(
+            r#"{"calls":{
+                "a": {"url":"https://api.example/a/{input.id}"},
+                "b": {"method":"POST","url":"https://API.example:443/b",
+                      "compensate":{"method":"DELETE","url":"https://undo.example/b/{b.id}"}},
+                "c": {"url":"/c"}
+            }}"#,
+        )
+        .unwrap();
+        let allowed = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let page = Some("https://portal.example");
+        assert!(p
+            .check_origins(
+                &allowed(&[
+                    "https://api.example",
+                    "https://undo.example",
+                    "https://portal.example"
+                ]),
+                page
+            )
+            .is_ok());
+        let e = p
+            .check_origins(
+                &allowed(&["https://api.example", "https://portal.example"]),
+                page,
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidPlan);
+        assert_eq!(e.call(), Some("b"));
+        assert_eq!(
+            e.message(),
+            "calls.b.compensate.url goes to https://undo.example, which is not in \
+             options.allowedOrigins (https://api.example, https://portal.example); add it there \
+             if the plan may call it"
+        );
+        let e = p
+            .check_origins(
+                &allowed(&["https://api.example", "https://undo.example"]),
+                page,
+            )
+            .unwrap_err();
+        assert_eq!(e.call(), Some("c"));
+        assert!(e
+            .message()
+            .starts_with("calls.c.url goes to https://portal.example, which is not"));
+        let e = p
+            .check_origins(
+                &allowed(&["https://api.example", "https://undo.example"]),
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.message(),
+            "calls.c.url is relative (/c), but there is no page origin to resolve it against; \
+             write an absolute URL, or leave out options.allowedOrigins"
+        );
+        let e = p.check_origins(&[], page).unwrap_err();
+        assert_eq!(e.call(), Some("a"), "an empty list allows nothing");
+        assert!(plan(r#"{"calls":{}}"#)
+            .unwrap()
+            .check_origins(&[], None)
+            .is_ok());
+    }
+
+    #[test]
+    fn a_percent_in_a_url_template_must_start_a_whole_escape() {
+        assert!(plan(r#"{"calls":{"a":{"url":"/v1/a%2Fb/{input.x}?q=%41"}}}"#).is_ok());
+        for url in ["/v1/.%2{input.x}", "/v1/%{input.x}", "/v1/100%", "/v1/%zz"] {
+            assert_eq!(
+                err(&format!(r#"{{"calls":{{"a":{{"url":"{url}"}}}}}}"#)),
+                "calls.a.url: a `%` must start an escape of two hex digits written in the template, such as %2F",
+                "{url}"
+            );
         }
     }
 }

@@ -574,7 +574,9 @@ where
                     {
                         run.records[i].status = Some(*status);
                     }
-                    run.backoff[i] = Some(transport_error(&plan.calls()[i], e));
+                    let scope = Scope::new(plan, input, &run.replies);
+                    let error = transport_error(call, e, sent[i].as_ref().map(|r| (r, &scope)));
+                    run.backoff[i] = Some(error);
                     let timer = clock.sleep(wait);
                     run.in_flight.insert(
                         i,
@@ -588,7 +590,8 @@ where
                 // A write stays `unknown` once any attempt's outcome was: a later definite
                 // failure does not say the earlier attempt did nothing.
                 let was_unknown = run.records[i].state == CallState::Unknown;
-                let error = transport_error(call, e);
+                let scope = Scope::new(plan, input, &run.replies);
+                let error = transport_error(call, e, sent[i].as_ref().map(|r| (r, &scope)));
                 run.fail(i, error, now);
                 if (outcome_unknown || was_unknown) && !plan.calls()[i].method.is_read() {
                     run.records[i].state = CallState::Unknown;
@@ -620,8 +623,17 @@ where
 
 /// Turns a transport failure into the composition's error, naming the call and its URL
 /// template (never the filled-in URL, which may carry values the caller considers secret).
-pub(crate) fn transport_error(call: &Call, e: TransportError) -> Error {
+/// What the message quotes from the service or the platform (the start of a reply that is
+/// not JSON, a network error's text, a redirect's target) has every value of the `sent`
+/// request cut out first (see `redact.rs`): a reply may echo the request. The scope is
+/// the one the request was filled from, or a later one: replies never change.
+pub(crate) fn transport_error<V: Value>(
+    call: &Call,
+    e: TransportError,
+    sent: Option<(&Request<V>, &Scope<'_, V>)>,
+) -> Error {
     let what = format!("call `{}` ({} {})", call.name, call.method, call.url_source);
+    let redact = |text: &str| crate::redact::secrets_of(call, sent).redact(text);
     match e {
         TransportError::Status(status) | TransportError::Throttled { status, .. } => Error::new(
             ErrorKind::HttpStatus,
@@ -630,7 +642,7 @@ pub(crate) fn transport_error(call: &Call, e: TransportError) -> Error {
         .with_status(status),
         TransportError::Network(reason) => Error::new(
             ErrorKind::Network,
-            format!("{what} failed: network error ({reason})"),
+            format!("{what} failed: network error ({})", redact(&reason)),
         ),
         // A limit set by the deadline ends the composition before this is reached
         // (see `run`), so what remains is the call's own timeout.
@@ -648,9 +660,9 @@ pub(crate) fn transport_error(call: &Call, e: TransportError) -> Error {
             reason,
         } => {
             let shown = if excerpt.is_empty() {
-                crate::limits::excerpt(&reason)
+                crate::limits::excerpt(&redact(&reason))
             } else {
-                format!("\"{}\"", crate::limits::excerpt(&excerpt))
+                format!("\"{}\"", crate::limits::excerpt(&redact(&excerpt)))
             };
             let head = crate::limits::status_and_type(status, content_type.as_deref());
             Error::new(
@@ -692,7 +704,7 @@ pub(crate) fn transport_error(call: &Call, e: TransportError) -> Error {
             .with_status(status)
         }
         TransportError::Redirected { status, origin } => {
-            let seen = match (status, origin) {
+            let seen = match (status, origin.map(|o| redact(&o))) {
                 (Some(s), Some(o)) => format!(" (HTTP {s} to {})", crate::limits::excerpt(&o)),
                 (Some(s), None) => format!(" (HTTP {s})"),
                 (None, Some(o)) => format!(" (to {})", crate::limits::excerpt(&o)),

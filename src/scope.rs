@@ -3,7 +3,9 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::plan::{Call, Plan, INPUT};
-use crate::template::{percent_encode, Placeholder};
+use crate::template::{
+    check_filled_url, path_value_problem, percent_encode, Placeholder, MAX_URL_VALUE_BYTES,
+};
 use crate::transport::Request;
 use crate::value::Value;
 
@@ -114,13 +116,88 @@ impl<'a, V: Value> Scope<'a, V> {
         })
     }
 
+    /// The text `h` puts into `call`'s URL, percent-encoded: refused (`INVALID_INPUT` for
+    /// an input value, `BAD_RESPONSE` for a reply's) when it is no fit for the URL's path
+    /// (see [`path_value_problem`]), when it holds a lone surrogate, or when it is longer
+    /// than [`MAX_URL_VALUE_BYTES`]. Errors name the call, its URL template and the
+    /// placeholder, never the value.
+    fn url_value(
+        &self,
+        call: &Call,
+        h: &Placeholder,
+        value: &V,
+        in_path: bool,
+    ) -> Result<String, Error> {
+        let text = self.text(&call.name, h, value, "a URL")?;
+        let problem = if lone_surrogates(value, &text) {
+            Some("holds a lone surrogate (half of a UTF-16 pair)")
+        } else if in_path {
+            path_value_problem(&text)
+        } else {
+            None
+        };
+        let encoded = percent_encode(&text);
+        let problem = problem.or((encoded.len() > MAX_URL_VALUE_BYTES).then_some(
+            "is longer than 8192 characters once percent-encoded, the most one value may put into a URL",
+        ));
+        match problem {
+            None => Ok(encoded),
+            Some(problem) => {
+                let place = if in_path { "the URL's path" } else { "the URL" };
+                Err(self.value_error(
+                    call,
+                    h.root == INPUT,
+                    format!("`{{{h}}}` {problem}; it cannot go into {place}"),
+                ))
+            }
+        }
+    }
+
+    /// An error about a value in `call`'s URL, naming the call and its URL template.
+    fn value_error(&self, call: &Call, from_input: bool, what: String) -> Error {
+        let kind = if from_input {
+            ErrorKind::InvalidInput
+        } else {
+            ErrorKind::BadResponse
+        };
+        Error::new(
+            kind,
+            format!(
+                "call `{}` ({} {}): {what}",
+                call.name, call.method, call.url_source
+            ),
+        )
+        .in_call(&call.name)
+    }
+
+    /// Fills `call`'s URL, checking it against its template once filled (see
+    /// [`check_filled_url`]).
+    pub fn url(&self, call: &Call) -> Result<String, Error> {
+        let name = call.name.as_str();
+        let in_path = call.url.path_holes();
+        let mut seen = 0;
+        let url = call.url.render(
+            |h| self.resolve(name, h),
+            |h, v| {
+                seen += 1;
+                self.url_value(call, h, v, seen <= in_path)
+            },
+        )?;
+        check_filled_url(&call.url, &url).map_err(|why| {
+            let from_input = call.url.placeholders().all(|h| h.root == INPUT);
+            self.value_error(
+                call,
+                from_input,
+                format!("the filled-in URL {why}; it was not sent"),
+            )
+        })?;
+        Ok(url)
+    }
+
     /// Fills `call`'s URL, headers and body. `body` overrides the plan's body template.
     pub fn request(&self, call: &Call, body: Option<V>) -> Result<Request<V>, Error> {
         let name = call.name.as_str();
-        let url = call.url.render(
-            |h| self.resolve(name, h),
-            |h, v| Ok(percent_encode(&self.text(name, h, v, "a URL")?)),
-        )?;
+        let url = self.url(call)?;
         let mut headers = Vec::with_capacity(call.headers.len());
         for (key, t) in &call.headers {
             let value = t.render(
@@ -154,6 +231,225 @@ impl<'a, V: Value> Scope<'a, V> {
                 self.text(name, h, &value, "text")?;
             }
         }
+        // Every input value a URL (a compensation's too) puts into its path or query.
+        for call in self.plan.calls() {
+            for call in std::iter::once(call).chain(call.compensate.as_deref()) {
+                let in_path = call.url.path_holes();
+                for (n, h) in call.url.placeholders().enumerate() {
+                    if h.root == INPUT {
+                        let value = self.resolve(&call.name, h)?;
+                        self.url_value(call, h, &value, n < in_path)?;
+                    }
+                }
+            }
+        }
         Ok(())
+    }
+}
+
+/// Whether `value`, a string whose text is `text`, held lone surrogates before it became
+/// Rust text. Only a JavaScript string can (serde_json refuses them); crossing into Rust
+/// turns each into U+FFFD, so only text with a U+FFFD is asked about, and only a
+/// `JsValue`. (`Value` has no method for this; a downcast keeps the question here.)
+fn lone_surrogates<V: Value>(value: &V, text: &str) -> bool {
+    if !text.chars().any(|c| c == '\u{FFFD}') {
+        return false;
+    }
+    let value: &dyn std::any::Any = value;
+    let Some(s) = value
+        .downcast_ref::<wasm_bindgen::JsValue>()
+        .and_then(|v| wasm_bindgen::JsCast::dyn_ref::<js_sys::JsString>(v))
+    else {
+        return false;
+    };
+    // `JsString::is_valid_utf16` does this through `char::decode_utf16`, which costs more
+    // .wasm than this loop over the code units.
+    let mut open_pair = false;
+    for i in 0..s.length() {
+        match s.char_code_at(i) as u16 {
+            0xD800..=0xDBFF if !open_pair => open_pair = true,
+            0xDC00..=0xDFFF if open_pair => open_pair = false,
+            0xD800..=0xDFFF => return true,
+            _ if open_pair => return true,
+            _ => {}
+        }
+    }
+    open_pair
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::Json;
+    use crate::sim::{json, plan};
+
+    const PLAN: &str = r#"{"calls":{
+        "user": {"url":"https://api.example/users/{input.id}/posts?q={input.q}"},
+        "post": {"url":"https://api.example/posts/{user.slug}?after={user.cursor}"}
+    }}"#;
+
+    /// The URL of call `i` of `PLAN` with `input` and `user`'s reply.
+    fn url(i: usize, input: &str, user: Option<&str>) -> Result<String, Error> {
+        url_of(i, json(input), user.map(json))
+    }
+
+    fn url_of(i: usize, input: Json, user: Option<Json>) -> Result<String, Error> {
+        let p = plan(PLAN);
+        let replies = vec![user, None];
+        Scope::new(&p, &input, &replies).url(&p.calls()[i])
+    }
+
+    #[test]
+    fn values_that_are_no_path_segment_are_refused_naming_call_template_and_placeholder() {
+        let cases = [
+            (r#""""#, "is empty"),
+            (r#"".""#, "is `.` or `..` (perhaps percent-encoded)"),
+            (r#""..""#, "is `.` or `..` (perhaps percent-encoded)"),
+            (r#""%2e%2E""#, "is `.` or `..` (perhaps percent-encoded)"),
+            (r#""a\u0000b""#, "holds a control character"),
+            (r#""line\nbreak""#, "holds a control character"),
+        ];
+        for (value, problem) in cases {
+            let e = url(0, &format!(r#"{{"id":{value},"q":"x"}}"#), None).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{value}");
+            assert_eq!(e.call(), Some("user"));
+            assert_eq!(
+                e.message(),
+                format!(
+                    "call `user` (GET https://api.example/users/{{input.id}}/posts?q={{input.q}}): \
+                     `{{input.id}}` {problem}; it cannot go into the URL's path"
+                )
+            );
+            let e = url(
+                1,
+                "{}",
+                Some(&format!(r#"{{"slug":{value},"cursor":"c"}}"#)),
+            )
+            .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::BadResponse, "{value}");
+            assert_eq!(e.call(), Some("post"));
+            assert!(
+                e.message().starts_with(
+                    "call `post` (GET https://api.example/posts/{user.slug}?after={user.cursor}): `{user.slug}` "
+                ),
+                "{}",
+                e.message()
+            );
+        }
+    }
+
+    #[test]
+    fn query_values_may_be_empty_or_dots_and_path_values_of_dots_and_text_are_fine() {
+        assert_eq!(
+            url(0, r#"{"id":"...","q":""}"#, None).unwrap(),
+            "https://api.example/users/.../posts?q="
+        );
+        assert_eq!(
+            url(0, r#"{"id":"a.b","q":".."}"#, None).unwrap(),
+            "https://api.example/users/a.b/posts?q=.."
+        );
+        assert_eq!(
+            url(0, r#"{"id":7,"q":"a\nb"}"#, None).unwrap(),
+            "https://api.example/users/7/posts?q=a%0Ab"
+        );
+    }
+
+    #[test]
+    fn hostile_values_stay_one_segment_or_one_query_value() {
+        let cases = [
+            ("//evil.example/x", "%2F%2Fevil.example%2Fx"),
+            ("/\\evil.example", "%2F%5Cevil.example"),
+            ("a?admin=1#", "a%3Fadmin%3D1%23"),
+            ("../../admin", "..%2F..%2Fadmin"),
+        ];
+        for (value, encoded) in cases {
+            let input = Json::Object(vec![
+                ("id".into(), Json::String(value.into())),
+                ("q".into(), Json::String(value.into())),
+            ]);
+            let u = url_of(0, input, None).unwrap();
+            assert_eq!(
+                u,
+                format!("https://api.example/users/{encoded}/posts?q={encoded}")
+            );
+        }
+    }
+
+    /// A value that is harmless alone can complete a dot segment the template began
+    /// (`%2e%2` + `e`): only the check of the filled-in URL sees that.
+    #[test]
+    fn the_filled_in_url_is_checked_against_its_template() {
+        // A broken escape that a value could finish (`%2` + `e` = `.`) is refused when the
+        // plan is read; the check after substitution stays as a second line of defence.
+        let src = r#"{"calls":{"f":{"url":"https://api.example/files/%2e%2{input.x}/secret"}}}"#;
+        let e = Plan::from_json(&json(src)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidPlan);
+        assert!(e
+            .message()
+            .starts_with("calls.f.url: a `%` must start an escape"));
+        let p = plan(r#"{"calls":{"f":{"url":"https://api.example/files/{input.x}/secret"}}}"#);
+        for hostile in ["..", "%2e%2e", ".", ""] {
+            let input = Json::Object(vec![("x".into(), Json::String(hostile.into()))]);
+            let e = Scope::new(&p, &input, &[None])
+                .url(&p.calls()[0])
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{hostile:?}");
+        }
+    }
+
+    #[test]
+    fn a_url_value_is_at_most_8_kib_encoded() {
+        let fits = "a".repeat(MAX_URL_VALUE_BYTES);
+        assert!(url(0, &format!(r#"{{"id":"x","q":"{fits}"}}"#), None).is_ok());
+        let over = "/".repeat(MAX_URL_VALUE_BYTES / 3 + 1);
+        let e = url(0, &format!(r#"{{"id":"x","q":"{over}"}}"#), None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().ends_with(
+            "`{input.q}` is longer than 8192 characters once percent-encoded, the most one value may put into a URL; it cannot go into the URL"
+        ), "{}", e.message());
+        let e = url(
+            1,
+            "{}",
+            Some(&format!(r#"{{"slug":"s","cursor":"{over}"}}"#)),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BadResponse);
+    }
+
+    #[test]
+    fn input_for_url_paths_is_checked_before_anything_is_sent() {
+        let p = plan(
+            r#"{"calls":{
+                "a": {"url":"/a"},
+                "hold": {"method":"POST","url":"/holds",
+                         "compensate":{"method":"DELETE","url":"/holds/{input.hold}"}}
+            }}"#,
+        );
+        let check = |input: &str| {
+            let input = json(input);
+            Scope::new(&p, &input, &[None, None]).check_input()
+        };
+        assert!(check(r#"{"hold":"h1"}"#).is_ok());
+        let e = check(r#"{"hold":".."}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(e.call(), Some("hold.compensate"));
+        assert!(
+            e.message().contains("`{input.hold}` is `.` or `..`"),
+            "{}",
+            e.message()
+        );
+        let e = check("{}").unwrap_err();
+        assert_eq!(
+            e.kind(),
+            ErrorKind::InvalidInput,
+            "a compensation's input is needed too"
+        );
+
+        let p = plan(r#"{"calls":{"u":{"url":"https://api.example/u/{input.id}"}}}"#);
+        let input = json(r#"{"id":""}"#);
+        let e = Scope::new(&p, &input, &[None]).check_input().unwrap_err();
+        assert!(e
+            .message()
+            .ends_with("`{input.id}` is empty; it cannot go into the URL's path"));
     }
 }

@@ -5,10 +5,28 @@
 //! value can never add a path segment, a query or a fragment. In a body, a string that is
 //! exactly one placeholder takes the value with its JSON type; any other string is text.
 //! `{{` and `}}` write literal braces.
+//!
+//! Percent-encoding alone leaves `.` and `..` as they are (dots are unreserved), and a URL
+//! parser resolves such segments: so a value put into a URL's path must also not be empty
+//! or a dot segment ([`path_value_problem`]), and the filled-in URL is checked once more
+//! against its template ([`check_filled_url`]): same origin, same path prefix, a query
+//! and a fragment only where the template has them. This module also holds the parser's
+//! limits, which bound the work and the stack depth any plan can cause.
 
 use crate::json::Json;
 use crate::value::Value;
 use std::fmt;
+
+/// The longest URL or header template, in bytes.
+pub const MAX_TEMPLATE_BYTES: usize = 8 * 1024;
+/// The longest placeholder, in characters between its braces.
+pub const MAX_PLACEHOLDER_CHARS: usize = 256;
+/// The most segments a placeholder's path may have after its root.
+pub const MAX_PATH_DEPTH: usize = 32;
+/// How deep arrays and objects may nest in a body template.
+pub const MAX_BODY_DEPTH: usize = 32;
+/// The longest value one placeholder may put into a URL, in bytes once percent-encoded.
+pub const MAX_URL_VALUE_BYTES: usize = 8 * 1024;
 
 /// One `{root.a.b}` reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,7 +115,7 @@ impl Template {
                     let inner = &rest[..len];
                     let hole = parse_placeholder(inner).map_err(|reason| SyntaxError {
                         at: i,
-                        reason: format!("malformed placeholder `{{{inner}}}`: {reason}"),
+                        reason: format!("malformed placeholder `{{{}}}`: {reason}", shorten(inner)),
                     })?;
                     if !literal.is_empty() {
                         parts.push(Part::Literal(std::mem::take(&mut literal)));
@@ -149,6 +167,38 @@ impl Template {
         }
     }
 
+    /// How many placeholders come before the first literal `?` or `#`: in a URL template,
+    /// the ones whose values go into the path.
+    pub fn path_holes(&self) -> usize {
+        let mut holes = 0;
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) if text.contains(['?', '#']) => break,
+                Part::Literal(_) => {}
+                Part::Hole(_) => holes += 1,
+            }
+        }
+        holes
+    }
+
+    /// The placeholders whose values go into a URL template's path (see [`path_holes`](Template::path_holes)).
+    pub fn path_placeholders(&self) -> impl Iterator<Item = &Placeholder> {
+        self.placeholders().take(self.path_holes())
+    }
+
+    /// The [`marks`] of the template's literal text.
+    fn literal_marks(&self) -> [usize; 4] {
+        let mut total = [0; 4];
+        for part in &self.parts {
+            if let Part::Literal(text) = part {
+                for (t, n) in total.iter_mut().zip(marks(text)) {
+                    *t += n;
+                }
+            }
+        }
+        total
+    }
+
     /// Fills the template, turning each value into text with `encode`.
     pub fn render<V: Value, E>(
         &self,
@@ -169,9 +219,21 @@ impl Template {
     }
 }
 
+/// `text` cut to its first 40 characters, for quoting in a message.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 fn parse_placeholder(inner: &str) -> Result<Placeholder, &'static str> {
     if inner.trim().is_empty() {
         return Err("it is empty");
+    }
+    // Bytes, not characters: a valid placeholder is ASCII, and anything else fails below.
+    if inner.len() > MAX_PLACEHOLDER_CHARS {
+        return Err("it is longer than 256 characters");
     }
     if inner.contains('{') {
         return Err("it contains `{`");
@@ -191,6 +253,9 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, &'static str> {
         }
         if !segment.chars().all(is_name_char) {
             return Err("a path segment may only hold letters, digits, `_`, `-` and `$`");
+        }
+        if path.len() == MAX_PATH_DEPTH {
+            return Err("its path has more than 32 segments");
         }
         path.push(segment.to_owned());
     }
@@ -214,6 +279,243 @@ pub fn percent_encode(text: &str) -> String {
         }
     }
     out
+}
+
+/// Why `text` cannot be put into a URL's path, or `None` when it can.
+///
+/// A URL parser removes a `.` segment and resolves `..` against the segment before it
+/// (also when written `%2e`), and an empty value joins its neighbours (`/users//posts`):
+/// each would make the request reach another path than the template says. A value that
+/// is `.` or `..` after percent-decoding, once or more, is refused too, for servers that
+/// decode twice. Control characters are refused because they have no place in a name.
+pub fn path_value_problem(text: &str) -> Option<&'static str> {
+    if text.is_empty() {
+        return Some("is empty");
+    }
+    if text.chars().any(char::is_control) {
+        return Some("holds a control character");
+    }
+    if !text.bytes().any(|b| b == b'%') {
+        // Nothing to decode (the common case): no copy.
+        return (text == "." || text == "..").then_some("is `.` or `..` (perhaps percent-encoded)");
+    }
+    let mut decoded = text.as_bytes().to_vec();
+    for _ in 0..4 {
+        if decoded == b"." || decoded == b".." {
+            return Some("is `.` or `..` (perhaps percent-encoded)");
+        }
+        let next = percent_decode(&decoded);
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
+    None
+}
+
+/// Decodes `%XX` escapes.
+fn percent_decode(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// An absolute `http://` or `https://` URL cut into its scheme, authority and the rest
+/// (path, query and fragment). The authority ends where a WHATWG URL parser ends it, at
+/// the first `/`, `\`, `?` or `#`.
+fn split_absolute(url: &str) -> Option<(&'static str, &str, &str)> {
+    let (scheme, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        ("https", rest)
+    } else {
+        ("http", url.strip_prefix("http://")?)
+    };
+    let end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
+    Some((scheme, &rest[..end], &rest[end..]))
+}
+
+/// The origin of an absolute http(s) URL, as `URL.origin` writes it: the scheme, the host
+/// in lower case (after any `user@`), and the port unless it is the scheme's default.
+/// `None` for a relative URL, another scheme or an empty host.
+///
+/// Hosts are compared as written (ASCII case aside): an internationalised host must be
+/// written in its `xn--` form to match an allowed origin.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, authority, _) = split_absolute(url)?;
+    // Byte scans rather than `rsplit`/`rfind`: the same answer for these ASCII marks, with
+    // less .wasm.
+    let last = |s: &str, mark: u8| s.bytes().rposition(|b| b == mark);
+    let host_port = match last(authority, b'@') {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    let (host, port) = match last(host_port, b':') {
+        Some(i) if !host_port[i..].bytes().any(|b| b == b']') => {
+            (&host_port[..i], &host_port[i + 1..])
+        }
+        _ => (host_port, ""),
+    };
+    let mut number: Option<u32> = None;
+    for b in port.bytes() {
+        let digit = (b as char).to_digit(10)?;
+        number = Some(number.unwrap_or(0).checked_mul(10)?.checked_add(digit)?);
+    }
+    if host.is_empty() {
+        return None;
+    }
+    let port = number;
+    let default = if scheme == "https" { 443 } else { 80 };
+    let host = host.to_ascii_lowercase();
+    Some(match port {
+        Some(port) if port != default => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
+/// Reads an origin as an option names one (`"https://api.example"`, `"http://127.0.0.1:8080"`):
+/// scheme, host and port, nothing else. Returns it in the form [`origin_of`] gives.
+pub fn parse_origin(text: &str) -> Option<String> {
+    // Nothing in an origin is case-sensitive: `HTTPS://API.Example` is `https://api.example`.
+    let text = text.to_ascii_lowercase();
+    let (_, authority, rest) = split_absolute(&text)?;
+    if !rest.is_empty()
+        || authority.contains('@')
+        || text.chars().any(|c| c.is_control() || c == ' ')
+    {
+        return None;
+    }
+    origin_of(&text)
+}
+
+/// How many `/`, `\`, `?` and `#` a text has, in that order.
+fn marks(text: &str) -> [usize; 4] {
+    let mut n = [0; 4];
+    for b in text.bytes() {
+        match b {
+            b'/' => n[0] += 1,
+            b'\\' => n[1] += 1,
+            b'?' => n[2] += 1,
+            b'#' => n[3] += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+/// The path of a URL, absolute or starting with `/`: what comes after the authority and
+/// before any `?` or `#`.
+fn path_of(url: &str) -> &str {
+    let after_authority = match split_absolute(url) {
+        Some((_, _, rest)) => rest,
+        None => url,
+    };
+    let end = after_authority
+        .find(['?', '#'])
+        .unwrap_or(after_authority.len());
+    &after_authority[..end]
+}
+
+/// 1 for a `.` segment, 2 for a `..` segment, as a WHATWG URL parser reads them (`%2e`
+/// stands for `.` in any letter case), 0 for any other segment.
+fn dot_segment(segment: &str) -> u8 {
+    let is = |text: &str| segment.eq_ignore_ascii_case(text);
+    if is(".") || is("%2e") {
+        1
+    } else if is("..") || is(".%2e") || is("%2e.") || is("%2e%2e") {
+        2
+    } else {
+        0
+    }
+}
+
+/// The path of a URL (absolute or starting with `/`) with its dot segments removed as a
+/// WHATWG URL parser removes them: `\` separates segments like `/`, and `.`, `%2e`, `..`,
+/// `.%2e`, `%2e.`, `%2e%2e` are dot segments in any letter case.
+fn resolved_path(url: &str) -> String {
+    let path = path_of(url);
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split(['/', '\\']).skip(1).collect();
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match dot_segment(segment) {
+            2 => {
+                out.pop();
+                if last {
+                    out.push("");
+                }
+            }
+            1 if last => out.push(""),
+            1 => {}
+            _ => out.push(segment),
+        }
+    }
+    let mut resolved = String::with_capacity(path.len());
+    for segment in out {
+        resolved.push('/');
+        resolved.push_str(segment);
+    }
+    resolved
+}
+
+/// Checks a filled-in URL against its template, after every value was substituted: the
+/// URL must have the template's origin (a relative template stays relative to the page),
+/// have a `/`, `\`, `?` or `#` only where the template's own text has one (so a value adds
+/// no path segment, query or fragment), and keep the template's fixed path prefix once
+/// dot segments are resolved. Percent-encoding already guarantees all three; this is the
+/// second line of defence, on the string that is sent.
+///
+/// Returns what is wrong, to be put after "the filled-in URL".
+pub fn check_filled_url(template: &Template, url: &str) -> Result<(), &'static str> {
+    let prefix = template.fixed_prefix();
+    if !url.starts_with(prefix) {
+        return Err("does not start with the template's fixed text");
+    }
+    // Every request passes here: the common case allocates nothing. The same scheme and
+    // authority text is the same origin; only when they differ are origins compared.
+    match split_absolute(prefix) {
+        Some((scheme, authority, _)) => {
+            let same = match split_absolute(url) {
+                Some((s, a, _)) if s == scheme && a == authority => true,
+                _ => origin_of(url).is_some() && origin_of(url) == origin_of(prefix),
+            };
+            if !same {
+                return Err("would go to another origin than the template's");
+            }
+        }
+        None if url.starts_with("//") || url.starts_with("/\\") || !url.starts_with('/') => {
+            return Err("would no longer be a path on the page's own origin");
+        }
+        None => {}
+    }
+    if marks(url) != template.literal_marks() {
+        return Err("would have a `/`, `\\`, `?` or `#` the template does not have");
+    }
+    // Without a dot segment, the path resolves to itself, which starts with the prefix's.
+    let dots = path_of(url).split(['/', '\\']).any(|s| dot_segment(s) != 0);
+    let fixed = match prefix.find(['?', '#']) {
+        Some(end) => &prefix[..end],
+        None => prefix,
+    };
+    if dots && !resolved_path(url).starts_with(&resolved_path(fixed)) {
+        return Err("would leave the template's path prefix");
+    }
+    Ok(())
 }
 
 /// A JSON body with placeholders in its strings.
@@ -444,5 +746,295 @@ mod tests {
         let (path, e) = BodyTemplate::parse(&body).unwrap_err();
         assert_eq!(path, "a.b.1");
         assert!(e.reason.contains("unclosed"));
+    }
+
+    #[test]
+    fn placeholders_are_bounded_in_length_and_depth() {
+        let long = "a".repeat(MAX_PLACEHOLDER_CHARS);
+        assert!(Template::parse(&format!("/x/{{{long}}}")).is_ok());
+        let e = Template::parse(&format!("/x/{{{long}b}}")).unwrap_err();
+        assert_eq!(e.at, 3);
+        assert!(
+            e.reason.contains("longer than 256 characters"),
+            "{}",
+            e.reason
+        );
+        assert!(
+            e.reason.len() < 150,
+            "the message quotes only the start: {}",
+            e.reason
+        );
+
+        let path = |n: usize| format!("{{user{}}}", ".a".repeat(n));
+        assert_eq!(
+            Template::parse(&path(MAX_PATH_DEPTH))
+                .unwrap()
+                .placeholders()
+                .next()
+                .unwrap()
+                .path
+                .len(),
+            32
+        );
+        let e = Template::parse(&path(MAX_PATH_DEPTH + 1)).unwrap_err();
+        assert!(e.reason.contains("more than 32 segments"), "{}", e.reason);
+    }
+
+    #[test]
+    fn path_holes_are_those_before_the_query() {
+        let t = |s: &str| Template::parse(s).unwrap();
+        assert_eq!(t("/u/{a.b}/p/{c}?q={d}#{e}").path_holes(), 2);
+        assert_eq!(t("/u?q={d}").path_holes(), 0);
+        assert_eq!(t("/u#{d}").path_holes(), 0);
+        assert_eq!(t("/u/{a}{b}").path_holes(), 2);
+        let names: Vec<String> = t("/u/{a}/{b}?{c}")
+            .path_placeholders()
+            .map(|h| h.root.clone())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn path_values_that_are_empty_dot_segments_or_control_characters_are_refused() {
+        let dots = [
+            ".",
+            "..",
+            "%2e",
+            "%2E",
+            "%2e%2E",
+            ".%2e",
+            "%2E.",
+            "%252e",
+            "%252E%252e",
+            "%25252e",
+        ];
+        for value in dots {
+            assert_eq!(
+                path_value_problem(value),
+                Some("is `.` or `..` (perhaps percent-encoded)"),
+                "{value}"
+            );
+        }
+        assert_eq!(path_value_problem(""), Some("is empty"));
+        for value in ["a\u{0}b", "\n", "x\ty", "\u{7f}", "\u{85}", "\r\n"] {
+            assert_eq!(
+                path_value_problem(value),
+                Some("holds a control character"),
+                "{value:?}"
+            );
+        }
+        for value in [
+            "a",
+            "...",
+            "a.b",
+            ".a",
+            "%2ex",
+            "u/1",
+            "../../admin",
+            "%",
+            "%zz",
+            " ",
+            "é",
+        ] {
+            assert_eq!(path_value_problem(value), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn origins_are_read_like_url_origin() {
+        let cases = [
+            ("https://api.example/x", Some("https://api.example")),
+            ("https://API.Example:443/x", Some("https://api.example")),
+            ("http://api.example:80", Some("http://api.example")),
+            ("http://127.0.0.1:4502/s/x", Some("http://127.0.0.1:4502")),
+            (
+                "https://api.example:08443?q",
+                Some("https://api.example:8443"),
+            ),
+            (
+                "https://user:pw@evil.example/x",
+                Some("https://evil.example"),
+            ),
+            (
+                "https://api.example\\@evil.example/x",
+                Some("https://api.example"),
+            ),
+            (
+                "https://api.example#@evil.example",
+                Some("https://api.example"),
+            ),
+            ("http://[::1]:8080/x", Some("http://[::1]:8080")),
+            ("http://[::1]/x", Some("http://[::1]")),
+            ("/relative", None),
+            ("//evil.example/x", None),
+            ("ftp://x/", None),
+            ("https:///x", None),
+            ("https://x:port/", None),
+        ];
+        for (url, origin) in cases {
+            assert_eq!(origin_of(url).as_deref(), origin, "{url}");
+        }
+        assert_eq!(
+            parse_origin("https://API.example:443").as_deref(),
+            Some("https://api.example")
+        );
+        assert_eq!(
+            parse_origin("HTTPS://API.example").as_deref(),
+            Some("https://api.example")
+        );
+        assert_eq!(
+            parse_origin("http://127.0.0.1:4502").as_deref(),
+            Some("http://127.0.0.1:4502")
+        );
+        for bad in [
+            "https://api.example/",
+            "https://api.example/v1",
+            "https://api.example?x",
+            "https://u@api.example",
+            "api.example",
+            "https://",
+            "https://api example",
+            "",
+        ] {
+            assert_eq!(parse_origin(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths_resolve_dot_segments_like_a_url_parser() {
+        let cases = [
+            ("https://x/a/b/../c", "/a/c"),
+            ("https://x/a/b/%2e%2E/c", "/a/c"),
+            ("https://x/a/b/.%2E/c", "/a/c"),
+            ("https://x/a/b/%2E./c", "/a/c"),
+            ("https://x/a/./b", "/a/b"),
+            ("https://x/a/%2E/b", "/a/b"),
+            ("https://x/a/b/..", "/a/"),
+            ("https://x/a/b/.", "/a/b/"),
+            ("https://x/a\\..\\b", "/b"),
+            ("https://x/../../a", "/a"),
+            ("https://x/a/..%2F..%2Fb", "/a/..%2F..%2Fb"),
+            ("https://x/a/...", "/a/..."),
+            ("/a/b/../c?x=/../#/..", "/a/c"),
+            ("https://x", ""),
+            ("https://x?q", ""),
+        ];
+        for (url, path) in cases {
+            assert_eq!(resolved_path(url), path, "{url}");
+        }
+    }
+
+    /// The hostile values, substituted into templates: percent-encoded they stay
+    /// one path segment or one query value; substituted raw (as if the encoding were
+    /// missing), the post-check catches each one.
+    #[test]
+    fn a_hostile_value_never_changes_origin_path_prefix_or_query() {
+        let hostile = [
+            "//evil.example/x",
+            "/\\evil.example",
+            "a?admin=1#",
+            "../../admin",
+        ];
+        let templates = [
+            "https://api.example/users/{input.v}",
+            "https://api.example/users/{input.v}/posts?all=1",
+            "https://api.example/users?id={input.v}",
+            "/users/{input.v}",
+            "/{input.v}",
+            "https://api.example/{input.v}",
+        ];
+        let fill = |template: &Template, value: &str, encode: bool| {
+            template
+                .render(
+                    |_| Ok::<_, ()>(Json::String(value.into())),
+                    |_, v: &Json| {
+                        let text = v.text().map_err(|_| ())?;
+                        Ok(if encode { percent_encode(&text) } else { text })
+                    },
+                )
+                .unwrap()
+        };
+        for source in templates {
+            let template = Template::parse(source).unwrap();
+            for value in hostile {
+                let url = fill(&template, value, true);
+                assert_eq!(
+                    check_filled_url(&template, &url),
+                    Ok(()),
+                    "{source} <- {value}: {url}"
+                );
+                assert_eq!(origin_of(&url), origin_of(source), "{url}");
+                assert_eq!(
+                    url.matches(['?', '#']).count(),
+                    source.matches(['?', '#']).count()
+                );
+                let raw = fill(&template, value, false);
+                assert!(
+                    check_filled_url(&template, &raw).is_err(),
+                    "the post-check misses {source} <- {value}: {raw}"
+                );
+            }
+        }
+        let t = Template::parse("https://api.example/users/{input.v}").unwrap();
+        assert_eq!(
+            fill(&t, "//evil.example/x", true),
+            "https://api.example/users/%2F%2Fevil.example%2Fx"
+        );
+        assert_eq!(
+            fill(&t, "/\\evil.example", true),
+            "https://api.example/users/%2F%5Cevil.example"
+        );
+        assert_eq!(
+            fill(&t, "a?admin=1#", true),
+            "https://api.example/users/a%3Fadmin%3D1%23"
+        );
+        assert_eq!(
+            fill(&t, "../../admin", true),
+            "https://api.example/users/..%2F..%2Fadmin"
+        );
+    }
+
+    #[test]
+    fn the_post_check_names_what_a_raw_value_would_change() {
+        let t = Template::parse("https://api.example/users/{input.v}").unwrap();
+        let check = |url: &str| check_filled_url(&t, url);
+        assert_eq!(check("https://api.example/users/ok"), Ok(()));
+        assert_eq!(
+            check("https://api.example/users/.."),
+            Err("would leave the template's path prefix")
+        );
+        let added = Err("would have a `/`, `\\`, `?` or `#` the template does not have");
+        assert_eq!(check("https://api.example/users/x?admin=1"), added);
+        assert_eq!(check("https://api.example/users/x/y"), added);
+        assert_eq!(check("https://api.example/users/x#y"), added);
+        assert_eq!(check("https://api.example/users/x\\y"), added);
+        assert_eq!(
+            check("https://api.example/other"),
+            Err("does not start with the template's fixed text")
+        );
+        let host = Template::parse("https://api.example/{input.v}").unwrap();
+        assert_eq!(
+            check_filled_url(&host, "https://api.example/@evil.example"),
+            Ok(()),
+            "an @ in the path is only a path"
+        );
+        let port = Template::parse("http://api.example/{input.v}").unwrap();
+        assert_eq!(check_filled_url(&port, "http://api.example/"), Ok(()));
+        // A template the validator refuses (its host is not closed before the placeholder)
+        // is still held to its origin: a value with no `/`, `?` or `#` could move it.
+        let open = Template::parse("https://api.example{input.v}").unwrap();
+        assert_eq!(
+            check_filled_url(&open, "https://api.example.evil.example"),
+            Err("would go to another origin than the template's")
+        );
+        assert_eq!(
+            check_filled_url(&open, "https://api.example:8443"),
+            Err("would go to another origin than the template's")
+        );
+        let relative = Template::parse("/{input.v}").unwrap();
+        assert_eq!(
+            check_filled_url(&relative, "//evil.example/x"),
+            Err("would no longer be a path on the page's own origin")
+        );
     }
 }

@@ -38,7 +38,18 @@ pub trait Value: Clone + 'static {
 
     /// Builds an object from its entries, in order.
     fn object(entries: Vec<(String, Self)>) -> Self;
+
+    /// Calls `visit` with every string in the value (object keys aside), depth first,
+    /// until it returns `false`. Error messages use it to leave a request body's values
+    /// out of what they quote. The default visits nothing: a value type without it gets
+    /// its headers and URL values redacted, not its body's.
+    fn each_string(&self, visit: &mut dyn FnMut(&str) -> bool) {
+        let _ = visit;
+    }
 }
+
+/// How deep [`Value::each_string`] looks into nested data.
+pub(crate) const MAX_VISIT_DEPTH: usize = 32;
 
 /// Formats a number the way `JSON.stringify` does for the values a URL can carry.
 pub(crate) fn number_text(n: f64) -> Result<String, &'static str> {
@@ -133,6 +144,22 @@ impl Value for Json {
 
     fn object(entries: Vec<(String, Self)>) -> Self {
         Json::Object(entries)
+    }
+
+    fn each_string(&self, visit: &mut dyn FnMut(&str) -> bool) {
+        fn walk(v: &Json, visit: &mut dyn FnMut(&str) -> bool, depth: usize) -> bool {
+            match v {
+                Json::String(s) => visit(s),
+                Json::Array(items) if depth < MAX_VISIT_DEPTH => {
+                    items.iter().all(|item| walk(item, visit, depth + 1))
+                }
+                Json::Object(entries) if depth < MAX_VISIT_DEPTH => {
+                    entries.iter().all(|(_, item)| walk(item, visit, depth + 1))
+                }
+                _ => true,
+            }
+        }
+        walk(self, visit, 0);
     }
 }
 

@@ -65,6 +65,33 @@ macro_rules! shared_suite {
             an_empty_reply_fails_only_where_json_is_expected,
             redirects_are_refused_not_followed,
         );
+        // URL templates, origins and credentials (tests/common/urls.rs).
+        shared_suite!(
+            credentials_are_same_origin_by_default_and_include_only_for_the_named_origin,
+            credentials_include_reaches_the_real_fetch_for_its_origin_only,
+            allowed_origins_refuse_a_plan_before_any_request,
+            compose_order_refuses_services_outside_allowed_origins,
+            authorization_never_follows_a_redirect_to_another_origin,
+            headers_for_one_origin_are_never_sent_to_another,
+            a_hostile_value_cannot_reach_another_path_on_the_server,
+            lone_surrogates_never_reach_a_url,
+            plan_size_and_nesting_limits_hold_for_plans_from_javascript,
+            a_body_that_cannot_be_written_as_json_is_refused_not_thrown,
+        );
+        // What replies carry into the page and into later calls (tests/common/data.rs).
+        shared_suite!(
+            reply_keys_named_proto_constructor_prototype_stay_plain_data,
+            placeholders_read_own_properties_never_the_prototype_chain,
+            calls_named_proto_constructor_prototype_are_plain_keys_everywhere,
+            a_header_named_proto_is_a_header_not_a_prototype,
+            compose_order_keeps_hostile_reply_keys_as_data,
+            integers_above_2_53_reach_later_calls_with_their_exact_digits,
+            digits_inside_strings_and_malformed_replies_are_left_alone,
+            secrets_stay_out_of_status_network_and_timeout_errors,
+            secrets_stay_out_of_bad_responses_that_echo_the_request,
+            secrets_stay_out_of_invalid_input_and_abort_errors,
+            secrets_stay_out_of_failed_compensations,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -74,14 +101,18 @@ macro_rules! shared_suite {
     )*};
 }
 
+mod data;
 mod faults;
 mod lifetime;
 mod limits;
 mod saga;
+mod urls;
+pub use data::*;
 pub use faults::*;
 pub use lifetime::*;
 pub use limits::*;
 pub use saga::*;
+pub use urls::*;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use parallel_composer::{compose, compose_order, validate_plan};

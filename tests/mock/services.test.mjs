@@ -476,6 +476,8 @@ describe('lab endpoints', () => {
       assert.deepEqual(r.json.body, body ?? null);
     }
     assert.ok((await logOf(s)).every((e) => e.service === 'cart' && e.path === '/lab/echo'));
+    const deeper = await call(`${at('cart', s)}/lab/echo/12345678901234567890/x`);
+    assert.deepEqual([deeper.status, deeper.json.path], [200, '/lab/echo/12345678901234567890/x']);
   });
 
   test('items, not-json, empty, big', async () => {
@@ -489,6 +491,37 @@ describe('lab endpoints', () => {
     const big = await call(`${base}/lab/big?kb=64`);
     assert.equal(Buffer.byteLength(big.text), 64 * 1024);
     assert.ok(Array.isArray(big.json.rows) && big.json.rows.length > 100);
+  });
+
+  test('echo-text quotes the request line, Authorization and X- headers and the raw body as text', async () => {
+    const s = sid('echotext');
+    const r = await call(`${at('pricing', s)}/lab/echo-text?token=t%201&a=1&a=2`, {
+      method: 'POST',
+      body: '{"card":"4111",  "n":12345678901234567890}',
+      headers: { Authorization: 'Bearer abc', 'X-Api-Key': 'k1', Accept: 'text/plain' },
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(
+      r.text,
+      'POST /lab/echo-text?token=t+1&a=1&a=2\nauthorization: Bearer abc\nx-api-key: k1\n\n{"card":"4111",  "n":12345678901234567890}',
+    );
+    const get = await call(`${at('pricing', s)}/lab/echo-text`);
+    assert.equal(get.text, 'GET /lab/echo-text\n\n');
+    assert.equal((await logOf(s)).length, 2);
+  });
+
+  test('raw answers the exact text it is given, as JSON unless ?type says otherwise', async () => {
+    const base = h.mock.services.order;
+    const text = '{"__proto__":{"polluted":1},"id":12345678901234567890}';
+    const r = await call(`${base}/lab/raw?body=${encodeURIComponent(text)}`);
+    assert.deepEqual([r.status, r.text, r.headers.get('content-type')], [200, text, 'application/json; charset=utf-8']);
+    assert.equal(Object.getPrototypeOf(r.json), Object.prototype, 'the test parse keeps __proto__ as data');
+    const post = await call(`${base}/lab/raw?body=oops&type=text%2Fhtml`, { method: 'POST', body: {} });
+    assert.deepEqual([post.text, post.headers.get('content-type')], ['oops', 'text/html']);
+    assert.equal((await call(`${base}/lab/raw`)).status, 400);
+    assert.equal((await call(`${base}/lab/raw?body=x&type=a%0D%0Ab`)).status, 400);
+    assert.equal((await call(`${base}/lab/raw?body=x`, { method: 'OPTIONS' })).status, 204, 'a preflight, not the endpoint');
   });
 
   test('?delay, ?status, ?retryAfter, ?fault=reset; scenario faults do not apply to lab', async () => {
