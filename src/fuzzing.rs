@@ -1224,6 +1224,25 @@ impl UrlCase {
             .replace("}}", "}")
     }
 
+    /// Whether a path segment is written wholly in the template and is a dot segment.
+    fn literal_dot_segment(&self) -> bool {
+        let mut segment = Some(String::new());
+        for part in self.path.iter().chain([&UrlPart::Slash]) {
+            match (part, &mut segment) {
+                (UrlPart::Slash, _) => {
+                    if segment.as_deref().is_some_and(is_dot_segment) {
+                        return true;
+                    }
+                    segment = Some(String::new());
+                }
+                (UrlPart::Text(t), Some(text)) => text.push_str(t),
+                (UrlPart::Brace(_) | UrlPart::Hole(..), _) => segment = None,
+                (UrlPart::Text(_), None) => {}
+            }
+        }
+        false
+    }
+
     fn holes(&self) -> Vec<(usize, bool)> {
         let mut out = Vec::new();
         self.write(&mut |k, r| {
@@ -1285,6 +1304,10 @@ fn rendering_stays_put(case: UrlCase) -> Result<bool, TestCaseError> {
         Err(e)
             if e.message().contains("a `%` must start an escape") && broken_escape(&template) =>
         {
+            return Ok(false);
+        }
+        // A `.` or `..` segment of its own would drop the segment before it: refused.
+        Err(e) if e.message().contains("path segment") && case.literal_dot_segment() => {
             return Ok(false);
         }
         Err(e) => {

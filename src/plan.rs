@@ -8,7 +8,8 @@
 use crate::error::{Error, ErrorKind};
 use crate::json::Json;
 use crate::template::{
-    origin_of, BodyTemplate, Part, Placeholder, Template, MAX_BODY_DEPTH, MAX_TEMPLATE_BYTES,
+    header_value_problem, origin_of, BodyTemplate, Part, Placeholder, Template, MAX_BODY_DEPTH,
+    MAX_TEMPLATE_BYTES,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -288,21 +289,6 @@ impl Plan {
         self.index.get(name).copied()
     }
 
-    /// Every `{input...}` placeholder of the plan with the call that uses it, so input can
-    /// be checked before anything is sent.
-    /// Each comes with the call that uses it and whether it becomes text.
-    pub fn input_placeholders(&self) -> Vec<(usize, &Placeholder, bool)> {
-        let mut out = Vec::new();
-        for (i, call) in self.calls.iter().enumerate() {
-            for (h, as_text) in call_placeholders(call) {
-                if h.root == INPUT {
-                    out.push((i, h, as_text));
-                }
-            }
-        }
-        out
-    }
-
     /// Checks that every call and every compensation sends its requests to one of the
     /// `allowed` origins (each as [`crate::template::parse_origin`] gives it). A URL that
     /// starts with `/` is on `page`, the page's origin; without a page (in Node) it is
@@ -455,6 +441,9 @@ fn read_request(
                         "{at}.headers.{key} is {} bytes long, more than the limit of 8192 for a template",
                         text.len()
                     )));
+                }
+                if let Some(problem) = header_value_problem(text) {
+                    return Err(invalid(format!("{at}.headers.{key} {problem}")));
                 }
                 let t = Template::parse(text)
                     .map_err(|e| invalid(format!("{at}.headers.{key}: {e}")))?;
@@ -690,6 +679,12 @@ fn check_url_shape(at: &str, url: &Template) -> Result<(), Error> {
             }
         }
     }
+    if literal_dot_segment(url) {
+        return Err(invalid(format!(
+            "{at}.url has a `.` or `..` path segment, which the browser resolves away together \
+             with the segment before it (perhaps a value's); write the path it leads to"
+        )));
+    }
     let prefix = url.fixed_prefix();
     let has_holes = url.placeholders().next().is_some();
     let rest = prefix
@@ -711,6 +706,32 @@ fn check_url_shape(at: &str, url: &Template) -> Result<(), Error> {
             "{at}.url must start with http://, https:// or a single `/` (relative to the page)"
         ))),
     }
+}
+
+/// Whether `url`'s path has a segment written wholly in the template that is `.` or `..`
+/// (also as `%2e`). The URL parser removes such a segment, and `..` the one before it, so
+/// `/users/{input.id}/..` would drop the value and call `/users/`.
+fn literal_dot_segment(url: &Template) -> bool {
+    // The template's text with each placeholder as a NUL, which no dot segment holds (a
+    // URL template has no control characters of its own).
+    let mut text = String::new();
+    for part in url.parts() {
+        match part {
+            Part::Literal(t) => text.push_str(t),
+            Part::Hole(_) => text.push('\0'),
+        }
+    }
+    let mut path = &text[..text.find(['?', '#']).unwrap_or(text.len())];
+    if let Some(rest) = path
+        .strip_prefix("https://")
+        .or_else(|| path.strip_prefix("http://"))
+    {
+        path = rest.find('/').map_or("", |i| &rest[i..]);
+    }
+    path.split('/').any(|segment| {
+        let segment = segment.to_ascii_lowercase().replace("%2e", ".");
+        segment == "." || segment == ".."
+    })
 }
 
 /// Assigns each call its stage and returns the stages; names a cycle if there is one.
@@ -815,7 +836,6 @@ mod tests {
         assert_eq!(audit.method, Method::Post);
         assert_eq!(audit.deps, vec![0, 1]);
         assert_eq!(p.dependents(0), &[1, 2]);
-        assert_eq!(p.input_placeholders().len(), 1);
     }
 
     #[test]
@@ -1207,6 +1227,54 @@ mod tests {
             assert_eq!(
                 err(&format!(r#"{{"calls":{{"a":{{"url":"{url}"}}}}}}"#)),
                 "calls.a.url: a `%` must start an escape of two hex digits written in the template, such as %2F",
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_header_template_fetch_would_refuse_is_refused() {
+        let header =
+            |v: &str| format!(r#"{{"calls":{{"a":{{"url":"/","headers":{{"X-A":"{v}"}}}}}}}}"#);
+        assert_eq!(
+            err(&header(r"a\r\nX-Admin: 1")),
+            "calls.a.headers.X-A holds a line break or NUL"
+        );
+        assert_eq!(
+            err(&header("5 €")),
+            "calls.a.headers.X-A holds a character above U+00FF, which a header value cannot carry"
+        );
+        assert!(plan(&header(r"café\t{input.x}")).is_ok());
+    }
+
+    #[test]
+    fn a_dot_segment_written_in_a_url_template_is_refused() {
+        for url in [
+            "/users/{input.id}/..",
+            "/users/{input.id}/./x",
+            "/a/../{input.id}",
+            "https://api.example/%2E%2e/{input.id}",
+            "https://api.example/v1/.%2e?q={input.q}",
+            "/x/..",
+        ] {
+            assert_eq!(
+                err(&format!(r#"{{"calls":{{"a":{{"url":"{url}"}}}}}}"#)),
+                "calls.a.url has a `.` or `..` path segment, which the browser resolves away \
+                 together with the segment before it (perhaps a value's); write the path it leads to",
+                "{url}"
+            );
+        }
+        // Dots inside a segment, next to a value, or after the path are not dot segments.
+        for url in [
+            "/v1.2/{input.id}/...",
+            "/files/{input.name}.json",
+            "/a/.{input.x}/{input.y}./b",
+            "/a?next=../b",
+            "/a#../b",
+            "https://api.example/x/.well-known",
+        ] {
+            assert!(
+                plan(&format!(r#"{{"calls":{{"a":{{"url":"{url}"}}}}}}"#)).is_ok(),
                 "{url}"
             );
         }

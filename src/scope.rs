@@ -2,9 +2,10 @@
 //! call's request from them.
 
 use crate::error::{Error, ErrorKind};
-use crate::plan::{Call, Plan, INPUT};
+use crate::plan::{call_placeholders, Call, Plan, INPUT};
 use crate::template::{
-    check_filled_url, path_value_problem, percent_encode, Placeholder, MAX_URL_VALUE_BYTES,
+    check_filled_url, header_value_problem, path_value_problem, percent_encode, Placeholder,
+    MAX_URL_VALUE_BYTES,
 };
 use crate::transport::Request;
 use crate::value::Value;
@@ -153,7 +154,28 @@ impl<'a, V: Value> Scope<'a, V> {
         }
     }
 
-    /// An error about a value in `call`'s URL, naming the call and its URL template.
+    /// The text `h` puts into `call`'s header `key`: refused (`INVALID_INPUT` for an input
+    /// value, `BAD_RESPONSE` for a reply's) when `fetch` would refuse it (see
+    /// [`header_value_problem`]), naming the header and the placeholder, never the value.
+    fn header_value(
+        &self,
+        call: &Call,
+        key: &str,
+        h: &Placeholder,
+        value: &V,
+    ) -> Result<String, Error> {
+        let text = self.text(&call.name, h, value, "a header")?;
+        match header_value_problem(&text) {
+            None => Ok(text),
+            Some(problem) => Err(self.value_error(
+                call,
+                h.root == INPUT,
+                format!("`{{{h}}}` {problem}; it cannot go into the header {key}"),
+            )),
+        }
+    }
+
+    /// An error about a value in `call`'s URL or headers, naming the call and its URL template.
     fn value_error(&self, call: &Call, from_input: bool, what: String) -> Error {
         let kind = if from_input {
             ErrorKind::InvalidInput
@@ -202,7 +224,7 @@ impl<'a, V: Value> Scope<'a, V> {
         for (key, t) in &call.headers {
             let value = t.render(
                 |h| self.resolve(name, h),
-                |h, v| self.text(name, h, v, "a header"),
+                |h, v| self.header_value(call, key, h, v),
             )?;
             headers.push((key.clone(), value));
         }
@@ -221,24 +243,29 @@ impl<'a, V: Value> Scope<'a, V> {
         })
     }
 
-    /// Checks, before anything is sent, that every `{input...}` the plan uses exists
-    /// and fits where it goes.
+    /// Checks, before anything is sent, that every `{input...}` the plan uses (its
+    /// compensations' too) exists and fits where it goes: text where text goes, and in
+    /// URLs and headers, a value they can carry.
     pub fn check_input(&self) -> Result<(), Error> {
-        for (i, h, as_text) in self.plan.input_placeholders() {
-            let name = self.plan.calls()[i].name.as_str();
-            let value = self.resolve(name, h)?;
-            if as_text {
-                self.text(name, h, &value, "text")?;
-            }
-        }
-        // Every input value a URL (a compensation's too) puts into its path or query.
         for call in self.plan.calls() {
             for call in std::iter::once(call).chain(call.compensate.as_deref()) {
+                let name = call.name.as_str();
+                for (h, as_text) in call_placeholders(call) {
+                    if h.root == INPUT && as_text {
+                        self.text(name, h, &self.resolve(name, h)?, "text")?;
+                    } else if h.root == INPUT {
+                        self.resolve(name, h)?;
+                    }
+                }
                 let in_path = call.url.path_holes();
                 for (n, h) in call.url.placeholders().enumerate() {
                     if h.root == INPUT {
-                        let value = self.resolve(&call.name, h)?;
-                        self.url_value(call, h, &value, n < in_path)?;
+                        self.url_value(call, h, &self.resolve(name, h)?, n < in_path)?;
+                    }
+                }
+                for (key, t) in &call.headers {
+                    for h in t.placeholders().filter(|h| h.root == INPUT) {
+                        self.header_value(call, key, h, &self.resolve(name, h)?)?;
                     }
                 }
             }
@@ -336,6 +363,68 @@ mod tests {
                 e.message()
             );
         }
+    }
+
+    #[test]
+    fn header_values_fetch_would_refuse_are_refused_before_anything_is_sent() {
+        let p = plan(
+            r#"{"calls":{
+                "a": {"url":"/a","headers":{"X-Tenant":"t-{input.tenant}"}},
+                "b": {"url":"/b","after":["a"],"headers":{"X-Trace":"{a.trace}"}},
+                "c": {"url":"/c","method":"POST","compensate":{"url":"/c","method":"DELETE",
+                      "headers":{"X-Why":"{input.why}"}}}
+            }}"#,
+        );
+        let check = |input: &str| Scope::new(&p, &json(input), &[None, None, None]).check_input();
+        assert!(check(r#"{"tenant":"café 7","why":"x"}"#).is_ok());
+        for (input, call, problem) in [
+            (
+                r#"{"tenant":"a\r\nX-Admin: 1","why":"x"}"#,
+                "a",
+                "holds a line break or NUL",
+            ),
+            (
+                r#"{"tenant":"a\u0000","why":"x"}"#,
+                "a",
+                "holds a line break or NUL",
+            ),
+            (
+                r#"{"tenant":"€","why":"x"}"#,
+                "a",
+                "holds a character above U+00FF, which a header value cannot carry",
+            ),
+            (
+                r#"{"tenant":"t","why":"\n"}"#,
+                "c.compensate",
+                "holds a line break or NUL",
+            ),
+        ] {
+            let e = check(input).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{input}");
+            assert_eq!(e.call(), Some(call));
+            assert!(e.message().contains(problem), "{}", e.message());
+            assert!(
+                e.message().contains("it cannot go into the header X-"),
+                "{}",
+                e.message()
+            );
+            assert!(
+                !e.message().contains("Admin"),
+                "the value is not quoted: {}",
+                e.message()
+            );
+        }
+        // From a reply: BAD_RESPONSE when the call's request is filled in.
+        let input = json(r#"{"tenant":"t","why":"x"}"#);
+        let replies = vec![Some(json(r#"{"trace":"1\r\nSet-Cookie: x"}"#)), None, None];
+        let e = Scope::new(&p, &input, &replies)
+            .request(&p.calls()[1], None)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BadResponse);
+        assert_eq!(
+            e.message(),
+            "call `b` (GET /b): `{a.trace}` holds a line break or NUL; it cannot go into the header X-Trace"
+        );
     }
 
     #[test]

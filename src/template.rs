@@ -265,6 +265,22 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, &'static str> {
     })
 }
 
+/// Why `text` cannot be (part of) a header value, or `None` when it can.
+///
+/// `fetch` refuses a value holding NUL, CR or LF (they would end the header and start
+/// another) or a character above U+00FF (header values are bytes). Refusing such a value
+/// here, before the request is made, gives an error that names the header and the
+/// placeholder, and for an input value, before anything at all is sent.
+pub fn header_value_problem(text: &str) -> Option<&'static str> {
+    if text.bytes().any(|b| matches!(b, 0 | b'\r' | b'\n')) {
+        Some("holds a line break or NUL")
+    } else if text.chars().any(|c| c > '\u{ff}') {
+        Some("holds a character above U+00FF, which a header value cannot carry")
+    } else {
+        None
+    }
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
 pub fn percent_encode(text: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";

@@ -641,6 +641,75 @@ pub async fn lone_surrogates_never_reach_a_url() {
     assert_eq!(seen(&recorder).len(), 1, "only `a` was sent");
 }
 
+/// A header value `fetch` would refuse (a line break, NUL, a character above U+00FF) is
+/// refused by the engine instead: from `input` before anything is sent, from a reply before
+/// the call that needs it. The header name, not the value, is in the message.
+pub async fn header_values_fetch_would_refuse_are_refused_before_sending() {
+    let plan = js(r#"{"calls":{
+        "a":{"url":"https://api.example/a"},
+        "b":{"url":"https://api.example/b","headers":{"X-Tenant":"t-{input.tenant}"}}
+    }}"#);
+    let recorder = recording_fetch(None);
+    for (tenant, problem) in [
+        ("x\r\nX-Admin: 1", "holds a line break or NUL"),
+        ("x\u{0}", "holds a line break or NUL"),
+        (
+            "\u{20ac}",
+            "holds a character above U+00FF, which a header value cannot carry",
+        ),
+    ] {
+        let input = Object::new();
+        Reflect::set(&input, &"tenant".into(), &tenant.into()).unwrap();
+        let e = expect_error(
+            run_plan(&plan, &input, &with_recording(&recorder, "{}")).await,
+            "INVALID_INPUT",
+        );
+        assert_eq!(
+            message(&e),
+            format!(
+                "call `b` (GET https://api.example/b): `{{input.tenant}}` {problem}; it cannot go into the header X-Tenant"
+            )
+        );
+        assert!(
+            seen(&recorder).is_empty(),
+            "nothing was sent for {tenant:?}"
+        );
+    }
+    // Latin-1 text is a header value, and arrives as written.
+    let result = run_plan(
+        &plan,
+        &js(r#"{"tenant":"caf\u00e9"}"#),
+        &with_recording(&recorder, "{}"),
+    )
+    .await
+    .expect("composed");
+    assert_eq!(get_str(&result, "calls.b.state"), "ok");
+    let (_, init) = seen(&recorder)
+        .into_iter()
+        .find(|(u, _)| u.ends_with("/b"))
+        .expect("b was sent");
+    let headers = Reflect::get(&init, &"headers".into()).unwrap();
+    let tenant = Reflect::get(&headers, &"X-Tenant".into()).unwrap();
+    assert_eq!(tenant.as_string().as_deref(), Some("t-caf\u{e9}"));
+
+    // From a reply: BAD_RESPONSE, and the call that needed it is not sent.
+    let chained = js(r#"{"calls":{
+        "a":{"url":"https://api.example/a"},
+        "b":{"url":"https://api.example/b","headers":{"X-Trace":"{a.trace}"}}
+    }}"#);
+    let recorder = recording_fetch(Some(r#"{"trace":"1\r\nSet-Cookie: s=1"}"#.into()));
+    let e = expect_error(
+        run_plan(&chained, &js("{}"), &with_recording(&recorder, "{}")).await,
+        "BAD_RESPONSE",
+    );
+    assert_eq!(get_str(&e, "call"), "b");
+    assert_eq!(
+        message(&e),
+        "call `b` (GET https://api.example/b): `{a.trace}` holds a line break or NUL; it cannot go into the header X-Trace"
+    );
+    assert_eq!(seen(&recorder).len(), 1, "only `a` was sent");
+}
+
 pub async fn plan_size_and_nesting_limits_hold_for_plans_from_javascript() {
     let many = |n: usize| {
         let calls: Vec<String> = (0..n)
