@@ -312,6 +312,32 @@ pub async fn compose_order_keeps_hostile_reply_keys_as_data() {
     }
 }
 
+/// An amount past 2^53 cents arrives as a BigInt and is refused with the path it came from,
+/// never rounded into a payment: the order stops before anything is charged or created.
+pub async fn compose_order_refuses_an_amount_past_2_53_rather_than_rounding_it() {
+    let s = Scenario::new("bigamount", "{}").await;
+    let quote = r#"{"subtotal":90071992547409931,"discount":0,"currency":"USD"}"#;
+    let stand_in = crafted_fetch("/quotes", quote);
+    let o = options(&s.services(), "{}");
+    Reflect::set(&o, &"fetch".into(), &get(&stand_in, "fetch")).unwrap();
+    let e = expect_error(run_order(GOLD, &o).await, "BAD_RESPONSE");
+    let message = get_str(&e, "message");
+    assert!(
+        message.contains("needs integer cents in `pricing.subtotal`"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("90071992547409931"),
+        "the amount is not quoted: {message}"
+    );
+    for service in ["payment", "order"] {
+        assert!(
+            s.log_of(service).await.is_empty(),
+            "{service} was never called"
+        );
+    }
+}
+
 /// Integers past 2^53 (and one just inside), a decimal, an exponent and a string of digits.
 const BIG: &str = r#"{"id":12345678901234567890,"neg":-9007199254740993,"safe":9007199254740991,"dec":1.5,"exp":1e3,"nested":{"ids":[18446744073709551615]},"str":"12345678901234567890"}"#;
 

@@ -86,6 +86,7 @@ macro_rules! shared_suite {
             calls_named_proto_constructor_prototype_are_plain_keys_everywhere,
             a_header_named_proto_is_a_header_not_a_prototype,
             compose_order_keeps_hostile_reply_keys_as_data,
+            compose_order_refuses_an_amount_past_2_53_rather_than_rounding_it,
             integers_above_2_53_reach_later_calls_with_their_exact_digits,
             digits_inside_strings_and_malformed_replies_are_left_alone,
             secrets_stay_out_of_status_network_and_timeout_errors,
