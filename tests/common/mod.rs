@@ -76,6 +76,7 @@ macro_rules! shared_suite {
             a_hostile_value_cannot_reach_another_path_on_the_server,
             lone_surrogates_never_reach_a_url,
             header_values_fetch_would_refuse_are_refused_before_sending,
+            url_templates_that_let_a_value_steer_are_refused_at_validation,
             plan_size_and_nesting_limits_hold_for_plans_from_javascript,
             a_body_that_cannot_be_written_as_json_is_refused_not_thrown,
         );

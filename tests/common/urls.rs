@@ -710,6 +710,70 @@ pub async fn header_values_fetch_would_refuse_are_refused_before_sending() {
     assert_eq!(seen(&recorder).len(), 1, "only `a` was sent");
 }
 
+/// Templates that would let a value choose the scheme, host or port, complete an escape, or
+/// be resolved away, and templates and placeholders past their length limits: each is
+/// `INVALID_PLAN` from `compose()` and `validatePlan()`, before anything is sent.
+pub async fn url_templates_that_let_a_value_steer_are_refused_at_validation() {
+    let long_template = format!("https://api.example/{}", "a".repeat(8192));
+    let long_placeholder = format!("https://api.example/{{input.{}}}", "a".repeat(251));
+    let cases: [(&str, &str); 8] = [
+        (
+            "https://{input.host}/x",
+            "the host must be written in the template, not come from a placeholder",
+        ),
+        (
+            "{input.base}/x",
+            "must start with http://, https:// or a single `/`",
+        ),
+        (
+            "https://api.example:{input.port}/x",
+            "the host must be written in the template",
+        ),
+        (
+            "http://{input.host}",
+            "the host must be written in the template",
+        ),
+        (
+            "https://api.example/v1/.%2{input.x}",
+            "a `%` must start an escape of two hex digits",
+        ),
+        (
+            "https://api.example/users/{input.id}/..",
+            "has a `.` or `..` path segment",
+        ),
+        (&long_template, "more than the limit of 8192 for a template"),
+        (&long_placeholder, "longer than 256 characters"),
+    ];
+    let recorder = recording_fetch(None);
+    for (url, problem) in cases {
+        let plan = Object::new();
+        let calls = Object::new();
+        let call = Object::new();
+        Reflect::set(&call, &"url".into(), &url.into()).unwrap();
+        Reflect::set(&calls, &"a".into(), &call).unwrap();
+        Reflect::set(&plan, &"calls".into(), &calls).unwrap();
+        let input = js(
+            r#"{"host":"evil.example","base":"https://evil.example","port":"1","x":"e","id":"u"}"#,
+        );
+        let e = expect_error(
+            run_plan(
+                &plan.clone().into(),
+                &input,
+                &with_recording(&recorder, "{}"),
+            )
+            .await,
+            "INVALID_PLAN",
+        );
+        assert!(message(&e).contains(problem), "{url}: {}", message(&e));
+        assert!(message(&e).starts_with("calls.a.url"), "{}", message(&e));
+        let e = validate_plan(JsValue::from(plan).unchecked_into())
+            .map(JsValue::from)
+            .expect_err("validatePlan refuses it too");
+        assert_eq!(get_str(&e, "code"), "INVALID_PLAN", "{url}");
+    }
+    assert!(seen(&recorder).is_empty(), "nothing was sent");
+}
+
 pub async fn plan_size_and_nesting_limits_hold_for_plans_from_javascript() {
     let many = |n: usize| {
         let calls: Vec<String> = (0..n)
