@@ -8,8 +8,8 @@
 use crate::error::{Error, ErrorKind};
 use crate::json::Json;
 use crate::template::{
-    header_value_problem, origin_of, BodyTemplate, Part, Placeholder, Template, MAX_BODY_DEPTH,
-    MAX_TEMPLATE_BYTES,
+    has_dot_segment, header_value_problem, origin_of, BodyTemplate, Part, Placeholder, Template,
+    MAX_BODY_DEPTH, MAX_TEMPLATE_BYTES,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -721,17 +721,7 @@ fn literal_dot_segment(url: &Template) -> bool {
             Part::Hole(_) => text.push('\0'),
         }
     }
-    let mut path = &text[..text.find(['?', '#']).unwrap_or(text.len())];
-    if let Some(rest) = path
-        .strip_prefix("https://")
-        .or_else(|| path.strip_prefix("http://"))
-    {
-        path = rest.find('/').map_or("", |i| &rest[i..]);
-    }
-    path.split('/').any(|segment| {
-        let segment = segment.to_ascii_lowercase().replace("%2e", ".");
-        segment == "." || segment == ".."
-    })
+    has_dot_segment(&text)
 }
 
 /// Assigns each call its stage and returns the stages; names a cycle if there is one.

@@ -447,6 +447,14 @@ fn path_of(url: &str) -> &str {
     &after_authority[..end]
 }
 
+/// Whether the path of `url` (absolute or starting with `/`) has a `.` or `..` segment, as a
+/// WHATWG URL parser reads them.
+pub fn has_dot_segment(url: &str) -> bool {
+    path_of(url)
+        .split(['/', '\\'])
+        .any(|segment| dot_segment(segment) > 0)
+}
+
 /// 1 for a `.` segment, 2 for a `..` segment, as a WHATWG URL parser reads them (`%2e`
 /// stands for `.` in any letter case), 0 for any other segment.
 fn dot_segment(segment: &str) -> u8 {
