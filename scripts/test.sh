@@ -5,19 +5,21 @@
 #    2  fmt             cargo fmt --all -- --check
 #    3  clippy-native   cargo clippy --all-targets -- -D warnings
 #    4  clippy-wasm     cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
-#    5  cargo-test      cargo test
-#    6  fuzz            bash scripts/fuzz.sh $PC_FUZZ_SECONDS (default 20): a bounded fuzz session
+#    5  cargo-test      cargo test (unit, property and doc tests)
+#    6  docs            RUSTDOCFLAGS="-D warnings" cargo doc --no-deps: the Rust API docs build
+#                       without a warning (broken or private links, missing docs)
+#    7  fuzz            bash scripts/fuzz.sh $PC_FUZZ_SECONDS (default 20): a bounded fuzz session
 #                       of src/fuzzing.rs in release mode; it must report cases and no failure
-#    7  mock-unit       node --test tests/mock/
-#    8  mock-start      node mock/cli.mjs --port $PC_MOCK_PORT, in the background until exit
-#    9  wasm-chrome     wasm-pack test --headless --chrome  --chromedriver $PC_CHROMEDRIVER
-#   10  wasm-firefox    wasm-pack test --headless --firefox --geckodriver  $PC_GECKODRIVER
-#   11  wasm-node       wasm-pack test --node
-#   12  release-build   node scripts/build-pkg.mjs --target web --out-dir pkg, i.e. wasm-pack build
+#    8  mock-unit       node --test tests/mock/
+#    9  mock-start      node mock/cli.mjs --port $PC_MOCK_PORT, in the background until exit
+#   10  wasm-chrome     wasm-pack test --headless --chrome  --chromedriver $PC_CHROMEDRIVER
+#   11  wasm-firefox    wasm-pack test --headless --firefox --geckodriver  $PC_GECKODRIVER
+#   12  wasm-node       wasm-pack test --node
+#   13  release-build   node scripts/build-pkg.mjs --target web --out-dir pkg, i.e. wasm-pack build
 #                       --release --target web --out-dir pkg --no-pack + fix-ups; must use
 #                       npm's wasm-opt
-#   13  e2e             node --test tests/e2e/
-#   14  bench-smoke     node bench/run.mjs --smoke: every benchmark implementation runs once and
+#   14  e2e             node --test tests/e2e/
+#   15  bench-smoke     node bench/run.mjs --smoke: every benchmark implementation runs once and
 #                       gives sane results (order totals, 1,000 replies, ...); no timing asserted
 #
 # wasm-pack test runs with --mode no-install: it must use the tools setup.sh installed
@@ -157,6 +159,7 @@ step_fmt() { cargo fmt --all -- --check; }
 step_clippy_native() { cargo clippy --all-targets -- -D warnings; }
 step_clippy_wasm() { cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings; }
 step_cargo_test() { cargo test; }
+step_docs() { RUSTDOCFLAGS="-D warnings" cargo doc --no-deps; }
 step_fuzz() {
   require_path scripts/fuzz.sh
   bash scripts/fuzz.sh "${PC_FUZZ_SECONDS:-20}"
@@ -267,7 +270,7 @@ step_bench_smoke() {
   fi
 }
 
-STEPS=(setup fmt clippy-native clippy-wasm cargo-test fuzz mock-unit mock-start
+STEPS=(setup fmt clippy-native clippy-wasm cargo-test docs fuzz mock-unit mock-start
   wasm-chrome wasm-firefox wasm-node release-build e2e bench-smoke)
 
 # ------------------------------------------------------------------ one step (internal)

@@ -171,7 +171,7 @@ impl FetchTransport {
     }
 
     /// The same transport sending `credentials` with the requests to each listed origin
-    /// (as [`crate::template::parse_origin`] writes it) and `same-origin` with all others.
+    /// (as `URL.origin` writes it) and `same-origin` with all others.
     pub fn credentials(mut self, credentials: Vec<(String, Credentials)>) -> Self {
         if !credentials.is_empty() {
             self.page = page_origin();

@@ -182,7 +182,7 @@ fn valid_header_name(name: &str) -> bool {
 
 impl Plan {
     /// Reads and validates a plan such as `{"calls": {"user": {"url": "..."}}}`, of at
-    /// most [`DEFAULT_MAX_CALLS`] calls.
+    /// most 1000 (`DEFAULT_MAX_CALLS`) calls.
     ///
     /// Fails with [`ErrorKind::InvalidPlan`] naming the first problem found.
     pub fn from_json(json: &Json) -> Result<Plan, Error> {
@@ -290,7 +290,7 @@ impl Plan {
     }
 
     /// Checks that every call and every compensation sends its requests to one of the
-    /// `allowed` origins (each as [`crate::template::parse_origin`] gives it). A URL that
+    /// `allowed` origins (each as `URL.origin` writes it). A URL that
     /// starts with `/` is on `page`, the page's origin; without a page (in Node) it is
     /// refused, since nothing says where it would go. Fails with `INVALID_PLAN` naming the
     /// call and the origin.

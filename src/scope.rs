@@ -192,8 +192,8 @@ impl<'a, V: Value> Scope<'a, V> {
         .in_call(&call.name)
     }
 
-    /// Fills `call`'s URL, checking it against its template once filled (see
-    /// [`check_filled_url`]).
+    /// Fills `call`'s URL, checking it against its template once filled: same origin, no
+    /// `/`, `\`, `?` or `#` added by a value, the fixed path prefix kept.
     pub fn url(&self, call: &Call) -> Result<String, Error> {
         let name = call.name.as_str();
         let in_path = call.url.path_holes();
