@@ -76,10 +76,13 @@ export function manifest(version, description) {
     module: './web/parallel_composer.js',
     types: './web/parallel_composer.d.ts',
     files: ['web/', 'node/', 'bundler/', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE'],
-    // Importing the web build does nothing until init(); the node build instantiates the
-    // wasm at require time, but nothing outside the module sees it. The bundler build's
-    // entry must run to wire the .wasm up: bundler/package.json says so for its folder.
-    sideEffects: false,
+    // Side-effect free, but for one file. The web build does nothing until init(); the node
+    // build instantiates its .wasm at require time, which nothing outside it sees. The bundler
+    // build's entry is the module that hands the .wasm to the bindings it re-exports: declared
+    // free of side effects, Vite skips it for those re-exports and the functions run without
+    // a .wasm (tests/consumers/vite.test.mjs shows it). A nested package.json cannot say this:
+    // Vite reads the package's own.
+    sideEffects: ['./bundler/parallel_composer.js'],
     engines: { node: '>=20' },
   };
 }
@@ -110,10 +113,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const wasm = Object.values(TARGETS).map((dir) => readFileSync(join(stage, dir, 'parallel_composer_bg.wasm')));
   if (!wasm.every((bytes) => bytes.equals(wasm[0]))) fail('the three targets were given different .wasm files');
 
-  // In a "type": "module" package, the CommonJS node build needs its folder marked as such;
-  // the bundler build's entry is the one module that must not be dropped as side-effect free.
+  // In a "type": "module" package, the CommonJS node build needs its folder marked as such.
   writeFileSync(join(stage, 'node', 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
-  writeFileSync(join(stage, 'bundler', 'package.json'), `${JSON.stringify({ type: 'module', sideEffects: ['./parallel_composer.js'] }, null, 2)}\n`);
 
   const version = crateField('version');
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest(version, crateField('description')), null, 2)}\n`);
