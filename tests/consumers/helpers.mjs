@@ -172,3 +172,10 @@ export async function storedOrders(config, scenario) {
   if (!response.ok) throw new Error(`GET orders of ${scenario}: HTTP ${response.status}`);
   return (await response.json()).orders;
 }
+
+/** Resets a scenario and gives it a config (`{defaultLatency, latency, faults, ...}`). */
+export async function configureScenario(id, scenarioConfig) {
+  await resetScenario(id);
+  const response = await fetch(`${MOCK_ADMIN}/scenarios/${id}`, { method: 'PUT', body: JSON.stringify(scenarioConfig) });
+  if (!response.ok) throw new Error(`PUT /scenarios/${id}: HTTP ${response.status} ${await response.text()}`);
+}
