@@ -8,7 +8,7 @@
 //
 //   web/      --target web      ES module; call the default export init() once, which fetches
 //                               parallel_composer_bg.wasm next to it (new URL(..., import.meta.url),
-//                               which Vite, webpack 5 and Rollup understand without plugins)
+//                               which Vite and webpack 5 turn into an asset without plugins)
 //   node/     --target nodejs   CommonJS that reads the .wasm synchronously at require time
 //   bundler/  --target bundler  `import ... from "./parallel_composer_bg.wasm"` (the wasm ESM
 //                               integration: webpack's asyncWebAssembly, vite-plugin-wasm)
