@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { installConsumer, mockConfig, resetScenario, servicesIn, storedOrders, scenarioLog } from './helpers.mjs';
+import { installConsumer, mockConfig, configureScenario, resetScenario, servicesIn, storedOrders, scenarioLog } from './helpers.mjs';
 import { expectedOrder } from '../e2e/helpers.mjs';
 
 const SERVICE_NAMES = ['customer', 'cart', 'inventory', 'pricing', 'shipping', 'fraud', 'tax', 'payment', 'order', 'notification'];
@@ -53,7 +53,7 @@ test('a Node 20 backend-for-frontend places an order with composeOrder (ESM impo
   const major = Number(process.versions.node.split('.')[0]);
   assert.ok(major >= 20, `Node ${process.versions.node}`);
   const scenario = 'consumer-node-bff';
-  await resetScenario(scenario);
+  await configureScenario(scenario, { defaultLatency: 20 }); // calls in flight together visibly overlap
   const url = await startBff(scenario);
 
   const request = { customerId: 'c-gold-1', cartId: 'k1', paymentMethodId: 'pm_visa' };
