@@ -5,9 +5,11 @@
 //
 // ComposeError is a JavaScript class (a real Error subclass) that the Rust code imports
 // from js/compose-error.js; wasm-bindgen copies that file into the package but cannot
-// re-export it, so this adds the one export line to the generated entry module.
+// re-export it, so this adds the one export line to the generated entry module. For
+// --target nodejs it also turns the copied js/ snippets into CommonJS (see below).
+// scripts/pack.mjs runs it once per target to make the npm package.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,14 +40,60 @@ if (!existsSync(entry)) {
   console.error(`build-pkg: ${entry} was not produced`);
   process.exit(1);
 }
-let glue = readFileSync(entry, 'utf8');
-if (!/ComposeError/.test(glue)) {
-  console.error('build-pkg: the glue does not import ComposeError; did the binding change?');
+// The bundler target's entry only wires the .wasm up and re-exports the bindings from
+// parallel_composer_bg.js, which is the module that imports ComposeError.
+const importer = target === 'bundler' ? join(outDir, 'parallel_composer_bg.js') : entry;
+const imported = /import \{ ComposeError \} from '([^']+)'|require\(String\.raw`([^`]+compose-error\.js)`\)/.exec(
+  readFileSync(importer, 'utf8'),
+);
+if (!imported) {
+  console.error(`build-pkg: ${importer} does not import ComposeError; did the binding change?`);
   process.exit(1);
 }
-const line = target === 'nodejs' ? 'module.exports.ComposeError = ComposeError;' : 'export { ComposeError };';
+const line = {
+  nodejs: 'module.exports.ComposeError = ComposeError;',
+  web: 'export { ComposeError };',
+  bundler: `export { ComposeError } from '${imported[1]}';`,
+}[target];
+if (!line) {
+  console.error(`build-pkg: unknown --target ${target} (web, bundler or nodejs)`);
+  process.exit(1);
+}
+let glue = readFileSync(entry, 'utf8');
 if (!glue.includes(line)) {
   glue += `\n${line}\n`;
   writeFileSync(entry, glue);
 }
+if (target === 'nodejs') snippetsToCommonJs(join(outDir, 'snippets'));
 console.log(`build-pkg: ${target} package in ${outDir}`);
+
+/**
+ * The nodejs target's glue is CommonJS and require()s the snippets (js/*.js), which
+ * wasm-bindgen copies unchanged, as ES modules. Only Node 20.19+ and 22.12+ can require()
+ * an ES module, so on the Node 20 the package supports the glue would throw "Unexpected
+ * token 'export'". The snippets export only top-level classes and functions and import
+ * nothing, which makes the conversion a matter of moving the `export` keywords to
+ * `module.exports` lines; anything else is refused rather than half converted.
+ */
+function snippetsToCommonJs(dir) {
+  const files = existsSync(dir) ? readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.js')) : [];
+  if (files.length === 0) {
+    console.error(`build-pkg: no snippets under ${dir}; did the binding change?`);
+    process.exit(1);
+  }
+  for (const file of files) {
+    const path = join(dir, file);
+    const names = [];
+    const source = readFileSync(path, 'utf8').replace(/^export ((?:async )?(?:function|class) ([A-Za-z_$][\w$]*))/gm, (_, decl, name) => {
+      names.push(name);
+      return decl;
+    });
+    const left = /^\s*(?:export|import)\b.*$/m.exec(source);
+    if (left || names.length === 0) {
+      console.error(`build-pkg: cannot turn ${path} into CommonJS (${left ? `line: ${left[0]}` : 'it exports nothing'})`);
+      process.exit(1);
+    }
+    const exportsLines = names.map((name) => `module.exports.${name} = ${name};`).join('\n');
+    writeFileSync(path, `'use strict';\n${source}\n${exportsLines}\n`);
+  }
+}

@@ -21,6 +21,11 @@
 #   14  e2e             node --test tests/e2e/
 #   15  bench-smoke     node bench/run.mjs --smoke: every benchmark implementation runs once and
 #                       gives sane results (order totals, 1,000 replies, ...); no timing asserted
+#   16  consumers       node scripts/pack.mjs (the npm package, npm pack into target/npm/), then
+#                       node --test tests/consumers/: the tarball's contents, and each consumer
+#                       project (node/, vite/, worker/, typescript/, page/) installing the tarball
+#                       (npm ci of its locked tools, npm install of the .tgz) and using it against
+#                       the mock services started in step 9
 #
 # wasm-pack test runs with --mode no-install: it must use the tools setup.sh installed
 # (wasm-bindgen-cli at the Cargo.lock version) and fail loudly rather than fetch its own;
@@ -269,9 +274,28 @@ step_bench_smoke() {
     return 1
   fi
 }
+# The consumers of the packed package: each project and its test must be there (a missing
+# one fails the step), and the tests run against the mock of step 8.
+CONSUMERS=(node vite worker typescript page)
+step_consumers() {
+  local name
+  require_path scripts/pack.mjs
+  require_path tests/consumers/helpers.mjs
+  require_path tests/consumers/package.test.mjs
+  for name in "${CONSUMERS[@]}"; do
+    require_path "tests/consumers/$name/package.json"
+    require_path "tests/consumers/$name/package-lock.json"
+    require_path "tests/consumers/$name.test.mjs"
+  done
+  local tarball
+  tarball="$(node scripts/pack.mjs)"
+  echo "packed $tarball"
+  PC_PACKAGE_TGZ="$tarball" node --test tests/consumers/
+  require_tests_ran "$STEP_LOG" "node --test tests/consumers/"
+}
 
 STEPS=(setup fmt clippy-native clippy-wasm cargo-test docs fuzz mock-unit mock-start
-  wasm-chrome wasm-firefox wasm-node release-build e2e bench-smoke)
+  wasm-chrome wasm-firefox wasm-node release-build e2e bench-smoke consumers)
 
 # ------------------------------------------------------------------ one step (internal)
 # test.sh --run-step NAME: what the loop below runs, in a new session, for each step.
