@@ -10,6 +10,7 @@ use crate::order::{self, OrderHooks, OrderRequest};
 use crate::plan::{
     call_placeholders, check_call_count, Plan, DEFAULT_MAX_CALLS, INPUT, MAX_TIMEOUT_MS,
 };
+use crate::queue::Concurrency;
 use crate::record::{CallRecord, CallState};
 use crate::retry::RetryPolicy;
 use crate::schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
@@ -403,6 +404,9 @@ const COMPOSE_OPTIONS: &[&str] = &[
     "maxResponseBytes",
     "allowedOrigins",
     "credentials",
+    "dedupe",
+    "maxConcurrency",
+    "maxConcurrencyPerOrigin",
 ];
 
 /// The option names only `compose()` and `validatePlan()` accept: `composeOrder()`'s
@@ -513,6 +517,19 @@ fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object
                 }
             },
         },
+        dedupe: match get("dedupe") {
+            v if v.is_undefined() || v.is_null() => true,
+            v => v
+                .as_bool()
+                .ok_or_else(|| bad_option("options.dedupe must be true or false".into()))?,
+        },
+        concurrency: Concurrency {
+            max: read_concurrency(&get("maxConcurrency"), "maxConcurrency")?,
+            per_origin: read_concurrency(
+                &get("maxConcurrencyPerOrigin"),
+                "maxConcurrencyPerOrigin",
+            )?,
+        },
     };
     let signal = match get("signal") {
         v if v.is_undefined() || v.is_null() => None,
@@ -572,6 +589,20 @@ fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object
         },
         obj,
     ))
+}
+
+/// `options.maxConcurrency` or `options.maxConcurrencyPerOrigin`: requests at once.
+fn read_concurrency(value: &JsValue, key: &str) -> Result<Option<usize>, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) if (1.0..=1_000_000.0).contains(&n) && n.fract() == 0.0 => Ok(Some(n as usize)),
+        _ => Err(bad_option(format!(
+            "options.{key} must be a whole number of requests from 1 to 1000000; leave it out \
+             for no limit"
+        ))),
+    }
 }
 
 /// `text` cut to 60 characters, for quoting an option's value in a message.
