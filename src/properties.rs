@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::hooks::NoHooks;
 use crate::json::Json;
 use crate::plan::{Method, Plan};
+use crate::queue::Concurrency;
 use crate::record::CallState;
 use crate::retry::RetryPolicy;
 use crate::schedule::{run, Outcome, Schedule, Settings, IDEMPOTENCY_KEY};
@@ -74,7 +75,7 @@ impl CallSpec {
     }
 
     /// The call as plan JSON: template inputs go in the URL of a GET and the body of a POST.
-    fn json(&self, i: usize) -> String {
+    fn json(&self, i: usize, host: &str) -> String {
         let named: Vec<usize> = self.deps.iter().filter(|d| d.1).map(|d| d.0).collect();
         let after: Vec<String> = self
             .deps
@@ -93,7 +94,7 @@ impl CallSpec {
                     )
                     .collect();
                 fields.push(r#""method":"POST""#.to_owned());
-                fields.push(format!(r#""url":"http://svc/c{i}""#));
+                fields.push(format!(r#""url":"http://{host}/c{i}""#));
                 fields.push(format!(r#""body":{{{}}}"#, body.join(",")));
             }
             _ => {
@@ -101,7 +102,7 @@ impl CallSpec {
                     named.iter().map(|j| format!("c{j}={{c{j}.id}}")).collect();
                 let sep = if query.is_empty() { "" } else { "?" };
                 fields.push(format!(
-                    r#""url":"http://svc/c{i}{sep}{}""#,
+                    r#""url":"http://{host}/c{i}{sep}{}""#,
                     query.join("&")
                 ));
             }
@@ -122,15 +123,32 @@ struct Case {
     calls: Vec<CallSpec>,
     schedule: Schedule,
     max_attempts: u32,
+    /// Concurrency limits (none but in `limited_case`).
+    limits: Concurrency,
+    /// How many origins the calls are spread over, call `i` on origin `i % origins`.
+    origins: usize,
 }
 
 impl Case {
+    /// The host of call `i`: `svc`, or `svc<k>` when the calls are spread over origins.
+    fn host(&self, i: usize) -> String {
+        if self.origins > 1 {
+            format!("svc{}", i % self.origins)
+        } else {
+            "svc".to_owned()
+        }
+    }
+
+    fn limited(&self) -> bool {
+        self.limits != Concurrency::default()
+    }
+
     fn plan_json(&self) -> String {
         let calls: Vec<String> = self
             .calls
             .iter()
             .enumerate()
-            .map(|(i, c)| c.json(i))
+            .map(|(i, c)| c.json(i, &self.host(i)))
             .collect();
         format!(r#"{{"calls":{{{}}}}}"#, calls.join(","))
     }
@@ -173,6 +191,13 @@ impl fmt::Debug for Case {
             self.max_attempts,
             self.calls.len()
         )?;
+        if self.limited() || self.origins > 1 {
+            writeln!(
+                f,
+                "maxConcurrency {:?}, maxConcurrencyPerOrigin {:?}, {} origins",
+                self.limits.max, self.limits.per_origin, self.origins
+            )?;
+        }
         for (i, c) in self.calls.iter().enumerate() {
             let deps: Vec<String> = c
                 .deps
@@ -253,6 +278,8 @@ fn resolve(raw: Vec<RawCall>, schedule: Schedule, max_attempts: u32) -> Case {
         calls,
         schedule,
         max_attempts,
+        limits: Concurrency::default(),
+        origins: 1,
     }
 }
 
@@ -377,10 +404,10 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
         move |req: &Request<Json>| -> Answer {
             let i: usize = req
                 .url
-                .trim_start_matches("http://svc/c")
                 .split('?')
                 .next()
-                .and_then(|s| s.parse().ok())
+                .and_then(|path| path.rsplit_once("/c"))
+                .and_then(|(_, n)| n.parse().ok())
                 .expect("a generated URL");
             let mut log = log.borrow_mut();
             let k = log.iter().filter(|e| e.0 == i).count();
@@ -411,6 +438,7 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
             max_attempts: case.max_attempts,
             ..RetryPolicy::default()
         },
+        concurrency: case.limits,
         ..Settings::from(case.schedule)
     };
     let input = Json::Object(Vec::new());
@@ -533,7 +561,7 @@ fn inputs_come_first(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
                         .map(|&d| format!("c{d}={}", id(d).unwrap_or_default()))
                         .collect();
                     let sep = if query.is_empty() { "" } else { "?" };
-                    let url = format!("http://svc/c{c}{sep}{}", query.join("&"));
+                    let url = format!("http://{}/c{c}{sep}{}", case.host(c), query.join("&"));
                     prop_assert_eq!(&a.url, &url, "c{}'s URL", c);
                     prop_assert!(a.body.is_none());
                 }
@@ -555,7 +583,24 @@ fn inputs_come_first(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
             // composition had failed by then.
             for c in 0..case.calls.len() {
                 let (ready, all) = inputs_done(c);
-                if all && failed_at.map_or(true, |t| ready < t) {
+                if all && failed_at.map_or(true, |t| ready < t) && case.limited() {
+                    // Under a limit it is queued from that moment until a slot is free:
+                    // sent exactly that much later, or, if the composition failed first,
+                    // never sent and queued until the failure.
+                    let record = &o.out.records[c];
+                    match o.attempts[c].first() {
+                        Some(first) => {
+                            prop_assert!(first.start >= ready, "c{} started early", c);
+                            if record.state == CallState::Ok && o.attempts[c].len() == 1 {
+                                prop_assert_eq!(first.start, ready + record.queued_ms, "c{}", c);
+                            }
+                        }
+                        None => {
+                            prop_assert_eq!(record.state, CallState::NotSent, "c{}", c);
+                            prop_assert_eq!(Some(ready + record.queued_ms), failed_at, "c{}", c);
+                        }
+                    }
+                } else if all && failed_at.map_or(true, |t| ready < t) {
                     let start = o.attempts[c].first().map(|a| a.start);
                     prop_assert_eq!(
                         start,
@@ -875,8 +920,9 @@ fn retries_within_limits(case: &Case, o: &Observed) -> Result<(), TestCaseError>
             // README: "a random wait below 100 ms, then below 200, 400, ... capped at 2 s".
             let ceiling = (100.0 * f64::from(1u32 << k.min(20))).min(2_000.0);
             let wait = again.start - before.end();
+            // Under a concurrency limit a retry may also wait for a slot.
             prop_assert!(
-                wait > 0.0 && wait < ceiling,
+                wait > 0.0 && (wait < ceiling || case.limited()),
                 "c{} waited {} ms before attempt {}, not within (0, {})",
                 c,
                 wait,
@@ -945,6 +991,112 @@ fn retries_within_limits(case: &Case, o: &Observed) -> Result<(), TestCaseError>
     Ok(())
 }
 
+/// How many of the requests in `spans` were on the wire at `t` (a request leaving at
+/// `t` no longer is; one sent at `t` already is).
+fn on_wire_at(spans: &[(f64, f64, usize)], t: f64, origin: Option<usize>) -> usize {
+    spans
+        .iter()
+        .filter(|&&(s, e, o)| s <= t && t < e && origin.map_or(true, |x| x == o))
+        .count()
+}
+
+/// Concurrency limits hold on the wire, a queued call waits only while its slots are
+/// all taken (a limit never idles the wire), and calls queue first come first served.
+fn within_limits(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
+    let origin = |c: usize| c % case.origins.max(1);
+    // (start, end, origin) of every request, from the wire.
+    let spans: Vec<(f64, f64, usize)> = o
+        .attempts
+        .iter()
+        .enumerate()
+        .flat_map(|(c, a)| a.iter().map(move |a| (a.start, a.end(), origin(c))))
+        .collect();
+    let max = case.limits.max.unwrap_or(usize::MAX);
+    let per_origin = case.limits.per_origin.unwrap_or(usize::MAX);
+    for &(t, _, x) in &spans {
+        let all = on_wire_at(&spans, t, None);
+        prop_assert!(all <= max, "{} on the wire at {}, limit {}", all, t, max);
+        let mine = on_wire_at(&spans, t, Some(x));
+        prop_assert!(
+            mine <= per_origin,
+            "{} on the wire to svc{} at {}, limit {}",
+            mine,
+            x,
+            t,
+            per_origin
+        );
+    }
+    // A call sent once and fine waited from `ready` to its start: throughout, either
+    // every slot or every slot of its origin was taken.
+    let ready_of = |c: usize| -> Option<f64> {
+        let record = &o.out.records[c];
+        let first = o.attempts[c].first()?;
+        (record.state == CallState::Ok && o.attempts[c].len() == 1)
+            .then(|| first.start - record.queued_ms)
+    };
+    for c in 0..case.calls.len() {
+        let (Some(ready), Some(first)) = (ready_of(c), o.attempts[c].first()) else {
+            continue;
+        };
+        let moments = std::iter::once(ready).filter(|&t| t < first.start).chain(
+            spans
+                .iter()
+                .map(|s| s.1)
+                .filter(|&e| ready < e && e < first.start),
+        );
+        for t in moments {
+            let full = on_wire_at(&spans, t, None) >= max
+                || on_wire_at(&spans, t, Some(origin(c))) >= per_origin;
+            prop_assert!(
+                full,
+                "c{} waited at {} (ready at {}, sent at {}) with a slot free",
+                c,
+                t,
+                ready,
+                first.start
+            );
+        }
+        // First come first served, among the calls that compete for the same slots.
+        for d in 0..case.calls.len() {
+            let Some(other) = ready_of(d) else { continue };
+            let same_slots = case.limits.per_origin.is_none() || origin(c) == origin(d);
+            if same_slots && ready < other {
+                let start_d = o.attempts[d][0].start;
+                prop_assert!(
+                    first.start <= start_d,
+                    "c{} was ready at {} but sent at {}, after c{} (ready at {}, sent at {})",
+                    c,
+                    ready,
+                    first.start,
+                    d,
+                    other,
+                    start_d
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Concurrency limits: at most 1 to 4 requests at once, or 1 to 3 per origin, or both,
+/// over 1 to 3 origins (one in three cases has no limit, for comparison).
+fn limits() -> impl Strategy<Value = Concurrency> {
+    (
+        prop::option::weighted(0.7, 1usize..=4),
+        prop::option::weighted(0.4, 1usize..=3),
+    )
+        .prop_map(|(max, per_origin)| Concurrency { max, per_origin })
+}
+
+/// [`case`] with concurrency limits, its calls spread over 1 to 3 origins.
+fn limited_case() -> impl Strategy<Value = Case> {
+    (case(), limits(), 1usize..=3).prop_map(|(case, limits, origins)| Case {
+        limits,
+        origins,
+        ..case
+    })
+}
+
 /// `cases` per property, unless `PROPTEST_CASES` asks for another number (for a soak run).
 fn config(cases: u32) -> ProptestConfig {
     let default = ProptestConfig::default();
@@ -983,6 +1135,21 @@ proptest! {
         let o = simulate(&case, None);
         wire_is_sane(&case, &o)?;
         retries_within_limits(&case, &o)?;
+    }
+
+    /// Under concurrency limits every property above still holds (eager's start times
+    /// shifted by each call's time in the queue), no more requests than the limits allow
+    /// are ever on the wire, a limit never leaves a slot idle while a call waits for it,
+    /// calls queue first come first served, and every call settles.
+    #[test]
+    fn concurrency_limits_bound_the_wire_and_every_call_settles(case in limited_case()) {
+        let o = simulate(&case, None);
+        wire_is_sane(&case, &o)?;
+        inputs_come_first(&case, &o)?;
+        states(&case, &o)?;
+        failures_skip_descendants(&case, &o)?;
+        retries_within_limits(&case, &o)?;
+        within_limits(&case, &o)?;
     }
 
     /// With no failure, other latencies and another schedule change only the timing: each
