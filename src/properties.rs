@@ -1032,7 +1032,7 @@ fn within_limits(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
         let record = &o.out.records[c];
         let first = o.attempts[c].first()?;
         (record.state == CallState::Ok && o.attempts[c].len() == 1)
-            .then(|| first.start - record.queued_ms)
+            .then_some(first.start - record.queued_ms)
     };
     for c in 0..case.calls.len() {
         let (Some(ready), Some(first)) = (ready_of(c), o.attempts[c].first()) else {
