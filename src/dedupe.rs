@@ -166,6 +166,8 @@ impl<V: Clone> Dedupe<V> {
             self.index = vec![0; (2 * n).next_power_of_two().max(8)];
             self.leads = vec![0; n];
         }
+        // The hash only finds candidates; the whole request is compared before sharing, so
+        // values crafted to collide cannot hand one call another request's reply.
         let hash = hash_of(request, timeout_ms);
         let mask = self.index.len() - 1;
         let mut at = hash as usize & mask;
