@@ -14,7 +14,9 @@
 //! rules then apply to it as if it had sent the request: its own record and error (the
 //! message names the call itself), its own `optional` and `fallback`, and whether its
 //! reply must be JSON. A failure therefore fails every sharer, each with its own record,
-//! and fails the composition if any of them is required.
+//! and fails the composition if any of them is required. A sharer's `startMs` is when it
+//! joined, its `endMs` when the outcome reached it, and its `status` the final answer's
+//! (the leader's record may also keep the status of an earlier attempt of its own).
 //!
 //! Choices, and why:
 //! - **Only reads.** A write has effects; two identical writes are two intents, so they
@@ -46,7 +48,8 @@ use crate::transport::Request;
 pub(crate) struct Dedupe<V> {
     on: bool,
     /// An open-addressed index of `entries`: entry number + 1, 0 for an empty place. Made
-    /// at the first read, with room for twice as many reads as the plan has calls.
+    /// at the first read, with twice as many places as the plan has calls, so it is never
+    /// more than half full.
     index: Vec<u32>,
     entries: Vec<Entry<V>>,
     /// Per call: the entry it leads, + 1 (0: none).
