@@ -8,8 +8,11 @@ const COMPENSATION_STATES = ['ok', 'failed', 'unknown', 'not-run'];
 const none = (ms) => (Number.isNaN(ms) ? null : ms);
 const failure = (code, message) => (code === undefined ? null : { code, message });
 
-/** `status` < 0 and NaN times mean "none" and become null; no `code` means no error. */
-export function callRecord(state, status, attempts, startMs, endMs, code, message) {
+/**
+ * `status` < 0 and NaN times mean "none" and become null; no `code` means no error.
+ * `sharedFrom` is the name of the call whose read this one shared, or null.
+ */
+export function callRecord(state, status, attempts, startMs, endMs, code, message, queuedMs, sharedFrom) {
   return {
     state: STATES[state],
     status: status < 0 ? null : status,
@@ -17,6 +20,8 @@ export function callRecord(state, status, attempts, startMs, endMs, code, messag
     startMs: none(startMs),
     endMs: none(endMs),
     error: failure(code, message),
+    queuedMs,
+    sharedFrom,
   };
 }
 

@@ -10,6 +10,7 @@ use crate::order::{self, OrderHooks, OrderRequest};
 use crate::plan::{
     call_placeholders, check_call_count, Plan, DEFAULT_MAX_CALLS, INPUT, MAX_TIMEOUT_MS,
 };
+use crate::queue::Concurrency;
 use crate::record::{CallRecord, CallState};
 use crate::retry::RetryPolicy;
 use crate::schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
@@ -95,6 +96,19 @@ export interface ComposeOptions {
   credentials?: Record<string, "include" | "same-origin" | "omit">;
   /** The most calls a plan may have (default 1000). Not an option of `composeOrder()`. */
   maxCalls?: number;
+  /**
+   * Identical GETs (and HEADs) of one composition, same URL, headers and time limit once
+   * filled in, are sent once and shared (default true); each sharer's record names the
+   * call it shared from in `sharedFrom`. Writes are never shared.
+   */
+  dedupe?: boolean;
+  /**
+   * The most requests on the wire at once, a whole number from 1 (default: no limit).
+   * The rest wait, first come first served; `queuedMs` in the records says how long.
+   */
+  maxConcurrency?: number;
+  /** The most requests on the wire at once per origin, a whole number from 1 (default: no limit). */
+  maxConcurrencyPerOrigin?: number;
 }
 
 /** How a call ended. */
@@ -109,6 +123,16 @@ export interface CallRecord {
   endMs: number | null;
   /** Why a `failed` or `unknown` call failed. */
   error: { code: ComposeErrorCode; message: string } | null;
+  /**
+   * ms the call waited for a free slot under `maxConcurrency` / `maxConcurrencyPerOrigin`,
+   * its retries included; 0 when it never waited. Counts against `deadlineMs`, not `timeoutMs`.
+   */
+  queuedMs: number;
+  /**
+   * The call whose identical read this one shared instead of sending its own (`attempts`
+   * is then 0), or null.
+   */
+  sharedFrom: string | null;
 }
 
 /** What became of the compensation of one completed write. */
@@ -302,6 +326,7 @@ fn failure_js(error: &Error, calls: &JsValue, compensations: &Array) -> JsValue 
 #[wasm_bindgen(module = "/js/records.js")]
 extern "C" {
     #[wasm_bindgen(js_name = callRecord)]
+    #[allow(clippy::too_many_arguments)]
     fn call_record(
         state: u8,
         status: i32,
@@ -310,6 +335,8 @@ extern "C" {
         end_ms: f64,
         code: Option<&str>,
         message: Option<&str>,
+        queued_ms: f64,
+        shared_from: &JsValue,
     ) -> JsValue;
 
     #[wasm_bindgen(js_name = compensationRecord)]
@@ -335,7 +362,8 @@ fn error_parts(error: Option<&Error>) -> (Option<&'static str>, Option<&str>) {
     }
 }
 
-fn record_js(record: &CallRecord) -> JsValue {
+/// One call's record; `names` (the plan's, as JS strings) name the call it shared from.
+fn record_js(record: &CallRecord, names: &[JsValue]) -> JsValue {
     let state = match record.state {
         CallState::Ok => 0,
         CallState::Failed => 1,
@@ -353,6 +381,11 @@ fn record_js(record: &CallRecord) -> JsValue {
         record.end_ms.unwrap_or(f64::NAN),
         code,
         message,
+        record.queued_ms,
+        record
+            .shared_from
+            .and_then(|leader| names.get(leader))
+            .unwrap_or(&JsValue::NULL),
     )
 }
 
@@ -378,7 +411,7 @@ fn set_name(obj: &Object, name: &JsValue, value: &JsValue) {
 fn records_js(names: &[JsValue], records: &[CallRecord]) -> JsValue {
     let obj = Object::new();
     for (name, record) in names.iter().zip(records) {
-        set_name(&obj, name, &record_js(record));
+        set_name(&obj, name, &record_js(record, names));
     }
     obj.into()
 }
@@ -403,6 +436,9 @@ const COMPOSE_OPTIONS: &[&str] = &[
     "maxResponseBytes",
     "allowedOrigins",
     "credentials",
+    "dedupe",
+    "maxConcurrency",
+    "maxConcurrencyPerOrigin",
 ];
 
 /// The option names only `compose()` and `validatePlan()` accept: `composeOrder()`'s
@@ -513,6 +549,19 @@ fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object
                 }
             },
         },
+        dedupe: match get("dedupe") {
+            v if v.is_undefined() || v.is_null() => true,
+            v => v
+                .as_bool()
+                .ok_or_else(|| bad_option("options.dedupe must be true or false".into()))?,
+        },
+        concurrency: Concurrency {
+            max: read_concurrency(&get("maxConcurrency"), "maxConcurrency")?,
+            per_origin: read_concurrency(
+                &get("maxConcurrencyPerOrigin"),
+                "maxConcurrencyPerOrigin",
+            )?,
+        },
     };
     let signal = match get("signal") {
         v if v.is_undefined() || v.is_null() => None,
@@ -572,6 +621,20 @@ fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object
         },
         obj,
     ))
+}
+
+/// `options.maxConcurrency` or `options.maxConcurrencyPerOrigin`: requests at once.
+fn read_concurrency(value: &JsValue, key: &str) -> Result<Option<usize>, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) if (1.0..=1_000_000.0).contains(&n) && n.fract() == 0.0 => Ok(Some(n as usize)),
+        _ => Err(bad_option(format!(
+            "options.{key} must be a whole number of requests from 1 to 1000000; leave it out \
+             for no limit"
+        ))),
+    }
 }
 
 /// `text` cut to 60 characters, for quoting an option's value in a message.

@@ -155,6 +155,7 @@
 
 mod bindings;
 mod compensate;
+mod dedupe;
 mod error;
 mod fetch;
 mod flag;
@@ -165,6 +166,7 @@ mod json;
 mod limits;
 mod order;
 mod plan;
+mod queue;
 mod record;
 mod redact;
 mod retry;
@@ -192,6 +194,7 @@ pub use hooks::{Hooks, NoHooks};
 pub use json::Json;
 pub use order::{OrderHooks, OrderRequest};
 pub use plan::{Call, Method, Plan};
+pub use queue::Concurrency;
 pub use record::{CallRecord, CallState};
 pub use retry::{Decision, RetryPolicy};
 pub use schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::hooks::NoHooks;
 use crate::json::Json;
 use crate::plan::{Method, Plan};
+use crate::queue::Concurrency;
 use crate::record::CallState;
 use crate::retry::RetryPolicy;
 use crate::schedule::{run, Outcome, Schedule, Settings, IDEMPOTENCY_KEY};
@@ -74,7 +75,7 @@ impl CallSpec {
     }
 
     /// The call as plan JSON: template inputs go in the URL of a GET and the body of a POST.
-    fn json(&self, i: usize) -> String {
+    fn json(&self, i: usize, host: &str) -> String {
         let named: Vec<usize> = self.deps.iter().filter(|d| d.1).map(|d| d.0).collect();
         let after: Vec<String> = self
             .deps
@@ -93,7 +94,7 @@ impl CallSpec {
                     )
                     .collect();
                 fields.push(r#""method":"POST""#.to_owned());
-                fields.push(format!(r#""url":"http://svc/c{i}""#));
+                fields.push(format!(r#""url":"http://{host}/c{i}""#));
                 fields.push(format!(r#""body":{{{}}}"#, body.join(",")));
             }
             _ => {
@@ -101,7 +102,7 @@ impl CallSpec {
                     named.iter().map(|j| format!("c{j}={{c{j}.id}}")).collect();
                 let sep = if query.is_empty() { "" } else { "?" };
                 fields.push(format!(
-                    r#""url":"http://svc/c{i}{sep}{}""#,
+                    r#""url":"http://{host}/c{i}{sep}{}""#,
                     query.join("&")
                 ));
             }
@@ -122,15 +123,32 @@ struct Case {
     calls: Vec<CallSpec>,
     schedule: Schedule,
     max_attempts: u32,
+    /// Concurrency limits (none but in `limited_case`).
+    limits: Concurrency,
+    /// How many origins the calls are spread over, call `i` on origin `i % origins`.
+    origins: usize,
 }
 
 impl Case {
+    /// The host of call `i`: `svc`, or `svc<k>` when the calls are spread over origins.
+    fn host(&self, i: usize) -> String {
+        if self.origins > 1 {
+            format!("svc{}", i % self.origins)
+        } else {
+            "svc".to_owned()
+        }
+    }
+
+    fn limited(&self) -> bool {
+        self.limits != Concurrency::default()
+    }
+
     fn plan_json(&self) -> String {
         let calls: Vec<String> = self
             .calls
             .iter()
             .enumerate()
-            .map(|(i, c)| c.json(i))
+            .map(|(i, c)| c.json(i, &self.host(i)))
             .collect();
         format!(r#"{{"calls":{{{}}}}}"#, calls.join(","))
     }
@@ -173,6 +191,13 @@ impl fmt::Debug for Case {
             self.max_attempts,
             self.calls.len()
         )?;
+        if self.limited() || self.origins > 1 {
+            writeln!(
+                f,
+                "maxConcurrency {:?}, maxConcurrencyPerOrigin {:?}, {} origins",
+                self.limits.max, self.limits.per_origin, self.origins
+            )?;
+        }
         for (i, c) in self.calls.iter().enumerate() {
             let deps: Vec<String> = c
                 .deps
@@ -253,6 +278,8 @@ fn resolve(raw: Vec<RawCall>, schedule: Schedule, max_attempts: u32) -> Case {
         calls,
         schedule,
         max_attempts,
+        limits: Concurrency::default(),
+        origins: 1,
     }
 }
 
@@ -377,10 +404,10 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
         move |req: &Request<Json>| -> Answer {
             let i: usize = req
                 .url
-                .trim_start_matches("http://svc/c")
                 .split('?')
                 .next()
-                .and_then(|s| s.parse().ok())
+                .and_then(|path| path.rsplit_once("/c"))
+                .and_then(|(_, n)| n.parse().ok())
                 .expect("a generated URL");
             let mut log = log.borrow_mut();
             let k = log.iter().filter(|e| e.0 == i).count();
@@ -411,6 +438,7 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
             max_attempts: case.max_attempts,
             ..RetryPolicy::default()
         },
+        concurrency: case.limits,
         ..Settings::from(case.schedule)
     };
     let input = Json::Object(Vec::new());
@@ -533,7 +561,7 @@ fn inputs_come_first(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
                         .map(|&d| format!("c{d}={}", id(d).unwrap_or_default()))
                         .collect();
                     let sep = if query.is_empty() { "" } else { "?" };
-                    let url = format!("http://svc/c{c}{sep}{}", query.join("&"));
+                    let url = format!("http://{}/c{c}{sep}{}", case.host(c), query.join("&"));
                     prop_assert_eq!(&a.url, &url, "c{}'s URL", c);
                     prop_assert!(a.body.is_none());
                 }
@@ -555,7 +583,24 @@ fn inputs_come_first(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
             // composition had failed by then.
             for c in 0..case.calls.len() {
                 let (ready, all) = inputs_done(c);
-                if all && failed_at.map_or(true, |t| ready < t) {
+                if all && failed_at.map_or(true, |t| ready < t) && case.limited() {
+                    // Under a limit it is queued from that moment until a slot is free:
+                    // sent exactly that much later, or, if the composition failed first,
+                    // never sent and queued until the failure.
+                    let record = &o.out.records[c];
+                    match o.attempts[c].first() {
+                        Some(first) => {
+                            prop_assert!(first.start >= ready, "c{} started early", c);
+                            if record.state == CallState::Ok && o.attempts[c].len() == 1 {
+                                prop_assert_eq!(first.start, ready + record.queued_ms, "c{}", c);
+                            }
+                        }
+                        None => {
+                            prop_assert_eq!(record.state, CallState::NotSent, "c{}", c);
+                            prop_assert_eq!(Some(ready + record.queued_ms), failed_at, "c{}", c);
+                        }
+                    }
+                } else if all && failed_at.map_or(true, |t| ready < t) {
                     let start = o.attempts[c].first().map(|a| a.start);
                     prop_assert_eq!(
                         start,
@@ -875,8 +920,9 @@ fn retries_within_limits(case: &Case, o: &Observed) -> Result<(), TestCaseError>
             // README: "a random wait below 100 ms, then below 200, 400, ... capped at 2 s".
             let ceiling = (100.0 * f64::from(1u32 << k.min(20))).min(2_000.0);
             let wait = again.start - before.end();
+            // Under a concurrency limit a retry may also wait for a slot.
             prop_assert!(
-                wait > 0.0 && wait < ceiling,
+                wait > 0.0 && (wait < ceiling || case.limited()),
                 "c{} waited {} ms before attempt {}, not within (0, {})",
                 c,
                 wait,
@@ -945,6 +991,509 @@ fn retries_within_limits(case: &Case, o: &Observed) -> Result<(), TestCaseError>
     Ok(())
 }
 
+/// How many of the requests in `spans` were on the wire at `t` (a request leaving at
+/// `t` no longer is; one sent at `t` already is).
+fn on_wire_at(spans: &[(f64, f64, usize)], t: f64, origin: Option<usize>) -> usize {
+    spans
+        .iter()
+        .filter(|&&(s, e, o)| s <= t && t < e && origin.map_or(true, |x| x == o))
+        .count()
+}
+
+/// Concurrency limits hold on the wire, a queued call waits only while its slots are
+/// all taken (a limit never idles the wire), and calls queue first come first served.
+fn within_limits(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
+    let origin = |c: usize| c % case.origins.max(1);
+    // (start, end, origin) of every request, from the wire.
+    let spans: Vec<(f64, f64, usize)> = o
+        .attempts
+        .iter()
+        .enumerate()
+        .flat_map(|(c, a)| a.iter().map(move |a| (a.start, a.end(), origin(c))))
+        .collect();
+    let max = case.limits.max.unwrap_or(usize::MAX);
+    let per_origin = case.limits.per_origin.unwrap_or(usize::MAX);
+    for &(t, _, x) in &spans {
+        let all = on_wire_at(&spans, t, None);
+        prop_assert!(all <= max, "{} on the wire at {}, limit {}", all, t, max);
+        let mine = on_wire_at(&spans, t, Some(x));
+        prop_assert!(
+            mine <= per_origin,
+            "{} on the wire to svc{} at {}, limit {}",
+            mine,
+            x,
+            t,
+            per_origin
+        );
+    }
+    // A call sent once and fine waited from `ready` to its start: throughout, either
+    // every slot or every slot of its origin was taken.
+    let ready_of = |c: usize| -> Option<f64> {
+        let record = &o.out.records[c];
+        let first = o.attempts[c].first()?;
+        (record.state == CallState::Ok && o.attempts[c].len() == 1)
+            .then_some(first.start - record.queued_ms)
+    };
+    for c in 0..case.calls.len() {
+        let (Some(ready), Some(first)) = (ready_of(c), o.attempts[c].first()) else {
+            continue;
+        };
+        let moments = std::iter::once(ready).filter(|&t| t < first.start).chain(
+            spans
+                .iter()
+                .map(|s| s.1)
+                .filter(|&e| ready < e && e < first.start),
+        );
+        for t in moments {
+            let full = on_wire_at(&spans, t, None) >= max
+                || on_wire_at(&spans, t, Some(origin(c))) >= per_origin;
+            prop_assert!(
+                full,
+                "c{} waited at {} (ready at {}, sent at {}) with a slot free",
+                c,
+                t,
+                ready,
+                first.start
+            );
+        }
+        // First come first served, among the calls that compete for the same slots.
+        for d in 0..case.calls.len() {
+            let Some(other) = ready_of(d) else { continue };
+            let same_slots = case.limits.per_origin.is_none() || origin(c) == origin(d);
+            if same_slots && ready < other {
+                let start_d = o.attempts[d][0].start;
+                prop_assert!(
+                    first.start <= start_d,
+                    "c{} was ready at {} but sent at {}, after c{} (ready at {}, sent at {})",
+                    c,
+                    ready,
+                    first.start,
+                    d,
+                    other,
+                    start_d
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Concurrency limits: at most 1 to 4 requests at once, or 1 to 3 per origin, or both,
+/// over 1 to 3 origins (one in three cases has no limit, for comparison).
+fn limits() -> impl Strategy<Value = Concurrency> {
+    (
+        prop::option::weighted(0.7, 1usize..=4),
+        prop::option::weighted(0.4, 1usize..=3),
+    )
+        .prop_map(|(max, per_origin)| Concurrency { max, per_origin })
+}
+
+/// [`case`] with concurrency limits, its calls spread over 1 to 3 origins.
+fn limited_case() -> impl Strategy<Value = Case> {
+    (case(), limits(), 1usize..=3).prop_map(|(case, limits, origins)| Case {
+        limits,
+        origins,
+        ..case
+    })
+}
+
+/// One call of a dedupe case: a read or a write of one of three resources, maybe with a
+/// header, maybe taking a query value from its first named input.
+#[derive(Clone)]
+struct ShareSpec {
+    method: Method,
+    path: u8,
+    header: Option<u8>,
+    /// Earlier calls it needs; the first named one fills `?k=` (reads) or the body.
+    deps: Vec<(usize, bool)>,
+    optional: bool,
+}
+
+impl ShareSpec {
+    fn named(&self) -> Option<usize> {
+        self.deps.iter().find(|d| d.1).map(|d| d.0)
+    }
+}
+
+/// A composition whose reads often coincide once filled in.
+#[derive(Clone)]
+struct ShareCase {
+    calls: Vec<ShareSpec>,
+    /// Per resource: latency and answer of the 1st, 2nd, ... request of one exact
+    /// request (the last one repeats).
+    answers: Vec<Vec<(u32, Fate)>>,
+    schedule: Schedule,
+    max_attempts: u32,
+    dedupe: bool,
+    limits: Concurrency,
+}
+
+impl ShareCase {
+    fn plan_json(&self) -> String {
+        let calls: Vec<String> = self
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let named = c.named();
+                let mut fields = vec![format!(r#""method":"{}""#, c.method.as_str())];
+                let query = match (named, c.method) {
+                    (Some(j), Method::Get | Method::Head) => format!("?k={{c{j}.k}}"),
+                    _ => String::new(),
+                };
+                fields.push(format!(r#""url":"http://svc/p{}{query}""#, c.path));
+                if c.method == Method::Post {
+                    let body = named.map_or(String::new(), |j| format!(r#""k":"{{c{j}.k}}""#));
+                    fields.push(format!(r#""body":{{{body}}}"#));
+                }
+                if let Some(h) = c.header {
+                    fields.push(format!(r#""headers":{{"X-H":"{h}"}}"#));
+                }
+                let after: Vec<String> = c
+                    .deps
+                    .iter()
+                    .filter(|d| Some(d.0) != named)
+                    .map(|d| format!("\"c{}\"", d.0))
+                    .collect();
+                if !after.is_empty() {
+                    fields.push(format!(r#""after":[{}]"#, after.join(",")));
+                }
+                if c.optional {
+                    fields.push(r#""optional":true"#.to_owned());
+                }
+                format!(r#""c{i}":{{{}}}"#, fields.join(","))
+            })
+            .collect();
+        format!(r#"{{"calls":{{{}}}}}"#, calls.join(","))
+    }
+
+    /// What call `c`'s read asks for once filled in (each reply's `k` is its resource's
+    /// number): what the network tells requests apart by. `None` for a write.
+    fn read_key(&self, c: usize) -> Option<String> {
+        let spec = &self.calls[c];
+        if spec.method == Method::Post {
+            return None;
+        }
+        let query = spec
+            .named()
+            .map_or(String::new(), |j| format!("?k={}", self.calls[j].path));
+        Some(wire_key(
+            spec.method,
+            &format!("http://svc/p{}{query}", spec.path),
+            spec.header.map(|h| h.to_string()).as_deref(),
+        ))
+    }
+}
+
+/// A request as the dedupe properties tell requests apart: method, URL and `X-H`.
+fn wire_key(method: Method, url: &str, header: Option<&str>) -> String {
+    format!("{method} {url} {header:?}")
+}
+
+impl fmt::Debug for ShareCase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "schedule {}, max_attempts {}, dedupe {}, maxConcurrency {:?}, {} calls:",
+            self.schedule.as_str(),
+            self.max_attempts,
+            self.dedupe,
+            self.limits.max,
+            self.calls.len()
+        )?;
+        for (i, c) in self.calls.iter().enumerate() {
+            let deps: Vec<String> = c
+                .deps
+                .iter()
+                .map(|&(d, named)| format!("c{d}{}", if named { "" } else { " (after)" }))
+                .collect();
+            writeln!(
+                f,
+                "  c{i:<3} {:<4} p{} {:?}{} needs [{}]",
+                c.method.as_str(),
+                c.path,
+                c.header,
+                if c.optional { " optional" } else { "" },
+                deps.join(", ")
+            )?;
+        }
+        for (p, answers) in self.answers.iter().enumerate() {
+            writeln!(f, "  p{p} answers {answers:?}")?;
+        }
+        write!(f, "plan: {}", self.plan_json())
+    }
+}
+
+type RawShare = (u8, u8, Option<u8>, Vec<(Index, bool)>, bool);
+
+fn share_call() -> impl Strategy<Value = RawShare> {
+    (
+        prop_oneof![6 => Just(0u8), 2 => Just(1u8), 2 => Just(2u8)],
+        0u8..3,
+        prop::option::weighted(0.3, 0u8..2),
+        prop::collection::vec((any::<Index>(), any::<bool>()), 0..=2),
+        prop::bool::weighted(0.2),
+    )
+}
+
+fn share_case(failure_weight: impl Strategy<Value = u32>) -> impl Strategy<Value = ShareCase> {
+    failure_weight.prop_flat_map(|weight| {
+        (
+            prop::collection::vec(share_call(), 1..=24),
+            prop::collection::vec(prop::collection::vec((1u32..=200, fate(weight)), 1..=4), 3),
+            schedule(),
+            1u32..=4,
+            prop::bool::weighted(0.85),
+            prop::option::weighted(0.3, 1usize..=3),
+        )
+            .prop_map(|(raw, answers, schedule, max_attempts, dedupe, max)| {
+                let calls = raw
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (method, path, header, deps, optional))| {
+                        let mut resolved: Vec<(usize, bool)> = Vec::new();
+                        if i > 0 {
+                            for (at, named) in deps {
+                                let d = at.index(i);
+                                if resolved.iter().all(|r| r.0 != d) {
+                                    resolved.push((d, named));
+                                }
+                            }
+                        }
+                        ShareSpec {
+                            method: [Method::Get, Method::Head, Method::Post][method as usize],
+                            path,
+                            header,
+                            deps: resolved,
+                            optional,
+                        }
+                    })
+                    .collect();
+                ShareCase {
+                    calls,
+                    answers,
+                    schedule,
+                    max_attempts,
+                    dedupe,
+                    limits: Concurrency {
+                        max,
+                        per_origin: None,
+                    },
+                }
+            })
+    })
+}
+
+/// One request of a dedupe case as the network saw it.
+#[derive(Clone, Debug)]
+struct Heard {
+    key: String,
+    method: Method,
+    start: f64,
+    end: Option<f64>,
+}
+
+fn simulate_sharing(case: &ShareCase) -> (Plan, Outcome<Json>, Vec<Heard>) {
+    let json: Json = serde_json::from_str(&case.plan_json()).expect("generated JSON");
+    let plan = Plan::from_json(&json).expect("generated plans are valid");
+    let answers = case.answers.clone();
+    let heard: Rc<RefCell<Vec<String>>> = Rc::default();
+    let sim = Sim::new({
+        let heard = heard.clone();
+        move |req: &Request<Json>| -> Answer {
+            let path: usize = req.url["http://svc/p".len()..]
+                .split('?')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .expect("a generated URL");
+            let header = req.headers.iter().find(|(h, _)| h == "X-H").map(|(_, v)| v);
+            let key = wire_key(req.method, &req.url, header.map(String::as_str));
+            let mut heard = heard.borrow_mut();
+            let n = heard.iter().filter(|k| **k == key).count();
+            let (ms, fate) = answers[path][n.min(answers[path].len() - 1)];
+            // The same data for the same request, whoever sends it.
+            let body = Json::Object(vec![
+                ("k".into(), Json::Number(path as f64)),
+                (
+                    "id".into(),
+                    Json::String(format!("{:016x}", fingerprint(&key))),
+                ),
+            ]);
+            heard.push(key);
+            let result = match fate {
+                Fate::Ok => Ok(Reply { status: 200, body }),
+                Fate::Status(s) => Err(TransportError::Status(s)),
+                Fate::Network => Err(TransportError::Network("connection reset".into())),
+            };
+            (f64::from(ms), result)
+        }
+    });
+    let settings = Settings {
+        operation_id: Some("op".into()),
+        retry: RetryPolicy {
+            max_attempts: case.max_attempts,
+            ..RetryPolicy::default()
+        },
+        dedupe: case.dedupe,
+        concurrency: case.limits,
+        ..Settings::from(case.schedule)
+    };
+    let out = sim.block_on(run(
+        &plan,
+        &Json::Object(Vec::new()),
+        &sim,
+        &sim,
+        &NoHooks,
+        settings,
+        futures::future::pending(),
+    ));
+    let heard = heard.borrow();
+    let requests = sim
+        .seen()
+        .iter()
+        .zip(heard.iter())
+        .map(|(s, key)| Heard {
+            key: key.clone(),
+            method: s.request.method,
+            start: s.start,
+            end: s.end,
+        })
+        .collect();
+    (plan, out, requests)
+}
+
+/// Each distinct read is requested by at most one call (its attempts one after another),
+/// and every other call that makes it shares that call's request and outcome; writes are
+/// never shared; with `dedupe: false` nothing is. Every call settles.
+fn sharing_is_sound(
+    case: &ShareCase,
+    out: &Outcome<Json>,
+    heard: &[Heard],
+) -> Result<(), TestCaseError> {
+    let n = case.calls.len();
+    let records = &out.records;
+    for c in 0..n {
+        let record = &records[c];
+        let Some(l) = record.shared_from else {
+            continue;
+        };
+        prop_assert!(case.dedupe, "c{} shared c{} with dedupe off", c, l);
+        prop_assert!(case.read_key(c).is_some(), "the write c{} shared c{}", c, l);
+        prop_assert_eq!(
+            case.read_key(c),
+            case.read_key(l),
+            "c{} shared c{}, another read",
+            c,
+            l
+        );
+        prop_assert_eq!(
+            records[l].shared_from,
+            None,
+            "c{} shared c{}, itself a sharer",
+            c,
+            l
+        );
+        prop_assert_eq!(record.attempts, 0, "c{} shared, yet sent", c);
+        // A leader's start is when its request was sent, after any time in the queue.
+        let leader_ready = records[l].start_ms.map(|s| s - records[l].queued_ms);
+        prop_assert!(
+            record.start_ms.is_some() && record.start_ms >= leader_ready,
+            "c{} joined before c{} was ready",
+            c,
+            l
+        );
+        // The leader's outcome is the sharer's.
+        let (mine, theirs) = (record.state, records[l].state);
+        match theirs {
+            CallState::Ok => {
+                prop_assert_eq!(mine, CallState::Ok, "c{} shares the ok c{}", c, l);
+                prop_assert_eq!(&out.replies[c], &out.replies[l], "c{}'s reply", c);
+                prop_assert_eq!(record.status, records[l].status);
+                prop_assert!(record.end_ms >= records[l].end_ms);
+            }
+            CallState::Failed => {
+                prop_assert_eq!(mine, CallState::Failed, "c{} shares the failed c{}", c, l);
+                let kind = |i: usize| records[i].error.as_ref().map(Error::kind);
+                prop_assert_eq!(kind(c), kind(l));
+                // The final outcome's status: the leader's record may also keep the status
+                // of an earlier attempt (a 503 before a network error), which was its own.
+                let status = |i: usize| records[i].error.as_ref().and_then(Error::status);
+                prop_assert_eq!(status(c), status(l));
+                prop_assert_eq!(record.status, status(l));
+                let name = format!("c{c}");
+                prop_assert_eq!(
+                    records[c].error.as_ref().and_then(Error::call),
+                    Some(name.as_str()),
+                    "c{}'s error names it",
+                    c
+                );
+            }
+            // Its request was aborted, or never left the queue.
+            CallState::Cancelled | CallState::NotSent => {
+                prop_assert_eq!(
+                    mine,
+                    CallState::Cancelled,
+                    "c{} shares c{}, {:?}",
+                    c,
+                    l,
+                    theirs
+                );
+            }
+            other => prop_assert!(false, "c{} shares c{}, which is {:?}", c, l, other),
+        }
+    }
+    // From the wire: each read's requests are one call's attempts, never overlapping.
+    let mut keys: Vec<&str> = heard
+        .iter()
+        .filter(|h| h.method != Method::Post)
+        .map(|h| h.key.as_str())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        let requests: Vec<&Heard> = heard.iter().filter(|h| h.key == key).collect();
+        let senders: Vec<usize> = (0..n)
+            .filter(|&c| case.read_key(c).as_deref() == Some(key) && records[c].attempts > 0)
+            .collect();
+        let sent: u32 = senders.iter().map(|&c| records[c].attempts).sum();
+        prop_assert_eq!(
+            requests.len(),
+            sent as usize,
+            "{}: requests vs attempts",
+            key
+        );
+        if case.dedupe {
+            prop_assert!(senders.len() <= 1, "{} was requested by {:?}", key, senders);
+            for pair in requests.windows(2) {
+                prop_assert!(
+                    pair[0].end.is_some_and(|e| e <= pair[1].start),
+                    "{} was in flight twice at once: {:?}",
+                    key,
+                    pair
+                );
+            }
+        }
+    }
+    let writes = heard.iter().filter(|h| h.method == Method::Post).count();
+    let write_attempts: u32 = (0..n)
+        .filter(|&c| case.calls[c].method == Method::Post)
+        .map(|c| records[c].attempts)
+        .sum();
+    prop_assert_eq!(writes, write_attempts as usize, "every write sends its own");
+    // Every call settled: none is left without an outcome while nothing failed.
+    if out.error.is_none() {
+        for (c, record) in records.iter().enumerate() {
+            prop_assert!(
+                !matches!(record.state, CallState::NotSent | CallState::Cancelled),
+                "c{} is {:?} though nothing failed",
+                c,
+                record.state
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `cases` per property, unless `PROPTEST_CASES` asks for another number (for a soak run).
 fn config(cases: u32) -> ProptestConfig {
     let default = ProptestConfig::default();
@@ -983,6 +1532,50 @@ proptest! {
         let o = simulate(&case, None);
         wire_is_sane(&case, &o)?;
         retries_within_limits(&case, &o)?;
+    }
+
+    /// Under concurrency limits every property above still holds (eager's start times
+    /// shifted by each call's time in the queue), no more requests than the limits allow
+    /// are ever on the wire, a limit never leaves a slot idle while a call waits for it,
+    /// calls queue first come first served, and every call settles.
+    #[test]
+    fn concurrency_limits_bound_the_wire_and_every_call_settles(case in limited_case()) {
+        let o = simulate(&case, None);
+        wire_is_sane(&case, &o)?;
+        inputs_come_first(&case, &o)?;
+        states(&case, &o)?;
+        failures_skip_descendants(&case, &o)?;
+        retries_within_limits(&case, &o)?;
+        within_limits(&case, &o)?;
+    }
+
+    /// Identical reads (same method, filled-in URL and headers) are requested once, by
+    /// one call, and every other call that makes one shares its outcome, under any
+    /// schedule, failures, retries and concurrency limit.
+    #[test]
+    fn each_distinct_read_is_requested_once_and_shared(case in share_case(0u32..=3)) {
+        let (_, out, heard) = simulate_sharing(&case);
+        sharing_is_sound(&case, &out, &heard)?;
+    }
+
+    /// Without failures, sharing changes nothing a caller reads: the same data with the
+    /// dedupe on and off, and with it on, exactly one request per distinct read.
+    #[test]
+    fn dedupe_changes_the_requests_not_the_data(case in share_case(Just(0u32))) {
+        let on = ShareCase { dedupe: true, ..case.clone() };
+        let off = ShareCase { dedupe: false, ..case };
+        let (_, a, heard_on) = simulate_sharing(&on);
+        let (_, b, heard_off) = simulate_sharing(&off);
+        sharing_is_sound(&on, &a, &heard_on)?;
+        sharing_is_sound(&off, &b, &heard_off)?;
+        prop_assert!(a.error.is_none() && b.error.is_none());
+        prop_assert_eq!(&a.replies, &b.replies);
+        let mut reads: Vec<String> = (0..on.calls.len()).filter_map(|c| on.read_key(c)).collect();
+        reads.sort_unstable();
+        reads.dedup();
+        let sent = heard_on.iter().filter(|h| h.method != Method::Post).count();
+        prop_assert_eq!(sent, reads.len(), "one request per distinct read");
+        prop_assert_eq!(heard_off.len(), on.calls.len(), "one request per call when off");
     }
 
     /// With no failure, other latencies and another schedule change only the timing: each

@@ -55,6 +55,12 @@ pub struct CallRecord {
     pub error: Option<Error>,
     /// Whether its plan `fallback` stood in for the reply after it failed.
     pub fell_back: bool,
+    /// Milliseconds it waited for a free slot under a concurrency limit, all attempts
+    /// together (see `queue.rs`); 0 when it never waited.
+    pub queued_ms: f64,
+    /// The call whose identical read it shared instead of sending its own (see
+    /// `dedupe.rs`): its index in the plan. It then sent nothing (`attempts` is 0).
+    pub shared_from: Option<usize>,
 }
 
 impl Default for CallRecord {
@@ -67,6 +73,8 @@ impl Default for CallRecord {
             end_ms: None,
             error: None,
             fell_back: false,
+            queued_ms: 0.0,
+            shared_from: None,
         }
     }
 }

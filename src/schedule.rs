@@ -11,10 +11,12 @@
 //! every in-flight request is aborted at once. Dropping the future aborts them too.
 
 use crate::compensate::{compensate, Compensation, Sender};
+use crate::dedupe::Dedupe;
 use crate::error::{Error, ErrorKind};
 use crate::hooks::Hooks;
 use crate::in_flight::{BoxFuture, InFlight};
 use crate::plan::{Call, Plan};
+use crate::queue::{Concurrency, Queue};
 use crate::record::{CallRecord, CallState};
 use crate::retry::{Decision, RetryPolicy};
 use crate::scope::Scope;
@@ -77,6 +79,10 @@ pub struct Settings {
     pub operation_id: Option<String>,
     /// How failed attempts are retried.
     pub retry: RetryPolicy,
+    /// Whether identical reads share one request (default `true`; see `dedupe.rs`).
+    pub dedupe: bool,
+    /// How many requests may be on the wire at once (default: no limit; see `queue.rs`).
+    pub concurrency: Concurrency,
 }
 
 impl From<Schedule> for Settings {
@@ -87,6 +93,8 @@ impl From<Schedule> for Settings {
             deadline_ms: None,
             operation_id: None,
             retry: RetryPolicy::default(),
+            dedupe: true,
+            concurrency: Concurrency::default(),
         }
     }
 }
@@ -110,7 +118,7 @@ pub struct Outcome<V> {
 pub(crate) type Sent<V> = Result<Reply<V>, TransportError>;
 
 /// What an in-flight slot yields: a request's outcome, or the end of a retry's backoff.
-enum Slot<V> {
+pub(crate) enum Slot<V> {
     Sent(Sent<V>),
     Waited,
 }
@@ -179,10 +187,14 @@ struct Run<'p, V: 'static> {
     /// The failure that stands for a call waiting to retry, should it never get the chance.
     backoff: Vec<Option<Error>>,
     error: Option<Error>,
+    /// Requests waiting for a slot under a concurrency limit; `None` without limits.
+    queue: Option<Queue>,
+    /// Identical reads, sent once.
+    dedupe: Dedupe<V>,
 }
 
 impl<'p, V: Value> Run<'p, V> {
-    fn new(plan: &'p Plan, schedule: Schedule) -> Self {
+    fn new(plan: &'p Plan, settings: &Settings) -> Self {
         let n = plan.calls().len();
         let waiting: Vec<usize> = plan.calls().iter().map(|c| c.deps.len()).collect();
         let ready = (0..n)
@@ -191,7 +203,7 @@ impl<'p, V: Value> Run<'p, V> {
             .collect();
         Run {
             plan,
-            schedule,
+            schedule: settings.schedule,
             replies: vec![None; n],
             records: vec![CallRecord::default(); n],
             waiting,
@@ -202,6 +214,8 @@ impl<'p, V: Value> Run<'p, V> {
             limits: TimeLimits::new(n),
             backoff: vec![None; n],
             error: None,
+            queue: Queue::new(settings.concurrency, n),
+            dedupe: Dedupe::new(settings.dedupe),
         }
     }
 
@@ -292,9 +306,27 @@ impl<'p, V: Value> Run<'p, V> {
     /// write was sent and may or may not have been acted on, so it is `unknown`. A write
     /// waiting to retry keeps the outcome of its last attempt.
     fn abort_in_flight(&mut self, now: f64, reads_only: bool) {
+        // Calls waiting on a read that is aborted now (see `dedupe.rs`).
+        for f in self.dedupe.drop_waiting() {
+            self.records[f].state = CallState::Cancelled;
+            self.records[f].end_ms = Some(now);
+            self.settle(f);
+        }
         for j in 0..self.plan.calls().len() {
             let read = self.plan.calls()[j].method.is_read();
             let waiting = self.backoff[j].is_some();
+            // A call still queued for its first attempt was never sent: it stays
+            // `not-sent` (`cancelled` after an abort), whatever its method.
+            if let Some(queue) = self.queue.as_mut() {
+                queue.release(j);
+                if let Some(since) = queue.withdraw(j) {
+                    self.records[j].queued_ms += now - since;
+                    if self.records[j].attempts == 0 {
+                        self.in_flight.remove(j);
+                        continue;
+                    }
+                }
+            }
             if (reads_only && !read && !waiting) || !self.in_flight.remove(j) {
                 continue;
             }
@@ -395,7 +427,7 @@ where
     let origin = clock.now();
     let elapsed = || clock.now() - origin;
     let settings: Settings = settings.into();
-    let mut run = Run::new(plan, settings.schedule);
+    let mut run = Run::new(plan, &settings);
     let mut cancel = std::pin::pin!(cancel);
     let mut deadline = settings.deadline_ms.map(|ms| clock.sleep(ms));
     let n = plan.calls().len();
@@ -412,12 +444,51 @@ where
         }
     };
 
+    // Sends the next attempt of call `i` now (its request is in `sent`); the call's own
+    // time limit starts here, not while it waited in the queue.
+    let launch =
+        |run: &mut Run<'_, T::Value>, sent: &[Option<Request<T::Value>>], i: usize, now: f64| {
+            let record = &mut run.records[i];
+            if record.attempts == 0 {
+                record.start_ms = Some(now);
+            }
+            record.attempts += 1;
+            run.backoff[i] = None;
+            let (limit, by_deadline) = limit_of(i, now);
+            run.limits.start(i, now, limit, by_deadline);
+            if let Some(request) = sent[i].clone() {
+                run.in_flight.insert(i, attempt(transport, request));
+            }
+        };
+    // Launches it, or queues it while a concurrency limit is reached: it then holds its
+    // in-flight slot without a request, so that an abort finds it (see `queue.rs`).
+    let send =
+        |run: &mut Run<'_, T::Value>, sent: &[Option<Request<T::Value>>], i: usize, now: f64| {
+            let url = sent[i].as_ref().map_or("", |r| r.url.as_str());
+            if run.queue.as_mut().is_some_and(|q| !q.admit(i, url, now)) {
+                run.in_flight.insert(i, Box::pin(std::future::pending()));
+            } else {
+                launch(run, sent, i, now);
+            }
+        };
+
     if let Err(e) = Scope::new(plan, input, &run.replies).check_input() {
         run.error = Some(e);
         return run.finish();
     }
 
     loop {
+        // Queued requests go first, in the order they were queued, as slots free.
+        while let Some((i, since)) = run
+            .queue
+            .as_mut()
+            .filter(|_| run.error.is_none())
+            .and_then(Queue::next)
+        {
+            let now = elapsed();
+            run.records[i].queued_ms += now - since;
+            launch(&mut run, &sent, i, now);
+        }
         while let Some(i) = run.next_to_start() {
             let call = &plan.calls()[i];
             let scope = Scope::new(plan, input, &run.replies);
@@ -431,14 +502,14 @@ where
                     if call.method == crate::plan::Method::Post {
                         add_idempotency_key(&mut request, &call.name, &settings, transport);
                     }
-                    let start = elapsed();
-                    let (limit, by_deadline) = limit_of(i, start);
-                    let record = &mut run.records[i];
-                    record.attempts = 1;
-                    record.start_ms = Some(start);
-                    sent[i] = Some(request.clone());
-                    run.limits.start(i, start, limit, by_deadline);
-                    run.in_flight.insert(i, attempt(transport, request));
+                    let now = elapsed();
+                    let own = call.timeout_ms.unwrap_or(settings.timeout_ms);
+                    let shared = run.dedupe.share(i, &request, own, &sent);
+                    sent[i] = Some(request);
+                    match shared {
+                        Some(leader) => crate::dedupe::follow(&mut run.records[i], leader, now),
+                        None => send(&mut run, &sent, i, now),
+                    }
                 }
                 Err(e) => run.fail(i, e, elapsed()),
             }
@@ -446,6 +517,9 @@ where
         // The caller's abort comes first, then the deadline; otherwise the next request
         // to settle, or to run out of time (it is aborted by its removal).
         let settled = std::future::poll_fn(|cx| {
+            if let Some((i, outcome)) = run.dedupe.due() {
+                return Poll::Ready(Ok(Some((i, Slot::Sent(outcome)))));
+            }
             if cancel.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Err(Stop::Aborted));
             }
@@ -490,25 +564,30 @@ where
         };
         let name = &plan.calls()[i].name;
         let result = match result {
-            Slot::Sent(result) => result,
+            Slot::Sent(result) => {
+                if let Some(queue) = run.queue.as_mut() {
+                    queue.release(i);
+                }
+                run.dedupe.keep(i, &result);
+                result
+            }
             Slot::Waited => {
                 let standing = run.backoff[i].take();
-                match (&run.error, sent[i].clone(), standing) {
+                match (&run.error, sent[i].is_some(), standing) {
                     // The composition failed while this call waited: its last failure stands.
-                    (Some(_), _, Some(error)) | (_, None, Some(error)) => {
+                    (Some(_), _, Some(error)) | (_, false, Some(error)) => {
                         let unknown = run.records[i].state == CallState::Unknown;
                         run.fail(i, error, now);
                         if unknown {
                             run.records[i].state = CallState::Unknown;
                         }
                     }
-                    (_, Some(request), _) => {
-                        run.records[i].attempts += 1;
-                        let (limit, by_deadline) = limit_of(i, now);
-                        run.limits.start(i, now, limit, by_deadline);
-                        run.in_flight.insert(i, attempt(transport, request));
+                    (_, true, standing) => {
+                        // Until it is sent, a retry queued for a slot is still waiting.
+                        run.backoff[i] = standing;
+                        send(&mut run, &sent, i, now);
                     }
-                    (_, None, None) => {}
+                    (_, false, None) => {}
                 }
                 continue;
             }
@@ -526,6 +605,9 @@ where
             }
             result => result,
         };
+        if result.is_ok() {
+            run.dedupe.settled(i);
+        }
         match result {
             Ok(reply) => match hooks.check(name, &reply.body) {
                 Ok(()) => run.succeed(i, reply.status, reply.body, now),
@@ -549,8 +631,9 @@ where
             }
             Err(e) => {
                 let call = &plan.calls()[i];
-                let repeatable =
-                    call.method.is_read() || sent[i].as_ref().is_some_and(has_idempotency_key);
+                // A call sharing another's read got its final outcome: retries were its.
+                let repeatable = run.records[i].shared_from.is_none()
+                    && (call.method.is_read() || sent[i].as_ref().is_some_and(has_idempotency_key));
                 let time_left = settings.deadline_ms.map_or(f64::INFINITY, |d| d - now);
                 let decision = settings.retry.decide(
                     run.records[i].attempts,
@@ -587,6 +670,7 @@ where
                     );
                     continue;
                 }
+                run.dedupe.settled(i);
                 // A write stays `unknown` once any attempt's outcome was: a later definite
                 // failure does not say the earlier attempt did nothing.
                 let was_unknown = run.records[i].state == CallState::Unknown;

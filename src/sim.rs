@@ -42,6 +42,8 @@ struct Inner {
     now: Cell<f64>,
     timers: RefCell<Vec<(f64, Waker)>>,
     seen: RefCell<Vec<Seen>>,
+    /// Idempotency keys handed out so far.
+    keys: Cell<usize>,
 }
 
 /// The simulated network and its clock.
@@ -157,7 +159,11 @@ impl Transport for Sim {
     type Value = Json;
 
     fn idempotency_key(&self) -> String {
-        format!("key-{}", self.inner.seen.borrow().len())
+        // Numbered in the order they are made, which is not the order requests are sent
+        // in when a concurrency limit queues some.
+        let n = self.inner.keys.get() + 1;
+        self.inner.keys.set(n);
+        format!("key-{n}")
     }
 
     /// The middle of the range, so backoffs are exact in tests.

@@ -95,6 +95,15 @@ macro_rules! shared_suite {
             secrets_stay_out_of_invalid_input_and_abort_errors,
             secrets_stay_out_of_failed_compensations,
         );
+        // Dedupe and concurrency limits (tests/common/flow.rs).
+        shared_suite!(
+            identical_gets_share_one_request_and_a_different_header_does_not,
+            a_shared_failure_fails_each_sharer_and_writes_are_never_shared,
+            max_concurrency_keeps_at_most_that_many_requests_at_the_servers,
+            a_per_origin_limit_still_lets_other_origins_overlap,
+            concurrency_options_are_validated_and_reach_compose_order,
+            an_abort_empties_the_queue_and_queued_writes_were_never_sent,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -106,12 +115,14 @@ macro_rules! shared_suite {
 
 mod data;
 mod faults;
+mod flow;
 mod lifetime;
 mod limits;
 mod saga;
 mod urls;
 pub use data::*;
 pub use faults::*;
+pub use flow::*;
 pub use lifetime::*;
 pub use limits::*;
 pub use saga::*;
