@@ -12,6 +12,7 @@
 
 use crate::compensate::{compensate, Compensation, Sender};
 use crate::error::{Error, ErrorKind};
+use crate::events::{OnEvent, Progress};
 use crate::hooks::Hooks;
 use crate::in_flight::{BoxFuture, InFlight};
 use crate::plan::{Call, Plan};
@@ -19,6 +20,7 @@ use crate::record::{CallRecord, CallState};
 use crate::retry::{Decision, RetryPolicy};
 use crate::scope::Scope;
 use crate::time_limits::TimeLimits;
+use crate::trace::TraceContext;
 use crate::transport::Request;
 use crate::transport::{Clock, Reply, Transport, TransportError};
 use crate::value::Value;
@@ -77,6 +79,10 @@ pub struct Settings {
     pub operation_id: Option<String>,
     /// How failed attempts are retried.
     pub retry: RetryPolicy,
+    /// Receives the progress events (see `events.rs` for their order); `None` costs nothing.
+    pub on_event: Option<OnEvent>,
+    /// The trace whose `traceparent` the requests carry; `None`: no header.
+    pub trace: Option<TraceContext>,
 }
 
 impl From<Schedule> for Settings {
@@ -87,6 +93,8 @@ impl From<Schedule> for Settings {
             deadline_ms: None,
             operation_id: None,
             retry: RetryPolicy::default(),
+            on_event: None,
+            trace: None,
         }
     }
 }
@@ -105,6 +113,9 @@ pub struct Outcome<V> {
     /// The compensations of completed writes, in the order they ran (last write first);
     /// empty when the composition succeeded or no completed write declared one.
     pub compensations: Vec<Compensation>,
+    /// The clock's reading ([`Clock::now`]) when the composition started: the records'
+    /// times count from it.
+    pub origin: f64,
 }
 
 pub(crate) type Sent<V> = Result<Reply<V>, TransportError>;
@@ -179,6 +190,8 @@ struct Run<'p, V: 'static> {
     /// The failure that stands for a call waiting to retry, should it never get the chance.
     backoff: Vec<Option<Error>>,
     error: Option<Error>,
+    /// Progress events, when somebody listens.
+    events: Progress,
 }
 
 impl<'p, V: Value> Run<'p, V> {
@@ -202,6 +215,7 @@ impl<'p, V: Value> Run<'p, V> {
             limits: TimeLimits::new(n),
             backoff: vec![None; n],
             error: None,
+            events: Progress::new(None, n),
         }
     }
 
@@ -226,6 +240,7 @@ impl<'p, V: Value> Run<'p, V> {
 
     /// Marks call `i` settled for the stage barrier.
     fn settle(&mut self, i: usize) {
+        self.events.settled(i);
         let stage = self.plan.calls()[i].stage;
         self.open_in_stage[stage] -= 1;
         while self.stage < self.open_in_stage.len() && self.open_in_stage[self.stage] == 0 {
@@ -299,6 +314,7 @@ impl<'p, V: Value> Run<'p, V> {
                 continue;
             }
             self.limits.clear(j);
+            self.events.stopped(j);
             let record = &mut self.records[j];
             record.end_ms = Some(now);
             let last = self.backoff[j].take();
@@ -356,12 +372,13 @@ impl<'p, V: Value> Run<'p, V> {
         ));
     }
 
-    fn finish(self) -> Outcome<V> {
+    fn finish(self, origin: f64) -> Outcome<V> {
         Outcome {
             replies: self.replies,
             records: self.records,
             error: self.error,
             compensations: Vec::new(),
+            origin,
         }
     }
 }
@@ -396,6 +413,7 @@ where
     let elapsed = || clock.now() - origin;
     let settings: Settings = settings.into();
     let mut run = Run::new(plan, settings.schedule);
+    run.events = Progress::new(settings.on_event.as_ref(), plan.calls().len());
     let mut cancel = std::pin::pin!(cancel);
     let mut deadline = settings.deadline_ms.map(|ms| clock.sleep(ms));
     let n = plan.calls().len();
@@ -414,10 +432,11 @@ where
 
     if let Err(e) = Scope::new(plan, input, &run.replies).check_input() {
         run.error = Some(e);
-        return run.finish();
+        return run.finish(origin);
     }
 
     loop {
+        run.events.flush(plan, &run.records, elapsed);
         while let Some(i) = run.next_to_start() {
             let call = &plan.calls()[i];
             let scope = Scope::new(plan, input, &run.replies);
@@ -431,6 +450,9 @@ where
                     if call.method == crate::plan::Method::Post {
                         add_idempotency_key(&mut request, &call.name, &settings, transport);
                     }
+                    if let Some(trace) = &settings.trace {
+                        trace.add_to(&mut request, i);
+                    }
                     let start = elapsed();
                     let (limit, by_deadline) = limit_of(i, start);
                     let record = &mut run.records[i];
@@ -439,10 +461,12 @@ where
                     sent[i] = Some(request.clone());
                     run.limits.start(i, start, limit, by_deadline);
                     run.in_flight.insert(i, attempt(transport, request));
+                    run.events.start(plan, i, 1, start);
                 }
                 Err(e) => run.fail(i, e, elapsed()),
             }
         }
+        run.events.flush(plan, &run.records, elapsed);
         // The caller's abort comes first, then the deadline; otherwise the next request
         // to settle, or to run out of time (it is aborted by its removal).
         let settled = std::future::poll_fn(|cx| {
@@ -507,6 +531,7 @@ where
                         let (limit, by_deadline) = limit_of(i, now);
                         run.limits.start(i, now, limit, by_deadline);
                         run.in_flight.insert(i, attempt(transport, request));
+                        run.events.start(plan, i, run.records[i].attempts, now);
                     }
                     (_, None, None) => {}
                 }
@@ -537,6 +562,7 @@ where
             // A request cut short by the deadline (its own timer fired first) ends the
             // composition exactly as the deadline's timer would.
             Err(TransportError::TimedOut { deadline: true, .. }) => {
+                run.events.stopped(i);
                 run.records[i].end_ms = Some(now);
                 run.records[i].state = if plan.calls()[i].method.is_read() {
                     CallState::Cancelled
@@ -576,6 +602,8 @@ where
                     }
                     let scope = Scope::new(plan, input, &run.replies);
                     let error = transport_error(call, e, sent[i].as_ref().map(|r| (r, &scope)));
+                    let failed = (run.records[i].attempts, error.status(), error.kind(), wait);
+                    run.events.retry(plan, i, now, failed);
                     run.backoff[i] = Some(error);
                     let timer = clock.sleep(wait);
                     run.in_flight.insert(
@@ -599,6 +627,7 @@ where
             }
         }
     }
+    run.events.finish(plan, &run.records, elapsed);
     // Calls that never started: downstream of a failure they were skipped already;
     // the rest stayed `not-sent`. A failure leaves completed writes to undo.
     let compensations = match &run.error {
@@ -617,7 +646,7 @@ where
     };
     Outcome {
         compensations,
-        ..run.finish()
+        ..run.finish(origin)
     }
 }
 
