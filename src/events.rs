@@ -229,16 +229,19 @@ impl Progress {
         }
     }
 
-    /// Sends the terminal events of the calls settled since the last flush; `now` gives
-    /// the time of those that have no `end_ms` (skipped calls). It is read only when
-    /// there is something to send.
+    /// Sends the terminal events of the calls settled since the last flush, in the order
+    /// they settled. A skipped call has no `end_ms`: it was skipped when the call before
+    /// it in the queue (the failure that caused it) ended, so it gets that time; `now`
+    /// (read only when there is something to send) when it comes first.
     pub fn flush(&mut self, plan: &Plan, records: &[CallRecord], now: impl Fn() -> f64) {
         if self.settled.is_empty() {
             return;
         }
-        let now = now();
+        let mut at = None;
         for i in std::mem::take(&mut self.settled) {
-            self.tell(plan, i, &records[i], now);
+            let t = records[i].end_ms.or(at).unwrap_or_else(&now);
+            at = Some(t);
+            self.tell(plan, i, &records[i], t);
         }
     }
 
@@ -259,7 +262,8 @@ impl Progress {
         }
     }
 
-    fn tell(&mut self, plan: &Plan, i: usize, record: &CallRecord, now: f64) {
+    /// Sends call `i`'s terminal event, at `t` unless its record has an end.
+    fn tell(&mut self, plan: &Plan, i: usize, record: &CallRecord, t: f64) {
         if std::mem::replace(&mut self.told[i], true) {
             return;
         }
@@ -287,7 +291,7 @@ impl Progress {
                 state,
             },
         };
-        self.emit(plan, i, record.end_ms.unwrap_or(now), kind);
+        self.emit(plan, i, record.end_ms.unwrap_or(t), kind);
     }
 }
 
@@ -434,8 +438,12 @@ mod tests {
         let mut starts = vec![0u32; n];
         let mut retries = vec![0u32; n];
         let mut told = 0;
+        let mut last_t = 0.0;
         for (at, (text, kind, call)) in events.iter().enumerate() {
             let call = *call;
+            let t: f64 = text.split(' ').next().unwrap().parse().unwrap();
+            assert!(t >= last_t, "{text}: time goes back");
+            last_t = t;
             match *kind {
                 EventKind::Compensate { .. } => {
                     assert_eq!(told, n, "{text}: a compensation before every call ended");

@@ -95,6 +95,14 @@ macro_rules! shared_suite {
             secrets_stay_out_of_invalid_input_and_abort_errors,
             secrets_stay_out_of_failed_compensations,
         );
+        // Progress events, DevTools measures and trace context (tests/common/observe.rs).
+        shared_suite!(
+            progress_events_follow_the_contract_and_what_the_servers_saw,
+            a_throwing_or_rejecting_on_event_leaves_the_result_intact,
+            measures_name_every_call_and_span_its_request_as_the_server_saw_it,
+            traceparent_reaches_the_allowed_origins_with_one_trace_and_a_span_per_call,
+            compose_order_reports_progress_measures_and_its_trace,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -108,12 +116,14 @@ mod data;
 mod faults;
 mod lifetime;
 mod limits;
+mod observe;
 mod saga;
 mod urls;
 pub use data::*;
 pub use faults::*;
 pub use lifetime::*;
 pub use limits::*;
+pub use observe::*;
 pub use saga::*;
 pub use urls::*;
 
