@@ -8,10 +8,9 @@
 // composition on the console. The report names the event type and the call (the plan
 // author's names); it quotes nothing from the requests.
 
+const TYPES = ['start', 'retry', 'end', 'skip', 'cancel', 'compensate'];
 const CALL_STATES = ['ok', 'failed', 'skipped', 'cancelled', 'not-sent', 'unknown'];
 const COMPENSATION_STATES = ['ok', 'failed', 'unknown', 'not-run'];
-
-const status = (s) => (s < 0 ? null : s);
 
 /** One composition's events, sent to `callback`; `names` are the plan's call names. */
 export class EventSink {
@@ -21,29 +20,27 @@ export class EventSink {
     this.reported = false;
   }
 
-  start(call, t, attempt) {
-    this.send({ type: 'start', call: this.names[call], t, attempt });
-  }
-
-  retry(call, t, attempt, code, reason, waitMs) {
-    this.send({ type: 'retry', call: this.names[call], t, attempt, status: status(code), reason, waitMs });
-  }
-
-  /** `end` or `cancel` (`cancelled` true), with the call's final state. */
-  settled(cancelled, call, t, attempt, code, state) {
-    const type = cancelled ? 'cancel' : 'end';
-    this.send({ type, call: this.names[call], t, attempt, status: status(code), state: CALL_STATES[state] });
-  }
-
-  skip(call, t) {
-    this.send({ type: 'skip', call: this.names[call], t, state: 'skipped' });
-  }
-
-  compensate(call, t, attempt, code, state) {
-    this.send({ type: 'compensate', call: this.names[call], t, attempt, status: status(code), state: COMPENSATION_STATES[state] });
-  }
-
-  send(event) {
+  /** `kind` indexes TYPES, `state` the states of its kind; `status` < 0 is none. */
+  send(kind, index, t, attempt, code, state, reason, waitMs) {
+    const call = this.names[index];
+    const status = code < 0 ? null : code;
+    let event;
+    switch (kind) {
+      case 0:
+        event = { type: 'start', call, t, attempt };
+        break;
+      case 1:
+        event = { type: 'retry', call, t, attempt, status, reason, waitMs };
+        break;
+      case 3:
+        event = { type: 'skip', call, t, state: 'skipped' };
+        break;
+      case 5:
+        event = { type: 'compensate', call, t, attempt, status, state: COMPENSATION_STATES[state] };
+        break;
+      default:
+        event = { type: TYPES[kind], call, t, attempt, status, state: CALL_STATES[state] };
+    }
     try {
       const returned = this.callback.call(undefined, event);
       // An async callback's rejection would otherwise be unhandled (and end a Node process).

@@ -694,22 +694,15 @@ fn read_trace_context(value: &JsValue) -> Result<TraceOption, Error> {
             TraceOption::Off
         });
     }
-    if !Array::is_array(value) {
-        return Err(bad_option(
-            "options.traceContext must be true, false, or an array of the origins that get a \
-             traceparent header, such as [\"https://api.example\"]"
-                .into(),
-        ));
-    }
-    let items: &Array = value.unchecked_ref();
-    let mut origins = Vec::with_capacity(items.length() as usize);
-    for (i, item) in items.iter().enumerate() {
-        origins.push(read_origin(
-            item.as_string(),
-            &format!("options.traceContext.{i}"),
-        )?);
-    }
-    Ok(TraceOption::Origins(origins))
+    read_origins(value, "traceContext")
+        .unwrap_or_else(|| {
+            Err(bad_option(
+                "options.traceContext must be true, false, or an array of the origins that get \
+                 a traceparent header, such as [\"https://api.example\"]"
+                    .into(),
+            ))
+        })
+        .map(TraceOption::Origins)
 }
 
 /// `text` cut to 60 characters, for quoting an option's value in a message.
@@ -725,21 +718,31 @@ fn read_allowed_origins(value: &JsValue) -> Result<Option<Vec<String>>, Error> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
+    read_origins(value, "allowedOrigins")
+        .unwrap_or_else(|| {
+            Err(bad_option(
+                "options.allowedOrigins must be an array of origins such as \
+                 [\"https://api.example\"]"
+                    .into(),
+            ))
+        })
+        .map(Some)
+}
+
+/// `options[key]` read as an array of origins, or `None` when it is not an array.
+fn read_origins(value: &JsValue, key: &str) -> Option<Result<Vec<String>, Error>> {
     if !Array::is_array(value) {
-        return Err(bad_option(
-            "options.allowedOrigins must be an array of origins such as [\"https://api.example\"]"
-                .into(),
-        ));
+        return None;
     }
     let items: &Array = value.unchecked_ref();
     let mut origins = Vec::with_capacity(items.length() as usize);
     for (i, item) in items.iter().enumerate() {
-        origins.push(read_origin(
-            item.as_string(),
-            &format!("options.allowedOrigins.{i}"),
-        )?);
+        match read_origin(item.as_string(), &format!("options.{key}.{i}")) {
+            Ok(origin) => origins.push(origin),
+            Err(e) => return Some(Err(e)),
+        }
     }
-    Ok(Some(origins))
+    Some(Ok(origins))
 }
 
 /// An origin an option names, at `place`, as [`parse_origin`] gives it.
@@ -825,83 +828,55 @@ extern "C" {
     #[wasm_bindgen(constructor)]
     fn new(callback: &Function, names: &Array) -> EventSink;
 
-    #[wasm_bindgen(method)]
-    fn start(this: &EventSink, call: usize, t: f64, attempt: u32);
-
-    #[wasm_bindgen(method)]
-    #[allow(clippy::too_many_arguments)]
-    fn retry(
-        this: &EventSink,
-        call: usize,
-        t: f64,
-        attempt: u32,
-        status: i32,
-        reason: &str,
-        wait_ms: f64,
-    );
-
+    /// One event: its type's index in `TYPES`, the call's index, `t`, the attempt, the
+    /// status (< 0: none), the state's index, a retry's reason and wait.
     #[wasm_bindgen(method)]
     #[allow(clippy::too_many_arguments)]
-    fn settled(
+    fn send(
         this: &EventSink,
-        cancelled: bool,
+        kind: u8,
         call: usize,
         t: f64,
         attempt: u32,
         status: i32,
         state: u8,
+        reason: Option<&str>,
+        wait_ms: f64,
     );
-
-    #[wasm_bindgen(method)]
-    fn skip(this: &EventSink, call: usize, t: f64);
-
-    #[wasm_bindgen(method)]
-    fn compensate(this: &EventSink, call: usize, t: f64, attempt: u32, status: i32, state: u8);
 }
 
 /// `options.onEvent` as the scheduler's callback: each event crosses into JavaScript
 /// once, as numbers, and becomes an object there (`js/events.js`).
 fn event_sink(callback: &Function, names: &[JsValue]) -> OnEvent {
     let sink = EventSink::new(callback, &names.iter().collect());
-    let code = |status: Option<u16>| status.map_or(-1, i32::from);
-    OnEvent::new(move |e| match e.kind {
-        EventKind::Start { attempt } => sink.start(e.call, e.t, attempt),
-        EventKind::Retry {
-            attempt,
-            status,
-            reason,
-            wait_ms,
-        } => sink.retry(e.call, e.t, attempt, code(status), reason.code(), wait_ms),
-        EventKind::End {
-            attempts,
-            status,
-            state,
-        } => sink.settled(
-            false,
-            e.call,
-            e.t,
-            attempts,
-            code(status),
-            state_index(state),
-        ),
-        EventKind::Cancel {
-            attempts,
-            status,
-            state,
-        } => sink.settled(
-            true,
-            e.call,
-            e.t,
-            attempts,
-            code(status),
-            state_index(state),
-        ),
-        EventKind::Skip => sink.skip(e.call, e.t),
-        EventKind::Compensate {
-            attempts,
-            status,
-            state,
-        } => sink.compensate(e.call, e.t, attempts, code(status), state as u8),
+    OnEvent::new(move |e| {
+        let (kind, attempt, status, state, reason, wait) = match e.kind {
+            EventKind::Start { attempt } => (0, attempt, None, 0, None, 0.0),
+            EventKind::Retry {
+                attempt,
+                status,
+                reason,
+                wait_ms,
+            } => (1, attempt, status, 0, Some(reason.code()), wait_ms),
+            EventKind::End {
+                attempts,
+                status,
+                state,
+            } => (2, attempts, status, state_index(state), None, 0.0),
+            EventKind::Skip => (3, 0, None, state_index(CallState::Skipped), None, 0.0),
+            EventKind::Cancel {
+                attempts,
+                status,
+                state,
+            } => (4, attempts, status, state_index(state), None, 0.0),
+            EventKind::Compensate {
+                attempts,
+                status,
+                state,
+            } => (5, attempts, status, state as u8, None, 0.0),
+        };
+        let status = status.map_or(-1, i32::from);
+        sink.send(kind, e.call, e.t, attempt, status, state, reason, wait);
     })
 }
 

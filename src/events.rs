@@ -233,13 +233,13 @@ impl Progress {
     /// they settled. A skipped call has no `end_ms`: it was skipped when the call before
     /// it in the queue (the failure that caused it) ended, so it gets that time; `now`
     /// (read only when there is something to send) when it comes first.
-    pub fn flush(&mut self, plan: &Plan, records: &[CallRecord], now: impl Fn() -> f64) {
+    pub fn flush(&mut self, plan: &Plan, records: &[CallRecord], now: &dyn Fn() -> f64) {
         if self.settled.is_empty() {
             return;
         }
         let mut at = None;
         for i in std::mem::take(&mut self.settled) {
-            let t = records[i].end_ms.or(at).unwrap_or_else(&now);
+            let t = records[i].end_ms.or(at).unwrap_or_else(now);
             at = Some(t);
             self.tell(plan, i, &records[i], t);
         }
@@ -248,12 +248,12 @@ impl Progress {
     /// The composition is over: the calls settled last, then every call not yet told
     /// (cancelled by an abort, or not sent because it failed elsewhere first) as a
     /// `Cancel`.
-    pub fn finish(&mut self, plan: &Plan, records: &[CallRecord], now: impl Fn() -> f64) {
+    pub fn finish(&mut self, plan: &Plan, records: &[CallRecord], now: &dyn Fn() -> f64) {
         if self.on_event.is_none() {
             return;
         }
         let now = now();
-        self.flush(plan, records, || now);
+        self.flush(plan, records, &|| now);
         for (i, record) in records.iter().enumerate() {
             if !self.told[i] {
                 self.stopped[i] = true;

@@ -436,7 +436,7 @@ where
     }
 
     loop {
-        run.events.flush(plan, &run.records, elapsed);
+        run.events.flush(plan, &run.records, &elapsed);
         while let Some(i) = run.next_to_start() {
             let call = &plan.calls()[i];
             let scope = Scope::new(plan, input, &run.replies);
@@ -466,7 +466,7 @@ where
                 Err(e) => run.fail(i, e, elapsed()),
             }
         }
-        run.events.flush(plan, &run.records, elapsed);
+        run.events.flush(plan, &run.records, &elapsed);
         // The caller's abort comes first, then the deadline; otherwise the next request
         // to settle, or to run out of time (it is aborted by its removal).
         let settled = std::future::poll_fn(|cx| {
@@ -627,7 +627,7 @@ where
             }
         }
     }
-    run.events.finish(plan, &run.records, elapsed);
+    run.events.finish(plan, &run.records, &elapsed);
     // Calls that never started: downstream of a failure they were skipped already;
     // the rest stayed `not-sent`. A failure leaves completed writes to undo.
     let compensations = match &run.error {
