@@ -25,7 +25,8 @@ pub const TRACEPARENT: &str = "traceparent";
 /// header may go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceContext {
-    trace_id: [u8; 16],
+    /// `00-<trace id>-`: what every `traceparent` of the composition starts with.
+    prefix: String,
     span_seed: u64,
     /// Origins that get the header, as [`crate::template::parse_origin`] writes them.
     origins: Vec<String>,
@@ -45,8 +46,12 @@ impl TraceContext {
         }
         let mut span = [0; 8];
         span.copy_from_slice(&seed[16..]);
+        let mut prefix = String::with_capacity(36);
+        prefix.push_str("00-");
+        push_hex(&mut prefix, &trace_id);
+        prefix.push('-');
         TraceContext {
-            trace_id,
+            prefix,
             span_seed: u64::from_le_bytes(span),
             origins,
             page,
@@ -55,7 +60,7 @@ impl TraceContext {
 
     /// The trace id: 32 lower-case hex digits.
     pub fn trace_id(&self) -> String {
-        hex(&self.trace_id)
+        self.prefix[3..35].to_owned()
     }
 
     /// The span id of span `n`: call `n` of the plan, or, for `n` past the plan's calls,
@@ -74,10 +79,8 @@ impl TraceContext {
     /// The `traceparent` value of span `n`: `00-<trace id>-<span id>-01`.
     pub fn traceparent(&self, n: usize) -> String {
         let mut value = String::with_capacity(55);
-        value.push_str("00-");
-        value.push_str(&hex(&self.trace_id));
-        value.push('-');
-        value.push_str(&hex(&self.span_id(n)));
+        value.push_str(&self.prefix);
+        push_hex(&mut value, &self.span_id(n));
         value.push_str("-01");
         value
     }
@@ -108,15 +111,13 @@ impl TraceContext {
     }
 }
 
-/// Lower-case hex, without the formatting machinery.
-fn hex(bytes: &[u8]) -> String {
+/// Appends `bytes` in lower-case hex, without the formatting machinery.
+fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
         out.push(DIGITS[usize::from(b >> 4)] as char);
         out.push(DIGITS[usize::from(b & 15)] as char);
     }
-    out
 }
 
 #[cfg(test)]
@@ -153,7 +154,9 @@ mod tests {
         let parts: Vec<&str> = value.split('-').collect();
         assert_eq!(parts[0], "00");
         assert_eq!(parts[1], t.trace_id());
-        assert_eq!(parts[2], hex(&t.span_id(0)));
+        let mut span = String::new();
+        push_hex(&mut span, &t.span_id(0));
+        assert_eq!(parts[2], span);
         assert_eq!(parts[3], "01");
         assert!(parts[2]
             .bytes()
