@@ -1,33 +1,9 @@
 //! Progress events: what a composition tells an observer while it runs, so that a page
-//! can draw a progress bar or a live waterfall without waiting for the result.
-//!
-//! # The contract
-//!
-//! - Once a composition runs (its plan, options and input were valid and its signal was
-//!   not already aborted), **every call of the plan gets exactly one terminal event**:
-//!   [`End`](EventKind::End), [`Skip`](EventKind::Skip) or [`Cancel`](EventKind::Cancel),
-//!   before the composition returns. A composition refused before anything is sent emits
-//!   nothing at all. So `terminal events / calls` is a progress fraction that reaches 1.
-//! - For one call: [`Start`](EventKind::Start) with attempt 1, then for each retry a
-//!   [`Retry`](EventKind::Retry) (the attempt that failed and the wait) followed by the
-//!   next `Start`, then the terminal event. A call whose request could not be built
-//!   (a placeholder its input lacks) ends without a `Start`; a skipped call, or one
-//!   cancelled before it started, has no `Start` either. Nothing about a call follows its
-//!   terminal event.
-//! - A call's terminal event comes before the `Start` of every call that waited for it.
-//! - After every call's terminal event, one [`Compensate`](EventKind::Compensate) per
-//!   completed write the failure left to undo, in the order they ran, each when it settled.
-//! - `t` is milliseconds since the composition started, on the clock of the records
-//!   ([`crate::CallRecord::start_ms`]): a `Start`'s `t` is its record's `start_ms` (first
-//!   attempt), a terminal event's `t` its `end_ms` when it has one.
-//!
-//! Which terminal event: `End` when the call settled by itself (its reply, its own
-//! failure or time limit, its retries used up), `Skip` when a call it needs failed, and
-//! `Cancel` when the engine stopped it: the caller's abort, the deadline, or another
-//! call's failure, whether it was in flight, waiting to retry, or not yet started.
+//! can draw a progress bar or a live waterfall without waiting for the result. The
+//! contract the events keep is documented on [`OnEvent`].
 //!
 //! The scheduler reports through [`Progress`], which costs one branch per hook when
-//! nobody listens: no allocation, no bookkeeping.
+//! nobody listens: no allocation, no bookkeeping, no clock reading.
 
 use crate::compensate::{Compensation, CompensationState};
 use crate::error::ErrorKind;
@@ -124,10 +100,58 @@ pub struct Event<'a> {
     pub kind: EventKind,
 }
 
-/// The callback that receives a composition's events (`options.onEvent` in JavaScript).
+/// The callback that receives a composition's events (`options.onEvent` in JavaScript),
+/// set in [`crate::Settings::on_event`].
 ///
-/// It runs synchronously inside the scheduler, so it should be quick; what it does with
-/// an event (and whether it fails) cannot change the composition.
+/// It runs synchronously inside the scheduler, so it should be quick and must not panic;
+/// what it does with an event cannot change the composition.
+///
+/// # The contract
+///
+/// - Once a composition runs (its plan, options and input were valid and its signal was
+///   not already aborted), **every call of the plan gets exactly one terminal event**:
+///   [`End`](EventKind::End), [`Skip`](EventKind::Skip) or [`Cancel`](EventKind::Cancel),
+///   before the composition returns, and its state is the call's final record state. A
+///   composition refused before anything is sent emits nothing at all. So
+///   `terminal events / calls` is a progress fraction that reaches 1.
+/// - For one call: [`Start`](EventKind::Start) with attempt 1, then for each retry a
+///   [`Retry`](EventKind::Retry) (the attempt that failed and the wait) followed by the
+///   next `Start`, then the terminal event. A call whose request could not be built
+///   (a reply lacks a path its URL needs) ends without a `Start`; a skipped call, or one
+///   cancelled before it started, has no `Start` either. Nothing about a call follows its
+///   terminal event.
+/// - A call's terminal event comes before the `Start` of every call that waited for it,
+///   and `t` never goes back.
+/// - After every call's terminal event, one [`Compensate`](EventKind::Compensate) per
+///   completed write the failure left to undo, in the order they ran, each when it settled.
+/// - `t` is milliseconds since the composition started, on the clock of the records
+///   ([`crate::CallRecord::start_ms`]): a first `Start`'s `t` is its record's `start_ms`,
+///   a terminal event's `t` its `end_ms` when it has one (a skipped call gets the end of
+///   the failure that skipped it).
+///
+/// Which terminal event: `End` when the call settled by itself (its reply, its own
+/// failure or time limit, its retries used up), `Skip` when a call it needs failed, and
+/// `Cancel` when the engine stopped it: the caller's abort, the deadline, or another
+/// call's failure, whether it was in flight, waiting to retry, or not yet started.
+///
+/// # Examples
+///
+/// ```
+/// use parallel_composer::{EventKind, OnEvent, Schedule, Settings};
+/// use std::{cell::Cell, rc::Rc};
+///
+/// let settled = Rc::new(Cell::new(0));
+/// let count = settled.clone();
+/// let settings = Settings {
+///     on_event: Some(OnEvent::new(move |event| {
+///         if event.kind.is_terminal() {
+///             count.set(count.get() + 1); // a progress bar: count / calls
+///         }
+///     })),
+///     ..Settings::from(Schedule::Eager)
+/// };
+/// # let _ = settings;
+/// ```
 #[derive(Clone)]
 pub struct OnEvent(Rc<dyn Fn(&Event<'_>)>);
 

@@ -79,9 +79,9 @@ pub struct Settings {
     pub operation_id: Option<String>,
     /// How failed attempts are retried.
     pub retry: RetryPolicy,
-    /// Receives the progress events (see `events.rs` for their order); `None` costs nothing.
+    /// Receives the progress events (their contract: [`OnEvent`]); `None` costs nothing.
     pub on_event: Option<OnEvent>,
-    /// The trace whose `traceparent` the requests carry; `None`: no header.
+    /// The trace whose `traceparent` the requests carry ([`TraceContext`]); `None`: no header.
     pub trace: Option<TraceContext>,
 }
 

@@ -22,7 +22,27 @@ use crate::transport::Request;
 pub const TRACEPARENT: &str = "traceparent";
 
 /// One composition's trace: its trace id, the span ids of its calls, and where the
-/// header may go.
+/// header may go. Set in [`crate::Settings::trace`], it gives every request whose origin
+/// is listed a `traceparent` header `00-<trace id>-<span id>-01`.
+///
+/// One span id per call, which its retries reuse (as they reuse its `Idempotency-Key`);
+/// each compensation has a span id of its own. A `traceparent` header the plan writes
+/// itself (in any case) wins: the request gets no other. The origins are the caller's
+/// choice because on a page the header makes a cross-origin request non-simple (a CORS
+/// preflight the service must answer with `Access-Control-Allow-Headers: traceparent`).
+///
+/// # Examples
+///
+/// ```
+/// use parallel_composer::TraceContext;
+///
+/// let seed = [7; 24]; // in the browser: crypto.getRandomValues
+/// let trace = TraceContext::new(seed, vec!["https://api.example".into()], None);
+/// assert_eq!(trace.trace_id(), "07070707070707070707070707070707");
+/// assert!(trace.traceparent(0).starts_with("00-0707"));
+/// assert!(trace.goes_to("https://api.example/users/1"));
+/// assert!(!trace.goes_to("https://other.example/x"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceContext {
     /// `00-<trace id>-`: what every `traceparent` of the composition starts with.
