@@ -2,7 +2,7 @@
 // Defined in JavaScript so that it is a real Error subclass: `instanceof Error`,
 // a stack trace, and `Error.isError()` all work as web developers expect.
 export class ComposeError extends Error {
-  constructor(message, { code, call = null, status = null, calls = {}, compensations = [] } = {}) {
+  constructor(message, { code, call = null, status = null, calls = {}, compensations = [], traceId = null } = {}) {
     super(message);
     this.name = 'ComposeError';
     /** A stable code such as "HTTP_STATUS". */
@@ -15,5 +15,7 @@ export class ComposeError extends Error {
     this.calls = calls;
     /** What became of each completed write the failure left to undo, in the order undone. */
     this.compensations = compensations;
+    /** The trace id its requests' traceparent carried, or null (see options.traceContext). */
+    this.traceId = traceId;
   }
 }

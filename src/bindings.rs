@@ -2,6 +2,7 @@
 //! JS values and the engine's Rust types. Nothing else in the crate sees JS options.
 
 use crate::error::{Error, ErrorKind};
+use crate::events::{EventKind, OnEvent};
 use crate::fetch::{page_origin, Credentials, FetchTransport, PerformanceClock};
 use crate::hooks::{Hooks, NoHooks};
 use crate::in_flight::BoxFuture;
@@ -17,7 +18,8 @@ use crate::schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
 use crate::scope::Scope;
 use crate::signal::AbortListener;
 use crate::template::parse_origin;
-use crate::transport::DEFAULT_MAX_RESPONSE_BYTES;
+use crate::trace::TraceContext;
+use crate::transport::{Clock, DEFAULT_MAX_RESPONSE_BYTES};
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
@@ -109,7 +111,45 @@ export interface ComposeOptions {
   maxConcurrency?: number;
   /** The most requests on the wire at once per origin, a whole number from 1 (default: no limit). */
   maxConcurrencyPerOrigin?: number;
+  /**
+   * Called synchronously with each progress event. Every call gets exactly one terminal
+   * event ("end", "skip" or "cancel") once the composition runs, so terminal events / calls
+   * is a progress fraction. What it throws (or an async callback rejects with) is caught:
+   * the composition carries on, and the first failure is reported once on the console.
+   */
+  onEvent?: (event: ComposeEvent) => void | Promise<void>;
+  /**
+   * Adds User Timing measures when the composition settles: "compose:<call>" per call
+   * that started, "compose:<call>.compensate" per compensation sent, and "compose" for the
+   * whole composition, each on a DevTools track of its own composition (default false).
+   */
+  timings?: boolean;
+  /**
+   * The W3C `traceparent` header: true (default) sends it to the page's own origin and
+   * to every origin of `allowedOrigins`; an array sends it to exactly those origins;
+   * false sends it nowhere (and `traceId` is null). Cross-origin services must allow it
+   * (`Access-Control-Allow-Headers: traceparent`).
+   */
+  traceContext?: boolean | string[];
 }
+
+/** A progress event of `options.onEvent`. `t`: ms since the composition started, on the clock of `CallRecord.startMs`. */
+export type ComposeEvent =
+  /** A request was sent: `attempt` is 1 for the first, 2 for the first retry, ... */
+  | { type: "start"; call: string; t: number; attempt: number }
+  /** Attempt `attempt` failed (`status`, or null without an HTTP answer); the next one starts after `waitMs`. */
+  | { type: "retry"; call: string; t: number; attempt: number; status: number | null; reason: "HTTP_STATUS" | "NETWORK" | "TIMEOUT"; waitMs: number }
+  /** The call settled by itself. `attempt`: requests sent (0 if its request could not be built). */
+  | { type: "end"; call: string; t: number; attempt: number; status: number | null; state: "ok" | "failed" | "unknown" }
+  /** A call it needs failed: it was never sent. */
+  | { type: "skip"; call: string; t: number; state: "skipped" }
+  /** The abort, the deadline or another call's failure stopped it, in flight, waiting to retry, or before it started. */
+  | { type: "cancel"; call: string; t: number; attempt: number; status: number | null; state: "cancelled" | "not-sent" | "unknown" | "failed" }
+  /** The compensation of `call`'s write ran (or could not): its outcome, after every call's terminal event. */
+  | { type: "compensate"; call: string; t: number; attempt: number; status: number | null; state: "ok" | "failed" | "unknown" | "not-run" };
+
+/** One of the event types. */
+export type ComposeEventType = ComposeEvent["type"];
 
 /** How a call ended. */
 export type CallState = "ok" | "failed" | "skipped" | "cancelled" | "not-sent" | "unknown";
@@ -158,6 +198,8 @@ export interface ComposeResult {
   stages: string[][];
   /** The optional calls that failed and whose `fallback` stood in for the reply. */
   fellBack: string[];
+  /** The trace id every `traceparent` of this composition carried (32 hex digits), or null with `traceContext: false`. */
+  traceId: string | null;
 }
 
 /** What `validatePlan()` returns. */
@@ -214,6 +256,8 @@ export interface OrderResult {
   tax: number;
   notification: { sent: true; notificationId?: string } | { sent: false; error: string };
   calls: Record<ServiceName, CallRecord>;
+  /** The trace id every `traceparent` of this order carried, or null with `traceContext: false`. */
+  traceId: string | null;
 }
 
 /** Stable error codes. */
@@ -230,6 +274,8 @@ export class ComposeError extends Error {
   readonly calls: Record<string, CallRecord>;
   /** The completed writes the failure left to undo, in the order they were undone. */
   readonly compensations: CompensationRecord[];
+  /** The composition's trace id, to find it in the backend's traces; null when nothing was sent or `traceContext` is false. */
+  readonly traceId: string | null;
 }
 "#;
 
@@ -270,9 +316,9 @@ extern "C" {
     pub type OrderResultJs;
 }
 
-/// Builds the `ComposeError` a promise rejects with.
+/// Builds the `ComposeError` a promise rejects with before anything was sent (no trace).
 fn to_js_error(error: &Error, calls: &JsValue) -> JsValue {
-    failure_js(error, calls, &Array::new())
+    failure_js(error, calls, &Array::new(), None)
 }
 
 /// A failed composition's `ComposeError`, with its compensations.
@@ -281,6 +327,7 @@ fn outcome_error(
     calls: &JsValue,
     plan: &Plan,
     outcome: &Outcome<JsValue>,
+    trace_id: Option<&str>,
 ) -> JsValue {
     let compensations: Array = outcome
         .compensations
@@ -300,10 +347,15 @@ fn outcome_error(
             )
         })
         .collect();
-    failure_js(error, calls, &compensations)
+    failure_js(error, calls, &compensations, trace_id)
 }
 
-fn failure_js(error: &Error, calls: &JsValue, compensations: &Array) -> JsValue {
+fn failure_js(
+    error: &Error,
+    calls: &JsValue,
+    compensations: &Array,
+    trace_id: Option<&str>,
+) -> JsValue {
     let options = Object::new();
     set_own(&options, "code", &error.code().into());
     set_own(
@@ -320,6 +372,7 @@ fn failure_js(error: &Error, calls: &JsValue, compensations: &Array) -> JsValue 
     );
     set_own(&options, "calls", calls);
     set_own(&options, "compensations", compensations);
+    set_own(&options, "traceId", &trace_id_js(trace_id));
     ComposeErrorJs::new(error.message(), &options).into()
 }
 
@@ -362,19 +415,23 @@ fn error_parts(error: Option<&Error>) -> (Option<&'static str>, Option<&str>) {
     }
 }
 
-/// One call's record; `names` (the plan's, as JS strings) name the call it shared from.
-fn record_js(record: &CallRecord, names: &[JsValue]) -> JsValue {
-    let state = match record.state {
+/// A call state's index in `js/records.js`'s and `js/events.js`'s `CALL_STATES`.
+fn state_index(state: CallState) -> u8 {
+    match state {
         CallState::Ok => 0,
         CallState::Failed => 1,
         CallState::Skipped => 2,
         CallState::Cancelled => 3,
         CallState::NotSent => 4,
         CallState::Unknown => 5,
-    };
+    }
+}
+
+/// One call's record; `names` (the plan's, as JS strings) name the call it shared from.
+fn record_js(record: &CallRecord, names: &[JsValue]) -> JsValue {
     let (code, message) = error_parts(record.error.as_ref());
     call_record(
-        state,
+        state_index(record.state),
         record.status.map_or(-1, i32::from),
         record.attempts,
         record.start_ms.unwrap_or(f64::NAN),
@@ -439,6 +496,9 @@ const COMPOSE_OPTIONS: &[&str] = &[
     "dedupe",
     "maxConcurrency",
     "maxConcurrencyPerOrigin",
+    "onEvent",
+    "timings",
+    "traceContext",
 ];
 
 /// The option names only `compose()` and `validatePlan()` accept: `composeOrder()`'s
@@ -461,6 +521,23 @@ struct RunOptions {
     credentials: Vec<(String, Credentials)>,
     /// The most calls a plan may have.
     max_calls: usize,
+    /// `options.onEvent`: called with each progress event.
+    on_event: Option<Function>,
+    /// `options.timings`: User Timing measures of the composition.
+    timings: bool,
+    /// `options.traceContext`.
+    trace: TraceOption,
+}
+
+/// Where the `traceparent` header goes.
+#[derive(Clone, Debug, PartialEq)]
+enum TraceOption {
+    /// `false`: nowhere, and no trace id.
+    Off,
+    /// The default (`true`): the page's own origin, and every origin of `allowedOrigins`.
+    Allowed,
+    /// An array: exactly these origins.
+    Origins(Vec<String>),
 }
 
 fn bad_option(message: String) -> Error {
@@ -479,6 +556,9 @@ fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object
             allowed_origins: None,
             credentials: Vec::new(),
             max_calls: DEFAULT_MAX_CALLS,
+            on_event: None,
+            timings: false,
+            trace: TraceOption::Allowed,
         };
         return Ok((none, Object::new()));
     }
@@ -562,6 +642,8 @@ fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object
                 "maxConcurrencyPerOrigin",
             )?,
         },
+        on_event: None,
+        trace: None,
     };
     let signal = match get("signal") {
         v if v.is_undefined() || v.is_null() => None,
@@ -618,6 +700,9 @@ fn read_options(options: &JsValue, extra: &[&str]) -> Result<(RunOptions, Object
             allowed_origins: read_allowed_origins(&get("allowedOrigins"))?,
             credentials: read_credentials(&get("credentials"))?,
             max_calls,
+            on_event: read_on_event(&get("onEvent"))?,
+            timings: read_timings(&get("timings"))?,
+            trace: read_trace_context(&get("traceContext"))?,
         },
         obj,
     ))
@@ -637,6 +722,52 @@ fn read_concurrency(value: &JsValue, key: &str) -> Result<Option<usize>, Error> 
     }
 }
 
+/// `options.onEvent`: a function (an async one too).
+fn read_on_event(value: &JsValue) -> Result<Option<Function>, Error> {
+    if value.is_undefined() || value.is_null() {
+        Ok(None)
+    } else if value.is_function() {
+        Ok(Some(value.clone().unchecked_into()))
+    } else {
+        Err(bad_option(
+            "options.onEvent must be a function; it is called with each progress event".into(),
+        ))
+    }
+}
+
+/// `options.timings`: `true` or `false`.
+fn read_timings(value: &JsValue) -> Result<bool, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(false);
+    }
+    value
+        .as_bool()
+        .ok_or_else(|| bad_option("options.timings must be true or false".into()))
+}
+
+/// `options.traceContext`: `true` (the default), `false`, or an array of origins.
+fn read_trace_context(value: &JsValue) -> Result<TraceOption, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(TraceOption::Allowed);
+    }
+    if let Some(on) = value.as_bool() {
+        return Ok(if on {
+            TraceOption::Allowed
+        } else {
+            TraceOption::Off
+        });
+    }
+    read_origins(value, "traceContext")
+        .unwrap_or_else(|| {
+            Err(bad_option(
+                "options.traceContext must be true, false, or an array of the origins that get \
+                 a traceparent header, such as [\"https://api.example\"]"
+                    .into(),
+            ))
+        })
+        .map(TraceOption::Origins)
+}
+
 /// `text` cut to 60 characters, for quoting an option's value in a message.
 fn quoted(text: &str) -> String {
     match text.char_indices().nth(60) {
@@ -650,21 +781,31 @@ fn read_allowed_origins(value: &JsValue) -> Result<Option<Vec<String>>, Error> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
+    read_origins(value, "allowedOrigins")
+        .unwrap_or_else(|| {
+            Err(bad_option(
+                "options.allowedOrigins must be an array of origins such as \
+                 [\"https://api.example\"]"
+                    .into(),
+            ))
+        })
+        .map(Some)
+}
+
+/// `options[key]` read as an array of origins, or `None` when it is not an array.
+fn read_origins(value: &JsValue, key: &str) -> Option<Result<Vec<String>, Error>> {
     if !Array::is_array(value) {
-        return Err(bad_option(
-            "options.allowedOrigins must be an array of origins such as [\"https://api.example\"]"
-                .into(),
-        ));
+        return None;
     }
     let items: &Array = value.unchecked_ref();
     let mut origins = Vec::with_capacity(items.length() as usize);
     for (i, item) in items.iter().enumerate() {
-        origins.push(read_origin(
-            item.as_string(),
-            &format!("options.allowedOrigins.{i}"),
-        )?);
+        match read_origin(item.as_string(), &format!("options.{key}.{i}")) {
+            Ok(origin) => origins.push(origin),
+            Err(e) => return Some(Err(e)),
+        }
     }
-    Ok(Some(origins))
+    Some(Ok(origins))
 }
 
 /// An origin an option names, at `place`, as [`parse_origin`] gives it.
@@ -712,7 +853,98 @@ fn read_credentials(value: &JsValue) -> Result<Vec<(String, Credentials)>, Error
     Ok(modes)
 }
 
-/// Runs `plan` with the browser transport, honouring the caller's signal.
+/// What [`execute`] gives back: the outcome, and the trace id its requests carry.
+struct Executed {
+    outcome: Outcome<JsValue>,
+    trace_id: Option<String>,
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(bytes: &mut [u8]);
+}
+
+/// The composition's trace, unless `options.traceContext` is `false`: a random trace
+/// id from the platform's `crypto`, sent to the origins the caller named (by default the
+/// page's own and those of `allowedOrigins`; see `trace.rs` for why no others).
+fn trace_context(options: &RunOptions) -> Option<TraceContext> {
+    let page = page_origin();
+    let origins = match &options.trace {
+        TraceOption::Off => return None,
+        TraceOption::Origins(origins) => origins.clone(),
+        TraceOption::Allowed => {
+            let mut origins = options.allowed_origins.clone().unwrap_or_default();
+            origins.extend(page.clone());
+            origins
+        }
+    };
+    let mut seed = [0; 24];
+    get_random_values(&mut seed);
+    Some(TraceContext::new(seed, origins, page))
+}
+
+#[wasm_bindgen(module = "/js/events.js")]
+extern "C" {
+    type EventSink;
+
+    #[wasm_bindgen(constructor)]
+    fn new(callback: &Function, names: &Array) -> EventSink;
+
+    /// One event: its type's index in `TYPES`, the call's index, `t`, the attempt, the
+    /// status (< 0: none), the state's index, a retry's reason and wait.
+    #[wasm_bindgen(method)]
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        this: &EventSink,
+        kind: u8,
+        call: usize,
+        t: f64,
+        attempt: u32,
+        status: i32,
+        state: u8,
+        reason: Option<&str>,
+        wait_ms: f64,
+    );
+}
+
+/// `options.onEvent` as the scheduler's callback: each event crosses into JavaScript
+/// once, as numbers, and becomes an object there (`js/events.js`).
+fn event_sink(callback: &Function, names: &[JsValue]) -> OnEvent {
+    let sink = EventSink::new(callback, &names.iter().collect());
+    OnEvent::new(move |e| {
+        let (kind, attempt, status, state, reason, wait) = match e.kind {
+            EventKind::Start { attempt } => (0, attempt, None, 0, None, 0.0),
+            EventKind::Retry {
+                attempt,
+                status,
+                reason,
+                wait_ms,
+            } => (1, attempt, status, 0, Some(reason.code()), wait_ms),
+            EventKind::End {
+                attempts,
+                status,
+                state,
+            } => (2, attempts, status, state_index(state), None, 0.0),
+            EventKind::Skip => (3, 0, None, state_index(CallState::Skipped), None, 0.0),
+            EventKind::Cancel {
+                attempts,
+                status,
+                state,
+            } => (4, attempts, status, state_index(state), None, 0.0),
+            EventKind::Compensate {
+                attempts,
+                status,
+                state,
+            } => (5, attempts, status, state as u8, None, 0.0),
+        };
+        let status = status.map_or(-1, i32::from);
+        sink.send(kind, e.call, e.t, attempt, status, state, reason, wait);
+    })
+}
+
+/// Runs `plan` with the browser transport, honouring the caller's signal, and reports
+/// its progress, timings and trace as the options ask. `names` are the plan's call names.
 ///
 /// Hooks and the abort future are type-erased so that the scheduler is compiled once
 /// for every entry point: each generic instance of it costs several KB of .wasm.
@@ -721,7 +953,8 @@ async fn execute(
     input: &JsValue,
     options: &RunOptions,
     hooks: &dyn Hooks<JsValue>,
-) -> Outcome<JsValue> {
+    names: &[JsValue],
+) -> Executed {
     let transport = FetchTransport::new(options.fetch.clone())
         .max_response_bytes(options.max_response_bytes)
         .credentials(options.credentials.clone());
@@ -733,7 +966,7 @@ async fn execute(
                 state: CallState::Cancelled,
                 ..CallRecord::default()
             };
-            return Outcome {
+            let outcome = Outcome {
                 replies: vec![None; n],
                 records: vec![cancelled; n],
                 error: Some(Error::new(
@@ -741,6 +974,11 @@ async fn execute(
                     "the signal was already aborted; nothing was sent",
                 )),
                 compensations: Vec::new(),
+                origin: PerformanceClock.now(),
+            };
+            return Executed {
+                outcome,
+                trace_id: None,
             };
         }
         Some(signal) => {
@@ -749,16 +987,30 @@ async fn execute(
         }
         None => (None, Box::pin(std::future::pending())),
     };
-    run(
+    let mut settings = options.settings.clone();
+    settings.trace = trace_context(options);
+    settings.on_event = options.on_event.as_ref().map(|f| event_sink(f, names));
+    let trace_id = settings.trace.as_ref().map(TraceContext::trace_id);
+    let outcome = run(
         plan,
         input,
         &transport,
         &PerformanceClock,
         hooks,
-        options.settings.clone(),
+        settings,
         aborted,
     )
-    .await
+    .await;
+    if options.timings {
+        let end = PerformanceClock.now();
+        crate::timings::measure_composition(plan, &outcome, trace_id.as_deref(), end);
+    }
+    Executed { outcome, trace_id }
+}
+
+/// A trace id as JavaScript sees it: a string, or `null` without one.
+fn trace_id_js(trace_id: Option<&str>) -> JsValue {
+    trace_id.map_or(JsValue::NULL, JsValue::from_str)
 }
 
 /// Reads and validates a plan of at most `max_calls` calls. The count is checked before
@@ -874,11 +1126,17 @@ pub async fn compose(
         let unsent = vec![CallRecord::default(); plan.calls().len()];
         to_js_error(&e, &records_js(&names_js(&plan), &unsent))
     })?;
-    let outcome = execute(&plan, &input, &options, &NoHooks).await;
     let names = names_js(&plan);
+    let Executed { outcome, trace_id } = execute(&plan, &input, &options, &NoHooks, &names).await;
     let calls = records_js(&names, &outcome.records);
     if let Some(error) = &outcome.error {
-        return Err(outcome_error(error, &calls, &plan, &outcome));
+        return Err(outcome_error(
+            error,
+            &calls,
+            &plan,
+            &outcome,
+            trace_id.as_deref(),
+        ));
     }
     let fell_back = Array::new();
     for (name, record) in names.iter().zip(&outcome.records) {
@@ -897,6 +1155,7 @@ pub async fn compose(
     set_own(&result, "calls", &calls);
     set_own(&result, "stages", &stages_js(&plan));
     set_own(&result, "fellBack", &fell_back);
+    set_own(&result, "traceId", &trace_id_js(trace_id.as_deref()));
     Ok(result.unchecked_into())
 }
 
@@ -930,17 +1189,22 @@ pub async fn compose_order(
     }
     let plan = order::plan(&urls).map_err(fail)?;
     let input: JsValue = request.to_input();
-    let outcome = execute(&plan, &input, &run_options, &OrderHooks).await;
-    let calls = records_js(&names_js(&plan), &outcome.records);
+    let names = names_js(&plan);
+    let Executed { outcome, trace_id } =
+        execute(&plan, &input, &run_options, &OrderHooks, &names).await;
+    let trace_id = trace_id.as_deref();
+    let calls = records_js(&names, &outcome.records);
     if let Some(error) = &outcome.error {
-        return Err(outcome_error(error, &calls, &plan, &outcome));
+        return Err(outcome_error(error, &calls, &plan, &outcome, trace_id));
     }
-    let summary = order::summary(&plan, &input, &outcome).map_err(|e| to_js_error(&e, &calls))?;
+    let summary = order::summary(&plan, &input, &outcome)
+        .map_err(|e| failure_js(&e, &calls, &Array::new(), trace_id))?;
     let result = Object::new();
     for (key, value) in &summary {
         set_own(&result, key, value);
     }
     set_own(&result, "calls", &calls);
+    set_own(&result, "traceId", &trace_id_js(trace_id));
     Ok(result.unchecked_into())
 }
 

@@ -192,6 +192,12 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
     } = sender;
     let mut stopped = aborted;
     let mut out = Vec::new();
+    // Each outcome is reported to the progress observer the moment it is known.
+    let mut push = |done: Compensation| {
+        let now = || clock.now() - origin;
+        crate::events::compensated(settings.on_event.as_ref(), plan, &done, now);
+        out.push(done);
+    };
     for (i, reason) in due(plan, records, aborted) {
         let mut done = Compensation {
             call: i,
@@ -213,7 +219,7 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
             ));
         }
         if done.reason.is_some() {
-            out.push(done);
+            push(done);
             continue;
         }
         let mut request = match scope.request(undo, None) {
@@ -221,11 +227,15 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
             Err(e) => {
                 done.state = CompensationState::Failed;
                 done.error = Some(e);
-                out.push(done);
+                push(done);
                 continue;
             }
         };
         add_idempotency_key(&mut request, &undo.name, settings, transport);
+        if let Some(trace) = &settings.trace {
+            // Span ids past the plan's calls are the compensations' own.
+            trace.add_to(&mut request, plan.calls().len() + i);
+        }
         done.start_ms = Some(clock.now() - origin);
         let limit = undo.timeout_ms.unwrap_or(settings.timeout_ms);
         loop {
@@ -287,7 +297,7 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
             }
         }
         done.end_ms = Some(clock.now() - origin);
-        out.push(done);
+        push(done);
     }
     out
 }

@@ -9,6 +9,7 @@
 //! `PROPTEST_RNG_SEED=<n>` replays a run; failures are also kept in proptest-regressions/.
 
 use crate::error::Error;
+use crate::events::{EventKind, OnEvent};
 use crate::hooks::NoHooks;
 use crate::json::Json;
 use crate::plan::{Method, Plan};
@@ -363,6 +364,8 @@ struct Observed {
     order: Vec<(usize, usize)>,
     /// When the composition resolved, on the virtual clock.
     resolved_at: f64,
+    /// The progress events, in the order they came: (call, what, t).
+    events: Vec<(usize, EventKind, f64)>,
 }
 
 impl Observed {
@@ -432,7 +435,12 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
             (f64::from(ms), result)
         }
     });
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let keep = events.clone();
     let settings = Settings {
+        on_event: Some(OnEvent::new(move |e| {
+            keep.borrow_mut().push((e.call, e.kind, e.t));
+        })),
         operation_id: operation_id.map(str::to_owned),
         retry: RetryPolicy {
             max_attempts: case.max_attempts,
@@ -476,12 +484,14 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
             wire: wire.clone(),
         });
     }
+    let events = events.borrow().clone();
     Observed {
         plan,
         out,
         attempts,
         order,
         resolved_at,
+        events,
     }
 }
 
@@ -1494,6 +1504,92 @@ fn sharing_is_sound(
     Ok(())
 }
 
+/// The progress events keep their contract (see `events.rs`): per call, a `start` for
+/// each request the network saw, at the time it saw it, a `retry` before each later one,
+/// then exactly one terminal event that agrees with the record, and nothing after it; a
+/// call's first `start` comes after the terminal events of the calls it needs; `t` never
+/// goes back.
+fn events_keep_their_contract(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
+    let n = case.calls.len();
+    let mut terminal: Vec<Option<(usize, EventKind)>> = vec![None; n];
+    let mut starts: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut retries = vec![0u32; n];
+    let mut last_t = 0.0;
+    for (at, &(c, kind, t)) in o.events.iter().enumerate() {
+        prop_assert!(t >= last_t, "event {} of c{} goes back in time", at, c);
+        last_t = t;
+        prop_assert!(
+            terminal[c].is_none(),
+            "c{}: {:?} after its terminal event",
+            c,
+            kind
+        );
+        match kind {
+            EventKind::Start { attempt } => {
+                prop_assert_eq!(attempt as usize, starts[c].len() + 1, "c{} attempt", c);
+                prop_assert_eq!(
+                    retries[c] + 1,
+                    attempt,
+                    "c{}: a retry before attempt {}",
+                    c,
+                    attempt
+                );
+                if attempt == 1 {
+                    for d in case.calls[c].deps() {
+                        prop_assert!(terminal[d].is_some(), "c{} started before c{} ended", c, d);
+                    }
+                }
+                starts[c].push(t);
+            }
+            EventKind::Retry { attempt, .. } => {
+                prop_assert_eq!(attempt as usize, starts[c].len(), "c{} retry", c);
+                retries[c] += 1;
+            }
+            EventKind::Compensate { .. } => prop_assert!(false, "no compensations in these plans"),
+            _ => terminal[c] = Some((at, kind)),
+        }
+    }
+    for c in 0..n {
+        let record = &o.out.records[c];
+        let Some((at, kind)) = terminal[c] else {
+            return Err(TestCaseError::fail(format!("c{c} got no terminal event")));
+        };
+        let state = match kind {
+            EventKind::End {
+                state,
+                attempts,
+                status,
+            }
+            | EventKind::Cancel {
+                state,
+                attempts,
+                status,
+            } => {
+                prop_assert_eq!(
+                    (attempts, status),
+                    (record.attempts, record.status),
+                    "c{}",
+                    c
+                );
+                state
+            }
+            _ => CallState::Skipped,
+        };
+        prop_assert_eq!(state, record.state, "c{}'s terminal event", c);
+        if let Some(end) = record.end_ms {
+            prop_assert_eq!(o.events[at].2, end, "c{}'s terminal event is at its end", c);
+        }
+        let wire: Vec<f64> = o.attempts[c].iter().map(|a| a.start).collect();
+        prop_assert_eq!(
+            &starts[c],
+            &wire,
+            "c{}: one start per request, when it was sent",
+            c
+        );
+    }
+    Ok(())
+}
+
 /// `cases` per property, unless `PROPTEST_CASES` asks for another number (for a soak run).
 fn config(cases: u32) -> ProptestConfig {
     let default = ProptestConfig::default();
@@ -1525,6 +1621,13 @@ proptest! {
         let o = simulate(&case, None);
         wire_is_sane(&case, &o)?;
         failures_skip_descendants(&case, &o)?;
+    }
+
+    #[test]
+    fn progress_events_keep_their_contract(case in case()) {
+        let o = simulate(&case, None);
+        wire_is_sane(&case, &o)?;
+        events_keep_their_contract(&case, &o)?;
     }
 
     #[test]

@@ -13,6 +13,7 @@
 use crate::compensate::{compensate, Compensation, Sender};
 use crate::dedupe::Dedupe;
 use crate::error::{Error, ErrorKind};
+use crate::events::{OnEvent, Progress};
 use crate::hooks::Hooks;
 use crate::in_flight::{BoxFuture, InFlight};
 use crate::plan::{Call, Plan};
@@ -21,6 +22,7 @@ use crate::record::{CallRecord, CallState};
 use crate::retry::{Decision, RetryPolicy};
 use crate::scope::Scope;
 use crate::time_limits::TimeLimits;
+use crate::trace::TraceContext;
 use crate::transport::Request;
 use crate::transport::{Clock, Reply, Transport, TransportError};
 use crate::value::Value;
@@ -83,6 +85,10 @@ pub struct Settings {
     pub dedupe: bool,
     /// How many requests may be on the wire at once (default: no limit; see `queue.rs`).
     pub concurrency: Concurrency,
+    /// Receives the progress events (their contract: [`OnEvent`]); `None` costs nothing.
+    pub on_event: Option<OnEvent>,
+    /// The trace whose `traceparent` the requests carry ([`TraceContext`]); `None`: no header.
+    pub trace: Option<TraceContext>,
 }
 
 impl From<Schedule> for Settings {
@@ -95,6 +101,8 @@ impl From<Schedule> for Settings {
             retry: RetryPolicy::default(),
             dedupe: true,
             concurrency: Concurrency::default(),
+            on_event: None,
+            trace: None,
         }
     }
 }
@@ -113,6 +121,9 @@ pub struct Outcome<V> {
     /// The compensations of completed writes, in the order they ran (last write first);
     /// empty when the composition succeeded or no completed write declared one.
     pub compensations: Vec<Compensation>,
+    /// The clock's reading ([`Clock::now`]) when the composition started: the records'
+    /// times count from it.
+    pub origin: f64,
 }
 
 pub(crate) type Sent<V> = Result<Reply<V>, TransportError>;
@@ -191,6 +202,8 @@ struct Run<'p, V: 'static> {
     queue: Option<Queue>,
     /// Identical reads, sent once.
     dedupe: Dedupe<V>,
+    /// Progress events, when somebody listens.
+    events: Progress,
 }
 
 impl<'p, V: Value> Run<'p, V> {
@@ -216,6 +229,7 @@ impl<'p, V: Value> Run<'p, V> {
             error: None,
             queue: Queue::new(settings.concurrency, n),
             dedupe: Dedupe::new(settings.dedupe),
+            events: Progress::new(None, n),
         }
     }
 
@@ -240,6 +254,7 @@ impl<'p, V: Value> Run<'p, V> {
 
     /// Marks call `i` settled for the stage barrier.
     fn settle(&mut self, i: usize) {
+        self.events.settled(i);
         let stage = self.plan.calls()[i].stage;
         self.open_in_stage[stage] -= 1;
         while self.stage < self.open_in_stage.len() && self.open_in_stage[self.stage] == 0 {
@@ -331,6 +346,7 @@ impl<'p, V: Value> Run<'p, V> {
                 continue;
             }
             self.limits.clear(j);
+            self.events.stopped(j);
             let record = &mut self.records[j];
             record.end_ms = Some(now);
             let last = self.backoff[j].take();
@@ -388,12 +404,13 @@ impl<'p, V: Value> Run<'p, V> {
         ));
     }
 
-    fn finish(self) -> Outcome<V> {
+    fn finish(self, origin: f64) -> Outcome<V> {
         Outcome {
             replies: self.replies,
             records: self.records,
             error: self.error,
             compensations: Vec::new(),
+            origin,
         }
     }
 }
@@ -428,6 +445,7 @@ where
     let elapsed = || clock.now() - origin;
     let settings: Settings = settings.into();
     let mut run = Run::new(plan, &settings);
+    run.events = Progress::new(settings.on_event.as_ref(), plan.calls().len());
     let mut cancel = std::pin::pin!(cancel);
     let mut deadline = settings.deadline_ms.map(|ms| clock.sleep(ms));
     let n = plan.calls().len();
@@ -453,7 +471,9 @@ where
                 record.start_ms = Some(now);
             }
             record.attempts += 1;
+            let attempt_number = record.attempts;
             run.backoff[i] = None;
+            run.events.start(plan, i, attempt_number, now);
             let (limit, by_deadline) = limit_of(i, now);
             run.limits.start(i, now, limit, by_deadline);
             if let Some(request) = sent[i].clone() {
@@ -474,10 +494,11 @@ where
 
     if let Err(e) = Scope::new(plan, input, &run.replies).check_input() {
         run.error = Some(e);
-        return run.finish();
+        return run.finish(origin);
     }
 
     loop {
+        run.events.flush(plan, &run.records, &elapsed);
         // Queued requests go first, in the order they were queued, as slots free.
         while let Some((i, since)) = run
             .queue
@@ -502,6 +523,9 @@ where
                     if call.method == crate::plan::Method::Post {
                         add_idempotency_key(&mut request, &call.name, &settings, transport);
                     }
+                    if let Some(trace) = &settings.trace {
+                        trace.add_to(&mut request, i);
+                    }
                     let now = elapsed();
                     let own = call.timeout_ms.unwrap_or(settings.timeout_ms);
                     let shared = run.dedupe.share(i, &request, own, &sent);
@@ -514,6 +538,7 @@ where
                 Err(e) => run.fail(i, e, elapsed()),
             }
         }
+        run.events.flush(plan, &run.records, &elapsed);
         // The caller's abort comes first, then the deadline; otherwise the next request
         // to settle, or to run out of time (it is aborted by its removal).
         let settled = std::future::poll_fn(|cx| {
@@ -619,6 +644,7 @@ where
             // A request cut short by the deadline (its own timer fired first) ends the
             // composition exactly as the deadline's timer would.
             Err(TransportError::TimedOut { deadline: true, .. }) => {
+                run.events.stopped(i);
                 run.records[i].end_ms = Some(now);
                 run.records[i].state = if plan.calls()[i].method.is_read() {
                     CallState::Cancelled
@@ -659,6 +685,8 @@ where
                     }
                     let scope = Scope::new(plan, input, &run.replies);
                     let error = transport_error(call, e, sent[i].as_ref().map(|r| (r, &scope)));
+                    let failed = (run.records[i].attempts, error.status(), error.kind(), wait);
+                    run.events.retry(plan, i, now, failed);
                     run.backoff[i] = Some(error);
                     let timer = clock.sleep(wait);
                     run.in_flight.insert(
@@ -683,6 +711,7 @@ where
             }
         }
     }
+    run.events.finish(plan, &run.records, &elapsed);
     // Calls that never started: downstream of a failure they were skipped already;
     // the rest stayed `not-sent`. A failure leaves completed writes to undo.
     let compensations = match &run.error {
@@ -701,7 +730,7 @@ where
     };
     Outcome {
         compensations,
-        ..run.finish()
+        ..run.finish(origin)
     }
 }
 

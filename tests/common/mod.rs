@@ -104,6 +104,14 @@ macro_rules! shared_suite {
             concurrency_options_are_validated_and_reach_compose_order,
             an_abort_empties_the_queue_and_queued_writes_were_never_sent,
         );
+        // Progress events, DevTools measures and trace context (tests/common/observe.rs).
+        shared_suite!(
+            progress_events_follow_the_contract_and_what_the_servers_saw,
+            a_throwing_or_rejecting_on_event_leaves_the_result_intact,
+            measures_name_every_call_and_span_its_request_as_the_server_saw_it,
+            traceparent_reaches_the_allowed_origins_with_one_trace_and_a_span_per_call,
+            compose_order_reports_progress_measures_and_its_trace,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -118,6 +126,7 @@ mod faults;
 mod flow;
 mod lifetime;
 mod limits;
+mod observe;
 mod saga;
 mod urls;
 pub use data::*;
@@ -125,6 +134,7 @@ pub use faults::*;
 pub use flow::*;
 pub use lifetime::*;
 pub use limits::*;
+pub use observe::*;
 pub use saga::*;
 pub use urls::*;
 

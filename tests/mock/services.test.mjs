@@ -238,6 +238,22 @@ describe('HTTP behaviour', () => {
     assert.deepEqual(await logOf(s), []);
   });
 
+  test('preflight allows traceparent, and the request carries it into the log', async () => {
+    // The composer sends a W3C traceparent to the origins it is told to (allowedOrigins):
+    // a browser asks for it in a preflight, even for a GET.
+    const s = sid('trace');
+    const pre = await fetch(`${at('customer', s)}/customers/c1`, {
+      method: 'OPTIONS',
+      headers: { 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'traceparent' },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-headers'), 'traceparent');
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    assert.equal((await call(`${at('customer', s)}/customers/c1`, { headers: { traceparent } })).status, 200);
+    const [entry] = await logOf(s);
+    assert.equal(entry.headers.traceparent, traceparent);
+  });
+
   test('Idempotency-Key is echoed', async () => {
     const r = await call(`${h.mock.services.customer}/customers/c1`, { headers: { 'Idempotency-Key': 'k-1' } });
     assert.equal(r.headers.get('idempotency-key'), 'k-1');

@@ -1,0 +1,86 @@
+//! DevTools timings (`options.timings`): after a composition, one User Timing measure
+//! per call, `compose:<call>`, from its first request to its settling, one per
+//! compensation that ran, `compose:<call>.compensate`, and one for the whole composition,
+//! `compose`, from its start to its result (compensations included). Chrome's Performance
+//! panel draws them as a waterfall, on a track of the composition's own.
+//!
+//! The measures are made from the records once the composition has settled, with
+//! explicit start and end times on the records' `performance.now()` clock: nothing is
+//! done while the calls run, and nothing at all unless the option asks for it. A call
+//! that never started (skipped, cancelled first, not sent) has no measure.
+
+use crate::plan::Plan;
+use crate::schedule::Outcome;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/js/timings.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = timingsTrack)]
+    fn timings_track(trace_id: Option<&str>) -> String;
+
+    #[allow(clippy::too_many_arguments)]
+    fn measure(
+        name: &str,
+        start: f64,
+        end: f64,
+        track: &str,
+        trace_id: Option<&str>,
+        state: &str,
+        attempts: u32,
+        status: i32,
+    );
+}
+
+/// Measures `outcome` of `plan`, which ended at `end` (a `performance.now()` reading).
+pub(crate) fn measure_composition(
+    plan: &Plan,
+    outcome: &Outcome<JsValue>,
+    trace_id: Option<&str>,
+    end: f64,
+) {
+    let track = timings_track(trace_id);
+    let origin = outcome.origin;
+    let mut name = String::from("compose:");
+    let mut requests = 0;
+    for (call, record) in plan.calls().iter().zip(&outcome.records) {
+        requests += record.attempts;
+        let Some(start) = record.start_ms else {
+            continue;
+        };
+        name.truncate("compose:".len());
+        name.push_str(&call.name);
+        measure(
+            &name,
+            origin + start,
+            origin + record.end_ms.unwrap_or(end - origin),
+            &track,
+            trace_id,
+            record.state.as_str(),
+            record.attempts,
+            record.status.map_or(-1, i32::from),
+        );
+    }
+    for done in &outcome.compensations {
+        requests += done.attempts;
+        let (Some(start), Some(stop)) = (done.start_ms, done.end_ms) else {
+            continue;
+        };
+        name.truncate("compose:".len());
+        name.push_str(&plan.calls()[done.call].name);
+        name.push_str(".compensate");
+        measure(
+            &name,
+            origin + start,
+            origin + stop,
+            &track,
+            trace_id,
+            done.state.as_str(),
+            done.attempts,
+            done.status.map_or(-1, i32::from),
+        );
+    }
+    let state = outcome.error.as_ref().map_or("ok", |e| e.code());
+    measure(
+        "compose", origin, end, &track, trace_id, state, requests, -1,
+    );
+}
