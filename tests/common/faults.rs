@@ -79,10 +79,11 @@ impl Run {
                 None => keys.push((at, key)),
             }
         }
-        // Nothing was started after the composition settled (up to now, the log read), and
-        // the servers saw no request the engine did not start. (When a request reaches a
-        // server is no witness: on a busy machine, one started well before the end can
-        // arrive after it.)
+        // Nothing was started after the composition settled (up to now, the log read).
+        // When a request reaches a server is no witness: on a busy machine, one started
+        // well before the end can arrive after it. Nor is the count: a browser resends a
+        // request by itself when a reused connection is reset before any reply (the
+        // lost-reply fault), so a server may see one request more than the engine started.
         let started_at: Vec<f64> = Array::from(&get(&self.fetch, "startedAt"))
             .iter()
             .filter_map(|t| t.as_f64())
@@ -94,12 +95,6 @@ impl Run {
                 at - self.settled_at
             );
         }
-        assert!(
-            log.len() <= started_at.len(),
-            "the servers saw {} requests, the engine started {}",
-            log.len(),
-            started_at.len()
-        );
         log
     }
 
