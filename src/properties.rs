@@ -253,20 +253,27 @@ fn raw_call(failure_weight: u32) -> impl Strategy<Value = RawCall> {
     )
 }
 
+/// Call `i`'s dependencies, each generated index taken among the calls before it (the
+/// first call has none), without repeats: `(call, whether a placeholder names it)`.
+fn earlier_calls(i: usize, deps: Vec<(Index, bool)>) -> Vec<(usize, bool)> {
+    let mut resolved: Vec<(usize, bool)> = Vec::new();
+    if i > 0 {
+        for (at, named) in deps {
+            let d = at.index(i);
+            if resolved.iter().all(|r| r.0 != d) {
+                resolved.push((d, named));
+            }
+        }
+    }
+    resolved
+}
+
 fn resolve(raw: Vec<RawCall>, schedule: Schedule, max_attempts: u32) -> Case {
     let calls = raw
         .into_iter()
         .enumerate()
         .map(|(i, (deps, post, optional, answers))| {
-            let mut resolved: Vec<(usize, bool)> = Vec::new();
-            if i > 0 {
-                for (at, named) in deps {
-                    let d = at.index(i);
-                    if resolved.iter().all(|r| r.0 != d) {
-                        resolved.push((d, named));
-                    }
-                }
-            }
+            let resolved = earlier_calls(i, deps);
             CallSpec {
                 deps: resolved,
                 method: if post { Method::Post } else { Method::Get },
@@ -1261,15 +1268,7 @@ fn share_case(failure_weight: impl Strategy<Value = u32>) -> impl Strategy<Value
                     .into_iter()
                     .enumerate()
                     .map(|(i, (method, path, header, deps, optional))| {
-                        let mut resolved: Vec<(usize, bool)> = Vec::new();
-                        if i > 0 {
-                            for (at, named) in deps {
-                                let d = at.index(i);
-                                if resolved.iter().all(|r| r.0 != d) {
-                                    resolved.push((d, named));
-                                }
-                            }
-                        }
+                        let resolved = earlier_calls(i, deps);
                         ShareSpec {
                             method: [Method::Get, Method::Head, Method::Post][method as usize],
                             path,
