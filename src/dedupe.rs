@@ -306,15 +306,7 @@ mod tests {
     }
 
     fn go(sim: &Sim, p: &Plan, settings: impl Into<Settings>) -> Outcome<Json> {
-        sim.block_on(run(
-            p,
-            &json(r#"{"id":"7"}"#),
-            sim,
-            sim,
-            &NoHooks,
-            settings,
-            std::future::pending(),
-        ))
+        crate::sim::run_to_end(sim, p, &json(r#"{"id":"7"}"#), settings)
     }
 
     fn at(p: &Plan, name: &str) -> usize {

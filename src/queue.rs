@@ -227,15 +227,7 @@ mod tests {
     }
 
     fn go(sim: &Sim, p: &Plan, settings: Settings) -> Outcome<Json> {
-        sim.block_on(run(
-            p,
-            &Json::Null,
-            sim,
-            sim,
-            &NoHooks,
-            settings,
-            std::future::pending(),
-        ))
+        crate::sim::run_to_end(sim, p, &Json::Null, settings)
     }
 
     /// The most requests on the wire at once, from what the network saw.

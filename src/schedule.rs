@@ -879,16 +879,7 @@ mod tests {
 
     /// Runs `p` on `sim` with `input` (JSON text) and `settings`, never cancelled.
     fn go(sim: &Sim, p: &Plan, input: &str, settings: impl Into<Settings>) -> Outcome<Json> {
-        let input = json(input);
-        sim.block_on(run(
-            p,
-            &input,
-            sim,
-            sim,
-            &NoHooks,
-            settings,
-            futures::future::pending(),
-        ))
+        crate::sim::run_to_end(sim, p, &json(input), settings)
     }
 
     fn times(out: &Outcome<Json>, p: &Plan) -> HashMap<String, (f64, f64)> {

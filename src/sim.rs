@@ -3,8 +3,11 @@
 //! Requests take exactly the latency a route gives them, in virtual milliseconds, so
 //! tests can assert exact start and end times without waiting for anything real.
 
+use crate::hooks::NoHooks;
 use crate::in_flight::BoxFuture;
 use crate::json::Json;
+use crate::plan::Plan;
+use crate::schedule::{run, Outcome, Settings};
 use crate::transport::{Clock, Reply, Request, Transport, TransportError};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -197,4 +200,23 @@ impl Transport for Sim {
             answer
         })
     }
+}
+
+/// Runs `p` over the simulated network to its end, with no hooks and nothing cancelling
+/// it: what most scheduler tests need.
+pub fn run_to_end(
+    sim: &Sim,
+    p: &Plan,
+    input: &Json,
+    settings: impl Into<Settings>,
+) -> Outcome<Json> {
+    sim.block_on(run(
+        p,
+        input,
+        sim,
+        sim,
+        &NoHooks,
+        settings,
+        std::future::pending(),
+    ))
 }

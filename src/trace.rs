@@ -247,8 +247,7 @@ mod tests {
 
     #[test]
     fn every_request_of_a_composition_carries_its_trace_and_its_call_s_span() {
-        use crate::hooks::NoHooks;
-        use crate::schedule::{run, Schedule, Settings};
+        use crate::schedule::{Schedule, Settings};
         use crate::sim::{json, plan, Sim};
         use crate::transport::{Reply, TransportError};
         let p = plan(
@@ -286,16 +285,7 @@ mod tests {
             trace: Some(trace.clone()),
             ..Settings::from(Schedule::Eager)
         };
-        let input = json("{}");
-        let out = sim.block_on(run(
-            &p,
-            &input,
-            &sim,
-            &sim,
-            &NoHooks,
-            settings,
-            futures::future::pending(),
-        ));
+        let out = crate::sim::run_to_end(&sim, &p, &json("{}"), settings);
         assert_eq!(out.error.unwrap().call(), Some("fail"));
         let sent = sent(&sim);
         let of = |url: &str| -> Vec<Option<String>> {
