@@ -1,7 +1,10 @@
 // The "create order" domain: one route table per service. Money is in integer cents.
 //
 // A handler gets ctx = { state, params, body, query, fault, faultApplied(), location(path) } and returns
-// { status, body, headers? }. It may throw HttpError (e.g. a 400 from body validation).
+// { status, body, headers?, effect? }. It may throw HttpError (e.g. a 400 from body validation).
+// effect says what the request changed in the scenario's state, when it changed something:
+// { created: id }, { released: id }, { voided: id } or { cancelled: id }. It goes in the log entry, and
+// a created id is remembered with the request that created it (so a chaos run can be judged).
 
 export class HttpError extends Error {
   /** extra: fields added to the JSON error body (e.g. { field }); headers: extra reply headers. */
@@ -122,6 +125,7 @@ function createReservation({ state, body, location }) {
     status: 201,
     body: { reservationId, cartId: body.cartId },
     headers: { Location: location(`/reservations/${reservationId}`) },
+    effect: { created: reservationId },
   };
 }
 
@@ -134,8 +138,10 @@ function getReservation({ state, params: [id] }) {
 function releaseReservation({ state, params: [id] }) {
   const r = state.reservations.get(id);
   if (!r) throw notFound('reservation', id);
-  r.released = true; // releasing twice is fine (idempotent)
-  return { status: 200, body: { released: true } };
+  // Releasing twice is fine (idempotent), and only the first release changes anything.
+  const effect = r.released ? undefined : { released: id };
+  r.released = true;
+  return { status: 200, body: { released: true }, effect };
 }
 
 function priceQuote({ body }) {
@@ -178,11 +184,14 @@ function authorize({ state, body, fault, faultApplied, location }) {
     authorizationId, status, customerId: body.customerId, paymentMethodId: body.paymentMethodId,
     amount: body.amount, currency: body.currency,
   });
-  if (declined) return { status: 200, body: { authorizationId, status } };
+  // A declined authorization exists too (GET shows it), so it is created all the same.
+  const effect = { created: authorizationId };
+  if (declined) return { status: 200, body: { authorizationId, status }, effect };
   return {
     status: 201,
     body: { authorizationId, status },
     headers: { Location: location(`/authorizations/${authorizationId}`) },
+    effect,
   };
 }
 
@@ -195,8 +204,28 @@ function getAuthorization({ state, params: [id] }) {
 function voidAuthorization({ state, params: [id] }) {
   const a = state.authorizations.get(id);
   if (!a) throw notFound('authorization', id);
-  a.status = 'voided'; // voiding twice is fine (idempotent)
-  return { status: 200, body: { voided: true } };
+  // Voiding twice is fine (idempotent), and only the first void changes anything.
+  const effect = a.status === 'voided' ? undefined : { voided: id };
+  a.status = 'voided';
+  return { status: 200, body: { voided: true }, effect };
+}
+
+function conflict(field, message) {
+  return new HttpError(409, message, { field });
+}
+
+/**
+ * An order must stand on a reservation that is still held and an authorization that is still live,
+ * as a real order service would check: so a client that compensated (released, voided) or got a
+ * decline cannot still create the order, and a chaos run shows it if it tries.
+ */
+function checkOrderBacking(state, { reservationId, authorizationId }) {
+  const r = state.reservations.get(reservationId);
+  if (!r) throw conflict('reservationId', `reservation ${reservationId} does not exist`);
+  if (r.released) throw conflict('reservationId', `reservation ${reservationId} is no longer held (released)`);
+  const a = state.authorizations.get(authorizationId);
+  if (!a) throw conflict('authorizationId', `authorization ${authorizationId} does not exist`);
+  if (a.status !== 'authorized') throw conflict('authorizationId', `authorization ${authorizationId} is not live (${a.status})`);
 }
 
 function createOrder({ state, body, location }) {
@@ -204,6 +233,7 @@ function createOrder({ state, body, location }) {
     ['customerId', 'string'], ['cartId', 'string'], ['reservationId', 'string'],
     ['authorizationId', 'string'], ['total', 'integer'], ['currency', 'string'],
   ]);
+  checkOrderBacking(state, body);
   const orderId = nextId(state, 'ord');
   const { customerId, cartId, reservationId, authorizationId, total, currency } = body;
   state.orders.set(orderId, {
@@ -213,6 +243,7 @@ function createOrder({ state, body, location }) {
     status: 201,
     body: { orderId, status: 'confirmed' },
     headers: { Location: location(`/orders/${orderId}`) },
+    effect: { created: orderId },
   };
 }
 
@@ -229,15 +260,18 @@ function getOrder({ state, params: [id] }) {
 function cancelOrder({ state, params: [id] }) {
   const o = state.orders.get(id);
   if (!o) throw notFound('order', id);
+  const effect = o.status === 'cancelled' ? undefined : { cancelled: id };
   o.status = 'cancelled';
-  return { status: 200, body: { orderId: id, status: 'cancelled' } };
+  return { status: 200, body: { orderId: id, status: 'cancelled' }, effect };
 }
 
 function notify({ state, body }) {
   requireFields(body, [['orderId', 'string'], ['email', 'string'], ['template', 'string']]);
   const notificationId = nextId(state, 'ntf');
-  state.notifications.set(notificationId, { notificationId, ...body });
-  return { status: 202, body: { notificationId } };
+  // The fields it was asked for only: a body's own "notificationId" must not overwrite the id.
+  const { orderId, email, template } = body;
+  state.notifications.set(notificationId, { notificationId, orderId, email, template });
+  return { status: 202, body: { notificationId }, effect: { created: notificationId } };
 }
 
 // ---------------------------------------------------------------- routes

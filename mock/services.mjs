@@ -7,7 +7,7 @@ import {
   now, applyCorsHeaders, answerPreflight, splitTarget, splitScenario, readBody, parseJsonBody,
   headersObject, isBodyless,
 } from './http-util.mjs';
-import { Store, SERVICE_NAMES, ConfigError, faultType, TRANSPORT_FAULTS } from './store.mjs';
+import { Store, SERVICE_NAMES, ConfigError, faultType, TRANSPORT_FAULTS, domainState } from './store.mjs';
 import { applyTransportFault } from './faults.mjs';
 import { route, HttpError } from './domain.mjs';
 import { labControls, labReply } from './lab.mjs';
@@ -238,7 +238,7 @@ function onServiceRequest(rt, portName, req, res) {
   }
   const lab = path === '/lab' || path.startsWith('/lab/');
   // Domain requests are numbered, and their fault chosen, in order of arrival (see Store.arrive).
-  const arrival = unknownService || lab ? null : rt.store.arrive(scenario, service);
+  const arrival = unknownService || lab ? null : rt.store.arrive(scenario, service, { method: req.method, path });
   const entry = rt.store.addEntry({
     scenario, service, via: portName === 'gateway' ? 'gateway' : 'direct', method: req.method, path, query,
     headers: headersObject(req), body: null, arrivedAt, repliedAt: null, status: null, aborted: false,
@@ -293,48 +293,64 @@ async function serveLab(ex, { path, query, parsed, raw }) {
 }
 
 async function serveDomain(rt, ex, { scenario, service, path, query, base, parsed, arrival }) {
-  const { store } = rt;
   const { fault, wait } = arrival;
   const type = fault === undefined ? undefined : faultType(fault);
-  ex.entry.wait = wait;
+  const { entry } = ex;
+  // The entry shows a fault once it is applied; one drawn by chaos says so.
+  const applied = () => {
+    entry.fault = fault;
+    if (arrival.chaos) entry.chaos = true;
+  };
+  entry.wait = wait;
   // A delay is recorded as its wait starts, so a request that times out during it shows why.
-  if (type === 'delay') ex.entry.fault = fault;
+  if (type === 'delay') applied();
   if (!(await ex.sleep(wait))) return;
 
   if (type !== undefined && TRANSPORT_FAULTS.has(type)) {
-    ex.entry.fault = fault;
+    applied();
     return applyTransportFault(rt, ex, { fault, scenario, service });
   }
-  if (parsed.error) return ex.replyError(400, parsed.error);
-
-  const method = ex.req.method;
-  const { handler, params } = route(service, method, path); // throws 404 / 405 / 400
-  const state = store.scenario(scenario);
-
-  const key = ex.req.headers['idempotency-key'];
-  const idemKey = method === 'POST' && key ? `${service}\n${key}` : undefined;
-  if (idemKey !== undefined) {
-    const stored = state.idempotency.get(idemKey);
-    if (stored) {
-      ex.entry.replayed = true;
-      return ex.reply(stored.status, { json: stored.body, headers: { ...stored.headers, 'Idempotent-Replayed': 'true' } });
-    }
-  }
-  const r = handler({
-    state, params, query, body: parsed.value, fault: type,
-    faultApplied: () => {
-      ex.entry.fault = fault;
-    },
-    location: (p) => `${base}${p}`,
-  });
-  if (idemKey !== undefined && r.status >= 200 && r.status < 300) {
-    state.idempotency.set(idemKey, structuredClone({ status: r.status, body: r.body, headers: r.headers ?? {} }));
-  }
+  const r = parsed.error
+    ? { status: 400, body: { error: parsed.error } }
+    : handle(rt.store.scenario(scenario), ex, { service, path, query, base, body: parsed.value, type, applied });
+  // What the request did, for judging a run by the log: the reply the mock produced (a snapshot: a GET's
+  // body may be a live resource that changes later) and what it changed.
+  entry.reply = structuredClone({ status: r.status, body: r.body });
+  if (r.replayed) entry.replayed = true;
+  if (r.effect) entry.effect = r.effect;
   if (type === 'lose-reply') {
-    ex.entry.fault = fault;
+    applied();
     return ex.reset();
   }
   ex.reply(r.status, { json: r.body, headers: r.headers });
+}
+
+/**
+ * Route a domain request and run it: a replay for a known Idempotency-Key, or the handler's reply (an
+ * HttpError it throws becomes its error reply). Returns { status, body, headers, effect?, replayed? }.
+ */
+function handle(state, ex, { service, path, query, base, body, type, applied }) {
+  const method = ex.req.method;
+  const key = ex.req.headers['idempotency-key'] || null;
+  let r;
+  try {
+    const { handler, params } = route(service, method, path); // throws 404 / 405 / 400
+    const idemKey = method === 'POST' && key !== null ? `${service}\n${key}` : undefined;
+    const stored = idemKey === undefined ? undefined : state.idempotency.get(idemKey);
+    if (stored) {
+      return { status: stored.status, body: stored.body, headers: { ...stored.headers, 'Idempotent-Replayed': 'true' }, replayed: true };
+    }
+    r = handler({ state, params, query, body, fault: type, faultApplied: applied, location: (p) => `${base}${p}` });
+    // Only a success is kept for the key: a retry after an error (a 409 included) runs the action.
+    if (idemKey !== undefined && r.status >= 200 && r.status < 300) {
+      state.idempotency.set(idemKey, structuredClone({ service, key, status: r.status, body: r.body, headers: r.headers ?? {} }));
+    }
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    return { status: err.status, body: { error: err.message, ...err.extra }, headers: err.headers };
+  }
+  if (r.effect?.created) state.createdBy.set(r.effect.created, { key, seq: ex.entry.seq });
+  return r;
 }
 
 // ------------------------------------------------------------------ admin port
@@ -384,10 +400,11 @@ async function onAdminRequest(rt, req, res) {
     }
     return notAllowed('GET, DELETE');
   }
-  const m = /^\/scenarios\/([^/]+)$/.exec(path);
+  const m = /^\/scenarios\/([^/]+)(\/state)?$/.exec(path);
   if (m) {
     const id = m[1];
     if (!SCENARIO_ID.test(id)) return sendAdmin(res, 400, { error: 'scenario id must match [A-Za-z0-9_-]+' });
+    if (m[2]) return method === 'GET' ? sendAdmin(res, 200, domainState(store.scenario(id))) : notAllowed('GET');
     if (method === 'GET') return sendAdmin(res, 200, store.scenario(id).config);
     if (method === 'PUT') {
       if (parsed.error) return sendAdmin(res, 400, { error: parsed.error });
@@ -405,7 +422,7 @@ async function onAdminRequest(rt, req, res) {
     return notAllowed('GET, PUT, DELETE');
   }
   return sendAdmin(res, 404, {
-    error: `no admin endpoint ${path} (try /health, /info, /scenarios/<id>, /log)`,
+    error: `no admin endpoint ${path} (try /health, /info, /scenarios/<id>, /scenarios/<id>/state, /log)`,
   });
 }
 
@@ -434,13 +451,14 @@ function closeServer(server) {
  * Start the admin API, the gateway and the ten services on 127.0.0.1.
  * port: base port (admin = port, gateway = port+1, services = port+2..port+11), or 0 for any free ports.
  * latency: { <service>: ms }, defaultLatency: ms, jitter: { <service>: ms } and defaultJitter: ms form the
- * initial config of the `default` scenario (a bare number for latency or jitter applies to every service).
+ * initial config of the `default` scenario (a bare number for latency or jitter applies to every service),
+ * and so does chaos: { rate, seed?, kinds?, retryAfter?, slowBodyMs? } (random faults; see mock/README.md).
  * log: print one line per request to stderr.
  * Resolves to { adminUrl, gatewayUrl, services: { <name>: url } } plus non-enumerable close() and events
  * (so JSON.stringify(result) gives just the URLs).
  */
 export async function startServices({
-  port = DEFAULT_PORT, latency = {}, defaultLatency = 0, jitter = {}, defaultJitter = 0, log = false,
+  port = DEFAULT_PORT, latency = {}, defaultLatency = 0, jitter = {}, defaultJitter = 0, chaos, log = false,
 } = {}) {
   const maxBase = 65535 - (PORT_LAYOUT.length - 1);
   if (!Number.isInteger(port) || port < 0 || port > maxBase) {
@@ -451,7 +469,7 @@ export async function startServices({
   if (typeof jitter === 'number') [defaultJitter, jitter] = [jitter, {}];
   let store;
   try {
-    store = new Store({ latency, defaultLatency, jitter, defaultJitter });
+    store = new Store({ latency, defaultLatency, jitter, defaultJitter, chaos });
   } catch (err) {
     if (err instanceof ConfigError) throw new TypeError(`startServices: ${err.message}`);
     throw err;

@@ -1,5 +1,7 @@
 // In-memory state of one running mock: scenarios (config + domain state) and the request log.
 
+import { CHAOS_KINDS, pickChaos } from './chaos.mjs';
+
 export const SERVICE_NAMES = Object.freeze([
   'customer', 'cart', 'inventory', 'pricing', 'shipping',
   'fraud', 'tax', 'payment', 'order', 'notification',
@@ -185,11 +187,42 @@ export function normalizeFault(service, fault) {
   return out;
 }
 
+const CHAOS_KEYS = ['rate', 'seed', 'kinds', 'retryAfter', 'slowBodyMs'];
+
+/** Validate a chaos config and return it with every default filled in (so it reads back as it acts). */
+export function normalizeChaos(input) {
+  if (!isPlainObject(input)) throw new ConfigError('chaos must be an object {rate, seed?, kinds?, retryAfter?, slowBodyMs?}');
+  for (const k of Object.keys(input)) {
+    if (!CHAOS_KEYS.includes(k)) throw new ConfigError(`chaos: unknown key "${k}" (allowed: ${CHAOS_KEYS.join(', ')})`);
+  }
+  const { rate, seed = 1, kinds, retryAfter = 1, slowBodyMs = 1000 } = input;
+  if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new ConfigError('chaos.rate must be a number from 0 to 1');
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new ConfigError('chaos.seed must be a non-negative safe integer');
+  if (!Number.isInteger(retryAfter) || retryAfter < 0) throw new ConfigError('chaos.retryAfter must be a non-negative integer (seconds)');
+  const out = { rate, seed, kinds: {}, retryAfter, slowBodyMs: checkMs(slowBodyMs, 'chaos.slowBodyMs') };
+  if (kinds === undefined) {
+    for (const k of CHAOS_KINDS) out.kinds[k] = 1;
+    return out;
+  }
+  if (!isPlainObject(kinds) || Object.keys(kinds).length === 0) {
+    throw new ConfigError('chaos.kinds must be a non-empty object {<kind>: weight}');
+  }
+  for (const [k, weight] of Object.entries(kinds)) {
+    if (!CHAOS_KINDS.includes(k)) throw new ConfigError(`chaos.kinds: unknown kind "${k}" (known: ${CHAOS_KINDS.join(', ')})`);
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
+      throw new ConfigError(`chaos.kinds.${k} must be a positive number (a weight)`);
+    }
+  }
+  // Written in CHAOS_KINDS order, the order picks are made in.
+  for (const k of CHAOS_KINDS) if (kinds[k] !== undefined) out.kinds[k] = kinds[k];
+  return out;
+}
+
 /** Validate a scenario config (PUT body or startServices options) and return its normalized form. */
 export function normalizeConfig(input) {
   if (input === null || input === undefined) input = {};
   if (!isPlainObject(input)) throw new ConfigError('scenario config must be a JSON object');
-  const keys = ['latency', 'defaultLatency', 'jitter', 'defaultJitter', 'faults'];
+  const keys = ['latency', 'defaultLatency', 'jitter', 'defaultJitter', 'faults', 'chaos'];
   for (const k of Object.keys(input)) {
     if (!keys.includes(k)) throw new ConfigError(`unknown key "${k}" (expected ${keys.join(', ')})`);
   }
@@ -212,6 +245,8 @@ export function normalizeConfig(input) {
       config.faults[svc] = normalizeFault(svc, fault);
     }
   }
+  // Absent (not null) when off, so a config without chaos reads back as it did before chaos existed.
+  if (input.chaos !== undefined && input.chaos !== null) config.chaos = normalizeChaos(input.chaos);
   return config;
 }
 
@@ -242,7 +277,27 @@ function freshState(id, config) {
     authorizations: new Map(),
     orders: new Map(), // insertion-ordered
     notifications: new Map(),
-    idempotency: new Map(), // `${service}\n${key}` → { status, body, headers }
+    // id of a reservation, authorization, order or notification → { key, seq }: the Idempotency-Key
+    // (or null) and log seq of the request that created it. Kept beside the resources, not in them,
+    // so the services' replies stay what they were.
+    createdBy: new Map(),
+    idempotency: new Map(), // `${service}\n${key}` → { service, key, status, body, headers }
+  };
+}
+
+/** With createdBy added: each resource of `map`, in insertion order. */
+function withCreator(s, map) {
+  return [...map].map(([id, resource]) => ({ ...resource, createdBy: s.createdBy.get(id) ?? null }));
+}
+
+/** A scenario's domain state, for GET /scenarios/<id>/state: what a chaos run is judged by. */
+export function domainState(s) {
+  return {
+    reservations: withCreator(s, s.reservations),
+    authorizations: withCreator(s, s.authorizations),
+    orders: withCreator(s, s.orders),
+    notifications: withCreator(s, s.notifications),
+    idempotency: [...s.idempotency.values()].map(({ service, key, status, body }) => ({ service, key, status, body })),
   };
 }
 
@@ -288,21 +343,28 @@ export class Store {
   }
 
   /**
-   * Number a domain request to `service` as it arrives and decide what it gets: { nth, fault, wait }.
-   * fault: the scenario's fault for the service if it selects this request number, else undefined.
+   * Number a domain request to `service` as it arrives and decide what it gets: { nth, fault, chaos, wait }.
+   * fault: the scenario's fault for the service if it selects this request number, else the chaos draw's
+   * fault (chaos: true), else undefined. The draw needs the method and path, since decline and reject
+   * only apply to one endpoint each.
    * wait: milliseconds to wait before replying: latency + a uniform draw in [0, jitter) + a delay fault's ms.
    */
-  arrive(id, service) {
+  arrive(id, service, { method, path }) {
     const s = this.scenario(id);
     const nth = (s.requests.get(service) ?? 0) + 1;
     s.requests.set(service, nth);
     const { config } = s;
     const configured = config.faults[service];
-    const fault = configured !== undefined && selects(configured, nth) ? configured : undefined;
+    let fault = configured !== undefined && selects(configured, nth) ? configured : undefined;
+    let chaos = false;
+    if (fault === undefined && config.chaos) {
+      fault = pickChaos(config.chaos, { service, nth, method, path });
+      chaos = fault !== undefined;
+    }
     const latency = config.latency[service] ?? config.defaultLatency;
     const jitter = config.jitter[service] ?? config.defaultJitter;
     const delay = fault !== undefined && faultType(fault) === 'delay' ? fault.ms : 0;
-    return { nth, fault, wait: latency + Math.random() * jitter + delay };
+    return { nth, fault, chaos, wait: latency + Math.random() * jitter + delay };
   }
 
   addEntry(fields) {

@@ -28,6 +28,21 @@ export function useMock(options = {}) {
     return r.json;
   };
   h.logOf = async (scenario) => (await call(`${h.mock.adminUrl}/log?scenario=${scenario}`)).json;
+  h.stateOf = async (scenario) => (await call(`${h.mock.adminUrl}/scenarios/${scenario}/state`)).json;
+  /**
+   * What POST /orders needs in `scenario` (through `via`: a service name or 'gateway'): a held
+   * reservation and a live authorization, made first. Returns an order body standing on them.
+   */
+  h.orderBody = async (scenario, via) => {
+    const url = (service) => (via === 'gateway' ? `${h.at('gateway', scenario)}/${service}` : h.at(service, scenario));
+    const res = await h.post(`${url('inventory')}/reservations`, { cartId: 'k1', items: ITEMS });
+    const auth = await h.post(`${url('payment')}/authorizations`, PAYMENT);
+    assert.deepEqual([res.status, auth.status], [201, 201], 'the order\'s reservation and authorization');
+    return {
+      customerId: 'c1', cartId: 'k1', reservationId: res.json.reservationId,
+      authorizationId: auth.json.authorizationId, total: 9000, currency: 'USD',
+    };
+  };
   /** Resolve with the first entry for which mock.events emits `name` and pred(entry) holds. */
   h.nextEvent = (name, pred) => new Promise((resolve) => {
     const handler = (entry) => {
@@ -60,3 +75,4 @@ export async function call(url, { method = 'GET', body, headers = {}, signal, re
 
 export const ITEMS = [{ sku: 'SKU-1', quantity: 2 }, { sku: 'SKU-2', quantity: 1 }];
 export const ADDRESS = { line1: '1 Main St', city: 'Springfield', postcode: '12345', country: 'US' };
+export const PAYMENT = { customerId: 'c1', paymentMethodId: 'pm_visa', amount: 9000, currency: 'USD' };

@@ -1,0 +1,68 @@
+// Random faults ("chaos") per scenario: which domain requests get a fault, and which one.
+// The draw is a pure function of (seed, service, nth) so that a run with the same seed and the same
+// arrival order per service gets the same faults; see "Chaos" in mock/README.md.
+
+/**
+ * The kinds a chaos config can pick, in the order picks are made and configs are read back.
+ * (Integer-like keys come first in a JS object whatever the insertion order, so the statuses lead.)
+ */
+export const CHAOS_KINDS = Object.freeze([
+  '429', '500', '503', 'reset', 'reset-mid-body', 'lose-reply', 'hang', 'slow-body', 'decline', 'reject',
+]);
+
+// Kinds that only make sense on one endpoint: they shape that endpoint's normal reply.
+const ONLY_ON = {
+  decline: { service: 'payment', method: 'POST', path: '/authorizations' },
+  reject: { service: 'fraud', method: 'POST', path: '/checks' },
+};
+
+/** FNV-1a, 32 bits, over the UTF-8 bytes of `text`. */
+export function fnv1a32(text) {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/** A number in [0, 1) fixed by (seed, service, nth, salt): FNV-1a of "seed:service:nth:salt" / 2^32. */
+export function chaosDraw(seed, service, nth, salt) {
+  return fnv1a32(`${seed}:${service}:${nth}:${salt}`) / 2 ** 32;
+}
+
+/** Whether a chaos kind can apply to a request (decline and reject only to their one endpoint). */
+export function chaosKindApplies(kind, { service, method, path }) {
+  const only = ONLY_ON[kind];
+  return !only || (only.service === service && only.method === method && only.path === path);
+}
+
+/** The fault a kind stands for, in the normalized form an explicit fault of that kind has. */
+function faultOf(kind, chaos) {
+  switch (kind) {
+    case '429': return { status: 429 };
+    case '500': return { status: 500 };
+    case '503': return { status: 503, retryAfter: chaos.retryAfter };
+    case 'slow-body': return { type: 'slow-body', ms: chaos.slowBodyMs };
+    default: return kind;
+  }
+}
+
+/**
+ * The chaos fault for request `nth` to `service` (method and path as routed), or undefined.
+ * Faulted when draw("fault") < rate; then the kind is picked by weight among the kinds that apply,
+ * in CHAOS_KINDS order: the first whose running total of weights exceeds draw("kind") × total.
+ */
+export function pickChaos(chaos, { service, nth, method, path }) {
+  if (!(chaosDraw(chaos.seed, service, nth, 'fault') < chaos.rate)) return undefined;
+  const kinds = CHAOS_KINDS.filter((k) => chaos.kinds[k] !== undefined && chaosKindApplies(k, { service, method, path }));
+  if (kinds.length === 0) return undefined; // e.g. only "decline", and this is not POST /authorizations
+  const total = kinds.reduce((sum, k) => sum + chaos.kinds[k], 0);
+  const x = chaosDraw(chaos.seed, service, nth, 'kind') * total;
+  let upTo = 0;
+  for (const k of kinds) {
+    upTo += chaos.kinds[k];
+    if (x < upTo) return faultOf(k, chaos);
+  }
+  return faultOf(kinds.at(-1), chaos); // only reached through rounding of the running total
+}
