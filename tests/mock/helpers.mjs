@@ -43,6 +43,16 @@ export function useMock(options = {}) {
       authorizationId: auth.json.authorizationId, total: 9000, currency: 'USD',
     };
   };
+  /** The scenario's log, polled until `pred(log)` holds (for states no event marks, e.g. a fault applied). */
+  h.logUntil = async (scenario, pred, { timeoutMs = 5000 } = {}) => {
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+      const log = await h.logOf(scenario);
+      if (pred(log)) return log;
+      if (performance.now() > until) assert.fail(`log of ${scenario} never matched: ${JSON.stringify(log)}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
   /** Resolve with the first entry for which mock.events emits `name` and pred(entry) holds. */
   h.nextEvent = (name, pred) => new Promise((resolve) => {
     const handler = (entry) => {
