@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // Start the mock order services until SIGINT/SIGTERM.
-//   node mock/cli.mjs [--port 4500] [--latency 100] [--latency payment=400 ...] [--jitter 20 ...] [--log]
+//   node mock/cli.mjs [--port 4500] [--latency 100] [--latency payment=400 ...] [--jitter 20 ...]
+//                     [--chaos 0.2 [--chaos-seed 7]] [--log]
 // stdout: exactly one line of JSON {adminUrl, gatewayUrl, services}; everything else goes to stderr.
 
 import { parseArgs } from 'node:util';
 import { startServices, SERVICE_NAMES, DEFAULT_PORT } from './services.mjs';
 
-const USAGE = `usage: node mock/cli.mjs [--port ${DEFAULT_PORT}] [--latency MS] [--latency SERVICE=MS ...] [--jitter ...] [--log]
+const USAGE = `usage: node mock/cli.mjs [--port ${DEFAULT_PORT}] [--latency MS] [--latency SERVICE=MS ...] [--jitter ...] [--chaos RATE [--chaos-seed N]] [--log]
   --port N            base port: admin N, gateway N+1, services N+2..N+11 (0 = any free ports)
   --latency MS        latency of every service in the default scenario
   --latency SVC=MS    latency of one service (repeatable); services: ${SERVICE_NAMES.join(', ')}
   --jitter MS         each reply waits a further uniform random 0..MS (also --jitter SVC=MS)
+  --chaos RATE        random faults on that share (0..1) of the default scenario's domain requests, every kind
+  --chaos-seed N      the seed of those faults (default 1): the same seed and arrival order give the same faults
   --log               one line per request on stderr`;
 
 function fail(message) {
@@ -30,6 +33,8 @@ try {
       port: { type: 'string', default: String(DEFAULT_PORT) },
       latency: { type: 'string', multiple: true, default: [] },
       jitter: { type: 'string', multiple: true, default: [] },
+      chaos: { type: 'string' },
+      'chaos-seed': { type: 'string' },
       log: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -64,9 +69,23 @@ function perService(items, flag) {
 const [defaultLatency, latency] = perService(args.latency, '--latency');
 const [defaultJitter, jitter] = perService(args.jitter, '--jitter');
 
+let chaos;
+if (args.chaos !== undefined) {
+  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(args.chaos)) fail(`--chaos: expected a rate from 0 to 1, got "${args.chaos}"`);
+  chaos = { rate: Number(args.chaos) };
+  if (args['chaos-seed'] !== undefined) {
+    if (!/^\d+$/.test(args['chaos-seed']) || !Number.isSafeInteger(Number(args['chaos-seed']))) {
+      fail(`--chaos-seed: expected a non-negative integer, got "${args['chaos-seed']}"`);
+    }
+    chaos.seed = Number(args['chaos-seed']);
+  }
+} else if (args['chaos-seed'] !== undefined) {
+  fail('--chaos-seed goes with --chaos RATE');
+}
+
 let running;
 try {
-  running = await startServices({ port, latency, defaultLatency, jitter, defaultJitter, log: args.log });
+  running = await startServices({ port, latency, defaultLatency, jitter, defaultJitter, chaos, log: args.log });
 } catch (err) {
   process.stderr.write(`mock: ${err.message}\n`);
   process.exit(1);
@@ -78,7 +97,8 @@ const lat = defaultLatency || Object.keys(latency).length
   ? ` latency ${defaultLatency}ms${Object.keys(latency).length ? ` ${JSON.stringify(latency)}` : ''};` : '';
 const jit = defaultJitter || Object.keys(jitter).length
   ? ` jitter ${defaultJitter}ms${Object.keys(jitter).length ? ` ${JSON.stringify(jitter)}` : ''};` : '';
-process.stderr.write(`mock services up: admin ${running.adminUrl}, gateway ${running.gatewayUrl}; ${ports};${lat}${jit} Ctrl-C to stop\n`);
+const cha = chaos ? ` chaos ${chaos.rate} seed ${chaos.seed ?? 1};` : '';
+process.stderr.write(`mock services up: admin ${running.adminUrl}, gateway ${running.gatewayUrl}; ${ports};${lat}${jit}${cha} Ctrl-C to stop\n`);
 
 let stopping = false;
 async function stop(signal) {

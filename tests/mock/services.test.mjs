@@ -9,6 +9,10 @@ import { startServices, SERVICE_NAMES, PORT_LAYOUT } from '../../mock/services.m
 import { useMock, ITEMS, ADDRESS } from './helpers.mjs';
 
 const CLI = fileURLToPath(new URL('../../mock/cli.mjs', import.meta.url));
+const CHAOS_DEFAULTS = {
+  rate: 0.2, seed: 7, retryAfter: 1, slowBodyMs: 1000,
+  kinds: { 429: 1, 500: 1, 503: 1, reset: 1, 'reset-mid-body': 1, 'lose-reply': 1, hang: 1, 'slow-body': 1, decline: 1, reject: 1 },
+};
 
 const h = useMock();
 const { sid, at, call, post, configure, logOf, nextEvent, orderBody } = h;
@@ -595,7 +599,8 @@ describe('lifecycle', () => {
   });
 
   test('CLI prints one JSON line, serves, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, '--port', '0', '--latency', '5', '--latency', 'tax=7', '--jitter', 'cart=3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--port', '0', '--latency', '5', '--latency', 'tax=7', '--jitter', 'cart=3', '--chaos', '0.2', '--chaos-seed', '7'];
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
       child.stdout.setEncoding('utf8');
@@ -609,7 +614,7 @@ describe('lifecycle', () => {
       const info = JSON.parse(line);
       assert.deepEqual(Object.keys(info), ['adminUrl', 'gatewayUrl', 'services']);
       const cfg = await (await fetch(`${info.adminUrl}/scenarios/default`)).json();
-      assert.deepEqual(cfg, { latency: { tax: 7 }, defaultLatency: 5, jitter: { cart: 3 }, defaultJitter: 0, faults: {} });
+      assert.deepEqual(cfg, { latency: { tax: 7 }, defaultLatency: 5, jitter: { cart: 3 }, defaultJitter: 0, faults: {}, chaos: CHAOS_DEFAULTS });
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       const [code] = await exited;
