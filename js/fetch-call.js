@@ -31,6 +31,7 @@ class FetchOutcome {
     this.contentType = null;
     this.excerpt = '';
     this.length = NaN;
+    this.replayed = false;
   }
 }
 
@@ -210,7 +211,17 @@ function readReply(response, url, head, maxBytes, controller) {
     release(response);
     return new FetchOutcome(STATUS, status, null, '', retryAfter(response));
   }
-  return readBody(response, head, maxBytes, controller);
+  return readBody(response, head, maxBytes, controller).then((read) => {
+    // A service that replays a stored reply for an Idempotency-Key says so (Stripe's
+    // header): the write was made by an earlier request with that key, not by this one.
+    if (read.failure === OK) read.replayed = replayedHeader(response);
+    return read;
+  });
+}
+
+function replayedHeader(response) {
+  const value = header(response, 'idempotent-replayed');
+  return value !== null && value.trim().toLowerCase() === 'true';
 }
 
 // ---------------------------------------------------------------- big integers

@@ -10,9 +10,10 @@ const failure = (code, message) => (code === undefined ? null : { code, message 
 
 /**
  * `status` < 0 and NaN times mean "none" and become null; no `code` means no error.
- * `sharedFrom` is the name of the call whose read this one shared, or null.
+ * `sharedFrom` is the name of the call whose read this one shared, or null; `replayed`
+ * says the service replayed a stored reply for the request's Idempotency-Key.
  */
-export function callRecord(state, status, attempts, startMs, endMs, code, message, queuedMs, sharedFrom) {
+export function callRecord(state, status, attempts, startMs, endMs, code, message, queuedMs, sharedFrom, replayed) {
   return {
     state: STATES[state],
     status: status < 0 ? null : status,
@@ -22,6 +23,7 @@ export function callRecord(state, status, attempts, startMs, endMs, code, messag
     error: failure(code, message),
     queuedMs,
     sharedFrom,
+    replayed,
   };
 }
 

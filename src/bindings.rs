@@ -13,6 +13,7 @@ use crate::plan::{
 };
 use crate::queue::Concurrency;
 use crate::record::{CallRecord, CallState};
+use crate::resubmit::Resubmit;
 use crate::retry::RetryPolicy;
 use crate::schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
 use crate::scope::Scope;
@@ -173,13 +174,22 @@ export interface CallRecord {
    * is then 0), or null.
    */
   sharedFrom: string | null;
+  /**
+   * true when the service replayed a stored reply for the request's `Idempotency-Key`
+   * (`Idempotent-Replayed: true`): an earlier request with the same key made the write,
+   * so this composition never undoes it.
+   */
+  replayed: boolean;
 }
 
 /** What became of the compensation of one completed write. */
 export interface CompensationRecord {
   /** The call whose write it undid. */
   call: string;
-  /** "not-run": not attempted; `reason` says why (aborted, or its outcome was unknown). */
+  /**
+   * "not-run": not attempted; `reason` says why (aborted, its outcome was unknown, a write
+   * that depends on it is unknown, or an earlier submission made it: its reply was replayed).
+   */
   state: "ok" | "failed" | "unknown" | "not-run";
   status: number | null;
   attempts: number;
@@ -254,7 +264,13 @@ export interface OrderResult {
   authorizationId: string;
   shipping: { cost: number; carrier: string };
   tax: number;
-  notification: { sent: true; notificationId?: string } | { sent: false; error: string };
+  /**
+   * The confirmation. Not sent: `state` says how the call ended ("unknown": it was sent and
+   * stopped by the deadline or the abort, which came after the order was placed).
+   */
+  notification:
+    | { sent: true; notificationId?: string }
+    | { sent: false; state: Exclude<CallState, "ok">; error: string };
   calls: Record<ServiceName, CallRecord>;
   /** The trace id every `traceparent` of this order carried, or null with `traceContext: false`. */
   traceId: string | null;
@@ -276,6 +292,13 @@ export class ComposeError extends Error {
   readonly compensations: CompensationRecord[];
   /** The composition's trace id, to find it in the backend's traces; null when nothing was sent or `traceContext` is false. */
   readonly traceId: string | null;
+  /**
+   * How to try again. "same-operation": a write's outcome is unknown, or a write it made is
+   * still in effect; submit again under the same `operationId`, which gets what exists back
+   * by key. "new-operation": nothing it made remains (all undone, or nothing made); a new
+   * attempt (another card, say) needs a new `operationId`, or it would replay the old outcome.
+   */
+  readonly resubmit: "same-operation" | "new-operation";
 }
 "#;
 
@@ -316,9 +339,10 @@ extern "C" {
     pub type OrderResultJs;
 }
 
-/// Builds the `ComposeError` a promise rejects with before anything was sent (no trace).
+/// Builds the `ComposeError` a promise rejects with before anything was sent (no trace;
+/// nothing was made, so a new attempt needs a new operation).
 fn to_js_error(error: &Error, calls: &JsValue) -> JsValue {
-    failure_js(error, calls, &Array::new(), None)
+    failure_js(error, calls, &Array::new(), None, Resubmit::NewOperation)
 }
 
 /// A failed composition's `ComposeError`, with its compensations.
@@ -347,7 +371,8 @@ fn outcome_error(
             )
         })
         .collect();
-    failure_js(error, calls, &compensations, trace_id)
+    let resubmit = outcome.resubmit().unwrap_or(Resubmit::NewOperation);
+    failure_js(error, calls, &compensations, trace_id, resubmit)
 }
 
 fn failure_js(
@@ -355,6 +380,7 @@ fn failure_js(
     calls: &JsValue,
     compensations: &Array,
     trace_id: Option<&str>,
+    resubmit: Resubmit,
 ) -> JsValue {
     let options = Object::new();
     set_own(&options, "code", &error.code().into());
@@ -373,6 +399,7 @@ fn failure_js(
     set_own(&options, "calls", calls);
     set_own(&options, "compensations", compensations);
     set_own(&options, "traceId", &trace_id_js(trace_id));
+    set_own(&options, "resubmit", &resubmit.as_str().into());
     ComposeErrorJs::new(error.message(), &options).into()
 }
 
@@ -390,6 +417,7 @@ extern "C" {
         message: Option<&str>,
         queued_ms: f64,
         shared_from: &JsValue,
+        replayed: bool,
     ) -> JsValue;
 
     #[wasm_bindgen(js_name = compensationRecord)]
@@ -443,6 +471,7 @@ fn record_js(record: &CallRecord, names: &[JsValue]) -> JsValue {
             .shared_from
             .and_then(|leader| names.get(leader))
             .unwrap_or(&JsValue::NULL),
+        record.replayed,
     )
 }
 
@@ -1197,8 +1226,10 @@ pub async fn compose_order(
     if let Some(error) = &outcome.error {
         return Err(outcome_error(error, &calls, &plan, &outcome, trace_id));
     }
+    // The order was placed, but its result cannot be read from the replies: submitting
+    // the same operation again gets the order back by key rather than placing another.
     let summary = order::summary(&plan, &input, &outcome)
-        .map_err(|e| failure_js(&e, &calls, &Array::new(), trace_id))?;
+        .map_err(|e| failure_js(&e, &calls, &Array::new(), trace_id, Resubmit::SameOperation))?;
     let result = Object::new();
     for (key, value) in &summary {
         set_own(&result, key, value);

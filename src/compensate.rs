@@ -63,6 +63,10 @@ pub struct Compensation {
     pub start_ms: Option<f64>,
     /// When it settled.
     pub end_ms: Option<f64>,
+    /// Whether the write was left alone because an earlier request with the same
+    /// `Idempotency-Key` made it (its reply was replayed): it is that submission's, not
+    /// this one's (`state` is then `not-run`).
+    pub replayed: bool,
 }
 
 /// What sending needs: the transport, the clock, the settings and the composition's
@@ -74,8 +78,38 @@ pub(crate) struct Sender<'a, T, C> {
     pub origin: f64,
 }
 
+/// Whether call `i`'s reply came back replayed for a key that another composition may
+/// have used: one made from `operationId`, or written in the plan. A key this composition
+/// drew at random can only have been used by its own earlier attempt, so that write is
+/// its own to undo.
+fn made_earlier(plan: &Plan, records: &[CallRecord], i: usize, settings: &Settings) -> bool {
+    let keyed_by_plan = plan.calls()[i]
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case(crate::schedule::IDEMPOTENCY_KEY));
+    records[i].replayed && (settings.operation_id.is_some() || keyed_by_plan)
+}
+
+/// Why a write that an earlier request with the same key made is left alone.
+fn replayed_reason(name: &str, attempts: u32) -> String {
+    let who = if attempts > 1 {
+        "an earlier request with the same Idempotency-Key made it (an earlier submission, or an attempt of this one whose reply was lost)"
+    } else {
+        "an earlier submission with the same Idempotency-Key made it"
+    };
+    format!(
+        "`{name}` was not undone: the service replayed its reply (Idempotent-Replayed), so {who}; \
+         undoing it could break what that submission did"
+    )
+}
+
 /// The writes to undo, last finished first, each with the reason it must not run, if any.
-fn due(plan: &Plan, records: &[CallRecord], aborted: bool) -> Vec<(usize, Option<String>)> {
+fn due(
+    plan: &Plan,
+    records: &[CallRecord],
+    aborted: bool,
+    settings: &Settings,
+) -> Vec<(usize, Option<String>, bool)> {
     let calls = plan.calls();
     // A write whose outcome is unknown may have acted on what it depended on: undoing
     // those writes could break it, so they are left for the caller to reconcile.
@@ -111,7 +145,10 @@ fn due(plan: &Plan, records: &[CallRecord], aborted: bool) -> Vec<(usize, Option
     due.into_iter()
         .map(|i| {
             let name = &calls[i].name;
-            let reason = if aborted {
+            let replayed = made_earlier(plan, records, i, settings);
+            let reason = if replayed {
+                Some(replayed_reason(name, records[i].attempts))
+            } else if aborted {
                 Some(format!(
                     "`{name}` was not undone: the composition was aborted, and nothing is sent after an abort"
                 ))
@@ -127,7 +164,7 @@ fn due(plan: &Plan, records: &[CallRecord], aborted: bool) -> Vec<(usize, Option
                     )
                 })
             };
-            (i, reason)
+            (i, reason, replayed)
         })
         .collect()
 }
@@ -198,7 +235,7 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
         crate::events::compensated(settings.on_event.as_ref(), plan, &done, now);
         out.push(done);
     };
-    for (i, reason) in due(plan, records, aborted) {
+    for (i, reason, replayed) in due(plan, records, aborted, settings) {
         let mut done = Compensation {
             call: i,
             state: CompensationState::NotRun,
@@ -208,6 +245,7 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
             reason,
             start_ms: None,
             end_ms: None,
+            replayed,
         };
         let Some(undo) = plan.calls()[i].compensate.as_deref() else {
             continue;
@@ -308,7 +346,7 @@ mod tests {
     use crate::error::ErrorKind;
     use crate::hooks::NoHooks;
     use crate::json::Json;
-    use crate::schedule::{run, Outcome, Schedule};
+    use crate::schedule::{run, Outcome, Schedule, Settings};
     use crate::sim::json;
     use crate::sim::{Answer, Sim};
     use crate::transport::Request;
@@ -344,7 +382,7 @@ mod tests {
             answer(&name, nth).unwrap_or_else(|| {
                 let ms = if name == "reserve" { 30.0 } else { 20.0 };
                 let body = json(&format!(r#"{{"id":"{name}-1"}}"#));
-                (ms, Ok(Reply { status: 200, body }))
+                (ms, Ok(Reply::new(200, body)))
             })
         })
     }
@@ -411,6 +449,111 @@ mod tests {
         let c = &out.compensations[0];
         assert_eq!((c.status, c.attempts), (Some(200), 1));
         assert!(c.start_ms.unwrap() >= 50.0, "undone only after the failure");
+    }
+
+    fn go_as(sim: &Sim, plan: &str, operation: Option<&str>) -> Outcome<Json> {
+        let p = Plan::from_json(&json(plan)).unwrap();
+        let input = json(r#"{"why":"order failed"}"#);
+        let settings = Settings {
+            operation_id: operation.map(str::to_owned),
+            ..Settings::from(Schedule::Eager)
+        };
+        sim.block_on(run(
+            &p,
+            &input,
+            sim,
+            sim,
+            &NoHooks,
+            settings,
+            std::future::pending(),
+        ))
+    }
+
+    /// `reserve` answered with a replayed reply on attempt `replayed_on`; `place` fails.
+    fn replaying(replayed_on: usize) -> Sim {
+        saga_network(move |name, nth| match name {
+            "place" => Some((10.0, Err(TransportError::Status(409)))),
+            "reserve" if nth < replayed_on => {
+                Some((5.0, Err(TransportError::Network("reset".into()))))
+            }
+            "reserve" => Some((
+                30.0,
+                Ok(Reply {
+                    status: 201,
+                    body: json(r#"{"id":"reserve-1"}"#),
+                    replayed: true,
+                }),
+            )),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_write_an_earlier_submission_made_is_never_undone() {
+        let sim = replaying(1);
+        let out = go_as(&sim, SAGA, Some("op-7"));
+        assert!(out.records[0].replayed && !out.records[1].replayed);
+        assert_eq!(
+            summary(&out, SAGA),
+            [
+                ("charge".into(), CompensationState::Ok),
+                ("reserve".into(), CompensationState::NotRun)
+            ]
+        );
+        let reserve = &out.compensations[1];
+        assert!(reserve.replayed && reserve.attempts == 0);
+        assert_eq!(
+            reserve.reason.as_deref(),
+            Some(
+                "`reserve` was not undone: the service replayed its reply (Idempotent-Replayed), so an earlier \
+                 submission with the same Idempotency-Key made it; undoing it could break what that submission did"
+            )
+        );
+        assert!(!urls(&sim).iter().any(|(_, u)| u.contains("release")));
+        // What this composition made was undone; the replayed write is not its own.
+        assert_eq!(out.resubmit(), Some(crate::Resubmit::NewOperation));
+    }
+
+    #[test]
+    fn a_replay_after_a_lost_reply_names_both_possible_makers() {
+        let sim = replaying(2);
+        let out = go_as(&sim, SAGA, Some("op-7"));
+        assert_eq!(out.records[0].attempts, 2);
+        let reason = out.compensations[0].reason.as_deref().unwrap();
+        assert!(
+            reason
+                .contains("an earlier submission, or an attempt of this one whose reply was lost"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_replay_of_a_key_this_composition_drew_is_its_own_to_undo() {
+        // Without an operationId the key is random: only this composition's own earlier
+        // attempt can have made the write.
+        let sim = replaying(2);
+        let out = go_as(&sim, SAGA, None);
+        assert!(out.records[0].replayed);
+        // reserve's second attempt ended after charge: it is undone first.
+        assert_eq!(
+            summary(&out, SAGA),
+            [
+                ("reserve".into(), CompensationState::Ok),
+                ("charge".into(), CompensationState::Ok)
+            ]
+        );
+        assert!(!out.compensations[0].replayed);
+    }
+
+    #[test]
+    fn a_key_written_in_the_plan_may_have_been_used_before() {
+        let plan = SAGA.replace(
+            r#""url":"http://svc/reserve","#,
+            r#""url":"http://svc/reserve","headers":{"Idempotency-Key":"cart-{input.why}"},"#,
+        );
+        let out = go_as(&replaying(1), &plan, None);
+        assert_eq!(out.compensations[1].state, CompensationState::NotRun);
+        assert!(out.compensations[1].replayed);
     }
 
     #[test]
@@ -530,6 +673,7 @@ mod tests {
                     Ok(Reply {
                         status: 201,
                         body: json("{}"),
+                        replayed: false,
                     }),
                 )
             })
@@ -565,6 +709,7 @@ mod tests {
                 Ok(Reply {
                     status: 200,
                     body: json("{}"),
+                    replayed: false,
                 }),
             )),
             _ => None,
@@ -595,6 +740,7 @@ mod tests {
                 Ok(Reply {
                     status: 200,
                     body: json("{}"),
+                    replayed: false,
                 }),
             )),
             "place" => Some((10.0, Err(TransportError::Status(500)))),

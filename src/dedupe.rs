@@ -267,6 +267,7 @@ mod tests {
             Ok(Reply {
                 status: 200,
                 body: json(body),
+                replayed: false,
             }),
         )
     }

@@ -423,6 +423,7 @@ mod tests {
                 200..=299 => Ok(Reply {
                     status,
                     body: json(&format!(r#"{{"id":"{name}-{n}"}}"#)),
+                    replayed: false,
                 }),
                 _ => Err(TransportError::Status(status)),
             };

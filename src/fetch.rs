@@ -66,6 +66,9 @@ extern "C" {
     fn excerpt(this: &FetchOutcome) -> String;
 
     #[wasm_bindgen(method, getter)]
+    fn replayed(this: &FetchOutcome) -> bool;
+
+    #[wasm_bindgen(method, getter)]
     fn length(this: &FetchOutcome) -> f64;
 
     #[wasm_bindgen(js_name = newKey)]
@@ -256,6 +259,7 @@ impl Transport for FetchTransport {
                 0 => Ok(Reply {
                     status,
                     body: outcome.body(),
+                    replayed: outcome.replayed(),
                 }),
                 2 => {
                     let after = outcome.retry_after_ms();

@@ -1610,6 +1610,7 @@ fn composition_never_panics(case: RunCase) -> Result<(), TestCaseError> {
             Answered::Json(status, body) => Ok(Reply {
                 status: *status,
                 body: body.clone(),
+                replayed: false,
             }),
             Answered::Status(status) => Err(TransportError::Status(*status)),
             Answered::Network => Err(TransportError::Network("reset".into())),

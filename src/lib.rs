@@ -45,7 +45,7 @@
 //!     ) -> Pin<Box<dyn Future<Output = Result<Reply<Json>, TransportError>>>> {
 //!         let found = self.0.iter().find(|(url, _)| *url == request.url);
 //!         let reply = match found {
-//!             Some((_, body)) => Ok(Reply { status: 200, body: serde_json::from_str(body).unwrap() }),
+//!             Some((_, body)) => Ok(Reply::new(200, serde_json::from_str(body).unwrap())),
 //!             None => Err(TransportError::Status(404)),
 //!         };
 //!         Box::pin(std::future::ready(reply))
@@ -170,6 +170,7 @@ mod plan;
 mod queue;
 mod record;
 mod redact;
+mod resubmit;
 mod retry;
 mod schedule;
 mod scope;
@@ -200,10 +201,14 @@ pub use order::{OrderHooks, OrderRequest};
 pub use plan::{Call, Method, Plan};
 pub use queue::Concurrency;
 pub use record::{CallRecord, CallState};
+pub use resubmit::Resubmit;
 pub use retry::{Decision, RetryPolicy};
 pub use schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
 pub use scope::Scope;
 pub use template::{percent_encode, BodyTemplate, Placeholder, Template};
 pub use trace::TraceContext;
-pub use transport::{Clock, Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES};
+pub use transport::{
+    Clock, Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
+    IDEMPOTENT_REPLAYED,
+};
 pub use value::Value;

@@ -114,6 +114,7 @@ mod tests {
                     Ok(Reply {
                         status: 200,
                         body: json(r#"{"id":1}"#),
+                        replayed: false,
                     }),
                 )
             }
@@ -503,6 +504,7 @@ mod tests {
                     Ok(Reply {
                         status: 201,
                         body: json(r#"{"id":1}"#),
+                        replayed: false,
                     }),
                 )
             } else if req.url.contains("/then") {

@@ -497,15 +497,17 @@ pub fn summary<V: Value>(
         }
         None => {
             let record = &outcome.records[notification];
-            let reason = match record.status {
-                Some(status) => format!("the notification service answered HTTP {status}"),
-                None => format!(
+            let reason = match (record.status, &record.error) {
+                (Some(status), _) => format!("the notification service answered HTTP {status}"),
+                (None, Some(error)) => error.message().to_owned(),
+                (None, None) => format!(
                     "the notification was not delivered ({})",
                     record.state.as_str()
                 ),
             };
             V::object(vec![
                 ("sent".into(), V::from_json(&Json::Bool(false))),
+                ("state".into(), V::from_string(record.state.as_str().into())),
                 ("error".into(), V::from_string(reason)),
             ])
         }
@@ -569,6 +571,7 @@ mod tests {
                 Ok(Reply {
                     status: 200,
                     body: json(&body),
+                    replayed: false,
                 }),
             )
         })
@@ -726,7 +729,9 @@ mod tests {
         );
         assert_eq!(
             get("notification"),
-            json(r#"{"sent":false,"error":"the notification service answered HTTP 503"}"#)
+            json(
+                r#"{"sent":false,"state":"failed","error":"the notification service answered HTTP 503"}"#
+            )
         );
         assert_eq!(out.records[9].state, CallState::Failed);
     }

@@ -435,6 +435,7 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
                         ("id".into(), Json::String(id)),
                         ("n".into(), Json::Number(i as f64)),
                     ]),
+                    replayed: false,
                 }),
                 Fate::Status(s) => Err(TransportError::Status(s)),
                 Fate::Network => Err(TransportError::Network("connection reset".into())),
@@ -1330,7 +1331,7 @@ fn simulate_sharing(case: &ShareCase) -> (Plan, Outcome<Json>, Vec<Heard>) {
             ]);
             heard.push(key);
             let result = match fate {
-                Fate::Ok => Ok(Reply { status: 200, body }),
+                Fate::Ok => Ok(Reply::new(200, body)),
                 Fate::Status(s) => Err(TransportError::Status(s)),
                 Fate::Network => Err(TransportError::Network("connection reset".into())),
             };

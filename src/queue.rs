@@ -221,6 +221,7 @@ mod tests {
                 Ok(Reply {
                     status: 200,
                     body: json("{}"),
+                    replayed: false,
                 }),
             )
         })
@@ -318,6 +319,7 @@ mod tests {
                 Ok(Reply {
                     status: 200,
                     body: json("{}"),
+                    replayed: false,
                 }),
             )
         });

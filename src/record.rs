@@ -61,6 +61,10 @@ pub struct CallRecord {
     /// The call whose identical read it shared instead of sending its own (see
     /// `dedupe.rs`): its index in the plan. It then sent nothing (`attempts` is 0).
     pub shared_from: Option<usize>,
+    /// Whether its reply said it was replayed for the request's `Idempotency-Key`
+    /// (`Idempotent-Replayed: true`): an earlier request with the same key made the
+    /// write, so this composition never undoes it (see `compensate.rs`).
+    pub replayed: bool,
 }
 
 impl Default for CallRecord {
@@ -75,6 +79,7 @@ impl Default for CallRecord {
             fell_back: false,
             queued_ms: 0.0,
             shared_from: None,
+            replayed: false,
         }
     }
 }

@@ -379,19 +379,33 @@ impl<'p, V: Value> Run<'p, V> {
         }
     }
 
-    /// Ends the composition at its deadline: everything in flight is aborted.
+    /// Ends the composition at its deadline: everything in flight is aborted. When every
+    /// required call had already succeeded, the composition still resolves (see
+    /// [`Run::wind_down`]); otherwise it fails with `TIMEOUT`, unless a failure came first.
     fn out_of_time(&mut self, deadline_ms: f64, now: f64) {
-        self.abort_in_flight(now, false);
         let ms = deadline_ms.round() as u64;
-        self.error = Some(Error::new(
-            ErrorKind::Timeout,
-            format!("the composition ran past its deadline of {ms} ms"),
-        ));
+        if self.required_done() {
+            let cause = format!("the composition's deadline of {ms} ms");
+            self.wind_down(now, ErrorKind::Timeout, &cause);
+            return;
+        }
+        self.abort_in_flight(now, false);
+        if self.error.is_none() {
+            self.error = Some(Error::new(
+                ErrorKind::Timeout,
+                format!("the composition ran past its deadline of {ms} ms"),
+            ));
+        }
     }
 
     /// Ends the composition at the caller's abort: everything in flight is aborted and
-    /// nothing else starts.
+    /// nothing else starts. When every required call had already succeeded, the
+    /// composition still resolves (see [`Run::wind_down`]).
     fn aborted(&mut self, now: f64) {
+        if self.required_done() {
+            self.wind_down(now, ErrorKind::Aborted, "the caller's abort");
+            return;
+        }
         self.abort_in_flight(now, false);
         for record in &mut self.records {
             if record.state == CallState::NotSent {
@@ -402,6 +416,44 @@ impl<'p, V: Value> Run<'p, V> {
             ErrorKind::Aborted,
             "the composition was aborted by its signal",
         ));
+    }
+
+    /// Whether every required call has succeeded (or was skipped after an optional call
+    /// failed), with no failure recorded: the result is then complete, whatever optional
+    /// calls are still doing.
+    fn required_done(&self) -> bool {
+        self.error.is_none()
+            && self
+                .plan
+                .calls()
+                .iter()
+                .zip(&self.records)
+                .all(|(call, record)| {
+                    call.optional || matches!(record.state, CallState::Ok | CallState::Skipped)
+                })
+    }
+
+    /// Stops the optional calls still running when the deadline or the abort (`cause`)
+    /// comes after every required call succeeded. The composition then resolves: a placed
+    /// order reported as a failure would send the caller to place it again. A read in
+    /// flight or a call not yet started ends `cancelled`, a write in flight `unknown`;
+    /// each says what stopped it.
+    fn wind_down(&mut self, now: f64, kind: ErrorKind, cause: &str) {
+        self.abort_in_flight(now, false);
+        for (call, record) in self.plan.calls().iter().zip(&mut self.records) {
+            if record.state == CallState::NotSent {
+                record.state = CallState::Cancelled;
+            }
+            if matches!(record.state, CallState::Cancelled | CallState::Unknown)
+                && record.error.is_none()
+            {
+                let name = &call.name;
+                let message = format!(
+                    "call `{name}` was stopped by {cause}, which came after every required call had succeeded; the composition resolved without it"
+                );
+                record.error = Some(Error::new(kind, message).in_call(name));
+            }
+        }
     }
 
     fn finish(self, origin: f64) -> Outcome<V> {
@@ -626,6 +678,7 @@ where
                 Ok(Reply {
                     status,
                     body: T::Value::from_json(&crate::json::Json::Null),
+                    replayed: false,
                 })
             }
             result => result,
@@ -634,13 +687,16 @@ where
             run.dedupe.settled(i);
         }
         match result {
-            Ok(reply) => match hooks.check(name, &reply.body) {
-                Ok(()) => run.succeed(i, reply.status, reply.body, now),
-                Err(e) => {
-                    run.records[i].status = Some(reply.status);
-                    run.fail(i, e.in_call(name), now);
+            Ok(reply) => {
+                run.records[i].replayed = reply.replayed;
+                match hooks.check(name, &reply.body) {
+                    Ok(()) => run.succeed(i, reply.status, reply.body, now),
+                    Err(e) => {
+                        run.records[i].status = Some(reply.status);
+                        run.fail(i, e.in_call(name), now);
+                    }
                 }
-            },
+            }
             // A request cut short by the deadline (its own timer fired first) ends the
             // composition exactly as the deadline's timer would.
             Err(TransportError::TimedOut { deadline: true, .. }) => {
@@ -872,6 +928,7 @@ mod tests {
                 Ok(Reply {
                     status: 200,
                     body: json(&format!(r#"{{"name":"{name}","id":7,"items":[1,2,3]}}"#)),
+                    replayed: false,
                 }),
             )
         })
@@ -1035,6 +1092,7 @@ mod tests {
                     Ok(Reply {
                         status: 201,
                         body: json(&format!(r#"{{"name":"{name}"}}"#)),
+                        replayed: false,
                     }),
                 ),
             }
@@ -1241,6 +1299,7 @@ mod tests {
                     Ok(Reply {
                         status: 200,
                         body: json("{}"),
+                        replayed: false,
                     }),
                 ),
             }
@@ -1277,6 +1336,7 @@ mod tests {
                     Ok(Reply {
                         status: 200,
                         body: json("{}"),
+                        replayed: false,
                     }),
                 ),
             }
@@ -1331,6 +1391,7 @@ mod tests {
                     Ok(Reply {
                         status: 201,
                         body: json(r#"{"status":"declined"}"#),
+                        replayed: false,
                     }),
                 ),
                 _ => (
@@ -1338,6 +1399,7 @@ mod tests {
                     Ok(Reply {
                         status: 200,
                         body: json(r#"{"items":[1,2]}"#),
+                        replayed: false,
                     }),
                 ),
             }
@@ -1455,6 +1517,98 @@ mod tests {
         assert_ne!(e.kind(), ErrorKind::Aborted, "a timeout is not an abort");
     }
 
+    /// A required chain and an optional write that outlasts it: the order flow's shape.
+    const PLACED: &str = r#"{"calls":{
+        "order":  {"url":"http://svc/order","method":"POST"},
+        "notify": {"url":"http://svc/notify","method":"POST","optional":true,"body":{"id":"{order.id}"}},
+        "audit":  {"url":"http://svc/audit","optional":true,"after":["notify"]},
+        "peek":   {"url":"http://svc/peek","optional":true}
+    }}"#;
+
+    #[test]
+    fn the_deadline_after_every_required_call_succeeded_resolves() {
+        let p = plan(PLACED);
+        let sim = network(&[("order", 50.0), ("notify", 500.0), ("peek", 500.0)]);
+        let out = go(&sim, &p, "{}", limited(10_000.0, Some(100.0)));
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert_eq!(out.resubmit(), None);
+        let states: Vec<CallState> = out.records.iter().map(|r| r.state).collect();
+        // The write in flight may have been acted on; the read is simply stopped, and
+        // the call that never started says so.
+        assert_eq!(
+            states,
+            [
+                CallState::Ok,
+                CallState::Unknown,
+                CallState::Cancelled,
+                CallState::Cancelled
+            ]
+        );
+        let e = out.records[1].error.as_ref().unwrap();
+        assert_eq!((e.kind(), e.call()), (ErrorKind::Timeout, Some("notify")));
+        assert_eq!(
+            e.message(),
+            "call `notify` was stopped by the composition's deadline of 100 ms, which came after every required call had succeeded; the composition resolved without it"
+        );
+        assert_eq!(out.records[1].end_ms, Some(100.0));
+        assert!(sim
+            .seen()
+            .iter()
+            .filter(|s| !s.request.url.ends_with("/order"))
+            .all(|s| s.aborted));
+    }
+
+    #[test]
+    fn an_abort_after_every_required_call_succeeded_resolves() {
+        let p = plan(PLACED);
+        let sim = network(&[("order", 50.0), ("notify", 500.0), ("peek", 500.0)]);
+        let cancel = sim.sleep(80.0);
+        let out = sim.block_on(run(
+            &p,
+            &json("{}"),
+            &sim,
+            &sim,
+            &NoHooks,
+            Schedule::Eager,
+            cancel,
+        ));
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert_eq!(out.records[1].state, CallState::Unknown);
+        let e = out.records[2].error.as_ref().unwrap();
+        assert_eq!((e.kind(), e.call()), (ErrorKind::Aborted, Some("audit")));
+        assert!(out.compensations.is_empty());
+    }
+
+    #[test]
+    fn the_deadline_before_a_required_call_succeeded_still_fails() {
+        let p = plan(PLACED);
+        let sim = network(&[("order", 150.0), ("notify", 10.0)]);
+        let out = go(&sim, &p, "{}", limited(10_000.0, Some(100.0)));
+        let e = out.error.unwrap();
+        assert_eq!((e.kind(), e.call()), (ErrorKind::Timeout, None));
+        assert_eq!(out.records[0].state, CallState::Unknown);
+    }
+
+    #[test]
+    fn a_failure_keeps_its_code_when_the_deadline_comes_while_writes_drain() {
+        let p = plan(
+            r#"{"calls":{"r":{"url":"http://svc/r"},"w":{"url":"http://svc/w","method":"POST"}}}"#,
+        );
+        let sim = Sim::new(|req| -> Answer {
+            match service(req).as_str() {
+                "r" => (10.0, Err(TransportError::Status(404))),
+                _ => (500.0, Ok(Reply::new(201, json("{}")))),
+            }
+        });
+        let out = go(&sim, &p, "{}", limited(10_000.0, Some(100.0)));
+        let e = out.error.unwrap();
+        assert_eq!(
+            (e.kind(), e.call(), e.status()),
+            (ErrorKind::HttpStatus, Some("r"), Some(404))
+        );
+        assert_eq!(out.records[1].state, CallState::Unknown);
+    }
+
     /// A network where each service fails `failures` times with `error`, then succeeds.
     fn flaky(failures: usize, error: TransportError) -> Sim {
         let count = std::rc::Rc::new(std::cell::RefCell::new(HashMap::<String, usize>::new()));
@@ -1471,6 +1625,7 @@ mod tests {
                     Ok(Reply {
                         status: 200,
                         body: json("{}"),
+                        replayed: false,
                     }),
                 )
             }
@@ -1499,6 +1654,7 @@ mod tests {
                         Ok(Reply {
                             status: 200,
                             body: json("{}"),
+                            replayed: false,
                         }),
                     )
                 }

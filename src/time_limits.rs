@@ -157,6 +157,7 @@ mod tests {
                 Ok(Reply {
                     status: 200,
                     body: Json::Null,
+                    replayed: false,
                 }),
             )
         })

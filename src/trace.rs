@@ -265,6 +265,7 @@ mod tests {
                 Ok(Reply {
                     status: 200,
                     body: json(body),
+                    replayed: false,
                 })
             };
             match req.url.as_str() {

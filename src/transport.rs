@@ -28,7 +28,27 @@ pub struct Reply<V> {
     /// The parsed JSON body. A transport reports a reply without a body as
     /// [`TransportError::Empty`]; the scheduler makes it `null` where nobody reads it.
     pub body: V,
+    /// Whether the service says it replayed a stored reply for the request's
+    /// `Idempotency-Key` (`Idempotent-Replayed: true`) instead of acting again: the write
+    /// was made by an earlier request with the same key, so this composition must not
+    /// undo it (see `compensate.rs`).
+    pub replayed: bool,
 }
+
+impl<V> Reply<V> {
+    /// A reply the service made fresh (not a replay).
+    pub fn new(status: u16, body: V) -> Self {
+        Reply {
+            status,
+            body,
+            replayed: false,
+        }
+    }
+}
+
+/// The response header with which a service says it replayed a stored reply for an
+/// `Idempotency-Key` instead of acting again (Stripe's convention).
+pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
 
 /// The byte cap of one reply unless the caller sets another (`options.maxResponseBytes`).
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 5 * 1024 * 1024;
