@@ -1,0 +1,240 @@
+// The callers of the chaos run: what a portal does with composeOrder(), many times at once.
+//
+// This module runs unchanged in Node (chaos/run.mjs imports it) and in the Chromium page
+// (chaos/page/page.js imports it), so it uses only what both have (performance, setTimeout,
+// AbortController) and the package passed in. No Node API here.
+//
+// What it keeps is what the caller saw: for each submission, when it started (on the
+// performance.timeOrigin + now() clock, which the mock's log also uses), how long it took,
+// and the result or the error's fields. The judge (chaos/judge.mjs) compares that with the
+// services' state and log; nothing here decides whether the library was right.
+
+/** FNV-1a (32 bits) of a string of ASCII characters: turns "<seed>:<index>" into a PRNG seed. */
+function fnv1a(text) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i) & 0xff;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/** mulberry32: a small seeded PRNG with uniform floats in [0, 1). Same seed, same sequence, in Node and Chromium. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Shares of the random choices, so that a seed means the same callers whatever the rates. */
+export const MIX = Object.freeze({ gold: 0.3, manyCart: 0.25, express: 0.5 });
+
+/**
+ * One caller's order, drawn from its own PRNG ("<seed>:<index>"): the same seed and index give
+ * the same request and abort moment in every runtime. Every draw is made whether it is used
+ * or not, so changing --abort-rate does not change the requests.
+ */
+export function drawOrder({ seed, runtime, index, abortRate, deadlineMs }) {
+  const next = prng(fnv1a(`${seed}:${index}`));
+  const gold = next() < MIX.gold;
+  const many = next() < MIX.manyCart;
+  const express = next() < MIX.express;
+  const aborts = next() < abortRate;
+  const abortAt = next() * deadlineMs;
+  return {
+    index,
+    // Unique per order and runtime, without ':' (the Idempotency-Key is "<operationId>:<call>").
+    operationId: `chaos-${seed}-${runtime}-${index}`,
+    request: {
+      customerId: gold ? `c-gold-${index}` : `c-${index}`,
+      cartId: many ? 'many-3' : `k-${index}`,
+      paymentMethodId: 'pm_visa',
+      shippingOption: express ? 'express' : 'standard',
+    },
+    abortAtMs: aborts ? Math.round(abortAt * 10) / 10 : null,
+  };
+}
+
+/**
+ * Whether a rejected composition is resubmitted under the same operationId: what the error
+ * advises when it says (`resubmit`), else what the README tells portals: a write whose
+ * outcome is unknown.
+ */
+export function shouldResubmit(error) {
+  if (typeof error.resubmit === 'string') return error.resubmit === 'same-operation';
+  return Object.values(error.calls ?? {}).some((c) => c && c.state === 'unknown');
+}
+
+const clock = () => performance.timeOrigin + performance.now();
+
+/** The result's fields the judge reads (customer and items are what the services sent: left out). */
+function resultFields(r) {
+  return {
+    orderId: r.orderId,
+    status: r.status,
+    total: r.total,
+    currency: r.currency,
+    reservationId: r.reservationId,
+    authorizationId: r.authorizationId,
+    shipping: r.shipping,
+    tax: r.tax,
+    notification: r.notification,
+    calls: r.calls,
+    traceId: r.traceId ?? null,
+  };
+}
+
+function errorFields(e, isComposeError) {
+  const out = {
+    composeError: isComposeError,
+    name: e?.name ?? null,
+    message: String(e?.message ?? e),
+    code: e?.code ?? null,
+    call: e?.call ?? null,
+    status: e?.status ?? null,
+    calls: e?.calls ?? null,
+    compensations: e?.compensations ?? null,
+    traceId: e?.traceId ?? null,
+  };
+  // Absent on builds before the resubmit advice: keep the difference between "absent" and a value.
+  if (e && 'resubmit' in e) out.resubmit = e.resubmit;
+  return out;
+}
+
+/**
+ * One composeOrder() call, raced against a watchdog: a promise still pending after
+ * `watchdogMs` is recorded as such (and, should it settle later, when and how).
+ */
+async function submit(pc, order, n, cfg) {
+  const sub = {
+    n,
+    startedAt: clock(),
+    elapsedMs: null,
+    outcome: null, // 'resolved' | 'rejected' (a ComposeError) | 'threw' (anything else) | 'pending'
+    aborted: false, // the caller's AbortController fired before the composition settled
+    abortedAtMs: null,
+    result: null,
+    error: null,
+  };
+  const options = {
+    services: cfg.services,
+    operationId: order.operationId,
+    deadlineMs: cfg.deadlineMs,
+    timeoutMs: cfg.timeoutMs,
+    traceContext: cfg.traceOrigins,
+  };
+  // Only the first submission is aborted: the user who cancelled and then retried the
+  // checkout lets the retry run (and a seed still decides which orders abort, and when).
+  let abortTimer = null;
+  const t0 = performance.now();
+  if (order.abortAtMs !== null && n === 1) {
+    const controller = new AbortController();
+    options.signal = controller.signal;
+    abortTimer = setTimeout(() => {
+      sub.aborted = true;
+      sub.abortedAtMs = performance.now() - t0;
+      controller.abort();
+    }, order.abortAtMs);
+  }
+  let settled;
+  try {
+    settled = pc.composeOrder(order.request, options).then(
+      (r) => ({ outcome: 'resolved', r }),
+      (e) => ({ outcome: e instanceof pc.ComposeError ? 'rejected' : 'threw', e }),
+    );
+  } catch (e) {
+    settled = Promise.resolve({ outcome: 'threw', e }); // composeOrder itself threw synchronously
+  }
+  let watchdog = null;
+  const timedOut = new Promise((resolve) => {
+    watchdog = setTimeout(() => resolve({ outcome: 'pending' }), cfg.watchdogMs);
+  });
+  const first = await Promise.race([settled, timedOut]);
+  clearTimeout(watchdog);
+  clearTimeout(abortTimer);
+  sub.elapsedMs = performance.now() - t0;
+  sub.outcome = first.outcome;
+  if (first.outcome === 'resolved') sub.result = resultFields(first.r);
+  else if (first.outcome !== 'pending') sub.error = errorFields(first.e, first.outcome === 'rejected');
+  else {
+    // Kept on the record: a promise that settles after the watchdog is still a finding.
+    settled.then((late) => {
+      sub.lateOutcome = late.outcome;
+      sub.lateMs = performance.now() - t0;
+    });
+  }
+  sub.traceId = sub.result?.traceId ?? sub.error?.traceId ?? null;
+  return sub;
+}
+
+/** An order: the first submission, and one resubmission under the same operationId when advised. */
+async function runOrder(pc, order, cfg) {
+  const first = await submit(pc, order, 1, cfg);
+  order.submissions.push(first);
+  if (first.outcome === 'rejected' && shouldResubmit(first.error)) {
+    order.submissions.push(await submit(pc, order, 2, cfg));
+  }
+}
+
+/**
+ * Runs `cfg.orders` orders, `cfg.concurrency` at a time. `pc` is the package
+ * ({composeOrder, ComposeError}); cfg: {runtime, seed, orders, concurrency, deadlineMs,
+ * timeoutMs, abortRate, services, traceOrigins, watchdogMs}. `progress(done, total)` is
+ * called after each order. Resolves to {orders, wallMs}; never rejects for an order's sake.
+ */
+export async function runCallers(pc, cfg, progress = () => {}) {
+  const orders = Array.from({ length: cfg.orders }, (_, index) => ({
+    ...drawOrder({ ...cfg, index }),
+    submissions: [],
+  }));
+  const t0 = performance.now();
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < orders.length) {
+      const order = orders[next++];
+      await runOrder(pc, order, cfg);
+      progress(++done, orders.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(cfg.concurrency, orders.length) }, worker));
+  return { orders, wallMs: performance.now() - t0 };
+}
+
+/**
+ * The load check: `cfg.compositions` composeOrder() calls started at once (no caller limit),
+ * each with `maxConcurrencyPerOrigin`, through `cfg.baseUrl`. Resolves when all settle (or at
+ * `cfg.timeoutMs`, naming how many had not) with the time it took and each one's trace id.
+ */
+export async function runLoad(pc, cfg) {
+  const t0 = performance.now();
+  const outcomes = new Array(cfg.compositions).fill(null);
+  const all = Array.from({ length: cfg.compositions }, (_, i) => {
+    const request = { customerId: `c-load-${i}`, cartId: `k-load-${i}`, paymentMethodId: 'pm_visa', shippingOption: 'standard' };
+    return pc.composeOrder(request, {
+      baseUrl: cfg.baseUrl,
+      operationId: `load-${cfg.seed}-${i}`,
+      traceContext: cfg.traceOrigins,
+      maxConcurrencyPerOrigin: cfg.maxConcurrencyPerOrigin,
+    }).then(
+      (r) => {
+        outcomes[i] = { outcome: 'resolved', traceId: r.traceId, total: r.total, ms: performance.now() - t0 };
+      },
+      (e) => {
+        outcomes[i] = { outcome: 'rejected', traceId: e?.traceId ?? null, code: e?.code ?? null, message: String(e?.message ?? e), ms: performance.now() - t0 };
+      },
+    );
+  });
+  let timer = null;
+  const gaveUp = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(false), cfg.timeoutMs);
+  });
+  const allSettled = await Promise.race([Promise.all(all).then(() => true), gaveUp]);
+  clearTimeout(timer);
+  return { allSettled, settleMs: performance.now() - t0, outcomes };
+}

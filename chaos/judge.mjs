@@ -1,0 +1,702 @@
+// The judge of a chaos run: the eight invariants of issue 12, checked from what the mock
+// services did (their request log and their final state), not from what the library said.
+// The library's records (result, ComposeError.calls, .compensations) are only compared
+// against the services' side.
+//
+// Inputs, per runtime:
+//   run    what chaos/caller.js returned: {orders: [{operationId, request, submissions}]}
+//   log    GET /log?scenario=<id>: every request the services received, in arrival order,
+//          with its headers (traceparent, idempotency-key), fault, reply {status, body}
+//          (what the handler answered, also when a lose-reply fault swallowed it), effect
+//          ({created|released|voided|cancelled: id}) and replayed
+//   state  GET /scenarios/<id>/state: reservations, authorizations, orders, notifications,
+//          each with createdBy {key, seq} (the log entry that created it)
+// Every log entry is tied to its composition by the trace id of its traceparent header.
+//
+// Output: {summary, discrepancies}; a discrepancy is {invariant, operationId, traceId,
+// submission, expected, found}.
+
+export const INVARIANTS = Object.freeze([
+  { id: 1, name: 'settled', says: 'every composition settled within its deadline + 100 ms (its compensations\' time aside); none left pending' },
+  { id: 2, name: 'exactly once', says: 'per operationId at most one order and one live authorization; every write carries its <operationId>:<call> Idempotency-Key; a resubmission never creates a second order' },
+  { id: 3, name: 'nothing hidden', says: 'every order belongs to a composition that resolved with it or reported the order call unknown; every write that took effect is ok or unknown in its composition\'s records' },
+  { id: 4, name: 'undone means undone', says: 'after a failed composition each reservation and authorization it got is released/voided, or its compensation is reported failed, unknown or not-run with a reason the state confirms; nothing live goes unreported' },
+  { id: 5, name: 'reports are true', says: 'each record\'s state, status, attempts (and replayed, resubmit) agree with the service log and state' },
+  { id: 6, name: 'money', says: 'each resolved total = subtotal - discount + shipping.cost + tax.amount of the replies given; the authorization and the stored order carry it' },
+  { id: 7, name: 'nothing undone under an order', says: 'every order keeps a held reservation and a live authorization' },
+  { id: 8, name: 'placed means resolved', says: 'no composition whose order call is ok (or whose order reply was delivered) rejects' },
+]);
+
+/** Slack of invariant 1, in milliseconds past the deadline. */
+export const SETTLE_SLACK_MS = 100;
+
+// ------------------------------------------------------------------ reading the log
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+
+/** The trace id of a logged request's traceparent header, or null. */
+export function traceOf(entry) {
+  const m = TRACEPARENT.exec(entry.headers?.traceparent ?? '');
+  return m ? m[1] : null;
+}
+
+// composeOrder's calls (README, "Results"): service, method and path of each, and of the two undos.
+const FORWARD = {
+  customer: ['GET', /^\/customers\/[^/]+$/],
+  cart: ['GET', /^\/carts\/[^/]+$/],
+  inventory: ['POST', /^\/reservations$/],
+  pricing: ['POST', /^\/quotes$/],
+  shipping: ['POST', /^\/quotes$/],
+  fraud: ['POST', /^\/checks$/],
+  tax: ['POST', /^\/quotes$/],
+  payment: ['POST', /^\/authorizations$/],
+  order: ['POST', /^\/orders$/],
+  notification: ['POST', /^\/notifications$/],
+};
+const UNDO = {
+  inventory: ['DELETE', /^\/reservations\/([^/]+)$/],
+  payment: ['POST', /^\/authorizations\/([^/]+)\/void$/],
+};
+/** The writes that have an undo, and the id field of their reply. */
+const UNDOABLE = { inventory: 'reservationId', payment: 'authorizationId' };
+
+/** The composeOrder call a logged request belongs to ("inventory", "inventory.compensate"), or null. */
+export function callOf(entry) {
+  const f = FORWARD[entry.service];
+  if (f && entry.method === f[0] && f[1].test(entry.path)) return entry.service;
+  const u = UNDO[entry.service];
+  if (u && entry.method === u[0] && u[1].test(entry.path)) return `${entry.service}.compensate`;
+  return null;
+}
+
+const isWrite = (entry) => entry.method !== 'GET' && entry.method !== 'HEAD';
+
+/** The client could read the whole reply: headers sent, the body not cut, the client still there. */
+export function delivered(entry) {
+  return entry.status !== null && !entry.aborted && !entry.reset;
+}
+
+/** A connection reset before any reply byte: the case where Chromium resends the request by itself. */
+const resetBeforeReply = (entry) => Boolean(entry.reset) && entry.status === null;
+
+/** A fault's kind for the table: "500", "503 Retry-After", "429", "hang", "slow-body", ... */
+export function faultKind(fault) {
+  if (typeof fault === 'string') return fault;
+  if (fault.type) return fault.type;
+  return fault.retryAfter !== undefined ? `${fault.status} Retry-After` : String(fault.status);
+}
+
+const is2xx = (s) => Number.isInteger(s) && s >= 200 && s < 300;
+const callsOf = (sub) => sub.result?.calls ?? sub.error?.calls ?? null;
+const compensationsOf = (sub) => sub.error?.compensations ?? [];
+const opOfKey = (key) => (typeof key === 'string' && key.includes(':') ? key.slice(0, key.indexOf(':')) : null);
+const short = (v) => (v === undefined ? 'undefined' : JSON.stringify(v));
+
+// ------------------------------------------------------------------ the index
+
+/**
+ * Everything the invariants look up: submissions by trace id and by operationId, the log's
+ * domain requests grouped by trace and call, log entries by seq, and the state by id.
+ */
+function buildIndex(run, log, state) {
+  const byTrace = new Map(); // traceId → {order, sub}
+  const byOp = new Map(); // operationId → order
+  for (const order of run.orders) {
+    byOp.set(order.operationId, order);
+    for (const sub of order.submissions) if (sub.traceId) byTrace.set(sub.traceId, { order, sub });
+  }
+  const groups = new Map(); // traceId → Map(call → entries, in arrival order)
+  const bySeq = new Map();
+  const domain = [];
+  for (const e of log) {
+    if (e.path === '/lab' || e.path.startsWith('/lab/')) continue;
+    const entry = { ...e, trace: traceOf(e), call: callOf(e) };
+    domain.push(entry);
+    bySeq.set(entry.seq, entry);
+    if (!entry.trace || !entry.call) continue;
+    let calls = groups.get(entry.trace);
+    if (!calls) groups.set(entry.trace, (calls = new Map()));
+    if (!calls.has(entry.call)) calls.set(entry.call, []);
+    calls.get(entry.call).push(entry);
+  }
+  const byId = (list, field) => new Map((list ?? []).map((x) => [x[field], x]));
+  const reservations = byId(state.reservations, 'reservationId');
+  const authorizations = byId(state.authorizations, 'authorizationId');
+  const orders = byId(state.orders, 'orderId');
+  const ordersOn = new Map(); // reservation or authorization id → orders standing on it
+  for (const o of orders.values()) {
+    for (const id of [o.reservationId, o.authorizationId]) {
+      if (!ordersOn.has(id)) ordersOn.set(id, []);
+      ordersOn.get(id).push(o);
+    }
+  }
+  /** The log entry that created a resource, and the submission it belongs to. */
+  const creator = (resource) => {
+    const entry = bySeq.get(resource?.createdBy?.seq) ?? null;
+    const owner = entry?.trace ? byTrace.get(entry.trace) ?? null : null;
+    return { entry, owner, op: owner?.order.operationId ?? opOfKey(resource?.createdBy?.key) };
+  };
+  const entriesOf = (traceId, call) => groups.get(traceId)?.get(call) ?? [];
+  return { byTrace, byOp, groups, bySeq, domain, reservations, authorizations, orders, ordersOn, creator, entriesOf };
+}
+
+/** The last entry of a group whose reply reached the client, or null. */
+const lastDelivered = (entries) => [...entries].reverse().find(delivered) ?? null;
+
+const liveReservation = (r) => Boolean(r) && !r.released;
+const liveAuthorization = (a) => Boolean(a) && a.status === 'authorized';
+
+/** A submission named for an example: "submission 2 (rejected TIMEOUT)". */
+function describeSub(sub) {
+  const how = sub.outcome === 'rejected' ? `rejected ${sub.error.code}${sub.error.call ? ` at ${sub.error.call}` : ''}`
+    : sub.outcome === 'threw' ? `threw ${sub.error.name}: ${sub.error.message}`
+      : sub.outcome;
+  return `submission ${sub.n} (${how}${sub.aborted ? ', aborted by its caller' : ''})`;
+}
+
+// ------------------------------------------------------------------ the invariants
+
+/**
+ * Judges one runtime's run. cfg: {runtime, deadlineMs}. Returns {summary, discrepancies}.
+ */
+export function judgeRun({ runtime, run, log, state, cfg }) {
+  const ix = buildIndex(run, log, state);
+  const found = [];
+  const add = (invariant, { order, sub }, expected, what) => found.push({
+    invariant,
+    runtime,
+    operationId: order?.operationId ?? null,
+    submission: sub?.n ?? null,
+    traceId: sub?.traceId ?? null,
+    expected,
+    found: what,
+  });
+  const ctx = { ix, add, runtime, cfg };
+  checkSettled(ctx, run);
+  checkExactlyOnce(ctx);
+  checkNothingHidden(ctx);
+  checkUndone(ctx);
+  checkReports(ctx, run);
+  checkMoney(ctx, run);
+  checkNothingUndoneUnderOrder(ctx);
+  checkPlacedMeansResolved(ctx, run);
+  return { summary: summarize(ix, run), discrepancies: found };
+}
+
+/** Each submission that settled with records: resolved or rejected. */
+function* settledSubs(run) {
+  for (const order of run.orders) {
+    for (const sub of order.submissions) if (sub.outcome === 'resolved' || sub.outcome === 'rejected') yield { order, sub };
+  }
+}
+
+/** Milliseconds from the first compensation's start to the last one's end (0 when none ran). */
+export function compensationSpan(sub) {
+  const ran = compensationsOf(sub).filter((c) => Number.isFinite(c.startMs) && Number.isFinite(c.endMs));
+  if (ran.length === 0) return 0;
+  return Math.max(...ran.map((c) => c.endMs)) - Math.min(...ran.map((c) => c.startMs));
+}
+
+// 1. Every composition settled within its deadline + 100 ms, its compensations aside; none pending.
+function checkSettled({ add, cfg }, run) {
+  const limit = cfg.deadlineMs + SETTLE_SLACK_MS;
+  for (const order of run.orders) {
+    for (const sub of order.submissions) {
+      const at = { order, sub };
+      if (sub.outcome === 'pending') {
+        add(1, at, `settled within ${limit} ms (+ its compensations)`,
+          `still pending after ${Math.round(sub.elapsedMs)} ms (watchdog)${sub.lateOutcome ? `; ${sub.lateOutcome} after ${Math.round(sub.lateMs)} ms` : '; never settled during the run'}`);
+        continue;
+      }
+      if (sub.outcome === 'threw') {
+        add(1, at, 'resolved, or rejected with a ComposeError', `threw ${sub.error.name}: ${sub.error.message}`);
+        continue;
+      }
+      const span = compensationSpan(sub);
+      const net = sub.elapsedMs - span;
+      if (net > limit) {
+        add(1, at, `settled within ${limit} ms, compensations aside`,
+          `settled after ${Math.round(sub.elapsedMs)} ms, ${Math.round(span)} ms of it compensations: ${Math.round(net)} ms (${describeSub(sub)})`);
+      }
+    }
+  }
+}
+
+// 2. Exactly once.
+function checkExactlyOnce({ ix, add }) {
+  const perOp = (resources, live) => {
+    const map = new Map();
+    for (const r of resources.values()) {
+      if (!live(r)) continue;
+      const { op } = ix.creator(r);
+      if (!map.has(op)) map.set(op, []);
+      map.get(op).push(r);
+    }
+    return map;
+  };
+  const at = (op) => ({ order: ix.byOp.get(op) ?? { operationId: op }, sub: null });
+  for (const [op, list] of perOp(ix.orders, () => true)) {
+    if (list.length > 1) {
+      add(2, at(op), 'at most one order per operationId',
+        `${list.length} orders: ${list.map((o) => `${o.orderId} (by ${o.createdBy?.key ?? 'no key'}, log #${o.createdBy?.seq})`).join(', ')}`);
+    }
+  }
+  for (const [op, list] of perOp(ix.authorizations, liveAuthorization)) {
+    if (list.length > 1) {
+      add(2, at(op), 'at most one live authorization per operationId',
+        `${list.length} live: ${list.map((a) => a.authorizationId).join(', ')}`);
+    }
+  }
+  // Every write carries the key of its call, so that no write can reach a service twice
+  // without the same key (retries, Chromium's resends and resubmissions included).
+  const seen = new Set();
+  for (const e of ix.domain) {
+    if (!isWrite(e)) continue;
+    const owner = e.trace ? ix.byTrace.get(e.trace) : null;
+    const key = e.headers['idempotency-key'];
+    const expected = owner && e.call ? `${owner.order.operationId}:${e.call}` : null;
+    const bad = !key ? 'no Idempotency-Key' : expected && key !== expected ? `Idempotency-Key ${key}` : null;
+    if (!bad) continue;
+    const once = `${e.trace}\n${e.call}\n${bad}`;
+    if (seen.has(once)) continue;
+    seen.add(once);
+    add(2, owner ?? at(opOfKey(key)), expected ? `every ${e.method} ${e.service}${e.path} with Idempotency-Key ${expected}` : 'every write with an Idempotency-Key',
+      `log #${e.seq} ${e.method} ${e.service}${e.path} with ${bad}`);
+  }
+  // A resubmission never creates a second order: the submissions of one operation that
+  // resolved all name the same order, and it is the one that exists.
+  for (const order of ix.byOp.values()) {
+    const ids = [...new Set(order.submissions.filter((s) => s.outcome === 'resolved').map((s) => s.result.orderId))];
+    if (ids.length > 1) add(2, { order, sub: order.submissions.at(-1) }, 'one orderId for every resolved submission', `resolved with ${ids.join(' and ')}`);
+  }
+}
+
+// 3. Nothing hidden.
+function checkNothingHidden({ ix, add }) {
+  for (const o of ix.orders.values()) {
+    const { op, entry } = ix.creator(o);
+    const order = ix.byOp.get(op);
+    const subs = order?.submissions ?? [];
+    const told = subs.some((s) => (s.outcome === 'resolved' && s.result.orderId === o.orderId)
+      || (s.outcome === 'rejected' && s.error.calls?.order?.state === 'unknown'));
+    if (!told) {
+      add(3, { order: order ?? { operationId: op }, sub: subs.at(-1) ?? null },
+        `a submission resolved with ${o.orderId}, or reported the order call unknown`,
+        subs.length ? subs.map((s) => `${describeSub(s)}: order ${callsOf(s)?.order?.state ?? 'no record'}`).join('; ')
+          : `no composition of that operation (created by log #${entry?.seq ?? '?'})`);
+    }
+  }
+  for (const e of ix.domain) {
+    if (!e.effect) continue;
+    const owner = e.trace ? ix.byTrace.get(e.trace) : null;
+    const effect = JSON.stringify(e.effect);
+    if (!owner) {
+      const op = opOfKey(e.headers['idempotency-key']);
+      add(3, { order: ix.byOp.get(op) ?? { operationId: op }, sub: null }, 'every write that took effect belongs to a known composition',
+        `log #${e.seq} ${e.method} ${e.service}${e.path} ${effect} with traceparent ${e.headers.traceparent ?? 'none'}`);
+      continue;
+    }
+    const { sub } = owner;
+    if (sub.outcome !== 'resolved' && sub.outcome !== 'rejected') continue; // no records: invariant 1 reports it
+    if (!e.call) {
+      add(3, owner, 'only the requests of composeOrder', `log #${e.seq} ${e.method} ${e.service}${e.path} ${effect}`);
+      continue;
+    }
+    if (e.call.endsWith('.compensate')) {
+      const call = e.call.slice(0, -'.compensate'.length);
+      const comp = compensationsOf(sub).find((c) => c.call === call);
+      if (!comp || (comp.state !== 'ok' && comp.state !== 'unknown')) {
+        add(3, owner, `the undo of ${call} (log #${e.seq}, ${effect}) reported ok or unknown`,
+          comp ? `compensation ${comp.state}${comp.reason ? ` (${comp.reason})` : ''}` : `no compensation record for ${call} (${describeSub(sub)})`);
+      }
+      continue;
+    }
+    const rec = callsOf(sub)?.[e.call];
+    // A declined authorization exists at the payment service, but it is the answer
+    // PAYMENT_DECLINED reports: nothing was hidden.
+    const declined = e.call === 'payment' && e.reply?.body?.status === 'declined' && rec?.state === 'failed' && sub.error?.code === 'PAYMENT_DECLINED';
+    if (declined) continue;
+    if (!rec || (rec.state !== 'ok' && rec.state !== 'unknown')) {
+      add(3, owner, `${e.call} (log #${e.seq}, ${effect}) recorded ok or unknown`,
+        rec ? `${e.call} ${rec.state}${rec.error ? ` (${rec.error.code})` : ''} in ${describeSub(sub)}` : `no record of ${e.call}`);
+    }
+  }
+}
+
+/**
+ * Why a compensation that did not run may be right, as the run and the services confirm it:
+ * the caller aborted (nothing more is sent); a write of this composition is unknown (the
+ * write itself, the order that stands on it, or any other: the operation is then left whole
+ * for a resubmission under the same operationId); or the resource was made by another request
+ * with the same key (an earlier submission), so this composition has nothing of its own to undo.
+ */
+function notRunConfirmed(ix, sub, call, resource) {
+  if (sub.aborted) return 'the caller aborted';
+  const unknown = Object.entries(callsOf(sub) ?? {}).find(([name, c]) => c?.state === 'unknown' && FORWARD[name][0] !== 'GET');
+  if (unknown) return `${unknown[0]} is unknown`;
+  const { entry } = ix.creator(resource);
+  if (entry && entry.trace !== sub.traceId) return `made by log #${entry.seq}, another composition`;
+  return null;
+}
+
+// 4. Undone means undone.
+function checkUndone({ ix, add }) {
+  const resourceOf = (call, id) => (call === 'inventory' ? ix.reservations.get(id) : ix.authorizations.get(id));
+  const isLive = (call, r) => (call === 'inventory' ? liveReservation(r) : liveAuthorization(r));
+  const noun = (call) => (call === 'inventory' ? 'reservation' : 'authorization');
+  // (a) each failed composition: what it got (made, or replayed to it) is undone or reported.
+  for (const order of ix.byOp.values()) {
+    for (const sub of order.submissions) {
+      if (sub.outcome !== 'rejected') continue;
+      for (const [call, field] of Object.entries(UNDOABLE)) {
+        const ids = new Set(ix.entriesOf(sub.traceId, call)
+          .filter((e) => is2xx(e.reply?.status) && typeof e.reply.body?.[field] === 'string')
+          .map((e) => e.reply.body[field]));
+        for (const id of ids) {
+          const r = resourceOf(call, id);
+          if (!r) {
+            add(4, { order, sub }, `${noun(call)} ${id} in the ${call} service's state`, 'absent');
+            continue;
+          }
+          if (!isLive(call, r)) continue;
+          if (ix.ordersOn.has(id)) continue; // an order stands on it: leaving it is right (7 and 3 judge the order)
+          const comp = compensationsOf(sub).find((c) => c.call === call);
+          const rec = sub.error.calls?.[call];
+          if (comp?.state === 'failed' || comp?.state === 'unknown') continue;
+          if (!comp && rec?.state === 'unknown') continue;
+          if (comp?.state === 'not-run' && comp.reason && notRunConfirmed(ix, sub, call, r)) continue;
+          add(4, { order, sub }, `${noun(call)} ${id} undone, or its compensation reported failed, unknown or not-run with a reason the state confirms`,
+            `${id} still live; ${comp ? `compensation ${comp.state}${comp.reason ? ` ("${comp.reason}")` : ' without a reason'}` : 'no compensation record'}; ${call} ${rec?.state} (${describeSub(sub)})`);
+        }
+      }
+    }
+  }
+  // (b) nothing live that its operation did not report.
+  for (const [call, resources] of [['inventory', ix.reservations], ['payment', ix.authorizations]]) {
+    for (const r of resources.values()) {
+      const id = r[UNDOABLE[call]];
+      if (!isLive(call, r) || ix.ordersOn.has(id)) continue;
+      const { op, entry, owner } = ix.creator(r);
+      const order = ix.byOp.get(op);
+      const reported = (order?.submissions ?? []).some((s) => s.outcome === 'rejected'
+        && (['failed', 'unknown', 'not-run'].includes(compensationsOf(s).find((c) => c.call === call)?.state)
+          || s.error.calls?.[call]?.state === 'unknown'));
+      if (reported) continue;
+      add(4, { order: order ?? { operationId: op }, sub: owner?.sub ?? order?.submissions.at(-1) ?? null },
+        `no live ${noun(call)} without an order unless its composition reported it`,
+        `${id} (log #${entry?.seq ?? '?'}) live, no order on it; ${(order?.submissions ?? []).map(describeSub).join('; ') || 'no composition of that operation'}`);
+    }
+  }
+}
+
+/**
+ * How many log entries a record's attempts allow. Node sends each attempt once; Chromium
+ * resends a request by itself once when a reused connection is reset before any reply byte,
+ * so each such reset may add an entry. An attempt cut short (abort, deadline, timeout) may
+ * not have reached the service at all.
+ */
+function allowedEntries(rec, entries, runtime) {
+  const cutShort = rec.state === 'cancelled' || rec.state === 'unknown' || ['TIMEOUT', 'ABORTED'].includes(rec.error?.code);
+  const resends = runtime === 'chromium' ? entries.filter(resetBeforeReply).length : 0;
+  return { min: Math.max(0, rec.attempts - (cutShort ? 1 : 0)), max: rec.attempts + resends, cutShort };
+}
+
+/** One record (a call's or a compensation's) against the log entries of that call. */
+function checkRecord({ add, runtime }, at, label, rec, entries) {
+  if (rec.sharedFrom) return; // a shared read sent nothing of its own
+  const n = entries.length;
+  const { min, max, cutShort } = allowedEntries(rec, entries, runtime);
+  const seqs = entries.map((e) => `#${e.seq} ${e.status ?? (e.aborted ? 'aborted' : e.reset ? 'reset' : 'no reply')}${e.fault ? ` ${faultKind(e.fault)}` : ''}`).join(', ');
+  if (n < min || n > max) {
+    add(5, at, `${label}: ${min === max ? min : `${min}-${max}`} request(s) in the log for ${rec.attempts} attempt(s)`, `${n}${n ? ` (${seqs})` : ''}`);
+  }
+  const last = entries.at(-1) ?? null;
+  const statusSeen = (s) => entries.some((e) => e.status === s);
+  switch (rec.state) {
+    case 'ok':
+      if (!last || !delivered(last) || !is2xx(last.status) || last.status !== rec.status) {
+        add(5, at, `${label} ok with status ${rec.status}: its last request answered ${rec.status} and the reply reached the client`, last ? seqs : 'no request in the log');
+      } else if ('replayed' in rec && Boolean(rec.replayed) !== Boolean(last.replayed)) {
+        add(5, at, `${label} replayed: ${Boolean(last.replayed)} (log #${last.seq})`, `replayed: ${rec.replayed}`);
+      }
+      break;
+    case 'failed':
+      if (rec.status !== null && !(cutShort ? statusSeen(rec.status) : last?.status === rec.status)) {
+        add(5, at, `${label} failed with status ${rec.status}: the service answered it`, seqs || 'no request in the log');
+      } else if (rec.status === null && last && delivered(last) && !['TIMEOUT', 'BAD_RESPONSE', 'ABORTED'].includes(rec.error?.code)) {
+        add(5, at, `${label} failed without a status (${rec.error?.code}): no reply reached the client`, seqs);
+      }
+      break;
+    case 'unknown':
+    case 'cancelled':
+      if (rec.status !== null && !statusSeen(rec.status)) add(5, at, `${label} ${rec.state} with status ${rec.status}: the service answered it`, seqs || 'no request in the log');
+      break;
+    case 'not-sent':
+    case 'skipped':
+    case 'not-run':
+      if (n > 0) add(5, at, `${label} ${rec.state}: no request`, seqs);
+      break;
+    default:
+      add(5, at, `${label}: a known state`, `state ${short(rec.state)}`);
+  }
+}
+
+// 5. Reports are true.
+function checkReports(ctx, run) {
+  const { ix, add } = ctx;
+  for (const at of settledSubs(run)) {
+    const { sub } = at;
+    const calls = callsOf(sub) ?? {};
+    const groups = ix.groups.get(sub.traceId) ?? new Map();
+    for (const name of Object.keys(FORWARD)) {
+      const rec = calls[name];
+      if (!rec) {
+        add(5, at, `a record of ${name}`, 'none');
+        continue;
+      }
+      checkRecord(ctx, at, name, rec, groups.get(name) ?? []);
+    }
+    const comps = compensationsOf(sub);
+    for (const call of Object.keys(UNDO)) {
+      const entries = groups.get(`${call}.compensate`) ?? [];
+      const comp = comps.find((c) => c.call === call);
+      if (comp) checkRecord(ctx, at, `${call}.compensate`, comp, entries);
+      else if (entries.length) add(5, at, `no undo of ${call} without a compensation record`, entries.map((e) => `#${e.seq}`).join(', '));
+    }
+    if (sub.outcome === 'resolved') checkResult(ctx, at);
+    else checkAdvice(ctx, at);
+  }
+}
+
+/** A resolved result's ids and notification against the replies and the state. */
+function checkResult({ ix, add }, at) {
+  const { sub } = at;
+  const r = sub.result;
+  const body = (call) => lastDelivered(ix.entriesOf(sub.traceId, call))?.reply?.body ?? null;
+  for (const [call, field, value] of [['inventory', 'reservationId', r.reservationId], ['payment', 'authorizationId', r.authorizationId], ['order', 'orderId', r.orderId]]) {
+    const given = body(call)?.[field];
+    if (given !== value) add(5, at, `result.${field} = the ${call} reply's ${short(given)}`, short(value));
+  }
+  const stored = ix.orders.get(r.orderId);
+  if (stored && (stored.reservationId !== r.reservationId || stored.authorizationId !== r.authorizationId)) {
+    add(5, at, `order ${r.orderId} stands on ${r.reservationId} and ${r.authorizationId}`, `${stored.reservationId} and ${stored.authorizationId}`);
+  }
+  const n = r.notification ?? {};
+  const rec = r.calls?.notification;
+  if (n.sent === true) {
+    const given = body('notification')?.notificationId;
+    if (rec?.state !== 'ok' || given !== n.notificationId) add(5, at, `notification sent: ok, with the reply's notificationId ${short(given)}`, `${rec?.state}, ${short(n.notificationId)}`);
+  } else if (rec?.state === 'ok') {
+    add(5, at, 'notification.sent true when its call is ok', short(n));
+  }
+}
+
+/**
+ * The resubmit advice (when the build gives one) against the services' state. Checked only
+ * where it can be: nothing resubmits after "new-operation", so what is left in effect then is
+ * what this composition left.
+ */
+function checkAdvice({ ix, add }, at) {
+  const { sub, order } = at;
+  const advice = sub.error.resubmit;
+  if (typeof advice !== 'string') return;
+  const calls = sub.error.calls ?? {};
+  const unknown = Object.entries(calls).filter(([, c]) => c?.state === 'unknown').map(([k]) => k);
+  const made = [];
+  for (const [call, resources] of [['inventory', ix.reservations], ['payment', ix.authorizations], ['order', ix.orders], ['notification', null]]) {
+    for (const e of ix.entriesOf(sub.traceId, call)) {
+      const id = e.effect?.created;
+      if (!id) continue;
+      const r = resources?.get(id);
+      const inEffect = call === 'inventory' ? liveReservation(r) : call === 'payment' ? liveAuthorization(r) : call === 'order' ? r?.status === 'confirmed' : false;
+      if (inEffect) made.push(id);
+    }
+  }
+  if (advice === 'new-operation' && (unknown.length || (made.length && sub === order.submissions.at(-1)))) {
+    add(5, at, 'resubmit "same-operation" when a write is unknown or one it made is still in effect',
+      `"new-operation" with ${[unknown.length ? `unknown: ${unknown.join(', ')}` : '', made.length ? `in effect: ${made.join(', ')}` : ''].filter(Boolean).join('; ')}`);
+  }
+  if (advice === 'same-operation' && !unknown.length && !made.length
+    && !compensationsOf(sub).some((c) => c.state === 'unknown' || c.state === 'failed' || c.state === 'not-run')) {
+    add(5, at, 'resubmit "new-operation" when nothing is unknown and nothing it made remains', '"same-operation"');
+  }
+  if (advice !== 'new-operation' && advice !== 'same-operation') add(5, at, 'resubmit "same-operation" or "new-operation"', short(advice));
+}
+
+// 6. Money.
+function checkMoney({ ix, add }, run) {
+  for (const at of settledSubs(run)) {
+    const { sub } = at;
+    if (sub.outcome !== 'resolved') continue;
+    const reply = (call) => lastDelivered(ix.entriesOf(sub.traceId, call))?.reply?.body ?? null;
+    const pricing = reply('pricing');
+    const shipping = reply('shipping');
+    const tax = reply('tax');
+    if (!pricing || !shipping || !tax) {
+      add(6, at, 'the pricing, shipping and tax replies in the log', `pricing ${short(pricing)}, shipping ${short(shipping)}, tax ${short(tax)}`);
+      continue;
+    }
+    const total = pricing.subtotal - pricing.discount + shipping.cost + tax.amount;
+    const how = `${pricing.subtotal} - ${pricing.discount} + ${shipping.cost} + ${tax.amount} = ${total}`;
+    const r = sub.result;
+    if (r.total !== total) add(6, at, `total ${how}`, `result.total ${r.total}`);
+    const auth = ix.authorizations.get(r.authorizationId);
+    if (auth?.amount !== total) add(6, at, `authorization ${r.authorizationId} of ${total}`, auth ? `${auth.amount}` : 'no such authorization');
+    const stored = ix.orders.get(r.orderId);
+    if (stored?.total !== total) add(6, at, `order ${r.orderId} stored with total ${total}`, stored ? `${stored.total}` : 'no such order');
+  }
+}
+
+// 7. Nothing undone under an order.
+function checkNothingUndoneUnderOrder({ ix, add }) {
+  const undoneBy = (kind, id) => ix.domain.find((e) => e.effect?.[kind] === id) ?? null;
+  for (const o of ix.orders.values()) {
+    if (o.status !== 'confirmed') continue;
+    const { op } = ix.creator(o);
+    const order = ix.byOp.get(op) ?? { operationId: op };
+    for (const [what, id, live, kind] of [
+      ['reservation', o.reservationId, liveReservation(ix.reservations.get(o.reservationId)), 'released'],
+      ['authorization', o.authorizationId, liveAuthorization(ix.authorizations.get(o.authorizationId)), 'voided'],
+    ]) {
+      if (live) continue;
+      const e = undoneBy(kind, id);
+      const by = e?.trace ? ix.byTrace.get(e.trace) : null;
+      add(7, { order, sub: by?.sub ?? null }, `order ${o.orderId} keeps its ${what} ${id} ${what === 'reservation' ? 'held' : 'live'}`,
+        e ? `${kind} by log #${e.seq} (${e.headers['idempotency-key']}), ${by ? describeSub(by.sub) : 'no known composition'}` : `${id} is ${kind} or missing`);
+    }
+  }
+}
+
+// 8. Placed means resolved.
+function checkPlacedMeansResolved({ ix, add }, run) {
+  for (const at of settledSubs(run)) {
+    const { sub } = at;
+    if (sub.outcome !== 'rejected') continue;
+    const rec = sub.error.calls?.order;
+    const placed = ix.entriesOf(sub.traceId, 'order').find((e) => delivered(e) && is2xx(e.status));
+    if (rec?.state === 'ok' || placed) {
+      add(8, at, 'resolved, since its order was placed', `${describeSub(sub)}; order ${rec?.state}${placed ? `, its ${placed.status} reply (log #${placed.seq}, ${placed.reply?.body?.orderId}) delivered` : ''}`);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ the figures
+
+function count(list, keyOf) {
+  const out = {};
+  for (const x of list) {
+    const k = keyOf(x);
+    if (k === undefined || k === null) continue;
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** The table's figures for one runtime: from the callers, the records and the log. */
+function summarize(ix, run) {
+  const subs = run.orders.flatMap((o) => o.submissions);
+  const finals = run.orders.map((o) => o.submissions.at(-1));
+  const records = subs.flatMap((s) => Object.values(callsOf(s) ?? {}));
+  const comps = subs.flatMap(compensationsOf);
+  let logRetries = 0;
+  for (const calls of ix.groups.values()) for (const entries of calls.values()) logRetries += entries.length - 1;
+  const live = (map, isLive) => [...map.values()].filter((r) => isLive(r) && !ix.ordersOn.has(r.reservationId ?? r.authorizationId)).length;
+  return {
+    orders: run.orders.length,
+    compositions: subs.length,
+    resolved: finals.filter((s) => s.outcome === 'resolved').length,
+    failed: finals.filter((s) => s.outcome === 'rejected').length,
+    pending: subs.filter((s) => s.outcome === 'pending').length,
+    threw: subs.filter((s) => s.outcome === 'threw').length,
+    resubmitted: run.orders.filter((o) => o.submissions.length > 1).length,
+    resubmittedResolved: run.orders.filter((o) => o.submissions.length > 1 && o.submissions[1].outcome === 'resolved').length,
+    aborted: subs.filter((s) => s.aborted).length,
+    rejectionsByCode: count(subs.filter((s) => s.outcome === 'rejected'), (s) => s.error.code),
+    requests: ix.domain.length,
+    faults: count(ix.domain.filter((e) => e.chaos), (e) => faultKind(e.fault)),
+    retriesRecorded: [...records, ...comps].reduce((n, c) => n + Math.max(0, (c.attempts ?? 0) - 1), 0),
+    retriesLogged: logRetries,
+    compensations: count(comps, (c) => c.state),
+    undoneAtServices: ix.domain.filter((e) => e.effect?.released || e.effect?.voided).length,
+    unknownCalls: records.filter((c) => c.state === 'unknown').length,
+    unknownByCall: count(subs.flatMap((s) => Object.entries(callsOf(s) ?? {})), ([k, c]) => (c.state === 'unknown' ? k : null)),
+    replayedRecords: records.filter((c) => c.replayed === true).length,
+    adviceGiven: subs.some((s) => s.error && 'resubmit' in s.error),
+    ordersInState: ix.orders.size,
+    liveReservationsWithoutOrder: live(ix.reservations, liveReservation),
+    liveAuthorizationsWithoutOrder: live(ix.authorizations, liveAuthorization),
+    wallMs: run.wallMs,
+  };
+}
+
+// ------------------------------------------------------------------ the load check
+
+/**
+ * The most requests of one group on the wire at once, from the server's times: each entry
+ * is on the wire from arrivedAt to repliedAt, or, without a reply, to `openEnd`.
+ */
+export function peakOnWire(entries, openEnd) {
+  const edges = [];
+  for (const e of entries) {
+    edges.push([e.arrivedAt, 1]);
+    edges.push([e.repliedAt ?? openEnd, -1]);
+  }
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]); // an end before a start at the same instant
+  let now = 0;
+  let peak = 0;
+  for (const [, d] of edges) {
+    now += d;
+    peak = Math.max(peak, now);
+  }
+  return peak;
+}
+
+/**
+ * Judges the load check: every composition settled and resolved (no faults were injected),
+ * and no composition ever had more than `limit` requests to one origin on the wire at once.
+ */
+export function judgeLoad({ load, log, limit }) {
+  const found = [];
+  const add = (traceId, expected, what) => found.push({ invariant: 'load', runtime: 'chromium', operationId: null, submission: null, traceId, expected, found: what });
+  const pending = load.outcomes.filter((o) => o === null).length;
+  if (!load.allSettled || pending) add(null, `all ${load.outcomes.length} compositions settled`, `${pending} still pending after ${Math.round(load.settleMs)} ms`);
+  const rejected = load.outcomes.filter((o) => o?.outcome === 'rejected');
+  if (rejected.length) add(rejected[0].traceId, 'every composition resolved (no faults injected)', `${rejected.length} rejected, e.g. ${rejected[0].code}: ${rejected[0].message}`);
+  const origin = (e) => (e.via === 'gateway' ? 'gateway' : e.service);
+  const domain = log.filter((e) => !e.path.startsWith('/lab'));
+  const end = Math.max(0, ...domain.map((e) => e.repliedAt ?? e.arrivedAt));
+  const byGroup = new Map();
+  for (const e of domain) {
+    const key = `${traceOf(e)}\n${origin(e)}`;
+    if (!byGroup.has(key)) byGroup.set(key, []);
+    byGroup.get(key).push(e);
+  }
+  let peak = 0;
+  let worst = null;
+  for (const [key, entries] of byGroup) {
+    const p = peakOnWire(entries, end);
+    if (p > peak) [peak, worst] = [p, key];
+  }
+  if (peak > limit) add(worst.split('\n')[0], `at most ${limit} requests of one composition to one origin on the wire`, `${peak} to ${worst.split('\n')[1]}`);
+  const traced = new Set(load.outcomes.map((o) => o?.traceId).filter(Boolean));
+  const strays = domain.filter((e) => !traced.has(traceOf(e)));
+  if (strays.length) add(null, 'every request belongs to one of the compositions', `${strays.length} requests with another or no traceparent`);
+  const perOrigin = new Map();
+  for (const e of domain) {
+    if (!perOrigin.has(origin(e))) perOrigin.set(origin(e), []);
+    perOrigin.get(origin(e)).push(e);
+  }
+  return {
+    summary: {
+      compositions: load.outcomes.length,
+      settled: load.outcomes.length - pending,
+      resolved: load.outcomes.filter((o) => o?.outcome === 'resolved').length,
+      settleMs: load.settleMs,
+      requests: domain.length,
+      peakPerCompositionOrigin: peak,
+      limit,
+      peakAllCompositionsPerOrigin: Math.max(0, ...[...perOrigin.values()].map((l) => peakOnWire(l, end))),
+    },
+    discrepancies: found,
+  };
+}

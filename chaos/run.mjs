@@ -1,0 +1,593 @@
+#!/usr/bin/env node
+// The chaos run (issue 12): thousands of composeOrder() calls through random faults, in Node
+// and in one Chromium page, judged afterwards by the mock services' own state and log.
+//
+//   npm run chaos                      # = bash scripts/setup.sh && node chaos/run.mjs
+//   npm run chaos -- --docs            # also rewrites the table in docs/reliability.md
+//   node chaos/run.mjs --smoke         # what npm test runs: 200 orders in Node, 100 in Chromium, load 500
+//   node chaos/run.mjs --seed 7 --orders 600 --runtimes node
+//
+// What happens: the mock services start in a child process (node mock/cli.mjs --port 0), so
+// their CPU is not the composer's; each runtime gets a scenario of its own (chaos-node,
+// chaos-chromium) with latency jitter and a seeded random fault on a share of the requests;
+// the callers of chaos/caller.js (the same module in Node and in the page) place the orders,
+// `--concurrency` at a time, some aborting, each resubmitting once under the same operationId
+// when told to; then chaos/judge.mjs checks the eight invariants from GET /log and
+// GET /scenarios/<id>/state. The load check starts `--load` compositions at once in the page.
+//
+// Honesty rules this file keeps (as bench/run.mjs does): nothing is hard-coded but the
+// defaults; no sleep stands in for a condition; every wait has a timeout; the browser, the
+// static server and the mock are always stopped.
+//
+// Output: the table on stdout; JSON results (--out); a last line
+// "chaos: N discrepancies in M orders, E errors". The exit status is non-zero when N or E is.
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { chromium } from 'playwright-core';
+import { startStaticServer } from '../scripts/serve.mjs';
+import { CHROMIUM_ARGS, withPkgBuildLock, buildPkg } from '../tests/e2e/helpers.mjs';
+import { runCallers, runLoad } from './caller.js';
+import { judgeRun, judgeLoad, traceOf, INVARIANTS, SETTLE_SLACK_MS } from './judge.mjs';
+import { report } from './table.mjs';
+
+const CHAOS_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(CHAOS_DIR, '..');
+const WEB_PKG = join(ROOT, 'pkg');
+const NODE_PKG = join(ROOT, 'target', 'chaos', 'node');
+const DOCS = join(ROOT, 'docs', 'reliability.md');
+const MARK_START = '<!-- chaos:start -->';
+const MARK_END = '<!-- chaos:end -->';
+const RUNTIMES = ['node', 'chromium'];
+
+// ------------------------------------------------------------------ options
+
+function usage() {
+  return `usage: node chaos/run.mjs [--smoke] [--docs] [options]
+
+  --orders N          composeOrder() calls per runtime (default 2000; --smoke: 200 in Node,
+                      100 in Chromium); also node=N,chromium=M
+  --concurrency N     orders in flight per runtime (default 32)
+  --seed N            the callers' and the faults' seed (default 1)
+  --fault-rate R      share of the services' requests that get a random fault (default 0.2)
+  --jitter MS         each reply waits a further uniform 0..MS (default 300)
+  --deadline MS       every composition's deadlineMs (default 2000)
+  --timeout MS        every call's timeoutMs (default 1000)
+  --abort-rate R      share of callers that abort at a random moment within the deadline (default 0.05)
+  --runtimes LIST     node,chromium (default both)
+  --load N            compositions started at once in one page for the load check (default 500; 0: none)
+  --load-limit N      their maxConcurrencyPerOrigin (default 4)
+  --out FILE          JSON results (default chaos/results.json; --smoke: target/chaos/smoke-results.json;
+                      a run with other settings: target/chaos/results.json)
+  --raw DIR           also write each runtime's callers' records, log and state to DIR (large)
+  --docs              rewrite docs/reliability.md between ${MARK_START} and ${MARK_END}
+  --smoke             the short run of npm test
+`;
+}
+
+function parseArgs(argv) {
+  const o = {
+    smoke: false, docs: false, orders: null, concurrency: 32, seed: 1, faultRate: 0.2, jitter: 300,
+    deadline: 2000, timeout: 1000, abortRate: 0.05, runtimes: RUNTIMES, load: 500, loadLimit: 4, out: null, raw: null,
+  };
+  const number = (a, v, { integer = true, min = 0, max = Infinity } = {}) => {
+    const n = Number(v);
+    if (!(v !== '' && Number.isFinite(n) && (!integer || Number.isInteger(n)) && n >= min && n <= max)) {
+      throw new Error(`${a} expects ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${v}"`);
+    }
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--smoke') o.smoke = true;
+    else if (a === '--docs') o.docs = true;
+    else if (a === '--orders') {
+      const v = value();
+      o.orders = /^\d+$/.test(v) ? Object.fromEntries(RUNTIMES.map((r) => [r, number(a, v, { min: 1 })]))
+        : Object.fromEntries(v.split(',').map((pair) => {
+          const [r, n] = pair.split('=');
+          if (!RUNTIMES.includes(r)) throw new Error(`--orders: unknown runtime "${r}" (known: ${RUNTIMES.join(', ')})`);
+          return [r, number(a, n, { min: 1 })];
+        }));
+    } else if (a === '--concurrency') o.concurrency = number(a, value(), { min: 1, max: 10000 });
+    else if (a === '--seed') o.seed = number(a, value(), { max: Number.MAX_SAFE_INTEGER });
+    else if (a === '--fault-rate') o.faultRate = number(a, value(), { integer: false, max: 1 });
+    else if (a === '--jitter') o.jitter = number(a, value(), { max: 60000 });
+    else if (a === '--deadline') o.deadline = number(a, value(), { min: 1, max: 600000 });
+    else if (a === '--timeout') o.timeout = number(a, value(), { min: 1, max: 600000 });
+    else if (a === '--abort-rate') o.abortRate = number(a, value(), { integer: false, max: 1 });
+    else if (a === '--runtimes') {
+      o.runtimes = value().split(',').filter(Boolean);
+      const bad = o.runtimes.find((r) => !RUNTIMES.includes(r));
+      if (bad || o.runtimes.length === 0) throw new Error(`--runtimes takes ${RUNTIMES.join(',')} (or one of them)`);
+    } else if (a === '--load') o.load = number(a, value(), { max: 100000 });
+    else if (a === '--load-limit') o.loadLimit = number(a, value(), { min: 1, max: 1000000 });
+    else if (a === '--out') o.out = resolve(value());
+    else if (a === '--raw') o.raw = resolve(value());
+    else if (a === '--help' || a === '-h') o.help = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  const defaultOrders = o.smoke ? { node: 200, chromium: 100 } : { node: 2000, chromium: 2000 };
+  o.orders = { ...defaultOrders, ...(o.orders ?? {}) };
+  if (o.smoke && o.docs) throw new Error('--docs needs a full run, not --smoke');
+  return o;
+}
+
+let OPTS;
+try {
+  OPTS = parseArgs(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`chaos: ${err.message}\n${usage()}`);
+  process.exit(2);
+}
+if (OPTS.help) {
+  process.stdout.write(usage());
+  process.exit(0);
+}
+
+// A full run is the issue's: every default, both runtimes. Only it goes to chaos/results.json.
+const FULL = !OPTS.smoke && OPTS.runtimes.length === RUNTIMES.length && process.argv.slice(2).every((a) => a === '--docs' || a === '--out' || a === OPTS.out);
+const OUT = OPTS.out ?? (OPTS.smoke ? join(ROOT, 'target', 'chaos', 'smoke-results.json')
+  : FULL ? join(CHAOS_DIR, 'results.json') : join(ROOT, 'target', 'chaos', 'results.json'));
+// A composition still pending this long after it started is recorded as pending (invariant 1):
+// its deadline, then both compensations at their worst (every attempt timing out after its
+// backoff of at most 2 s, or a Retry-After), then a margin for a loaded machine.
+const WATCHDOG_MS = OPTS.deadline + 2 * 3 * (OPTS.timeout + 2000) + 5000;
+const BUDGET_MS = OPTS.smoke ? 3 * 60_000 : 90 * 60_000; // the whole run; a watchdog stops it after this
+
+// ------------------------------------------------------------------ small helpers
+
+let bailing = false;
+const log = (line = '') => {
+  if (!bailing) process.stdout.write(`${line}\n`);
+};
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+const errors = []; // what broke the run itself (not a finding about the library)
+const fail = (what, err) => errors.push(`${what}: ${err?.stack ?? err?.message ?? err}`);
+
+// ------------------------------------------------------------------ the builds
+
+function newestMtime(paths) {
+  let newest = 0;
+  let which = null;
+  const visit = (p) => {
+    if (!existsSync(p)) return;
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      for (const e of readdirSync(p)) visit(join(p, e));
+    } else if (st.mtimeMs > newest) {
+      newest = st.mtimeMs;
+      which = p;
+    }
+  };
+  paths.forEach(visit);
+  return { mtimeMs: newest, file: which };
+}
+
+/**
+ * Builds `dir` with scripts/build-pkg.mjs when it is missing or older than the sources (the
+ * rule bench/run.mjs follows), under the e2e tests' lock so that no two builds race.
+ */
+async function ensureBuild(target, dir) {
+  const wasm = join(dir, 'parallel_composer_bg.wasm');
+  const sources = newestMtime(['src', 'js', 'Cargo.toml', 'Cargo.lock', 'scripts/build-pkg.mjs'].map((p) => join(ROOT, p)));
+  const fresh = () => existsSync(wasm) && existsSync(join(dir, 'parallel_composer.js')) && statSync(wasm).mtimeMs >= sources.mtimeMs;
+  if (fresh()) return { target, built: false, builtAt: new Date(statSync(wasm).mtimeMs).toISOString() };
+  log(`${relative(ROOT, dir)}/ is ${existsSync(wasm) ? `older than ${relative(ROOT, sources.file)}` : 'missing'}: building it (--target ${target})`);
+  await withPkgBuildLock(() => {
+    if (fresh()) return; // another process built it while we waited for the lock
+    const status = target === 'web' ? buildPkg() : spawnSync(process.execPath,
+      [join(ROOT, 'scripts', 'build-pkg.mjs'), '--target', target, '--out-dir', relative(ROOT, dir)],
+      { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 15 * 60_000 }).status;
+    if (status !== 0 || !existsSync(wasm)) throw new Error(`scripts/build-pkg.mjs --target ${target} failed (exit ${status})`);
+  });
+  // The root package.json says "type": "module"; the nodejs build is CommonJS (as scripts/pack.mjs marks it).
+  if (target === 'nodejs') writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+  return { target, built: true, builtAt: new Date(statSync(wasm).mtimeMs).toISOString() };
+}
+
+// ------------------------------------------------------------------ the mock services
+
+/** Starts `node mock/cli.mjs --port 0`; resolves to {config, stop}. */
+async function startMock() {
+  const child = spawn(process.execPath, [join(ROOT, 'mock', 'cli.mjs'), '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr = [];
+  createInterface({ input: child.stderr }).on('line', (l) => {
+    stderr.push(l);
+    if (stderr.length > 50) stderr.shift();
+  });
+  let exited = false;
+  const gone = new Promise((done) => child.once('exit', () => {
+    exited = true;
+    done(true);
+  }));
+  const stop = async () => {
+    if (exited) return;
+    child.kill('SIGTERM');
+    if (await Promise.race([gone, delay(5000).then(() => false)])) return;
+    child.kill('SIGKILL');
+    await Promise.race([gone, delay(3000)]);
+  };
+  // Should this process end without cleanup(), the mock must not outlive it.
+  process.once('exit', () => {
+    if (!exited) child.kill('SIGKILL');
+  });
+  try {
+    const lines = createInterface({ input: child.stdout });
+    const first = await withTimeout(new Promise((done, failed) => {
+      lines.once('line', done);
+      child.once('exit', (code) => failed(new Error(`the mock exited (code ${code}) before it printed its addresses: ${stderr.join(' / ')}`)));
+    }), 20_000, 'the mock services to start');
+    lines.on('line', () => {}); // keep draining stdout
+    return { config: JSON.parse(first), stop, stderr };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function admin(mock, method, path, body) {
+  const res = await withTimeout(fetch(`${mock.adminUrl}${path}`, {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  }), 60_000, `${method} ${path}`);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** A fresh scenario: its state, log and request numbering reset, then the given config. */
+async function freshScenario(mock, id, config) {
+  await admin(mock, 'DELETE', `/scenarios/${id}`);
+  const normalized = await admin(mock, 'PUT', `/scenarios/${id}`, config);
+  if (config.chaos && !normalized.chaos) throw new Error('the mock ignored the chaos config: it predates chaos (mock/README.md, "Chaos")');
+  return normalized;
+}
+
+/**
+ * The scenario's log once every request in it has ended at the services (a request the
+ * client abandoned is marked aborted a moment after the client lets go); then its state.
+ */
+async function collect(mock, scenario) {
+  const open = (e) => e.status === null && !e.aborted && !e.reset;
+  const deadline = Date.now() + 15_000;
+  let entries;
+  for (;;) {
+    entries = await admin(mock, 'GET', `/log?scenario=${scenario}`);
+    const still = entries.filter(open).length;
+    if (still === 0) break;
+    if (Date.now() > deadline) {
+      log(`  ${still} requests still open at the services after 15 s: judged as they are`);
+      break;
+    }
+    await delay(100);
+  }
+  const state = await admin(mock, 'GET', `/scenarios/${scenario}/state`);
+  return { log: entries, state };
+}
+
+// ------------------------------------------------------------------ the runtimes
+
+function callerConfig(runtime, mock, scenario) {
+  const services = Object.fromEntries(Object.entries(mock.services).map(([name, url]) => [name, `${url}/s/${scenario}`]));
+  return {
+    runtime,
+    seed: OPTS.seed,
+    orders: OPTS.orders[runtime],
+    concurrency: OPTS.concurrency,
+    deadlineMs: OPTS.deadline,
+    timeoutMs: OPTS.timeout,
+    abortRate: OPTS.abortRate,
+    services,
+    traceOrigins: Object.values(mock.services), // every service origin gets a traceparent
+    watchdogMs: WATCHDOG_MS,
+  };
+}
+
+function progressPrinter(runtime, total) {
+  const step = Math.max(1, Math.floor(total / 10));
+  const t0 = performance.now();
+  return (done) => {
+    if (done % step === 0 || done === total) log(`  ${runtime}: ${done}/${total} orders (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  };
+}
+
+async function runNode(cfg) {
+  const require = createRequire(import.meta.url);
+  const pc = require(join(NODE_PKG, 'parallel_composer.js'));
+  return runCallers(pc, cfg, progressPrinter('node', cfg.orders));
+}
+
+let pageProgress = () => {}; // where the page's chaosProgress binding reports to
+
+async function runChromium(page, cfg) {
+  pageProgress = progressPrinter('chromium', cfg.orders);
+  // Generous: the orders, run `concurrency` at a time, each within its watchdog, twice (a resubmission).
+  const limit = Math.ceil(cfg.orders / cfg.concurrency) * 2 * WATCHDOG_MS + 60_000;
+  return withTimeout(page.evaluate((c) => window.chaos.run(c), cfg), limit, 'the Chromium callers');
+}
+
+/** At most this many operations per runtime get their records and log in the JSON results. */
+const EVIDENCE_OPS = 40;
+
+async function judgeRuntime(mock, runtime, scenario, run) {
+  const { log: entries, state } = await collect(mock, scenario);
+  if (OPTS.raw) {
+    mkdirSync(OPTS.raw, { recursive: true });
+    writeFileSync(join(OPTS.raw, `${runtime}.json`), JSON.stringify({ run, log: entries, state }));
+  }
+  const judged = judgeRun({ runtime, run, log: entries, state, cfg: { deadlineMs: OPTS.deadline } });
+  return { scenario, ...judged, evidence: evidence(run, entries, judged.discrepancies), logEntries: entries.length, lastSeq: entries.at(-1)?.seq ?? 0 };
+}
+
+/**
+ * What a discrepancy needs to become a regression test: the first operations' submissions
+ * (request, records) and every log entry of their traces or Idempotency-Keys.
+ */
+function evidence(run, entries, discrepancies) {
+  const ops = [...new Set(discrepancies.map((d) => d.operationId).filter(Boolean))].slice(0, EVIDENCE_OPS);
+  const out = {};
+  for (const op of ops) {
+    const order = run.orders.find((o) => o.operationId === op);
+    const traces = new Set((order?.submissions ?? []).map((s) => s.traceId).filter(Boolean));
+    out[op] = {
+      order: order ?? null,
+      log: entries.filter((e) => traces.has(traceOf(e)) || String(e.headers['idempotency-key'] ?? '').startsWith(`${op}:`)),
+    };
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ the load check
+
+async function loadCheck(page, cdp, mock) {
+  const scenario = 'chaos-load';
+  await freshScenario(mock, scenario, {}); // no latency, no faults: what is measured is the load
+  const cfg = {
+    compositions: OPTS.load,
+    seed: OPTS.seed,
+    baseUrl: `${mock.gatewayUrl}/s/${scenario}`,
+    traceOrigins: [mock.gatewayUrl],
+    maxConcurrencyPerOrigin: OPTS.loadLimit,
+    timeoutMs: 120_000,
+  };
+  await cdp.send('HeapProfiler.collectGarbage');
+  const heapUsed = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN;
+  const base = await heapUsed();
+  let peak = base;
+  let polls = 0;
+  let running = true;
+  // JSHeapUsedSize polled over CDP while the compositions run (as bench/run.mjs part C does).
+  const poller = (async () => {
+    while (running) {
+      const v = await heapUsed();
+      polls++;
+      if (v > peak) peak = v;
+      await delay(20);
+    }
+  })();
+  let load;
+  try {
+    load = await withTimeout(page.evaluate((c) => window.chaos.load(c), cfg), cfg.timeoutMs + 30_000, 'the load check');
+  } finally {
+    running = false;
+    await poller;
+  }
+  const { log: entries } = await collect(mock, scenario);
+  const judged = judgeLoad({ load, log: entries, limit: OPTS.loadLimit });
+  return { ...judged, heap: { base, peak, polls } };
+}
+
+// ------------------------------------------------------------------ docs
+
+function git(...args) {
+  const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function docsBlock(results) {
+  const s = results.settings;
+  const env = results.environment;
+  const head = `Measured by \`npm run chaos -- --docs\` on ${env.date.slice(0, 10)}: seed ${s.seed}, `
+    + `${Object.entries(s.orders).filter(([r]) => results.runtimes[r]).map(([r, n]) => `${n} orders in ${r === 'node' ? `Node ${env.node}` : `Chromium ${env.chromium}`}`).join(' and ')}, `
+    + `${s.concurrency} in flight, ${s.faultRate * 100}% of requests faulted, jitter 0-${s.jitter} ms, deadline ${s.deadlineMs} ms, `
+    + `call timeout ${s.timeoutMs} ms, ${s.abortRate * 100}% of callers aborting; engine at commit \`${env.commit}\``
+    + `${env.engineUncommittedChanges ? ' with uncommitted changes in src/ or js/' : ''}, on ${env.cpuModel} (${env.cores} cores). `
+    + `Raw results: [\`chaos/results.json\`](../chaos/results.json).`;
+  return `${head}\n\n${report(results)}`;
+}
+
+function rewriteDocs(results) {
+  const text = readFileSync(DOCS, 'utf8');
+  const i = text.indexOf(MARK_START);
+  const j = text.indexOf(MARK_END);
+  if (i < 0 || j < i) throw new Error(`${relative(ROOT, DOCS)} lacks the markers ${MARK_START} ... ${MARK_END}`);
+  writeFileSync(DOCS, `${text.slice(0, i + MARK_START.length)}\n${docsBlock(results)}\n${text.slice(j)}`);
+}
+
+// ------------------------------------------------------------------ main
+
+const open = { browser: null, web: null, mock: null };
+let cleaning = null;
+function cleanup() {
+  cleaning ??= (async () => {
+    const step = (what, p) => withTimeout(Promise.resolve(p), 15_000, what).catch((err) => process.stderr.write(`chaos: ${err.message}\n`));
+    if (open.browser) await step('closing the browser', open.browser.close());
+    if (open.web) await step('closing the static server', open.web.close());
+    if (open.mock) await step('stopping the mock services', open.mock.stop());
+  })();
+  return cleaning;
+}
+
+let ordersRun = 0;
+let discrepanciesFound = 0;
+const lastLine = () => `chaos: ${discrepanciesFound} discrepancies in ${ordersRun} orders, ${errors.length} errors`;
+
+function bail(code, why) {
+  if (bailing) return;
+  bailing = true;
+  errors.push(why);
+  process.stderr.write(`\nchaos: ${why}; stopping the browser, the static server and the mock\n`);
+  cleanup().finally(() => {
+    process.stdout.write(`${lastLine()}\n`);
+    process.exit(code);
+  });
+}
+process.once('SIGINT', () => bail(130, 'interrupted (SIGINT)'));
+process.once('SIGTERM', () => bail(143, 'terminated (SIGTERM)'));
+process.once('SIGHUP', () => bail(129, 'hung up (SIGHUP)'));
+process.on('unhandledRejection', (err) => fail('an unhandled rejection in the Node runtime', err));
+const budget = setTimeout(() => bail(1, `the whole run exceeded its budget of ${BUDGET_MS / 1000} s`), BUDGET_MS);
+
+async function main() {
+  const t0 = performance.now();
+  const needPage = OPTS.runtimes.includes('chromium') || OPTS.load > 0;
+  log(`chaos: ${OPTS.smoke ? 'smoke run' : 'run'}; seed ${OPTS.seed}; orders ${OPTS.runtimes.map((r) => `${r} ${OPTS.orders[r]}`).join(', ')}; `
+    + `${OPTS.concurrency} in flight; fault rate ${OPTS.faultRate}; jitter ${OPTS.jitter} ms; deadline ${OPTS.deadline} ms; `
+    + `timeout ${OPTS.timeout} ms; abort rate ${OPTS.abortRate}; load ${OPTS.load}`);
+  const builds = [];
+  if (needPage) builds.push(await ensureBuild('web', WEB_PKG));
+  if (OPTS.runtimes.includes('node')) builds.push(await ensureBuild('nodejs', NODE_PKG));
+
+  open.mock = await startMock();
+  const mock = open.mock.config;
+  let page = null;
+  let cdp = null;
+  const pageErrors = [];
+  if (needPage) {
+    // connectOrigins() allows adminUrl and the services in the page's CSP; the load check goes
+    // through the gateway, so it is listed among them.
+    const pageConfig = { ...mock, services: { ...mock.services, gateway: mock.gatewayUrl } };
+    open.web = await startStaticServer({
+      port: 0, wwwDir: join(CHAOS_DIR, 'page'), pkgDir: WEB_PKG, config: pageConfig,
+      extraMounts: [{ prefix: '/lib/', root: CHAOS_DIR }],
+    });
+    open.browser = await chromium.launch({
+      executablePath: process.env.PC_CHROMIUM || '/usr/bin/chromium',
+      args: CHROMIUM_ARGS,
+      headless: process.env.PC_E2E_HEADFUL !== '1',
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    });
+    page = await open.browser.newPage();
+    page.setDefaultTimeout(30_000);
+    // Network errors are the point of the run; only uncaught exceptions count against the page.
+    page.on('pageerror', (err) => pageErrors.push(String(err?.stack ?? err)));
+    await page.exposeFunction('chaosProgress', (done, total) => pageProgress(done, total));
+    await page.goto(new URL('index.html', open.web.url).href);
+    await page.waitForFunction(() => window.chaosReady === true, null, { timeout: 30_000 });
+    const setup = await withTimeout(page.evaluate(() => window.chaos.setup()), 60_000, 'init() on the chaos page');
+    if (!setup.exports.includes('composeOrder')) throw new Error(`the web build has no composeOrder: ${setup.exports.join(', ')}`);
+    cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+  }
+
+  const results = {
+    generatedBy: `node chaos/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    mode: OPTS.smoke ? 'smoke' : FULL ? 'full' : 'custom',
+    settings: {
+      seed: OPTS.seed, orders: OPTS.orders, concurrency: OPTS.concurrency, faultRate: OPTS.faultRate, jitter: OPTS.jitter,
+      deadlineMs: OPTS.deadline, timeoutMs: OPTS.timeout, abortRate: OPTS.abortRate, runtimes: OPTS.runtimes,
+      load: OPTS.load, loadLimit: OPTS.loadLimit, watchdogMs: WATCHDOG_MS, settleSlackMs: SETTLE_SLACK_MS,
+    },
+    environment: {
+      date: new Date().toISOString(),
+      node: process.version,
+      chromium: open.browser?.version() ?? null,
+      cpuModel: cpus()[0]?.model?.trim() ?? 'unknown',
+      cores: availableParallelism?.() ?? cpus().length,
+      loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+      commit: git('rev-parse', '--short=12', 'HEAD'),
+      engineUncommittedChanges: Boolean(git('status', '--porcelain', '--', 'src', 'js', 'Cargo.toml', 'Cargo.lock')),
+      builds,
+    },
+    invariants: INVARIANTS,
+    runtimes: {},
+    load: null,
+    errors,
+  };
+
+  for (const runtime of OPTS.runtimes) {
+    const scenario = `chaos-${runtime}`;
+    try {
+      await freshScenario(mock, scenario, { defaultJitter: OPTS.jitter, chaos: { rate: OPTS.faultRate, seed: OPTS.seed } });
+      const cfg = callerConfig(runtime, mock, scenario);
+      log(`\n${runtime}: ${cfg.orders} orders against scenario ${scenario}`);
+      const run = runtime === 'node' ? await runNode(cfg) : await runChromium(page, cfg);
+      ordersRun += run.orders.length;
+      const judged = await judgeRuntime(mock, runtime, scenario, run);
+      results.runtimes[runtime] = judged;
+      discrepanciesFound += judged.discrepancies.length;
+      log(`  judged: ${judged.discrepancies.length} discrepancies in ${run.orders.length} orders (${judged.logEntries} requests logged)`);
+    } catch (err) {
+      fail(`the ${runtime} run`, err);
+    }
+  }
+  if (OPTS.load > 0) {
+    try {
+      log(`\nload: ${OPTS.load} compositions at once in one page, maxConcurrencyPerOrigin ${OPTS.loadLimit}`);
+      results.load = await loadCheck(page, cdp, mock);
+      discrepanciesFound += results.load.discrepancies.length;
+      log(`  all settled in ${(results.load.summary.settleMs / 1000).toFixed(1)} s; ${results.load.discrepancies.length} discrepancies`);
+    } catch (err) {
+      fail('the load check', err);
+    }
+  }
+  for (const e of pageErrors) fail('an uncaught exception on the page', e);
+  // The mock keeps its most recent 200,000 entries: a run past that would be judged on a cut log.
+  const lastSeq = Math.max(0, ...Object.values(results.runtimes).map((r) => r.lastSeq));
+  if (lastSeq > 200_000) fail('the mock log', `it holds at most 200,000 entries and this run made ${lastSeq}: run fewer orders`);
+
+  results.environment.wallSeconds = Number(((performance.now() - t0) / 1000).toFixed(1));
+  results.environment.loadAverageAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
+  if (bailing) return;
+  log(`\n${report(results)}\n`);
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, `${JSON.stringify(results, null, 1)}\n`);
+  log(`wrote ${relative(process.cwd(), OUT) || OUT}; ${results.environment.wallSeconds} s in all`);
+  if (OPTS.docs) {
+    if (errors.length) fail('--docs', 'docs/reliability.md not rewritten from a run that broke');
+    else {
+      rewriteDocs(results);
+      log(`rewrote ${relative(process.cwd(), DOCS)} between ${MARK_START} and ${MARK_END}`);
+    }
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  fail('the run', err);
+} finally {
+  clearTimeout(budget);
+  await cleanup();
+}
+if (bailing) await new Promise(() => {}); // bail() prints the last line and exits
+if (errors.length) {
+  log('\nerrors:');
+  for (const e of errors) log(`  - ${e.split('\n')[0]}`);
+}
+log(lastLine());
+process.exit(discrepanciesFound > 0 || errors.length > 0 ? 1 : 0);
