@@ -125,6 +125,13 @@ fn due(
             }
         }
     }
+    // With an operationId, a resubmission can finish what an unknown write left open, but
+    // only if nothing was undone: an undone write comes back by key as undone (a released
+    // reservation), and the operation could never complete. So then nothing is undone.
+    let resumable = settings
+        .operation_id
+        .as_ref()
+        .and_then(|_| records.iter().position(|r| r.state == CallState::Unknown));
     let mut due: Vec<usize> = (0..calls.len())
         .filter(|&i| {
             calls[i].compensate.is_some()
@@ -156,11 +163,16 @@ fn due(
                 Some(format!(
                     "`{name}` was not undone: its outcome is unknown, so there is no reply to undo it from"
                 ))
+            } else if let Some(u) = held_by[i] {
+                let u = &calls[u].name;
+                Some(format!(
+                    "`{name}` was not undone: `{u}` depends on it and its outcome is unknown; undoing `{name}` could break what `{u}` did"
+                ))
             } else {
-                held_by[i].map(|u| {
+                resumable.map(|u| {
                     format!(
-                        "`{name}` was not undone: `{}` depends on it and its outcome is unknown; undoing `{name}` could break what `{}` did",
-                        calls[u].name, calls[u].name
+                        "`{name}` was not undone: the outcome of `{}` is unknown, so the operation is left whole for a resubmission under the same operationId, which gets `{name}` back by key",
+                        calls[u].name
                     )
                 })
             };

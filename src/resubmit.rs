@@ -1,6 +1,10 @@
 //! What a caller should do to try a failed composition again: reuse its `operationId`, or
 //! make a new one.
 //!
+//! Resubmitting under the same `operationId` resumes the operation: what exists comes
+//! back by key. That is right while nothing was undone; once something was, the operation
+//! cannot complete any more and a new one must be started.
+//!
 //! Services deduplicate writes by `Idempotency-Key`, and `operationId` makes the keys:
 //! submitting again under the same one gets every write that already happened back by
 //! key instead of making it twice, but it also gets back the old outcome of each (a
@@ -14,12 +18,12 @@ use crate::schedule::Outcome;
 /// How to submit the same intent again after a composition failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Resubmit {
-    /// Submit again under the same `operationId`: a write's outcome is unknown, or a write
-    /// this composition made is still in effect (its undoing failed, or did not run).
-    /// The services give back what exists by key, so nothing is made twice.
+    /// Submit again under the same `operationId`: a write's outcome is unknown, or writes
+    /// are still in effect and none was undone (after an abort, or an earlier submission
+    /// made them). The services give back what exists by key, so nothing is made twice.
     SameOperation,
-    /// Nothing this composition made remains: every write it made was undone, or needed
-    /// no undoing, or none was made. A new attempt (another card, say) needs a new
+    /// The operation cannot be resumed: writes were undone (what is left is reported in the
+    /// compensations), or none was made. A new attempt (another card, say) needs a new
     /// `operationId`; the old one would only replay the old outcome.
     NewOperation,
 }
@@ -38,17 +42,27 @@ impl<V> Outcome<V> {
     /// How to submit the same intent again, when the composition failed; `None` when it
     /// succeeded.
     ///
-    /// A write an earlier submission made (its reply was replayed) is that submission's
-    /// and does not count. A completed write that declares no `compensate` is one the plan
-    /// says needs no undoing (a quote, say).
+    /// - A write whose outcome is unknown: the same operation, which resolves it by key.
+    /// - Otherwise, once anything was undone: a new operation. The same one would get the
+    ///   undone write back by key as undone (a released reservation) and could never
+    ///   complete; what is left (an undoing that failed) is in `compensations`.
+    /// - Otherwise, a write still in effect (not undone: after an abort, an undoing that
+    ///   failed, or one an earlier submission made): the same operation, which gets it back
+    ///   by key instead of making it twice.
+    /// - Otherwise nothing was made, or nothing the plan says needs undoing (a write without
+    ///   `compensate`, such as a quote): a new operation.
     pub fn resubmit(&self) -> Option<Resubmit> {
         self.error.as_ref()?;
         let unknown = self.records.iter().any(|r| r.state == CallState::Unknown);
+        let undone = self
+            .compensations
+            .iter()
+            .any(|c| c.state == CompensationState::Ok);
         let left = self
             .compensations
             .iter()
-            .any(|c| c.state != CompensationState::Ok && !c.replayed);
-        Some(if unknown || left {
+            .any(|c| c.state != CompensationState::Ok);
+        Some(if unknown || (left && !undone) {
             Resubmit::SameOperation
         } else {
             Resubmit::NewOperation
@@ -105,11 +119,22 @@ mod tests {
     }
 
     #[test]
-    fn a_write_left_in_effect_asks_for_the_same_operation() {
+    fn writes_left_in_effect_with_nothing_undone_ask_for_the_same_operation() {
         for left in [C::Failed, C::Unknown, C::NotRun] {
-            let out = outcome(&[Ok, Ok, Failed], &[(C::Ok, false), (left, false)]);
+            let out = outcome(&[Ok, Ok, Failed], &[(left, false), (C::NotRun, false)]);
             assert_eq!(out.resubmit(), Some(Resubmit::SameOperation), "{left:?}");
         }
+        // Written by an earlier submission, whose order may exist: never start anew.
+        let theirs = outcome(&[Ok, Ok, Failed], &[(C::NotRun, true), (C::NotRun, true)]);
+        assert_eq!(theirs.resubmit(), Some(Resubmit::SameOperation));
+    }
+
+    #[test]
+    fn once_anything_was_undone_only_a_new_operation_can_complete() {
+        // The void failed, the release succeeded: the same operation would get the
+        // released reservation back and could never place the order.
+        let out = outcome(&[Ok, Ok, Failed], &[(C::Failed, false), (C::Ok, false)]);
+        assert_eq!(out.resubmit(), Some(Resubmit::NewOperation));
     }
 
     #[test]
@@ -121,9 +146,6 @@ mod tests {
         assert_eq!(undone.resubmit(), Some(Resubmit::NewOperation));
         let nothing_made = outcome(&[Failed, NotSent], &[]);
         assert_eq!(nothing_made.resubmit(), Some(Resubmit::NewOperation));
-        // A write an earlier submission made is not this composition's to leave.
-        let theirs = outcome(&[Ok, Ok, Failed], &[(C::NotRun, true), (C::Ok, false)]);
-        assert_eq!(theirs.resubmit(), Some(Resubmit::NewOperation));
     }
 
     #[test]

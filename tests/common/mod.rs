@@ -55,6 +55,14 @@ macro_rules! shared_suite {
             time_limits_follow_the_monotonic_clock_not_the_wall_clock,
             dropping_the_composition_aborts_its_requests,
         );
+        // Resubmissions, replays and a placed order at the deadline (tests/common/resubmit.rs).
+        shared_suite!(
+            a_resubmission_never_undoes_what_an_earlier_submission_made,
+            an_order_placed_before_the_deadline_resolves_without_its_notification,
+            an_order_placed_before_an_abort_resolves_without_its_notification,
+            compose_resolves_when_only_optional_calls_are_cut_short,
+            a_declined_payment_asks_for_a_new_operation_and_the_old_one_replays_the_decline,
+        );
         // Response limits (tests/common/limits.rs).
         shared_suite!(
             a_reply_over_max_response_bytes_is_refused_unread,
@@ -127,6 +135,7 @@ mod flow;
 mod lifetime;
 mod limits;
 mod observe;
+mod resubmit;
 mod saga;
 mod urls;
 pub use data::*;
@@ -135,6 +144,7 @@ pub use flow::*;
 pub use lifetime::*;
 pub use limits::*;
 pub use observe::*;
+pub use resubmit::*;
 pub use saga::*;
 pub use urls::*;
 
@@ -253,6 +263,16 @@ impl Scenario {
         )
         .await;
         Scenario { id }
+    }
+
+    /// Replaces the scenario's config (latency, faults); its state and log stay.
+    pub async fn configure(&self, config: &str) {
+        request(
+            "PUT",
+            &format!("{}/scenarios/{}", admin_url(), self.id),
+            Some(config),
+        )
+        .await;
     }
 
     /// Each service's base URL within this scenario.
