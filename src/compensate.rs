@@ -569,6 +569,46 @@ mod tests {
     }
 
     #[test]
+    fn with_an_operation_id_an_unknown_write_leaves_the_operation_whole() {
+        // charge's replies are all lost: it may have happened. reserve does not feed it.
+        let lost = || {
+            saga_network(|name, _| {
+                (name == "charge").then_some((5.0, Err(TransportError::Network("reset".into()))))
+            })
+        };
+        let out = go_as(&lost(), SAGA, None);
+        assert_eq!(out.records[2].state, CallState::Unknown);
+        assert_eq!(
+            summary(&out, SAGA),
+            [
+                ("charge".into(), CompensationState::NotRun),
+                ("reserve".into(), CompensationState::Ok)
+            ],
+            "without an operationId nothing can resume it: undo what can be undone"
+        );
+        assert_eq!(out.resubmit(), Some(crate::Resubmit::SameOperation));
+
+        let sim = lost();
+        let out = go_as(&sim, SAGA, Some("op-8"));
+        assert_eq!(
+            summary(&out, SAGA),
+            [
+                ("charge".into(), CompensationState::NotRun),
+                ("reserve".into(), CompensationState::NotRun)
+            ]
+        );
+        assert_eq!(
+            out.compensations[1].reason.as_deref(),
+            Some(
+                "`reserve` was not undone: the outcome of `charge` is unknown, so the operation is left \
+                 whole for a resubmission under the same operationId, which gets `reserve` back by key"
+            )
+        );
+        assert!(!urls(&sim).iter().any(|(_, u)| u.contains("release")));
+        assert_eq!(out.resubmit(), Some(crate::Resubmit::SameOperation));
+    }
+
+    #[test]
     fn only_writes_that_completed_are_undone() {
         // charge is declined with a 402: it never happened, so only reserve is undone.
         let sim = saga_network(|name, _| {
