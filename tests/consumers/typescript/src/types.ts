@@ -31,6 +31,9 @@ export type Checks = [
   Expect<Equal<ComposeError['status'], number | null>>,
   Expect<Equal<ComposeError['calls'], Record<string, CallRecord>>>,
   Expect<Equal<ComposeError['compensations'], CompensationRecord[]>>,
+  Expect<Equal<ComposeError['resubmit'], 'same-operation' | 'new-operation'>>,
+  Expect<Equal<CallRecord['replayed'], boolean>>,
+  Expect<Equal<Extract<OrderResult['notification'], { sent: false }>['state'], 'failed' | 'skipped' | 'cancelled' | 'not-sent' | 'unknown'>>,
   Expect<Equal<OrderResult['calls'], Record<'customer' | 'cart' | 'inventory' | 'pricing' | 'shipping' | 'fraud' | 'tax' | 'payment' | 'order' | 'notification', CallRecord>>>,
   // composeOrder() does not take maxCalls; compose() does.
   Expect<Equal<'maxCalls' extends keyof OrderOptions ? true : false, false>>,

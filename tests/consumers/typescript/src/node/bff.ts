@@ -20,7 +20,9 @@ export async function checkout(request: OrderRequest, checkoutId: string) {
     }) };
   } catch (e) {
     if (!(e instanceof ComposeError)) throw e;
-    return { status: e.code === 'PAYMENT_DECLINED' ? 402 : 502, body: { code: e.code, call: e.call } };
+    // resubmit: 'same-operation' (retry with this checkoutId) or 'new-operation' (start a new one)
+    const body = { code: e.code, call: e.call, resubmit: e.resubmit };
+    return { status: e.code === 'PAYMENT_DECLINED' ? 402 : 502, body };
   }
 }
 
