@@ -1745,3 +1745,116 @@ proptest! {
         }
     }
 }
+
+/// How a composition is cut short: by its deadline, or by the caller's abort, at `at` ms.
+#[derive(Clone, Copy, Debug)]
+struct Cut {
+    at: u32,
+    abort: bool,
+}
+
+/// Runs `case` until it ends or is cut, with or without an operationId; returns the
+/// outcome and what the network saw.
+fn simulate_cut(case: &Case, cut: Cut, operation: bool) -> (Outcome<Json>, Vec<crate::sim::Seen>) {
+    let plan = case.plan();
+    let calls = case.calls.clone();
+    let sent: Rc<RefCell<Vec<usize>>> = Rc::new(RefCell::new(vec![0; calls.len()]));
+    let sim = Sim::new(move |req: &Request<Json>| -> Answer {
+        let i: usize = req
+            .url
+            .split('?')
+            .next()
+            .and_then(|p| p.rsplit_once("/c"))
+            .and_then(|(_, n)| n.parse().ok())
+            .expect("a generated URL");
+        let k = std::mem::replace(&mut sent.borrow_mut()[i], 0);
+        sent.borrow_mut()[i] = k + 1;
+        let (ms, fate) = calls[i].answer(k);
+        let result = match fate {
+            Fate::Ok => Ok(Reply::new(
+                200,
+                Json::Object(vec![("id".into(), Json::String(format!("c{i}")))]),
+            )),
+            Fate::Status(s) => Err(TransportError::Status(s)),
+            Fate::Network => Err(TransportError::Network("connection reset".into())),
+        };
+        (f64::from(ms), result)
+    });
+    let settings = Settings {
+        operation_id: operation.then(|| "op".to_owned()),
+        retry: RetryPolicy {
+            max_attempts: case.max_attempts,
+            ..RetryPolicy::default()
+        },
+        deadline_ms: (!cut.abort).then_some(f64::from(cut.at)),
+        ..Settings::from(case.schedule)
+    };
+    let abort = {
+        let sim = sim.clone();
+        async move {
+            if cut.abort {
+                sim.sleep(f64::from(cut.at)).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let out = sim.block_on(run(
+        &plan,
+        &Json::Object(Vec::new()),
+        &sim,
+        &sim,
+        &NoHooks,
+        settings,
+        abort,
+    ));
+    (out, sim.seen())
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// The deadline or an abort fails a composition only while a required call is
+    /// unfinished: once every required call succeeded (or was skipped after an optional
+    /// failure) it resolves, whatever optional calls were still doing; those end
+    /// `cancelled` (a read, or never started) or `unknown` (a write in flight), naming
+    /// what stopped them. Nothing starts after the cut, and the advice to resubmit agrees
+    /// with what was left.
+    #[test]
+    fn the_deadline_or_an_abort_fails_only_an_unfinished_composition(
+        case in case(),
+        at in 1u32..=600,
+        abort in any::<bool>(),
+        operation in any::<bool>(),
+    ) {
+        let cut = Cut { at, abort };
+        let (out, seen) = simulate_cut(&case, cut, operation);
+        let plan = case.plan();
+        let required_done = plan.calls().iter().zip(&out.records)
+            .all(|(c, r)| c.optional || matches!(r.state, CallState::Ok | CallState::Skipped));
+        prop_assert_eq!(out.error.is_none(), required_done, "{:?}", out.error.as_ref().map(Error::message));
+        for s in &seen {
+            prop_assert!(s.start <= f64::from(cut.at), "a request started at {} after the cut at {}", s.start, cut.at);
+        }
+        if out.error.is_none() {
+            for (c, r) in out.records.iter().enumerate() {
+                prop_assert!(r.state != CallState::NotSent, "c{} left not-sent in a resolved composition", c);
+                if matches!(r.state, CallState::Cancelled | CallState::Unknown) {
+                    let e = r.error.as_ref();
+                    prop_assert!(e.is_some(), "c{} {:?} without a reason", c, r.state);
+                    let kind = e.unwrap().kind();
+                    if !matches!(kind, crate::error::ErrorKind::Network | crate::error::ErrorKind::HttpStatus) {
+                        let expected = if cut.abort { crate::error::ErrorKind::Aborted } else { crate::error::ErrorKind::Timeout };
+                        prop_assert_eq!(kind, expected, "c{}", c);
+                    }
+                }
+            }
+            prop_assert_eq!(out.resubmit(), None);
+        } else {
+            let unknown = out.records.iter().any(|r| r.state == CallState::Unknown);
+            if unknown {
+                prop_assert_eq!(out.resubmit(), Some(crate::Resubmit::SameOperation));
+            }
+        }
+    }
+}
