@@ -209,9 +209,11 @@ export async function runCallers(pc, cfg, progress = () => {}) {
 /**
  * The load check: `cfg.compositions` composeOrder() calls started at once (no caller limit),
  * each with `maxConcurrencyPerOrigin`, through `cfg.baseUrl`. Resolves when all settle (or at
- * `cfg.timeoutMs`, naming how many had not) with the time it took and each one's trace id.
+ * `cfg.timeoutMs`, naming how many had not) with the time it took and, for each, its trace
+ * id and when it settled (on the clock of the mock's log).
  */
 export async function runLoad(pc, cfg) {
+  const startedAt = clock();
   const t0 = performance.now();
   const outcomes = new Array(cfg.compositions).fill(null);
   const all = Array.from({ length: cfg.compositions }, (_, i) => {
@@ -223,10 +225,10 @@ export async function runLoad(pc, cfg) {
       maxConcurrencyPerOrigin: cfg.maxConcurrencyPerOrigin,
     }).then(
       (r) => {
-        outcomes[i] = { outcome: 'resolved', traceId: r.traceId, total: r.total, ms: performance.now() - t0 };
+        outcomes[i] = { outcome: 'resolved', traceId: r.traceId, total: r.total, settledAt: clock() };
       },
       (e) => {
-        outcomes[i] = { outcome: 'rejected', traceId: e?.traceId ?? null, code: e?.code ?? null, message: String(e?.message ?? e), ms: performance.now() - t0 };
+        outcomes[i] = { outcome: 'rejected', traceId: e?.traceId ?? null, code: e?.code ?? null, message: String(e?.message ?? e), settledAt: clock() };
       },
     );
   });
@@ -236,5 +238,5 @@ export async function runLoad(pc, cfg) {
   });
   const allSettled = await Promise.race([Promise.all(all).then(() => true), gaveUp]);
   clearTimeout(timer);
-  return { allSettled, settleMs: performance.now() - t0, outcomes };
+  return { allSettled, startedAt, settleMs: performance.now() - t0, outcomes };
 }

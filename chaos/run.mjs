@@ -39,8 +39,8 @@ import { report } from './table.mjs';
 
 const CHAOS_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(CHAOS_DIR, '..');
-const WEB_PKG = join(ROOT, 'pkg');
-const NODE_PKG = join(ROOT, 'target', 'chaos', 'node');
+const DEFAULT_WEB_PKG = join(ROOT, 'pkg');
+const DEFAULT_NODE_PKG = join(ROOT, 'target', 'chaos', 'node');
 const DOCS = join(ROOT, 'docs', 'reliability.md');
 const MARK_START = '<!-- chaos:start -->';
 const MARK_END = '<!-- chaos:end -->';
@@ -63,8 +63,11 @@ function usage() {
   --runtimes LIST     node,chromium (default both)
   --load N            compositions started at once in one page for the load check (default 500; 0: none)
   --load-limit N      their maxConcurrencyPerOrigin (default 4)
+  --load-latency MS   each service's latency in the load check (default 5; no faults there)
   --out FILE          JSON results (default chaos/results.json; --smoke: target/chaos/smoke-results.json;
                       a run with other settings: target/chaos/results.json)
+  --web-pkg DIR       run this --target web build as it is (default: pkg/, rebuilt when older than src/)
+  --node-pkg DIR      run this --target nodejs build as it is (default: target/chaos/node/, likewise)
   --raw DIR           also write each runtime's callers' records, log and state to DIR (large)
   --docs              rewrite docs/reliability.md between ${MARK_START} and ${MARK_END}
   --smoke             the short run of npm test
@@ -74,7 +77,7 @@ function usage() {
 function parseArgs(argv) {
   const o = {
     smoke: false, docs: false, orders: null, concurrency: 32, seed: 1, faultRate: 0.2, jitter: 300,
-    deadline: 2000, timeout: 1000, abortRate: 0.05, runtimes: RUNTIMES, load: 500, loadLimit: 4, out: null, raw: null,
+    deadline: 2000, timeout: 1000, abortRate: 0.05, runtimes: RUNTIMES, load: 500, loadLimit: 4, loadLatency: 5, out: null, raw: null, webPkg: null, nodePkg: null,
   };
   const number = (a, v, { integer = true, min = 0, max = Infinity } = {}) => {
     const n = Number(v);
@@ -112,8 +115,11 @@ function parseArgs(argv) {
       if (bad || o.runtimes.length === 0) throw new Error(`--runtimes takes ${RUNTIMES.join(',')} (or one of them)`);
     } else if (a === '--load') o.load = number(a, value(), { max: 100000 });
     else if (a === '--load-limit') o.loadLimit = number(a, value(), { min: 1, max: 1000000 });
+    else if (a === '--load-latency') o.loadLatency = number(a, value(), { max: 60000 });
     else if (a === '--out') o.out = resolve(value());
     else if (a === '--raw') o.raw = resolve(value());
+    else if (a === '--web-pkg') o.webPkg = resolve(value());
+    else if (a === '--node-pkg') o.nodePkg = resolve(value());
     else if (a === '--help' || a === '-h') o.help = true;
     else throw new Error(`unknown argument ${a}`);
   }
@@ -135,8 +141,11 @@ if (OPTS.help) {
   process.exit(0);
 }
 
+const WEB_PKG = OPTS.webPkg ?? DEFAULT_WEB_PKG;
+const NODE_PKG = OPTS.nodePkg ?? DEFAULT_NODE_PKG;
+
 // A full run is the issue's: every default, both runtimes. Only it goes to chaos/results.json.
-const FULL = !OPTS.smoke && OPTS.runtimes.length === RUNTIMES.length && process.argv.slice(2).every((a) => a === '--docs' || a === '--out' || a === OPTS.out);
+const FULL = !OPTS.smoke && process.argv.slice(2).every((a) => a === '--docs' || a === '--out' || resolve(a) === OPTS.out);
 const OUT = OPTS.out ?? (OPTS.smoke ? join(ROOT, 'target', 'chaos', 'smoke-results.json')
   : FULL ? join(CHAOS_DIR, 'results.json') : join(ROOT, 'target', 'chaos', 'results.json'));
 // A composition still pending this long after it started is recorded as pending (invariant 1):
@@ -188,8 +197,13 @@ function newestMtime(paths) {
  * Builds `dir` with scripts/build-pkg.mjs when it is missing or older than the sources (the
  * rule bench/run.mjs follows), under the e2e tests' lock so that no two builds race.
  */
-async function ensureBuild(target, dir) {
+async function ensureBuild(target, dir, given) {
   const wasm = join(dir, 'parallel_composer_bg.wasm');
+  if (given) {
+    if (!existsSync(wasm)) throw new Error(`${dir} holds no parallel_composer_bg.wasm`);
+    if (target === 'nodejs' && !existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+    return { target, given: dir, built: false, builtAt: new Date(statSync(wasm).mtimeMs).toISOString() };
+  }
   const sources = newestMtime(['src', 'js', 'Cargo.toml', 'Cargo.lock', 'scripts/build-pkg.mjs'].map((p) => join(ROOT, p)));
   const fresh = () => existsSync(wasm) && existsSync(join(dir, 'parallel_composer.js')) && statSync(wasm).mtimeMs >= sources.mtimeMs;
   if (fresh()) return { target, built: false, builtAt: new Date(statSync(wasm).mtimeMs).toISOString() };
@@ -363,10 +377,14 @@ function evidence(run, entries, discrepancies) {
 
 async function loadCheck(page, cdp, mock) {
   const scenario = 'chaos-load';
-  await freshScenario(mock, scenario, {}); // no latency, no faults: what is measured is the load
+  // No faults. A small latency, so that requests overlap at the services and "on the wire at
+  // once" can be seen in the log (at 0 ms the single-threaded mock answers each before the next).
+  await freshScenario(mock, scenario, { defaultLatency: OPTS.loadLatency });
   const cfg = {
     compositions: OPTS.load,
     seed: OPTS.seed,
+    // Through the gateway: one origin for every call, as a portal behind one API gateway has,
+    // where the browser's connections per origin and maxConcurrencyPerOrigin both apply.
     baseUrl: `${mock.gatewayUrl}/s/${scenario}`,
     traceOrigins: [mock.gatewayUrl],
     maxConcurrencyPerOrigin: OPTS.loadLimit,
@@ -387,16 +405,24 @@ async function loadCheck(page, cdp, mock) {
       await delay(20);
     }
   })();
+  // No fault is injected here, so a request the browser fails is a finding: why, by count.
+  const browserFailures = {};
+  const onFailed = (req) => {
+    const why = req.failure()?.errorText ?? 'unknown';
+    browserFailures[why] = (browserFailures[why] ?? 0) + 1;
+  };
+  page.on('requestfailed', onFailed);
   let load;
   try {
     load = await withTimeout(page.evaluate((c) => window.chaos.load(c), cfg), cfg.timeoutMs + 30_000, 'the load check');
   } finally {
+    page.off('requestfailed', onFailed);
     running = false;
     await poller;
   }
   const { log: entries } = await collect(mock, scenario);
   const judged = judgeLoad({ load, log: entries, limit: OPTS.loadLimit });
-  return { ...judged, heap: { base, peak, polls } };
+  return { ...judged, latencyMs: OPTS.loadLatency, heap: { base, peak, polls }, browserFailures };
 }
 
 // ------------------------------------------------------------------ docs
@@ -412,8 +438,9 @@ function docsBlock(results) {
   const head = `Measured by \`npm run chaos -- --docs\` on ${env.date.slice(0, 10)}: seed ${s.seed}, `
     + `${Object.entries(s.orders).filter(([r]) => results.runtimes[r]).map(([r, n]) => `${n} orders in ${r === 'node' ? `Node ${env.node}` : `Chromium ${env.chromium}`}`).join(' and ')}, `
     + `${s.concurrency} in flight, ${s.faultRate * 100}% of requests faulted, jitter 0-${s.jitter} ms, deadline ${s.deadlineMs} ms, `
-    + `call timeout ${s.timeoutMs} ms, ${s.abortRate * 100}% of callers aborting; engine at commit \`${env.commit}\``
-    + `${env.engineUncommittedChanges ? ' with uncommitted changes in src/ or js/' : ''}, on ${env.cpuModel} (${env.cores} cores). `
+    + `call timeout ${s.timeoutMs} ms, ${s.abortRate * 100}% of callers aborting; `
+    + `${env.builds.some((b) => b.given) ? `the builds in ${env.builds.map((b) => b.given ?? b.target).join(' and ')}` : `engine at commit \`${env.commit}\`${env.engineUncommittedChanges ? ' with uncommitted changes in src/ or js/' : ''}`}, `
+    + `on ${env.cpuModel} (${env.cores} cores). `
     + `Raw results: [\`chaos/results.json\`](../chaos/results.json).`;
   return `${head}\n\n${report(results)}`;
 }
@@ -467,8 +494,8 @@ async function main() {
     + `${OPTS.concurrency} in flight; fault rate ${OPTS.faultRate}; jitter ${OPTS.jitter} ms; deadline ${OPTS.deadline} ms; `
     + `timeout ${OPTS.timeout} ms; abort rate ${OPTS.abortRate}; load ${OPTS.load}`);
   const builds = [];
-  if (needPage) builds.push(await ensureBuild('web', WEB_PKG));
-  if (OPTS.runtimes.includes('node')) builds.push(await ensureBuild('nodejs', NODE_PKG));
+  if (needPage) builds.push(await ensureBuild('web', WEB_PKG, Boolean(OPTS.webPkg)));
+  if (OPTS.runtimes.includes('node')) builds.push(await ensureBuild('nodejs', NODE_PKG, Boolean(OPTS.nodePkg)));
 
   open.mock = await startMock();
   const mock = open.mock.config;
@@ -510,7 +537,7 @@ async function main() {
     settings: {
       seed: OPTS.seed, orders: OPTS.orders, concurrency: OPTS.concurrency, faultRate: OPTS.faultRate, jitter: OPTS.jitter,
       deadlineMs: OPTS.deadline, timeoutMs: OPTS.timeout, abortRate: OPTS.abortRate, runtimes: OPTS.runtimes,
-      load: OPTS.load, loadLimit: OPTS.loadLimit, watchdogMs: WATCHDOG_MS, settleSlackMs: SETTLE_SLACK_MS,
+      load: OPTS.load, loadLimit: OPTS.loadLimit, loadLatencyMs: OPTS.loadLatency, watchdogMs: WATCHDOG_MS, settleSlackMs: SETTLE_SLACK_MS,
     },
     environment: {
       date: new Date().toISOString(),

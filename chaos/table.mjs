@@ -61,8 +61,10 @@ export function runTable(results) {
 export function loadTable(load) {
   const s = load.summary;
   const rows = [
-    ['compositions started at once (one Chromium page, through the gateway: one origin)', s.compositions],
+    [`compositions started at once (one Chromium page, through the gateway: one origin; latency ${load.latencyMs} ms)`, s.compositions],
     ['settled / resolved', `${s.settled} / ${s.resolved}`],
+    ['rejected, by code (no fault was injected)', Object.entries(s.rejectedByCode).map(([k, v]) => `${k} ${v}`).join(', ') || '0'],
+    ['requests the browser failed itself, by reason', Object.entries(load.browserFailures ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || '0'],
     ['time until all settled', secs(s.settleMs)],
     ['peak JS heap (before: collected heap)', `${mib(load.heap?.peak)} (before: ${mib(load.heap?.base)}, ${load.heap?.polls ?? 0} polls)`],
     [`peak requests of one composition to one origin on the wire (maxConcurrencyPerOrigin ${s.limit})`, s.peakPerCompositionOrigin],
