@@ -72,6 +72,31 @@ export function shouldResubmit(error) {
 
 const clock = () => performance.timeOrigin + performance.now();
 
+/**
+ * How late the event loop runs: a 10 ms interval notes, for every submission in flight, the
+ * most its tick came late. A composition that settles past its deadline while the loop was
+ * that late was held up by the runtime (a busy machine, a cold .wasm), not only by the engine.
+ */
+function lagMonitor() {
+  const TICK = 10;
+  const active = new Set();
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const late = Math.max(0, now - last - TICK);
+    last = now;
+    for (const sub of active) if (late > sub.loopLagMs) sub.loopLagMs = late;
+  }, TICK);
+  return {
+    watch(sub) {
+      sub.loopLagMs = 0;
+      active.add(sub);
+    },
+    unwatch: (sub) => active.delete(sub),
+    stop: () => clearInterval(timer),
+  };
+}
+
 /** The result's fields the judge reads (customer and items are what the services sent: left out). */
 function resultFields(r) {
   return {
@@ -117,6 +142,7 @@ async function submit(pc, order, n, cfg) {
     elapsedMs: null,
     outcome: null, // 'resolved' | 'rejected' (a ComposeError) | 'threw' (anything else) | 'pending'
     aborted: false, // the caller's AbortController fired before the composition settled
+    loopLagMs: 0, // the most the event loop ran late while it was in flight
     abortedAtMs: null,
     result: null,
     error: null,
@@ -154,7 +180,9 @@ async function submit(pc, order, n, cfg) {
   const timedOut = new Promise((resolve) => {
     watchdog = setTimeout(() => resolve({ outcome: 'pending' }), cfg.watchdogMs);
   });
+  cfg.lag?.watch(sub);
   const first = await Promise.race([settled, timedOut]);
+  cfg.lag?.unwatch(sub);
   clearTimeout(watchdog);
   clearTimeout(abortTimer);
   sub.elapsedMs = performance.now() - t0;
@@ -192,17 +220,23 @@ export async function runCallers(pc, cfg, progress = () => {}) {
     ...drawOrder({ ...cfg, index }),
     submissions: [],
   }));
+  const lag = lagMonitor();
+  const run = { ...cfg, lag };
   const t0 = performance.now();
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < orders.length) {
       const order = orders[next++];
-      await runOrder(pc, order, cfg);
+      await runOrder(pc, order, run);
       progress(++done, orders.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(cfg.concurrency, orders.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(cfg.concurrency, orders.length) }, worker));
+  } finally {
+    lag.stop();
+  }
   return { orders, wallMs: performance.now() - t0 };
 }
 

@@ -197,6 +197,11 @@ export function compensationSpan(sub) {
   return Math.max(...ran.map((c) => c.endMs)) - Math.min(...ran.map((c) => c.startMs));
 }
 
+/** The latest endMs of a submission's call records: when the engine itself says it was done. */
+function lastRecordEnd(sub) {
+  return Math.max(0, ...Object.values(callsOf(sub) ?? {}).map((c) => c.endMs).filter(Number.isFinite));
+}
+
 // 1. Every composition settled within its deadline + 100 ms, its compensations aside; none pending.
 function checkSettled({ add, cfg }, run) {
   const limit = cfg.deadlineMs + SETTLE_SLACK_MS;
@@ -216,7 +221,8 @@ function checkSettled({ add, cfg }, run) {
       const net = sub.elapsedMs - span;
       if (net > limit) {
         add(1, at, `settled within ${limit} ms, compensations aside`,
-          `settled after ${Math.round(sub.elapsedMs)} ms, ${Math.round(span)} ms of it compensations: ${Math.round(net)} ms (${describeSub(sub)})`);
+          `settled after ${Math.round(sub.elapsedMs)} ms, ${Math.round(span)} ms of it compensations: ${Math.round(net)} ms (${describeSub(sub)}; `
+          + `the records end at ${Math.round(lastRecordEnd(sub))} ms; the event loop ran up to ${Math.round(sub.loopLagMs ?? NaN)} ms late meanwhile)`);
       }
     }
   }
@@ -483,6 +489,7 @@ function checkResult({ ix, add }, at) {
   }
   const n = r.notification ?? {};
   const rec = r.calls?.notification;
+  if ('state' in n && n.state !== rec?.state) add(5, at, `notification.state ${short(rec?.state)}, as its record`, short(n.state));
   if (n.sent === true) {
     const given = body('notification')?.notificationId;
     if (rec?.state !== 'ok' || given !== n.notificationId) add(5, at, `notification sent: ok, with the reply's notificationId ${short(given)}`, `${rec?.state}, ${short(n.notificationId)}`);
@@ -502,22 +509,26 @@ function checkAdvice({ ix, add }, at) {
   if (typeof advice !== 'string') return;
   const calls = sub.error.calls ?? {};
   const unknown = Object.entries(calls).filter(([, c]) => c?.state === 'unknown').map(([k]) => k);
+  // What this composition made that is still in effect, leaving aside what its compensations
+  // report as not undone (failed, unknown, not-run): the README leaves that to the caller to
+  // reconcile, whatever the advice.
+  const reported = new Set(compensationsOf(sub).filter((c) => c.state !== 'ok').map((c) => c.call));
   const made = [];
-  for (const [call, resources] of [['inventory', ix.reservations], ['payment', ix.authorizations], ['order', ix.orders], ['notification', null]]) {
+  for (const [call, resources] of [['inventory', ix.reservations], ['payment', ix.authorizations], ['order', ix.orders]]) {
+    if (reported.has(call)) continue;
     for (const e of ix.entriesOf(sub.traceId, call)) {
       const id = e.effect?.created;
       if (!id) continue;
-      const r = resources?.get(id);
-      const inEffect = call === 'inventory' ? liveReservation(r) : call === 'payment' ? liveAuthorization(r) : call === 'order' ? r?.status === 'confirmed' : false;
+      const r = resources.get(id);
+      const inEffect = call === 'inventory' ? liveReservation(r) : call === 'payment' ? liveAuthorization(r) : r?.status === 'confirmed';
       if (inEffect) made.push(id);
     }
   }
   if (advice === 'new-operation' && (unknown.length || (made.length && sub === order.submissions.at(-1)))) {
-    add(5, at, 'resubmit "same-operation" when a write is unknown or one it made is still in effect',
+    add(5, at, 'resubmit "same-operation" when a write is unknown, or one it made is still in effect and not reported in compensations',
       `"new-operation" with ${[unknown.length ? `unknown: ${unknown.join(', ')}` : '', made.length ? `in effect: ${made.join(', ')}` : ''].filter(Boolean).join('; ')}`);
   }
-  if (advice === 'same-operation' && !unknown.length && !made.length
-    && !compensationsOf(sub).some((c) => c.state === 'unknown' || c.state === 'failed' || c.state === 'not-run')) {
+  if (advice === 'same-operation' && !unknown.length && !made.length && reported.size === 0) {
     add(5, at, 'resubmit "new-operation" when nothing is unknown and nothing it made remains', '"same-operation"');
   }
   if (advice !== 'new-operation' && advice !== 'same-operation') add(5, at, 'resubmit "same-operation" or "new-operation"', short(advice));
@@ -615,6 +626,7 @@ function summarize(ix, run) {
     resubmitted: run.orders.filter((o) => o.submissions.length > 1).length,
     resubmittedResolved: run.orders.filter((o) => o.submissions.length > 1 && o.submissions[1].outcome === 'resolved').length,
     aborted: subs.filter((s) => s.aborted).length,
+    maxLoopLagMs: Math.max(0, ...subs.map((s) => s.loopLagMs ?? 0)),
     rejectionsByCode: count(subs.filter((s) => s.outcome === 'rejected'), (s) => s.error.code),
     requests: ix.domain.length,
     faults: count(ix.domain.filter((e) => e.chaos), (e) => faultKind(e.fault)),

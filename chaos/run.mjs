@@ -60,7 +60,7 @@ function usage() {
   --deadline MS       every composition's deadlineMs (default 2000)
   --timeout MS        every call's timeoutMs (default 1000)
   --abort-rate R      share of callers that abort at a random moment within the deadline (default 0.05)
-  --runtimes LIST     node,chromium (default both)
+  --runtimes LIST     node,chromium (default both), one of them, or none (the load check only)
   --load N            compositions started at once in one page for the load check (default 500; 0: none)
   --load-limit N      their maxConcurrencyPerOrigin (default 4)
   --load-latency MS   each service's latency in the load check (default 5; no faults there)
@@ -110,9 +110,10 @@ function parseArgs(argv) {
     else if (a === '--timeout') o.timeout = number(a, value(), { min: 1, max: 600000 });
     else if (a === '--abort-rate') o.abortRate = number(a, value(), { integer: false, max: 1 });
     else if (a === '--runtimes') {
-      o.runtimes = value().split(',').filter(Boolean);
+      const v = value();
+      o.runtimes = v === 'none' ? [] : v.split(',').filter(Boolean);
       const bad = o.runtimes.find((r) => !RUNTIMES.includes(r));
-      if (bad || o.runtimes.length === 0) throw new Error(`--runtimes takes ${RUNTIMES.join(',')} (or one of them)`);
+      if (bad || (o.runtimes.length === 0 && v !== 'none')) throw new Error(`--runtimes takes ${RUNTIMES.join(',')}, one of them, or none (the load check only)`);
     } else if (a === '--load') o.load = number(a, value(), { max: 100000 });
     else if (a === '--load-limit') o.loadLimit = number(a, value(), { min: 1, max: 1000000 });
     else if (a === '--load-latency') o.loadLatency = number(a, value(), { max: 60000 });

@@ -50,7 +50,7 @@ export function runTable(results) {
     row('rejections by code', (s) => CODES.filter((c) => s.rejectionsByCode[c]).map((c) => `${c} ${s.rejectionsByCode[c]}`).join(', ') || '-'),
     row('orders at the order service', (s) => s.ordersInState),
     row('live reservations / authorizations without an order', (s) => `${s.liveReservationsWithoutOrder} / ${s.liveAuthorizationsWithoutOrder}`),
-    row('wall time', (s) => secs(s.wallMs)),
+    row('wall time (the event loop at most late by)', (s) => `${secs(s.wallMs)} (${Math.round(s.maxLoopLagMs)} ms)`),
     ...INVARIANTS.map((inv) => row(`**${inv.id}. ${inv.name}**`, (s, r) => byInvariant(r.discrepancies)[inv.id] ?? 0)),
     row('**discrepancies**', (s, r) => `**${r.discrepancies.length}**`),
   ];
@@ -98,7 +98,7 @@ export function examples(results, perInvariant = 3) {
 
 /** The whole report, as printed and as put in the docs. */
 export function report(results) {
-  const parts = [runTable(results)];
+  const parts = Object.keys(results.runtimes).length ? [runTable(results)] : [];
   if (results.load) parts.push(loadTable(results.load));
   const ex = examples(results);
   if (ex) parts.push(`Discrepancies, the first 3 of each invariant and runtime (all of them in the JSON results):\n\n${ex}`);
