@@ -689,6 +689,7 @@ export function judgeLoad({ load, log, limit }) {
   const end = (e) => settledAt.get(traceOf(e)) ?? logEnd;
   const byGroup = new Map();
   for (const e of domain) {
+    if (!traceOf(e)) continue; // no composition to count it against: a stray, reported below
     const key = `${traceOf(e)}\n${origin(e)}`;
     if (!byGroup.has(key)) byGroup.set(key, []);
     byGroup.get(key).push(e);

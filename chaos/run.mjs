@@ -126,7 +126,6 @@ function parseArgs(argv) {
   }
   const defaultOrders = o.smoke ? { node: 200, chromium: 100 } : { node: 2000, chromium: 2000 };
   o.orders = { ...defaultOrders, ...(o.orders ?? {}) };
-  if (o.smoke && o.docs) throw new Error('--docs needs a full run, not --smoke');
   return o;
 }
 
@@ -147,6 +146,10 @@ const NODE_PKG = OPTS.nodePkg ?? DEFAULT_NODE_PKG;
 
 // A full run is the issue's: every default, both runtimes. Only it goes to chaos/results.json.
 const FULL = !OPTS.smoke && process.argv.slice(2).every((a) => a === '--docs' || a === '--out' || resolve(a) === OPTS.out);
+if (OPTS.docs && !FULL) {
+  process.stderr.write('chaos: --docs records the full run of the issue: every setting at its default (only --out may be given)\n');
+  process.exit(2);
+}
 const OUT = OPTS.out ?? (OPTS.smoke ? join(ROOT, 'target', 'chaos', 'smoke-results.json')
   : FULL ? join(CHAOS_DIR, 'results.json') : join(ROOT, 'target', 'chaos', 'results.json'));
 // A composition still pending this long after it started is recorded as pending (invariant 1):
@@ -497,6 +500,7 @@ async function main() {
   const builds = [];
   if (needPage) builds.push(await ensureBuild('web', WEB_PKG, Boolean(OPTS.webPkg)));
   if (OPTS.runtimes.includes('node')) builds.push(await ensureBuild('nodejs', NODE_PKG, Boolean(OPTS.nodePkg)));
+  const tBuilt = performance.now(); // what follows is the run itself, builds aside
 
   open.mock = await startMock();
   const mock = open.mock.config;
@@ -589,12 +593,14 @@ async function main() {
   if (lastSeq > 200_000) fail('the mock log', `it holds at most 200,000 entries and this run made ${lastSeq}: run fewer orders`);
 
   results.environment.wallSeconds = Number(((performance.now() - t0) / 1000).toFixed(1));
+  results.environment.buildSeconds = Number(((tBuilt - t0) / 1000).toFixed(1));
   results.environment.loadAverageAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
   if (bailing) return;
   log(`\n${report(results)}\n`);
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify(results, null, 1)}\n`);
-  log(`wrote ${relative(process.cwd(), OUT) || OUT}; ${results.environment.wallSeconds} s in all`);
+  const { wallSeconds, buildSeconds } = results.environment;
+  log(`wrote ${relative(process.cwd(), OUT) || OUT}; ${wallSeconds} s in all${buildSeconds >= 0.1 ? `, ${buildSeconds} s of it building` : ''}`);
   if (OPTS.docs) {
     if (errors.length) fail('--docs', 'docs/reliability.md not rewritten from a run that broke');
     else {
