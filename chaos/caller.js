@@ -241,6 +241,21 @@ export async function runCallers(pc, cfg, progress = () => {}) {
 }
 
 /**
+ * The warm-up before the measured callers: `cfg.compositions` orders at once against a
+ * scenario of their own, not judged, so that the first measured batch does not pay for
+ * compiling the .wasm's code paths (and opening the first connections) with its deadline.
+ */
+export async function warmUp(pc, cfg) {
+  const t0 = performance.now();
+  const all = Array.from({ length: cfg.compositions }, (_, i) => pc.composeOrder(
+    { customerId: i % 2 ? `c-gold-w${i}` : `c-w${i}`, cartId: i % 3 ? `k-w${i}` : 'many-3', paymentMethodId: 'pm_visa', shippingOption: i % 2 ? 'express' : 'standard' },
+    { services: cfg.services, operationId: `warmup-${i}`, deadlineMs: cfg.deadlineMs, timeoutMs: cfg.timeoutMs, traceContext: cfg.traceOrigins },
+  ).then(() => 'resolved', (e) => e?.code ?? 'threw'));
+  const outcomes = await Promise.all(all);
+  return { ms: performance.now() - t0, resolved: outcomes.filter((o) => o === 'resolved').length };
+}
+
+/**
  * The load check: `cfg.compositions` composeOrder() calls started at once (no caller limit),
  * each with `maxConcurrencyPerOrigin`, through `cfg.baseUrl`. Resolves when all settle (or at
  * `cfg.timeoutMs`, naming how many had not) with the time it took and, for each, its trace

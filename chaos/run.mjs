@@ -33,7 +33,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 import { startStaticServer } from '../scripts/serve.mjs';
 import { CHROMIUM_ARGS, withPkgBuildLock, buildPkg } from '../tests/e2e/helpers.mjs';
-import { runCallers, runLoad } from './caller.js';
+import { runCallers, warmUp } from './caller.js';
 import { judgeRun, judgeLoad, traceOf, INVARIANTS, SETTLE_SLACK_MS } from './judge.mjs';
 import { report } from './table.mjs';
 
@@ -145,13 +145,16 @@ const WEB_PKG = OPTS.webPkg ?? DEFAULT_WEB_PKG;
 const NODE_PKG = OPTS.nodePkg ?? DEFAULT_NODE_PKG;
 
 // A full run is the issue's: every default, both runtimes. Only it goes to chaos/results.json.
-const FULL = !OPTS.smoke && process.argv.slice(2).every((a) => a === '--docs' || a === '--out' || resolve(a) === OPTS.out);
+const DEFAULTS = parseArgs([]);
+const SETTINGS = ['orders', 'concurrency', 'seed', 'faultRate', 'jitter', 'deadline', 'timeout', 'abortRate', 'runtimes', 'load', 'loadLimit', 'loadLatency', 'webPkg', 'nodePkg'];
+const FULL = !OPTS.smoke && SETTINGS.every((k) => JSON.stringify(OPTS[k]) === JSON.stringify(DEFAULTS[k]));
 if (OPTS.docs && !FULL) {
-  process.stderr.write('chaos: --docs records the full run of the issue: every setting at its default (only --out may be given)\n');
+  process.stderr.write('chaos: --docs records the full run of the issue: every setting at its default (--out and --raw aside), the builds of the working tree\n');
   process.exit(2);
 }
 const OUT = OPTS.out ?? (OPTS.smoke ? join(ROOT, 'target', 'chaos', 'smoke-results.json')
   : FULL ? join(CHAOS_DIR, 'results.json') : join(ROOT, 'target', 'chaos', 'results.json'));
+const EVIDENCE_FILE = join(ROOT, 'target', 'chaos', OPTS.smoke ? 'smoke-evidence.json' : 'evidence.json');
 // A composition still pending this long after it started is recorded as pending (invariant 1):
 // its deadline, then both compensations at their worst (every attempt timing out after its
 // backoff of at most 2 s, or a Retry-After), then a margin for a loaded machine.
@@ -331,23 +334,49 @@ function progressPrinter(runtime, total) {
   };
 }
 
-async function runNode(cfg) {
+/** How many compositions the warm-up runs, with faults on this share of their requests. */
+const WARMUP = { compositions: 32, faultRate: 0.3 };
+
+/**
+ * The warm-up scenario of a runtime: faults too, so that the error and compensation paths are
+ * compiled as well as the happy one.
+ */
+async function warmUpConfig(runtime, mock) {
+  const scenario = `chaos-warmup-${runtime}`;
+  await freshScenario(mock, scenario, { defaultJitter: OPTS.jitter, chaos: { rate: WARMUP.faultRate, seed: OPTS.seed } });
+  return { ...callerConfig(runtime, mock, scenario), compositions: WARMUP.compositions };
+}
+
+function loadNodePackage() {
   const require = createRequire(import.meta.url);
-  const pc = require(join(NODE_PKG, 'parallel_composer.js'));
+  return require(join(NODE_PKG, 'parallel_composer.js'));
+}
+
+async function runNode(cfg, mock) {
+  const pc = loadNodePackage();
+  const w = await withTimeout(warmUp(pc, await warmUpConfig('node', mock)), WATCHDOG_MS + 30_000, 'the Node warm-up');
+  log(`  warm-up: ${WARMUP.compositions} compositions in ${(w.ms / 1000).toFixed(1)} s (not judged)`);
   return runCallers(pc, cfg, progressPrinter('node', cfg.orders));
 }
 
 let pageProgress = () => {}; // where the page's chaosProgress binding reports to
 
-async function runChromium(page, cfg) {
+async function runChromium(page, cfg, mock) {
+  const wcfg = await warmUpConfig('chromium', mock);
+  const w = await withTimeout(page.evaluate((c) => window.chaos.warmUp(c), wcfg), WATCHDOG_MS + 30_000, 'the Chromium warm-up');
+  log(`  warm-up: ${WARMUP.compositions} compositions in ${(w.ms / 1000).toFixed(1)} s (not judged)`);
   pageProgress = progressPrinter('chromium', cfg.orders);
   // Generous: the orders, run `concurrency` at a time, each within its watchdog, twice (a resubmission).
   const limit = Math.ceil(cfg.orders / cfg.concurrency) * 2 * WATCHDOG_MS + 60_000;
   return withTimeout(page.evaluate((c) => window.chaos.run(c), cfg), limit, 'the Chromium callers');
 }
 
-/** At most this many operations per runtime get their records and log in the JSON results. */
-const EVIDENCE_OPS = 40;
+/**
+ * The operations of the first few discrepancies of each invariant get their records and log
+ * written to EVIDENCE_FILE (next to the results, but under target/: it is too big to commit).
+ */
+const EVIDENCE_PER_INVARIANT = 3;
+const EVIDENCE = {};
 
 async function judgeRuntime(mock, runtime, scenario, run) {
   const { log: entries, state } = await collect(mock, scenario);
@@ -356,7 +385,8 @@ async function judgeRuntime(mock, runtime, scenario, run) {
     writeFileSync(join(OPTS.raw, `${runtime}.json`), JSON.stringify({ run, log: entries, state }));
   }
   const judged = judgeRun({ runtime, run, log: entries, state, cfg: { deadlineMs: OPTS.deadline } });
-  return { scenario, ...judged, evidence: evidence(run, entries, judged.discrepancies), logEntries: entries.length, lastSeq: entries.at(-1)?.seq ?? 0 };
+  EVIDENCE[runtime] = evidence(run, entries, judged.discrepancies);
+  return { scenario, ...judged, logEntries: entries.length, lastSeq: entries.at(-1)?.seq ?? 0 };
 }
 
 /**
@@ -364,14 +394,20 @@ async function judgeRuntime(mock, runtime, scenario, run) {
  * (request, records) and every log entry of their traces or Idempotency-Keys.
  */
 function evidence(run, entries, discrepancies) {
-  const ops = [...new Set(discrepancies.map((d) => d.operationId).filter(Boolean))].slice(0, EVIDENCE_OPS);
+  const ops = new Set();
+  for (const { id } of INVARIANTS) {
+    discrepancies.filter((d) => d.invariant === id && d.operationId).slice(0, EVIDENCE_PER_INVARIANT).forEach((d) => ops.add(d.operationId));
+  }
   const out = {};
   for (const op of ops) {
     const order = run.orders.find((o) => o.operationId === op);
     const traces = new Set((order?.submissions ?? []).map((s) => s.traceId).filter(Boolean));
     out[op] = {
       order: order ?? null,
-      log: entries.filter((e) => traces.has(traceOf(e)) || String(e.headers['idempotency-key'] ?? '').startsWith(`${op}:`)),
+      log: entries
+        .filter((e) => traces.has(traceOf(e)) || String(e.headers['idempotency-key'] ?? '').startsWith(`${op}:`))
+        // The two headers the judge reads, not the dozen the client sent.
+        .map(({ headers, ...e }) => ({ ...e, traceparent: headers.traceparent ?? null, idempotencyKey: headers['idempotency-key'] ?? null })),
     };
   }
   return out;
@@ -542,7 +578,7 @@ async function main() {
     settings: {
       seed: OPTS.seed, orders: OPTS.orders, concurrency: OPTS.concurrency, faultRate: OPTS.faultRate, jitter: OPTS.jitter,
       deadlineMs: OPTS.deadline, timeoutMs: OPTS.timeout, abortRate: OPTS.abortRate, runtimes: OPTS.runtimes,
-      load: OPTS.load, loadLimit: OPTS.loadLimit, loadLatencyMs: OPTS.loadLatency, watchdogMs: WATCHDOG_MS, settleSlackMs: SETTLE_SLACK_MS,
+      warmUp: WARMUP, load: OPTS.load, loadLimit: OPTS.loadLimit, loadLatencyMs: OPTS.loadLatency, watchdogMs: WATCHDOG_MS, settleSlackMs: SETTLE_SLACK_MS,
     },
     environment: {
       date: new Date().toISOString(),
@@ -567,7 +603,7 @@ async function main() {
       await freshScenario(mock, scenario, { defaultJitter: OPTS.jitter, chaos: { rate: OPTS.faultRate, seed: OPTS.seed } });
       const cfg = callerConfig(runtime, mock, scenario);
       log(`\n${runtime}: ${cfg.orders} orders against scenario ${scenario}`);
-      const run = runtime === 'node' ? await runNode(cfg) : await runChromium(page, cfg);
+      const run = runtime === 'node' ? await runNode(cfg, mock) : await runChromium(page, cfg, mock);
       ordersRun += run.orders.length;
       const judged = await judgeRuntime(mock, runtime, scenario, run);
       results.runtimes[runtime] = judged;
@@ -597,10 +633,13 @@ async function main() {
   results.environment.loadAverageAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
   if (bailing) return;
   log(`\n${report(results)}\n`);
+  results.evidenceFile = relative(ROOT, EVIDENCE_FILE);
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify(results, null, 1)}\n`);
+  mkdirSync(dirname(EVIDENCE_FILE), { recursive: true });
+  writeFileSync(EVIDENCE_FILE, `${JSON.stringify(EVIDENCE)}\n`);
   const { wallSeconds, buildSeconds } = results.environment;
-  log(`wrote ${relative(process.cwd(), OUT) || OUT}; ${wallSeconds} s in all${buildSeconds >= 0.1 ? `, ${buildSeconds} s of it building` : ''}`);
+  log(`wrote ${relative(process.cwd(), OUT) || OUT} and ${relative(process.cwd(), EVIDENCE_FILE)}; ${wallSeconds} s in all${buildSeconds >= 0.1 ? `, ${buildSeconds} s of it building` : ''}`);
   if (OPTS.docs) {
     if (errors.length) fail('--docs', 'docs/reliability.md not rewritten from a run that broke');
     else {

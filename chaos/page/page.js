@@ -2,7 +2,7 @@
 // Node runtime uses (chaos/caller.js, served at /lib/). chaos/run.mjs calls window.chaos.*
 // through Playwright; progress comes back through the chaosProgress binding it exposes.
 import init, * as pc from '/pkg/parallel_composer.js';
-import { runCallers, runLoad } from '/lib/caller.js';
+import { runCallers, runLoad, warmUp } from '/lib/caller.js';
 
 window.chaos = {
   async setup() {
@@ -15,6 +15,9 @@ window.chaos = {
     return runCallers(pc, cfg, (done, total) => {
       if (done % step === 0 || done === total) window.chaosProgress?.(done, total);
     });
+  },
+  warmUp(cfg) {
+    return warmUp(pc, cfg);
   },
   load(cfg) {
     return runLoad(pc, cfg);
