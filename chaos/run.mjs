@@ -10,10 +10,11 @@
 // What happens: the mock services start in a child process (node mock/cli.mjs --port 0), so
 // their CPU is not the composer's; each runtime gets a scenario of its own (chaos-node,
 // chaos-chromium) with latency jitter and a seeded random fault on a share of the requests;
-// the callers of chaos/caller.js (the same module in Node and in the page) place the orders,
-// `--concurrency` at a time, some aborting, each resubmitting once under the same operationId
-// when told to; then chaos/judge.mjs checks the eight invariants from GET /log and
-// GET /scenarios/<id>/state. The load check starts `--load` compositions at once in the page.
+// after a warm-up that is not judged, the callers of chaos/caller.js (the same module in Node
+// and in the page) place the orders, `--concurrency` at a time, some aborting, each
+// resubmitting once under the same operationId when told to; then chaos/judge.mjs checks the
+// eight invariants from GET /log and GET /scenarios/<id>/state. The load check starts `--load`
+// compositions at once in the page.
 //
 // Honesty rules this file keeps (as bench/run.mjs does): nothing is hard-coded but the
 // defaults; no sleep stands in for a condition; every wait has a timeout; the browser, the
@@ -479,7 +480,7 @@ function docsBlock(results) {
     + `${Object.entries(s.orders).filter(([r]) => results.runtimes[r]).map(([r, n]) => `${n} orders in ${r === 'node' ? `Node ${env.node}` : `Chromium ${env.chromium}`}`).join(' and ')}, `
     + `${s.concurrency} in flight, ${s.faultRate * 100}% of requests faulted, jitter 0-${s.jitter} ms, deadline ${s.deadlineMs} ms, `
     + `call timeout ${s.timeoutMs} ms, ${s.abortRate * 100}% of callers aborting; `
-    + `${env.builds.some((b) => b.given) ? `the builds in ${env.builds.map((b) => b.given ?? b.target).join(' and ')}` : `engine at commit \`${env.commit}\`${env.engineUncommittedChanges ? ' with uncommitted changes in src/ or js/' : ''}`}, `
+    + `${env.builds.some((b) => b.given) ? `the builds in ${env.builds.map((b) => b.given ?? b.target).join(' and ')}` : `the engine of commit \`${env.engineCommit}\`${env.engineUncommittedChanges ? ' with uncommitted changes in src/ or js/' : ''}`}, `
     + `on ${env.cpuModel} (${env.cores} cores). `
     + `Raw results: [\`chaos/results.json\`](../chaos/results.json).`;
   return `${head}\n\n${report(results)}`;
@@ -588,6 +589,8 @@ async function main() {
       cores: availableParallelism?.() ?? cpus().length,
       loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
       commit: git('rev-parse', '--short=12', 'HEAD'),
+      // The last commit that changed the engine: what the builds of the working tree are built from.
+      engineCommit: git('log', '-1', '--format=%h', '--abbrev=12', '--', 'src', 'js', 'Cargo.toml', 'Cargo.lock'),
       engineUncommittedChanges: Boolean(git('status', '--porcelain', '--', 'src', 'js', 'Cargo.toml', 'Cargo.lock')),
       builds,
     },

@@ -40,9 +40,9 @@ export function runTable(results) {
       const n = Object.values(s.faults).reduce((a, b) => a + b, 0);
       return `${n}${pct(n, s.requests)}`;
     }),
-    ...FAULT_ORDER.map((k) => row(`&nbsp;&nbsp;${k}`, (s) => s.faults[k] ?? 0)),
+    ...FAULT_ORDER.map((k) => row(`fault: ${k}`, (s) => s.faults[k] ?? 0)),
     ...Object.keys(Object.assign({}, ...cols.map((r) => r.summary.faults))).filter((k) => !FAULT_ORDER.includes(k))
-      .map((k) => row(`&nbsp;&nbsp;${k}`, (s) => s.faults[k] ?? 0)),
+      .map((k) => row(`fault: ${k}`, (s) => s.faults[k] ?? 0)),
     row('retries (in the records / in the log)', (s) => `${s.retriesRecorded} / ${s.retriesLogged}`),
     row('compensations ok / failed / unknown / not-run', (s) => COMPENSATION_STATES.map((k) => s.compensations[k] ?? 0).join(' / ')),
     row('undone at the services (releases and voids)', (s) => s.undoneAtServices),
