@@ -1,0 +1,172 @@
+// The judge judged: one order placed cleanly, as the mock logs it and as the caller records
+// it, gives no discrepancy; each invariant is then broken once, by hand, and must be found.
+// A judge that cannot fail proves nothing (the chaos runs so far never broke 2 and 6).
+//
+//   node --test chaos/
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { judgeRun, judgeLoad } from './judge.mjs';
+
+const TRACE = 'a'.repeat(32);
+const OP = 'chaos-1-node-0';
+const T0 = 1_000_000;
+
+/** The order flow's requests, replies and effects, in order, 10 ms apart. */
+const FLOW = [
+  ['customer', 'GET', '/customers/c-gold-0', 200, { id: 'c-gold-0', email: 'c-gold-0@example.test', tier: 'gold' }],
+  ['cart', 'GET', '/carts/k-0', 200, { id: 'k-0', items: [{ sku: 'SKU-1', quantity: 2 }, { sku: 'SKU-2', quantity: 1 }] }],
+  ['inventory', 'POST', '/reservations', 201, { reservationId: 'res-1', cartId: 'k-0' }, { created: 'res-1' }],
+  ['pricing', 'POST', '/quotes', 200, { currency: 'USD', subtotal: 8498, discount: 850 }],
+  ['shipping', 'POST', '/quotes', 200, { cost: 1499, carrier: 'Swiftline' }],
+  ['fraud', 'POST', '/checks', 200, { decision: 'approve' }],
+  ['tax', 'POST', '/quotes', 200, { amount: 631 }],
+  ['payment', 'POST', '/authorizations', 201, { authorizationId: 'auth-1', status: 'authorized' }, { created: 'auth-1' }],
+  ['order', 'POST', '/orders', 201, { orderId: 'ord-1', status: 'confirmed' }, { created: 'ord-1' }],
+  ['notification', 'POST', '/notifications', 202, { notificationId: 'ntf-1' }, { created: 'ntf-1' }],
+];
+const TOTAL = 8498 - 850 + 1499 + 631;
+
+function entry(seq, [service, method, path, status, body, effect], { trace = TRACE, key } = {}) {
+  const at = T0 + seq * 10;
+  return {
+    seq, scenario: 'chaos-node', service, via: 'direct', method, path, query: {},
+    headers: { traceparent: `00-${trace}-${String(seq).padStart(16, '0')}-01`, ...(method === 'GET' ? {} : { 'idempotency-key': key ?? `${OP}:${service}` }) },
+    body: null, arrivedAt: at, repliedAt: at + 5, status, aborted: false, nth: seq, wait: 5,
+    reply: { status, body }, ...(effect ? { effect } : {}),
+  };
+}
+
+function record(i, status) {
+  return { state: 'ok', status, attempts: 1, startMs: i * 10, endMs: i * 10 + 5, error: null, queuedMs: 0, sharedFrom: null };
+}
+
+/** One order, resolved: what the caller keeps, the mock's log and its state. */
+function clean() {
+  const calls = Object.fromEntries(FLOW.map((f, i) => [f[0], record(i, f[3])]));
+  const sub = {
+    n: 1, startedAt: T0, elapsedMs: 120, outcome: 'resolved', aborted: false, abortedAtMs: null, loopLagMs: 0, traceId: TRACE,
+    result: {
+      orderId: 'ord-1', status: 'confirmed', total: TOTAL, currency: 'USD', reservationId: 'res-1', authorizationId: 'auth-1',
+      shipping: { cost: 1499, carrier: 'Swiftline' }, tax: { amount: 631 }, notification: { sent: true, notificationId: 'ntf-1' }, calls, traceId: TRACE,
+    },
+    error: null,
+  };
+  const run = { orders: [{ index: 0, operationId: OP, request: {}, abortAtMs: null, submissions: [sub] }], wallMs: 200 };
+  const log = FLOW.map((f, i) => entry(i + 1, f));
+  const state = {
+    reservations: [{ reservationId: 'res-1', released: false, createdBy: { key: `${OP}:inventory`, seq: 3 } }],
+    authorizations: [{ authorizationId: 'auth-1', status: 'authorized', amount: TOTAL, createdBy: { key: `${OP}:payment`, seq: 8 } }],
+    orders: [{ orderId: 'ord-1', status: 'confirmed', reservationId: 'res-1', authorizationId: 'auth-1', total: TOTAL, createdBy: { key: `${OP}:order`, seq: 9 } }],
+    notifications: [{ notificationId: 'ntf-1', createdBy: { key: `${OP}:notification`, seq: 10 } }],
+  };
+  return { run, log, state, sub };
+}
+
+const judge = ({ run, log, state }, runtime = 'node') => judgeRun({ runtime, run, log, state, cfg: { deadlineMs: 2000 } });
+const invariants = (judged) => [...new Set(judged.discrepancies.map((d) => d.invariant))].sort();
+
+/** Turns a clean resolved submission into a rejected one with the given error fields. */
+function reject(sub, fields) {
+  sub.error = { composeError: true, name: 'ComposeError', message: 'x', status: null, calls: sub.result.calls, compensations: [], traceId: TRACE, call: null, ...fields };
+  sub.result = null;
+  sub.outcome = 'rejected';
+}
+
+test('a clean order gives no discrepancy', () => {
+  const judged = judge(clean());
+  assert.deepEqual(judged.discrepancies, []);
+  assert.equal(judged.summary.resolved, 1);
+});
+
+test('1: settled past the deadline, or never', () => {
+  const late = clean();
+  late.sub.elapsedMs = 2101;
+  assert.deepEqual(invariants(judge(late)), [1]);
+  const pending = clean();
+  Object.assign(pending.sub, { outcome: 'pending', result: null, elapsedMs: 25000 });
+  assert.ok(invariants(judge(pending)).includes(1));
+});
+
+test('2: a second order for the operation; a write without its key', () => {
+  const twice = clean();
+  twice.state.orders.push({ ...twice.state.orders[0], orderId: 'ord-2', createdBy: { key: `${OP}:order`, seq: 11 } });
+  twice.log.push(entry(11, FLOW[8]));
+  assert.ok(invariants(judge(twice)).includes(2));
+  const keyless = clean();
+  keyless.log[3].headers['idempotency-key'] = 'something-else:pricing';
+  assert.deepEqual(invariants(judge(keyless)), [2]);
+});
+
+test('3: a write that took effect, recorded failed', () => {
+  const hidden = clean();
+  Object.assign(hidden.sub.result.calls.notification, { state: 'failed', status: 500, error: { code: 'HTTP_STATUS', message: 'x' } });
+  hidden.sub.result.notification = { sent: false, state: 'failed' };
+  assert.ok(invariants(judge(hidden)).includes(3));
+});
+
+test('4: a failed composition leaves its reservation live without saying so', () => {
+  const left = clean();
+  const { calls } = left.sub.result;
+  for (const c of ['payment', 'order', 'notification']) Object.assign(calls[c], { state: 'not-sent', status: null, attempts: 0, startMs: null, endMs: null });
+  reject(left.sub, { code: 'HTTP_STATUS', call: 'tax', resubmit: 'new-operation' });
+  Object.assign(calls.tax, { state: 'failed', status: 500, error: { code: 'HTTP_STATUS', message: 'x' } });
+  left.log = left.log.slice(0, 7);
+  left.log[6] = { ...left.log[6], status: 500, reply: undefined, fault: { status: 500 }, chaos: true };
+  left.state.authorizations = [];
+  left.state.orders = [];
+  left.state.notifications = [];
+  assert.ok(invariants(judge(left)).includes(4));
+  // The same, with the release logged and the state showing it: undone, nothing to find.
+  const undone = structuredClone(left);
+  undone.sub = undone.run.orders[0].submissions[0];
+  undone.sub.error.compensations = [{ call: 'inventory', state: 'ok', status: 200, attempts: 1, startMs: 80, endMs: 85, error: null, reason: null }];
+  undone.log.push(entry(8, ['inventory', 'DELETE', '/reservations/res-1', 200, { released: true }, { released: 'res-1' }], { key: `${OP}:inventory.compensate` }));
+  undone.state.reservations[0].released = true;
+  assert.deepEqual(judge(undone).discrepancies, []);
+});
+
+test('5: a record that says ok where the service answered 503; more requests than attempts', () => {
+  const lie = clean();
+  lie.log[1] = { ...lie.log[1], status: 503, reply: undefined, fault: { status: 503, retryAfter: 1 }, chaos: true };
+  assert.ok(invariants(judge(lie)).includes(5));
+  const extra = clean();
+  extra.log.splice(1, 0, { ...entry(1, FLOW[1]), seq: 1.5, status: 500, reply: undefined, fault: { status: 500 } });
+  assert.ok(invariants(judge(extra)).includes(5));
+  // In Chromium, a request reset before any reply byte may be resent by the browser itself.
+  const resent = clean();
+  resent.log.splice(1, 0, { ...entry(1, FLOW[1]), seq: 1.5, status: null, reply: undefined, reset: true, fault: 'reset' });
+  assert.ok(invariants(judge(resent, 'node')).includes(5));
+  assert.deepEqual(judge(resent, 'chromium').discrepancies, []);
+});
+
+test('6: a total that is not what the replies add up to', () => {
+  const money = clean();
+  money.sub.result.total = TOTAL + 1;
+  assert.deepEqual(invariants(judge(money)), [6]);
+  const stored = clean();
+  stored.state.authorizations[0].amount = TOTAL - 100;
+  assert.deepEqual(invariants(judge(stored)), [6]);
+});
+
+test('7: an order whose reservation was released', () => {
+  const under = clean();
+  under.state.reservations[0].released = true;
+  under.log.push(entry(11, ['inventory', 'DELETE', '/reservations/res-1', 200, { released: true }, { released: 'res-1' }], { key: `${OP}:inventory.compensate` }));
+  assert.ok(invariants(judge(under)).includes(7));
+});
+
+test('8: a composition whose order call is ok, rejected', () => {
+  const placed = clean();
+  reject(placed.sub, { code: 'TIMEOUT', resubmit: 'same-operation' });
+  placed.sub.elapsedMs = 2000;
+  assert.ok(invariants(judge(placed)).includes(8));
+});
+
+test('load: more requests of one composition on the wire than the limit', () => {
+  const outcomes = [{ outcome: 'resolved', traceId: TRACE, settledAt: T0 + 100 }];
+  const four = [0, 1, 2, 3].map((i) => ({ ...entry(i + 1, FLOW[i + 2]), via: 'gateway', arrivedAt: T0, repliedAt: T0 + 50 }));
+  const at = (limit) => judgeLoad({ load: { allSettled: true, settleMs: 100, outcomes }, log: four, limit });
+  assert.equal(at(4).discrepancies.length, 0);
+  assert.equal(at(4).summary.peakPerCompositionOrigin, 4);
+  assert.equal(at(3).discrepancies.length, 1);
+});
