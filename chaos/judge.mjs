@@ -579,18 +579,21 @@ function checkNothingUndoneUnderOrder({ ix, add }) {
 }
 
 // 8. Placed means resolved.
-function checkPlacedMeansResolved({ ix, add }, run) {
+function checkPlacedMeansResolved({ ix, add, cfg }, run) {
   for (const at of settledSubs(run)) {
     const { sub } = at;
     if (sub.outcome !== 'rejected') continue;
     const rec = sub.error.calls?.order;
-    // From the log: an order reply the service sent in full at least SETTLE_SLACK_MS before the
-    // composition settled (one sent later may have met the deadline on its way).
-    const settledAt = sub.startedAt + sub.elapsedMs;
+    // From the log: an order reply the service sent in full well before the composition stopped
+    // listening (its deadline, its abort, or its settling, whichever came first). "Well before":
+    // SETTLE_SLACK_MS plus the most its event loop ran late, since a reply sent closer to the
+    // cut may still have been on its way through the browser or the loop when the cut came.
+    const cutAt = sub.startedAt + Math.min(sub.elapsedMs, cfg.deadlineMs, sub.abortedAtMs ?? Infinity);
+    const margin = SETTLE_SLACK_MS + (sub.loopLagMs ?? 0);
     const placed = ix.entriesOf(sub.traceId, 'order')
-      .find((e) => delivered(e) && is2xx(e.status) && e.repliedAt + SETTLE_SLACK_MS < settledAt);
+      .find((e) => delivered(e) && is2xx(e.status) && e.repliedAt + margin < cutAt);
     if (rec?.state === 'ok' || placed) {
-      add(8, at, 'resolved, since its order was placed', `${describeSub(sub)}; order ${rec?.state}${placed ? `, its ${placed.status} reply (log #${placed.seq}, ${placed.reply?.body?.orderId}) sent ${Math.round(settledAt - placed.repliedAt)} ms before it settled` : ''}`);
+      add(8, at, 'resolved, since its order was placed', `${describeSub(sub)}; order ${rec?.state}${placed ? `, its ${placed.status} reply (log #${placed.seq}, ${placed.reply?.body?.orderId}) sent ${Math.round(cutAt - placed.repliedAt)} ms before the ${cutAt - sub.startedAt < sub.elapsedMs ? (sub.aborted && sub.abortedAtMs < cfg.deadlineMs ? 'abort' : 'deadline') : 'end'} (the event loop at most ${Math.round(sub.loopLagMs ?? 0)} ms late)` : ''}`);
     }
   }
 }

@@ -162,6 +162,22 @@ test('8: a composition whose order call is ok, rejected', () => {
   assert.ok(invariants(judge(placed)).includes(8));
 });
 
+test('8, from the log: an order reply sent well before the deadline, recorded unknown', () => {
+  const lost = (sentAt) => {
+    const x = clean();
+    reject(x.sub, { code: 'TIMEOUT', resubmit: 'same-operation' });
+    Object.assign(x.sub, { elapsedMs: 2010, loopLagMs: 40 });
+    Object.assign(x.sub.error.calls.order, { state: 'unknown', status: null, endMs: 2000, error: { code: 'TIMEOUT', message: 'x' } });
+    Object.assign(x.sub.error.calls.notification, { state: 'not-sent', status: null, attempts: 0, startMs: null, endMs: null });
+    x.log = x.log.slice(0, 9);
+    Object.assign(x.log[8], { arrivedAt: T0 + sentAt - 5, repliedAt: T0 + sentAt });
+    x.state.notifications = [];
+    return invariants(judge(x));
+  };
+  assert.ok(lost(1500).includes(8)); // 500 ms before the deadline: the engine had it
+  assert.ok(!lost(1900).includes(8)); // 100 ms: within the slack plus the loop's lateness
+});
+
 test('load: more requests of one composition on the wire than the limit', () => {
   const outcomes = [{ outcome: 'resolved', traceId: TRACE, settledAt: T0 + 100 }];
   const four = [0, 1, 2, 3].map((i) => ({ ...entry(i + 1, FLOW[i + 2]), via: 'gateway', arrivedAt: T0, repliedAt: T0 + 50 }));
