@@ -78,11 +78,16 @@ pub(crate) struct Sender<'a, T, C> {
     pub origin: f64,
 }
 
-/// Whether call `i`'s reply came back replayed for a key that another composition may
-/// have used: one made from `operationId`, or written in the plan. A key this composition
-/// drew at random can only have been used by its own earlier attempt, so that write is
-/// its own to undo.
-fn made_earlier(plan: &Plan, records: &[CallRecord], i: usize, settings: &Settings) -> bool {
+/// Whether call `i`'s reply came back replayed (`Idempotent-Replayed`) for a key another
+/// composition may have used: one made from `operationId`, or written in the plan. A key
+/// this composition drew at random can only have been used by its own earlier attempt, so
+/// that write is its own to undo.
+fn replayed_for_a_shared_key(
+    plan: &Plan,
+    records: &[CallRecord],
+    i: usize,
+    settings: &Settings,
+) -> bool {
     let keyed_by_plan = plan.calls()[i]
         .headers
         .iter()
@@ -90,29 +95,62 @@ fn made_earlier(plan: &Plan, records: &[CallRecord], i: usize, settings: &Settin
     records[i].replayed && (settings.operation_id.is_some() || keyed_by_plan)
 }
 
-/// Why a write that an earlier request with the same key made is left alone.
-fn replayed_reason(name: &str, attempts: u32) -> String {
-    let who = if attempts > 1 {
-        "an earlier request with the same Idempotency-Key made it (an earlier submission, or an attempt of this one whose reply was lost)"
-    } else {
-        "an earlier submission with the same Idempotency-Key made it"
-    };
-    format!(
-        "`{name}` was not undone: the service replayed its reply (Idempotent-Replayed), so {who}; \
-         undoing it could break what that submission did"
-    )
+/// Why a write stays as it is instead of being undone.
+enum Left {
+    /// The caller aborted: nothing is sent after an abort.
+    Aborted,
+    /// Its own outcome is unknown: there is no reply to undo it from.
+    Unknown,
+    /// Its reply was replayed: an earlier request with the same key made it, an earlier
+    /// submission's, or one of its own that the network or the browser repeated (a
+    /// browser resends a request by itself when a reused connection closes before any
+    /// reply byte). Which, cannot be told; an earlier submission's order may rest on it.
+    Replayed,
+    /// An unknown write depends on it and may have used it.
+    HeldBy(usize),
+    /// With an operationId, the operation is left whole for a resubmission, because of
+    /// this write: unknown, or (`true`) replayed.
+    Resumable(usize, bool),
 }
 
-/// The writes to undo, last finished first, each with the reason it must not run, if any.
-fn due(
-    plan: &Plan,
-    records: &[CallRecord],
-    aborted: bool,
-    settings: &Settings,
-) -> Vec<(usize, Option<String>, bool)> {
+impl Left {
+    fn reason(&self, calls: &[crate::plan::Call], name: &str) -> String {
+        let whole = "the operation is left whole for a resubmission under the same operationId";
+        match self {
+            Left::Aborted => format!(
+                "`{name}` was not undone: the composition was aborted, and nothing is sent after an abort"
+            ),
+            Left::Unknown => format!(
+                "`{name}` was not undone: its outcome is unknown, so there is no reply to undo it from"
+            ),
+            Left::Replayed => format!(
+                "`{name}` was not undone: the service replayed its reply (Idempotent-Replayed), so an earlier \
+                 request with the same Idempotency-Key made it, an earlier submission's (whose order may rest \
+                 on it) or a repeat of this one's; {whole}"
+            ),
+            Left::HeldBy(u) => {
+                let u = &calls[*u].name;
+                format!(
+                    "`{name}` was not undone: `{u}` depends on it and its outcome is unknown; undoing `{name}` could break what `{u}` did"
+                )
+            }
+            Left::Resumable(u, replayed) => {
+                let u = &calls[*u].name;
+                let why = if *replayed {
+                    format!("`{u}` was replayed, so an earlier submission may be under way")
+                } else {
+                    format!("the outcome of `{u}` is unknown")
+                };
+                format!("`{name}` was not undone: {why}, so {whole}, which gets `{name}` back by key")
+            }
+        }
+    }
+}
+
+/// For each call, the unknown write that depends on it, if any: that write may have acted
+/// on it, so undoing it could break what that write did.
+fn held_by(plan: &Plan, records: &[CallRecord]) -> Vec<Option<usize>> {
     let calls = plan.calls();
-    // A write whose outcome is unknown may have acted on what it depended on: undoing
-    // those writes could break it, so they are left for the caller to reconcile.
     let mut held_by: Vec<Option<usize>> = vec![None; calls.len()];
     for (u, record) in records.iter().enumerate() {
         if record.state == CallState::Unknown {
@@ -125,58 +163,65 @@ fn due(
             }
         }
     }
-    // With an operationId, a resubmission can finish what an unknown write left open, but
-    // only if nothing was undone: an undone write comes back by key as undone (a released
-    // reservation), and the operation could never complete. So then nothing is undone.
-    let resumable = settings
-        .operation_id
-        .as_ref()
-        .and_then(|_| records.iter().position(|r| r.state == CallState::Unknown));
+    held_by
+}
+
+/// Why call `i`, a completed write with a compensation, is left as it is, if it is.
+fn left_alone(
+    plan: &Plan,
+    records: &[CallRecord],
+    i: usize,
+    aborted: bool,
+    settings: &Settings,
+    held_by: &[Option<usize>],
+    resumable: Option<(usize, bool)>,
+) -> Option<Left> {
+    if replayed_for_a_shared_key(plan, records, i, settings) {
+        return Some(Left::Replayed);
+    }
+    if aborted {
+        return Some(Left::Aborted);
+    }
+    if records[i].state == CallState::Unknown {
+        return Some(Left::Unknown);
+    }
+    held_by[i]
+        .map(Left::HeldBy)
+        .or(resumable.map(|(u, replayed)| Left::Resumable(u, replayed)))
+}
+
+/// The writes to undo, last finished first (later in the plan first among equal times),
+/// each with why it must stay as it is, if it must, and whether its reply was replayed.
+fn due(
+    plan: &Plan,
+    records: &[CallRecord],
+    aborted: bool,
+    settings: &Settings,
+) -> Vec<(usize, Option<String>, bool)> {
+    let calls = plan.calls();
+    let held_by = held_by(plan, records);
+    // A resubmission under the same operationId can finish what an unknown write left
+    // open, but only if nothing was undone: an undone write comes back by key undone (a
+    // released reservation), and the operation could never complete. So once a write is
+    // unknown, or was replayed (an earlier submission may be under way), nothing is undone.
+    let resumable = (0..calls.len()).find_map(|u| {
+        let replayed = replayed_for_a_shared_key(plan, records, u, settings);
+        let unknown = settings.operation_id.is_some() && records[u].state == CallState::Unknown;
+        (unknown || replayed).then_some((u, replayed))
+    });
     let mut due: Vec<usize> = (0..calls.len())
         .filter(|&i| {
             calls[i].compensate.is_some()
                 && matches!(records[i].state, CallState::Ok | CallState::Unknown)
         })
         .collect();
-    // Last finished first; among equal times, later in the plan first. An insertion sort:
-    // there are few writes, and it keeps the standard library's sort (4 KB) out of the .wasm.
     let end = |i: usize| records[i].end_ms.unwrap_or(0.0);
-    let before = |a: usize, b: usize| end(a) > end(b) || (end(a) == end(b) && a > b);
-    for k in 1..due.len() {
-        let mut j = k;
-        while j > 0 && before(due[j], due[j - 1]) {
-            due.swap(j, j - 1);
-            j -= 1;
-        }
-    }
+    due.sort_by(|&a, &b| end(b).total_cmp(&end(a)).then(b.cmp(&a)));
     due.into_iter()
         .map(|i| {
-            let name = &calls[i].name;
-            let replayed = made_earlier(plan, records, i, settings);
-            let reason = if replayed {
-                Some(replayed_reason(name, records[i].attempts))
-            } else if aborted {
-                Some(format!(
-                    "`{name}` was not undone: the composition was aborted, and nothing is sent after an abort"
-                ))
-            } else if records[i].state == CallState::Unknown {
-                Some(format!(
-                    "`{name}` was not undone: its outcome is unknown, so there is no reply to undo it from"
-                ))
-            } else if let Some(u) = held_by[i] {
-                let u = &calls[u].name;
-                Some(format!(
-                    "`{name}` was not undone: `{u}` depends on it and its outcome is unknown; undoing `{name}` could break what `{u}` did"
-                ))
-            } else {
-                resumable.map(|u| {
-                    format!(
-                        "`{name}` was not undone: the outcome of `{}` is unknown, so the operation is left whole for a resubmission under the same operationId, which gets `{name}` back by key",
-                        calls[u].name
-                    )
-                })
-            };
-            (i, reason, replayed)
+            let left = left_alone(plan, records, i, aborted, settings, &held_by, resumable);
+            let reason = left.as_ref().map(|l| l.reason(calls, &calls[i].name));
+            (i, reason, records[i].replayed && left.is_some())
         })
         .collect()
 }
@@ -312,13 +357,9 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
                 }
                 Err(e) => e,
             };
-            if let TransportError::Status(status) | TransportError::Throttled { status, .. } = &e {
-                done.status = Some(*status);
-            }
-            let unknown = matches!(
-                e,
-                TransportError::Network(_) | TransportError::TimedOut { .. }
-            );
+            done.status = e.status();
+            // Once an attempt may have been carried out, a later refusal does not undo it.
+            let unknown = e.may_have_acted() || done.state == CompensationState::Unknown;
             let decision = settings.retry.decide(
                 done.attempts,
                 &e,
@@ -501,42 +542,47 @@ mod tests {
     }
 
     #[test]
-    fn a_write_an_earlier_submission_made_is_never_undone() {
-        let sim = replaying(1);
-        let out = go_as(&sim, SAGA, Some("op-7"));
-        assert!(out.records[0].replayed && !out.records[1].replayed);
-        assert_eq!(
-            summary(&out, SAGA),
-            [
-                ("charge".into(), CompensationState::Ok),
-                ("reserve".into(), CompensationState::NotRun)
-            ]
-        );
-        let reserve = &out.compensations[1];
-        assert!(reserve.replayed && reserve.attempts == 0);
-        assert_eq!(
-            reserve.reason.as_deref(),
-            Some(
-                "`reserve` was not undone: the service replayed its reply (Idempotent-Replayed), so an earlier \
-                 submission with the same Idempotency-Key made it; undoing it could break what that submission did"
-            )
-        );
-        assert!(!urls(&sim).iter().any(|(_, u)| u.contains("release")));
-        // What this composition made was undone; the replayed write is not its own.
-        assert_eq!(out.resubmit(), Some(crate::Resubmit::NewOperation));
-    }
-
-    #[test]
-    fn a_replay_after_a_lost_reply_names_both_possible_makers() {
-        let sim = replaying(2);
-        let out = go_as(&sim, SAGA, Some("op-7"));
-        assert_eq!(out.records[0].attempts, 2);
-        let reason = out.compensations[0].reason.as_deref().unwrap();
-        assert!(
-            reason
-                .contains("an earlier submission, or an attempt of this one whose reply was lost"),
-            "{reason}"
-        );
+    fn a_replayed_write_is_never_undone_and_leaves_the_operation_whole() {
+        // Replayed on its first request (an earlier submission made it, or the browser
+        // repeated this one's), and after a lost reply: the same either way.
+        for replayed_on in [1, 2] {
+            let sim = replaying(replayed_on);
+            let out = go_as(&sim, SAGA, Some("op-7"));
+            assert!(out.records[0].replayed && !out.records[1].replayed);
+            assert_eq!(out.records[0].attempts as usize, replayed_on);
+            let reserve = out.compensations.iter().find(|c| c.call == 0).unwrap();
+            assert_eq!(
+                (reserve.state, reserve.replayed, reserve.attempts),
+                (CompensationState::NotRun, true, 0)
+            );
+            assert_eq!(
+                reserve.reason.as_deref(),
+                Some(
+                    "`reserve` was not undone: the service replayed its reply (Idempotent-Replayed), so an \
+                     earlier request with the same Idempotency-Key made it, an earlier submission's (whose order \
+                     may rest on it) or a repeat of this one's; the operation is left whole for a resubmission \
+                     under the same operationId"
+                )
+            );
+            // An earlier submission may be under way: charge stays for the resubmission.
+            let charge = out.compensations.iter().find(|c| c.call == 2).unwrap();
+            assert_eq!(
+                (charge.state, charge.replayed),
+                (CompensationState::NotRun, false)
+            );
+            assert_eq!(
+                charge.reason.as_deref(),
+                Some(
+                    "`charge` was not undone: `reserve` was replayed, so an earlier submission may be under \
+                     way, so the operation is left whole for a resubmission under the same operationId, which \
+                     gets `charge` back by key"
+                )
+            );
+            assert!(!urls(&sim)
+                .iter()
+                .any(|(_, u)| u.contains("release") || u.contains("void")));
+            assert_eq!(out.resubmit(), Some(crate::Resubmit::SameOperation));
+        }
     }
 
     #[test]
@@ -626,7 +672,7 @@ mod tests {
     #[test]
     fn an_empty_reply_to_a_compensation_is_a_success() {
         let sim = saga_network(|name, _| match name {
-            "place" => Some((10.0, Err(TransportError::Status(500)))),
+            "place" => Some((10.0, Err(TransportError::Status(409)))),
             "release" | "void" => Some((
                 5.0,
                 Err(TransportError::Empty {
@@ -654,7 +700,7 @@ mod tests {
     #[test]
     fn a_failed_compensation_is_retried_then_reported() {
         let sim = saga_network(|name, nth| match name {
-            "place" => Some((10.0, Err(TransportError::Status(500)))),
+            "place" => Some((10.0, Err(TransportError::Status(409)))),
             "void" if nth < 3 => Some((5.0, Err(TransportError::Status(503)))),
             "release" => Some((5.0, Err(TransportError::Status(404)))),
             _ => None,
@@ -755,7 +801,7 @@ mod tests {
     fn an_abort_while_undoing_stops_the_undoing() {
         // place fails at 50 ms; the void hangs until the abort at 80 ms.
         let sim = saga_network(|name, _| match name {
-            "place" => Some((10.0, Err(TransportError::Status(500)))),
+            "place" => Some((10.0, Err(TransportError::Status(409)))),
             "void" => Some((
                 1000.0,
                 Ok(Reply {
@@ -795,7 +841,7 @@ mod tests {
                     replayed: false,
                 }),
             )),
-            "place" => Some((10.0, Err(TransportError::Status(500)))),
+            "place" => Some((10.0, Err(TransportError::Status(409)))),
             _ => None,
         });
         let out = go(&sim, SAGA, None);

@@ -627,13 +627,14 @@ mod tests {
             "30 reserve end ok 201 #1",
             "a write in flight finishes"
         );
-        // Waiting to retry at the failure: stopped there, its last answer stands.
+        // Waiting to retry at the failure: stopped there, its last answer stands (a 503 to a
+        // write may hide an earlier copy that acted: unknown).
         assert_eq!(
             lines(&events, "w"),
             [
                 "0 w start #1",
                 "10 w retry #1 503 HTTP_STATUS wait 50",
-                "20 w cancel failed 503 #1"
+                "20 w cancel unknown 503 #1"
             ]
         );
         assert_eq!(lines(&events, "later"), ["20 later skip"]);

@@ -730,10 +730,10 @@ mod tests {
         assert_eq!(
             get("notification"),
             json(
-                r#"{"sent":false,"state":"failed","error":"the notification service answered HTTP 503"}"#
+                r#"{"sent":false,"state":"unknown","error":"the notification service answered HTTP 503"}"#
             )
         );
-        assert_eq!(out.records[9].state, CallState::Failed);
+        assert_eq!(out.records[9].state, CallState::Unknown);
     }
 
     #[test]

@@ -45,6 +45,17 @@ impl Fate {
     }
 }
 
+impl Fate {
+    /// Whether a write answered so may still have been carried out (see
+    /// `TransportError::may_have_acted`): all but a 4xx other than 408 and 429.
+    fn may_have_acted(self) -> bool {
+        match self {
+            Fate::Ok | Fate::Network => true,
+            Fate::Status(s) => !(400..500).contains(&s) || matches!(s, 408 | 429),
+        }
+    }
+}
+
 impl fmt::Debug for Fate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -752,13 +763,14 @@ fn states(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
             Some(last) => {
                 // After a transient failure a read may have been waiting to retry when
                 // the composition failed: it is then cancelled. A write is unknown once
-                // any of its attempts met a network error (the service may have acted),
-                // whatever its later attempts were answered.
+                // any of its attempts met a network error or an answer that does not rule
+                // out that the service acted (a 5xx, 408, 429), whatever its later attempts
+                // were answered.
                 let could_wait = last.fate.transient()
                     && attempts.len() < case.max_attempts as usize
                     && failed_call != Some(c)
                     && failed_at.is_some_and(|t| t >= last.end());
-                let lost = attempts.iter().any(|a| a.fate == Fate::Network);
+                let lost = attempts.iter().any(|a| a.fate.may_have_acted());
                 match (read, could_wait, lost) {
                     (true, false, _) => vec![CallState::Failed],
                     (true, true, _) => vec![CallState::Failed, CallState::Cancelled],
@@ -816,16 +828,15 @@ fn states(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
                         failed_at
                     );
                 }
-                // The status of the last HTTP answer it got.
-                let answered =
-                    attempts
-                        .iter()
-                        .rev()
-                        .filter(|a| !a.aborted)
-                        .find_map(|a| match a.fate {
-                            Fate::Status(s) => Some(s),
-                            _ => None,
-                        });
+                // The status its last attempt was answered with; none when that attempt
+                // got no HTTP answer, whatever earlier attempts got.
+                let answered = attempts
+                    .last()
+                    .filter(|a| !a.aborted)
+                    .and_then(|a| match a.fate {
+                        Fate::Status(s) => Some(s),
+                        _ => None,
+                    });
                 prop_assert_eq!(record.status, answered, "c{} status", c);
             }
         }

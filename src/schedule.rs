@@ -291,11 +291,6 @@ impl<'p, V: Value> Run<'p, V> {
         let record = &mut self.records[i];
         record.state = CallState::Failed;
         record.end_ms = Some(now);
-        // The last HTTP answer's status; a failure without one (a network error, a hook's
-        // verdict on a 2xx) keeps the status of the answer before it.
-        if let Some(status) = error.status() {
-            record.status = Some(status);
-        }
         self.settle(i);
         if let Some(fallback) = &call.fallback {
             let record = &mut self.records[i];
@@ -523,6 +518,8 @@ where
                 record.start_ms = Some(now);
             }
             record.attempts += 1;
+            // A record's status is its last attempt's answer: none while it is on the wire.
+            record.status = None;
             let attempt_number = record.attempts;
             run.backoff[i] = None;
             run.events.start(plan, i, attempt_number, now);
@@ -713,6 +710,9 @@ where
             }
             Err(e) => {
                 let call = &plan.calls()[i];
+                // The status of this attempt's answer: none without one, whatever earlier
+                // attempts were answered.
+                run.records[i].status = e.status();
                 // A call sharing another's read got its final outcome: retries were its.
                 let repeatable = run.records[i].shared_from.is_none()
                     && (call.method.is_read() || sent[i].as_ref().is_some_and(has_idempotency_key));
@@ -725,19 +725,11 @@ where
                     budget > 0 && run.error.is_none(),
                     transport.random(),
                 );
-                let outcome_unknown = matches!(
-                    e,
-                    TransportError::Network(_) | TransportError::TimedOut { .. }
-                );
+                let outcome_unknown = e.may_have_acted();
                 if let Decision::RetryAfter(wait) = decision {
                     budget -= 1;
                     if outcome_unknown && !call.method.is_read() {
                         run.records[i].state = CallState::Unknown;
-                    }
-                    if let TransportError::Status(status)
-                    | TransportError::Throttled { status, .. } = &e
-                    {
-                        run.records[i].status = Some(*status);
                     }
                     let scope = Scope::new(plan, input, &run.replies);
                     let error = transport_error(call, e, sent[i].as_ref().map(|r| (r, &scope)));
@@ -756,7 +748,8 @@ where
                 }
                 run.dedupe.settled(i);
                 // A write stays `unknown` once any attempt's outcome was: a later definite
-                // failure does not say the earlier attempt did nothing.
+                // failure does not say the earlier attempt did nothing. That includes a
+                // 5xx, 408 or 429 (see `TransportError::may_have_acted`).
                 let was_unknown = run.records[i].state == CallState::Unknown;
                 let scope = Scope::new(plan, input, &run.replies);
                 let error = transport_error(call, e, sent[i].as_ref().map(|r| (r, &scope)));

@@ -116,6 +116,34 @@ pub enum TransportError {
     },
 }
 
+impl TransportError {
+    /// The HTTP status the service answered with, when an answer arrived.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            TransportError::Status(status)
+            | TransportError::Throttled { status, .. }
+            | TransportError::Body { status, .. }
+            | TransportError::Empty { status, .. }
+            | TransportError::TooLarge { status, .. } => Some(*status),
+            TransportError::Redirected { status, .. } => *status,
+            TransportError::Network(_) | TransportError::TimedOut { .. } => None,
+        }
+    }
+
+    /// Whether a write that ended with this may still have been carried out. Only a
+    /// definite refusal, a 4xx other than 408 and 429, says it was not: a network error or
+    /// a timeout may come after the service acted; a 5xx, 408 or 429 may come from a proxy
+    /// or rate limiter in front of a service that acted on an earlier copy of the request
+    /// (browsers resend a request by themselves when a reused connection closes before any
+    /// reply byte); a 2xx whose body is unusable, or a redirect, says it acted.
+    pub fn may_have_acted(&self) -> bool {
+        match self.status() {
+            Some(status @ 400..=499) => matches!(status, 408 | 429),
+            _ => true,
+        }
+    }
+}
+
 /// Sends requests. Dropping a returned future must abort its request.
 pub trait Transport {
     /// The reply value type.

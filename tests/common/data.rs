@@ -651,8 +651,8 @@ pub async fn secrets_stay_out_of_invalid_input_and_abort_errors() {
 
 pub async fn secrets_stay_out_of_failed_compensations() {
     let s = Scenario::new("secret4", "{}").await;
-    // Two writes whose undoing fails (a reply echoing the request; a 500), then a required
-    // call that fails: both compensations run and fail.
+    // Two writes whose undoing goes wrong (a reply echoing the request; a 500), then a
+    // required call that fails: both compensations run, neither succeeds.
     let undo_echo = secret_call("POST", &s.lab(0, "echo-text"), "hqb", "");
     let undo_500 = secret_call("DELETE", &s.lab(0, "echo?status=500&"), "hqb", "");
     let plan = format!(
@@ -686,7 +686,9 @@ pub async fn secrets_stay_out_of_failed_compensations() {
     let mut codes: Vec<String> = undone
         .iter()
         .map(|c| {
-            assert_eq!(get_str(&c, "state"), "failed", "{}", show(&c));
+            // Neither rules out that the undo was carried out (a 2xx whose body could not be
+            // read; a 500, which may come from in front of a service that acted): unknown.
+            assert_eq!(get_str(&c, "state"), "unknown", "{}", show(&c));
             get_str(&c, "error.code")
         })
         .collect();

@@ -62,6 +62,7 @@ macro_rules! shared_suite {
             an_order_placed_before_an_abort_resolves_without_its_notification,
             compose_resolves_when_only_optional_calls_are_cut_short,
             a_declined_payment_asks_for_a_new_operation_and_the_old_one_replays_the_decline,
+            a_5xx_to_a_write_leaves_it_unknown_and_the_same_operation_finishes_it,
         );
         // Response limits (tests/common/limits.rs).
         shared_suite!(
@@ -762,13 +763,15 @@ pub async fn invalid_plan_is_rejected_before_any_request() {
 }
 
 pub async fn http_status_fails_the_order_and_reports_the_writes_that_happened() {
-    let s = Scenario::new("http500", r#"{"faults":{"order":{"status":500}}}"#).await;
+    // A definite refusal (a 4xx): the order was not created. (A 5xx leaves it unknown:
+    // tests/common/resubmit.rs.)
+    let s = Scenario::new("http422", r#"{"faults":{"order":{"status":422}}}"#).await;
     let e = expect_error(
         run_order(GOLD, &options(&s.services(), "{}")).await,
         "HTTP_STATUS",
     );
     assert_eq!(get_str(&e, "call"), "order");
-    assert_eq!(get_f64(&e, "status"), 500.0);
+    assert_eq!(get_f64(&e, "status"), 422.0);
     assert!(
         get_str(&e, "message").contains("call `order` (POST "),
         "{}",
@@ -900,12 +903,13 @@ pub async fn an_already_aborted_signal_sends_nothing() {
 }
 
 pub async fn a_failed_notification_does_not_fail_the_order() {
-    let s = Scenario::new("notify", r#"{"faults":{"notification":{"status":503}}}"#).await;
+    let s = Scenario::new("notify", r#"{"faults":{"notification":{"status":422}}}"#).await;
     let result = run_order(GOLD, &options(&s.services(), "{}"))
         .await
         .expect("order placed");
     assert_eq!(get(&result, "notification.sent"), JsValue::FALSE);
-    assert!(get_str(&result, "notification.error").contains("503"));
+    assert!(get_str(&result, "notification.error").contains("422"));
+    assert_eq!(get_str(&result, "notification.state"), "failed");
     assert_eq!(get_str(&result, "calls.notification.state"), "failed");
     assert!(get_str(&result, "orderId").starts_with("ord-"));
 }

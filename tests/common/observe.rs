@@ -602,7 +602,7 @@ fn parse_traceparent(value: &str) -> (String, String) {
 pub async fn traceparent_reaches_the_allowed_origins_with_one_trace_and_a_span_per_call() {
     let s = Scenario::new(
         "ev-trace",
-        r#"{"faults":{"customer":{"status":503,"times":1},"order":{"status":500}}}"#,
+        r#"{"faults":{"customer":{"status":503,"times":1},"order":{"status":422}}}"#,
     )
     .await;
     let origins = [CUSTOMER, CART, INVENTORY, PRICING, 8]

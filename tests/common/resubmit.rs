@@ -81,7 +81,9 @@ pub async fn a_resubmission_never_undoes_what_an_earlier_submission_made() {
     );
     let reason = get_str(&second, "compensations.0.reason");
     assert!(
-        reason.contains("an earlier submission with the same Idempotency-Key made it"),
+        reason.contains(
+            "an earlier request with the same Idempotency-Key made it, an earlier submission's"
+        ),
         "{reason}"
     );
     // An earlier submission's order may exist: never start anew.
@@ -227,4 +229,40 @@ pub async fn a_declined_payment_asks_for_a_new_operation_and_the_old_one_replays
     )
     .await;
     assert_eq!(get(&reservation, "released"), JsValue::FALSE);
+}
+
+pub async fn a_5xx_to_a_write_leaves_it_unknown_and_the_same_operation_finishes_it() {
+    // A 5xx may come from a proxy in front of a service that acted on an earlier copy of
+    // the request (a browser resends one by itself on a reused connection): unknown.
+    let s = Scenario::new(
+        "order-5xx",
+        r#"{"faults":{"order":{"status":500,"times":1}}}"#,
+    )
+    .await;
+    let o = options(&s.services(), r#"{"operationId":"checkout-5xx"}"#);
+    let first = expect_error(run_order(GOLD, &o).await, "HTTP_STATUS");
+    assert_eq!(get_str(&first, "calls.order.state"), "unknown");
+    assert_eq!(get_f64(&first, "calls.order.status"), 500.0);
+    assert_eq!(
+        compensations(&first),
+        [
+            ("payment".to_owned(), "not-run".to_owned()),
+            ("inventory".to_owned(), "not-run".to_owned())
+        ]
+    );
+    assert_eq!(get_str(&first, "resubmit"), "same-operation");
+    let second = run_order(GOLD, &o)
+        .await
+        .expect("the same operation finishes");
+    assert_eq!(get(&second, "calls.inventory.replayed"), JsValue::TRUE);
+    assert_eq!(get(&second, "calls.payment.replayed"), JsValue::TRUE);
+    assert_eq!(get(&second, "calls.order.replayed"), JsValue::FALSE);
+    let created: Vec<String> = s
+        .log_of("order")
+        .await
+        .iter()
+        .filter(|e| get(e, "reply.status").as_f64() == Some(201.0))
+        .map(|e| get_str(e, "reply.body.orderId"))
+        .collect();
+    assert_eq!(created, [get_str(&second, "orderId")], "one order");
 }

@@ -83,7 +83,7 @@ pub async fn a_declined_payment_releases_the_reservation_and_voids_nothing() {
 }
 
 pub async fn a_failed_order_voids_the_authorization_then_releases_the_reservation() {
-    let s = Scenario::new("saga-order", r#"{"faults":{"order":{"status":500}}}"#).await;
+    let s = Scenario::new("saga-order", r#"{"faults":{"order":{"status":422}}}"#).await;
     let e = expect_error(
         run_order(GOLD, &options(&s.services(), r#"{"operationId":"op-7"}"#)).await,
         "HTTP_STATUS",
