@@ -333,13 +333,20 @@ function checkNothingHidden({ ix, add }) {
  * Why a compensation that did not run may be right, as the run and the services confirm it:
  * the caller aborted (nothing more is sent); a write of this composition is unknown (the
  * write itself, the order that stands on it, or any other: the operation is then left whole
- * for a resubmission under the same operationId); or the resource was made by another request
- * with the same key (an earlier submission), so this composition has nothing of its own to undo.
+ * for a resubmission under the same operationId); a write of this composition was answered
+ * with a replay (the same); or the resource was made by another request with the same key
+ * (an earlier submission), so this composition has nothing of its own to undo.
  */
 function notRunConfirmed(ix, sub, call, resource) {
   if (sub.aborted) return 'the caller aborted';
-  const unknown = Object.entries(callsOf(sub) ?? {}).find(([name, c]) => c?.state === 'unknown' && FORWARD[name][0] !== 'GET');
-  if (unknown) return `${unknown[0]} is unknown`;
+  const writes = Object.keys(callsOf(sub) ?? {}).filter((name) => FORWARD[name][0] !== 'GET');
+  const unknown = writes.find((name) => callsOf(sub)[name]?.state === 'unknown');
+  if (unknown) return `${unknown} is unknown`;
+  // A write whose request the service answered with a replay: an earlier request with its
+  // key made it (an earlier submission's, or the browser's own resend of this one's), and
+  // the operation is then left whole for a resubmission. The log, not the record, says so.
+  const replayed = writes.find((name) => ix.entriesOf(sub.traceId, name).some((e) => e.replayed));
+  if (replayed) return `${replayed} was answered with a replay (log)`;
   const { entry } = ix.creator(resource);
   if (entry && entry.trace !== sub.traceId) return `made by log #${entry.seq}, another composition`;
   return null;

@@ -125,6 +125,31 @@ test('4: a failed composition leaves its reservation live without saying so', ()
   assert.deepEqual(judge(undone).discrepancies, []);
 });
 
+test('4: a reservation replayed to the composition that made it (a browser resend) may be left whole, as the log shows', () => {
+  const left = clean();
+  const { calls } = left.sub.result;
+  for (const c of ['payment', 'order', 'notification']) Object.assign(calls[c], { state: 'not-sent', status: null, attempts: 0, startMs: null, endMs: null });
+  calls.inventory.replayed = true;
+  reject(left.sub, { code: 'HTTP_STATUS', call: 'tax', resubmit: 'same-operation' });
+  Object.assign(calls.tax, { state: 'failed', status: 422, error: { code: 'HTTP_STATUS', message: 'x' } });
+  left.sub.error.compensations = [{ call: 'inventory', state: 'not-run', status: null, attempts: 0, startMs: null, endMs: null, error: null, reason: 'replayed' }];
+  left.log = left.log.slice(0, 7);
+  left.log[6] = { ...left.log[6], status: 422, reply: undefined, fault: { status: 422 }, chaos: true };
+  // The first request acted, its reply was lost, and the browser resent it: the resend
+  // got the replay, which is all the composition saw.
+  const resend = { ...entry(4, FLOW[2]), replayed: true };
+  delete resend.effect;
+  left.log = [...left.log.slice(0, 3).map((e, i) => (i === 2 ? { ...e, status: null, aborted: true, reset: true, fault: 'lose-reply', chaos: true } : e)), resend, ...left.log.slice(3).map((e) => ({ ...e, seq: e.seq + 1 }))];
+  left.state.authorizations = [];
+  left.state.orders = [];
+  left.state.notifications = [];
+  assert.deepEqual(judge(left, 'chromium').discrepancies.filter((d) => d.invariant === 4), []);
+  // Without the replay in the log, the same report is not confirmed.
+  const unconfirmed = structuredClone(left);
+  unconfirmed.log = unconfirmed.log.filter((e) => !e.replayed);
+  assert.ok(invariants(judge(unconfirmed, 'chromium')).includes(4));
+});
+
 test('5: a record that says ok where the service answered 503; more requests than attempts', () => {
   const lie = clean();
   lie.log[1] = { ...lie.log[1], status: 503, reply: undefined, fault: { status: 503, retryAfter: 1 }, chaos: true };
