@@ -21,7 +21,12 @@
 #   14  e2e             node --test tests/e2e/
 #   15  bench-smoke     node bench/run.mjs --smoke: every benchmark implementation runs once and
 #                       gives sane results (order totals, 1,000 replies, ...); no timing asserted
-#   16  consumers       node scripts/pack.mjs (the npm package, npm pack into target/npm/), then
+#   16  chaos-smoke     node --test chaos/ (the chaos judge's own tests), then node chaos/run.mjs
+#                       --smoke: 200 orders in Node and 100 in Chromium through random faults
+#                       against mock services of its own, judged by the services' state and log
+#                       (docs/reliability.md), and 500 compositions at once in one page; it
+#                       must end "chaos: 0 discrepancies in N orders, 0 errors"
+#   17  consumers       node scripts/pack.mjs (the npm package, npm pack into target/npm/), then
 #                       node --test tests/consumers/: the tarball's contents, and each consumer
 #                       project (node/, vite/, worker/, typescript/, page/) installing the tarball
 #                       (npm ci of its locked tools, npm install of the .tgz) and using it against
@@ -274,6 +279,17 @@ step_bench_smoke() {
     return 1
   fi
 }
+step_chaos_smoke() {
+  require_path chaos/run.mjs
+  require_path chaos/judge.test.mjs
+  node --test chaos/
+  require_tests_ran "$STEP_LOG" "node --test chaos/"
+  node chaos/run.mjs --smoke
+  if ! grep -Eq '^chaos: 0 discrepancies in [1-9][0-9]* orders, 0 errors$' "$STEP_LOG"; then
+    echo "ERROR: the chaos smoke run did not end with 'chaos: 0 discrepancies in N orders, 0 errors'"
+    return 1
+  fi
+}
 # The consumers of the packed package: each project and its test must be there (a missing
 # one fails the step), and the tests run against the mock of step 8.
 CONSUMERS=(node vite worker typescript page)
@@ -295,7 +311,7 @@ step_consumers() {
 }
 
 STEPS=(setup fmt clippy-native clippy-wasm cargo-test docs fuzz mock-unit mock-start
-  wasm-chrome wasm-firefox wasm-node release-build e2e bench-smoke consumers)
+  wasm-chrome wasm-firefox wasm-node release-build e2e bench-smoke chaos-smoke consumers)
 
 # ------------------------------------------------------------------ one step (internal)
 # test.sh --run-step NAME: what the loop below runs, in a new session, for each step.

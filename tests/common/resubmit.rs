@@ -266,3 +266,31 @@ pub async fn a_5xx_to_a_write_leaves_it_unknown_and_the_same_operation_finishes_
         .collect();
     assert_eq!(created, [get_str(&second, "orderId")], "one order");
 }
+
+pub async fn a_write_replayed_after_its_own_lost_reply_leaves_the_operation_whole() {
+    // The reservation's first reply is lost after the service acted; the retry (or, in a
+    // browser, its own resend) gets the reply replayed. Whose the reservation is cannot be
+    // told from a replay, so nothing is undone when fraud then refuses, and the same
+    // operation finishes the order on it.
+    let s = Scenario::new(
+        "own-replay",
+        r#"{"faults":{"inventory":{"type":"lose-reply","times":1},"fraud":{"status":422,"times":1}},"latency":{"fraud":400}}"#,
+    )
+    .await;
+    let o = options(&s.services(), r#"{"operationId":"checkout-own"}"#);
+    let e = expect_error(run_order(GOLD, &o).await, "HTTP_STATUS");
+    assert_eq!(get_str(&e, "call"), "fraud");
+    assert_eq!(get_str(&e, "calls.inventory.state"), "ok");
+    assert_eq!(get(&e, "calls.inventory.replayed"), JsValue::TRUE);
+    assert_eq!(
+        compensations(&e),
+        [("inventory".to_owned(), "not-run".to_owned())]
+    );
+    assert_eq!(get_str(&e, "resubmit"), "same-operation");
+    let reservation = resource(&s, INVENTORY, "/reservations/res-1").await;
+    assert_eq!(get(&reservation, "released"), JsValue::FALSE);
+    let order = run_order(GOLD, &o)
+        .await
+        .expect("the same operation finishes");
+    assert_eq!(get_str(&order, "reservationId"), "res-1");
+}
