@@ -319,8 +319,10 @@ function checkNothingHidden({ ix, add }) {
     }
     const rec = callsOf(sub)?.[e.call];
     // A declined authorization exists at the payment service, but it is the answer
-    // PAYMENT_DECLINED reports: nothing was hidden.
-    const declined = e.call === 'payment' && e.reply?.body?.status === 'declined' && rec?.state === 'failed' && sub.error?.code === 'PAYMENT_DECLINED';
+    // PAYMENT_DECLINED reports: nothing was hidden. The payment record says so itself when
+    // another failure (a timeout elsewhere) came first and the payment, in flight, drained.
+    const declined = e.call === 'payment' && e.reply?.body?.status === 'declined' && rec?.state === 'failed'
+      && (sub.error?.code === 'PAYMENT_DECLINED' || rec.error?.code === 'PAYMENT_DECLINED');
     if (declined) continue;
     if (!rec || (rec.state !== 'ok' && rec.state !== 'unknown')) {
       add(3, owner, `${e.call} (log #${e.seq}, ${effect}) recorded ok or unknown`,

@@ -104,6 +104,27 @@ test('3: a write that took effect, recorded failed', () => {
   assert.ok(invariants(judge(hidden)).includes(3));
 });
 
+test('3: a declined authorization that drained after another failure is told by its own record', () => {
+  const drained = clean();
+  const { calls } = drained.sub.result;
+  for (const c of ['order', 'notification']) Object.assign(calls[c], { state: 'skipped', status: null, attempts: 0, startMs: null, endMs: null });
+  Object.assign(calls.payment, { state: 'failed', status: 200, error: { code: 'PAYMENT_DECLINED', message: 'x' } });
+  Object.assign(calls.inventory, { state: 'unknown', status: null, error: { code: 'TIMEOUT', message: 'x' } });
+  reject(drained.sub, { code: 'TIMEOUT', call: 'inventory', resubmit: 'same-operation' });
+  drained.sub.error.compensations = [{ call: 'inventory', state: 'not-run', status: null, attempts: 0, startMs: null, endMs: null, error: null, reason: 'unknown' }];
+  drained.log = drained.log.slice(0, 8);
+  drained.log[2] = { ...drained.log[2], status: null, aborted: true, reply: undefined, effect: undefined };
+  drained.log[7] = { ...drained.log[7], status: 200, reply: { status: 200, body: { authorizationId: 'auth-1', status: 'declined' } }, fault: 'decline', chaos: true };
+  drained.state.reservations = [];
+  drained.state.authorizations[0].status = 'declined';
+  drained.state.orders = [];
+  drained.state.notifications = [];
+  assert.deepEqual(judge(drained).discrepancies.filter((d) => d.invariant === 3), []);
+  const hidden = structuredClone(drained);
+  hidden.run.orders[0].submissions[0].error.calls.payment.error.code = 'HTTP_STATUS';
+  assert.ok(invariants(judge(hidden)).includes(3));
+});
+
 test('4: a failed composition leaves its reservation live without saying so', () => {
   const left = clean();
   const { calls } = left.sub.result;
