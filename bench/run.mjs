@@ -4,11 +4,11 @@
 // by side in ONE headless Chromium run.
 //
 //   npm run bench                      # = bash scripts/setup.sh && node bench/run.mjs
-//   npm run bench -- --readme          # also rewrites README.md between the bench markers
+//   npm run bench -- --docs            # also rewrites docs/performance.md between the bench markers
 //   node bench/run.mjs --smoke         # what npm test runs: everything once, no timing asserted
 //   node bench/run.mjs --runs 31 --only A,B --out /tmp/r.json
 //
-// Parts (see README.md, "Performance", for what each one compares):
+// Parts (see docs/performance.md for what each one compares):
 //   A  makespan of the create-order flow against the mock services (10 origins), two latency
 //      sets, 7 implementations interleaved round-robin, plus a plain fetch chain along the
 //      critical path: the browser's round-trip floor;
@@ -49,28 +49,28 @@ const ROOT = resolve(BENCH_DIR, '..');
 const PKG_DIR = join(ROOT, 'pkg');
 const WASM_FILE = join(PKG_DIR, 'parallel_composer_bg.wasm');
 const GLUE_FILE = join(PKG_DIR, 'parallel_composer.js');
-const README = join(ROOT, 'README.md');
+const DOCS_PAGE = join(ROOT, 'docs', 'performance.md');
 const MARK_START = '<!-- bench:start -->';
 const MARK_END = '<!-- bench:end -->';
 
 // ------------------------------------------------------------------ options
 
 function usage() {
-  return `usage: node bench/run.mjs [--smoke] [--readme] [--runs N] [--only A,B,C,D] [--out FILE]
+  return `usage: node bench/run.mjs [--smoke] [--docs] [--runs N] [--only A,B,C,D] [--out FILE]
 
   --smoke    one run per scenario and implementation, small payloads, no timing asserted
              (what npm test runs); writes bench/out/smoke-results.json
-  --readme   also rewrite README.md between ${MARK_START} and ${MARK_END}
+  --docs     also rewrite docs/performance.md between ${MARK_START} and ${MARK_END}
   --runs N   measured runs per implementation in parts A and B (default 21, at least 15
-             for a README run); part C uses N too, its heap runs max(5, N / 3)
-  --only     run only these parts (not with --readme)
+             for a --docs run); part C uses N too, its heap runs max(5, N / 3)
+  --only     run only these parts (not with --docs)
   --out      where to write the results (default bench/results.json for a full run of
              every part with at least 15 runs, else bench/out/partial-results.json)
 `;
 }
 
 function parseArgs(argv) {
-  const opts = { smoke: false, readme: false, runs: null, only: null, out: null };
+  const opts = { smoke: false, docs: false, runs: null, only: null, out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -78,7 +78,7 @@ function parseArgs(argv) {
       return argv[++i];
     };
     if (a === '--smoke') opts.smoke = true;
-    else if (a === '--readme') opts.readme = true;
+    else if (a === '--docs') opts.docs = true;
     else if (a === '--runs') opts.runs = Number(value());
     else if (a === '--only') opts.only = value().toUpperCase().split(',').filter(Boolean);
     else if (a === '--out') opts.out = resolve(value());
@@ -87,9 +87,9 @@ function parseArgs(argv) {
   }
   if (opts.runs !== null && !(Number.isInteger(opts.runs) && opts.runs >= 1)) throw new Error('--runs must be a positive integer');
   if (opts.only && opts.only.some((p) => !'ABCD'.includes(p) || p.length !== 1)) throw new Error('--only takes parts among A,B,C,D');
-  if (opts.smoke && opts.readme) throw new Error('--readme needs a real run, not --smoke');
-  if (opts.readme && opts.only) throw new Error('--readme needs every part; drop --only');
-  if (opts.readme && opts.runs !== null && opts.runs < 15) throw new Error('--readme needs --runs 15 or more');
+  if (opts.smoke && opts.docs) throw new Error('--docs needs a real run, not --smoke');
+  if (opts.docs && opts.only) throw new Error('--docs needs every part; drop --only');
+  if (opts.docs && opts.runs !== null && opts.runs < 15) throw new Error('--docs needs --runs 15 or more');
   return opts;
 }
 
@@ -826,16 +826,16 @@ function printReport(results) {
   }
 }
 
-function readmeBlock(results) {
+function docsBlock(results) {
   const env = results.environment;
   const day = env.date.slice(0, 10);
   const a = results.entries.filter((e) => e.part === 'A');
   const runsA = a[0]?.runs;
   const ref = results.reference;
   const lines = [];
-  lines.push(`Measured by \`npm run bench -- --readme\` on ${day}: one headless Chromium ${env.chromium} run on ${env.cpuModel} (${env.cores} cores), Node ${env.node}, engine at commit \`${env.commit}\`${env.engineUncommittedChanges ? ' plus uncommitted engine changes' : ''}. `
+  lines.push(`Measured by \`npm run bench -- --docs\` on ${day}: one headless Chromium ${env.chromium} run on ${env.cpuModel} (${env.cores} cores), Node ${env.node}, engine at commit \`${env.commit}\`${env.engineUncommittedChanges ? ' plus uncommitted engine changes' : ''}. `
     + 'The machine is shared and noisy, so only figures from the same run are compared: every target is a ratio or a difference of '
-    + 'figures measured side by side, with the implementations interleaved round-robin. Raw figures: [`bench/results.json`](bench/results.json).');
+    + 'figures measured side by side, with the implementations interleaved round-robin. Raw figures: [`bench/results.json`](../bench/results.json).');
   lines.push('');
   lines.push('| target | measured | limit | |');
   lines.push('|---|---|---|---|');
@@ -896,19 +896,19 @@ function readmeBlock(results) {
   }
   lines.push('');
   const wall = Math.round(env.wallSeconds);
-  lines.push(`To reproduce: \`npm run bench\` (this run took ${Math.floor(wall / 60)} min ${wall % 60} s; it prints the tables and writes \`bench/results.json\`); \`npm run bench -- --readme\` also rewrites this section; `
+  lines.push(`To reproduce: \`npm run bench\` (this run took ${Math.floor(wall / 60)} min ${wall % 60} s; it prints the tables and writes \`bench/results.json\`); \`npm run bench -- --docs\` also rewrites this section; `
     + '`node bench/run.mjs --smoke` runs everything once without judging times (the `bench-smoke` step of `npm test`). '
     + 'The package in `pkg/` is rebuilt first when it is older than `src/`. Options: `--runs N`, `--only A,B,C,D`, `--out FILE`; see `bench/run.mjs`.');
   return lines.join('\n');
 }
 
-function rewriteReadme(results) {
-  const text = readFileSync(README, 'utf8');
+function rewriteDocs(results) {
+  const text = readFileSync(DOCS_PAGE, 'utf8');
   const i = text.indexOf(MARK_START);
   const j = text.indexOf(MARK_END);
-  if (i < 0 || j < i) throw new Error(`README.md lacks the markers ${MARK_START} ... ${MARK_END}`);
-  const next = `${text.slice(0, i + MARK_START.length)}\n${readmeBlock(results)}\n${text.slice(j)}`;
-  writeFileSync(README, next);
+  if (i < 0 || j < i) throw new Error(`docs/performance.md lacks the markers ${MARK_START} ... ${MARK_END}`);
+  const next = `${text.slice(0, i + MARK_START.length)}\n${docsBlock(results)}\n${text.slice(j)}`;
+  writeFileSync(DOCS_PAGE, next);
 }
 
 // ------------------------------------------------------------------ main
@@ -1012,12 +1012,12 @@ async function main() {
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
   log(`\nwrote ${relative(process.cwd(), OUT) || OUT}`);
-  if (OPTS.readme) {
+  if (OPTS.docs) {
     if (checks.failed > 0) {
-      check('README.md not rewritten from a run with failed checks', false);
+      check('docs/performance.md not rewritten from a run with failed checks', false);
     } else {
-      rewriteReadme(results);
-      log(`rewrote README.md between ${MARK_START} and ${MARK_END}`);
+      rewriteDocs(results);
+      log(`rewrote docs/performance.md between ${MARK_START} and ${MARK_END}`);
     }
   }
 }
