@@ -1,5 +1,5 @@
 // README: Use it in a portal | import init, { composeOrder, ComposeError } from 'parallel-composer';
-// The README's first example, as a TypeScript portal would write it: the page's own
+// The README's portal example, as a TypeScript portal would write it: the page's own
 // functions are declared; the example's code is unchanged.
 import init, { composeOrder, ComposeError } from 'parallel-composer';
 import type { CallRecord, CompensationRecord, ComposeErrorCode } from 'parallel-composer';

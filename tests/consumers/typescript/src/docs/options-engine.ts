@@ -1,4 +1,4 @@
-// README: Use it in a portal | import init, { compose, validatePlan } from 'parallel-composer';
+// docs/options.md: The generic engine | import init, { compose, validatePlan } from 'parallel-composer';
 // The generic engine example. One change for TypeScript: `satisfies Plan`, so that the plan
 // held in a variable keeps 'POST' as a method rather than widening it to string.
 import init, { compose, validatePlan, type Plan, type PlanSummary } from 'parallel-composer';

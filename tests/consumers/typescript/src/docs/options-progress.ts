@@ -1,4 +1,4 @@
-// README: Progress, timings and tracing | const bar = document.querySelector('progress');   // <progress value="0" max="1">
+// docs/options.md: Progress, timings and tracing | const bar = document.querySelector('progress');   // <progress value="0" max="1">
 import { compose, type ComposeEvent, type Plan } from 'parallel-composer';
 
 const plan: Plan = { calls: {

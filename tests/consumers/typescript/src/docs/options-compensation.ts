@@ -1,5 +1,5 @@
-// README: Compensation | inventory: {
-// The README shows one call of a plan; here it is, verbatim, inside a whole plan.
+// docs/options.md: Compensation | inventory: {
+// The page shows one call of a plan; here it is, verbatim, inside a whole plan.
 import { validatePlan, type Plan } from 'parallel-composer';
 
 const plan: Plan = {

@@ -1,4 +1,4 @@
-// README: Timeouts and deadlines | const controller = new AbortController();
+// docs/options.md: Timeouts and deadlines | const controller = new AbortController();
 // One change for TypeScript: a caught value is `unknown` under --strict, so the example
 // narrows it with `instanceof ComposeError` before reading `code`, `call` and `calls`.
 import { composeOrder, ComposeError, type OrderRequest } from 'parallel-composer';

@@ -1,4 +1,4 @@
-// README: Dedupe and concurrency limits | const plan = { calls: {
+// docs/options.md: Dedupe and concurrency limits | const plan = { calls: {
 import { compose } from 'parallel-composer';
 
 const plan = { calls: {

@@ -1,4 +1,4 @@
-// README: Optional calls and fallbacks | const plan = { calls: {
+// docs/options.md: Optional calls and fallbacks | const plan = { calls: {
 // Passed straight to compose(), the plan is checked field by field as written.
 import { compose, type CallState } from 'parallel-composer';
 
