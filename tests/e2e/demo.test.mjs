@@ -547,22 +547,24 @@ test('an HTTP 500 from the order service names the order call', async () => {
   assert.equal(await text('error-code'), 'HTTP_STATUS');
   assert.equal(await text('error-call'), 'order');
   assert.equal(await text('error-status'), '500');
-  assert.equal(await page.getByTestId('error-state-order').getAttribute('data-state'), 'failed');
+  // A 5xx does not rule out that the order was placed (a proxy, or the browser's own resend
+  // of a request whose reply was lost, can hide one): its outcome is unknown, and what it
+  // stands on is left in place rather than undone under a possible order.
+  assert.equal(await page.getByTestId('error-state-order').getAttribute('data-state'), 'unknown');
   assert.equal(await page.getByTestId('error-state-payment').getAttribute('data-state'), 'ok');
   assert.match(await page.locator('#error-writes').textContent(), /payment \(a payment authorization\)/);
-  // Both completed writes were undone, the last finished (payment) first.
+  assert.match(await page.locator('#error-writes').textContent(), /possibly applied: order/);
   assert.deepEqual(
     await page.$$eval('#compensations li', (els) => els.map((el) => [el.dataset.testid, el.dataset.state])),
-    [['compensation-payment', 'ok'], ['compensation-inventory', 'ok']],
+    [['compensation-payment', 'not-run'], ['compensation-inventory', 'not-run']],
   );
-  assert.equal(await text('undo-summary'), 'Undone: payment authorization voided (ok), inventory reservation released (ok).');
+  assert.match(await text('undo-summary'), /^Not undone, so possibly still in place: payment \(.+\), inventory \(.+\)\.$/);
   const log = await mockLog();
   const ordered = log.filter((e) => e.service === 'order' && e.method === 'POST').at(-1);
-  const voided = log.find((e) => e.service === 'payment' && /^\/authorizations\/auth-\d+\/void$/.test(e.path) && e.seq > ordered.seq);
-  const released = log.find((e) => e.service === 'inventory' && e.method === 'DELETE' && e.seq > ordered.seq);
-  assert.ok(voided && released, 'the mock saw the authorization voided and the reservation released');
-  assert.ok(voided.seq < released.seq, 'void first, then release');
-  assert.equal(await page.getByTestId('undo-eager-payment').getAttribute('data-state'), 'ok');
+  const undo = log.filter((e) => e.seq > ordered.seq
+    && ((e.service === 'payment' && /\/void$/.test(e.path)) || (e.service === 'inventory' && e.method === 'DELETE')));
+  assert.deepEqual(undo, [], 'nothing was undone under an order that may exist');
+  assert.equal(await page.getByTestId('undo-eager-payment').count(), 0, 'no undo bar: nothing ran');
   await screenshot('05-order-500');
   // Chromium itself logs every non-2xx fetch; that one line for the order service is expected.
   const orderUrl = `${demo.config.services.order}/orders`;
