@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A bounded fuzz session (src/fuzzing.rs): the plan reader and validator, the template
+# A bounded fuzz session (src/tests/fuzzing.rs): the plan reader and validator, the template
 # parsers, URL rendering, whole compositions over arbitrary replies, the order request and
 # the error excerpts, each checked for panics and for its promises, until time is up.
 #
@@ -36,4 +36,4 @@ export CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true
 export RUST_BACKTRACE="${RUST_BACKTRACE:-0}"
 export CARGO_TARGET_DIR="$PC_ROOT/target/fuzz"
 
-cargo test --release --lib fuzzing::fuzz_session -- --ignored --exact --nocapture
+cargo test --release --lib tests::fuzzing::fuzz_session -- --ignored --exact --nocapture

@@ -9,7 +9,7 @@
 #    6  docs            RUSTDOCFLAGS="-D warnings" cargo doc --no-deps: the Rust API docs build
 #                       without a warning (broken or private links, missing docs)
 #    7  fuzz            bash scripts/fuzz.sh $PC_FUZZ_SECONDS (default 20): a bounded fuzz session
-#                       of src/fuzzing.rs in release mode; it must report cases and no failure
+#                       of src/tests/fuzzing.rs in release mode; it must report cases and no failure
 #    8  mock-unit       node --test tests/mock/
 #    9  mock-start      node mock/cli.mjs --port $PC_MOCK_PORT, in the background until exit
 #   10  wasm-chrome     wasm-pack test --headless --chrome  --chromedriver $PC_CHROMEDRIVER

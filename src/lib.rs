@@ -154,61 +154,33 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod bindings;
-mod compensate;
-mod dedupe;
+mod engine;
 mod error;
-mod events;
-mod fetch;
-mod flag;
-mod hooks;
-mod in_flight;
-mod js_value;
-mod json;
-mod limits;
 mod order;
 mod plan;
-mod queue;
-mod record;
-mod redact;
-mod resubmit;
-mod retry;
-mod schedule;
-mod scope;
-mod signal;
-mod template;
-mod time_limits;
-mod timer;
-mod timings;
-mod trace;
-mod transport;
-mod value;
-
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod fuzzing;
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod properties;
 #[cfg(test)]
-mod sim;
+mod tests;
+mod web;
 
 pub use bindings::{compose, compose_order, validate_plan};
-pub use compensate::{Compensation, CompensationState};
+pub use engine::compensate::{Compensation, CompensationState};
 pub use error::{Error, ErrorKind};
-pub use events::{Event, EventKind, OnEvent};
-pub use fetch::{Credentials, FetchTransport, PerformanceClock};
-pub use hooks::{Hooks, NoHooks};
-pub use json::Json;
+pub use engine::events::{Event, EventKind, OnEvent};
+pub use web::fetch::{Credentials, FetchTransport, PerformanceClock};
+pub use engine::hooks::{Hooks, NoHooks};
+pub use plan::json::Json;
 pub use order::{OrderHooks, OrderRequest};
-pub use plan::{Call, Method, Plan};
-pub use queue::Concurrency;
-pub use record::{CallRecord, CallState};
-pub use resubmit::Resubmit;
-pub use retry::{Decision, RetryPolicy};
-pub use schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
-pub use scope::Scope;
-pub use template::{percent_encode, BodyTemplate, Placeholder, Template};
-pub use trace::TraceContext;
-pub use transport::{
+pub use plan::model::{Call, Method, Plan};
+pub use engine::concurrency::Concurrency;
+pub use engine::record::{CallRecord, CallState};
+pub use engine::resubmit::Resubmit;
+pub use engine::retry::{Decision, RetryPolicy};
+pub use engine::run::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
+pub use engine::scope::Scope;
+pub use plan::template::{percent_encode, BodyTemplate, Placeholder, Template};
+pub use engine::trace::TraceContext;
+pub use engine::transport::{
     Clock, Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
     IDEMPOTENT_REPLAYED,
 };
-pub use value::Value;
+pub use plan::value::Value;

@@ -8,13 +8,13 @@
 //! deadline: a held reservation costs more than a late rejection.
 
 use crate::error::Error;
-use crate::in_flight::BoxFuture;
+use crate::engine::in_flight::BoxFuture;
 use crate::plan::Plan;
-use crate::record::{CallRecord, CallState};
-use crate::retry::Decision;
-use crate::schedule::{add_idempotency_key, transport_error, Sent, Settings};
-use crate::scope::Scope;
-use crate::transport::{Clock, Reply, Transport, TransportError};
+use crate::engine::record::{CallRecord, CallState};
+use crate::engine::retry::Decision;
+use crate::engine::run::{add_idempotency_key, transport_error, Sent, Settings};
+use crate::engine::scope::Scope;
+use crate::engine::transport::{Clock, Reply, Transport, TransportError};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
@@ -91,7 +91,7 @@ fn replayed_for_a_shared_key(
     let keyed_by_plan = plan.calls()[i]
         .headers
         .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case(crate::schedule::IDEMPOTENCY_KEY));
+        .any(|(name, _)| name.eq_ignore_ascii_case(crate::engine::run::IDEMPOTENCY_KEY));
     records[i].replayed && (settings.operation_id.is_some() || keyed_by_plan)
 }
 
@@ -289,7 +289,7 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
     // Each outcome is reported to the progress observer the moment it is known.
     let mut push = |done: Compensation| {
         let now = || clock.now() - origin;
-        crate::events::compensated(settings.on_event.as_ref(), plan, &done, now);
+        crate::engine::events::compensated(settings.on_event.as_ref(), plan, &done, now);
         out.push(done);
     };
     for (i, reason, replayed) in due(plan, records, aborted, settings) {
@@ -397,12 +397,12 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use crate::hooks::NoHooks;
-    use crate::json::Json;
-    use crate::schedule::{run, Outcome, Schedule, Settings};
-    use crate::sim::json;
-    use crate::sim::{Answer, Sim};
-    use crate::transport::Request;
+    use crate::engine::hooks::NoHooks;
+    use crate::plan::json::Json;
+    use crate::engine::run::{run, Outcome, Schedule, Settings};
+    use crate::tests::sim::json;
+    use crate::tests::sim::{Answer, Sim};
+    use crate::engine::transport::Request;
 
     /// A saga: `reserve` and `charge` are writes that declare how to undo themselves,
     /// `quote` is a write that does not, and `place` needs them all.

@@ -9,16 +9,16 @@
 //! `PROPTEST_RNG_SEED=<n>` replays a run; failures are also kept in proptest-regressions/.
 
 use crate::error::Error;
-use crate::events::{EventKind, OnEvent};
-use crate::hooks::NoHooks;
-use crate::json::Json;
+use crate::engine::events::{EventKind, OnEvent};
+use crate::engine::hooks::NoHooks;
+use crate::plan::json::Json;
 use crate::plan::{Method, Plan};
-use crate::queue::Concurrency;
-use crate::record::CallState;
-use crate::retry::RetryPolicy;
-use crate::schedule::{run, Outcome, Schedule, Settings, IDEMPOTENCY_KEY};
-use crate::sim::{Answer, Sim};
-use crate::transport::{Clock, Reply, Request, TransportError};
+use crate::engine::concurrency::Concurrency;
+use crate::engine::record::CallState;
+use crate::engine::retry::RetryPolicy;
+use crate::engine::run::{run, Outcome, Schedule, Settings, IDEMPOTENCY_KEY};
+use crate::tests::sim::{Answer, Sim};
+use crate::engine::transport::{Clock, Reply, Request, TransportError};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
@@ -1766,7 +1766,7 @@ struct Cut {
 
 /// Runs `case` until it ends or is cut, with or without an operationId; returns the
 /// outcome and what the network saw.
-fn simulate_cut(case: &Case, cut: Cut, operation: bool) -> (Outcome<Json>, Vec<crate::sim::Seen>) {
+fn simulate_cut(case: &Case, cut: Cut, operation: bool) -> (Outcome<Json>, Vec<crate::tests::sim::Seen>) {
     let plan = case.plan();
     let calls = case.calls.clone();
     let sent: Rc<RefCell<Vec<usize>>> = Rc::new(RefCell::new(vec![0; calls.len()]));

@@ -3,12 +3,12 @@
 //! Requests take exactly the latency a route gives them, in virtual milliseconds, so
 //! tests can assert exact start and end times without waiting for anything real.
 
-use crate::hooks::NoHooks;
-use crate::in_flight::BoxFuture;
-use crate::json::Json;
+use crate::engine::hooks::NoHooks;
+use crate::engine::in_flight::BoxFuture;
+use crate::plan::json::Json;
 use crate::plan::Plan;
-use crate::schedule::{run, Outcome, Settings};
-use crate::transport::{Clock, Reply, Request, Transport, TransportError};
+use crate::engine::run::{run, Outcome, Settings};
+use crate::engine::transport::{Clock, Reply, Request, Transport, TransportError};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;

@@ -7,7 +7,7 @@
 //! exponential backoff (AWS's "full jitter": a uniform draw below the exponential cap),
 //! and a `Retry-After` is honoured when it fits in the time left, never waited past it.
 
-use crate::transport::TransportError;
+use crate::engine::transport::TransportError;
 
 /// How retries are spent.
 #[derive(Clone, Copy, Debug, PartialEq)]

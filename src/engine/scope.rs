@@ -3,12 +3,12 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::plan::{call_placeholders, Call, Plan, INPUT};
-use crate::template::{
+use crate::plan::template::{
     check_filled_url, header_value_problem, path_value_problem, percent_encode, Placeholder,
     MAX_URL_VALUE_BYTES,
 };
-use crate::transport::Request;
-use crate::value::Value;
+use crate::engine::transport::Request;
+use crate::plan::value::Value;
 
 /// The values a call's templates can see: the input and every finished reply.
 pub struct Scope<'a, V> {
@@ -307,8 +307,8 @@ fn lone_surrogates<V: Value>(value: &V, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::Json;
-    use crate::sim::{json, plan};
+    use crate::plan::json::Json;
+    use crate::tests::sim::{json, plan};
 
     const PLAN: &str = r#"{"calls":{
         "user": {"url":"https://api.example/users/{input.id}/posts?q={input.q}"},

@@ -12,9 +12,9 @@
 //! 100-character excerpt is.
 
 use crate::plan::Call;
-use crate::scope::Scope;
-use crate::transport::Request;
-use crate::value::Value;
+use crate::engine::scope::Scope;
+use crate::engine::transport::Request;
+use crate::plan::value::Value;
 
 /// What replaces a redacted span.
 pub(crate) const REDACTED: &str = "[redacted]";
@@ -35,7 +35,7 @@ const MAX_CHARS: usize = 16 * 1024;
 const MAX_VALUE_CHARS: usize = 4096;
 
 /// The most characters of a text that are redacted and kept: messages quote at most
-/// [`crate::limits::EXCERPT_CHARS`] of it.
+/// [`crate::engine::reply_rules::EXCERPT_CHARS`] of it.
 pub(crate) const MAX_TEXT: usize = 512;
 
 /// The values one request carried, to cut out of what a message quotes.
@@ -83,7 +83,7 @@ impl Secrets {
         if escaped != value {
             self.push(&escaped);
         }
-        let encoded = crate::template::percent_encode(value);
+        let encoded = crate::plan::template::percent_encode(value);
         if encoded != value {
             self.push(&encoded);
         }
@@ -182,9 +182,9 @@ pub(crate) fn secrets_of<V: Value>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::Json;
+    use crate::plan::json::Json;
     use crate::plan::Method;
-    use crate::sim::{json, plan};
+    use crate::tests::sim::{json, plan};
 
     const CANARY: &str = "cnry-9f8e7d6c5b4a";
 

@@ -5,12 +5,12 @@
 //! fraud run beside pricing and shipping, and inventory beside everything after cart.
 
 use crate::error::{Error, ErrorKind};
-use crate::hooks::Hooks;
-use crate::json::Json;
+use crate::engine::hooks::Hooks;
+use crate::plan::json::Json;
 use crate::plan::Plan;
-use crate::schedule::Outcome;
-use crate::scope::Scope;
-use crate::value::Value;
+use crate::engine::run::Outcome;
+use crate::engine::scope::Scope;
+use crate::plan::value::Value;
 
 /// The services of the order flow, in plan order.
 pub const SERVICES: [&str; 10] = [
@@ -163,7 +163,7 @@ pub fn check_origins(
     allowed: &[String],
 ) -> Result<(), Error> {
     for (name, url) in SERVICES.iter().zip(urls) {
-        let origin = crate::template::origin_of(url).unwrap_or_default();
+        let origin = crate::plan::template::origin_of(url).unwrap_or_default();
         if !allowed.contains(&origin) {
             let option = if services.iter().any(|(n, _)| n == name) {
                 format!("options.services.{name}")
@@ -536,11 +536,11 @@ pub fn summary<V: Value>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::CallState;
-    use crate::schedule::{run, Schedule};
-    use crate::sim::json;
-    use crate::sim::{Answer, Sim};
-    use crate::transport::{Reply, TransportError};
+    use crate::engine::record::CallState;
+    use crate::engine::run::{run, Schedule};
+    use crate::tests::sim::json;
+    use crate::tests::sim::{Answer, Sim};
+    use crate::engine::transport::{Reply, TransportError};
 
     fn urls() -> Vec<String> {
         service_urls(&[], Some("https://gw.example/api")).unwrap()

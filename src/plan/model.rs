@@ -6,8 +6,8 @@
 //! to do about it.
 
 use crate::error::{Error, ErrorKind};
-use crate::json::Json;
-use crate::template::{
+use crate::plan::json::Json;
+use crate::plan::template::{
     has_dot_segment, header_value_problem, origin_of, BodyTemplate, Part, Placeholder, Template,
     MAX_BODY_DEPTH, MAX_TEMPLATE_BYTES,
 };

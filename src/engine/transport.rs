@@ -3,9 +3,9 @@
 //! The browser implementation is in `fetch.rs`; tests use a fake one on a virtual clock.
 //! Keeping the scheduler generic over this trait is what lets it be tested natively.
 
-use crate::in_flight::BoxFuture;
+use crate::engine::in_flight::BoxFuture;
 use crate::plan::Method;
-use crate::value::Value;
+use crate::plan::value::Value;
 
 /// A request ready to send: every placeholder already filled.
 #[derive(Clone, Debug)]

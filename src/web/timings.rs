@@ -10,7 +10,7 @@
 //! that never started (skipped, cancelled first, not sent) has no measure.
 
 use crate::plan::Plan;
-use crate::schedule::Outcome;
+use crate::engine::run::Outcome;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/timings.js")]

@@ -8,8 +8,8 @@
 //! and is armed for the next one. So a composition usually sets one timer, not one per
 //! request.
 
-use crate::in_flight::BoxFuture;
-use crate::transport::Clock;
+use crate::engine::in_flight::BoxFuture;
+use crate::engine::transport::Clock;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::task::{Context, Poll};
@@ -114,14 +114,14 @@ impl TimeLimits {
 #[cfg(test)]
 mod tests {
     use crate::error::ErrorKind;
-    use crate::hooks::NoHooks;
-    use crate::in_flight::BoxFuture;
-    use crate::json::Json;
+    use crate::engine::hooks::NoHooks;
+    use crate::engine::in_flight::BoxFuture;
+    use crate::plan::json::Json;
     use crate::plan::Plan;
-    use crate::record::CallState;
-    use crate::schedule::{run, Schedule, Settings};
-    use crate::sim::{Answer, Sim};
-    use crate::transport::{Clock, Reply};
+    use crate::engine::record::CallState;
+    use crate::engine::run::{run, Schedule, Settings};
+    use crate::tests::sim::{Answer, Sim};
+    use crate::engine::transport::{Clock, Reply};
     use std::cell::Cell;
 
     /// The simulated clock, counting the timers it is asked for.

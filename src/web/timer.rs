@@ -2,7 +2,7 @@
 //!
 //! Works in pages, workers and Node, which all have global `setTimeout`/`clearTimeout`.
 
-use crate::flag::{Flag, Raised};
+use crate::web::flag::{Flag, Raised};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -2,25 +2,25 @@
 //! JS values and the engine's Rust types. Nothing else in the crate sees JS options.
 
 use crate::error::{Error, ErrorKind};
-use crate::events::{EventKind, OnEvent};
-use crate::fetch::{page_origin, Credentials, FetchTransport, PerformanceClock};
-use crate::hooks::{Hooks, NoHooks};
-use crate::in_flight::BoxFuture;
-use crate::js_value::{json_from_js, set_own};
+use crate::engine::events::{EventKind, OnEvent};
+use crate::web::fetch::{page_origin, Credentials, FetchTransport, PerformanceClock};
+use crate::engine::hooks::{Hooks, NoHooks};
+use crate::engine::in_flight::BoxFuture;
+use crate::web::js_value::{json_from_js, set_own};
 use crate::order::{self, OrderHooks, OrderRequest};
 use crate::plan::{
     call_placeholders, check_call_count, Plan, DEFAULT_MAX_CALLS, INPUT, MAX_TIMEOUT_MS,
 };
-use crate::queue::Concurrency;
-use crate::record::{CallRecord, CallState};
-use crate::resubmit::Resubmit;
-use crate::retry::RetryPolicy;
-use crate::schedule::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
-use crate::scope::Scope;
-use crate::signal::AbortListener;
-use crate::template::parse_origin;
-use crate::trace::TraceContext;
-use crate::transport::{Clock, DEFAULT_MAX_RESPONSE_BYTES};
+use crate::engine::concurrency::Concurrency;
+use crate::engine::record::{CallRecord, CallState};
+use crate::engine::resubmit::Resubmit;
+use crate::engine::retry::RetryPolicy;
+use crate::engine::run::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
+use crate::engine::scope::Scope;
+use crate::web::signal::AbortListener;
+use crate::plan::template::parse_origin;
+use crate::engine::trace::TraceContext;
+use crate::engine::transport::{Clock, DEFAULT_MAX_RESPONSE_BYTES};
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
@@ -1032,7 +1032,7 @@ async fn execute(
     .await;
     if options.timings {
         let end = PerformanceClock.now();
-        crate::timings::measure_composition(plan, &outcome, trace_id.as_deref(), end);
+        crate::web::timings::measure_composition(plan, &outcome, trace_id.as_deref(), end);
     }
     Executed { outcome, trace_id }
 }

@@ -15,7 +15,7 @@
 //! Without limits there is no queue at all ([`Queue::new`] returns `None`), so the
 //! scheduler pays nothing for it.
 
-use crate::template::origin_of;
+use crate::plan::template::origin_of;
 
 /// The most requests a composition may have on the wire at once. `None`: no limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -151,15 +151,15 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compensate::CompensationState;
+    use crate::engine::compensate::CompensationState;
     use crate::error::ErrorKind;
-    use crate::hooks::NoHooks;
-    use crate::json::Json;
+    use crate::engine::hooks::NoHooks;
+    use crate::plan::json::Json;
     use crate::plan::Plan;
-    use crate::record::CallState;
-    use crate::schedule::{run, Outcome, Schedule, Settings};
-    use crate::sim::{json, plan, Answer, Seen, Sim};
-    use crate::transport::{Clock, Reply, TransportError};
+    use crate::engine::record::CallState;
+    use crate::engine::run::{run, Outcome, Schedule, Settings};
+    use crate::tests::sim::{json, plan, Answer, Seen, Sim};
+    use crate::engine::transport::{Clock, Reply, TransportError};
 
     #[test]
     fn slots_are_taken_in_order_and_per_origin_limits_skip_past_a_full_origin() {
@@ -228,7 +228,7 @@ mod tests {
     }
 
     fn go(sim: &Sim, p: &Plan, settings: Settings) -> Outcome<Json> {
-        crate::sim::run_to_end(sim, p, &Json::Null, settings)
+        crate::tests::sim::run_to_end(sim, p, &Json::Null, settings)
     }
 
     /// The most requests on the wire at once, from what the network saw.

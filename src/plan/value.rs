@@ -5,7 +5,7 @@
 //! that bring their own transport) a [`Json`] tree plays the same role. The scheduler
 //! and the templates are generic over this trait.
 
-use crate::json::Json;
+use crate::plan::json::Json;
 
 /// A JSON value the engine can read paths from and build request bodies with.
 pub trait Value: Clone + 'static {

@@ -13,8 +13,8 @@
 //! opted one origin into `include` (or `omit`), so cookies never go to another origin
 //! by default, whatever the platform's or an injected fetch's own default is.
 
-use crate::in_flight::BoxFuture;
-use crate::transport::{
+use crate::engine::in_flight::BoxFuture;
+use crate::engine::transport::{
     Clock, Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
 };
 use js_sys::{Function, Promise};
@@ -94,7 +94,7 @@ impl Clock for PerformanceClock {
     }
 
     fn sleep(&self, ms: f64) -> BoxFuture<()> {
-        Box::pin(crate::timer::Timer::new(ms))
+        Box::pin(crate::web::timer::Timer::new(ms))
     }
 }
 
@@ -188,7 +188,7 @@ impl FetchTransport {
         if self.credentials.is_empty() {
             return Credentials::SameOrigin;
         }
-        let origin = crate::template::origin_of(url).or_else(|| self.page.clone());
+        let origin = crate::plan::template::origin_of(url).or_else(|| self.page.clone());
         self.credentials
             .iter()
             .find(|(o, _)| Some(o) == origin.as_ref())

@@ -8,9 +8,9 @@
 //! all, on to another origin. What is decided here, from those facts: when an empty reply
 //! is an error, and how these failures read in a message.
 
-use crate::hooks::Hooks;
+use crate::engine::hooks::Hooks;
 use crate::plan::Call;
-use crate::value::Value;
+use crate::plan::value::Value;
 use std::fmt::Write;
 
 /// Whether `call`'s reply must be JSON: another call's placeholder reads it, or the hooks
@@ -77,17 +77,17 @@ pub(crate) fn status_and_type(status: u16, content_type: Option<&str>) -> String
 mod tests {
     use super::*;
     use crate::error::{Error, ErrorKind};
-    use crate::hooks::NoHooks;
-    use crate::json::Json;
+    use crate::engine::hooks::NoHooks;
+    use crate::plan::json::Json;
     use crate::order::{OrderHooks, SERVICES};
     use crate::plan::Plan;
-    use crate::record::CallState;
-    use crate::retry::RetryPolicy;
-    use crate::schedule::{run, Outcome, Schedule};
-    use crate::sim::{json, plan};
-    use crate::sim::{Answer, Sim};
-    use crate::transport::{Reply, Request, TransportError, DEFAULT_MAX_RESPONSE_BYTES};
-    use crate::value::Value;
+    use crate::engine::record::CallState;
+    use crate::engine::retry::RetryPolicy;
+    use crate::engine::run::{run, Outcome, Schedule};
+    use crate::tests::sim::{json, plan};
+    use crate::tests::sim::{Answer, Sim};
+    use crate::engine::transport::{Reply, Request, TransportError, DEFAULT_MAX_RESPONSE_BYTES};
+    use crate::plan::value::Value;
 
     fn go<H: Hooks<Json>>(sim: &Sim, p: &Plan, hooks: &H) -> Outcome<Json> {
         let input = json(r#"{"id":"secret-7"}"#);

@@ -40,9 +40,9 @@
 //! stays one JS object); nothing is allocated per call but the table's amortized growth.
 
 use crate::plan::Method;
-use crate::record::CallRecord;
-use crate::schedule::Sent;
-use crate::transport::Request;
+use crate::engine::record::CallRecord;
+use crate::engine::run::Sent;
+use crate::engine::transport::Request;
 
 /// The requests sent so far, by what they ask for, and the calls sharing them.
 pub(crate) struct Dedupe<V> {
@@ -253,13 +253,13 @@ impl<V: Clone> Dedupe<V> {
 #[cfg(test)]
 mod tests {
     use crate::error::ErrorKind;
-    use crate::hooks::NoHooks;
-    use crate::json::Json;
+    use crate::engine::hooks::NoHooks;
+    use crate::plan::json::Json;
     use crate::plan::Plan;
-    use crate::record::CallState;
-    use crate::schedule::{run, Outcome, Schedule, Settings};
-    use crate::sim::{json, plan, Answer, Sim};
-    use crate::transport::{Reply, TransportError};
+    use crate::engine::record::CallState;
+    use crate::engine::run::{run, Outcome, Schedule, Settings};
+    use crate::tests::sim::{json, plan, Answer, Sim};
+    use crate::engine::transport::{Reply, TransportError};
 
     fn ok(ms: f64, body: &str) -> Answer {
         (
@@ -307,7 +307,7 @@ mod tests {
     }
 
     fn go(sim: &Sim, p: &Plan, settings: impl Into<Settings>) -> Outcome<Json> {
-        crate::sim::run_to_end(sim, p, &json(r#"{"id":"7"}"#), settings)
+        crate::tests::sim::run_to_end(sim, p, &json(r#"{"id":"7"}"#), settings)
     }
 
     fn at(p: &Plan, name: &str) -> usize {
@@ -468,7 +468,7 @@ mod tests {
             &sim,
             &p,
             Settings {
-                retry: crate::retry::RetryPolicy {
+                retry: crate::engine::retry::RetryPolicy {
                     max_attempts: 1,
                     ..Default::default()
                 },
@@ -570,7 +570,7 @@ mod tests {
             &sim,
             &p,
             Settings {
-                concurrency: crate::queue::Concurrency {
+                concurrency: crate::engine::concurrency::Concurrency {
                     max: Some(1),
                     per_origin: None,
                 },

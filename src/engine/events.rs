@@ -5,10 +5,10 @@
 //! The scheduler reports through [`Progress`], which costs one branch per hook when
 //! nobody listens: no allocation, no bookkeeping, no clock reading.
 
-use crate::compensate::{Compensation, CompensationState};
+use crate::engine::compensate::{Compensation, CompensationState};
 use crate::error::ErrorKind;
 use crate::plan::Plan;
-use crate::record::{CallRecord, CallState};
+use crate::engine::record::{CallRecord, CallState};
 use std::fmt;
 use std::rc::Rc;
 
@@ -344,11 +344,11 @@ pub(crate) fn compensated(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::NoHooks;
-    use crate::json::Json;
-    use crate::schedule::{run, Outcome, Schedule, Settings};
-    use crate::sim::{json, plan, Answer, Sim};
-    use crate::transport::{Reply, Request, TransportError};
+    use crate::engine::hooks::NoHooks;
+    use crate::plan::json::Json;
+    use crate::engine::run::{run, Outcome, Schedule, Settings};
+    use crate::tests::sim::{json, plan, Answer, Sim};
+    use crate::engine::transport::{Reply, Request, TransportError};
     use std::cell::RefCell;
     use std::collections::HashMap;
 

@@ -31,17 +31,17 @@
 //! and 20 s in `npm test`.
 
 use crate::error::{Error, ErrorKind};
-use crate::hooks::NoHooks;
-use crate::json::Json;
-use crate::limits::excerpt;
+use crate::engine::hooks::NoHooks;
+use crate::plan::json::Json;
+use crate::engine::reply_rules::excerpt;
 use crate::order::{self, OrderRequest};
 use crate::plan::{call_placeholders, Method, Plan, INPUT};
-use crate::schedule::{run, Schedule, Settings};
-use crate::scope::Scope;
-use crate::sim::{Answer, Sim};
-use crate::template::{percent_encode, BodyTemplate, Part, Template};
-use crate::transport::{Reply, Request, TransportError};
-use crate::value::Value;
+use crate::engine::run::{run, Schedule, Settings};
+use crate::engine::scope::Scope;
+use crate::tests::sim::{Answer, Sim};
+use crate::plan::template::{percent_encode, BodyTemplate, Part, Template};
+use crate::engine::transport::{Reply, Request, TransportError};
+use crate::plan::value::Value;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};

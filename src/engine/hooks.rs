@@ -5,8 +5,8 @@
 //! into a failure although the service answered 200.
 
 use crate::error::Error;
-use crate::scope::Scope;
-use crate::value::Value;
+use crate::engine::scope::Scope;
+use crate::plan::value::Value;
 
 /// Per-call domain logic. Every method has a default that does nothing.
 pub trait Hooks<V: Value> {

@@ -13,8 +13,8 @@
 //! and a fragment only where the template has them. This module also holds the parser's
 //! limits, which bound the work and the stack depth any plan can cause.
 
-use crate::json::Json;
-use crate::value::Value;
+use crate::plan::json::Json;
+use crate::plan::value::Value;
 use std::fmt;
 
 /// The longest URL or header template, in bytes.

@@ -6,8 +6,8 @@
 //! integer too large for a double arrives as a `BigInt` (see `js/fetch-call.js`): as text
 //! it is its exact digits, so it reaches later URLs, headers and bodies unrounded.
 
-use crate::json::Json;
-use crate::value::{parse_index, Value, MAX_VISIT_DEPTH};
+use crate::plan::json::Json;
+use crate::plan::value::{parse_index, Value, MAX_VISIT_DEPTH};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};

@@ -10,22 +10,22 @@
 //! records say truthfully which writes happened. When the caller's abort signal fires,
 //! every in-flight request is aborted at once. Dropping the future aborts them too.
 
-use crate::compensate::{compensate, Compensation, Sender};
-use crate::dedupe::Dedupe;
+use crate::engine::compensate::{compensate, Compensation, Sender};
+use crate::engine::dedupe::Dedupe;
 use crate::error::{Error, ErrorKind};
-use crate::events::{OnEvent, Progress};
-use crate::hooks::Hooks;
-use crate::in_flight::{BoxFuture, InFlight};
+use crate::engine::events::{OnEvent, Progress};
+use crate::engine::hooks::Hooks;
+use crate::engine::in_flight::{BoxFuture, InFlight};
 use crate::plan::{Call, Plan};
-use crate::queue::{Concurrency, Queue};
-use crate::record::{CallRecord, CallState};
-use crate::retry::{Decision, RetryPolicy};
-use crate::scope::Scope;
-use crate::time_limits::TimeLimits;
-use crate::trace::TraceContext;
-use crate::transport::Request;
-use crate::transport::{Clock, Reply, Transport, TransportError};
-use crate::value::Value;
+use crate::engine::concurrency::{Concurrency, Queue};
+use crate::engine::record::{CallRecord, CallState};
+use crate::engine::retry::{Decision, RetryPolicy};
+use crate::engine::scope::Scope;
+use crate::engine::timeouts::TimeLimits;
+use crate::engine::trace::TraceContext;
+use crate::engine::transport::Request;
+use crate::engine::transport::{Clock, Reply, Transport, TransportError};
+use crate::plan::value::Value;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::Future;
@@ -580,7 +580,7 @@ where
                     let shared = run.dedupe.share(i, &request, own, &sent);
                     sent[i] = Some(request);
                     match shared {
-                        Some(leader) => crate::dedupe::follow(&mut run.records[i], leader, now),
+                        Some(leader) => crate::engine::dedupe::follow(&mut run.records[i], leader, now),
                         None => send(&mut run, &sent, i, now),
                     }
                 }
@@ -670,11 +670,11 @@ where
         // stays an error, which the last arm reports as a bad response (never retried).
         let result = match result {
             Err(TransportError::Empty { status, .. })
-                if !crate::limits::expects_json(&plan.calls()[i], hooks) =>
+                if !crate::engine::reply_rules::expects_json(&plan.calls()[i], hooks) =>
             {
                 Ok(Reply {
                     status,
-                    body: T::Value::from_json(&crate::json::Json::Null),
+                    body: T::Value::from_json(&crate::plan::json::Json::Null),
                     replayed: false,
                 })
             }
@@ -795,7 +795,7 @@ pub(crate) fn transport_error<V: Value>(
     sent: Option<(&Request<V>, &Scope<'_, V>)>,
 ) -> Error {
     let what = format!("call `{}` ({} {})", call.name, call.method, call.url_source);
-    let redact = |text: &str| crate::redact::secrets_of(call, sent).redact(text);
+    let redact = |text: &str| crate::engine::redact::secrets_of(call, sent).redact(text);
     match e {
         TransportError::Status(status) | TransportError::Throttled { status, .. } => Error::new(
             ErrorKind::HttpStatus,
@@ -822,11 +822,11 @@ pub(crate) fn transport_error<V: Value>(
             reason,
         } => {
             let shown = if excerpt.is_empty() {
-                crate::limits::excerpt(&redact(&reason))
+                crate::engine::reply_rules::excerpt(&redact(&reason))
             } else {
-                format!("\"{}\"", crate::limits::excerpt(&redact(&excerpt)))
+                format!("\"{}\"", crate::engine::reply_rules::excerpt(&redact(&excerpt)))
             };
-            let head = crate::limits::status_and_type(status, content_type.as_deref());
+            let head = crate::engine::reply_rules::status_and_type(status, content_type.as_deref());
             Error::new(
                 ErrorKind::BadResponse,
                 format!("{what} failed: the reply is not JSON ({head}): {shown}"),
@@ -840,7 +840,7 @@ pub(crate) fn transport_error<V: Value>(
             ErrorKind::BadResponse,
             format!(
                 "{what} failed: expected a JSON reply, but it is empty ({})",
-                crate::limits::status_and_type(status, content_type.as_deref())
+                crate::engine::reply_rules::status_and_type(status, content_type.as_deref())
             ),
         )
         .with_status(status),
@@ -849,7 +849,7 @@ pub(crate) fn transport_error<V: Value>(
             limit,
             declared,
         } => {
-            let cap = crate::limits::size_text(limit);
+            let cap = crate::engine::reply_rules::size_text(limit);
             Error::new(
                 ErrorKind::BadResponse,
                 match declared {
@@ -867,9 +867,9 @@ pub(crate) fn transport_error<V: Value>(
         }
         TransportError::Redirected { status, origin } => {
             let seen = match (status, origin.map(|o| redact(&o))) {
-                (Some(s), Some(o)) => format!(" (HTTP {s} to {})", crate::limits::excerpt(&o)),
+                (Some(s), Some(o)) => format!(" (HTTP {s} to {})", crate::engine::reply_rules::excerpt(&o)),
                 (Some(s), None) => format!(" (HTTP {s})"),
-                (None, Some(o)) => format!(" (to {})", crate::limits::excerpt(&o)),
+                (None, Some(o)) => format!(" (to {})", crate::engine::reply_rules::excerpt(&o)),
                 (None, None) => String::new(),
             };
             let error = Error::new(
@@ -891,12 +891,12 @@ pub(crate) fn transport_error<V: Value>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::NoHooks;
-    use crate::json::Json;
+    use crate::engine::hooks::NoHooks;
+    use crate::plan::json::Json;
     use crate::plan::Method;
-    use crate::sim::{json, plan};
-    use crate::sim::{Answer, Sim};
-    use crate::transport::Request;
+    use crate::tests::sim::{json, plan};
+    use crate::tests::sim::{Answer, Sim};
+    use crate::engine::transport::Request;
     use std::collections::HashMap;
 
     /// The last path segment of `http://svc/<name>...` names the simulated service.
@@ -929,7 +929,7 @@ mod tests {
 
     /// Runs `p` on `sim` with `input` (JSON text) and `settings`, never cancelled.
     fn go(sim: &Sim, p: &Plan, input: &str, settings: impl Into<Settings>) -> Outcome<Json> {
-        crate::sim::run_to_end(sim, p, &json(input), settings)
+        crate::tests::sim::run_to_end(sim, p, &json(input), settings)
     }
 
     fn times(out: &Outcome<Json>, p: &Plan) -> HashMap<String, (f64, f64)> {

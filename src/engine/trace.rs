@@ -16,7 +16,7 @@
 //! writes (`traceparent`, in any case) wins: the engine adds none to that request, so a
 //! page can join a trace it is already in.
 
-use crate::transport::Request;
+use crate::engine::transport::Request;
 
 /// The header's name, as the W3C recommendation writes it.
 pub const TRACEPARENT: &str = "traceparent";
@@ -48,7 +48,7 @@ pub struct TraceContext {
     /// `00-<trace id>-`: what every `traceparent` of the composition starts with.
     prefix: String,
     span_seed: u64,
-    /// Origins that get the header, as [`crate::template::parse_origin`] writes them.
+    /// Origins that get the header, as [`crate::plan::template::parse_origin`] writes them.
     origins: Vec<String>,
     /// The origin of a relative URL (the page's), if any.
     page: Option<String>,
@@ -110,7 +110,7 @@ impl TraceContext {
         if self.origins.is_empty() {
             return false;
         }
-        match crate::template::origin_of(url) {
+        match crate::plan::template::origin_of(url) {
             Some(origin) => self.origins.contains(&origin),
             None => self.page.as_ref().is_some_and(|p| self.origins.contains(p)),
         }
@@ -231,7 +231,7 @@ mod tests {
     }
 
     /// The traceparent each request the simulated network saw carried, by URL.
-    fn sent(sim: &crate::sim::Sim) -> Vec<(String, Option<String>)> {
+    fn sent(sim: &crate::tests::sim::Sim) -> Vec<(String, Option<String>)> {
         sim.seen()
             .iter()
             .map(|s| {
@@ -247,9 +247,9 @@ mod tests {
 
     #[test]
     fn every_request_of_a_composition_carries_its_trace_and_its_call_s_span() {
-        use crate::schedule::{Schedule, Settings};
-        use crate::sim::{json, plan, Sim};
-        use crate::transport::{Reply, TransportError};
+        use crate::engine::run::{Schedule, Settings};
+        use crate::tests::sim::{json, plan, Sim};
+        use crate::engine::transport::{Reply, TransportError};
         let p = plan(
             r#"{"calls":{
             "a":{"url":"http://svc/a"},
@@ -286,7 +286,7 @@ mod tests {
             trace: Some(trace.clone()),
             ..Settings::from(Schedule::Eager)
         };
-        let out = crate::sim::run_to_end(&sim, &p, &json("{}"), settings);
+        let out = crate::tests::sim::run_to_end(&sim, &p, &json("{}"), settings);
         assert_eq!(out.error.unwrap().call(), Some("fail"));
         let sent = sent(&sim);
         let of = |url: &str| -> Vec<Option<String>> {

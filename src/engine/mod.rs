@@ -1,0 +1,21 @@
+//! The engine: the scheduler, generic over [`Transport`](transport::Transport),
+//! [`Clock`](transport::Clock) and [`Value`](crate::plan::value::Value), and its policies
+//! (retries, time limits, concurrency limits, dedupe, compensation, events, trace context).
+//! Nothing here knows JavaScript: the browser's side is in `web/`.
+
+pub(crate) mod compensate;
+pub(crate) mod concurrency;
+pub(crate) mod dedupe;
+pub(crate) mod events;
+pub(crate) mod hooks;
+pub(crate) mod in_flight;
+pub(crate) mod record;
+pub(crate) mod redact;
+pub(crate) mod reply_rules;
+pub(crate) mod resubmit;
+pub(crate) mod retry;
+pub(crate) mod run;
+pub(crate) mod scope;
+pub(crate) mod timeouts;
+pub(crate) mod trace;
+pub(crate) mod transport;

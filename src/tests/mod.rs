@@ -1,0 +1,10 @@
+//! Crate-internal tests that span the engine: a simulated network on a virtual clock, and
+//! the property and fuzz tests that run random plans over it (native only: proptest seeds
+//! from the OS).
+
+pub(crate) mod sim;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod fuzzing;
+#[cfg(not(target_arch = "wasm32"))]
+mod properties;

@@ -1,0 +1,10 @@
+//! What touches the web platform: the `fetch` transport, the clock and its timers, the
+//! caller's `AbortSignal`, `JsValue` as a reply [`Value`](crate::plan::value::Value), and
+//! User Timing measures. The same code runs in a page, a worker and Node.
+
+pub(crate) mod fetch;
+pub(crate) mod flag;
+pub(crate) mod js_value;
+pub(crate) mod signal;
+pub(crate) mod timer;
+pub(crate) mod timings;
