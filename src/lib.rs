@@ -163,24 +163,26 @@ mod tests;
 mod web;
 
 pub use bindings::{compose, compose_order, validate_plan};
-pub use engine::compensate::{Compensation, CompensationState};
-pub use error::{Error, ErrorKind};
-pub use engine::events::{Event, EventKind, OnEvent};
-pub use web::fetch::{Credentials, FetchTransport, PerformanceClock};
-pub use engine::hooks::{Hooks, NoHooks};
-pub use plan::json::Json;
-pub use order::{OrderHooks, OrderRequest};
-pub use plan::model::{Call, Method, Plan};
 pub use engine::concurrency::Concurrency;
+pub use engine::events::{Event, EventKind, OnEvent};
+pub use engine::hooks::{Hooks, NoHooks};
+pub use engine::outcome::Outcome;
 pub use engine::record::{CallRecord, CallState};
+pub use engine::record::{Compensation, CompensationState};
 pub use engine::resubmit::Resubmit;
 pub use engine::retry::{Decision, RetryPolicy};
-pub use engine::run::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
+pub use engine::run::run;
 pub use engine::scope::Scope;
-pub use plan::template::{percent_encode, BodyTemplate, Placeholder, Template};
+pub use engine::settings::{Schedule, Settings, DEFAULT_TIMEOUT_MS};
 pub use engine::trace::TraceContext;
 pub use engine::transport::{
     Clock, Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
     IDEMPOTENT_REPLAYED,
 };
+pub use error::{Error, ErrorKind};
+pub use order::{OrderHooks, OrderRequest};
+pub use plan::json::Json;
+pub use plan::model::{Call, Method, Plan};
+pub use plan::template::{percent_encode, BodyTemplate, Placeholder, Template};
 pub use plan::value::Value;
+pub use web::fetch::{Credentials, FetchTransport, PerformanceClock};

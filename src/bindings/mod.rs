@@ -1,26 +1,28 @@
 //! The JavaScript surface: every `#[wasm_bindgen]` export, and the conversions between
 //! JS values and the engine's Rust types. Nothing else in the crate sees JS options.
 
-use crate::error::{Error, ErrorKind};
+use crate::engine::concurrency::Concurrency;
 use crate::engine::events::{EventKind, OnEvent};
-use crate::web::fetch::{page_origin, Credentials, FetchTransport, PerformanceClock};
 use crate::engine::hooks::{Hooks, NoHooks};
 use crate::engine::in_flight::BoxFuture;
-use crate::web::js_value::{json_from_js, set_own};
-use crate::order::{self, OrderHooks, OrderRequest};
-use crate::plan::{
-    call_placeholders, check_call_count, Plan, DEFAULT_MAX_CALLS, INPUT, MAX_TIMEOUT_MS,
-};
-use crate::engine::concurrency::Concurrency;
+use crate::engine::outcome::Outcome;
 use crate::engine::record::{CallRecord, CallState};
 use crate::engine::resubmit::Resubmit;
 use crate::engine::retry::RetryPolicy;
-use crate::engine::run::{run, Outcome, Schedule, Settings, DEFAULT_TIMEOUT_MS};
+use crate::engine::run::run;
 use crate::engine::scope::Scope;
-use crate::web::signal::AbortListener;
-use crate::plan::template::parse_origin;
+use crate::engine::settings::{Schedule, Settings, DEFAULT_TIMEOUT_MS};
 use crate::engine::trace::TraceContext;
 use crate::engine::transport::{Clock, DEFAULT_MAX_RESPONSE_BYTES};
+use crate::error::{Error, ErrorKind};
+use crate::order::{self, OrderHooks, OrderRequest};
+use crate::plan::template::parse_origin;
+use crate::plan::{
+    call_placeholders, check_call_count, Plan, DEFAULT_MAX_CALLS, INPUT, MAX_TIMEOUT_MS,
+};
+use crate::web::fetch::{page_origin, Credentials, FetchTransport, PerformanceClock};
+use crate::web::js_value::{json_from_js, set_own};
+use crate::web::signal::AbortListener;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;

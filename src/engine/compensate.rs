@@ -7,67 +7,19 @@
 //! `Idempotency-Key`), bounded by their own time limit rather than the composition's
 //! deadline: a held reservation costs more than a late rejection.
 
-use crate::error::Error;
+use crate::engine::failure::transport_error;
+use crate::engine::idempotency::add_idempotency_key;
 use crate::engine::in_flight::BoxFuture;
-use crate::plan::Plan;
-use crate::engine::record::{CallRecord, CallState};
+use crate::engine::record::{CallRecord, CallState, Compensation, CompensationState};
 use crate::engine::retry::Decision;
-use crate::engine::run::{add_idempotency_key, transport_error, Sent, Settings};
 use crate::engine::scope::Scope;
+use crate::engine::settings::Settings;
+use crate::engine::transport::Sent;
 use crate::engine::transport::{Clock, Reply, Transport, TransportError};
+use crate::plan::Plan;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
-
-/// How a compensation ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CompensationState {
-    /// The undoing write succeeded.
-    Ok,
-    /// The undoing write was answered with a failure, or could not be built.
-    Failed,
-    /// The undoing write was sent but its outcome is not known.
-    Unknown,
-    /// It was not attempted; the error says why.
-    NotRun,
-}
-
-impl CompensationState {
-    /// The state's name as JavaScript sees it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CompensationState::Ok => "ok",
-            CompensationState::Failed => "failed",
-            CompensationState::Unknown => "unknown",
-            CompensationState::NotRun => "not-run",
-        }
-    }
-}
-
-/// What became of the compensation of one completed write.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Compensation {
-    /// The index of the call it undoes.
-    pub call: usize,
-    /// How it ended.
-    pub state: CompensationState,
-    /// The HTTP status of its last reply, when one arrived.
-    pub status: Option<u16>,
-    /// How many requests were sent for it.
-    pub attempts: u32,
-    /// Why it failed (`failed`, `unknown`).
-    pub error: Option<Error>,
-    /// Why it was not attempted (`not-run`).
-    pub reason: Option<String>,
-    /// When its first request started, in ms from the composition's start.
-    pub start_ms: Option<f64>,
-    /// When it settled.
-    pub end_ms: Option<f64>,
-    /// Whether the write was left alone because an earlier request with the same
-    /// `Idempotency-Key` made it (its reply was replayed): it is that submission's, not
-    /// this one's (`state` is then `not-run`).
-    pub replayed: bool,
-}
 
 /// What sending needs: the transport, the clock, the settings and the composition's
 /// time origin.
@@ -91,7 +43,7 @@ fn replayed_for_a_shared_key(
     let keyed_by_plan = plan.calls()[i]
         .headers
         .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case(crate::engine::run::IDEMPOTENCY_KEY));
+        .any(|(name, _)| name.eq_ignore_ascii_case(crate::engine::idempotency::IDEMPOTENCY_KEY));
     records[i].replayed && (settings.operation_id.is_some() || keyed_by_plan)
 }
 
@@ -396,13 +348,15 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
     use crate::engine::hooks::NoHooks;
+    use crate::engine::outcome::Outcome;
+    use crate::engine::run::run;
+    use crate::engine::settings::{Schedule, Settings};
+    use crate::engine::transport::Request;
+    use crate::error::ErrorKind;
     use crate::plan::json::Json;
-    use crate::engine::run::{run, Outcome, Schedule, Settings};
     use crate::tests::sim::json;
     use crate::tests::sim::{Answer, Sim};
-    use crate::engine::transport::Request;
 
     /// A saga: `reserve` and `charge` are writes that declare how to undo themselves,
     /// `quote` is a write that does not, and `place` needs them all.

@@ -151,15 +151,17 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::compensate::CompensationState;
-    use crate::error::ErrorKind;
     use crate::engine::hooks::NoHooks;
+    use crate::engine::outcome::Outcome;
+    use crate::engine::record::CallState;
+    use crate::engine::record::CompensationState;
+    use crate::engine::run::run;
+    use crate::engine::settings::{Schedule, Settings};
+    use crate::engine::transport::{Clock, Reply, TransportError};
+    use crate::error::ErrorKind;
     use crate::plan::json::Json;
     use crate::plan::Plan;
-    use crate::engine::record::CallState;
-    use crate::engine::run::{run, Outcome, Schedule, Settings};
     use crate::tests::sim::{json, plan, Answer, Seen, Sim};
-    use crate::engine::transport::{Clock, Reply, TransportError};
 
     #[test]
     fn slots_are_taken_in_order_and_per_origin_limits_skip_past_a_full_origin() {

@@ -39,10 +39,10 @@
 //! URL and headers, a probe of one table and a copy of its outcome's handle (a reply
 //! stays one JS object); nothing is allocated per call but the table's amortized growth.
 
-use crate::plan::Method;
 use crate::engine::record::CallRecord;
-use crate::engine::run::Sent;
 use crate::engine::transport::Request;
+use crate::engine::transport::Sent;
+use crate::plan::Method;
 
 /// The requests sent so far, by what they ask for, and the calls sharing them.
 pub(crate) struct Dedupe<V> {
@@ -252,14 +252,16 @@ impl<V: Clone> Dedupe<V> {
 
 #[cfg(test)]
 mod tests {
-    use crate::error::ErrorKind;
     use crate::engine::hooks::NoHooks;
+    use crate::engine::outcome::Outcome;
+    use crate::engine::record::CallState;
+    use crate::engine::run::run;
+    use crate::engine::settings::{Schedule, Settings};
+    use crate::engine::transport::{Reply, TransportError};
+    use crate::error::ErrorKind;
     use crate::plan::json::Json;
     use crate::plan::Plan;
-    use crate::engine::record::CallState;
-    use crate::engine::run::{run, Outcome, Schedule, Settings};
     use crate::tests::sim::{json, plan, Answer, Sim};
-    use crate::engine::transport::{Reply, TransportError};
 
     fn ok(ms: f64, body: &str) -> Answer {
         (

@@ -5,10 +5,10 @@
 //! The scheduler reports through [`Progress`], which costs one branch per hook when
 //! nobody listens: no allocation, no bookkeeping, no clock reading.
 
-use crate::engine::compensate::{Compensation, CompensationState};
+use crate::engine::record::{CallRecord, CallState};
+use crate::engine::record::{Compensation, CompensationState};
 use crate::error::ErrorKind;
 use crate::plan::Plan;
-use crate::engine::record::{CallRecord, CallState};
 use std::fmt;
 use std::rc::Rc;
 
@@ -345,10 +345,12 @@ pub(crate) fn compensated(
 mod tests {
     use super::*;
     use crate::engine::hooks::NoHooks;
-    use crate::plan::json::Json;
-    use crate::engine::run::{run, Outcome, Schedule, Settings};
-    use crate::tests::sim::{json, plan, Answer, Sim};
+    use crate::engine::outcome::Outcome;
+    use crate::engine::run::run;
+    use crate::engine::settings::{Schedule, Settings};
     use crate::engine::transport::{Reply, Request, TransportError};
+    use crate::plan::json::Json;
+    use crate::tests::sim::{json, plan, Answer, Sim};
     use std::cell::RefCell;
     use std::collections::HashMap;
 

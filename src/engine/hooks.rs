@@ -4,8 +4,8 @@
 //! templates deliberately cannot do, and to turn a fraud rejection or a declined payment
 //! into a failure although the service answered 200.
 
-use crate::error::Error;
 use crate::engine::scope::Scope;
+use crate::error::Error;
 use crate::plan::value::Value;
 
 /// Per-call domain logic. Every method has a default that does nothing.

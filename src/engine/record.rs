@@ -1,4 +1,5 @@
-//! Per-call records: how each call of a composition ended, and when it ran.
+//! Per-call records: how each call of a composition ended, and when it ran; and what
+//! became of the compensation of each completed write.
 
 use crate::error::Error;
 
@@ -82,4 +83,54 @@ impl Default for CallRecord {
             replayed: false,
         }
     }
+}
+
+/// How a compensation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CompensationState {
+    /// The undoing write succeeded.
+    Ok,
+    /// The undoing write was answered with a failure, or could not be built.
+    Failed,
+    /// The undoing write was sent but its outcome is not known.
+    Unknown,
+    /// It was not attempted; the error says why.
+    NotRun,
+}
+
+impl CompensationState {
+    /// The state's name as JavaScript sees it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompensationState::Ok => "ok",
+            CompensationState::Failed => "failed",
+            CompensationState::Unknown => "unknown",
+            CompensationState::NotRun => "not-run",
+        }
+    }
+}
+
+/// What became of the compensation of one completed write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compensation {
+    /// The index of the call it undoes.
+    pub call: usize,
+    /// How it ended.
+    pub state: CompensationState,
+    /// The HTTP status of its last reply, when one arrived.
+    pub status: Option<u16>,
+    /// How many requests were sent for it.
+    pub attempts: u32,
+    /// Why it failed (`failed`, `unknown`).
+    pub error: Option<Error>,
+    /// Why it was not attempted (`not-run`).
+    pub reason: Option<String>,
+    /// When its first request started, in ms from the composition's start.
+    pub start_ms: Option<f64>,
+    /// When it settled.
+    pub end_ms: Option<f64>,
+    /// Whether the write was left alone because an earlier request with the same
+    /// `Idempotency-Key` made it (its reply was replayed): it is that submission's, not
+    /// this one's (`state` is then `not-run`).
+    pub replayed: bool,
 }

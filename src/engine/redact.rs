@@ -11,10 +11,10 @@
 //! cut in the middle of a value, as a 300-character token echoed at offset 50 of a
 //! 100-character excerpt is.
 
-use crate::plan::Call;
 use crate::engine::scope::Scope;
 use crate::engine::transport::Request;
 use crate::plan::value::Value;
+use crate::plan::Call;
 
 /// What replaces a redacted span.
 pub(crate) const REDACTED: &str = "[redacted]";

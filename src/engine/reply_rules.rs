@@ -9,8 +9,8 @@
 //! is an error, and how these failures read in a message.
 
 use crate::engine::hooks::Hooks;
-use crate::plan::Call;
 use crate::plan::value::Value;
+use crate::plan::Call;
 use std::fmt::Write;
 
 /// Whether `call`'s reply must be JSON: another call's placeholder reads it, or the hooks
@@ -76,18 +76,20 @@ pub(crate) fn status_and_type(status: u16, content_type: Option<&str>) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{Error, ErrorKind};
     use crate::engine::hooks::NoHooks;
-    use crate::plan::json::Json;
-    use crate::order::{OrderHooks, SERVICES};
-    use crate::plan::Plan;
+    use crate::engine::outcome::Outcome;
     use crate::engine::record::CallState;
     use crate::engine::retry::RetryPolicy;
-    use crate::engine::run::{run, Outcome, Schedule};
+    use crate::engine::run::run;
+    use crate::engine::settings::Schedule;
+    use crate::engine::transport::{Reply, Request, TransportError, DEFAULT_MAX_RESPONSE_BYTES};
+    use crate::error::{Error, ErrorKind};
+    use crate::order::{OrderHooks, SERVICES};
+    use crate::plan::json::Json;
+    use crate::plan::value::Value;
+    use crate::plan::Plan;
     use crate::tests::sim::{json, plan};
     use crate::tests::sim::{Answer, Sim};
-    use crate::engine::transport::{Reply, Request, TransportError, DEFAULT_MAX_RESPONSE_BYTES};
-    use crate::plan::value::Value;
 
     fn go<H: Hooks<Json>>(sim: &Sim, p: &Plan, hooks: &H) -> Outcome<Json> {
         let input = json(r#"{"id":"secret-7"}"#);

@@ -11,9 +11,9 @@
 //! declined payment stays declined, a released reservation comes back released). So the
 //! answer depends on what the failed composition left behind.
 
-use crate::engine::compensate::CompensationState;
+use crate::engine::outcome::Outcome;
 use crate::engine::record::CallState;
-use crate::engine::run::Outcome;
+use crate::engine::record::CompensationState;
 
 /// How to submit the same intent again after a composition failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,9 +73,9 @@ impl<V> Outcome<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::compensate::Compensation;
-    use crate::error::{Error, ErrorKind};
     use crate::engine::record::CallRecord;
+    use crate::engine::record::Compensation;
+    use crate::error::{Error, ErrorKind};
 
     fn outcome(states: &[CallState], undone: &[(CompensationState, bool)]) -> Outcome<()> {
         let records = states

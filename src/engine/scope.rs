@@ -1,14 +1,14 @@
 //! Resolving placeholders against the input and the replies so far, and filling a
 //! call's request from them.
 
+use crate::engine::transport::Request;
 use crate::error::{Error, ErrorKind};
-use crate::plan::{call_placeholders, Call, Plan, INPUT};
 use crate::plan::template::{
     check_filled_url, header_value_problem, path_value_problem, percent_encode, Placeholder,
     MAX_URL_VALUE_BYTES,
 };
-use crate::engine::transport::Request;
 use crate::plan::value::Value;
+use crate::plan::{call_placeholders, Call, Plan, INPUT};
 
 /// The values a call's templates can see: the input and every finished reply.
 pub struct Scope<'a, V> {

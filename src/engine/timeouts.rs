@@ -113,15 +113,16 @@ impl TimeLimits {
 
 #[cfg(test)]
 mod tests {
-    use crate::error::ErrorKind;
     use crate::engine::hooks::NoHooks;
     use crate::engine::in_flight::BoxFuture;
+    use crate::engine::record::CallState;
+    use crate::engine::run::run;
+    use crate::engine::settings::{Schedule, Settings};
+    use crate::engine::transport::{Clock, Reply};
+    use crate::error::ErrorKind;
     use crate::plan::json::Json;
     use crate::plan::Plan;
-    use crate::engine::record::CallState;
-    use crate::engine::run::{run, Schedule, Settings};
     use crate::tests::sim::{Answer, Sim};
-    use crate::engine::transport::{Clock, Reply};
     use std::cell::Cell;
 
     /// The simulated clock, counting the timers it is asked for.

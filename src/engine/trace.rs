@@ -247,9 +247,9 @@ mod tests {
 
     #[test]
     fn every_request_of_a_composition_carries_its_trace_and_its_call_s_span() {
-        use crate::engine::run::{Schedule, Settings};
-        use crate::tests::sim::{json, plan, Sim};
+        use crate::engine::settings::{Schedule, Settings};
         use crate::engine::transport::{Reply, TransportError};
+        use crate::tests::sim::{json, plan, Sim};
         let p = plan(
             r#"{"calls":{
             "a":{"url":"http://svc/a"},

@@ -4,8 +4,8 @@
 //! Keeping the scheduler generic over this trait is what lets it be tested natively.
 
 use crate::engine::in_flight::BoxFuture;
-use crate::plan::Method;
 use crate::plan::value::Value;
+use crate::plan::Method;
 
 /// A request ready to send: every placeholder already filled.
 #[derive(Clone, Debug)]
@@ -49,6 +49,9 @@ impl<V> Reply<V> {
 /// The response header with which a service says it replayed a stored reply for an
 /// `Idempotency-Key` instead of acting again (Stripe's convention).
 pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
+
+/// What one attempt of a request produced.
+pub(crate) type Sent<V> = Result<Reply<V>, TransportError>;
 
 /// The byte cap of one reply unless the caller sets another (`options.maxResponseBytes`).
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 5 * 1024 * 1024;

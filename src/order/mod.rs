@@ -4,13 +4,13 @@
 //! The plan's edges are the contract's "depends on" column; eager scheduling then lets
 //! fraud run beside pricing and shipping, and inventory beside everything after cart.
 
-use crate::error::{Error, ErrorKind};
 use crate::engine::hooks::Hooks;
-use crate::plan::json::Json;
-use crate::plan::Plan;
-use crate::engine::run::Outcome;
+use crate::engine::outcome::Outcome;
 use crate::engine::scope::Scope;
+use crate::error::{Error, ErrorKind};
+use crate::plan::json::Json;
 use crate::plan::value::Value;
+use crate::plan::Plan;
 
 /// The services of the order flow, in plan order.
 pub const SERVICES: [&str; 10] = [
@@ -537,10 +537,11 @@ pub fn summary<V: Value>(
 mod tests {
     use super::*;
     use crate::engine::record::CallState;
-    use crate::engine::run::{run, Schedule};
+    use crate::engine::run::run;
+    use crate::engine::settings::Schedule;
+    use crate::engine::transport::{Reply, TransportError};
     use crate::tests::sim::json;
     use crate::tests::sim::{Answer, Sim};
-    use crate::engine::transport::{Reply, TransportError};
 
     fn urls() -> Vec<String> {
         service_urls(&[], Some("https://gw.example/api")).unwrap()

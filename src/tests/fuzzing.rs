@@ -30,18 +30,19 @@
 //! how many cases each ran: `npm run fuzz [-- SECONDS]` (scripts/fuzz.sh; 600 s by default),
 //! and 20 s in `npm test`.
 
-use crate::error::{Error, ErrorKind};
 use crate::engine::hooks::NoHooks;
-use crate::plan::json::Json;
 use crate::engine::reply_rules::excerpt;
-use crate::order::{self, OrderRequest};
-use crate::plan::{call_placeholders, Method, Plan, INPUT};
-use crate::engine::run::{run, Schedule, Settings};
+use crate::engine::run::run;
 use crate::engine::scope::Scope;
-use crate::tests::sim::{Answer, Sim};
-use crate::plan::template::{percent_encode, BodyTemplate, Part, Template};
+use crate::engine::settings::{Schedule, Settings};
 use crate::engine::transport::{Reply, Request, TransportError};
+use crate::error::{Error, ErrorKind};
+use crate::order::{self, OrderRequest};
+use crate::plan::json::Json;
+use crate::plan::template::{percent_encode, BodyTemplate, Part, Template};
 use crate::plan::value::Value;
+use crate::plan::{call_placeholders, Method, Plan, INPUT};
+use crate::tests::sim::{Answer, Sim};
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};

@@ -4,6 +4,8 @@
 
 pub(crate) mod sim;
 
+mod schedule;
+
 #[cfg(not(target_arch = "wasm32"))]
 mod fuzzing;
 #[cfg(not(target_arch = "wasm32"))]

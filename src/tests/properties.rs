@@ -8,17 +8,20 @@
 //! with each call's method, inputs and answers, and the plan's JSON to paste into a test.
 //! `PROPTEST_RNG_SEED=<n>` replays a run; failures are also kept in proptest-regressions/.
 
-use crate::error::Error;
+use crate::engine::concurrency::Concurrency;
 use crate::engine::events::{EventKind, OnEvent};
 use crate::engine::hooks::NoHooks;
-use crate::plan::json::Json;
-use crate::plan::{Method, Plan};
-use crate::engine::concurrency::Concurrency;
+use crate::engine::idempotency::IDEMPOTENCY_KEY;
+use crate::engine::outcome::Outcome;
 use crate::engine::record::CallState;
 use crate::engine::retry::RetryPolicy;
-use crate::engine::run::{run, Outcome, Schedule, Settings, IDEMPOTENCY_KEY};
-use crate::tests::sim::{Answer, Sim};
+use crate::engine::run::run;
+use crate::engine::settings::{Schedule, Settings};
 use crate::engine::transport::{Clock, Reply, Request, TransportError};
+use crate::error::Error;
+use crate::plan::json::Json;
+use crate::plan::{Method, Plan};
+use crate::tests::sim::{Answer, Sim};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
@@ -1766,7 +1769,11 @@ struct Cut {
 
 /// Runs `case` until it ends or is cut, with or without an operationId; returns the
 /// outcome and what the network saw.
-fn simulate_cut(case: &Case, cut: Cut, operation: bool) -> (Outcome<Json>, Vec<crate::tests::sim::Seen>) {
+fn simulate_cut(
+    case: &Case,
+    cut: Cut,
+    operation: bool,
+) -> (Outcome<Json>, Vec<crate::tests::sim::Seen>) {
     let plan = case.plan();
     let calls = case.calls.clone();
     let sent: Rc<RefCell<Vec<usize>>> = Rc::new(RefCell::new(vec![0; calls.len()]));

@@ -5,10 +5,12 @@
 
 use crate::engine::hooks::NoHooks;
 use crate::engine::in_flight::BoxFuture;
+use crate::engine::outcome::Outcome;
+use crate::engine::run::run;
+use crate::engine::settings::Settings;
+use crate::engine::transport::{Clock, Reply, Request, Transport, TransportError};
 use crate::plan::json::Json;
 use crate::plan::Plan;
-use crate::engine::run::{run, Outcome, Settings};
-use crate::engine::transport::{Clock, Reply, Request, Transport, TransportError};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;

@@ -1,7 +1,7 @@
 //! An `AbortSignal` as a future that completes when the signal aborts.
 
-use crate::web::flag::Flag;
 use crate::engine::in_flight::BoxFuture;
+use crate::web::flag::Flag;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 

@@ -9,8 +9,8 @@
 //! done while the calls run, and nothing at all unless the option asks for it. A call
 //! that never started (skipped, cancelled first, not sent) has no measure.
 
+use crate::engine::outcome::Outcome;
 use crate::plan::Plan;
-use crate::engine::run::Outcome;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/timings.js")]
