@@ -4,7 +4,6 @@
 use crate::engine::concurrency::Concurrency;
 use crate::engine::events::{EventKind, OnEvent};
 use crate::engine::hooks::{Hooks, NoHooks};
-use crate::engine::in_flight::BoxFuture;
 use crate::engine::outcome::Outcome;
 use crate::engine::record::{CallRecord, CallState};
 use crate::engine::resubmit::Resubmit;
@@ -13,6 +12,7 @@ use crate::engine::run::run;
 use crate::engine::scope::Scope;
 use crate::engine::settings::{Schedule, Settings, DEFAULT_TIMEOUT_MS};
 use crate::engine::trace::TraceContext;
+use crate::engine::transport::BoxFuture;
 use crate::engine::transport::{Clock, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::error::{Error, ErrorKind};
 use crate::order::{self, OrderHooks, OrderRequest};

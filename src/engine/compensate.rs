@@ -9,11 +9,11 @@
 
 use crate::engine::failure::transport_error;
 use crate::engine::idempotency::add_idempotency_key;
-use crate::engine::in_flight::BoxFuture;
 use crate::engine::record::{CallRecord, CallState, Compensation, CompensationState};
 use crate::engine::retry::Decision;
 use crate::engine::scope::Scope;
 use crate::engine::settings::Settings;
+use crate::engine::transport::BoxFuture;
 use crate::engine::transport::Sent;
 use crate::engine::transport::{Clock, Reply, Transport, TransportError};
 use crate::plan::Plan;

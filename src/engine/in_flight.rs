@@ -5,13 +5,10 @@
 //! request whose promise settled. Removing a slot drops its future, which aborts the
 //! request (see `fetch.rs`). Single-threaded, like the browser's event loop.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-/// A boxed future that need not be `Send`, as every JS-backed future is.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+use crate::engine::transport::BoxFuture;
 
 /// What the slots' wakers share: which slots to poll, and the task to wake.
 #[derive(Default)]

@@ -8,7 +8,7 @@
 //! and is armed for the next one. So a composition usually sets one timer, not one per
 //! request.
 
-use crate::engine::in_flight::BoxFuture;
+use crate::engine::transport::BoxFuture;
 use crate::engine::transport::Clock;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -114,10 +114,10 @@ impl TimeLimits {
 #[cfg(test)]
 mod tests {
     use crate::engine::hooks::NoHooks;
-    use crate::engine::in_flight::BoxFuture;
     use crate::engine::record::CallState;
     use crate::engine::run::run;
     use crate::engine::settings::{Schedule, Settings};
+    use crate::engine::transport::BoxFuture;
     use crate::engine::transport::{Clock, Reply};
     use crate::error::ErrorKind;
     use crate::plan::json::Json;

@@ -3,7 +3,6 @@
 //! The browser implementation is in `fetch.rs`; tests use a fake one on a virtual clock.
 //! Keeping the scheduler generic over this trait is what lets it be tested natively.
 
-use crate::engine::in_flight::BoxFuture;
 use crate::plan::value::Value;
 use crate::plan::Method;
 
@@ -49,6 +48,10 @@ impl<V> Reply<V> {
 /// The response header with which a service says it replayed a stored reply for an
 /// `Idempotency-Key` instead of acting again (Stripe's convention).
 pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
+
+/// A boxed future of the engine's single-threaded world (the browser's, or a test's
+/// executor): what [`Transport::send`] and [`Clock::sleep`] return.
+pub type BoxFuture<T> = futures::future::LocalBoxFuture<'static, T>;
 
 /// What one attempt of a request produced.
 pub(crate) type Sent<V> = Result<Reply<V>, TransportError>;

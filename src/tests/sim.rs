@@ -4,10 +4,10 @@
 //! tests can assert exact start and end times without waiting for anything real.
 
 use crate::engine::hooks::NoHooks;
-use crate::engine::in_flight::BoxFuture;
 use crate::engine::outcome::Outcome;
 use crate::engine::run::run;
 use crate::engine::settings::Settings;
+use crate::engine::transport::BoxFuture;
 use crate::engine::transport::{Clock, Reply, Request, Transport, TransportError};
 use crate::plan::json::Json;
 use crate::plan::Plan;

@@ -13,7 +13,7 @@
 //! opted one origin into `include` (or `omit`), so cookies never go to another origin
 //! by default, whatever the platform's or an injected fetch's own default is.
 
-use crate::engine::in_flight::BoxFuture;
+use crate::engine::transport::BoxFuture;
 use crate::engine::transport::{
     Clock, Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
 };

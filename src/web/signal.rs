@@ -1,6 +1,6 @@
 //! An `AbortSignal` as a future that completes when the signal aborts.
 
-use crate::engine::in_flight::BoxFuture;
+use crate::engine::transport::BoxFuture;
 use crate::web::flag::Flag;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
