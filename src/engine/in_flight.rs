@@ -120,6 +120,8 @@ impl<T> InFlight<T> {
 mod tests {
     use super::*;
     use std::cell::Cell;
+    use std::future::Future;
+    use std::pin::Pin;
     use std::rc::Rc;
 
     /// A future that completes once its flag is set, counting its polls.
