@@ -13,13 +13,11 @@ use crate::engine::record::{CallRecord, CallState, Compensation, CompensationSta
 use crate::engine::retry::Decision;
 use crate::engine::scope::Scope;
 use crate::engine::settings::Settings;
-use crate::engine::transport::BoxFuture;
 use crate::engine::transport::Sent;
 use crate::engine::transport::{Clock, Reply, Transport, TransportError};
 use crate::plan::Plan;
+use futures::future::{select, Either};
 use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
 
 /// What sending needs: the transport, the clock, the settings and the composition's
 /// time origin.
@@ -178,73 +176,20 @@ fn due(
         .collect()
 }
 
-/// Races one attempt against its time limit (compensations run one at a time, so each
-/// has its own timer); when time runs out first the request is dropped, which aborts it.
-fn within<V: 'static>(
-    send: BoxFuture<Sent<V>>,
-    timer: BoxFuture<()>,
-    after_ms: f64,
-) -> BoxFuture<Sent<V>> {
-    let mut send = Some(send);
-    let mut timer = timer;
-    Box::pin(std::future::poll_fn(move |cx| {
-        if let Some(request) = send.as_mut() {
-            if let Poll::Ready(result) = request.as_mut().poll(cx) {
-                return Poll::Ready(result);
-            }
-        }
-        if timer.as_mut().poll(cx).is_ready() {
-            send = None;
-            return Poll::Ready(Err(TransportError::TimedOut {
-                after_ms,
-                deadline: false,
-            }));
-        }
-        Poll::Pending
-    }))
-}
-
-/// Polls `future` unless `cancel` completes first.
-async fn unless_cancelled<F: Future>(
-    future: F,
-    cancel: &mut Pin<&mut impl Future<Output = ()>>,
-) -> Option<F::Output> {
-    let mut future = std::pin::pin!(future);
-    std::future::poll_fn(|cx| {
-        if cancel.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        future.as_mut().poll(cx).map(Some)
-    })
-    .await
-}
-
 /// Undoes the completed writes of a failed composition, one after another, last finished
 /// first, and reports each. After an abort nothing is sent: every one is `not-run`; an
-/// abort while they run stops them the same way.
+/// abort while they run (`cancel`) stops them the same way.
 pub(crate) async fn compensate<T: Transport, C: Clock>(
     scope: &Scope<'_, T::Value>,
     records: &[CallRecord],
     aborted: bool,
     sender: Sender<'_, T, C>,
-    mut cancel: Pin<&mut impl Future<Output = ()>>,
+    cancel: impl Future<Output = ()> + Clone + Unpin,
 ) -> Vec<Compensation> {
     let plan = scope.plan();
-    let Sender {
-        transport,
-        clock,
-        settings,
-        origin,
-    } = sender;
     let mut stopped = aborted;
     let mut out = Vec::new();
-    // Each outcome is reported to the progress observer the moment it is known.
-    let mut push = |done: Compensation| {
-        let now = || clock.now() - origin;
-        crate::engine::events::compensated(settings.on_event.as_ref(), plan, &done, now);
-        out.push(done);
-    };
-    for (i, reason, replayed) in due(plan, records, aborted, settings) {
+    for (i, reason, replayed) in due(plan, records, aborted, sender.settings) {
         let mut done = Compensation {
             call: i,
             state: CompensationState::NotRun,
@@ -256,93 +201,122 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
             end_ms: None,
             replayed,
         };
-        let Some(undo) = plan.calls()[i].compensate.as_deref() else {
-            continue;
-        };
         if stopped && done.reason.is_none() {
             done.reason = Some(format!(
                 "`{}` was not undone: the composition was aborted, and nothing is sent after an abort",
                 plan.calls()[i].name
             ));
         }
-        if done.reason.is_some() {
-            push(done);
-            continue;
+        if done.reason.is_none() {
+            stopped = undo(scope, &sender, &mut done, cancel.clone()).await;
         }
-        let mut request = match scope.request(undo, None) {
-            Ok(request) => request,
-            Err(e) => {
-                done.state = CompensationState::Failed;
-                done.error = Some(e);
-                push(done);
-                continue;
-            }
-        };
-        add_idempotency_key(&mut request, &undo.name, settings, transport);
-        if let Some(trace) = &settings.trace {
-            // Span ids past the plan's calls are the compensations' own.
-            trace.add_to(&mut request, plan.calls().len() + i);
-        }
-        done.start_ms = Some(clock.now() - origin);
-        let limit = undo.timeout_ms.unwrap_or(settings.timeout_ms);
-        loop {
-            done.attempts += 1;
-            let attempt = within(transport.send(request.clone()), clock.sleep(limit), limit);
-            let result = match unless_cancelled(attempt, &mut cancel).await {
-                Some(result) => result,
-                None => {
-                    stopped = true;
-                    done.state = CompensationState::Unknown;
-                    done.error = Some(crate::error::Error::new(
-                        crate::error::ErrorKind::Aborted,
-                        format!("`{}` was aborted by the signal while it ran", undo.name),
-                    ));
-                    break;
-                }
-            };
-            // Nobody reads a compensation's reply: an empty 2xx (a 204 to a DELETE) is fine.
-            let e = match result {
-                Ok(Reply { status, .. }) | Err(TransportError::Empty { status, .. }) => {
-                    done.state = CompensationState::Ok;
-                    done.status = Some(status);
-                    break;
-                }
-                Err(e) => e,
-            };
-            done.status = e.status();
-            // Once an attempt may have been carried out, a later refusal does not undo it.
-            let unknown = e.may_have_acted() || done.state == CompensationState::Unknown;
-            let decision = settings.retry.decide(
-                done.attempts,
-                &e,
-                true,
-                f64::INFINITY,
-                true,
-                transport.random(),
-            );
-            done.state = if unknown {
-                CompensationState::Unknown
-            } else {
-                CompensationState::Failed
-            };
-            done.error = Some(transport_error(undo, e, Some((&request, scope))));
-            match decision {
-                Decision::RetryAfter(wait) => {
-                    if unless_cancelled(clock.sleep(wait), &mut cancel)
-                        .await
-                        .is_none()
-                    {
-                        stopped = true;
-                        break;
-                    }
-                }
-                Decision::Stop => break,
-            }
-        }
-        done.end_ms = Some(clock.now() - origin);
-        push(done);
+        // Each outcome is reported to the progress observer the moment it is known.
+        let now = || sender.clock.now() - sender.origin;
+        crate::engine::events::compensated(sender.settings.on_event.as_ref(), plan, &done, now);
+        out.push(done);
     }
     out
+}
+
+/// Runs the compensation of `done.call`, retrying it like a keyed write, each attempt
+/// within its own time limit (not the composition's deadline). Returns whether the
+/// caller's abort stopped it, after which nothing more is sent.
+async fn undo<T: Transport, C: Clock>(
+    scope: &Scope<'_, T::Value>,
+    sender: &Sender<'_, T, C>,
+    done: &mut Compensation,
+    cancel: impl Future<Output = ()> + Clone + Unpin,
+) -> bool {
+    let (transport, clock, settings) = (sender.transport, sender.clock, sender.settings);
+    let plan = scope.plan();
+    let Some(undo) = plan.calls()[done.call].compensate.as_deref() else {
+        return false;
+    };
+    let mut request = match scope.request(undo, None) {
+        Ok(request) => request,
+        Err(e) => {
+            done.state = CompensationState::Failed;
+            done.error = Some(e);
+            return false;
+        }
+    };
+    add_idempotency_key(&mut request, &undo.name, settings, transport);
+    if let Some(trace) = &settings.trace {
+        // Span ids past the plan's calls are the compensations' own.
+        trace.add_to(&mut request, plan.calls().len() + done.call);
+    }
+    done.start_ms = Some(clock.now() - sender.origin);
+    let limit = undo.timeout_ms.unwrap_or(settings.timeout_ms);
+    let stopped = loop {
+        done.attempts += 1;
+        let attempt = select(transport.send(request.clone()), clock.sleep(limit));
+        let result = match select(attempt, cancel.clone()).await {
+            Either::Left((Either::Left((result, _)), _)) => result,
+            // Out of time: the request is dropped, which aborts it.
+            Either::Left((Either::Right(((), _)), _)) => Err(TransportError::TimedOut {
+                after_ms: limit,
+                deadline: false,
+            }),
+            Either::Right(((), _)) => {
+                done.state = CompensationState::Unknown;
+                done.error = Some(crate::error::Error::new(
+                    crate::error::ErrorKind::Aborted,
+                    format!("`{}` was aborted by the signal while it ran", undo.name),
+                ));
+                break true;
+            }
+        };
+        let Some(wait) = judge_undo(done, undo, result, &request, scope, sender) else {
+            break false;
+        };
+        if let Either::Right(_) = select(clock.sleep(wait), cancel.clone()).await {
+            break true;
+        }
+    };
+    done.end_ms = Some(clock.now() - sender.origin);
+    stopped
+}
+
+/// Records what one attempt of a compensation came to; returns the wait before the next
+/// attempt when it is retried.
+fn judge_undo<T: Transport, C: Clock>(
+    done: &mut Compensation,
+    undo: &crate::plan::Call,
+    result: Sent<T::Value>,
+    request: &crate::engine::transport::Request<T::Value>,
+    scope: &Scope<'_, T::Value>,
+    sender: &Sender<'_, T, C>,
+) -> Option<f64> {
+    // Nobody reads a compensation's reply: an empty 2xx (a 204 to a DELETE) is fine.
+    let e = match result {
+        Ok(Reply { status, .. }) | Err(TransportError::Empty { status, .. }) => {
+            done.state = CompensationState::Ok;
+            done.status = Some(status);
+            return None;
+        }
+        Err(e) => e,
+    };
+    done.status = e.status();
+    // Once an attempt may have been carried out, a later refusal does not undo it.
+    let unknown = e.may_have_acted() || done.state == CompensationState::Unknown;
+    let decision = sender.settings.retry.decide(
+        done.attempts,
+        &e,
+        true,
+        f64::INFINITY,
+        true,
+        sender.transport.random(),
+    );
+    done.state = if unknown {
+        CompensationState::Unknown
+    } else {
+        CompensationState::Failed
+    };
+    done.error = Some(transport_error(undo, e, Some((request, scope))));
+    match decision {
+        Decision::RetryAfter(wait) => Some(wait),
+        Decision::Stop => None,
+    }
 }
 
 #[cfg(test)]

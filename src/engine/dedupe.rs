@@ -36,40 +36,36 @@
 //!   the shared request and marks every call waiting on it `cancelled`.
 //!
 //! `options.dedupe: false` turns it off. When on, each read costs a hash of its method,
-//! URL and headers, a probe of one table and a copy of its outcome's handle (a reply
-//! stays one JS object); nothing is allocated per call but the table's amortized growth.
+//! URL and headers, a probe of a `HashMap` and a copy of its outcome's handle (a reply
+//! stays one JS object).
 
 use crate::engine::record::CallRecord;
 use crate::engine::transport::Request;
 use crate::engine::transport::Sent;
 use crate::plan::Method;
+use futures::channel::oneshot;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// The requests sent so far, by what they ask for, and the calls sharing them.
 pub(crate) struct Dedupe<V> {
     on: bool,
-    /// An open-addressed index of `entries`: entry number + 1, 0 for an empty place. Made
-    /// at the first read, with twice as many places as the plan has calls, so it is never
-    /// more than half full.
-    index: Vec<u32>,
+    /// Entries by the fingerprint of their request; the fingerprint only finds
+    /// candidates, the whole request is compared before sharing.
+    index: HashMap<u64, Vec<usize>>,
     entries: Vec<Entry<V>>,
-    /// Per call: the entry it leads, + 1 (0: none).
-    leads: Vec<u32>,
-    /// Sharers whose outcome is known, in the order they joined: the scheduler takes
-    /// them before anything else, as if their replies had arrived with the leader's.
-    due: Vec<(usize, Sent<V>)>,
+    /// Per call: the entry it leads.
+    leads: HashMap<usize, usize>,
 }
 
 struct Entry<V> {
-    hash: u64,
     leader: usize,
     timeout_ms: f64,
     /// The leader's last attempt's outcome; final once `done`.
     outcome: Option<Sent<V>>,
     done: bool,
-    /// Calls waiting for the final outcome. They are not in the in-flight set, so that
-    /// the leader's own failure, which aborts the reads in flight, does not cancel them:
-    /// they have their answer.
-    waiting: Vec<usize>,
+    /// Calls waiting for the final outcome, and where to send it.
+    waiting: Vec<(usize, oneshot::Sender<Sent<V>>)>,
 }
 
 impl<V> std::fmt::Debug for Dedupe<V> {
@@ -86,31 +82,28 @@ fn ignored(name: &str) -> bool {
     name.eq_ignore_ascii_case("traceparent") || name.eq_ignore_ascii_case("tracestate")
 }
 
-/// FNV-1a, extended by `bytes`; `lower` folds ASCII case first.
-fn fnv(mut hash: u64, bytes: &[u8], lower: bool) -> u64 {
-    for &b in bytes {
-        let b = if lower { b.to_ascii_lowercase() } else { b };
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
+fn hash_one(value: impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
-const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
-
-fn hash_of<V>(request: &Request<V>, timeout_ms: f64) -> u64 {
-    let mut hash = fnv(FNV_START, request.method.as_str().as_bytes(), false);
-    hash = fnv(hash, &[0], false);
-    hash = fnv(hash, request.url.as_bytes(), false);
-    // Headers in any order: their hashes are summed.
-    let mut headers = 0u64;
-    for (name, value) in &request.headers {
-        if !ignored(name) {
-            let h = fnv(fnv(FNV_START, name.as_bytes(), true), &[0], false);
-            headers = headers.wrapping_add(fnv(h, value.as_bytes(), false));
-        }
-    }
-    hash = fnv(hash, &headers.to_le_bytes(), false);
-    fnv(hash, &timeout_ms.to_bits().to_le_bytes(), false)
+/// What a request asks for, as a number: equal requests get equal fingerprints. Headers
+/// count in any order and their names in any case, so theirs are summed.
+fn fingerprint<V>(request: &Request<V>, timeout_ms: f64) -> u64 {
+    let headers = request
+        .headers
+        .iter()
+        .filter(|(name, _)| !ignored(name))
+        .fold(0u64, |sum, (name, value)| {
+            sum.wrapping_add(hash_one((name.to_ascii_lowercase(), value)))
+        });
+    hash_one((
+        request.method.as_str(),
+        &request.url,
+        headers,
+        timeout_ms.to_bits(),
+    ))
 }
 
 /// Whether every header of `a` that counts is one of `b`'s (names in any case).
@@ -138,77 +131,97 @@ pub(crate) fn follow(record: &mut CallRecord, leader: usize, now: f64) {
     record.start_ms = Some(now);
 }
 
+/// A call's share of another call's read: the leader, and its outcome, known already or
+/// to come.
+pub(crate) struct Shared<V> {
+    leader: usize,
+    outcome: Result<Sent<V>, oneshot::Receiver<Sent<V>>>,
+}
+
+impl<V> Shared<V> {
+    /// The call whose request stands for this one's.
+    pub(crate) fn leader(&self) -> usize {
+        self.leader
+    }
+
+    /// The read's final outcome, after the leader's retries. (When the leader is stopped
+    /// first, so is every call waiting on it: see [`Dedupe::drop_waiting`].)
+    pub(crate) async fn outcome(self) -> Sent<V> {
+        match self.outcome {
+            Ok(outcome) => outcome,
+            Err(later) => later.await.unwrap_or_else(|_| {
+                Err(crate::engine::transport::TransportError::Network(
+                    "the shared request was stopped".into(),
+                ))
+            }),
+        }
+    }
+}
+
 impl<V: Clone> Dedupe<V> {
     /// A dedupe that shares nothing when `on` is false.
     pub(crate) fn new(on: bool) -> Self {
         Dedupe {
             on,
-            index: Vec::new(),
+            index: HashMap::new(),
             entries: Vec::new(),
-            leads: Vec::new(),
-            due: Vec::new(),
+            leads: HashMap::new(),
         }
     }
 
-    /// Call `i` is about to send `request` with a time limit of `timeout_ms`. Returns the
-    /// call whose identical read it shares (it is then due at once if that read ended, or
-    /// when it does), or `None` when it sends its own and leads it for the calls after
-    /// it. `sent` holds the requests of the calls before it.
+    /// Call `i` is about to send `request` with a time limit of `timeout_ms`. Returns its
+    /// share of an identical read (its outcome known at once if that read ended, or when
+    /// it does), or `None` when it sends its own and leads it for the calls after it.
+    /// `sent` holds the requests of the calls before it.
     pub(crate) fn share(
         &mut self,
         i: usize,
         request: &Request<V>,
         timeout_ms: f64,
         sent: &[Option<Request<V>>],
-    ) -> Option<usize> {
+    ) -> Option<Shared<V>> {
         if !self.on || !matches!(request.method, Method::Get | Method::Head) {
             return None;
         }
-        if self.index.is_empty() {
-            let n = sent.len();
-            self.index = vec![0; (2 * n).next_power_of_two().max(8)];
-            self.leads = vec![0; n];
-        }
-        // The hash only finds candidates; the whole request is compared before sharing, so
-        // values crafted to collide cannot hand one call another request's reply.
-        let hash = hash_of(request, timeout_ms);
-        let mask = self.index.len() - 1;
-        let mut at = hash as usize & mask;
-        loop {
-            let e = self.index[at] as usize;
-            if e == 0 {
-                break;
-            }
-            let entry = &mut self.entries[e - 1];
-            let leader = sent[entry.leader].as_ref();
-            if entry.hash == hash
-                && entry.timeout_ms == timeout_ms
-                && leader.is_some_and(|l| same(l, request))
-            {
-                match (&entry.outcome, entry.done) {
-                    (Some(outcome), true) => self.due.push((i, outcome.clone())),
-                    _ => entry.waiting.push(i),
-                }
-                return Some(entry.leader);
-            }
-            at = (at + 1) & mask;
-        }
-        self.entries.push(Entry {
-            hash,
-            leader: i,
-            timeout_ms,
-            outcome: None,
-            done: false,
-            waiting: Vec::new(),
+        let key = fingerprint(request, timeout_ms);
+        let candidates = self.index.entry(key).or_default();
+        let found = candidates.iter().copied().find(|&e| {
+            let entry = &self.entries[e];
+            entry.timeout_ms == timeout_ms
+                && sent[entry.leader]
+                    .as_ref()
+                    .is_some_and(|l| same(l, request))
         });
-        self.index[at] = self.entries.len() as u32;
-        self.leads[i] = self.entries.len() as u32;
-        None
+        let Some(e) = found else {
+            candidates.push(self.entries.len());
+            self.leads.insert(i, self.entries.len());
+            self.entries.push(Entry {
+                leader: i,
+                timeout_ms,
+                outcome: None,
+                done: false,
+                waiting: Vec::new(),
+            });
+            return None;
+        };
+        let entry = &mut self.entries[e];
+        let outcome = match (&entry.outcome, entry.done) {
+            (Some(outcome), true) => Ok(outcome.clone()),
+            _ => {
+                let (tell, told) = oneshot::channel();
+                entry.waiting.push((i, tell));
+                Err(told)
+            }
+        };
+        Some(Shared {
+            leader: entry.leader,
+            outcome,
+        })
     }
 
     fn led_by(&mut self, i: usize) -> Option<&mut Entry<V>> {
-        let e = *self.leads.get(i)? as usize;
-        self.entries.get_mut(e.checked_sub(1)?)
+        let e = *self.leads.get(&i)?;
+        self.entries.get_mut(e)
     }
 
     /// An attempt of call `i` ended with `result`: kept if `i` leads a read.
@@ -219,24 +232,18 @@ impl<V: Clone> Dedupe<V> {
     }
 
     /// Call `i`'s last kept outcome is final (no retry follows): the calls waiting for
-    /// its read are due, and later ones reuse it.
+    /// its read get it, in the order they joined, and later ones reuse it.
     pub(crate) fn settled(&mut self, i: usize) {
-        let Some(e) = self.leads.get(i).and_then(|&e| (e as usize).checked_sub(1)) else {
+        let Some(entry) = self.led_by(i) else {
             return;
         };
-        let entry = &mut self.entries[e];
         entry.done = true;
         let waiting = std::mem::take(&mut entry.waiting);
         if let Some(outcome) = &entry.outcome {
-            let due = waiting.into_iter().map(|f| (f, outcome.clone()));
-            self.due.extend(due);
+            for (_, tell) in waiting {
+                let _ = tell.send(outcome.clone());
+            }
         }
-    }
-
-    /// The next sharer whose outcome is known, in the order they joined. (A `Vec`, not a
-    /// `VecDeque`: it rarely holds more than a few, and `VecDeque` costs 2.5 KB of .wasm.)
-    pub(crate) fn due(&mut self) -> Option<(usize, Sent<V>)> {
-        (!self.due.is_empty()).then(|| self.due.remove(0))
     }
 
     /// The composition stops: the calls waiting for a read that will not end (it is
@@ -244,7 +251,7 @@ impl<V: Clone> Dedupe<V> {
     pub(crate) fn drop_waiting(&mut self) -> Vec<usize> {
         let mut dropped = Vec::new();
         for entry in &mut self.entries {
-            dropped.append(&mut entry.waiting);
+            dropped.extend(entry.waiting.drain(..).map(|(f, _)| f));
         }
         dropped
     }

@@ -3,14 +3,15 @@
 //! (retries, time limits, concurrency limits, dedupe, compensation, events, trace context).
 //! Nothing here knows JavaScript: the browser's side is in `web/`.
 
+pub(crate) mod call;
 pub(crate) mod compensate;
+pub(crate) mod composition;
 pub(crate) mod concurrency;
 pub(crate) mod dedupe;
 pub(crate) mod events;
 pub(crate) mod failure;
 pub(crate) mod hooks;
 pub(crate) mod idempotency;
-pub(crate) mod in_flight;
 pub(crate) mod outcome;
 pub(crate) mod record;
 pub(crate) mod redact;
@@ -18,6 +19,7 @@ pub(crate) mod reply_rules;
 pub(crate) mod resubmit;
 pub(crate) mod retry;
 pub(crate) mod run;
+pub(crate) mod schedule;
 pub(crate) mod scope;
 pub(crate) mod settings;
 pub(crate) mod timeouts;

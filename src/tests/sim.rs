@@ -15,7 +15,9 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
 /// Parses test JSON.
 pub fn json(s: &str) -> Json {
@@ -79,13 +81,20 @@ impl Sim {
         self.inner.seen.borrow().clone()
     }
 
-    /// Drives `future` to completion, advancing the clock to each next timer.
+    /// Drives `future` to completion, as an event loop would: polled again at once when
+    /// it was woken meanwhile (a task aborted, a channel written), else after advancing
+    /// the clock to the next timer.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let mut future = std::pin::pin!(future);
-        let mut cx = Context::from_waker(Waker::noop());
+        let woken = Arc::new(Woken(AtomicBool::new(false)));
+        let waker = Waker::from(woken.clone());
+        let mut cx = Context::from_waker(&waker);
         loop {
             if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
                 return out;
+            }
+            if woken.0.swap(false, Ordering::SeqCst) {
+                continue;
             }
             let next = self
                 .inner
@@ -118,6 +127,15 @@ impl Clock for Sim {
 
     fn sleep(&self, ms: f64) -> BoxFuture<()> {
         Box::pin(Sim::sleep(self, ms))
+    }
+}
+
+/// The top-level waker: remembers that it was woken.
+struct Woken(AtomicBool);
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 

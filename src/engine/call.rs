@@ -1,0 +1,331 @@
+//! One call's life as a task: its request is filled in, then sent (or an identical read
+//! shared, `dedupe.rs`), attempt after attempt under its retry policy, each within its
+//! time limit and after a slot under the concurrency limits; then the call settles, which
+//! may release its dependents, fail the composition, or let it resolve.
+//!
+//! A task changes the composition only between its `await`s. The composition stops a
+//! task (a failure elsewhere, the deadline, the caller's abort) by aborting it: the task
+//! is dropped where it waits, which aborts its request, and the composition records what
+//! it had done.
+
+use crate::engine::composition::Composition;
+use crate::engine::dedupe::Shared;
+use crate::engine::failure::transport_error;
+use crate::engine::hooks::Hooks;
+use crate::engine::idempotency::{add_idempotency_key, has_idempotency_key};
+use crate::engine::record::CallState;
+use crate::engine::retry::Decision;
+use crate::engine::scope::Scope;
+use crate::engine::settings::Settings;
+use crate::engine::transport::{Clock, Reply, Sent, Transport, TransportError};
+use crate::plan::value::Value;
+use crate::plan::{Method, Plan};
+use futures::future::{AbortHandle, Abortable, FutureExt, LocalBoxFuture};
+use std::cell::RefCell;
+
+/// What the tasks of one composition share: its parts, and its state.
+pub(crate) struct Ctx<'a, T: Transport, C, H: ?Sized> {
+    pub plan: &'a Plan,
+    pub input: &'a T::Value,
+    pub transport: &'a T,
+    pub clock: &'a C,
+    pub hooks: &'a H,
+    pub settings: &'a Settings,
+    /// The clock's reading when the composition started.
+    pub origin: f64,
+    pub state: RefCell<Composition<'a, T::Value>>,
+    /// Whether the caller has aborted, asked without waiting: a request about to be sent
+    /// is not, even when the abort came a moment ago, from inside the `fetch` of the call
+    /// started just before (the signal's listener runs at once).
+    pub cancelled: &'a dyn Fn() -> bool,
+}
+
+impl<'a, T, C, H> Ctx<'a, T, C, H>
+where
+    T: Transport,
+    C: Clock,
+    H: Hooks<T::Value> + ?Sized,
+{
+    /// Milliseconds since the composition started.
+    pub fn now(&self) -> f64 {
+        self.clock.now() - self.origin
+    }
+
+    /// The next ready call (in `stage`, when given) that the schedule may start.
+    pub fn next_ready(&self, stage: Option<usize>) -> Option<usize> {
+        let mut state = self.state.borrow_mut();
+        state.flush(&|| self.now());
+        state.next_ready(stage)
+    }
+
+    /// Call `i` as a task, stoppable through the composition.
+    pub fn task<'c>(&'c self, i: usize) -> LocalBoxFuture<'c, ()> {
+        let (handle, registration) = AbortHandle::new_pair();
+        self.state.borrow_mut().running(i, handle);
+        Abortable::new(self.call(i), registration)
+            .map(|_| ())
+            .boxed_local()
+    }
+
+    async fn call(&self, i: usize) {
+        match self.prepare(i) {
+            Some(Prepared::Send) => self.attempts(i).await,
+            Some(Prepared::Follow(shared)) => {
+                let outcome = shared.outcome().await;
+                self.conclude(i, outcome);
+            }
+            None => {}
+        }
+    }
+
+    /// Fills in call `i`'s request; `None` when it cannot be built (the call failed).
+    fn prepare(&self, i: usize) -> Option<Prepared<T::Value>> {
+        let call = &self.plan.calls()[i];
+        let mut state = self.state.borrow_mut();
+        let scope = Scope::new(self.plan, self.input, &state.replies);
+        let request = match self.hooks.body(&call.name, &scope) {
+            Some(Ok(body)) => scope.request(call, Some(body)),
+            Some(Err(e)) => Err(e.in_call(&call.name)),
+            None => scope.request(call, None),
+        };
+        let now = self.now();
+        let mut request = match request {
+            Ok(request) => request,
+            Err(e) => {
+                state.fail(i, e, now);
+                state.flush(&|| self.now());
+                return None;
+            }
+        };
+        if call.method == Method::Post {
+            add_idempotency_key(&mut request, &call.name, self.settings, self.transport);
+        }
+        if let Some(trace) = &self.settings.trace {
+            trace.add_to(&mut request, i);
+        }
+        let own = call.timeout_ms.unwrap_or(self.settings.timeout_ms);
+        let state = &mut *state;
+        let shared = state.dedupe.share(i, &request, own, &state.sent);
+        state.sent[i] = Some(request);
+        Some(match shared {
+            Some(shared) => {
+                crate::engine::dedupe::follow(&mut state.records[i], shared.leader(), now);
+                state.follows(i);
+                Prepared::Follow(shared)
+            }
+            None => Prepared::Send,
+        })
+    }
+
+    /// Sends call `i`'s request until an attempt's outcome is final.
+    async fn attempts(&self, i: usize) {
+        loop {
+            let queued = self.state.borrow_mut().admit(i, self.now());
+            if let Some(granted) = queued {
+                if granted.await.is_err() {
+                    return; // withdrawn: the composition stopped it
+                }
+            }
+            if (self.cancelled)() {
+                return; // the composition is being aborted: send nothing more
+            }
+            let outcome = self.attempt(i).await;
+            let next = self.judge(i, outcome);
+            self.state.borrow_mut().grant(self.now());
+            match next {
+                Some(wait) => self.clock.sleep(wait).await,
+                None => return,
+            }
+        }
+    }
+
+    /// One attempt of call `i`, within its time limit; the call's own limit starts here,
+    /// not while it waited in the queue.
+    async fn attempt(&self, i: usize) -> Sent<T::Value> {
+        let now = self.now();
+        let (handle, registration) = AbortHandle::new_pair();
+        let request = {
+            let mut state = self.state.borrow_mut();
+            let (limit, by_deadline) = self.limit_of(i, now);
+            state.launch(i, now, limit, by_deadline);
+            state.on_wire(i, handle);
+            state.sent[i].clone()
+        };
+        let Some(request) = request else {
+            return Err(TransportError::Network("no request".into()));
+        };
+        let sent = Abortable::new(self.transport.send(request), registration).await;
+        let cut = self.state.borrow_mut().off_wire(i);
+        match (sent, cut) {
+            (Ok(sent), _) => sent,
+            (Err(_), Some(limit)) => Err(TransportError::TimedOut {
+                after_ms: limit.after_ms,
+                deadline: limit.by_deadline,
+            }),
+            (Err(_), None) => Err(TransportError::Network("aborted".into())),
+        }
+    }
+
+    /// The time limit of one attempt of call `i` starting at `start`, and whether the
+    /// deadline is what sets it (it bounds every attempt, reading the body included).
+    fn limit_of(&self, i: usize, start: f64) -> (f64, bool) {
+        let own = self.plan.calls()[i]
+            .timeout_ms
+            .unwrap_or(self.settings.timeout_ms);
+        match self.settings.deadline_ms {
+            Some(d) if d - start < own => ((d - start).max(0.0), true),
+            _ => (own, false),
+        }
+    }
+
+    /// What an attempt of call `i` came to: the time to wait before the next one, or
+    /// `None` when the call has settled.
+    fn judge(&self, i: usize, outcome: Sent<T::Value>) -> Option<f64> {
+        self.state.borrow_mut().dedupe.keep(i, &outcome);
+        let outcome = match outcome {
+            // The deadline cut it short (its own timer fired first): the composition ends
+            // exactly as at the deadline's timer.
+            Err(TransportError::TimedOut { deadline: true, .. }) => {
+                let now = self.now();
+                let mut state = self.state.borrow_mut();
+                let deadline = self.settings.deadline_ms.unwrap_or_default();
+                state.cut_by_deadline(i, deadline, now);
+                state.flush(&|| self.now());
+                return None;
+            }
+            Err(e) => match self.retry(i, &e) {
+                Some(wait) => {
+                    self.will_retry(i, e, wait);
+                    return Some(wait);
+                }
+                None => Err(e),
+            },
+            outcome => outcome,
+        };
+        self.state.borrow_mut().dedupe.settled(i);
+        self.conclude(i, outcome);
+        None
+    }
+}
+
+/// How call `i` goes on once its request is filled in.
+enum Prepared<V> {
+    /// It sends its own request.
+    Send,
+    /// It shares an identical read's outcome.
+    Follow(Shared<V>),
+}
+
+impl<'a, T, C, H> Ctx<'a, T, C, H>
+where
+    T: Transport,
+    C: Clock,
+    H: Hooks<T::Value> + ?Sized,
+{
+    /// How long to wait before retrying call `i` after it failed with `e`, if it may be.
+    fn retry(&self, i: usize, e: &TransportError) -> Option<f64> {
+        let state = self.state.borrow();
+        let call = &self.plan.calls()[i];
+        // A call sharing another's read got its final outcome: retries were its.
+        let repeatable = state.records[i].shared_from.is_none()
+            && (call.method.is_read() || state.sent[i].as_ref().is_some_and(has_idempotency_key));
+        let time_left = self
+            .settings
+            .deadline_ms
+            .map_or(f64::INFINITY, |d| d - self.now());
+        let decision = self.settings.retry.decide(
+            state.records[i].attempts,
+            e,
+            repeatable,
+            time_left,
+            state.budget > 0 && state.error.is_none(),
+            self.transport.random(),
+        );
+        match decision {
+            Decision::RetryAfter(wait) => Some(wait),
+            Decision::Stop => None,
+        }
+    }
+
+    /// Call `i` failed with `e` and waits `wait` ms to try again.
+    fn will_retry(&self, i: usize, e: TransportError, wait: f64) {
+        let now = self.now();
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        state.budget -= 1;
+        let call = &self.plan.calls()[i];
+        state.records[i].status = e.status();
+        if e.may_have_acted() && !call.method.is_read() {
+            state.records[i].state = CallState::Unknown;
+        }
+        let scope = Scope::new(self.plan, self.input, &state.replies);
+        let error = transport_error(call, e, state.sent[i].as_ref().map(|r| (r, &scope)));
+        let failed = (
+            state.records[i].attempts,
+            error.status(),
+            error.kind(),
+            wait,
+        );
+        state.events.retry(self.plan, i, now, failed);
+        state.backoff[i] = Some(error);
+    }
+
+    /// Call `i`'s final outcome, its own or a shared read's, settles it.
+    fn conclude(&self, i: usize, outcome: Sent<T::Value>) {
+        let now = self.now();
+        let call = &self.plan.calls()[i];
+        // An empty reply is `null` data where nobody reads it; where JSON is expected it
+        // stays an error, reported as a bad response (never retried).
+        let outcome = match outcome {
+            Err(TransportError::Empty { status, .. })
+                if !crate::engine::reply_rules::expects_json(call, self.hooks) =>
+            {
+                Ok(Reply::new(
+                    status,
+                    T::Value::from_json(&crate::plan::json::Json::Null),
+                ))
+            }
+            outcome => outcome,
+        };
+        match outcome {
+            Ok(reply) => self.accept(i, reply, now),
+            Err(e) => self.refuse(i, e, now),
+        }
+        self.state.borrow_mut().flush(&|| self.now());
+    }
+
+    /// Call `i` got a reply: the hooks judge it, and the call succeeds or fails.
+    fn accept(&self, i: usize, reply: Reply<T::Value>, now: f64) {
+        let name = &self.plan.calls()[i].name;
+        let verdict = self.hooks.check(name, &reply.body);
+        let mut state = self.state.borrow_mut();
+        state.records[i].replayed = reply.replayed;
+        match verdict {
+            Ok(()) => state.succeed(i, reply.status, reply.body, now),
+            Err(e) => {
+                state.records[i].status = Some(reply.status);
+                state.fail(i, e.in_call(name), now);
+            }
+        }
+    }
+
+    /// Call `i`'s last attempt failed with `e`, for good.
+    fn refuse(&self, i: usize, e: TransportError, now: f64) {
+        let call = &self.plan.calls()[i];
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        // The status of this attempt's answer: none without one, whatever earlier
+        // attempts were answered.
+        state.records[i].status = e.status();
+        // A write stays `unknown` once any attempt's outcome was: a later definite
+        // failure does not say the earlier attempt did nothing. That includes a 5xx,
+        // 408 or 429 (see `TransportError::may_have_acted`).
+        let unknown = e.may_have_acted() || state.records[i].state == CallState::Unknown;
+        let scope = Scope::new(self.plan, self.input, &state.replies);
+        let error = transport_error(call, e, state.sent[i].as_ref().map(|r| (r, &scope)));
+        state.fail(i, error, now);
+        if unknown && !call.method.is_read() {
+            state.records[i].state = CallState::Unknown;
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! The bookkeeping of one composition: every call's record and reply, which calls are
+//! ready, which are running (and how to stop them), and what a success, a failure, the
+//! deadline or an abort does to the rest.
+//!
+//! The calls themselves run as tasks (`call.rs`) and the schedules start them
+//! (`schedule.rs`); all of them change the composition only through these methods, one
+//! at a time (the engine is single-threaded, like the browser's event loop), never
+//! holding it across an `await`.
+
+use crate::engine::concurrency::Queue;
+use crate::engine::dedupe::Dedupe;
+use crate::engine::events::Progress;
+use crate::engine::outcome::Outcome;
+use crate::engine::record::{CallRecord, CallState};
+use crate::engine::settings::Settings;
+use crate::engine::timeouts::{Limit, TimeLimits};
+use crate::engine::transport::Request;
+use crate::error::{Error, ErrorKind};
+use crate::plan::value::Value;
+use crate::plan::Plan;
+use futures::channel::oneshot;
+use futures::future::AbortHandle;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// The mutable state of one composition.
+pub(crate) struct Composition<'p, V: 'static> {
+    pub plan: &'p Plan,
+    pub replies: Vec<Option<V>>,
+    pub records: Vec<CallRecord>,
+    /// Unfinished dependencies per call.
+    waiting: Vec<usize>,
+    /// Calls whose dependencies all succeeded, smallest (stage, index) first: the order
+    /// stages and sequential runs use, and a stable order for eager.
+    ready: BinaryHeap<Reverse<(usize, usize)>>,
+    /// Per call: the handle that stops its task while it runs (sends, waits to retry,
+    /// queues or waits for a shared read). Dropping the task aborts its request.
+    tasks: Vec<Option<AbortHandle>>,
+    /// Per call sharing another's read (`dedupe.rs`): the handle that stops its task. It
+    /// is not among `tasks`, so that the leader's own failure, which stops the reads
+    /// running, does not stop it: it has its answer.
+    following: Vec<Option<AbortHandle>>,
+    /// Per call: the handle that cuts its attempt on the wire short, and why it was cut.
+    attempts: Vec<Option<AbortHandle>>,
+    expired: Vec<Option<Limit>>,
+    /// When each request under way runs out of time.
+    pub limits: TimeLimits,
+    /// Per call queued for a slot: what tells its task the slot is its.
+    grants: Vec<Option<oneshot::Sender<()>>>,
+    /// The failure that stands for a call waiting to retry, should it never get the chance.
+    pub backoff: Vec<Option<Error>>,
+    /// Requests as sent, kept for retries and for comparing reads (`dedupe.rs`).
+    pub sent: Vec<Option<Request<V>>>,
+    /// Retries the composition may still spend.
+    pub budget: u32,
+    pub error: Option<Error>,
+    /// Requests waiting for a slot under a concurrency limit; `None` without limits.
+    pub queue: Option<Queue>,
+    /// Identical reads, sent once.
+    pub dedupe: Dedupe<V>,
+    /// Progress events, when somebody listens.
+    pub events: Progress,
+}
+
+impl<'p, V: Value> Composition<'p, V> {
+    pub fn new(plan: &'p Plan, settings: &Settings) -> Self {
+        let n = plan.calls().len();
+        let waiting: Vec<usize> = plan.calls().iter().map(|c| c.deps.len()).collect();
+        let ready = (0..n)
+            .filter(|&i| waiting[i] == 0)
+            .map(|i| Reverse((0, i)))
+            .collect();
+        Composition {
+            plan,
+            replies: vec![None; n],
+            records: vec![CallRecord::default(); n],
+            waiting,
+            ready,
+            tasks: (0..n).map(|_| None).collect(),
+            following: (0..n).map(|_| None).collect(),
+            attempts: (0..n).map(|_| None).collect(),
+            expired: vec![None; n],
+            limits: TimeLimits::new(n),
+            grants: (0..n).map(|_| None).collect(),
+            backoff: vec![None; n],
+            sent: (0..n).map(|_| None).collect(),
+            budget: crate::engine::retry::RetryPolicy::budget(n),
+            error: None,
+            queue: Queue::new(settings.concurrency, n),
+            dedupe: Dedupe::new(settings.dedupe),
+            events: Progress::new(settings.on_event.as_ref(), n),
+        }
+    }
+
+    /// The next ready call in `stage` (any stage with `None`), smallest (stage, index)
+    /// first; none once the composition has failed.
+    pub fn next_ready(&mut self, stage: Option<usize>) -> Option<usize> {
+        if self.error.is_some() {
+            return None;
+        }
+        let &Reverse((s, i)) = self.ready.peek()?;
+        if stage.is_some_and(|stage| stage != s) {
+            return None;
+        }
+        self.ready.pop();
+        Some(i)
+    }
+
+    /// Call `i`'s task runs, stoppable with `handle`.
+    pub fn running(&mut self, i: usize, handle: AbortHandle) {
+        self.tasks[i] = Some(handle);
+    }
+
+    /// Call `i` shares another's read: only that read's end, or its being stopped, ends it.
+    pub fn follows(&mut self, i: usize) {
+        self.following[i] = self.tasks[i].take();
+    }
+
+    /// Call `i` sends attempt number `attempts + 1` at `now`, which may take `limit` ms
+    /// (the deadline's remainder when `by_deadline`).
+    pub fn launch(&mut self, i: usize, now: f64, limit: f64, by_deadline: bool) {
+        let record = &mut self.records[i];
+        if record.attempts == 0 {
+            record.start_ms = Some(now);
+        }
+        record.attempts += 1;
+        // A record's status is its last attempt's answer: none while it is on the wire.
+        record.status = None;
+        let attempt = record.attempts;
+        self.backoff[i] = None;
+        self.events.start(self.plan, i, attempt, now);
+        self.limits.start(i, now, limit, by_deadline);
+    }
+
+    /// Call `i`'s attempt is on the wire, cut short with `handle` when it runs out of time.
+    pub fn on_wire(&mut self, i: usize, handle: AbortHandle) {
+        self.attempts[i] = Some(handle);
+    }
+
+    /// Call `i`'s attempt left the wire: its slot frees (see [`Composition::grant`]).
+    /// Returns the limit that cut it short, if one did.
+    pub fn off_wire(&mut self, i: usize) -> Option<Limit> {
+        self.attempts[i] = None;
+        self.limits.clear(i);
+        if let Some(queue) = self.queue.as_mut() {
+            queue.release(i);
+        }
+        self.expired[i].take()
+    }
+
+    /// Call `i`'s attempt ran out of time: it is cut short, and hears why.
+    pub fn expire(&mut self, i: usize, limit: Limit) {
+        if let Some(handle) = self.attempts[i].take() {
+            self.expired[i] = Some(limit);
+            handle.abort();
+        }
+    }
+
+    /// Call `i` waits for a slot under a concurrency limit until the returned receiver
+    /// completes; `None`: it may send now.
+    pub fn admit(&mut self, i: usize, now: f64) -> Option<oneshot::Receiver<()>> {
+        let url = self.sent[i].as_ref().map_or("", |r| r.url.as_str());
+        let queue = self.queue.as_mut()?;
+        if queue.admit(i, url, now) {
+            return None;
+        }
+        let (tell, told) = oneshot::channel();
+        self.grants[i] = Some(tell);
+        Some(told)
+    }
+
+    /// Slots that freed go to the calls waiting for them, first come first served: once
+    /// the outcome of the attempt that freed one is judged, so that none goes out after a
+    /// failure (the waiting calls are then withdrawn).
+    pub fn grant(&mut self, now: f64) {
+        if self.error.is_some() {
+            return;
+        }
+        while let Some((i, since)) = self.queue.as_mut().and_then(Queue::next) {
+            self.records[i].queued_ms += now - since;
+            if let Some(tell) = self.grants[i].take() {
+                let _ = tell.send(());
+            }
+        }
+    }
+
+    /// Marks call `i` settled: its task is over, its terminal event is due.
+    fn settle(&mut self, i: usize) {
+        self.tasks[i] = None;
+        self.following[i] = None;
+        self.events.settled(i);
+    }
+
+    pub fn succeed(&mut self, i: usize, status: u16, body: V, now: f64) {
+        let record = &mut self.records[i];
+        record.state = CallState::Ok;
+        record.status = Some(status);
+        record.end_ms = Some(now);
+        self.replies[i] = Some(body);
+        self.settle(i);
+        self.release_dependents(i);
+    }
+
+    /// Call `i`'s value is known: its dependents wait for one call fewer.
+    fn release_dependents(&mut self, i: usize) {
+        for &j in self.plan.dependents(i) {
+            self.waiting[j] -= 1;
+            if self.waiting[j] == 0 && self.records[j].state == CallState::NotSent {
+                self.ready.push(Reverse((self.plan.calls()[j].stage, j)));
+            }
+        }
+    }
+
+    /// Records call `i`'s failure. An optional call's fallback then stands in for its
+    /// reply; without one its dependents are skipped. A required call's failure fails
+    /// the composition.
+    pub fn fail(&mut self, i: usize, error: Error, now: f64) {
+        let plan = self.plan;
+        let call = &plan.calls()[i];
+        let record = &mut self.records[i];
+        record.state = CallState::Failed;
+        record.end_ms = Some(now);
+        self.settle(i);
+        if let Some(fallback) = &call.fallback {
+            let record = &mut self.records[i];
+            record.error = Some(error);
+            record.fell_back = true;
+            self.replies[i] = Some(V::from_json(fallback));
+            self.release_dependents(i);
+            return;
+        }
+        self.skip_dependents(i);
+        if !call.optional && self.error.is_none() {
+            self.error = Some(error.clone());
+            // Reads in flight change nothing on the server: stop them now. Writes finish,
+            // so that the records tell which of them happened; a write waiting to retry
+            // will not be retried, so it stops waiting.
+            self.abort_running(now, true);
+        }
+        self.records[i].error = Some(error);
+    }
+
+    /// Stops the calls still running, or only the reads and the writes waiting to retry
+    /// (nothing of theirs is on the wire). A stopped read is `cancelled`; a stopped
+    /// write was sent and may or may not have been acted on, so it is `unknown`. A write
+    /// waiting to retry keeps the outcome of its last attempt.
+    fn abort_running(&mut self, now: f64, reads_only: bool) {
+        // Calls waiting on a read that is stopped now (see `dedupe.rs`).
+        for f in self.dedupe.drop_waiting() {
+            if let Some(task) = self.following[f].take() {
+                task.abort();
+            }
+            self.records[f].state = CallState::Cancelled;
+            self.records[f].end_ms = Some(now);
+            self.settle(f);
+        }
+        for j in 0..self.plan.calls().len() {
+            if self.tasks[j].is_none() || self.withdrawn(j, now) {
+                continue;
+            }
+            let read = self.plan.calls()[j].method.is_read();
+            if reads_only && !read && self.backoff[j].is_none() {
+                continue;
+            }
+            if let Some(task) = self.tasks[j].take() {
+                task.abort();
+            }
+            self.stopped(j, read, now);
+        }
+    }
+
+    /// Stops call `j` if it has sent nothing yet (it waits for a slot, or has not started
+    /// its first attempt): never sent, it stays `not-sent` (`cancelled` after an abort),
+    /// whatever its method. Its place in the queue, or the slot it was given, frees.
+    fn withdrawn(&mut self, j: usize, now: f64) -> bool {
+        if let Some(queue) = self.queue.as_mut() {
+            queue.release(j);
+            if let Some(since) = queue.withdraw(j) {
+                self.records[j].queued_ms += now - since;
+            }
+        }
+        self.grants[j] = None;
+        if self.records[j].attempts > 0 {
+            return false;
+        }
+        if let Some(task) = self.tasks[j].take() {
+            task.abort();
+        }
+        true
+    }
+
+    /// Call `j`, stopped at `now`, ends as what it had done says.
+    fn stopped(&mut self, j: usize, read: bool, now: f64) {
+        self.limits.clear(j);
+        self.attempts[j] = None;
+        self.events.stopped(j);
+        let record = &mut self.records[j];
+        record.end_ms = Some(now);
+        let last = self.backoff[j].take();
+        if read {
+            record.state = CallState::Cancelled;
+        } else if let Some(last) = last {
+            // A write whose last attempt was answered did not happen; one whose last
+            // attempt went unanswered may have.
+            if record.state != CallState::Unknown {
+                record.state = CallState::Failed;
+            }
+            record.error = Some(last);
+            self.skip_dependents(j);
+        } else {
+            record.state = CallState::Unknown;
+        }
+        self.settle(j);
+    }
+
+    /// Marks every call downstream of `i` skipped.
+    fn skip_dependents(&mut self, i: usize) {
+        let mut stack: Vec<usize> = self.plan.dependents(i).to_vec();
+        while let Some(j) = stack.pop() {
+            if self.records[j].state == CallState::NotSent && self.tasks[j].is_none() {
+                self.records[j].state = CallState::Skipped;
+                self.settle(j);
+                stack.extend_from_slice(self.plan.dependents(j));
+            }
+        }
+    }
+
+    /// Call `i`'s attempt was cut short by the deadline: the composition ends as at the
+    /// deadline, with `i` stopped where it was.
+    pub fn cut_by_deadline(&mut self, i: usize, deadline_ms: f64, now: f64) {
+        self.events.stopped(i);
+        let read = self.plan.calls()[i].method.is_read();
+        let record = &mut self.records[i];
+        record.end_ms = Some(now);
+        record.state = if read {
+            CallState::Cancelled
+        } else {
+            CallState::Unknown
+        };
+        self.settle(i);
+        self.out_of_time(deadline_ms, now);
+    }
+
+    /// Ends the composition at its deadline: everything running is stopped. When every
+    /// required call had already succeeded, the composition still resolves (see
+    /// [`Composition::wind_down`]); otherwise it fails with `TIMEOUT`, unless a failure
+    /// came first.
+    pub fn out_of_time(&mut self, deadline_ms: f64, now: f64) {
+        let ms = deadline_ms.round() as u64;
+        if self.required_done() {
+            let cause = format!("the composition's deadline of {ms} ms");
+            self.wind_down(now, ErrorKind::Timeout, &cause);
+            return;
+        }
+        self.abort_running(now, false);
+        self.stop_starting();
+        if self.error.is_none() {
+            self.error = Some(Error::new(
+                ErrorKind::Timeout,
+                format!("the composition ran past its deadline of {ms} ms"),
+            ));
+        }
+    }
+
+    /// Ends the composition at the caller's abort: everything running is stopped and
+    /// nothing else starts. When every required call had already succeeded, the
+    /// composition still resolves (see [`Composition::wind_down`]).
+    pub fn aborted(&mut self, now: f64) {
+        if self.required_done() {
+            self.wind_down(now, ErrorKind::Aborted, "the caller's abort");
+            return;
+        }
+        self.abort_running(now, false);
+        self.stop_starting();
+        for record in &mut self.records {
+            if record.state == CallState::NotSent {
+                record.state = CallState::Cancelled;
+            }
+        }
+        self.error = Some(Error::new(
+            ErrorKind::Aborted,
+            "the composition was aborted by its signal",
+        ));
+    }
+
+    /// Nothing more starts, whatever was ready.
+    fn stop_starting(&mut self) {
+        self.ready.clear();
+    }
+
+    /// Whether every required call has succeeded (or was skipped after an optional call
+    /// failed), with no failure recorded: the result is then complete, whatever optional
+    /// calls are still doing.
+    fn required_done(&self) -> bool {
+        self.error.is_none()
+            && self
+                .plan
+                .calls()
+                .iter()
+                .zip(&self.records)
+                .all(|(call, record)| {
+                    call.optional || matches!(record.state, CallState::Ok | CallState::Skipped)
+                })
+    }
+
+    /// Stops the optional calls still running when the deadline or the abort (`cause`)
+    /// comes after every required call succeeded. The composition then resolves: a placed
+    /// order reported as a failure would send the caller to place it again. A read in
+    /// flight or a call not yet started ends `cancelled`, a write in flight `unknown`;
+    /// each says what stopped it.
+    fn wind_down(&mut self, now: f64, kind: ErrorKind, cause: &str) {
+        self.abort_running(now, false);
+        self.stop_starting();
+        for (call, record) in self.plan.calls().iter().zip(&mut self.records) {
+            if record.state == CallState::NotSent {
+                record.state = CallState::Cancelled;
+            }
+            if matches!(record.state, CallState::Cancelled | CallState::Unknown)
+                && record.error.is_none()
+            {
+                let name = &call.name;
+                let message = format!(
+                    "call `{name}` was stopped by {cause}, which came after every required call had succeeded; the composition resolved without it"
+                );
+                record.error = Some(Error::new(kind, message).in_call(name));
+            }
+        }
+    }
+
+    /// Sends the terminal events of the calls settled since the last one.
+    pub fn flush(&mut self, now: &dyn Fn() -> f64) {
+        self.events.flush(self.plan, &self.records, now);
+    }
+
+    pub fn finish(self, origin: f64) -> Outcome<V> {
+        Outcome {
+            replies: self.replies,
+            records: self.records,
+            error: self.error,
+            compensations: Vec::new(),
+            origin,
+        }
+    }
+}
