@@ -915,3 +915,51 @@ fn network_and_body_errors_map_to_codes() {
         .unwrap();
     assert_eq!((e.kind(), e.status()), (ErrorKind::BadResponse, Some(200)));
 }
+
+/// Three independent writes; the caller aborts from inside the send of the first (as an
+/// injected `fetch` that calls `controller.abort()` does).
+fn aborted_from_inside_the_first_send(schedule: Schedule) -> (Outcome<Json>, Sim) {
+    let p = plan(
+        r#"{"calls":{"a":{"url":"http://svc/a","method":"POST"},
+        "b":{"url":"http://svc/b","method":"POST"},
+        "c":{"url":"http://svc/c","method":"POST"}}}"#,
+    );
+    let (abort, aborted) = futures::channel::oneshot::channel::<()>();
+    let abort = std::cell::RefCell::new(Some(abort));
+    let sim = Sim::new(move |_| -> Answer {
+        if let Some(abort) = abort.borrow_mut().take() {
+            let _ = abort.send(());
+        }
+        (10.0, Ok(Reply::new(201, json("{}"))))
+    });
+    let cancel = async {
+        let _ = aborted.await;
+    };
+    let out = sim.block_on(run(&p, &json("{}"), &sim, &sim, &NoHooks, schedule, cancel));
+    (out, sim)
+}
+
+#[test]
+fn an_abort_during_a_send_stops_the_calls_not_yet_sent() {
+    for schedule in [Schedule::Eager, Schedule::Stages] {
+        let (out, sim) = aborted_from_inside_the_first_send(schedule);
+        assert_eq!(
+            sim.seen().len(),
+            1,
+            "{}: nothing is sent after the abort",
+            schedule.as_str()
+        );
+        assert_eq!(out.error.unwrap().kind(), ErrorKind::Aborted);
+        let states: Vec<CallState> = out.records.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [
+                CallState::Unknown,
+                CallState::Cancelled,
+                CallState::Cancelled
+            ],
+            "{}",
+            schedule.as_str()
+        );
+    }
+}

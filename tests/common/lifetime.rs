@@ -70,3 +70,39 @@ pub async fn dropping_the_composition_aborts_its_requests() {
         "both requests were aborted on the wire"
     );
 }
+
+pub async fn an_abort_from_inside_fetch_sends_nothing_more() {
+    // Three independent writes; the injected fetch aborts the composition's signal when
+    // asked for the first request, then sends it. The abort runs its listener at once, so
+    // the two writes not yet sent must not be.
+    let s = Scenario::new("abort-in-fetch", "{}").await;
+    let controller = web_sys::AbortController::new().unwrap();
+    Reflect::set(&js_sys::global(), &"__pcAbortOnFirst".into(), &controller).unwrap();
+    let fetch = Function::new_with_args(
+        "url, init",
+        "const c = globalThis.__pcAbortOnFirst; \
+         if (c && !c.signal.aborted) c.abort(); \
+         return fetch(url, init);",
+    );
+    let plan = js(&format!(
+        r#"{{"calls":{{"a":{{"method":"POST","url":"{}"}},"b":{{"method":"POST","url":"{}"}},"c":{{"method":"POST","url":"{}"}}}}}}"#,
+        s.lab(0, "echo"),
+        s.lab(1, "echo"),
+        s.lab(2, "echo")
+    ));
+    let o = js("{}");
+    Reflect::set(&o, &"signal".into(), &controller.signal()).unwrap();
+    Reflect::set(&o, &"fetch".into(), &fetch).unwrap();
+    let e = expect_error(run_plan(&plan, &js("{}"), &o).await, "ABORTED");
+    let _ = Reflect::delete_property(&js_sys::global(), &"__pcAbortOnFirst".into());
+    assert_eq!(get_str(&e, "calls.b.state"), "cancelled", "never sent");
+    assert_eq!(get_str(&e, "calls.c.state"), "cancelled", "never sent");
+    assert_eq!(get_f64(&e, "calls.b.attempts"), 0.0);
+    assert_eq!(get_f64(&e, "calls.c.attempts"), 0.0);
+    // The servers are the witness: at most the first write reached them.
+    assert!(
+        s.log().await.len() <= 1,
+        "sent after the abort: {:?}",
+        s.log().await.len()
+    );
+}

@@ -54,6 +54,7 @@ macro_rules! shared_suite {
             fault_a_lost_reply_is_retried_under_its_key_and_one_order_exists,
             time_limits_follow_the_monotonic_clock_not_the_wall_clock,
             dropping_the_composition_aborts_its_requests,
+            an_abort_from_inside_fetch_sends_nothing_more,
         );
         // Resubmissions, replays and a placed order at the deadline (tests/common/resubmit.rs).
         shared_suite!(
