@@ -1,6 +1,7 @@
 //! A transport failure as the composition's error: its code, and a message that names the
 //! call and its URL template and quotes nothing the request carried.
 
+use crate::engine::reply_rules;
 use crate::engine::scope::Scope;
 use crate::engine::transport::{Request, TransportError};
 use crate::error::{Error, ErrorKind};
@@ -20,18 +21,18 @@ pub(crate) fn transport_error<V: Value>(
 ) -> Error {
     let what = format!("call `{}` ({} {})", call.name, call.method, call.url_source);
     let redact = |text: &str| crate::engine::redact::secrets_of(call, sent).redact(text);
-    match e {
+    let status = e.status();
+    let error = match e {
         TransportError::Status(status) | TransportError::Throttled { status, .. } => Error::new(
             ErrorKind::HttpStatus,
             format!("{what} failed: the service answered HTTP {status}"),
-        )
-        .with_status(status),
+        ),
         TransportError::Network(reason) => Error::new(
             ErrorKind::Network,
             format!("{what} failed: network error ({})", redact(&reason)),
         ),
         // A limit set by the deadline ends the composition before this is reached
-        // (see `run`), so what remains is the call's own timeout.
+        // (see `call.rs`), so what remains is the call's own timeout.
         TransportError::TimedOut { after_ms, .. } => Error::new(
             ErrorKind::Timeout,
             format!(
@@ -44,22 +45,13 @@ pub(crate) fn transport_error<V: Value>(
             content_type,
             excerpt,
             reason,
-        } => {
-            let shown = if excerpt.is_empty() {
-                crate::engine::reply_rules::excerpt(&redact(&reason))
-            } else {
-                format!(
-                    "\"{}\"",
-                    crate::engine::reply_rules::excerpt(&redact(&excerpt))
-                )
-            };
-            let head = crate::engine::reply_rules::status_and_type(status, content_type.as_deref());
-            Error::new(
-                ErrorKind::BadResponse,
-                format!("{what} failed: the reply is not JSON ({head}): {shown}"),
-            )
-            .with_status(status)
-        }
+        } => not_json(
+            &what,
+            status,
+            content_type,
+            &redact(&excerpt),
+            &redact(&reason),
+        ),
         TransportError::Empty {
             status,
             content_type,
@@ -67,52 +59,76 @@ pub(crate) fn transport_error<V: Value>(
             ErrorKind::BadResponse,
             format!(
                 "{what} failed: expected a JSON reply, but it is empty ({})",
-                crate::engine::reply_rules::status_and_type(status, content_type.as_deref())
+                reply_rules::status_and_type(status, content_type.as_deref())
             ),
-        )
-        .with_status(status),
+        ),
         TransportError::TooLarge {
-            status,
-            limit,
-            declared,
-        } => {
-            let cap = crate::engine::reply_rules::size_text(limit);
-            Error::new(
-                ErrorKind::BadResponse,
-                match declared {
-                    Some(n) => format!(
-                        "{what} failed: the reply announces {n} bytes, more than the {cap} cap \
-                         (options.maxResponseBytes); it was not read"
-                    ),
-                    None => format!(
-                        "{what} failed: the reply is larger than the {cap} cap \
-                         (options.maxResponseBytes); it was not read further"
-                    ),
-                },
-            )
-            .with_status(status)
-        }
+            limit, declared, ..
+        } => too_large(&what, limit, declared),
         TransportError::Redirected { status, origin } => {
-            let seen = match (status, origin.map(|o| redact(&o))) {
-                (Some(s), Some(o)) => {
-                    format!(" (HTTP {s} to {})", crate::engine::reply_rules::excerpt(&o))
-                }
-                (Some(s), None) => format!(" (HTTP {s})"),
-                (None, Some(o)) => format!(" (to {})", crate::engine::reply_rules::excerpt(&o)),
-                (None, None) => String::new(),
-            };
-            let error = Error::new(
-                ErrorKind::BadResponse,
-                format!(
-                    "{what} failed: it was redirected{seen}; redirects are refused so that \
-                     headers never reach another origin"
-                ),
-            );
-            match status {
-                Some(s) => error.with_status(s),
-                None => error,
-            }
+            redirected(&what, status, origin.map(|o| redact(&o)))
         }
+    };
+    match status {
+        Some(status) => error.with_status(status),
+        None => error,
     }
     .in_call(&call.name)
+}
+
+/// A 2xx reply that is not JSON: its status, type and start (already redacted), or what
+/// the parser said when the body could not be seen.
+fn not_json(
+    what: &str,
+    status: u16,
+    content_type: Option<String>,
+    excerpt: &str,
+    reason: &str,
+) -> Error {
+    let shown = if excerpt.is_empty() {
+        reply_rules::excerpt(reason)
+    } else {
+        format!("\"{}\"", reply_rules::excerpt(excerpt))
+    };
+    let head = reply_rules::status_and_type(status, content_type.as_deref());
+    Error::new(
+        ErrorKind::BadResponse,
+        format!("{what} failed: the reply is not JSON ({head}): {shown}"),
+    )
+}
+
+/// A reply over the byte cap, announced by its length or found while reading.
+fn too_large(what: &str, limit: u64, declared: Option<u64>) -> Error {
+    let cap = reply_rules::size_text(limit);
+    Error::new(
+        ErrorKind::BadResponse,
+        match declared {
+            Some(n) => format!(
+                "{what} failed: the reply announces {n} bytes, more than the {cap} cap \
+                 (options.maxResponseBytes); it was not read"
+            ),
+            None => format!(
+                "{what} failed: the reply is larger than the {cap} cap \
+                 (options.maxResponseBytes); it was not read further"
+            ),
+        },
+    )
+}
+
+/// A refused redirect, with its status and the origin it pointed to when the platform
+/// shows them (the origin already redacted).
+fn redirected(what: &str, status: Option<u16>, origin: Option<String>) -> Error {
+    let seen = match (status, origin) {
+        (Some(s), Some(o)) => format!(" (HTTP {s} to {})", reply_rules::excerpt(&o)),
+        (Some(s), None) => format!(" (HTTP {s})"),
+        (None, Some(o)) => format!(" (to {})", reply_rules::excerpt(&o)),
+        (None, None) => String::new(),
+    };
+    Error::new(
+        ErrorKind::BadResponse,
+        format!(
+            "{what} failed: it was redirected{seen}; redirects are refused so that \
+             headers never reach another origin"
+        ),
+    )
 }

@@ -275,33 +275,9 @@ impl<'a, V: Value> Scope<'a, V> {
 }
 
 /// Whether `value`, a string whose text is `text`, held lone surrogates before it became
-/// Rust text. Only a JavaScript string can (serde_json refuses them); crossing into Rust
-/// turns each into U+FFFD, so only text with a U+FFFD is asked about, and only a
-/// `JsValue`. (`Value` has no method for this; a downcast keeps the question here.)
+/// Rust text (each then reads as U+FFFD): only text with a U+FFFD is asked about.
 fn lone_surrogates<V: Value>(value: &V, text: &str) -> bool {
-    if !text.chars().any(|c| c == '\u{FFFD}') {
-        return false;
-    }
-    let value: &dyn std::any::Any = value;
-    let Some(s) = value
-        .downcast_ref::<wasm_bindgen::JsValue>()
-        .and_then(|v| wasm_bindgen::JsCast::dyn_ref::<js_sys::JsString>(v))
-    else {
-        return false;
-    };
-    // `JsString::is_valid_utf16` does this through `char::decode_utf16`, which costs more
-    // .wasm than this loop over the code units.
-    let mut open_pair = false;
-    for i in 0..s.length() {
-        match s.char_code_at(i) as u16 {
-            0xD800..=0xDBFF if !open_pair => open_pair = true,
-            0xDC00..=0xDFFF if open_pair => open_pair = false,
-            0xD800..=0xDFFF => return true,
-            _ if open_pair => return true,
-            _ => {}
-        }
-    }
-    open_pair
+    text.contains('\u{FFFD}') && value.has_lone_surrogates()
 }
 
 #[cfg(test)]

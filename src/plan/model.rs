@@ -350,6 +350,9 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
 }
 
 /// Reads a call, or (with [`COMPENSATE_FIELDS`]) the compensation of one, found at `at`.
+/// Plans are read from [`Json`] by hand rather than with serde's derive: each message
+/// names the exact place of a mistake (`calls.pay.headers.X-Key: ...`), which serde's
+/// errors cannot.
 fn read_request(
     at: &str,
     name: &str,
@@ -357,6 +360,43 @@ fn read_request(
     index: &HashMap<String, usize>,
     allowed: &[&str],
 ) -> Result<Call, Error> {
+    check_fields(at, spec, allowed)?;
+    let method = read_method(at, spec)?;
+    let (url_source, url) = read_url(at, spec)?;
+    let headers = read_headers(at, spec)?;
+    let body = read_body(at, spec, method)?;
+    let timeout_ms = read_timeout(at, spec)?;
+    let (optional, fallback) = read_optional(at, spec)?;
+    let compensate = match spec.get("compensate") {
+        None => None,
+        Some(spec) => Some(Box::new(read_compensation(at, name, spec, index)?)),
+    };
+    if compensate.is_some() && method.is_read() {
+        return Err(invalid(format!(
+            "{at}.compensate: a {method} changes nothing, so there is nothing to undo"
+        )));
+    }
+    let mut call = Call {
+        name: name.to_owned(),
+        method,
+        url_source,
+        url,
+        headers,
+        body,
+        deps: Vec::new(),
+        read_by_others: false,
+        stage: 0,
+        optional,
+        fallback,
+        compensate,
+        timeout_ms,
+    };
+    call.deps = read_deps(at, spec, &call, index)?;
+    Ok(call)
+}
+
+/// `spec` is an object whose fields are all `allowed`.
+fn check_fields(at: &str, spec: &Json, allowed: &[&str]) -> Result<(), Error> {
     let Json::Object(fields) = spec else {
         return Err(invalid(format!(
             "{at} must be an object like {{\"url\": \"https://...\"}}, not {}",
@@ -374,23 +414,27 @@ fn read_request(
             allowed.join(", ")
         )));
     }
+    Ok(())
+}
 
-    let method = match spec.get("method") {
-        None => Method::Get,
+fn read_method(at: &str, spec: &Json) -> Result<Method, Error> {
+    match spec.get("method") {
+        None => Ok(Method::Get),
         Some(Json::String(m)) => Method::parse(m).ok_or_else(|| {
             invalid(format!(
                 "{at}.method: unsupported method `{m}`; use one of {}",
                 Method::ALL.map(Method::as_str).join(", ")
             ))
-        })?,
-        Some(other) => {
-            return Err(invalid(format!(
-                "{at}.method must be a string such as \"POST\", not {}",
-                other.type_name()
-            )))
-        }
-    };
+        }),
+        Some(other) => Err(invalid(format!(
+            "{at}.method must be a string such as \"POST\", not {}",
+            other.type_name()
+        ))),
+    }
+}
 
+/// The URL template, as written and parsed, with the shape rules of `check_url_shape`.
+fn read_url(at: &str, spec: &Json) -> Result<(String, Template), Error> {
     let url_source = match spec.get("url") {
         Some(Json::String(u)) if !u.trim().is_empty() => u.clone(),
         Some(Json::String(_)) | None => {
@@ -419,78 +463,85 @@ fn read_request(
     }
     let url = Template::parse(&url_source).map_err(|e| invalid(format!("{at}.url: {e}")))?;
     check_url_shape(at, &url)?;
+    Ok((url_source, url))
+}
 
-    let mut headers = Vec::new();
-    match spec.get("headers") {
-        None => {}
-        Some(Json::Object(entries)) => {
-            for (key, value) in entries {
-                if !valid_header_name(key) {
-                    return Err(invalid(format!(
-                        "{at}.headers: `{key}` is not a valid header name"
-                    )));
-                }
-                let Json::String(text) = value else {
-                    return Err(invalid(format!(
-                        "{at}.headers.{key} must be a string, not {}",
-                        value.type_name()
-                    )));
-                };
-                if text.len() > MAX_TEMPLATE_BYTES {
-                    return Err(invalid(format!(
-                        "{at}.headers.{key} is {} bytes long, more than the limit of 8192 for a template",
-                        text.len()
-                    )));
-                }
-                if let Some(problem) = header_value_problem(text) {
-                    return Err(invalid(format!("{at}.headers.{key} {problem}")));
-                }
-                let t = Template::parse(text)
-                    .map_err(|e| invalid(format!("{at}.headers.{key}: {e}")))?;
-                headers.push((key.clone(), t));
-            }
-        }
+fn read_headers(at: &str, spec: &Json) -> Result<Vec<(String, Template)>, Error> {
+    let entries = match spec.get("headers") {
+        None => return Ok(Vec::new()),
+        Some(Json::Object(entries)) => entries,
         Some(other) => {
             return Err(invalid(format!(
                 "{at}.headers must be an object of strings, not {}",
                 other.type_name()
             )))
         }
-    }
-
-    let body = match spec.get("body") {
-        None => None,
-        Some(_) if !method.allows_body() => {
-            return Err(invalid(format!(
-                "{at}.body: a {method} request cannot carry a body; use POST, PUT or PATCH"
-            )))
-        }
-        Some(json) => Some({
-            if deeper_than(json, MAX_BODY_DEPTH - 1) {
-                return Err(invalid(format!(
-                    "{at}.body nests arrays and objects more than 32 levels deep; flatten it"
-                )));
-            }
-            BodyTemplate::parse(json).map_err(|(path, e)| {
-                let place = if path.is_empty() {
-                    format!("{at}.body")
-                } else {
-                    format!("{at}.body.{path}")
-                };
-                invalid(format!("{place}: {e}"))
-            })?
-        }),
     };
+    let mut headers = Vec::new();
+    for (key, value) in entries {
+        if !valid_header_name(key) {
+            return Err(invalid(format!(
+                "{at}.headers: `{key}` is not a valid header name"
+            )));
+        }
+        let Json::String(text) = value else {
+            return Err(invalid(format!(
+                "{at}.headers.{key} must be a string, not {}",
+                value.type_name()
+            )));
+        };
+        if text.len() > MAX_TEMPLATE_BYTES {
+            return Err(invalid(format!(
+                "{at}.headers.{key} is {} bytes long, more than the limit of 8192 for a template",
+                text.len()
+            )));
+        }
+        if let Some(problem) = header_value_problem(text) {
+            return Err(invalid(format!("{at}.headers.{key} {problem}")));
+        }
+        let t = Template::parse(text).map_err(|e| invalid(format!("{at}.headers.{key}: {e}")))?;
+        headers.push((key.clone(), t));
+    }
+    Ok(headers)
+}
 
-    let timeout_ms = match spec.get("timeoutMs") {
-        None => None,
-        Some(v) => Some(time_limit(v).ok_or_else(|| {
+fn read_body(at: &str, spec: &Json, method: Method) -> Result<Option<BodyTemplate>, Error> {
+    let Some(json) = spec.get("body") else {
+        return Ok(None);
+    };
+    if !method.allows_body() {
+        return Err(invalid(format!(
+            "{at}.body: a {method} request cannot carry a body; use POST, PUT or PATCH"
+        )));
+    }
+    if deeper_than(json, MAX_BODY_DEPTH - 1) {
+        return Err(invalid(format!(
+            "{at}.body nests arrays and objects more than 32 levels deep; flatten it"
+        )));
+    }
+    BodyTemplate::parse(json).map(Some).map_err(|(path, e)| {
+        let place = if path.is_empty() {
+            format!("{at}.body")
+        } else {
+            format!("{at}.body.{path}")
+        };
+        invalid(format!("{place}: {e}"))
+    })
+}
+
+fn read_timeout(at: &str, spec: &Json) -> Result<Option<f64>, Error> {
+    match spec.get("timeoutMs") {
+        None => Ok(None),
+        Some(v) => time_limit(v).map(Some).ok_or_else(|| {
             invalid(format!(
                 "{at}.timeoutMs must be a number of milliseconds above 0 and at most 2147483647"
             ))
-        })?),
-    };
+        }),
+    }
+}
 
+/// `optional`, and the `fallback` that implies it.
+fn read_optional(at: &str, spec: &Json) -> Result<(bool, Option<Json>), Error> {
     let fallback = spec.get("fallback").cloned();
     let optional = match spec.get("optional") {
         None => fallback.is_some(),
@@ -507,85 +558,60 @@ fn read_request(
             )))
         }
     };
-    let compensate = match spec.get("compensate") {
-        None => None,
-        Some(spec) => Some(Box::new(read_compensation(at, name, spec, index)?)),
-    };
-    if compensate.is_some() && method.is_read() {
-        return Err(invalid(format!(
-            "{at}.compensate: a {method} changes nothing, so there is nothing to undo"
-        )));
-    }
+    Ok((optional, fallback))
+}
 
-    let mut call = Call {
-        name: name.to_owned(),
-        method,
-        url_source,
-        url,
-        headers,
-        body,
-        deps: Vec::new(),
-        read_by_others: false,
-        stage: 0,
-        optional,
-        fallback,
-        compensate,
-        timeout_ms,
-    };
-
-    // Dependencies in order of first mention, without repeats. A linear `contains`
-    // beats sorting here: calls name few others, and it keeps sort code out of the .wasm.
+/// The calls `call` depends on, in order of first mention, without repeats: those its
+/// placeholders name, then those in `after`.
+fn read_deps(
+    at: &str,
+    spec: &Json,
+    call: &Call,
+    index: &HashMap<String, usize>,
+) -> Result<Vec<usize>, Error> {
     let mut deps: Vec<usize> = Vec::new();
     let mut depend_on = |d: usize| {
         if !deps.contains(&d) {
             deps.push(d);
         }
     };
-    for (h, _) in call_placeholders(&call) {
+    for (h, _) in call_placeholders(call) {
         if h.root == INPUT {
             continue;
         }
-        match index.get(&h.root) {
-            Some(&d) => depend_on(d),
-            None => {
-                return Err(invalid(format!(
-                    "{at}: placeholder `{{{h}}}` names `{}`, which is neither `input` nor a call of this plan",
-                    h.root
-                )))
-            }
-        }
+        let Some(&d) = index.get(&h.root) else {
+            return Err(invalid(format!(
+                "{at}: placeholder `{{{h}}}` names `{}`, which is neither `input` nor a call of this plan",
+                h.root
+            )));
+        };
+        depend_on(d);
     }
-    match spec.get("after") {
-        None => {}
-        Some(Json::Array(items)) => {
-            for item in items {
-                match item {
-                    Json::String(dep) => match index.get(dep) {
-                        Some(&d) => depend_on(d),
-                        None => {
-                            return Err(invalid(format!(
-                                "{at}.after: `{dep}` is not a call of this plan"
-                            )))
-                        }
-                    },
-                    other => {
-                        return Err(invalid(format!(
-                            "{at}.after must list call names, found {}",
-                            other.type_name()
-                        )))
-                    }
-                }
-            }
-        }
+    let items = match spec.get("after") {
+        None => return Ok(deps),
+        Some(Json::Array(items)) => items,
         Some(other) => {
             return Err(invalid(format!(
                 "{at}.after must be an array of call names, not {}",
                 other.type_name()
             )))
         }
+    };
+    for item in items {
+        let Json::String(dep) = item else {
+            return Err(invalid(format!(
+                "{at}.after must list call names, found {}",
+                item.type_name()
+            )));
+        };
+        let Some(&d) = index.get(dep) else {
+            return Err(invalid(format!(
+                "{at}.after: `{dep}` is not a call of this plan"
+            )));
+        };
+        depend_on(d);
     }
-    call.deps = deps;
-    Ok(call)
+    Ok(deps)
 }
 
 /// Reads `<at>.compensate`: a write with an explicit method, whose placeholders may read

@@ -39,6 +39,14 @@ pub trait Value: Clone + 'static {
     /// Builds an object from its entries, in order.
     fn object(entries: Vec<(String, Self)>) -> Self;
 
+    /// Whether this is a string that held lone surrogates, which Rust text cannot hold:
+    /// crossing into Rust turns each into U+FFFD, so a URL would carry another value than
+    /// the caller's. Only a JavaScript string can (serde_json refuses them); the default
+    /// says no.
+    fn has_lone_surrogates(&self) -> bool {
+        false
+    }
+
     /// Calls `visit` with every string in the value (object keys aside), depth first,
     /// until it returns `false`. Error messages use it to leave a request body's values
     /// out of what they quote. The default visits nothing: a value type without it gets

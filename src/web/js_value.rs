@@ -49,6 +49,11 @@ fn type_name(v: &JsValue) -> &'static str {
 }
 
 impl Value for JsValue {
+    fn has_lone_surrogates(&self) -> bool {
+        self.dyn_ref::<js_sys::JsString>()
+            .is_some_and(|s| !s.is_valid_utf16())
+    }
+
     fn field(&self, segment: &str) -> Option<Self> {
         if Array::is_array(self) {
             let array: &Array = self.unchecked_ref();
