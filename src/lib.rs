@@ -162,6 +162,7 @@ mod plan;
 mod tests;
 mod web;
 
+pub use bindings::order_plan;
 pub use bindings::{compose, compose_order, validate_plan};
 pub use engine::concurrency::Concurrency;
 pub use engine::events::{Event, EventKind, OnEvent};

@@ -5,15 +5,15 @@
 // /config.json (served by scripts/serve.mjs), so no port is written here.
 //
 // This file wires the page; each concern has its own module:
-//   order-flow.js     the order flow's plan (stages, edges, which request is which call)
+//   order-plan.js     the order flow's plan as the package hands it out (orderPlan())
 //   live-fetch.js     the fetch passed to the composer, to watch requests start and end
 //   waterfall.js      the bars;  graph.js  the dependency graph;  critical-path.js
 //   services-panel.js latency and faults of the mock services;  result-panel.js
 //   plan-editor.js    compose() with your own plan;  examples.js  its example plans
-import init, { composeOrder, validatePlan, ComposeError } from '/pkg/parallel_composer.js';
+import init, { composeOrder, orderPlan, validatePlan, ComposeError } from '/pkg/parallel_composer.js';
 import { $, ms, seconds, frameScheduler } from './dom.js';
 import { adminClient, fetchJson } from './mock-admin.js';
-import { ORDER_CALLS, ORDER_DEPENDS_ON, ORDER_REQUESTS, orderPlan } from './order-flow.js';
+import { readOrderPlan } from './order-plan.js';
 import { requestMatcher } from './plan-deps.js';
 import { criticalPath } from './critical-path.js';
 import { liveRecorder } from './live-fetch.js';
@@ -29,6 +29,7 @@ const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven
 
 const app = {
   config: null, // { adminUrl, gatewayUrl, services }
+  order: null, // the order flow's plan, from orderPlan(): { calls, deps, request, undoable }
   stages: [], // the order flow's stages, from validatePlan()
   match: null, // request -> call, for the live waterfall
   services: null, // the services panel: key(), settle()
@@ -51,11 +52,11 @@ function setStatus(text, kind = 'info') {
 function drawOrderGraph(states = {}, critical = []) {
   drawGraph($('#order-graph'), {
     stages: app.stages,
-    deps: ORDER_DEPENDS_ON,
+    deps: app.order.deps,
     states,
     critical,
     prefix: 'graph',
-    describe: (name) => ` (${ORDER_REQUESTS[name]})`,
+    describe: (name) => ` (${app.order.request(name)})`,
   });
 }
 
@@ -63,7 +64,7 @@ function graphCaption(run) {
   const caption = $('#graph-caption');
   const outcome = run.ok ? seconds(run.totalMs) : `failed with ${run.error.code} after ${seconds(run.totalMs)}`;
   const path = run.critical;
-  const rest = ORDER_CALLS.length - path.length;
+  const rest = app.order.calls.length - path.length;
   let why = 'The chain of calls that decided when the order failed.';
   if (run.ok && rest === 0) why = 'Every call is on it: one at a time, each call waits for all the calls before it.';
   else if (run.ok) why = `Only a faster call on it makes the order faster; the other ${rest} call${rest === 1 ? '' : 's'} had time to spare.`;
@@ -100,7 +101,7 @@ function renderPanels() {
       total.textContent = `running… ${seconds(now)}`;
       note.textContent = '';
       const undo = Object.entries(live.recorder.undo).map(([call, r]) => ({ call, ...r }));
-      drawWaterfall(waterfall, { names: ORDER_CALLS, calls: live.recorder.calls, compensations: undo, scale, step, prefix: mode, now });
+      drawWaterfall(waterfall, { names: app.order.calls, calls: live.recorder.calls, compensations: undo, scale, step, prefix: mode, now });
       continue;
     }
     if (!run) {
@@ -122,7 +123,7 @@ function renderPanels() {
     note.textContent = notes.join(' · ');
     note.dataset.kind = run.ok ? 'info' : 'error';
     drawWaterfall(waterfall, {
-      names: ORDER_CALLS.filter((n) => run.calls[n]),
+      names: app.order.calls.filter((n) => run.calls[n]),
       calls: run.calls,
       compensations: run.compensations,
       scale,
@@ -250,14 +251,14 @@ async function runMode(mode, signal) {
   run.id = ++runIds;
   // A run during which the settings changed is comparable with nothing.
   run.settingsKey = app.services.key() === settingsKey ? settingsKey : `changed-during-run-${Math.random()}`;
-  run.critical = criticalPath(run.calls, { deps: ORDER_DEPENDS_ON, stages: app.stages, schedule: mode });
+  run.critical = criticalPath(run.calls, { deps: app.order.deps, stages: app.stages, schedule: mode });
   app.runs[mode] = run;
   app.lastRun = run;
   const fig = $(`.panel[data-mode="${mode}"]`);
   fig.dataset.runCount = String(Number(fig.dataset.runCount) + 1);
   renderPanels();
   renderSpeedup();
-  renderResult(run, ORDER_CALLS);
+  renderResult(run, app.order);
   drawOrderGraph(Object.fromEntries(Object.entries(run.calls).map(([name, r]) => [name, r.state])), run.critical);
   graphCaption(run);
   return run;
@@ -315,10 +316,21 @@ async function boot() {
     document.body.dataset.appState = 'error';
     return;
   }
-  const plan = orderPlan(app.config.services);
-  app.stages = validatePlan(plan).stages;
+  // The plan composeOrder() runs with these services, from the package itself.
+  let plan;
+  try {
+    plan = orderPlan({ services: app.config.services });
+    app.stages = validatePlan(plan).stages;
+  } catch (error) {
+    setStatus(`The package refused the order plan for these services: ${error?.message ?? error}`, 'error');
+    document.body.dataset.appState = 'error';
+    return;
+  }
+  app.order = readOrderPlan(plan, app.config.services);
   app.match = requestMatcher(plan);
-  $('#graph-stage-count').textContent = NUMBER_WORDS[app.stages.length] ?? String(app.stages.length);
+  const inWords = (n) => NUMBER_WORDS[n] ?? String(n);
+  $('#graph-call-count').textContent = inWords(app.order.calls.length);
+  $('#graph-stage-count').textContent = inWords(app.stages.length);
   drawOrderGraph();
 
   app.services = servicesPanel({

@@ -2,9 +2,14 @@
 // failed, the error panel: its code, the failing call, how each call ended (colour-coded),
 // which writes had completed, and what the composer undid (its compensations).
 import { $, el, ms, money, STATE_LABEL } from './dom.js';
-import { ORDER_UNDO } from './order-flow.js';
 
 const MODE_LABEL = { sequential: 'Sequential', stages: 'Stages', eager: 'Eager' };
+
+/** What undoing a completed write of the order flow means, in words. */
+const UNDO_WORDS = {
+  inventory: 'reservation released',
+  payment: 'authorization voided',
+};
 
 /** What a completed write means, for the error panel. */
 const WRITES = {
@@ -24,8 +29,8 @@ export function errorFacts(error) {
   };
 }
 
-/** One sentence on which writes happened before the failure. */
-function writesSentence(calls, compensations) {
+/** One sentence on which writes happened before the failure; `undoable`: the calls with a compensation. */
+function writesSentence(calls, compensations, undoable) {
   const done = Object.keys(WRITES).filter((c) => calls[c]?.state === 'ok');
   const inFlight = Object.keys(WRITES).filter(
     (c) => (calls[c]?.state === 'cancelled' && calls[c].startMs !== null) || calls[c]?.state === 'unknown',
@@ -33,7 +38,7 @@ function writesSentence(calls, compensations) {
   const undone = new Set(compensations.filter((c) => c.state === 'ok').map((c) => c.call));
   const parts = [];
   if (done.length > 0) {
-    const all = done.every((c) => undone.has(c) || !(c in ORDER_UNDO));
+    const all = done.every((c) => undone.has(c) || !undoable.has(c));
     parts.push(`Writes that completed before the failure: ${done.map((c) => `${c} (${WRITES[c]})`).join(', ')}; ${
       all && undone.size > 0 ? `the composer undid ${done.length === 1 ? 'it' : 'them'} (below).` : 'error.calls and error.compensations tell a portal what is left to undo.'}`);
   }
@@ -55,7 +60,7 @@ function renderCallStates(list, calls, names) {
 }
 
 /** "inventory reservation released" for the order flow; "reserve undone" for a plan. */
-const undoWords = (call) => (ORDER_UNDO[call] ? `${call} ${ORDER_UNDO[call]}` : `${call} undone`);
+const undoWords = (call) => (UNDO_WORDS[call] ? `${call} ${UNDO_WORDS[call]}` : `${call} undone`);
 
 /**
  * Fills `list` (and `summary`) with what became of each compensation, in the order they ran
@@ -84,8 +89,11 @@ export function renderCompensations(summary, list, compensations, prefix = 'comp
     c.reason ? el('span', { class: 'call-state-reason', text: c.reason }) : null)));
 }
 
-/** Shows a finished order run: { ok, mode, order | error, calls, compensations, totalMs }. */
-export function renderResult(run, names) {
+/**
+ * Shows a finished order run: { ok, mode, order | error, calls, compensations, totalMs }.
+ * `plan`: the order plan as the page read it, { calls (the names, in order), undoable }.
+ */
+export function renderResult(run, plan) {
   const summary = $('#result-summary');
   const errorPanel = $('#error-panel');
   const json = $('#order-json');
@@ -108,8 +116,8 @@ export function renderResult(run, names) {
   $('#error-call').textContent = facts.call ?? '(none: the composition as a whole)';
   $('#error-status').textContent = facts.status !== null ? String(facts.status) : '—';
   $('#error-message').textContent = facts.message;
-  $('#error-writes').textContent = writesSentence(run.calls, run.compensations);
-  renderCallStates($('#error-calls'), run.calls, names);
+  $('#error-writes').textContent = writesSentence(run.calls, run.compensations, plan.undoable);
+  renderCallStates($('#error-calls'), run.calls, plan.calls);
   renderCompensations($('#undo-summary'), $('#compensations'), run.compensations);
   errorPanel.dataset.code = facts.code;
   errorPanel.dataset.call = facts.call ?? '';

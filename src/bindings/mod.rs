@@ -27,6 +27,9 @@ use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
+mod order_plan;
+pub use order_plan::order_plan;
+
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
 /** One call of a plan. Strings may hold `{name.path}` placeholders. */

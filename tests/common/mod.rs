@@ -123,6 +123,12 @@ macro_rules! shared_suite {
             traceparent_reaches_the_allowed_origins_with_one_trace_and_a_span_per_call,
             compose_order_reports_progress_measures_and_its_trace,
         );
+        // The order flow's plan, handed out by orderPlan() (tests/common/order_plan.rs).
+        shared_suite!(
+            order_plan_is_the_plan_compose_order_runs,
+            order_plan_refuses_bad_options_as_compose_order_does,
+            a_hostile_base_url_cannot_add_placeholders_to_the_order_plan,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -138,6 +144,7 @@ mod flow;
 mod lifetime;
 mod limits;
 mod observe;
+mod order_plan;
 mod resubmit;
 mod saga;
 mod urls;
@@ -147,6 +154,7 @@ pub use flow::*;
 pub use lifetime::*;
 pub use limits::*;
 pub use observe::*;
+pub use order_plan::*;
 pub use resubmit::*;
 pub use saga::*;
 pub use urls::*;

@@ -22,6 +22,8 @@ import {
 } from './helpers.mjs';
 
 const MODES = ['sequential', 'stages', 'eager'];
+/** The order flow's calls in the order composeOrder() reports them (README's table). */
+const SERVICES_IN_PLAN_ORDER = Object.keys(DEPENDS);
 const RUN_TIMEOUT = 20000;
 
 
@@ -289,6 +291,56 @@ test('the order plan is drawn as a dependency graph: ten calls, their dependenci
   assert.ok(Object.values(nodes).every((n) => n.state === 'idle' && !n.critical), 'nothing coloured before a run');
   await page.locator('#graph-card').screenshot({ path: join(ARTIFACTS, 'demo-01b-graph.png') });
   assertNoNewProblems();
+});
+
+test('the graph is the plan the running package hands out (orderPlan()), not a copy kept by the page', async () => {
+  // What the page draws is what orderPlan() of its package says, tooltips included.
+  const plan = await page.evaluate(async () => {
+    const { orderPlan } = await import('/pkg/parallel_composer.js');
+    const { services } = await (await fetch('/config.json')).json();
+    return orderPlan({ services });
+  });
+  assert.deepEqual(Object.keys(plan.calls), SERVICES_IN_PLAN_ORDER);
+  const customer = await page.getByTestId('graph-node-customer').locator('title').textContent();
+  assert.match(customer, /\(GET \/customers\/\{input\.customerId\}\)$/);
+  assertNoNewProblems();
+
+  // A package whose orderPlan() has one more edge (fraud also waits for cart): a page that
+  // draws from the package draws it; one that kept its own copy of the edges would not.
+  const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  try {
+    const problems = await watchPage(other);
+    const wrapper = [
+      "export * from '/pkg/parallel_composer.js?packaged';",
+      "export { default } from '/pkg/parallel_composer.js?packaged';",
+      "import { orderPlan as packaged } from '/pkg/parallel_composer.js?packaged';",
+      'export function orderPlan(options) {',
+      '  const plan = packaged(options);',
+      "  plan.calls.fraud.after = [...(plan.calls.fraud.after ?? []), 'cart'];",
+      '  return plan;',
+      '}',
+    ].join('\n');
+    await other.route(/\/pkg\/parallel_composer\.js(\?packaged)?$/, async (route) => {
+      const url = new URL(route.request().url());
+      if (url.search === '?packaged') {
+        await route.fulfill({ response: await route.fetch({ url: `${url.origin}${url.pathname}` }) });
+      } else {
+        await route.fulfill({ status: 200, contentType: 'text/javascript', body: wrapper });
+      }
+    });
+    await other.goto(demo.url);
+    await other.locator('body[data-app-state="ready"]').waitFor({ timeout: 15000 });
+    const drawn = (await other.$$eval('[data-testid^="graph-edge-"]', (els) => els.map((el) => `${el.dataset.from}>${el.dataset.to}`))).sort();
+    const documented = Object.entries(DEPENDS).flatMap(([to, from]) => from.map((f) => `${f}>${to}`));
+    assert.deepEqual(drawn, [...documented, 'cart>fraud'].sort());
+    const fraud = await other.getByTestId('graph-node-fraud').locator('title').textContent();
+    assert.match(fraud, /waits for customer, cart/);
+    assert.deepEqual(problems.pageErrors, [], 'uncaught exceptions in the page');
+    assert.deepEqual(problems.cspViolations, [], 'CSP violations');
+    assert.deepEqual(problems.consoleErrors, [], 'console errors');
+  } finally {
+    await other.close();
+  }
 });
 
 test('each mode draws ten bars, and eager finishes before sequential', async () => {

@@ -1,0 +1,76 @@
+//! What `composeOrder` resolves: the order, read from the replies of a composition that
+//! succeeded, and what became of its confirmation e-mail.
+
+use super::rules::total;
+use crate::engine::outcome::Outcome;
+use crate::engine::record::CallRecord;
+use crate::engine::scope::Scope;
+use crate::error::Error;
+use crate::plan::json::Json;
+use crate::plan::value::Value;
+use crate::plan::Plan;
+
+/// The resolved value of `composeOrder`, without `calls` (the bindings add the records).
+///
+/// Called only when the composition succeeded, so every required reply is present.
+pub fn summary<V: Value>(
+    plan: &Plan,
+    input: &V,
+    outcome: &Outcome<V>,
+) -> Result<Vec<(String, V)>, Error> {
+    let scope = Scope::new(plan, input, &outcome.replies);
+    let get = |root: &str, key: &str| scope.get("order", root, &[key]);
+    let total = total(&scope, "order")?;
+    let notification = plan
+        .position("notification")
+        .expect("order plan has notification");
+    let notification = match &outcome.replies[notification] {
+        Some(reply) => sent(reply),
+        None => not_sent(&outcome.records[notification]),
+    };
+    Ok(vec![
+        ("orderId".into(), get("order", "orderId")?),
+        ("status".into(), get("order", "status")?),
+        ("total".into(), V::from_f64(total as f64)),
+        ("currency".into(), get("pricing", "currency")?),
+        ("customer".into(), scope.get("order", "customer", &[])?),
+        ("items".into(), get("cart", "items")?),
+        ("reservationId".into(), get("inventory", "reservationId")?),
+        ("authorizationId".into(), get("payment", "authorizationId")?),
+        (
+            "shipping".into(),
+            V::object(vec![
+                ("cost".into(), get("shipping", "cost")?),
+                ("carrier".into(), get("shipping", "carrier")?),
+            ]),
+        ),
+        ("tax".into(), get("tax", "amount")?),
+        ("notification".into(), notification),
+    ])
+}
+
+/// `{ sent: true, notificationId? }`, from the notification service's reply.
+fn sent<V: Value>(reply: &V) -> V {
+    let mut entries = vec![("sent".to_owned(), V::from_json(&Json::Bool(true)))];
+    if let Some(id) = reply.field("notificationId") {
+        entries.push(("notificationId".into(), id));
+    }
+    V::object(entries)
+}
+
+/// `{ sent: false, state, error }`: how the notification call ended, and why.
+fn not_sent<V: Value>(record: &CallRecord) -> V {
+    let reason = match (record.status, &record.error) {
+        (Some(status), _) => format!("the notification service answered HTTP {status}"),
+        (None, Some(error)) => error.message().to_owned(),
+        (None, None) => format!(
+            "the notification was not delivered ({})",
+            record.state.as_str()
+        ),
+    };
+    V::object(vec![
+        ("sent".into(), V::from_json(&Json::Bool(false))),
+        ("state".into(), V::from_string(record.state.as_str().into())),
+        ("error".into(), V::from_string(reason)),
+    ])
+}
