@@ -20,6 +20,7 @@ import { DEPENDS } from '../../bench/page/contract.js';
 import {
   ensurePkg, launchBrowser, watchPage, waitFor, nextEvent, getJson, compactPng, ARTIFACTS, ROOT,
 } from './helpers.mjs';
+import { assertAccessible } from './axe.mjs';
 
 const MODES = ['sequential', 'stages', 'eager'];
 /** The order flow's calls in the order composeOrder() reports them (README's table). */
@@ -185,6 +186,14 @@ async function idlePage() {
   }
 }
 
+/**
+ * One axe-core audit of the page as it is now (WCAG 2.0/2.1/2.2 A and AA, best practices;
+ * tests/e2e/axe.mjs): any violation fails the test, naming its rule, impact, targets and help.
+ */
+async function accessible(state) {
+  await assertAccessible(page, state);
+}
+
 async function text(testId) {
   return (await page.getByTestId(testId).textContent()).trim();
 }
@@ -221,6 +230,7 @@ test('the page loads under the strict CSP with zero console errors', async () =>
     .map((el) => el.outerHTML.slice(0, 80)));
   assert.deepEqual(unnamed, [], 'controls without a label');
   await screenshot('01-loaded');
+  await accessible('at load');
   assertNoNewProblems();
 });
 
@@ -335,6 +345,7 @@ test('the graph is the plan the running package hands out (orderPlan()), not a c
     assert.deepEqual(drawn, [...documented, 'cart>fraud'].sort());
     const fraud = await other.getByTestId('graph-node-fraud').locator('title').textContent();
     assert.match(fraud, /waits for customer, cart/);
+    await assertAccessible(other, 'drawn from a package whose plan has one more edge');
     assert.deepEqual(problems.pageErrors, [], 'uncaught exceptions in the page');
     assert.deepEqual(problems.cspViolations, [], 'CSP violations');
     assert.deepEqual(problems.consoleErrors, [], 'console errors');
@@ -397,6 +408,7 @@ test('each mode draws ten bars, and eager finishes before sequential', async () 
   const bytes = compactPng(readme);
   assert.ok(bytes < 250 * 1024, `the README screenshot is ${Math.round(bytes / 1024)} KB (at most 250 KB)`);
   if (process.env.PC_UPDATE_SCREENSHOT === '1') copyFileSync(readme, join(ROOT, 'www', 'screenshot.png'));
+  await accessible('after "Run all three"');
   assertNoNewProblems();
 });
 
@@ -427,6 +439,7 @@ test('the waterfall is drawn live: a bar appears when its call starts and grows 
   }, null, { timeout: RUN_TIMEOUT, polling: 'raf' });
   const live = await handle.jsonValue();
   await screenshot('02b-live');
+  await accessible('while a run is in flight (live waterfall)');
   assert.equal(live.runState, 'running', 'the composition is still in flight');
   assert.equal(live.runCount, before_, 'and has not settled');
   assert.match(live.total, /^running… \d+\.\d\d s$/);
@@ -487,6 +500,7 @@ test('with a slow fraud check, eager finishes before stages', async () => {
   assert.match(await text('graph-caption'), /^Eager run, \d+\.\d\d s\. Critical path \(heavy outline\): customer → fraud → payment → order → notification\./);
   await page.locator('#graph-card').scrollIntoViewIfNeeded();
   await screenshot('03-skewed-latency');
+  await accessible('after a stages and an eager run, critical path drawn');
   assertNoNewProblems();
 });
 
@@ -515,6 +529,7 @@ test('"Make fraud slow" slows the running fraud service, and eager overtakes sta
   await page.locator('#services[data-config-state="applied"]').waitFor({ timeout: 5000 });
   assert.equal(await page.getByTestId('latency-fraud').inputValue(), String(DEMO_LATENCY.fraud));
   assert.equal((await getJson(`${demo.config.adminUrl}/scenarios/default`)).latency.fraud, DEMO_LATENCY.fraud);
+  await accessible('after "Make fraud slow", a run of all three and "Restore start-up settings"');
   assertNoNewProblems();
 });
 
@@ -528,10 +543,12 @@ test('each run button runs its own schedule only', async () => {
   assert.equal(seq.length, 10);
   for (let i = 1; i < seq.length; i++) assert.ok(seq[i].start >= seq[i - 1].end, 'one call at a time');
   assert.match(await text('result-summary'), /^Sequential run: order ord-\d+ confirmed/);
+  await accessible('after a sequential run');
   await run('run-stages', ['stages']);
   assert.equal(await runCount('sequential'), counts.sequential + 1, 'sequential ran once');
   assert.equal(await runCount('eager'), counts.eager, 'eager still did not run');
   assert.match(await text('result-summary'), /^Stages run: order ord-\d+ confirmed/);
+  await accessible('after a stages run');
   assertNoNewProblems();
 });
 
@@ -568,6 +585,7 @@ test('a declined payment shows the error panel naming the payment call', async (
   assert.match(released.path, /^\/reservations\/res-\d+$/);
   await page.getByTestId('error-panel').scrollIntoViewIfNeeded();
   await screenshot('04-payment-declined');
+  await accessible('with the error panel of a declined payment');
   assertNoNewProblems();
 });
 
@@ -589,6 +607,7 @@ test('a fraud reject shows the error panel naming the fraud call; payment is nev
   assert.ok(sent.some((e) => e.service === 'inventory' && e.method === 'DELETE' && e.status === 200), 'the mock saw the release');
   assert.equal((await graphNodes()).fraud.state, 'failed', 'the graph shows fraud failed');
   await screenshot('04b-fraud-reject');
+  await accessible('with the error panel of a fraud reject');
   assertNoNewProblems();
 });
 
@@ -618,6 +637,7 @@ test('an HTTP 500 from the order service names the order call', async () => {
   assert.deepEqual(undo, [], 'nothing was undone under an order that may exist');
   assert.equal(await page.getByTestId('undo-eager-payment').count(), 0, 'no undo bar: nothing ran');
   await screenshot('05-order-500');
+  await accessible('with the error panel of an HTTP 500');
   // Chromium itself logs every non-2xx fetch; that one line for the order service is expected.
   const orderUrl = `${demo.config.services.order}/orders`;
   const p = assertNoNewProblems({
@@ -663,6 +683,7 @@ test('Cancel stops a run stuck on a hanging service and the request is aborted',
   }, { timeout: 5000, message: 'the hung payment request to be logged as aborted' });
   assert.equal(aborted.status, null, 'the hung request never got a reply');
   await screenshot('06-cancelled');
+  await accessible('with the error panel of a cancelled run');
   assertNoNewProblems();
 });
 
@@ -675,6 +696,7 @@ test('Enter in the order form runs the eager composition (keyboard)', async () =
   await page.waitForFunction(() => !document.body.dataset.busy);
   assert.equal(await page.getByTestId('error-panel').isHidden(), true);
   assert.match(await text('result-summary'), /^Eager run: order ord-\d+ confirmed, total \$88\.78/);
+  await accessible('after an eager run started from the keyboard');
   assertNoNewProblems();
 });
 
@@ -699,6 +721,7 @@ test('the plan editor flags a cycle and runs a valid plan', async () => {
   assert.equal(await page.getByTestId('run-plan').isDisabled(), true);
   await page.getByTestId('plan-editor').scrollIntoViewIfNeeded();
   await screenshot('07-plan-cycle');
+  await accessible('with an invalid plan (a cycle) flagged in the plan editor');
 
   // Back to the example: valid, three stages, and it runs against the lab endpoints.
   await editor.fill(example);
@@ -716,6 +739,7 @@ test('the plan editor flags a cycle and runs a valid plan', async () => {
   assert.ok(Object.values(drawn).every((b) => b.state === 'ok'));
   await page.locator('#plan-output').scrollIntoViewIfNeeded();
   await screenshot('08-plan-run');
+  await accessible('after a run of the plan editor\'s plan');
   assertNoNewProblems();
 });
 
@@ -734,6 +758,7 @@ test('the plan editor preloads examples: a fallback, a compensation, a cycle, ea
     { profile: 0, catalog: 0, quote: 1, stock: 1, audit: 2 });
   assert.deepEqual(await graphEdges('plan-graph'),
     ['catalog>quote', 'catalog>stock', 'profile>audit', 'profile>quote', 'quote>audit', 'stock>audit']);
+  await accessible('with the fan-out example loaded and its graph drawn');
 
   // A cycle is flagged inline, before anything is sent.
   await picker.selectOption('cycle');
@@ -742,6 +767,7 @@ test('the plan editor preloads examples: a fallback, a compensation, a cycle, ea
   assert.equal(await page.getByTestId('run-plan').isDisabled(), true);
   assert.equal(await page.locator('[data-testid^="plan-graph-node-"]').count(), 0, 'no graph for an invalid plan');
   assert.match(await text('example-about'), /cycle|each call waits for the other/i);
+  await accessible('with the cycle example loaded and flagged');
 
   // An optional call with a fallback: it fails (503, retried), and its fallback stands in.
   await picker.selectOption('fallback');
@@ -755,6 +781,7 @@ test('the plan editor preloads examples: a fallback, a compensation, a cycle, ea
   const fellBars = await bars('plan');
   assert.equal(fellBars.recommendations.state, 'failed');
   assert.equal(fellBars.page.state, 'ok');
+  await accessible('after the fallback example ran');
 
   // A compensation: the reservation is made, the charge fails, the reservation is released.
   await picker.selectOption('compensation');
@@ -774,6 +801,7 @@ test('the plan editor preloads examples: a fallback, a compensation, a cycle, ea
   assert.equal(released?.status, 200, 'the mock saw the reservation released');
   await page.locator('#plan-output').scrollIntoViewIfNeeded();
   await screenshot('08b-plan-compensation');
+  await accessible('after the compensation example failed and was undone');
   // Chromium logs each non-2xx fetch: the 503s of the fallback example and the charge's 402.
   const { fraud, payment } = demo.config.services;
   const p = assertNoNewProblems({
@@ -809,6 +837,7 @@ test('a narrow screen has no horizontal scrolling and still draws the waterfall'
     await screenshot('09b-narrow-graph');
     await page.getByTestId('panel-eager').scrollIntoViewIfNeeded();
     await screenshot('09-narrow');
+    await accessible('on a narrow screen (390 px) after an eager run');
   } finally {
     await page.setViewportSize({ width: 1280, height: 800 });
   }
