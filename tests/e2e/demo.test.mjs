@@ -2,14 +2,16 @@
 // in-process with startDemo() on free ports (never 4400/4500/8080). Every control of the
 // page is exercised here: the run buttons, the live waterfall and its critical path, the
 // plan graph, the service latencies and faults, the error panel with its compensations,
-// Cancel, and the plan editor with its examples.
+// Cancel, and the plan editor with its examples. Each state the tests reach is audited once
+// with axe-core (./axe.mjs: WCAG 2.0/2.1/2.2 A and AA and best practices); a violation fails
+// the test, and the last tests check that the audit can fail and leaves the CSP in force.
 //
 // Screenshots of each state go to tests/artifacts/ (gitignored). With
 // PC_UPDATE_SCREENSHOT=1 the run-all screenshot is also copied to www/screenshot.png
 // (committed, for the README); without it the tests never touch tracked files.
 // Waits are on conditions in the page or the mock's log, never on the clock.
 import { test, before, after } from 'node:test';
-import assert from 'node:assert/strict';
+import assert, { AssertionError } from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDemo, DEMO_LATENCY } from '../../scripts/start.mjs';
@@ -20,7 +22,7 @@ import { DEPENDS } from '../../bench/page/contract.js';
 import {
   ensurePkg, launchBrowser, watchPage, waitFor, nextEvent, getJson, compactPng, ARTIFACTS, ROOT,
 } from './helpers.mjs';
-import { assertAccessible } from './axe.mjs';
+import { assertAccessible, auditStats, AXE_VERSION } from './axe.mjs';
 
 const MODES = ['sequential', 'stages', 'eager'];
 /** The order flow's calls in the order composeOrder() reports them (README's table). */
@@ -56,6 +58,7 @@ before(async () => {
 });
 
 after(async () => {
+  console.log(`axe-core ${AXE_VERSION}: ${auditStats.audits} audits in ${(auditStats.ms / 1000).toFixed(1)} s`);
   await browser?.close();
   await demo?.close();
 });
@@ -440,6 +443,8 @@ test('the waterfall is drawn live: a bar appears when its call starts and grows 
   const live = await handle.jsonValue();
   await screenshot('02b-live');
   await accessible('while a run is in flight (live waterfall)');
+  assert.equal(await page.getByTestId('bar-eager-payment').getAttribute('data-state'), 'running',
+    'the run was still in flight when the audit ended (the payment takes 1.5 s)');
   assert.equal(live.runState, 'running', 'the composition is still in flight');
   assert.equal(live.runCount, before_, 'and has not settled');
   assert.match(live.total, /^running… \d+\.\d\d s$/);
@@ -842,4 +847,83 @@ test('a narrow screen has no horizontal scrolling and still draws the waterfall'
     await page.setViewportSize({ width: 1280, height: 800 });
   }
   assertNoNewProblems();
+});
+
+test('the audit can fail: violations planted in the page are reported with rule, impact, target and help', async () => {
+  await idlePage();
+  // Built node by node, as the page builds its own (Trusted Types refuse HTML strings).
+  await page.evaluate(() => {
+    const box = document.createElement('div');
+    box.id = 'a11y-plant';
+    const img = document.createElement('img'); // no alt
+    img.id = 'planted-img';
+    img.src = 'favicon.svg';
+    const button = document.createElement('button'); // no name
+    button.id = 'planted-button';
+    button.type = 'button';
+    const faint = document.createElement('p'); // 1.57:1 on the page's #f6f8fa
+    faint.id = 'planted-faint';
+    faint.textContent = 'Faint text';
+    faint.style.color = '#c8c8c8';
+    box.append(img, button, faint);
+    document.querySelector('#main').append(box);
+  });
+  let error = null;
+  try {
+    await assertAccessible(page, 'with planted violations');
+  } catch (e) {
+    error = e;
+  } finally {
+    await page.evaluate(() => document.getElementById('a11y-plant')?.remove());
+  }
+  assert.ok(error instanceof AssertionError, `the audit should have failed, got ${error}`);
+  // Exactly the planted violations: the rest of the page is clean in the same audit.
+  assert.deepEqual(
+    error.violations.map((v) => [v.id, v.impact, v.nodes.map((n) => n.target)]).sort(),
+    [['button-name', 'critical', ['#planted-button']], ['color-contrast', 'serious', ['#planted-faint']], ['image-alt', 'critical', ['#planted-img']]],
+  );
+  for (const line of [
+    'found 3 accessibility violation(s) with planted violations:',
+    '- image-alt (critical): Images must have alternative text [https://dequeuniversity.com/rules/axe/',
+    '- button-name (critical): Buttons must have discernible text',
+    '- color-contrast (serious): Elements must meet minimum color contrast ratio thresholds',
+    '    #planted-img',
+    'Element does not have an alt attribute',
+    'Element has insufficient color contrast of 1.57 (foreground color: #c8c8c8, background color: #f6f8fa',
+  ]) assert.ok(error.message.includes(line), `the failure message says ${JSON.stringify(line)}:\n${error.message}`);
+  assertNoNewProblems();
+});
+
+test('with axe evaluated in it, the page is still under its CSP: eval and HTML strings are refused and reported', async () => {
+  // axe came in through the DevTools protocol with no exemption from the policy (axe.mjs), not
+  // as a <script> and not by loosening the policy: the page's own code is as constrained as
+  // before. The probes run in a task of the page's own (a timer), as its code would, not inside
+  // the DevTools evaluation that starts them.
+  assert.equal(await page.evaluate(() => typeof window.axe?.run), 'function', 'axe is in the page');
+  const refused = await page.evaluate(() => new Promise((resolve) => {
+    setTimeout(() => {
+      const attempt = (f) => {
+        try {
+          f();
+          return 'allowed';
+        } catch (e) {
+          return e.name;
+        }
+      };
+      const policy = trustedTypes.createPolicy('a11y-csp-probe', { createScript: (code) => code });
+      resolve({
+        evalOfTrustedScript: attempt(() => eval(policy.createScript('1 + 1'))), // eslint-disable-line no-eval
+        evalOfString: attempt(() => eval('1 + 1')), // eslint-disable-line no-eval
+        innerHtmlOfString: attempt(() => { document.createElement('div').innerHTML = '<b>x</b>'; }),
+      });
+    }, 0);
+  }));
+  assert.deepEqual(refused, { evalOfTrustedScript: 'EvalError', evalOfString: 'EvalError', innerHtmlOfString: 'TypeError' });
+  await waitFor(() => seen.cspViolations.length >= checked.cspViolations + 3, { timeout: 5000, message: 'three CSP violation reports' });
+  const p = newProblems();
+  assert.deepEqual(p.cspViolations.map((v) => v.directive).sort(), ['require-trusted-types-for', 'require-trusted-types-for', 'script-src']);
+  assert.deepEqual(p.pageErrors, []);
+  assert.deepEqual(p.consoleWarnings, []);
+  // Chromium logs the refusals to the console as well, and nothing else happened.
+  assert.deepEqual(p.consoleErrors.filter((e) => !/Content Security Policy|requires 'Trusted(HTML|Script)' assignment/.test(e.text)), [], 'console errors');
 });
