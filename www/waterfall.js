@@ -6,6 +6,10 @@
 // starts, grows while the request is in flight and stops when the reply arrives. Bars carry
 // data-testid="bar-<prefix>-<call>" (and "undo-<prefix>-<call>") with their state and times
 // in data attributes, for the tests.
+//
+// For assistive technology each bar is an image (role="img") named by its aria-label, which
+// says what its tooltip says: the call, how it ended, when, and whether it is on the critical
+// path. A row without a bar says "not started" in visually hidden text.
 import { el, ms, pct, STATE_LABEL } from './dom.js';
 
 /** A round time scale (ms) that fits `maxMs`, with a tick step giving at most 8 intervals. */
@@ -83,7 +87,7 @@ function placeBar(row, slot, { testid, record, scale, now, givenUpAt, name, crit
     return;
   }
   if (!row[slot]) {
-    row[slot] = el('div', { 'data-testid': testid });
+    row[slot] = el('div', { 'data-testid': testid, role: 'img' });
     row.track.prepend(row[slot]);
   }
   const bar = row[slot];
@@ -145,18 +149,9 @@ export function drawWaterfall(container, {
     row.li.classList.toggle('on-path', onPath.has(name));
     placeBar(row, 'bar', { testid: `bar-${prefix}-${name}`, record, scale, now, givenUpAt, name, critical: onPath.has(name) });
     placeBar(row, 'undo', { testid: `undo-${prefix}-${name}`, record: undoOf.get(name) ?? null, scale, now, givenUpAt, name, undo: true });
-    const parts = [];
-    if (record) {
-      parts.push(isTimed(record)
-        ? `${STATE_LABEL[record.state] ?? record.state}, from ${ms(record.startMs)} to ${record.endMs === null || record.endMs === undefined ? 'now' : ms(record.endMs)}`
-        : `${STATE_LABEL[record.state] ?? record.state}, never started`);
-      if (onPath.has(name)) parts.push('on the critical path');
-    } else {
-      parts.push('not started');
-    }
+    // The bars speak for themselves (their aria-label); only an empty row needs words.
+    row.spoken.textContent = record ? '' : ': not started';
     const undone = undoOf.get(name);
-    if (undone) parts.push(`undone: ${STATE_LABEL[undone.state] ?? undone.state}`);
-    row.spoken.textContent = `: ${parts.join(', ')}`;
     row.detail.className = `row-detail${record ? ` detail-${record.state}` : ''}`;
     row.detail.textContent = record ? callDetail(record) + (undone ? ' · undone' : '') : '';
   }

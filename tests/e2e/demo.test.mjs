@@ -2,14 +2,16 @@
 // in-process with startDemo() on free ports (never 4400/4500/8080). Every control of the
 // page is exercised here: the run buttons, the live waterfall and its critical path, the
 // plan graph, the service latencies and faults, the error panel with its compensations,
-// Cancel, and the plan editor with its examples.
+// Cancel, and the plan editor with its examples. Each state the tests reach is audited once
+// with axe-core (./axe.mjs: WCAG 2.0/2.1/2.2 A and AA and best practices); a violation fails
+// the test, and the last tests check that the audit can fail and leaves the CSP in force.
 //
 // Screenshots of each state go to tests/artifacts/ (gitignored). With
 // PC_UPDATE_SCREENSHOT=1 the run-all screenshot is also copied to www/screenshot.png
 // (committed, for the README); without it the tests never touch tracked files.
 // Waits are on conditions in the page or the mock's log, never on the clock.
 import { test, before, after } from 'node:test';
-import assert from 'node:assert/strict';
+import assert, { AssertionError } from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDemo, DEMO_LATENCY } from '../../scripts/start.mjs';
@@ -20,6 +22,7 @@ import { DEPENDS } from '../../bench/page/contract.js';
 import {
   ensurePkg, launchBrowser, watchPage, waitFor, nextEvent, getJson, compactPng, ARTIFACTS, ROOT,
 } from './helpers.mjs';
+import { assertAccessible, auditStats, AXE_VERSION } from './axe.mjs';
 
 const MODES = ['sequential', 'stages', 'eager'];
 /** The order flow's calls in the order composeOrder() reports them (README's table). */
@@ -55,6 +58,7 @@ before(async () => {
 });
 
 after(async () => {
+  console.log(`axe-core ${AXE_VERSION}: ${auditStats.audits} audits in ${(auditStats.ms / 1000).toFixed(1)} s`);
   await browser?.close();
   await demo?.close();
 });
@@ -185,6 +189,14 @@ async function idlePage() {
   }
 }
 
+/**
+ * One axe-core audit of the page as it is now (WCAG 2.0/2.1/2.2 A and AA, best practices;
+ * tests/e2e/axe.mjs): any violation fails the test, naming its rule, impact, targets and help.
+ */
+async function accessible(state) {
+  await assertAccessible(page, state);
+}
+
 async function text(testId) {
   return (await page.getByTestId(testId).textContent()).trim();
 }
@@ -221,6 +233,7 @@ test('the page loads under the strict CSP with zero console errors', async () =>
     .map((el) => el.outerHTML.slice(0, 80)));
   assert.deepEqual(unnamed, [], 'controls without a label');
   await screenshot('01-loaded');
+  await accessible('at load');
   assertNoNewProblems();
 });
 
@@ -335,6 +348,7 @@ test('the graph is the plan the running package hands out (orderPlan()), not a c
     assert.deepEqual(drawn, [...documented, 'cart>fraud'].sort());
     const fraud = await other.getByTestId('graph-node-fraud').locator('title').textContent();
     assert.match(fraud, /waits for customer, cart/);
+    await assertAccessible(other, 'drawn from a package whose plan has one more edge');
     assert.deepEqual(problems.pageErrors, [], 'uncaught exceptions in the page');
     assert.deepEqual(problems.cspViolations, [], 'CSP violations');
     assert.deepEqual(problems.consoleErrors, [], 'console errors');
@@ -397,6 +411,7 @@ test('each mode draws ten bars, and eager finishes before sequential', async () 
   const bytes = compactPng(readme);
   assert.ok(bytes < 250 * 1024, `the README screenshot is ${Math.round(bytes / 1024)} KB (at most 250 KB)`);
   if (process.env.PC_UPDATE_SCREENSHOT === '1') copyFileSync(readme, join(ROOT, 'www', 'screenshot.png'));
+  await accessible('after "Run all three"');
   assertNoNewProblems();
 });
 
@@ -427,6 +442,9 @@ test('the waterfall is drawn live: a bar appears when its call starts and grows 
   }, null, { timeout: RUN_TIMEOUT, polling: 'raf' });
   const live = await handle.jsonValue();
   await screenshot('02b-live');
+  await accessible('while a run is in flight (live waterfall)');
+  assert.equal(await page.getByTestId('bar-eager-payment').getAttribute('data-state'), 'running',
+    'the run was still in flight when the audit ended (the payment takes 1.5 s)');
   assert.equal(live.runState, 'running', 'the composition is still in flight');
   assert.equal(live.runCount, before_, 'and has not settled');
   assert.match(live.total, /^running… \d+\.\d\d s$/);
@@ -487,6 +505,7 @@ test('with a slow fraud check, eager finishes before stages', async () => {
   assert.match(await text('graph-caption'), /^Eager run, \d+\.\d\d s\. Critical path \(heavy outline\): customer → fraud → payment → order → notification\./);
   await page.locator('#graph-card').scrollIntoViewIfNeeded();
   await screenshot('03-skewed-latency');
+  await accessible('after a stages and an eager run, critical path drawn');
   assertNoNewProblems();
 });
 
@@ -515,6 +534,7 @@ test('"Make fraud slow" slows the running fraud service, and eager overtakes sta
   await page.locator('#services[data-config-state="applied"]').waitFor({ timeout: 5000 });
   assert.equal(await page.getByTestId('latency-fraud').inputValue(), String(DEMO_LATENCY.fraud));
   assert.equal((await getJson(`${demo.config.adminUrl}/scenarios/default`)).latency.fraud, DEMO_LATENCY.fraud);
+  await accessible('after "Make fraud slow", a run of all three and "Restore start-up settings"');
   assertNoNewProblems();
 });
 
@@ -528,10 +548,12 @@ test('each run button runs its own schedule only', async () => {
   assert.equal(seq.length, 10);
   for (let i = 1; i < seq.length; i++) assert.ok(seq[i].start >= seq[i - 1].end, 'one call at a time');
   assert.match(await text('result-summary'), /^Sequential run: order ord-\d+ confirmed/);
+  await accessible('after a sequential run');
   await run('run-stages', ['stages']);
   assert.equal(await runCount('sequential'), counts.sequential + 1, 'sequential ran once');
   assert.equal(await runCount('eager'), counts.eager, 'eager still did not run');
   assert.match(await text('result-summary'), /^Stages run: order ord-\d+ confirmed/);
+  await accessible('after a stages run');
   assertNoNewProblems();
 });
 
@@ -568,6 +590,7 @@ test('a declined payment shows the error panel naming the payment call', async (
   assert.match(released.path, /^\/reservations\/res-\d+$/);
   await page.getByTestId('error-panel').scrollIntoViewIfNeeded();
   await screenshot('04-payment-declined');
+  await accessible('with the error panel of a declined payment');
   assertNoNewProblems();
 });
 
@@ -589,6 +612,7 @@ test('a fraud reject shows the error panel naming the fraud call; payment is nev
   assert.ok(sent.some((e) => e.service === 'inventory' && e.method === 'DELETE' && e.status === 200), 'the mock saw the release');
   assert.equal((await graphNodes()).fraud.state, 'failed', 'the graph shows fraud failed');
   await screenshot('04b-fraud-reject');
+  await accessible('with the error panel of a fraud reject');
   assertNoNewProblems();
 });
 
@@ -618,6 +642,7 @@ test('an HTTP 500 from the order service names the order call', async () => {
   assert.deepEqual(undo, [], 'nothing was undone under an order that may exist');
   assert.equal(await page.getByTestId('undo-eager-payment').count(), 0, 'no undo bar: nothing ran');
   await screenshot('05-order-500');
+  await accessible('with the error panel of an HTTP 500');
   // Chromium itself logs every non-2xx fetch; that one line for the order service is expected.
   const orderUrl = `${demo.config.services.order}/orders`;
   const p = assertNoNewProblems({
@@ -663,6 +688,7 @@ test('Cancel stops a run stuck on a hanging service and the request is aborted',
   }, { timeout: 5000, message: 'the hung payment request to be logged as aborted' });
   assert.equal(aborted.status, null, 'the hung request never got a reply');
   await screenshot('06-cancelled');
+  await accessible('with the error panel of a cancelled run');
   assertNoNewProblems();
 });
 
@@ -675,6 +701,7 @@ test('Enter in the order form runs the eager composition (keyboard)', async () =
   await page.waitForFunction(() => !document.body.dataset.busy);
   assert.equal(await page.getByTestId('error-panel').isHidden(), true);
   assert.match(await text('result-summary'), /^Eager run: order ord-\d+ confirmed, total \$88\.78/);
+  await accessible('after an eager run started from the keyboard');
   assertNoNewProblems();
 });
 
@@ -699,6 +726,7 @@ test('the plan editor flags a cycle and runs a valid plan', async () => {
   assert.equal(await page.getByTestId('run-plan').isDisabled(), true);
   await page.getByTestId('plan-editor').scrollIntoViewIfNeeded();
   await screenshot('07-plan-cycle');
+  await accessible('with an invalid plan (a cycle) flagged in the plan editor');
 
   // Back to the example: valid, three stages, and it runs against the lab endpoints.
   await editor.fill(example);
@@ -716,6 +744,7 @@ test('the plan editor flags a cycle and runs a valid plan', async () => {
   assert.ok(Object.values(drawn).every((b) => b.state === 'ok'));
   await page.locator('#plan-output').scrollIntoViewIfNeeded();
   await screenshot('08-plan-run');
+  await accessible('after a run of the plan editor\'s plan');
   assertNoNewProblems();
 });
 
@@ -734,6 +763,7 @@ test('the plan editor preloads examples: a fallback, a compensation, a cycle, ea
     { profile: 0, catalog: 0, quote: 1, stock: 1, audit: 2 });
   assert.deepEqual(await graphEdges('plan-graph'),
     ['catalog>quote', 'catalog>stock', 'profile>audit', 'profile>quote', 'quote>audit', 'stock>audit']);
+  await accessible('with the fan-out example loaded and its graph drawn');
 
   // A cycle is flagged inline, before anything is sent.
   await picker.selectOption('cycle');
@@ -742,6 +772,7 @@ test('the plan editor preloads examples: a fallback, a compensation, a cycle, ea
   assert.equal(await page.getByTestId('run-plan').isDisabled(), true);
   assert.equal(await page.locator('[data-testid^="plan-graph-node-"]').count(), 0, 'no graph for an invalid plan');
   assert.match(await text('example-about'), /cycle|each call waits for the other/i);
+  await accessible('with the cycle example loaded and flagged');
 
   // An optional call with a fallback: it fails (503, retried), and its fallback stands in.
   await picker.selectOption('fallback');
@@ -755,6 +786,7 @@ test('the plan editor preloads examples: a fallback, a compensation, a cycle, ea
   const fellBars = await bars('plan');
   assert.equal(fellBars.recommendations.state, 'failed');
   assert.equal(fellBars.page.state, 'ok');
+  await accessible('after the fallback example ran');
 
   // A compensation: the reservation is made, the charge fails, the reservation is released.
   await picker.selectOption('compensation');
@@ -774,6 +806,7 @@ test('the plan editor preloads examples: a fallback, a compensation, a cycle, ea
   assert.equal(released?.status, 200, 'the mock saw the reservation released');
   await page.locator('#plan-output').scrollIntoViewIfNeeded();
   await screenshot('08b-plan-compensation');
+  await accessible('after the compensation example failed and was undone');
   // Chromium logs each non-2xx fetch: the 503s of the fallback example and the charge's 402.
   const { fraud, payment } = demo.config.services;
   const p = assertNoNewProblems({
@@ -809,8 +842,88 @@ test('a narrow screen has no horizontal scrolling and still draws the waterfall'
     await screenshot('09b-narrow-graph');
     await page.getByTestId('panel-eager').scrollIntoViewIfNeeded();
     await screenshot('09-narrow');
+    await accessible('on a narrow screen (390 px) after an eager run');
   } finally {
     await page.setViewportSize({ width: 1280, height: 800 });
   }
   assertNoNewProblems();
+});
+
+test('the audit can fail: violations planted in the page are reported with rule, impact, target and help', async () => {
+  await idlePage();
+  // Built node by node, as the page builds its own (Trusted Types refuse HTML strings).
+  await page.evaluate(() => {
+    const box = document.createElement('div');
+    box.id = 'a11y-plant';
+    const img = document.createElement('img'); // no alt
+    img.id = 'planted-img';
+    img.src = 'favicon.svg';
+    const button = document.createElement('button'); // no name
+    button.id = 'planted-button';
+    button.type = 'button';
+    const faint = document.createElement('p'); // 1.57:1 on the page's #f6f8fa
+    faint.id = 'planted-faint';
+    faint.textContent = 'Faint text';
+    faint.style.color = '#c8c8c8';
+    box.append(img, button, faint);
+    document.querySelector('#main').append(box);
+  });
+  let error = null;
+  try {
+    await assertAccessible(page, 'with planted violations');
+  } catch (e) {
+    error = e;
+  } finally {
+    await page.evaluate(() => document.getElementById('a11y-plant')?.remove());
+  }
+  assert.ok(error instanceof AssertionError, `the audit should have failed, got ${error}`);
+  // Exactly the planted violations: the rest of the page is clean in the same audit.
+  assert.deepEqual(
+    error.violations.map((v) => [v.id, v.impact, v.nodes.map((n) => n.target)]).sort(),
+    [['button-name', 'critical', ['#planted-button']], ['color-contrast', 'serious', ['#planted-faint']], ['image-alt', 'critical', ['#planted-img']]],
+  );
+  for (const line of [
+    'found 3 accessibility violation(s) with planted violations:',
+    '- image-alt (critical): Images must have alternative text [https://dequeuniversity.com/rules/axe/',
+    '- button-name (critical): Buttons must have discernible text',
+    '- color-contrast (serious): Elements must meet minimum color contrast ratio thresholds',
+    '    #planted-img',
+    'Element does not have an alt attribute',
+    'Element has insufficient color contrast of 1.57 (foreground color: #c8c8c8, background color: #f6f8fa',
+  ]) assert.ok(error.message.includes(line), `the failure message says ${JSON.stringify(line)}:\n${error.message}`);
+  assertNoNewProblems();
+});
+
+test('with axe evaluated in it, the page is still under its CSP: eval and HTML strings are refused and reported', async () => {
+  // axe came in through the DevTools protocol with no exemption from the policy (axe.mjs), not
+  // as a <script> and not by loosening the policy: the page's own code is as constrained as
+  // before. The probes run in a task of the page's own (a timer), as its code would, not inside
+  // the DevTools evaluation that starts them.
+  assert.equal(await page.evaluate(() => typeof window.axe?.run), 'function', 'axe is in the page');
+  const refused = await page.evaluate(() => new Promise((resolve) => {
+    setTimeout(() => {
+      const attempt = (f) => {
+        try {
+          f();
+          return 'allowed';
+        } catch (e) {
+          return e.name;
+        }
+      };
+      const policy = trustedTypes.createPolicy('a11y-csp-probe', { createScript: (code) => code });
+      resolve({
+        evalOfTrustedScript: attempt(() => eval(policy.createScript('1 + 1'))), // eslint-disable-line no-eval
+        evalOfString: attempt(() => eval('1 + 1')), // eslint-disable-line no-eval
+        innerHtmlOfString: attempt(() => { document.createElement('div').innerHTML = '<b>x</b>'; }),
+      });
+    }, 0);
+  }));
+  assert.deepEqual(refused, { evalOfTrustedScript: 'EvalError', evalOfString: 'EvalError', innerHtmlOfString: 'TypeError' });
+  await waitFor(() => seen.cspViolations.length >= checked.cspViolations + 3, { timeout: 5000, message: 'three CSP violation reports' });
+  const p = newProblems();
+  assert.deepEqual(p.cspViolations.map((v) => v.directive).sort(), ['require-trusted-types-for', 'require-trusted-types-for', 'script-src']);
+  assert.deepEqual(p.pageErrors, []);
+  assert.deepEqual(p.consoleWarnings, []);
+  // Chromium logs the refusals to the console as well, and nothing else happened.
+  assert.deepEqual(p.consoleErrors.filter((e) => !/Content Security Policy|requires 'Trusted(HTML|Script)' assignment/.test(e.text)), [], 'console errors');
 });
