@@ -122,6 +122,8 @@ macro_rules! shared_suite {
             traceparent_reaches_the_allowed_origins_with_one_trace_and_a_span_per_call,
             compose_order_reports_progress_measures_and_its_trace,
         );
+        // composeOrder()'s request read as JavaScript holds it (tests/common/request.rs).
+        shared_suite!(compose_order_refuses_a_lone_surrogate_in_any_request_field_before_sending,);
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -137,6 +139,7 @@ mod flow;
 mod lifetime;
 mod limits;
 mod observe;
+mod request;
 mod resubmit;
 mod saga;
 mod urls;
@@ -146,6 +149,7 @@ pub use flow::*;
 pub use lifetime::*;
 pub use limits::*;
 pub use observe::*;
+pub use request::*;
 pub use resubmit::*;
 pub use saga::*;
 pub use urls::*;
