@@ -1,6 +1,6 @@
-//! Reading a JavaScript object into a derived Rust type with serde-wasm-bindgen, the way
-//! every reader of `src/bindings/` does it: unknown keys are refused by name, and a
-//! field's own message (see [`message_of`]) becomes the error.
+//! Reading a JavaScript object into a derived Rust type, the way every reader of
+//! `src/bindings/` does it: unknown keys are refused by name, each field's type checks
+//! its value and writes its own message naming the field, and that message is the error.
 
 use crate::error::{Error, ErrorKind};
 use js_sys::{Array, Object};
@@ -51,16 +51,6 @@ pub(crate) fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str]
     names.0.unwrap_or(&[])
 }
 
-/// The message a field's `Deserialize` failed with: the text of the JavaScript `Error`
-/// serde-wasm-bindgen made of it.
-pub(crate) fn message_of(error: serde_wasm_bindgen::Error) -> String {
-    let value = JsValue::from(error);
-    match value.dyn_ref::<js_sys::Error>() {
-        Some(e) => e.message().into(),
-        None => value.as_string().unwrap_or_default(),
-    }
-}
-
 /// Reads `value`, an object whose keys must all be among `known`, into `T`: a key not
 /// known is refused with `unknown(key)`. Fails with `INVALID_INPUT`.
 pub(crate) fn read_object<T: de::DeserializeOwned>(
@@ -70,21 +60,164 @@ pub(crate) fn read_object<T: de::DeserializeOwned>(
 ) -> Result<T, Error> {
     let bad = |message: String| Error::new(ErrorKind::InvalidInput, message);
     let object: &Object = value.unchecked_ref();
-    // serde-wasm-bindgen reads only the fields it knows: the rest are checked here.
+    // A derived struct asks only for the fields it knows: the rest are checked here.
     for key in Object::keys(object).iter() {
         let key = key.as_string().unwrap_or_default();
         if !known.contains(&key.as_str()) {
             return Err(bad(unknown(&key)));
         }
     }
-    serde_wasm_bindgen::from_value(value.clone()).map_err(|e| bad(message_of(e)))
+    T::deserialize(Reader(value.clone())).map_err(|e| bad(e.0))
 }
 
-/// The value as it is, for a field's own checks: serde-wasm-bindgen hands it over
-/// without converting it (strings are not yet turned into Rust text, functions and
-/// signals stay themselves).
+/// The `Deserializer` the derived readers of `src/bindings/` run on: a JS value.
+///
+/// Not serde-wasm-bindgen's, measured: reading the options and the order request through
+/// `serde_wasm_bindgen::Deserializer` added 22.1 KB gzip to the .wasm (92.8 -> 117.1 KB
+/// with the writers, past the 100 KB budget), 9.7 KB of it serde's `Unexpected` messages
+/// (float formatting, `Debug` of strings), which its error type cannot leave out. This
+/// one does the three things the derived types here need: a struct's fields (`obj[field]`,
+/// an `undefined` one left to its default), `null`/`undefined` as `None`, and the value
+/// itself for a field's own checks ([`raw`]). Every message is the field's own.
+pub(crate) struct Reader(JsValue);
+
+/// A field's message, as its `Deserialize` wrote it.
+#[derive(Debug)]
+pub(crate) struct ReadError(String);
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+impl de::Error for ReadError {
+    fn custom<M: std::fmt::Display>(message: M) -> Self {
+        ReadError(message.to_string())
+    }
+
+    /// Never reached by the types read here (each checks its own value); written
+    /// without serde's `Unexpected`, whose text would bring float formatting along.
+    fn invalid_type(_: de::Unexpected<'_>, expected: &dyn de::Expected) -> Self {
+        ReadError(format!("expected {expected}"))
+    }
+
+    /// As [`invalid_type`](Self::invalid_type).
+    fn invalid_value(_: de::Unexpected<'_>, expected: &dyn de::Expected) -> Self {
+        ReadError(format!("expected {expected}"))
+    }
+}
+
+/// The name [`raw`] asks [`Reader`] for: "hand over the value itself".
+const RAW: &str = "parallel_composer::raw";
+
+thread_local! {
+    /// The value [`Reader`] hands to [`raw`] (a `Visitor` sees only Rust values).
+    static HANDED: std::cell::Cell<Option<JsValue>> = const { std::cell::Cell::new(None) };
+}
+
+impl<'de> Deserializer<'de> for Reader {
+    type Error = ReadError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ReadError> {
+        Err(de::Error::custom(
+            "the reader reads structs, options and raw values only",
+        ))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ReadError> {
+        visitor.visit_map(Fields {
+            object: self.0,
+            fields: fields.iter(),
+            next: None,
+        })
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReadError> {
+        if self.0.is_null() || self.0.is_undefined() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ReadError> {
+        if name != RAW {
+            return visitor.visit_newtype_struct(self);
+        }
+        HANDED.with(|handed| handed.set(Some(self.0)));
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf unit unit_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
+}
+
+/// A struct's fields, read one by one as the derived visitor asks for them.
+struct Fields {
+    object: JsValue,
+    fields: std::slice::Iter<'static, &'static str>,
+    next: Option<JsValue>,
+}
+
+impl<'de> de::MapAccess<'de> for Fields {
+    type Error = ReadError;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, ReadError> {
+        for field in self.fields.by_ref() {
+            let value = js_sys::Reflect::get(&self.object, &JsValue::from_str(field))
+                .unwrap_or(JsValue::UNDEFINED);
+            if !value.is_undefined() {
+                self.next = Some(value);
+                let key = de::value::StrDeserializer::<ReadError>::new(field);
+                return seed.deserialize(key).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, ReadError> {
+        let value = self.next.take().unwrap_or(JsValue::UNDEFINED);
+        seed.deserialize(Reader(value))
+    }
+}
+
+/// The value itself, for a field's own checks: strings not yet turned into Rust text
+/// (a lone surrogate still visible), functions and signals still themselves.
 pub(crate) fn raw<'de, D: Deserializer<'de>>(deserializer: D) -> Result<JsValue, D::Error> {
-    serde_wasm_bindgen::preserve::deserialize(deserializer)
+    struct Unit;
+    impl Visitor<'_> for Unit {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JavaScript value")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+    }
+    deserializer.deserialize_newtype_struct(RAW, Unit)?;
+    HANDED
+        .with(|handed| handed.take())
+        .ok_or_else(|| de::Error::custom("not read from a JavaScript value"))
 }
 
 /// Whether `value` is an object that is neither an array nor a function.
