@@ -244,21 +244,22 @@ pub(crate) fn type_name(value: &JsValue) -> &'static str {
     }
 }
 
-/// Declares a field type read from its raw value by `read`, a `Result<$inner, String>`
-/// whose error is the field's whole message (it names the field: `options.dedupe must
-/// be true or false`). `null` and `undefined` never reach it: the field is an `Option`.
-macro_rules! raw_field {
-    ($(#[$meta:meta])* $name:ident($inner:ty), |$value:ident| $read:expr) => {
-        $(#[$meta])*
-        pub(crate) struct $name(pub(crate) $inner);
+/// A field's value as JavaScript passed it, for the field's own check (see [`read`]).
+/// Every field of the derived readers has this one type, so serde's code is made once
+/// for all of them rather than once per field.
+pub(crate) struct Raw(JsValue);
 
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let $value: wasm_bindgen::JsValue = $crate::bindings::fields::raw(d)?;
-                let read: Result<$inner, String> = $read;
-                read.map($name).map_err(serde::de::Error::custom)
-            }
-        }
-    };
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        raw(deserializer).map(Raw)
+    }
 }
-pub(crate) use raw_field;
+
+/// Checks a field that was given (`null` and `undefined` were not): `check` returns its
+/// value, or its whole message, which names it (`options.dedupe must be true or false`).
+pub(crate) fn read<T>(
+    field: Option<Raw>,
+    check: impl FnOnce(&JsValue) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    field.map(|Raw(value)| check(&value)).transpose()
+}

@@ -6,7 +6,7 @@
 //! so a mistake is reported at its exact place. A key that is no option is refused
 //! rather than silently ignored.
 
-use super::fields::{field_names, is_plain_object, raw_field, read_object};
+use super::fields::{field_names, is_plain_object, read, read_object, Raw};
 use crate::engine::concurrency::Concurrency;
 use crate::engine::retry::RetryPolicy;
 use crate::engine::settings::{Schedule, Settings, DEFAULT_TIMEOUT_MS};
@@ -26,25 +26,25 @@ use web_sys::AbortSignal;
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct OptionsJs {
-    schedule: Option<ScheduleOption>,
-    timeout_ms: Option<TimeoutMs>,
-    deadline_ms: Option<DeadlineMs>,
-    operation_id: Option<OperationId>,
-    max_attempts: Option<MaxAttempts>,
-    dedupe: Option<Dedupe>,
-    max_concurrency: Option<MaxConcurrency>,
-    max_concurrency_per_origin: Option<MaxConcurrencyPerOrigin>,
-    signal: Option<Signal>,
-    fetch: Option<Fetch>,
-    max_response_bytes: Option<MaxResponseBytes>,
-    allowed_origins: Option<AllowedOrigins>,
-    credentials: Option<CredentialsOption>,
-    on_event: Option<OnEventOption>,
-    timings: Option<Timings>,
-    trace_context: Option<TraceContextOption>,
-    max_calls: Option<MaxCalls>,
-    services: Option<Services>,
-    base_url: Option<BaseUrl>,
+    schedule: Option<Raw>,
+    timeout_ms: Option<Raw>,
+    deadline_ms: Option<Raw>,
+    operation_id: Option<Raw>,
+    max_attempts: Option<Raw>,
+    dedupe: Option<Raw>,
+    max_concurrency: Option<Raw>,
+    max_concurrency_per_origin: Option<Raw>,
+    signal: Option<Raw>,
+    fetch: Option<Raw>,
+    max_response_bytes: Option<Raw>,
+    allowed_origins: Option<Raw>,
+    credentials: Option<Raw>,
+    on_event: Option<Raw>,
+    timings: Option<Raw>,
+    trace_context: Option<Raw>,
+    max_calls: Option<Raw>,
+    services: Option<Raw>,
+    base_url: Option<Raw>,
 }
 
 /// Which entry point reads the options: each refuses the other's own options.
@@ -105,7 +105,7 @@ pub(crate) enum TraceOption {
 /// Reads the options `entry` takes (`undefined` and `null` are none at all).
 pub(crate) fn read_options(options: &JsValue, entry: Entry) -> Result<RunOptions, Error> {
     if options.is_undefined() || options.is_null() {
-        return Ok(OptionsJs::default().into());
+        return OptionsJs::default().check().map_err(bad);
     }
     if !options.is_object() || Array::is_array(options) {
         return Err(bad("options must be an object".into()));
@@ -121,46 +121,50 @@ pub(crate) fn read_options(options: &JsValue, entry: Entry) -> Result<RunOptions
             known.join(", ")
         )
     })?;
-    Ok(read.into())
+    read.check().map_err(bad)
 }
 
-impl From<OptionsJs> for RunOptions {
-    fn from(o: OptionsJs) -> RunOptions {
+impl OptionsJs {
+    /// Checks each option, in field order, into what the engine runs with; the error is
+    /// the first bad option's message, which names it.
+    fn check(self) -> Result<RunOptions, String> {
+        let o = self;
         let settings = Settings {
-            schedule: o.schedule.map_or(Schedule::Eager, |s| s.0),
-            timeout_ms: o.timeout_ms.map_or(DEFAULT_TIMEOUT_MS, |t| t.0),
-            deadline_ms: o.deadline_ms.map(|d| d.0),
-            operation_id: o.operation_id.map(|id| id.0),
+            schedule: read(o.schedule, schedule)?.unwrap_or(Schedule::Eager),
+            timeout_ms: read(o.timeout_ms, |v| milliseconds(v, "timeoutMs"))?
+                .unwrap_or(DEFAULT_TIMEOUT_MS),
+            deadline_ms: read(o.deadline_ms, |v| milliseconds(v, "deadlineMs"))?,
+            operation_id: read(o.operation_id, operation_id)?,
             retry: RetryPolicy {
-                max_attempts: o
-                    .max_attempts
-                    .map_or(RetryPolicy::default().max_attempts, |n| n.0),
+                max_attempts: read(o.max_attempts, max_attempts)?
+                    .unwrap_or(RetryPolicy::default().max_attempts),
                 ..RetryPolicy::default()
             },
-            dedupe: o.dedupe.map_or(true, |d| d.0),
+            dedupe: read(o.dedupe, |v| boolean(v, "dedupe"))?.unwrap_or(true),
             concurrency: Concurrency {
-                max: o.max_concurrency.map(|n| n.0),
-                per_origin: o.max_concurrency_per_origin.map(|n| n.0),
+                max: read(o.max_concurrency, |v| concurrency(v, "maxConcurrency"))?,
+                per_origin: read(o.max_concurrency_per_origin, |v| {
+                    concurrency(v, "maxConcurrencyPerOrigin")
+                })?,
             },
             on_event: None,
             trace: None,
         };
-        RunOptions {
+        Ok(RunOptions {
             settings,
-            signal: o.signal.map(|s| s.0),
-            fetch: o.fetch.map(|f| f.0),
-            max_response_bytes: o
-                .max_response_bytes
-                .map_or(DEFAULT_MAX_RESPONSE_BYTES, |n| n.0),
-            allowed_origins: o.allowed_origins.map(|a| a.0),
-            credentials: o.credentials.map(|c| c.0).unwrap_or_default(),
-            max_calls: o.max_calls.map_or(DEFAULT_MAX_CALLS, |n| n.0),
-            on_event: o.on_event.map(|f| f.0),
-            timings: o.timings.is_some_and(|t| t.0),
-            trace: o.trace_context.map_or(TraceOption::Allowed, |t| t.0),
-            services: o.services.map(|s| s.0).unwrap_or_default(),
-            base_url: o.base_url.map(|u| u.0),
-        }
+            signal: read(o.signal, signal)?,
+            fetch: read(o.fetch, fetch)?,
+            max_response_bytes: read(o.max_response_bytes, max_response_bytes)?
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            allowed_origins: read(o.allowed_origins, allowed_origins)?,
+            credentials: read(o.credentials, read_credentials)?.unwrap_or_default(),
+            on_event: read(o.on_event, on_event)?,
+            timings: read(o.timings, |v| boolean(v, "timings"))?.unwrap_or(false),
+            trace: read(o.trace_context, trace_context)?.unwrap_or(TraceOption::Allowed),
+            max_calls: read(o.max_calls, max_calls)?.unwrap_or(DEFAULT_MAX_CALLS),
+            services: read(o.services, read_services)?.unwrap_or_default(),
+            base_url: read(o.base_url, base_url)?,
+        })
     }
 }
 
@@ -180,7 +184,15 @@ fn whole(
     }
 }
 
-/// A time limit in milliseconds: above 0, at most `MAX_TIMEOUT_MS`.
+/// `options.schedule`.
+fn schedule(v: &JsValue) -> Result<Schedule, String> {
+    v.as_string()
+        .as_deref()
+        .and_then(Schedule::parse)
+        .ok_or_else(|| "options.schedule must be \"eager\", \"stages\" or \"sequential\"".into())
+}
+
+/// `options.timeoutMs`, `options.deadlineMs`: above 0, at most `MAX_TIMEOUT_MS`.
 fn milliseconds(value: &JsValue, key: &str) -> Result<f64, String> {
     match value.as_f64() {
         Some(ms) if ms > 0.0 && ms <= MAX_TIMEOUT_MS => Ok(ms),
@@ -190,59 +202,28 @@ fn milliseconds(value: &JsValue, key: &str) -> Result<f64, String> {
     }
 }
 
-/// `true` or `false`, or `message`.
-fn boolean(value: &JsValue, message: &str) -> Result<bool, String> {
-    value.as_bool().ok_or_else(|| message.to_owned())
+/// `options.operationId`.
+fn operation_id(v: &JsValue) -> Result<String, String> {
+    match v.as_string() {
+        Some(id) if !id.trim().is_empty() => Ok(id),
+        _ => Err("options.operationId must be a non-empty string naming this intent".into()),
+    }
 }
 
-raw_field!(
-    /// `options.schedule`.
-    ScheduleOption(Schedule),
-    |v| v.as_string().as_deref().and_then(Schedule::parse).ok_or_else(|| {
-        "options.schedule must be \"eager\", \"stages\" or \"sequential\"".to_owned()
-    })
-);
-raw_field!(
-    /// `options.timeoutMs`.
-    TimeoutMs(f64),
-    |v| milliseconds(&v, "timeoutMs")
-);
-raw_field!(
-    /// `options.deadlineMs`.
-    DeadlineMs(f64),
-    |v| milliseconds(&v, "deadlineMs")
-);
-raw_field!(
-    /// `options.operationId`.
-    OperationId(String),
-    |v| match v.as_string() {
-        Some(id) if !id.trim().is_empty() => Ok(id),
-        _ => Err("options.operationId must be a non-empty string naming this intent".to_owned()),
-    }
-);
-raw_field!(
-    /// `options.maxAttempts`.
-    MaxAttempts(u32),
-    |v| whole(&v, 1.0..=10.0, "options.maxAttempts must be a whole number from 1 to 10")
-        .map(|n| n as u32)
-);
-raw_field!(
-    /// `options.dedupe`.
-    Dedupe(bool),
-    |v| boolean(&v, "options.dedupe must be true or false")
-);
-raw_field!(
-    /// `options.maxConcurrency`.
-    MaxConcurrency(usize),
-    |v| concurrency(&v, "maxConcurrency")
-);
-raw_field!(
-    /// `options.maxConcurrencyPerOrigin`.
-    MaxConcurrencyPerOrigin(usize),
-    |v| concurrency(&v, "maxConcurrencyPerOrigin")
-);
+/// `options.maxAttempts`.
+fn max_attempts(v: &JsValue) -> Result<u32, String> {
+    let message = "options.maxAttempts must be a whole number from 1 to 10";
+    whole(v, 1.0..=10.0, message).map(|n| n as u32)
+}
 
-/// Requests at once: a whole number from 1 to 1000000.
+/// `options.dedupe`, `options.timings`: `true` or `false`.
+fn boolean(value: &JsValue, key: &str) -> Result<bool, String> {
+    value
+        .as_bool()
+        .ok_or_else(|| format!("options.{key} must be true or false"))
+}
+
+/// `options.maxConcurrency`, `options.maxConcurrencyPerOrigin`: requests at once.
 fn concurrency(value: &JsValue, key: &str) -> Result<usize, String> {
     let message = format!(
         "options.{key} must be a whole number of requests from 1 to 1000000; leave it out for no limit"
@@ -250,98 +231,78 @@ fn concurrency(value: &JsValue, key: &str) -> Result<usize, String> {
     whole(value, 1.0..=1_000_000.0, &message).map(|n| n as usize)
 }
 
-raw_field!(
-    /// `options.signal`: anything that behaves as an `AbortSignal` (a polyfill's too).
-    Signal(AbortSignal),
-    |v| {
-        let has = |key: &str| js_sys::Reflect::get(&v, &key.into());
-        let looks_right = has("aborted").is_ok_and(|a| a.as_bool().is_some())
-            && has("addEventListener").is_ok_and(|f| f.is_function());
-        if looks_right {
-            Ok(v.unchecked_into())
-        } else {
-            Err("options.signal must be an AbortSignal".to_owned())
-        }
+/// `options.signal`: anything that behaves as an `AbortSignal` (a polyfill's too).
+fn signal(v: &JsValue) -> Result<AbortSignal, String> {
+    let has = |key: &str| js_sys::Reflect::get(v, &key.into());
+    let looks_right = has("aborted").is_ok_and(|a| a.as_bool().is_some())
+        && has("addEventListener").is_ok_and(|f| f.is_function());
+    if looks_right {
+        Ok(v.clone().unchecked_into())
+    } else {
+        Err("options.signal must be an AbortSignal".into())
     }
-);
-raw_field!(
-    /// `options.fetch`.
-    Fetch(Function),
-    |v| v
-        .dyn_into()
-        .map_err(|_| "options.fetch must be a function like fetch(url, init)".to_owned())
-);
-raw_field!(
-    /// `options.maxResponseBytes`: up to `Number.MAX_SAFE_INTEGER`, so every such number
-    /// is an exact count of bytes.
-    MaxResponseBytes(u64),
-    |v| whole(
-        &v,
-        1.0..=9_007_199_254_740_991.0,
-        "options.maxResponseBytes must be a whole number of bytes above 0, such as 1048576 for 1 MiB"
-    )
-    .map(|n| n as u64)
-);
-raw_field!(
-    /// `options.maxCalls` (`compose()`).
-    MaxCalls(usize),
-    |v| whole(
-        &v,
-        1.0..=1_000_000.0,
-        "options.maxCalls must be a whole number of calls from 1 to 1000000"
-    )
-    .map(|n| n as usize)
-);
-raw_field!(
-    /// `options.allowedOrigins`: origins, each as `URL.origin` writes it.
-    AllowedOrigins(Vec<String>),
-    |v| read_origins(&v, "allowedOrigins").unwrap_or_else(|| {
-        Err("options.allowedOrigins must be an array of origins such as [\"https://api.example\"]".to_owned())
+}
+
+/// `options.fetch`.
+fn fetch(v: &JsValue) -> Result<Function, String> {
+    v.dyn_ref::<Function>()
+        .cloned()
+        .ok_or_else(|| "options.fetch must be a function like fetch(url, init)".into())
+}
+
+/// `options.maxResponseBytes`: up to `Number.MAX_SAFE_INTEGER`, so every such number is
+/// an exact count of bytes.
+fn max_response_bytes(v: &JsValue) -> Result<u64, String> {
+    let message = "options.maxResponseBytes must be a whole number of bytes above 0, such as \
+                   1048576 for 1 MiB";
+    whole(v, 1.0..=9_007_199_254_740_991.0, message).map(|n| n as u64)
+}
+
+/// `options.maxCalls` (`compose()`).
+fn max_calls(v: &JsValue) -> Result<usize, String> {
+    let message = "options.maxCalls must be a whole number of calls from 1 to 1000000";
+    whole(v, 1.0..=1_000_000.0, message).map(|n| n as usize)
+}
+
+/// `options.allowedOrigins`: origins, each as `URL.origin` writes it.
+fn allowed_origins(v: &JsValue) -> Result<Vec<String>, String> {
+    read_origins(v, "allowedOrigins").unwrap_or_else(|| {
+        Err(
+            "options.allowedOrigins must be an array of origins such as [\"https://api.example\"]"
+                .into(),
+        )
     })
-);
-raw_field!(
-    /// `options.onEvent`: a function (an async one too).
-    OnEventOption(Function),
-    |v| v.dyn_into().map_err(|_| {
-        "options.onEvent must be a function; it is called with each progress event".to_owned()
+}
+
+/// `options.onEvent`: a function (an async one too).
+fn on_event(v: &JsValue) -> Result<Function, String> {
+    v.dyn_ref::<Function>().cloned().ok_or_else(|| {
+        "options.onEvent must be a function; it is called with each progress event".into()
     })
-);
-raw_field!(
-    /// `options.timings`.
-    Timings(bool),
-    |v| boolean(&v, "options.timings must be true or false")
-);
-raw_field!(
-    /// `options.traceContext`: `true` (the default), `false`, or an array of origins.
-    TraceContextOption(TraceOption),
-    |v| match v.as_bool() {
+}
+
+/// `options.traceContext`: `true` (the default), `false`, or an array of origins.
+fn trace_context(v: &JsValue) -> Result<TraceOption, String> {
+    match v.as_bool() {
         Some(true) => Ok(TraceOption::Allowed),
         Some(false) => Ok(TraceOption::Off),
-        None => read_origins(&v, "traceContext")
+        None => read_origins(v, "traceContext")
             .unwrap_or_else(|| {
-                Err("options.traceContext must be true, false, or an array of the origins that \
+                Err(
+                    "options.traceContext must be true, false, or an array of the origins that \
                      get a traceparent header, such as [\"https://api.example\"]"
-                    .to_owned())
+                        .into(),
+                )
             })
             .map(TraceOption::Origins),
     }
-);
-raw_field!(
-    /// `options.credentials`: `{ origin: "include" | "same-origin" | "omit" }`. Its keys
-    /// are origins, so they are read here rather than as a struct's fields.
-    CredentialsOption(Vec<(String, Credentials)>),
-    |v| read_credentials(&v)
-);
-raw_field!(
-    /// `options.services` (`composeOrder()`): a base URL per service.
-    Services(Vec<(String, String)>),
-    |v| read_services(&v)
-);
-raw_field!(
-    /// `options.baseUrl` (`composeOrder()`).
-    BaseUrl(String),
-    |v| v.as_string().ok_or_else(|| "options.baseUrl must be a string".to_owned())
-);
+}
+
+/// `options.baseUrl` (`composeOrder()`).
+fn base_url(v: &JsValue) -> Result<String, String> {
+    v.as_string()
+        .ok_or_else(|| "options.baseUrl must be a string".into())
+}
 
 /// `text` cut to 60 characters, for quoting an option's value in a message.
 fn quoted(text: &str) -> String {

@@ -6,7 +6,7 @@
 //! surrogate (half of a UTF-16 pair) would otherwise turn into U+FFFD on the way, and the
 //! order would go to another customer or cart than the one asked for.
 
-use super::fields::{field_names, raw_field, read_object, type_name};
+use super::fields::{field_names, read, read_object, type_name, Raw};
 use crate::error::{Error, ErrorKind};
 use crate::order::OrderRequest;
 use js_sys::{Array, JsString, Object};
@@ -19,13 +19,13 @@ use wasm_bindgen::{JsCast, JsValue};
 #[serde(rename_all = "camelCase")]
 struct RequestJs {
     #[serde(default)]
-    customer_id: Option<CustomerId>,
+    customer_id: Option<Raw>,
     #[serde(default)]
-    cart_id: Option<CartId>,
+    cart_id: Option<Raw>,
     #[serde(default)]
-    payment_method_id: Option<PaymentMethodId>,
+    payment_method_id: Option<Raw>,
     #[serde(default)]
-    shipping_option: Option<ShippingOption>,
+    shipping_option: Option<Raw>,
 }
 
 /// How deep a request may nest before it is refused as too deep (or cyclic): the limit
@@ -43,23 +43,26 @@ pub(crate) fn read_request(request: &JsValue) -> Result<OrderRequest, Error> {
             type_name(request)
         )));
     }
-    let fields = field_names::<RequestJs>();
-    let read: RequestJs = read_object(request, fields, |key| {
+    let names = field_names::<RequestJs>();
+    let given: RequestJs = read_object(request, names, |key| {
         format!(
             "request.{key} is not an order field; expected {}",
-            fields.join(", ")
+            names.join(", ")
         )
     })?;
-    let missing = |key: &str| bad(format!("request.{key} is missing"));
-    Ok(OrderRequest {
-        customer_id: read.customer_id.ok_or_else(|| missing("customerId"))?.0,
-        cart_id: read.cart_id.ok_or_else(|| missing("cartId"))?.0,
-        payment_method_id: read
-            .payment_method_id
-            .ok_or_else(|| missing("paymentMethodId"))?
-            .0,
-        shipping_option: read.shipping_option.map_or("standard".into(), |s| s.0),
-    })
+    let required = |field: Option<Raw>, key: &str| {
+        read(field, |v| text(v, key))?.ok_or_else(|| format!("request.{key} is missing"))
+    };
+    let checked = (|| {
+        Ok::<_, String>(OrderRequest {
+            customer_id: required(given.customer_id, "customerId")?,
+            cart_id: required(given.cart_id, "cartId")?,
+            payment_method_id: required(given.payment_method_id, "paymentMethodId")?,
+            shipping_option: read(given.shipping_option, shipping_option)?
+                .unwrap_or_else(|| "standard".into()),
+        })
+    })();
+    checked.map_err(bad)
 }
 
 /// Refuses a request nested more than [`MAX_DEPTH`] levels deep (or cyclic), naming the
@@ -103,31 +106,15 @@ fn text(value: &JsValue, key: &str) -> Result<String, String> {
     Ok(text)
 }
 
-raw_field!(
-    /// `request.customerId`.
-    CustomerId(String),
-    |v| text(&v, "customerId")
-);
-raw_field!(
-    /// `request.cartId`.
-    CartId(String),
-    |v| text(&v, "cartId")
-);
-raw_field!(
-    /// `request.paymentMethodId`.
-    PaymentMethodId(String),
-    |v| text(&v, "paymentMethodId")
-);
-raw_field!(
-    /// `request.shippingOption`: `"standard"` (the default) or `"express"`.
-    ShippingOption(String),
-    |v| match v.as_string() {
+/// `request.shippingOption`: `"standard"` (the default) or `"express"`.
+fn shipping_option(v: &JsValue) -> Result<String, String> {
+    match v.as_string() {
         Some(s) if s == "standard" || s == "express" => Ok(s),
         other => {
-            let shown = other.map_or_else(|| type_name(&v).to_owned(), |s| format!("\"{s}\""));
+            let shown = other.map_or_else(|| type_name(v).to_owned(), |s| format!("\"{s}\""));
             Err(format!(
                 "request.shippingOption must be \"standard\" or \"express\", not {shown}"
             ))
         }
     }
-);
+}
