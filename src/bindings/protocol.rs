@@ -101,6 +101,22 @@ mod tests {
     }
 
     #[test]
+    fn the_javascript_glue_lists_no_names_rust_defines() {
+        let glue = [
+            include_str!("../../js/events.js"),
+            include_str!("../../js/compose-error.js"),
+        ];
+        let states = CallState::ALL.iter().map(|s| s.as_str());
+        let compensations = CompensationState::ALL.iter().map(|s| s.as_str());
+        let codes = ErrorKind::ALL.iter().map(|k| k.code());
+        for name in states.chain(compensations).chain(codes) {
+            for text in glue {
+                assert!(!text.contains(&format!("'{name}'")), "js/ lists '{name}'");
+            }
+        }
+    }
+
+    #[test]
     fn the_hand_written_types_use_the_unions_and_do_not_repeat_them() {
         for name in ["CallState", "CompensationState", "ComposeErrorCode"] {
             assert!(TYPES.contains(name), "types.d.ts uses {name}");

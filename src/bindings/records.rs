@@ -212,3 +212,66 @@ pub(crate) fn unsent_error(error: &Error, calls: &JsValue) -> JsValue {
 pub(crate) fn no_calls() -> JsValue {
     Object::new().into()
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn get(v: &JsValue, key: &str) -> JsValue {
+        js_sys::Reflect::get(v, &key.into()).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn records_carry_the_rust_names_of_every_state_and_code() {
+        let names = [JsValue::from_str("a")];
+        for &state in CallState::ALL {
+            let record = CallRecord {
+                state,
+                ..CallRecord::default()
+            };
+            let js = to_js(&CallRecordJs::new(&record, &names));
+            assert_eq!(get(&js, "state").as_string().unwrap(), state.as_str());
+            assert!(get(&js, "status").is_null() && get(&js, "startMs").is_null());
+        }
+        for &state in CompensationState::ALL {
+            let done = Compensation {
+                call: 0,
+                state,
+                status: Some(204),
+                attempts: 1,
+                error: None,
+                reason: None,
+                start_ms: Some(1.0),
+                end_ms: Some(2.0),
+                replayed: false,
+            };
+            let js = to_js(&CompensationRecordJs::new(&done, &names));
+            assert_eq!(get(&js, "state").as_string().unwrap(), state.as_str());
+            assert_eq!(get(&js, "call").as_string().unwrap(), "a");
+        }
+        for &kind in ErrorKind::ALL {
+            let error = Error::new(kind, "why");
+            let js = to_js(&ErrorJs::from(&error));
+            assert_eq!(get(&js, "code").as_string().unwrap(), kind.code());
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn objects_keyed_by_call_names_hold_proto_as_an_own_key() {
+        let names = [JsValue::from_str("__proto__"), JsValue::from_str("b")];
+        let values = [JsValue::from_f64(1.0), JsValue::from_f64(2.0)];
+        let object = named_object(names.iter().zip(values.iter().map(Js)));
+        let proto = js_sys::Object::get_prototype_of(&object);
+        assert_eq!(
+            proto,
+            js_sys::Object::get_prototype_of(&js_sys::Object::new())
+        );
+        let own = js_sys::Object::get_own_property_descriptor(
+            object.unchecked_ref::<js_sys::Object>(),
+            &"__proto__".into(),
+        );
+        assert_eq!(get(&own, "value").as_f64(), Some(1.0));
+        assert_eq!(get(&object, "b").as_f64(), Some(2.0));
+    }
+}
