@@ -100,6 +100,63 @@ mod tests {
         assert_eq!(union("ComposeErrorCode"), names(&codes));
     }
 
+    /// One event of each kind; the match makes a new kind a compile error here.
+    fn every_event_kind() -> Vec<crate::engine::events::EventKind> {
+        use crate::engine::events::EventKind as K;
+        let state = CallState::Ok;
+        let all = [
+            K::Start { attempt: 1 },
+            K::Retry {
+                attempt: 1,
+                status: None,
+                reason: ErrorKind::Network,
+                wait_ms: 0.0,
+            },
+            K::End {
+                attempts: 1,
+                status: None,
+                state,
+            },
+            K::Skip,
+            K::Cancel {
+                attempts: 1,
+                status: None,
+                state,
+            },
+            K::Compensate {
+                attempts: 1,
+                status: None,
+                state: CompensationState::Ok,
+            },
+        ];
+        for kind in &all {
+            match kind {
+                K::Start { .. }
+                | K::Retry { .. }
+                | K::End { .. }
+                | K::Skip
+                | K::Cancel { .. }
+                | K::Compensate { .. } => {}
+            }
+        }
+        all.to_vec()
+    }
+
+    #[test]
+    fn the_event_types_of_the_types_are_the_engines_event_kinds() {
+        // Each kind's shape is written in types.d.ts (its fields need words); its `type`
+        // must be the name the events carry, EventKind::as_str.
+        let start = TYPES.find("export type ComposeEvent =").unwrap();
+        let union = &TYPES[start..start + TYPES[start..].find(";\n\n").unwrap()];
+        let written: Vec<&str> = union
+            .split("{ type: \"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        let kinds: Vec<&str> = every_event_kind().iter().map(|k| k.as_str()).collect();
+        assert_eq!(written, kinds);
+    }
+
     #[test]
     fn the_javascript_glue_lists_no_names_rust_defines() {
         let glue = [
