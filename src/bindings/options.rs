@@ -1,10 +1,10 @@
 //! The options of `compose()` and `composeOrder()`: [`OptionsJs`], read by serde, and
 //! [`RunOptions`], what the engine runs with.
 //!
-//! Each option has a type of its own whose `Deserialize` checks the value and names the
-//! option in its message (`options.maxAttempts must be a whole number from 1 to 10`),
-//! so a mistake is reported at its exact place. A key that is no option is refused
-//! rather than silently ignored.
+//! serde's derive finds each option (its JS name, whether it was given); a function per
+//! option checks its value and names the option in its message (`options.maxAttempts
+//! must be a whole number from 1 to 10`), so a mistake is reported at its exact place. A
+//! key that is no option is refused rather than silently ignored.
 
 use super::fields::{field_names, is_plain_object, read, read_object, Raw};
 use crate::engine::concurrency::Concurrency;
