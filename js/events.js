@@ -1,46 +1,21 @@
-// Progress events as JavaScript objects, handed to `options.onEvent`.
+// Hands progress events to `options.onEvent`.
 //
-// Each event is one object literal, so its keys are own data properties (never set
-// through a setter, whatever a call is named) and events of one type share a hidden
-// class; Rust crosses into JavaScript once per event, with numbers only (the call's
-// index, not its name). The callback cannot break the composition: what it throws, or
-// what a promise it returns rejects with, is caught here and reported once per
+// Rust builds each event (a plain object of own data properties, written by
+// serde-wasm-bindgen from the engine's own names: src/bindings/events.rs) and crosses into
+// JavaScript once per event, here. The callback cannot break the composition: what it
+// throws, or what a promise it returns rejects with, is caught here and reported once per
 // composition on the console. The report names the event type and the call (the plan
 // author's names); it quotes nothing from the requests.
 
-const TYPES = ['start', 'retry', 'end', 'skip', 'cancel', 'compensate'];
-const CALL_STATES = ['ok', 'failed', 'skipped', 'cancelled', 'not-sent', 'unknown'];
-const COMPENSATION_STATES = ['ok', 'failed', 'unknown', 'not-run'];
-
-/** One composition's events, sent to `callback`; `names` are the plan's call names. */
+/** One composition's events, sent to `callback`. */
 export class EventSink {
-  constructor(callback, names) {
+  constructor(callback) {
     this.callback = callback;
-    this.names = names;
     this.reported = false;
   }
 
-  /** `kind` indexes TYPES, `state` the states of its kind; `status` < 0 is none. */
-  send(kind, index, t, attempt, code, state, reason, waitMs) {
-    const call = this.names[index];
-    const status = code < 0 ? null : code;
-    let event;
-    switch (kind) {
-      case 0:
-        event = { type: 'start', call, t, attempt };
-        break;
-      case 1:
-        event = { type: 'retry', call, t, attempt, status, reason, waitMs };
-        break;
-      case 3:
-        event = { type: 'skip', call, t, state: 'skipped' };
-        break;
-      case 5:
-        event = { type: 'compensate', call, t, attempt, status, state: COMPENSATION_STATES[state] };
-        break;
-      default:
-        event = { type: TYPES[kind], call, t, attempt, status, state: CALL_STATES[state] };
-    }
+  /** Calls the callback with `event`, catching what it throws or rejects with. */
+  send(event) {
     try {
       const returned = this.callback.call(undefined, event);
       // An async callback's rejection would otherwise be unhandled (and end a Node process).

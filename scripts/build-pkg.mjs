@@ -1,13 +1,18 @@
 #!/usr/bin/env node
-// Builds the wasm package and makes `ComposeError` one of its named exports.
+// Builds the wasm package: `wasm-pack build --release`, plus the one thing wasm-pack cannot
+// do for the nodejs target.
 //
 //   node scripts/build-pkg.mjs [--target web|bundler|nodejs] [--out-dir pkg] [--dev]
 //
-// ComposeError is a JavaScript class (a real Error subclass) that the Rust code imports
-// from js/compose-error.js; wasm-bindgen copies that file into the package but cannot
-// re-export it, so this adds the one export line to the generated entry module. For
-// --target nodejs it also turns the copied js/ snippets into CommonJS (see below).
-// scripts/pack.mjs runs it once per target to make the npm package.
+// Plain `wasm-pack build --target <any>` already gives a complete module: `ComposeError`
+// (js/compose-error.js) is re-exported by wasm-bindgen itself (`#[wasm_bindgen(reexport)]`
+// in src/bindings/records.rs), so `import { ComposeError } from './pkg/parallel_composer.js'`
+// works; this script only checks that it is there. What wasm-pack cannot do: the nodejs
+// target's glue is CommonJS and require()s the js/ snippets, which wasm-bindgen 0.2.130
+// still copies unchanged as ES modules; Node 20 before 20.19 cannot require() an ES module
+// ("Unexpected token 'export'"), so for --target nodejs the snippets are turned into
+// CommonJS (see snippetsToCommonJs). scripts/pack.mjs runs this once per target to make
+// the npm package.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -40,29 +45,20 @@ if (!existsSync(entry)) {
   console.error(`build-pkg: ${entry} was not produced`);
   process.exit(1);
 }
-// The bundler target's entry only wires the .wasm up and re-exports the bindings from
-// parallel_composer_bg.js, which is the module that imports ComposeError.
-const importer = target === 'bundler' ? join(outDir, 'parallel_composer_bg.js') : entry;
-const imported = /import \{ ComposeError \} from '([^']+)'|require\(String\.raw`([^`]+compose-error\.js)`\)/.exec(
-  readFileSync(importer, 'utf8'),
-);
-if (!imported) {
-  console.error(`build-pkg: ${importer} does not import ComposeError; did the binding change?`);
-  process.exit(1);
-}
-const line = {
-  nodejs: 'module.exports.ComposeError = ComposeError;',
-  web: 'export { ComposeError };',
-  bundler: `export { ComposeError } from '${imported[1]}';`,
+// The bundler target's entry re-exports the bindings from parallel_composer_bg.js.
+const exporter = target === 'bundler' ? join(outDir, 'parallel_composer_bg.js') : entry;
+const exported = {
+  nodejs: 'exports.ComposeError = ComposeError;',
+  web: 'export { ComposeError }',
+  bundler: 'export { ComposeError }',
 }[target];
-if (!line) {
+if (!exported) {
   console.error(`build-pkg: unknown --target ${target} (web, bundler or nodejs)`);
   process.exit(1);
 }
-let glue = readFileSync(entry, 'utf8');
-if (!glue.includes(line)) {
-  glue += `\n${line}\n`;
-  writeFileSync(entry, glue);
+if (!readFileSync(exporter, 'utf8').includes(exported)) {
+  console.error(`build-pkg: ${exporter} does not export ComposeError; did the binding's reexport change?`);
+  process.exit(1);
 }
 if (target === 'nodejs') snippetsToCommonJs(join(outDir, 'snippets'));
 console.log(`build-pkg: ${target} package in ${outDir}`);

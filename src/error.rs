@@ -1,50 +1,43 @@
 //! The one error type of the crate: what went wrong, in which call, and why.
 
+use crate::protocol::named_enum;
 use std::fmt;
 
-/// Why a composition failed.
-///
-/// Every variant has a stable string [`code`](ErrorKind::code) that JavaScript sees as
-/// `ComposeError.code`; portals branch on those strings, so they never change.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// The caller's input (the order request, a value a URL needs, an option) is wrong.
-    /// Raised before any request is sent.
-    InvalidInput,
-    /// The plan is malformed: unknown names, a cycle, a missing url, a bad method or a
-    /// malformed placeholder. Raised before any request is sent.
-    InvalidPlan,
-    /// A service answered with a status outside 200-299.
-    HttpStatus,
-    /// The request never got an HTTP answer: DNS, connection refused, CORS, reset.
-    Network,
-    /// A reply was not JSON, or a later call needed a path the reply does not have.
-    BadResponse,
-    /// A call or the whole composition ran out of time.
-    Timeout,
-    /// The caller aborted the composition through its `AbortSignal`.
-    Aborted,
-    /// The fraud service did not approve the order, so payment was never sent.
-    FraudRejected,
-    /// The payment service declined the authorization, so no order was created.
-    PaymentDeclined,
+named_enum! {
+    /// Why a composition failed.
+    ///
+    /// Every variant has a stable string [`code`](ErrorKind::code) that JavaScript sees as
+    /// `ComposeError.code`; portals branch on those strings, so they never change.
+    #[non_exhaustive]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum ErrorKind {
+        /// The caller's input (the order request, a value a URL needs, an option) is wrong.
+        /// Raised before any request is sent.
+        InvalidInput = "INVALID_INPUT",
+        /// The plan is malformed: unknown names, a cycle, a missing url, a bad method or a
+        /// malformed placeholder. Raised before any request is sent.
+        InvalidPlan = "INVALID_PLAN",
+        /// A service answered with a status outside 200-299.
+        HttpStatus = "HTTP_STATUS",
+        /// The request never got an HTTP answer: DNS, connection refused, CORS, reset.
+        Network = "NETWORK",
+        /// A reply was not JSON, or a later call needed a path the reply does not have.
+        BadResponse = "BAD_RESPONSE",
+        /// A call or the whole composition ran out of time.
+        Timeout = "TIMEOUT",
+        /// The caller aborted the composition through its `AbortSignal`.
+        Aborted = "ABORTED",
+        /// The fraud service did not approve the order, so payment was never sent.
+        FraudRejected = "FRAUD_REJECTED",
+        /// The payment service declined the authorization, so no order was created.
+        PaymentDeclined = "PAYMENT_DECLINED",
+    }
 }
 
 impl ErrorKind {
     /// The stable code JavaScript sees, e.g. `"INVALID_PLAN"`.
     pub fn code(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidInput => "INVALID_INPUT",
-            ErrorKind::InvalidPlan => "INVALID_PLAN",
-            ErrorKind::HttpStatus => "HTTP_STATUS",
-            ErrorKind::Network => "NETWORK",
-            ErrorKind::BadResponse => "BAD_RESPONSE",
-            ErrorKind::Timeout => "TIMEOUT",
-            ErrorKind::Aborted => "ABORTED",
-            ErrorKind::FraudRejected => "FRAUD_REJECTED",
-            ErrorKind::PaymentDeclined => "PAYMENT_DECLINED",
-        }
+        self.as_str()
     }
 }
 

@@ -158,6 +158,7 @@ mod engine;
 mod error;
 mod order;
 mod plan;
+mod protocol;
 #[cfg(test)]
 mod tests;
 mod web;

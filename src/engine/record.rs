@@ -2,37 +2,26 @@
 //! became of the compensation of each completed write.
 
 use crate::error::Error;
+use crate::protocol::named_enum;
 
-/// How a call ended. Every call of a finished composition is in exactly one state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CallState {
-    /// The call succeeded and its reply is in the result.
-    Ok,
-    /// The call was attempted (or could not be built) and failed.
-    Failed,
-    /// A call it depends on failed, so it was never sent.
-    Skipped,
-    /// The composition was aborted before this call started, or while this read ran
-    /// (the request was aborted).
-    Cancelled,
-    /// The composition failed elsewhere before this call could start.
-    NotSent,
-    /// A write was sent but its outcome is not known: the network failed or time ran out
-    /// after sending. The service may or may not have acted on it.
-    Unknown,
-}
-
-impl CallState {
-    /// The state's name as JavaScript sees it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallState::Ok => "ok",
-            CallState::Failed => "failed",
-            CallState::Skipped => "skipped",
-            CallState::Cancelled => "cancelled",
-            CallState::NotSent => "not-sent",
-            CallState::Unknown => "unknown",
-        }
+named_enum! {
+    /// How a call ended. Every call of a finished composition is in exactly one state.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum CallState {
+        /// The call succeeded and its reply is in the result.
+        Ok = "ok",
+        /// The call was attempted (or could not be built) and failed.
+        Failed = "failed",
+        /// A call it depends on failed, so it was never sent.
+        Skipped = "skipped",
+        /// The composition was aborted before this call started, or while this read ran
+        /// (the request was aborted).
+        Cancelled = "cancelled",
+        /// The composition failed elsewhere before this call could start.
+        NotSent = "not-sent",
+        /// A write was sent but its outcome is not known: the network failed or time ran out
+        /// after sending. The service may or may not have acted on it.
+        Unknown = "unknown",
     }
 }
 
@@ -85,28 +74,18 @@ impl Default for CallRecord {
     }
 }
 
-/// How a compensation ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CompensationState {
-    /// The undoing write succeeded.
-    Ok,
-    /// The undoing write was answered with a failure, or could not be built.
-    Failed,
-    /// The undoing write was sent but its outcome is not known.
-    Unknown,
-    /// It was not attempted; the error says why.
-    NotRun,
-}
-
-impl CompensationState {
-    /// The state's name as JavaScript sees it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CompensationState::Ok => "ok",
-            CompensationState::Failed => "failed",
-            CompensationState::Unknown => "unknown",
-            CompensationState::NotRun => "not-run",
-        }
+named_enum! {
+    /// How a compensation ended.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum CompensationState {
+        /// The undoing write succeeded.
+        Ok = "ok",
+        /// The undoing write was answered with a failure, or could not be built.
+        Failed = "failed",
+        /// The undoing write was sent but its outcome is not known.
+        Unknown = "unknown",
+        /// It was not attempted; the error says why.
+        NotRun = "not-run",
     }
 }
 

@@ -6,10 +6,15 @@
 // Ports: the mock and the page server listen on free ports the OS picks (never 4400/4500/8080).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startServices, SERVICE_NAMES } from '../../mock/services.mjs';
 import { startStaticServer } from '../../scripts/serve.mjs';
 import {
-  ensurePkg, pkgAge, launchBrowser, watchPage, getJson, expectedOrder, FIXTURES, PKG_DIR,
+  ensurePkg, pkgAge, launchBrowser, watchPage, getJson, expectedOrder, FIXTURES, PKG_DIR, ROOT,
+  withPkgBuildLock,
 } from './helpers.mjs';
 
 let mock;
@@ -80,6 +85,35 @@ test('the release build initializes in Chromium under the strict CSP', async (t)
   }
   assert.ok(result.isClass);
   assertPageClean();
+});
+
+// How every wasm-bindgen crate is built, without scripts/build-pkg.mjs: the module must be
+// complete as it comes out, ComposeError included (wasm-bindgen re-exports the class), and
+// its .d.ts must declare the class once, as a class.
+test('plain wasm-pack build --target web exports ComposeError, and its .d.ts declares the class', async () => {
+  const out = join(ROOT, 'target', 'plain-wasm-pack');
+  rmSync(out, { recursive: true, force: true });
+  const env = { ...process.env };
+  env.PATH = [join(ROOT, 'node_modules', '.bin'), join(env.HOME ?? '/root', '.cargo', 'bin'), env.PATH].join(':');
+  // The same cargo build as pkg/'s (the release profile), so it waits for that one.
+  const build = await withPkgBuildLock(() =>
+    spawnSync('wasm-pack', ['build', '--target', 'web', '--out-dir', out], {
+      cwd: ROOT, env, encoding: 'utf8', timeout: 15 * 60 * 1000,
+    }));
+  assert.equal(build.status, 0, `wasm-pack build failed:\n${build.stderr}`);
+
+  const mod = await import(pathToFileURL(join(out, 'parallel_composer.js')).href);
+  assert.equal(typeof mod.ComposeError, 'function', `exports: ${Object.keys(mod)}`);
+  const error = new mod.ComposeError('order failed', { code: 'PAYMENT_DECLINED', call: 'payment' });
+  assert.ok(error instanceof Error);
+  assert.equal(error.name, 'ComposeError');
+  assert.equal(error.code, 'PAYMENT_DECLINED');
+  assert.equal(error.call, 'payment');
+  assert.equal(error.resubmit, 'new-operation');
+
+  const types = readFileSync(join(out, 'parallel_composer.d.ts'), 'utf8');
+  assert.equal((types.match(/^export class ComposeError extends Error \{$/gm) ?? []).length, 1, 'one class declaration');
+  assert.doesNotMatch(types, /(let|const|var|function) ComposeError\b/, 'no other declaration of ComposeError');
 });
 
 test('composeOrder resolves with the total the mock pricing rules give', async () => {

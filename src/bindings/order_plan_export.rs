@@ -2,11 +2,11 @@
 //! options, handed out as a plan object, so that a page draws or inspects the real plan
 //! rather than a copy of it.
 
-use super::{bad_option, read_options, read_services, to_js_error, RunOptions, ORDER_OPTIONS};
+use super::options::{read_options, Entry};
+use super::records::{no_calls, unsent_error};
 use crate::error::Error;
 use crate::order;
 use crate::plan::value::Value;
-use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -42,32 +42,9 @@ export function orderPlan(options: OrderOptions): Plan;
 /// Throws a `ComposeError` with code `INVALID_INPUT` naming the option at fault.
 #[wasm_bindgen(js_name = orderPlan, skip_typescript)]
 pub fn order_plan(options: JsValue) -> Result<JsValue, JsValue> {
-    let fail = |e: Error| to_js_error(&e, &Object::new());
-    let (_, urls) = read_order_options(&options).map_err(fail)?;
+    let fail = |e: Error| unsent_error(&e, &no_calls());
+    let options = read_options(&options, Entry::Order).map_err(fail)?;
+    let urls = super::order_urls(&options).map_err(fail)?;
     let plan = order::plan_json(&urls).map_err(fail)?;
     Ok(JsValue::from_json(&plan))
-}
-
-/// Reads `composeOrder`'s options: the shared ones, then the services' URLs (from
-/// `services` and `baseUrl`, in [`order::SERVICES`] order), each on an allowed origin.
-pub(super) fn read_order_options(options: &JsValue) -> Result<(RunOptions, Vec<String>), Error> {
-    let (run_options, obj) = read_options(options, ORDER_OPTIONS)?;
-    let services = read_services(&obj)?;
-    let base_url = read_base_url(&obj)?;
-    let urls = order::service_urls(&services, base_url.as_deref())?;
-    if let Some(allowed) = &run_options.allowed_origins {
-        order::check_origins(&urls, &services, allowed)?;
-    }
-    Ok((run_options, urls))
-}
-
-/// `options.baseUrl`: a gateway's URL, or nothing.
-fn read_base_url(options: &Object) -> Result<Option<String>, Error> {
-    match Reflect::get(options, &"baseUrl".into()).unwrap_or(JsValue::UNDEFINED) {
-        v if v.is_undefined() || v.is_null() => Ok(None),
-        v => v
-            .as_string()
-            .map(Some)
-            .ok_or_else(|| bad_option("options.baseUrl must be a string".into())),
-    }
 }

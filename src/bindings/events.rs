@@ -1,0 +1,192 @@
+//! `options.onEvent`: the scheduler's progress events, written as JavaScript objects by
+//! serde-wasm-bindgen and handed to the callback through `js/events.js`, which keeps a
+//! throwing (or rejecting) callback from breaking the composition.
+//!
+//! An event's `type` is its kind's name ([`EventKind::as_str`]) and its `state` its
+//! state's ([`CallState`], [`CompensationState`]): no JavaScript lists them. Each event is
+//! a plain object of own data properties, and events of one type have the same keys in
+//! the same order, so they share a hidden class.
+
+use super::records::{to_js, Js};
+use crate::engine::events::{Event, EventKind, OnEvent};
+use crate::engine::record::{CallState, CompensationState};
+use crate::error::ErrorKind;
+use js_sys::Function;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+/// One event as JavaScript sees it; a field an event type does not have is left out.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventJs<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    call: Js<'a>,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt: Option<u32>,
+    /// `Some(None)` is `status: null`: an event type that has a status, without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Option<u16>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<State>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<ErrorKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wait_ms: Option<f64>,
+}
+
+/// A call's or a compensation's state, written as its name.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum State {
+    Call(CallState),
+    Compensation(CompensationState),
+}
+
+impl<'a> EventJs<'a> {
+    /// `e`, its call named by `name`.
+    fn new(e: &Event<'_>, name: &'a JsValue) -> Self {
+        let mut event = EventJs {
+            kind: e.kind.as_str(),
+            call: Js(name),
+            t: e.t,
+            attempt: None,
+            status: None,
+            state: None,
+            reason: None,
+            wait_ms: None,
+        };
+        match e.kind {
+            EventKind::Start { attempt } => event.attempt = Some(attempt),
+            EventKind::Retry {
+                attempt,
+                status,
+                reason,
+                wait_ms,
+            } => {
+                event.attempt = Some(attempt);
+                event.status = Some(status);
+                event.reason = Some(reason);
+                event.wait_ms = Some(wait_ms);
+            }
+            EventKind::End {
+                attempts,
+                status,
+                state,
+            }
+            | EventKind::Cancel {
+                attempts,
+                status,
+                state,
+            } => event.settled(attempts, status, State::Call(state)),
+            EventKind::Skip => event.state = Some(State::Call(CallState::Skipped)),
+            EventKind::Compensate {
+                attempts,
+                status,
+                state,
+            } => event.settled(attempts, status, State::Compensation(state)),
+        }
+        event
+    }
+
+    fn settled(&mut self, attempts: u32, status: Option<u16>, state: State) {
+        self.attempt = Some(attempts);
+        self.status = Some(status);
+        self.state = Some(state);
+    }
+}
+
+#[wasm_bindgen(module = "/js/events.js")]
+extern "C" {
+    type EventSink;
+
+    #[wasm_bindgen(constructor)]
+    fn new(callback: &Function) -> EventSink;
+
+    /// Hands one event to the callback, catching what it throws.
+    #[wasm_bindgen(method)]
+    fn send(this: &EventSink, event: &JsValue);
+}
+
+/// `options.onEvent` as the scheduler's callback; `names` are the plan's call names as
+/// JS strings, so that an event carries its call's name without converting it again.
+pub(crate) fn event_sink(callback: &Function, names: &[JsValue]) -> OnEvent {
+    let sink = EventSink::new(callback);
+    let names = names.to_vec();
+    OnEvent::new(move |e| {
+        let event = EventJs::new(e, &names[e.call]);
+        sink.send(&to_js(&event));
+    })
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn event(kind: EventKind) -> JsValue {
+        let name = JsValue::from_str("a");
+        let e = Event {
+            call: 0,
+            name: "a",
+            t: 1.5,
+            kind,
+        };
+        to_js(&EventJs::new(&e, &name))
+    }
+
+    fn keys(v: &JsValue) -> Vec<String> {
+        js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>())
+            .iter()
+            .map(|k| k.as_string().unwrap())
+            .collect()
+    }
+
+    fn get(v: &JsValue, key: &str) -> JsValue {
+        js_sys::Reflect::get(v, &key.into()).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn each_event_type_has_its_documented_fields_and_the_rust_names() {
+        let start = event(EventKind::Start { attempt: 1 });
+        assert_eq!(keys(&start), ["type", "call", "t", "attempt"]);
+        let retry = event(EventKind::Retry {
+            attempt: 1,
+            status: None,
+            reason: ErrorKind::Network,
+            wait_ms: 50.0,
+        });
+        assert_eq!(
+            keys(&retry),
+            ["type", "call", "t", "attempt", "status", "reason", "waitMs"]
+        );
+        assert!(get(&retry, "status").is_null());
+        assert_eq!(get(&retry, "reason").as_string().unwrap(), "NETWORK");
+        assert_eq!(
+            keys(&event(EventKind::Skip)),
+            ["type", "call", "t", "state"]
+        );
+        for &state in CallState::ALL {
+            let end = event(EventKind::End {
+                attempts: 2,
+                status: Some(200),
+                state,
+            });
+            assert_eq!(
+                keys(&end),
+                ["type", "call", "t", "attempt", "status", "state"]
+            );
+            assert_eq!(get(&end, "type").as_string().unwrap(), "end");
+            assert_eq!(get(&end, "state").as_string().unwrap(), state.as_str());
+        }
+        for &state in CompensationState::ALL {
+            let done = event(EventKind::Compensate {
+                attempts: 1,
+                status: None,
+                state,
+            });
+            assert_eq!(get(&done, "state").as_string().unwrap(), state.as_str());
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! What the composer hands to JavaScript, as derived types written by serde-wasm-bindgen:
+//! call records, compensation records, the fields of a `ComposeError`, and the results of
+//! `compose()`, `composeOrder()` and `validatePlan()`.
+//!
+//! States and codes are written from their Rust enums' names (`src/protocol.rs`), so no
+//! JavaScript lists them. Replies pass through as the very JS values `JSON.parse` made
+//! (`serde_wasm_bindgen::preserve`), never copied.
+//!
+//! Prototype-safe: a struct's keys are its fixed field names; objects keyed by call names
+//! (`data`, `calls`), which a plan author chose and which may be `__proto__`, are written
+//! as a JS `Map` and turned into an object by `Object.fromEntries`, which defines each
+//! key as an own data property (never `obj[key] = value`, which would call the
+//! `__proto__` setter).
+
+use crate::engine::record::{CallRecord, CallState, Compensation, CompensationState};
+use crate::engine::resubmit::Resubmit;
+use crate::error::{Error, ErrorKind};
+use js_sys::Object;
+use serde::{Serialize, Serializer};
+use wasm_bindgen::prelude::*;
+
+/// Writes Rust values as JS values: `None` as `null` (what the records document), maps
+/// as `Map`s (see the module docs for why).
+const WRITER: serde_wasm_bindgen::Serializer =
+    serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+
+/// Writes `value` for JavaScript.
+pub(crate) fn to_js(value: &impl Serialize) -> JsValue {
+    // Only a map key that is not a string could fail, and none is written.
+    value.serialize(&WRITER).unwrap_throw()
+}
+
+/// Writes `value` with its maps as plain objects: only for maps whose keys are fixed names
+/// of the crate's own (a flattened struct's fields), never a caller's, whose `__proto__`
+/// would be written through its setter.
+pub(crate) fn to_js_object(value: &impl Serialize) -> JsValue {
+    const OBJECT_WRITER: serde_wasm_bindgen::Serializer = WRITER.serialize_maps_as_objects(true);
+    value.serialize(&OBJECT_WRITER).unwrap_throw()
+}
+
+/// A JS value written as itself, without a copy.
+#[derive(Clone, Copy)]
+pub(crate) struct Js<'a>(pub &'a JsValue);
+
+impl Serialize for Js<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_wasm_bindgen::preserve::serialize(self.0, serializer)
+    }
+}
+
+/// An object from call names to values, its keys own data properties whatever they are
+/// (see the module docs).
+pub(crate) fn named_object<'a, T: Serialize>(
+    entries: impl IntoIterator<Item = (&'a JsValue, T)>,
+) -> JsValue {
+    struct Entries<'a, T>(Vec<(Js<'a>, T)>);
+    impl<T: Serialize> Serialize for Entries<'_, T> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+        }
+    }
+    let entries = Entries(entries.into_iter().map(|(k, v)| (Js(k), v)).collect());
+    Object::from_entries(&to_js(&entries)).unwrap_throw().into()
+}
+
+/// `{ code, message }` of a failed call or compensation.
+#[derive(Serialize)]
+pub(crate) struct ErrorJs<'a> {
+    code: ErrorKind,
+    message: &'a str,
+}
+
+impl<'a> From<&'a Error> for ErrorJs<'a> {
+    fn from(e: &'a Error) -> Self {
+        ErrorJs {
+            code: e.kind(),
+            message: e.message(),
+        }
+    }
+}
+
+/// One call's record, `calls[<call>]`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CallRecordJs<'a> {
+    state: CallState,
+    status: Option<u16>,
+    attempts: u32,
+    start_ms: Option<f64>,
+    end_ms: Option<f64>,
+    error: Option<ErrorJs<'a>>,
+    queued_ms: f64,
+    shared_from: Option<Js<'a>>,
+    replayed: bool,
+}
+
+impl<'a> CallRecordJs<'a> {
+    /// `record`; `names` (the plan's, as JS strings) name the call it shared from.
+    pub(crate) fn new(record: &'a CallRecord, names: &'a [JsValue]) -> Self {
+        CallRecordJs {
+            state: record.state,
+            status: record.status,
+            attempts: record.attempts,
+            start_ms: record.start_ms,
+            end_ms: record.end_ms,
+            error: record.error.as_ref().map(ErrorJs::from),
+            queued_ms: record.queued_ms,
+            shared_from: record.shared_from.and_then(|i| names.get(i)).map(Js),
+            replayed: record.replayed,
+        }
+    }
+}
+
+/// `calls`: every call's record by its name.
+pub(crate) fn records_js(names: &[JsValue], records: &[CallRecord]) -> JsValue {
+    named_object(
+        names
+            .iter()
+            .zip(records.iter().map(|r| CallRecordJs::new(r, names))),
+    )
+}
+
+/// What became of one compensation, an item of `ComposeError.compensations`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CompensationRecordJs<'a> {
+    call: Js<'a>,
+    state: CompensationState,
+    status: Option<u16>,
+    attempts: u32,
+    start_ms: Option<f64>,
+    end_ms: Option<f64>,
+    error: Option<ErrorJs<'a>>,
+    reason: Option<&'a str>,
+}
+
+impl<'a> CompensationRecordJs<'a> {
+    /// `c`, the compensation of call `names[c.call]`.
+    pub(crate) fn new(c: &'a Compensation, names: &'a [JsValue]) -> Self {
+        CompensationRecordJs {
+            call: Js(&names[c.call]),
+            state: c.state,
+            status: c.status,
+            attempts: c.attempts,
+            start_ms: c.start_ms,
+            end_ms: c.end_ms,
+            error: c.error.as_ref().map(ErrorJs::from),
+            reason: c.reason.as_deref(),
+        }
+    }
+}
+
+/// The fields of a `ComposeError` besides its message (see js/compose-error.js).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ErrorFieldsJs<'a> {
+    pub code: ErrorKind,
+    pub call: Option<&'a str>,
+    pub status: Option<u16>,
+    pub calls: Js<'a>,
+    pub compensations: Vec<CompensationRecordJs<'a>>,
+    pub trace_id: Option<&'a str>,
+    pub resubmit: &'static str,
+}
+
+#[wasm_bindgen(module = "/js/compose-error.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = ComposeError)]
+    type ComposeErrorJs;
+
+    #[wasm_bindgen(constructor, js_class = ComposeError)]
+    fn new(message: &str, options: &JsValue) -> ComposeErrorJs;
+
+    /// The class itself, never called from Rust: declared so that wasm-bindgen exports
+    /// it from the generated module (`import { ComposeError } from
+    /// './pkg/parallel_composer.js'`, the same class every rejection is an instance of).
+    /// A function rather than the type above, because only a function's re-export can
+    /// skip TypeScript: a type's would declare `let ComposeError: unknown`, clashing with
+    /// the class the package's .d.ts declares (src/bindings/types.d.ts).
+    #[wasm_bindgen(js_name = ComposeError, reexport, skip_typescript)]
+    fn compose_error_class();
+}
+
+/// The `ComposeError` a promise rejects with: `error`, every call's record (`calls`),
+/// and what became of the compensations.
+pub(crate) fn compose_error(
+    error: &Error,
+    calls: &JsValue,
+    compensations: Vec<CompensationRecordJs<'_>>,
+    trace_id: Option<&str>,
+    resubmit: Resubmit,
+) -> JsValue {
+    let fields = ErrorFieldsJs {
+        code: error.kind(),
+        call: error.call(),
+        status: error.status(),
+        calls: Js(calls),
+        compensations,
+        trace_id,
+        resubmit: resubmit.as_str(),
+    };
+    ComposeErrorJs::new(error.message(), &to_js(&fields)).into()
+}
+
+/// The `ComposeError` of a composition refused before anything was sent: no trace, and
+/// nothing was made, so a new attempt needs a new operation.
+pub(crate) fn unsent_error(error: &Error, calls: &JsValue) -> JsValue {
+    compose_error(error, calls, Vec::new(), None, Resubmit::NewOperation)
+}
+
+/// An object with no calls, for errors raised before a plan exists.
+pub(crate) fn no_calls() -> JsValue {
+    Object::new().into()
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn get(v: &JsValue, key: &str) -> JsValue {
+        js_sys::Reflect::get(v, &key.into()).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn records_carry_the_rust_names_of_every_state_and_code() {
+        let names = [JsValue::from_str("a")];
+        for &state in CallState::ALL {
+            let record = CallRecord {
+                state,
+                ..CallRecord::default()
+            };
+            let js = to_js(&CallRecordJs::new(&record, &names));
+            assert_eq!(get(&js, "state").as_string().unwrap(), state.as_str());
+            assert!(get(&js, "status").is_null() && get(&js, "startMs").is_null());
+        }
+        for &state in CompensationState::ALL {
+            let done = Compensation {
+                call: 0,
+                state,
+                status: Some(204),
+                attempts: 1,
+                error: None,
+                reason: None,
+                start_ms: Some(1.0),
+                end_ms: Some(2.0),
+                replayed: false,
+            };
+            let js = to_js(&CompensationRecordJs::new(&done, &names));
+            assert_eq!(get(&js, "state").as_string().unwrap(), state.as_str());
+            assert_eq!(get(&js, "call").as_string().unwrap(), "a");
+        }
+        for &kind in ErrorKind::ALL {
+            let error = Error::new(kind, "why");
+            let js = to_js(&ErrorJs::from(&error));
+            assert_eq!(get(&js, "code").as_string().unwrap(), kind.code());
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn objects_keyed_by_call_names_hold_proto_as_an_own_key() {
+        let names = [JsValue::from_str("__proto__"), JsValue::from_str("b")];
+        let values = [JsValue::from_f64(1.0), JsValue::from_f64(2.0)];
+        let object = named_object(names.iter().zip(values.iter().map(Js)));
+        let proto = js_sys::Object::get_prototype_of(&object);
+        assert_eq!(
+            proto,
+            js_sys::Object::get_prototype_of(&js_sys::Object::new())
+        );
+        let own = js_sys::Object::get_own_property_descriptor(
+            object.unchecked_ref::<js_sys::Object>(),
+            &"__proto__".into(),
+        );
+        assert_eq!(get(&own, "value").as_f64(), Some(1.0));
+        assert_eq!(get(&object, "b").as_f64(), Some(2.0));
+    }
+}

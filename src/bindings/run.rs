@@ -1,0 +1,202 @@
+//! Running a plan from JavaScript: reading it, checking its input, and running it over
+//! the browser's transport and clock with the caller's signal, events, timings and trace.
+
+use super::events::event_sink;
+use super::options::{read_options, Entry, RunOptions, TraceOption};
+use super::records::{records_js, unsent_error};
+use crate::engine::hooks::Hooks;
+use crate::engine::outcome::Outcome;
+use crate::engine::record::{CallRecord, CallState};
+use crate::engine::run::run;
+use crate::engine::scope::Scope;
+use crate::engine::trace::TraceContext;
+use crate::engine::transport::{BoxFuture, Clock};
+use crate::error::{Error, ErrorKind};
+use crate::plan::{call_placeholders, check_call_count, Plan, DEFAULT_MAX_CALLS, INPUT};
+use crate::web::fetch::{page_origin, FetchTransport, PerformanceClock};
+use crate::web::js_value::json_from_js;
+use crate::web::signal::AbortListener;
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+/// What [`execute`] gives back: the outcome, and the trace id its requests carry.
+pub(crate) struct Executed {
+    pub outcome: Outcome<JsValue>,
+    pub trace_id: Option<String>,
+}
+
+/// The plan's call names as JS strings, converted once per composition and shared by
+/// `data`, `calls`, the compensations and the events.
+pub(crate) fn names_js(plan: &Plan) -> Vec<JsValue> {
+    plan.calls()
+        .iter()
+        .map(|c| JsValue::from_str(&c.name))
+        .collect()
+}
+
+/// Every call's record before anything was sent.
+pub(crate) fn unsent_records(plan: &Plan) -> JsValue {
+    let unsent = vec![CallRecord::default(); plan.calls().len()];
+    records_js(&names_js(plan), &unsent)
+}
+
+/// Reads and validates a plan of at most `max_calls` calls. The count is checked before
+/// the plan is read into Rust, so an oversized plan costs no more than counting its keys.
+///
+/// Plans keep the hand-written reader of `web::js_value` rather than serde: it names the
+/// exact place of a mistake at any depth (`plan.calls.a.body.items.3 is not a finite
+/// number`), where a derived reader knows only the type it expected.
+pub(crate) fn read_plan(plan: &JsValue, max_calls: usize) -> Result<Plan, Error> {
+    let calls = Reflect::get(plan, &"calls".into()).unwrap_or(JsValue::UNDEFINED);
+    if calls.is_object() {
+        let calls: &Object = calls.unchecked_ref();
+        check_call_count(Object::keys(calls).length() as usize, max_calls)?;
+    }
+    let json = json_from_js(plan, "plan").map_err(|e| Error::new(ErrorKind::InvalidPlan, e))?;
+    Plan::from_json_limited(&json, max_calls)
+}
+
+/// Reads `plan` under `compose()`'s options: plan errors come first, as before any
+/// option is looked at (checked with the default call limit when the options are
+/// invalid); then the options' errors, reported with the plan's calls; then the origins
+/// against `allowedOrigins`. Nothing has been sent in any case.
+pub(crate) fn read_plan_and_options(
+    plan: &JsValue,
+    options: &JsValue,
+) -> Result<(Plan, RunOptions), JsValue> {
+    let read = read_options(options, Entry::Compose);
+    let max_calls = read.as_ref().map_or(DEFAULT_MAX_CALLS, |o| o.max_calls);
+    let plan = read_plan(plan, max_calls).map_err(|e| unsent_error(&e, &Object::new()))?;
+    let options = read.map_err(|e| unsent_error(&e, &unsent_records(&plan)))?;
+    if let Some(allowed) = &options.allowed_origins {
+        plan.check_origins(allowed, page_origin().as_deref())
+            .map_err(|e| unsent_error(&e, &unsent_records(&plan)))?;
+    }
+    Ok((plan, options))
+}
+
+#[wasm_bindgen(module = "/js/fetch-call.js")]
+extern "C" {
+    /// The JSON text a request body is sent as (BigInts as their exact digits); throws
+    /// for what JSON cannot hold, such as a cycle.
+    #[wasm_bindgen(js_name = bodyText, catch)]
+    fn body_text(value: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// Checks that every input value a body takes whole (`"{input.items}"`) can be written
+/// as JSON the way the request will be: a cycle would otherwise fail in the middle of a
+/// composition. `INVALID_INPUT` before anything is sent; a value that is missing is
+/// left for the scheduler's input check to report.
+pub(crate) fn check_json_input(plan: &Plan, input: &JsValue) -> Result<(), Error> {
+    let scope = Scope::new(plan, input, &[]);
+    for call in plan.calls() {
+        for call in std::iter::once(call).chain(call.compensate.as_deref()) {
+            for (h, as_text) in call_placeholders(call) {
+                if as_text || h.root != INPUT {
+                    continue;
+                }
+                let Ok(value) = scope.resolve(&call.name, h) else {
+                    continue;
+                };
+                if let Err(e) = body_text(&value) {
+                    let why = e
+                        .dyn_ref::<js_sys::Error>()
+                        .map(|e| String::from(e.message()))
+                        .unwrap_or_default();
+                    let why = why.lines().next().unwrap_or_default();
+                    let message = format!(
+                        "call `{}`: `{{{h}}}` cannot be sent as JSON ({why}); pass plain data, \
+                         without cycles",
+                        call.name
+                    );
+                    return Err(Error::new(ErrorKind::InvalidInput, message).in_call(&call.name));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(bytes: &mut [u8]);
+}
+
+/// The composition's trace, unless `options.traceContext` is `false`: a random trace
+/// id from the platform's `crypto`, sent to the origins the caller named (by default the
+/// page's own and those of `allowedOrigins`; see `engine/trace.rs` for why no others).
+fn trace_context(options: &RunOptions) -> Option<TraceContext> {
+    let page = page_origin();
+    let origins = match &options.trace {
+        TraceOption::Off => return None,
+        TraceOption::Origins(origins) => origins.clone(),
+        TraceOption::Allowed => {
+            let mut origins = options.allowed_origins.clone().unwrap_or_default();
+            origins.extend(page.clone());
+            origins
+        }
+    };
+    let mut seed = [0; 24];
+    get_random_values(&mut seed);
+    Some(TraceContext::new(seed, origins, page))
+}
+
+/// The outcome of a composition whose signal was aborted before it began: nothing sent.
+fn aborted_before_start(plan: &Plan) -> Executed {
+    let n = plan.calls().len();
+    let cancelled = CallRecord {
+        state: CallState::Cancelled,
+        ..CallRecord::default()
+    };
+    let outcome = Outcome {
+        replies: vec![None; n],
+        records: vec![cancelled; n],
+        error: Some(Error::new(
+            ErrorKind::Aborted,
+            "the signal was already aborted; nothing was sent",
+        )),
+        compensations: Vec::new(),
+        origin: PerformanceClock.now(),
+    };
+    Executed {
+        outcome,
+        trace_id: None,
+    }
+}
+
+/// Runs `plan` with the browser transport, honouring the caller's signal, and reports
+/// its progress, timings and trace as the options ask. `names` are the plan's call names.
+///
+/// Hooks and the abort future are type-erased so that the scheduler is compiled once
+/// for every entry point: each generic instance of it costs several KB of .wasm.
+pub(crate) async fn execute(
+    plan: &Plan,
+    input: &JsValue,
+    options: &RunOptions,
+    hooks: &dyn Hooks<JsValue>,
+    names: &[JsValue],
+) -> Executed {
+    let transport = FetchTransport::new(options.fetch.clone())
+        .max_response_bytes(options.max_response_bytes)
+        .credentials(options.credentials.clone());
+    let (_listener, aborted): (Option<AbortListener>, BoxFuture<()>) = match &options.signal {
+        Some(signal) if signal.aborted() => return aborted_before_start(plan),
+        Some(signal) => {
+            let (listener, aborted) = AbortListener::new(signal.clone());
+            (Some(listener), aborted)
+        }
+        None => (None, Box::pin(std::future::pending())),
+    };
+    let mut settings = options.settings.clone();
+    settings.trace = trace_context(options);
+    settings.on_event = options.on_event.as_ref().map(|f| event_sink(f, names));
+    let trace_id = settings.trace.as_ref().map(TraceContext::trace_id);
+    let clock = PerformanceClock;
+    let outcome = run(plan, input, &transport, &clock, hooks, settings, aborted).await;
+    if options.timings {
+        let end = clock.now();
+        crate::web::timings::measure_composition(plan, &outcome, trace_id.as_deref(), end);
+    }
+    Executed { outcome, trace_id }
+}

@@ -1,0 +1,265 @@
+/** One call of a plan. Strings may hold `{name.path}` placeholders. */
+export interface PlanCall {
+  /** Absolute http(s) URL, or a path starting with `/`. Substituted values are percent-encoded. */
+  url: string;
+  /** Defaults to "GET". */
+  method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Header values may hold placeholders. */
+  headers?: Record<string, string>;
+  /** Sent as JSON. A string that is exactly one placeholder keeps the value's JSON type. */
+  body?: unknown;
+  /** Calls to wait for besides those the templates name. */
+  after?: string[];
+  /** This call's time limit in ms, overriding `options.timeoutMs`. */
+  timeoutMs?: number;
+  /** Its failure does not fail the composition; its dependents are skipped (default false). */
+  optional?: boolean;
+  /** Stands in for the reply when the call fails, so its dependents still run. Implies `optional`. */
+  fallback?: unknown;
+  /** The write that undoes this one when a later required call fails. May read this call's reply. */
+  compensate?: Compensate;
+}
+
+/** How to undo a completed write: a templated request (`method` is required). */
+export interface Compensate {
+  method: "POST" | "PUT" | "PATCH" | "DELETE";
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  timeoutMs?: number;
+}
+
+/** A plan: named calls; each waits for the calls its templates name. */
+export interface Plan {
+  calls: Record<string, PlanCall>;
+}
+
+/** `"eager"`: each call starts when its dependencies end (default). `"stages"`: a barrier after each level. `"sequential"`: one at a time. */
+export type Schedule = "eager" | "stages" | "sequential";
+
+/** Options of `compose()`. */
+export interface ComposeOptions {
+  schedule?: Schedule;
+  /** Aborting it aborts every in-flight request and rejects with code "ABORTED". */
+  signal?: AbortSignal;
+  /** Replaces the global fetch: called as fetch(url, init). */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /** Each call's time limit in ms (default 10000); a call over it is aborted: code "TIMEOUT". */
+  timeoutMs?: number;
+  /** The whole composition's time limit in ms; it also bounds every call. Code "TIMEOUT". */
+  deadlineMs?: number;
+  /** Makes each POST's Idempotency-Key `<operationId>:<call>`, so a double submit reuses the keys. */
+  operationId?: string;
+  /** Attempts per call, the first included (default 3, at most 10). */
+  maxAttempts?: number;
+  /**
+   * The most bytes one reply body may have (default 5 MiB = 5242880). It is checked while
+   * the body streams in: a reply over it is aborted there and fails with "BAD_RESPONSE".
+   */
+  maxResponseBytes?: number;
+  /**
+   * The only origins requests may go to, such as ["https://api.example"]. A plan (or an
+   * order service) naming another is refused before anything is sent. A URL starting
+   * with `/` is on the page's origin (and refused where there is no page, as in Node).
+   */
+  allowedOrigins?: string[];
+  /**
+   * fetch's `credentials` per origin, such as { "https://api.example": "include" }.
+   * Every other request is sent with "same-origin".
+   */
+  credentials?: Record<string, "include" | "same-origin" | "omit">;
+  /** The most calls a plan may have (default 1000). Not an option of `composeOrder()`. */
+  maxCalls?: number;
+  /**
+   * Identical GETs (and HEADs) of one composition, same URL, headers and time limit once
+   * filled in, are sent once and shared (default true); each sharer's record names the
+   * call it shared from in `sharedFrom`. Writes are never shared.
+   */
+  dedupe?: boolean;
+  /**
+   * The most requests on the wire at once, a whole number from 1 (default: no limit).
+   * The rest wait, first come first served; `queuedMs` in the records says how long.
+   */
+  maxConcurrency?: number;
+  /** The most requests on the wire at once per origin, a whole number from 1 (default: no limit). */
+  maxConcurrencyPerOrigin?: number;
+  /**
+   * Called synchronously with each progress event. Every call gets exactly one terminal
+   * event ("end", "skip" or "cancel") once the composition runs, so terminal events / calls
+   * is a progress fraction. What it throws (or an async callback rejects with) is caught:
+   * the composition carries on, and the first failure is reported once on the console.
+   */
+  onEvent?: (event: ComposeEvent) => void | Promise<void>;
+  /**
+   * Adds User Timing measures when the composition settles: "compose:<call>" per call
+   * that started, "compose:<call>.compensate" per compensation sent, and "compose" for the
+   * whole composition, each on a DevTools track of its own composition (default false).
+   */
+  timings?: boolean;
+  /**
+   * The W3C `traceparent` header: true (default) sends it to the page's own origin and
+   * to every origin of `allowedOrigins`; an array sends it to exactly those origins;
+   * false sends it nowhere (and `traceId` is null). Cross-origin services must allow it
+   * (`Access-Control-Allow-Headers: traceparent`).
+   */
+  traceContext?: boolean | string[];
+}
+
+/** A progress event of `options.onEvent`. `t`: ms since the composition started, on the clock of `CallRecord.startMs`. */
+export type ComposeEvent =
+  /** A request was sent: `attempt` is 1 for the first, 2 for the first retry, ... */
+  | { type: "start"; call: string; t: number; attempt: number }
+  /** Attempt `attempt` failed (`status`, or null without an HTTP answer); the next one starts after `waitMs`. */
+  | { type: "retry"; call: string; t: number; attempt: number; status: number | null; reason: "HTTP_STATUS" | "NETWORK" | "TIMEOUT"; waitMs: number }
+  /** The call settled by itself. `attempt`: requests sent (0 if its request could not be built). */
+  | { type: "end"; call: string; t: number; attempt: number; status: number | null; state: "ok" | "failed" | "unknown" }
+  /** A call it needs failed: it was never sent. */
+  | { type: "skip"; call: string; t: number; state: "skipped" }
+  /** The abort, the deadline or another call's failure stopped it, in flight, waiting to retry, or before it started. */
+  | { type: "cancel"; call: string; t: number; attempt: number; status: number | null; state: "cancelled" | "not-sent" | "unknown" | "failed" }
+  /** The compensation of `call`'s write ran (or could not): its outcome, after every call's terminal event. */
+  | { type: "compensate"; call: string; t: number; attempt: number; status: number | null; state: CompensationState };
+
+/** One of the event types. */
+export type ComposeEventType = ComposeEvent["type"];
+
+/** What happened to one call. Times are ms from the composition's start (performance.now()). */
+export interface CallRecord {
+  state: CallState;
+  status: number | null;
+  attempts: number;
+  startMs: number | null;
+  endMs: number | null;
+  /** Why a `failed` or `unknown` call failed. */
+  error: { code: ComposeErrorCode; message: string } | null;
+  /**
+   * ms the call waited for a free slot under `maxConcurrency` / `maxConcurrencyPerOrigin`,
+   * its retries included; 0 when it never waited. Counts against `deadlineMs`, not `timeoutMs`.
+   */
+  queuedMs: number;
+  /**
+   * The call whose identical read this one shared instead of sending its own (`attempts`
+   * is then 0), or null.
+   */
+  sharedFrom: string | null;
+  /**
+   * true when the service replayed a stored reply for the request's `Idempotency-Key`
+   * (`Idempotent-Replayed: true`): an earlier request with the same key made the write,
+   * so this composition never undoes it.
+   */
+  replayed: boolean;
+}
+
+/** What became of the compensation of one completed write. */
+export interface CompensationRecord {
+  /** The call whose write it undid. */
+  call: string;
+  /**
+   * "not-run": not attempted; `reason` says why (aborted, its outcome was unknown, a write
+   * that depends on it is unknown, or an earlier submission made it: its reply was replayed).
+   */
+  state: CompensationState;
+  status: number | null;
+  attempts: number;
+  startMs: number | null;
+  endMs: number | null;
+  error: { code: ComposeErrorCode; message: string } | null;
+  reason: string | null;
+}
+
+/** What `compose()` resolves to. */
+export interface ComposeResult {
+  /** Each successful call's parsed JSON reply. */
+  data: Record<string, unknown>;
+  calls: Record<string, CallRecord>;
+  /** The topological levels, as call names. */
+  stages: string[][];
+  /** The optional calls that failed and whose `fallback` stood in for the reply. */
+  fellBack: string[];
+  /** The trace id every `traceparent` of this composition carried (32 hex digits), or null with `traceContext: false`. */
+  traceId: string | null;
+}
+
+/** What `validatePlan()` returns. */
+export interface PlanSummary {
+  stages: string[][];
+}
+
+/** The order services. */
+export type ServiceName = "customer" | "cart" | "inventory" | "pricing" | "shipping" | "fraud" | "tax" | "payment" | "order" | "notification";
+
+/** The "create order" request. */
+export interface OrderRequest {
+  customerId: string;
+  cartId: string;
+  paymentMethodId: string;
+  /** Defaults to "standard". */
+  shippingOption?: "standard" | "express";
+}
+
+/** Options of `composeOrder()`: where the services are, plus the `compose()` options. */
+export interface OrderOptions extends Omit<ComposeOptions, "maxCalls"> {
+  /** One base URL per service; a path prefix is kept. */
+  services?: Partial<Record<ServiceName, string>>;
+  /** A gateway: a service without its own entry uses `${baseUrl}/${serviceName}`. */
+  baseUrl?: string;
+}
+
+/** A customer as the customer service returns it. */
+export interface Customer {
+  id: string;
+  email: string;
+  tier: string;
+  address: Record<string, unknown>;
+}
+
+/** A cart line. */
+export interface CartItem {
+  sku: string;
+  quantity: number;
+}
+
+/** What `composeOrder()` resolves to. Money is in integer cents. */
+export interface OrderResult {
+  orderId: string;
+  status: string;
+  /** subtotal - discount + shipping.cost + tax. */
+  total: number;
+  currency: string;
+  customer: Customer;
+  items: CartItem[];
+  reservationId: string;
+  authorizationId: string;
+  shipping: { cost: number; carrier: string };
+  tax: number;
+  /**
+   * The confirmation. Not sent: `state` says how the call ended ("unknown": it was sent and
+   * stopped by the deadline or the abort, which came after the order was placed).
+   */
+  notification:
+    | { sent: true; notificationId?: string }
+    | { sent: false; state: Exclude<CallState, "ok">; error: string };
+  calls: Record<ServiceName, CallRecord>;
+  /** The trace id every `traceparent` of this order carried, or null with `traceContext: false`. */
+  traceId: string | null;
+}
+
+/** The error every rejection carries. `calls` tells which calls (and so which writes) ran. */
+export class ComposeError extends Error {
+  readonly name: "ComposeError";
+  readonly code: ComposeErrorCode;
+  readonly call: string | null;
+  readonly status: number | null;
+  readonly calls: Record<string, CallRecord>;
+  /** The completed writes the failure left to undo, in the order they were undone. */
+  readonly compensations: CompensationRecord[];
+  /** The composition's trace id, to find it in the backend's traces; null when nothing was sent or `traceContext` is false. */
+  readonly traceId: string | null;
+  /**
+   * How to try again. "same-operation": a write's outcome is unknown, or a write it made is
+   * still in effect; submit again under the same `operationId`, which gets what exists back
+   * by key. "new-operation": nothing it made remains (all undone, or nothing made); a new
+   * attempt (another card, say) needs a new `operationId`, or it would replay the old outcome.
+   */
+  readonly resubmit: "same-operation" | "new-operation";
+}
