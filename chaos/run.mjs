@@ -214,7 +214,14 @@ async function ensureBuild(target, dir, given) {
   }
   const sources = newestMtime(['src', 'js', 'Cargo.toml', 'Cargo.lock', 'scripts/build-pkg.mjs'].map((p) => join(ROOT, p)));
   const fresh = () => existsSync(wasm) && existsSync(join(dir, 'parallel_composer.js')) && statSync(wasm).mtimeMs >= sources.mtimeMs;
-  if (fresh()) return { target, built: false, builtAt: new Date(statSync(wasm).mtimeMs).toISOString() };
+  const markCommonJs = () => {
+    // The root package.json says "type": "module"; the nodejs build is CommonJS (as scripts/pack.mjs marks it).
+    if (target === 'nodejs') writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+  };
+  if (fresh()) {
+    markCommonJs();
+    return { target, built: false, builtAt: new Date(statSync(wasm).mtimeMs).toISOString() };
+  }
   log(`${relative(ROOT, dir)}/ is ${existsSync(wasm) ? `older than ${relative(ROOT, sources.file)}` : 'missing'}: building it (--target ${target})`);
   await withPkgBuildLock(() => {
     if (fresh()) return; // another process built it while we waited for the lock
@@ -223,8 +230,7 @@ async function ensureBuild(target, dir, given) {
       { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 15 * 60_000 }).status;
     if (status !== 0 || !existsSync(wasm)) throw new Error(`scripts/build-pkg.mjs --target ${target} failed (exit ${status})`);
   });
-  // The root package.json says "type": "module"; the nodejs build is CommonJS (as scripts/pack.mjs marks it).
-  if (target === 'nodejs') writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+  markCommonJs();
   return { target, built: true, builtAt: new Date(statSync(wasm).mtimeMs).toISOString() };
 }
 

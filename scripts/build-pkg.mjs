@@ -14,7 +14,7 @@
 // CommonJS (see snippetsToCommonJs). scripts/pack.mjs runs this once per target to make
 // the npm package.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +30,9 @@ const dev = args.includes('--dev');
 
 const env = { ...process.env };
 env.PATH = [join(root, 'node_modules', '.bin'), join(env.HOME ?? '/root', '.cargo', 'bin'), env.PATH].join(':');
+// wasm-pack writes over the out dir but leaves files a previous build made there: a js/
+// snippet the crate no longer imports would be shipped (and, for nodejs, converted).
+rmSync(join(outDir, 'snippets'), { recursive: true, force: true });
 const build = spawnSync(
   'wasm-pack',
   ['build', dev ? '--dev' : '--release', '--target', target, '--out-dir', outDir, '--no-pack'],
