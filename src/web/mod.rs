@@ -2,6 +2,7 @@
 //! caller's `AbortSignal`, `JsValue` as a reply [`Value`](crate::plan::value::Value), and
 //! User Timing measures. The same code runs in a page, a worker and Node.
 
+mod allocator;
 pub(crate) mod fetch;
 pub(crate) mod flag;
 pub(crate) mod js_value;
