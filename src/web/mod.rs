@@ -2,9 +2,8 @@
 //! caller's `AbortSignal`, `JsValue` as a reply [`Value`](crate::plan::value::Value), and
 //! User Timing measures. The same code runs in a page, a worker and Node.
 
+pub(crate) mod clock;
 pub(crate) mod fetch;
-pub(crate) mod flag;
 pub(crate) mod js_value;
 pub(crate) mod signal;
-pub(crate) mod timer;
 pub(crate) mod timings;
