@@ -294,7 +294,8 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// Percent-encodes everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`),
 /// in upper-case hex (`/` is `%2F`, `é` is `%C3%A9`).
 pub fn percent_encode(text: &str) -> String {
-    utf8_percent_encode(text, UNRESERVED).to_string()
+    // Collected rather than formatted with `to_string`, which brings `fmt` machinery.
+    utf8_percent_encode(text, UNRESERVED).collect()
 }
 
 /// Why `text` cannot be put into a URL's path, or `None` when it can.
