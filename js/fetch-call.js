@@ -377,9 +377,3 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
   const reply = sent.then((response) => readReply(response, url, method === 'HEAD', maxBytes, controller), failed).catch(failed);
   return new PendingFetch(controller, reply);
 }
-
-/** TRIAL: the reading half of startFetch, for a Response that Rust (gloo-net) fetched. */
-export function readResponse(response, url, head, maxBytes, controller) {
-  const failed = (error) => new FetchOutcome(NETWORK, 0, null, describe(error));
-  return Promise.resolve(readReply(response, url, head, maxBytes, controller)).catch(failed);
-}

@@ -73,18 +73,6 @@ extern "C" {
 
     #[wasm_bindgen(js_name = newKey)]
     fn new_key() -> String;
-
-    #[wasm_bindgen(js_name = bodyText, catch)]
-    fn body_text(body: &JsValue) -> Result<String, JsValue>;
-
-    #[wasm_bindgen(js_name = readResponse)]
-    fn read_response(
-        response: &web_sys::Response,
-        url: &str,
-        head: bool,
-        max_bytes: f64,
-        controller: &web_sys::AbortController,
-    ) -> Promise;
 }
 
 #[wasm_bindgen]
@@ -201,141 +189,6 @@ impl FetchTransport {
     }
 }
 
-/// TRIAL: aborts a gloo-net request when dropped, unless disarmed.
-struct ControllerGuard(Option<web_sys::AbortController>);
-
-impl ControllerGuard {
-    fn disarm(&mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for ControllerGuard {
-    fn drop(&mut self) {
-        if let Some(c) = self.0.take() {
-            c.abort();
-        }
-    }
-}
-
-fn network(e: impl std::fmt::Display) -> TransportError {
-    TransportError::Network(e.to_string())
-}
-
-impl FetchTransport {
-    /// TRIAL: the request built and sent by gloo-net; the body read under the cap and
-    /// classified by js/fetch-call.js.
-    fn send_gloo(
-        &self,
-        request: Request<JsValue>,
-    ) -> BoxFuture<Result<Reply<JsValue>, TransportError>> {
-        use gloo_net::http::RequestBuilder;
-        use web_sys::{RequestCredentials, RequestRedirect};
-        let controller = web_sys::AbortController::new().unwrap_throw();
-        let credentials = match self.credentials_for(&request.url) {
-            Credentials::SameOrigin => RequestCredentials::SameOrigin,
-            Credentials::Include => RequestCredentials::Include,
-            Credentials::Omit => RequestCredentials::Omit,
-        };
-        let method = http::Method::from_bytes(request.method.as_str().as_bytes())
-            .unwrap_or(http::Method::GET);
-        let head = method == http::Method::HEAD;
-        let mut builder = RequestBuilder::new(&request.url)
-            .method(method)
-            .redirect(RequestRedirect::Manual)
-            .credentials(credentials)
-            .abort_signal(Some(&controller.signal()));
-        let mut has_type = false;
-        for (k, v) in &request.headers {
-            has_type |= k.eq_ignore_ascii_case("content-type");
-            builder = builder.header(k, v);
-        }
-        let built = match &request.body {
-            Some(body) => match body_text(body) {
-                Ok(text) => {
-                    if !has_type {
-                        builder = builder.header("Content-Type", "application/json");
-                    }
-                    builder.body(text).map_err(network)
-                }
-                Err(e) => Err(TransportError::Network(
-                    js_sys::Error::from(e).message().into(),
-                )),
-            },
-            None => builder.build().map_err(network),
-        };
-        let url = request.url;
-        let limit = self.max_bytes;
-        let mut guard = ControllerGuard(Some(controller.clone()));
-        Box::pin(async move {
-            let sent = built?;
-            let response = sent.send().await.map_err(network)?;
-            let status = response.status();
-            let replayed = response
-                .headers()
-                .get("idempotent-replayed")
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-            let raw: web_sys::Response = response.into();
-            let outcome: FetchOutcome =
-                JsFuture::from(read_response(&raw, &url, head, limit as f64, &controller))
-                    .await
-                    .unwrap_or(JsValue::NULL)
-                    .unchecked_into();
-            guard.disarm();
-            classify(outcome, status, replayed, limit)
-        })
-    }
-}
-
-fn classify(
-    outcome: FetchOutcome,
-    status: u16,
-    replayed: bool,
-    limit: u64,
-) -> Result<Reply<JsValue>, TransportError> {
-    match outcome.failure() {
-        0 => Ok(Reply {
-            status,
-            body: outcome.body(),
-            replayed,
-        }),
-        2 => {
-            let after = outcome.retry_after_ms();
-            if after.is_nan() {
-                Err(TransportError::Status(status))
-            } else {
-                Err(TransportError::Throttled {
-                    status,
-                    retry_after_ms: Some(after),
-                })
-            }
-        }
-        3 => Err(TransportError::Body {
-            status,
-            content_type: outcome.content_type(),
-            excerpt: outcome.excerpt(),
-            reason: outcome.reason(),
-        }),
-        4 => Err(TransportError::Empty {
-            status,
-            content_type: outcome.content_type(),
-        }),
-        5 => {
-            let length = outcome.length();
-            Err(TransportError::TooLarge {
-                status,
-                limit,
-                declared: (length >= 0.0).then_some(length as u64),
-            })
-        }
-        6 => Err(TransportError::Redirected {
-            status: (status != 0).then_some(status),
-            origin: Some(outcome.reason()).filter(|o| !o.is_empty()),
-        }),
-        _ => Err(TransportError::Network(outcome.reason())),
-    }
-}
-
 /// Aborts its request when dropped, unless disarmed after the reply was read.
 struct AbortGuard(Option<PendingFetch>);
 
@@ -366,9 +219,6 @@ impl Transport for FetchTransport {
     }
 
     fn send(&self, request: Request<JsValue>) -> BoxFuture<Result<Reply<JsValue>, TransportError>> {
-        if self.fetch.is_none() {
-            return self.send_gloo(request);
-        }
         let headers: Vec<String> = request
             .headers
             .into_iter()
