@@ -122,6 +122,13 @@ macro_rules! shared_suite {
             traceparent_reaches_the_allowed_origins_with_one_trace_and_a_span_per_call,
             compose_order_reports_progress_measures_and_its_trace,
         );
+        // The clock's timers and the abort listener in each runtime (tests/common/platform.rs).
+        shared_suite!(
+            a_sleep_ends_no_earlier_than_its_time,
+            a_dropped_sleep_clears_the_timeout_it_set,
+            a_finished_composition_leaves_no_listener_on_the_signal,
+            an_abort_reaches_a_running_composition_through_its_listener,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -137,6 +144,7 @@ mod flow;
 mod lifetime;
 mod limits;
 mod observe;
+mod platform;
 mod resubmit;
 mod saga;
 mod urls;
@@ -146,6 +154,7 @@ pub use flow::*;
 pub use lifetime::*;
 pub use limits::*;
 pub use observe::*;
+pub use platform::*;
 pub use resubmit::*;
 pub use saga::*;
 pub use urls::*;
