@@ -72,6 +72,16 @@ export function liveListeners(counts) {
   return counts.live.size;
 }
 
+// Aborts `controller` after `ms` milliseconds, from a timer of its own.
+export function abortLater(controller, ms) {
+  setTimeout(() => controller.abort(), ms);
+}
+
+// A fetch that never answers: only an abort ends a composition that waits on it.
+export function neverFetch() {
+  return () => new Promise(() => {});
+}
+
 // A fetch that answers every request at once with an empty JSON object.
 export function instantFetch() {
   return () => Promise.resolve(new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } }));
@@ -90,6 +100,10 @@ extern "C" {
     fn watch_listeners(signal: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = liveListeners)]
     fn live_listeners(counts: &JsValue) -> u32;
+    #[wasm_bindgen(js_name = abortLater)]
+    fn abort_later(controller: &JsValue, ms: u32);
+    #[wasm_bindgen(js_name = neverFetch)]
+    fn never_fetch() -> JsValue;
     #[wasm_bindgen(js_name = instantFetch)]
     fn instant_fetch() -> JsValue;
 }
@@ -166,17 +180,11 @@ pub async fn an_abort_reaches_a_running_composition_through_its_listener() {
     let options = js("{}");
     Reflect::set(&options, &"signal".into(), &signal).unwrap();
     // A call that never answers on its own: only the abort can end the composition.
-    let never =
-        Closure::<dyn FnMut(JsValue, JsValue) -> Promise>::new(|_, _| Promise::new(&mut |_, _| {}));
-    Reflect::set(&options, &"fetch".into(), never.as_ref()).unwrap();
+    Reflect::set(&options, &"fetch".into(), &never_fetch()).unwrap();
     let plan = js(r#"{"calls":{"a":{"url":"https://api.example/a"}}}"#);
     let input = js("{}");
-    let running = run_plan(&plan, &input, &options);
-    let abort = async {
-        PerformanceClock.sleep(20.0).await;
-        controller.abort();
-    };
-    let (result, ()) = futures::join!(running, abort);
+    abort_later(&controller, 20);
+    let result = run_plan(&plan, &input, &options).await;
     let e = expect_error(result, "ABORTED");
     assert_eq!(get_str(&e, "calls.a.state"), "cancelled");
     assert_eq!(live_listeners(&counts), 0, "the listener was removed");
