@@ -8,6 +8,9 @@
 
 use crate::engine::transport::{BoxFuture, Clock};
 use gloo_timers::future::TimeoutFuture;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -29,7 +32,18 @@ impl Clock for PerformanceClock {
     }
 
     fn sleep(&self, ms: f64) -> BoxFuture<()> {
-        Box::pin(TimeoutFuture::new(timer_ms(ms)))
+        // Once over, it stays over: the engine may look at a finished timer again, and a
+        // `TimeoutFuture` polled after it completed throws (its channel is spent).
+        let mut timer = Some(TimeoutFuture::new(timer_ms(ms)));
+        Box::pin(std::future::poll_fn(move |cx| {
+            if let Some(running) = timer.as_mut() {
+                if Pin::new(running).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                timer = None;
+            }
+            Poll::Ready(())
+        }))
     }
 }
 

@@ -126,6 +126,10 @@ pub async fn a_sleep_ends_no_earlier_than_its_time() {
     // Nothing to wait for: over at once, not never.
     clock.sleep(0.0).await;
     clock.sleep(-3.0).await;
+    // Over, it stays over when looked at again.
+    let mut sleep = clock.sleep(1.0);
+    sleep.as_mut().await;
+    assert_eq!(futures::FutureExt::now_or_never(sleep.as_mut()), Some(()));
 }
 
 pub async fn a_dropped_sleep_clears_the_timeout_it_set() {
