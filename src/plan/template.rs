@@ -15,6 +15,7 @@
 
 use crate::plan::json::Json;
 use crate::plan::value::Value;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
 
 /// The longest URL or header template, in bytes.
@@ -281,20 +282,20 @@ pub fn header_value_problem(text: &str) -> Option<&'static str> {
     }
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+/// The bytes a value keeps as they are in a URL: RFC 3986's unreserved characters,
+/// `A-Z a-z 0-9 - . _ ~`. Every other byte is percent-encoded, `/ ? # % &` and every
+/// byte of a non-ASCII character included.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`),
+/// in upper-case hex (`/` is `%2F`, `é` is `%C3%A9`).
 pub fn percent_encode(text: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(text.len());
-    for &b in text.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 15) as usize] as char);
-        }
-    }
-    out
+    // Collected rather than formatted with `to_string`, which brings `fmt` machinery.
+    utf8_percent_encode(text, UNRESERVED).collect()
 }
 
 /// Why `text` cannot be put into a URL's path, or `None` when it can.
@@ -320,37 +321,13 @@ pub fn path_value_problem(text: &str) -> Option<&'static str> {
         if decoded == b"." || decoded == b".." {
             return Some("is `.` or `..` (perhaps percent-encoded)");
         }
-        let next = percent_decode(&decoded);
+        let next: Vec<u8> = percent_encoding::percent_decode(&decoded).collect();
         if next == decoded {
             break;
         }
         decoded = next;
     }
     None
-}
-
-/// Decodes `%XX` escapes.
-fn percent_decode(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 /// An absolute `http://` or `https://` URL cut into its scheme, authority and the rest
@@ -724,6 +701,41 @@ mod tests {
         assert_eq!(percent_encode("../x"), "..%2Fx");
         assert_eq!(percent_encode("é"), "%C3%A9");
         assert_eq!(percent_encode("%2F"), "%252F");
+    }
+
+    /// Byte by byte, the encoding is what RFC 3986 asks of a value: unreserved bytes as
+    /// they are, every other byte (each byte of a character beyond ASCII too) as `%XX` in
+    /// upper-case hex.
+    #[test]
+    fn percent_encodes_each_byte_but_the_unreserved_in_upper_case_hex() {
+        for c in (0u32..0x800)
+            .chain([0xFFFD, 0x1F600])
+            .filter_map(char::from_u32)
+        {
+            let expected: String = c
+                .to_string()
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            assert_eq!(percent_encode(&c.to_string()), expected, "{c:?}");
+        }
+    }
+
+    /// Decoding, for spotting disguised dot segments, reads `%XX` in either case and
+    /// leaves a `%` that does not start an escape as it is.
+    #[test]
+    fn disguised_dot_segments_are_found_and_stray_percents_are_left() {
+        for dots in ["%2e", "%2E%2e", "%252e", "%25252E%25252e"] {
+            assert!(path_value_problem(dots).is_some(), "{dots}");
+        }
+        for fine in ["%", "%2", "%zz.", "100%", "%2e%2e%2e", "a%2e"] {
+            assert_eq!(path_value_problem(fine), None, "{fine}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use crate::engine::transport::BoxFuture;
 use crate::engine::transport::{
-    Clock, Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
+    Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
 };
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -77,26 +77,13 @@ extern "C" {
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_namespace = performance, js_name = now)]
-    fn performance_now() -> f64;
-
     #[wasm_bindgen(js_namespace = Math, js_name = random)]
     fn math_random() -> f64;
 }
 
-/// `performance.now()`: monotonic, sub-millisecond, never `Date`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PerformanceClock;
-
-impl Clock for PerformanceClock {
-    fn now(&self) -> f64 {
-        performance_now()
-    }
-
-    fn sleep(&self, ms: f64) -> BoxFuture<()> {
-        Box::pin(crate::web::timer::Timer::new(ms))
-    }
-}
+// Where the bindings and the crate root have always found it; the clock itself lives in
+// src/web/clock.rs.
+pub use crate::web::clock::PerformanceClock;
 
 /// What a request may carry of cookies and HTTP authentication: fetch's `credentials`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,9 +3,8 @@
 //! User Timing measures. The same code runs in a page, a worker and Node.
 
 mod allocator;
+pub(crate) mod clock;
 pub(crate) mod fetch;
-pub(crate) mod flag;
 pub(crate) mod js_value;
 pub(crate) mod signal;
-pub(crate) mod timer;
 pub(crate) mod timings;

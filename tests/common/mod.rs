@@ -131,6 +131,13 @@ macro_rules! shared_suite {
         );
         // composeOrder()'s request read as JavaScript holds it (tests/common/request.rs).
         shared_suite!(compose_order_refuses_a_lone_surrogate_in_any_request_field_before_sending,);
+        // The clock's timers and the abort listener in each runtime (tests/common/platform.rs).
+        shared_suite!(
+            a_sleep_ends_no_earlier_than_its_time,
+            a_dropped_sleep_clears_the_timeout_it_set,
+            a_finished_composition_leaves_no_listener_on_the_signal,
+            an_abort_reaches_a_running_composition_through_its_listener,
+        );
     };
     ($($name:ident),* $(,)?) => {$(
         #[wasm_bindgen_test]
@@ -147,6 +154,7 @@ mod lifetime;
 mod limits;
 mod observe;
 mod order_plan;
+mod platform;
 mod request;
 mod resubmit;
 mod saga;
@@ -158,6 +166,7 @@ pub use lifetime::*;
 pub use limits::*;
 pub use observe::*;
 pub use order_plan::*;
+pub use platform::*;
 pub use request::*;
 pub use resubmit::*;
 pub use saga::*;

@@ -1,0 +1,195 @@
+//! The platform pieces under the engine, in each runtime the suite runs in (Chromium,
+//! Firefox, Node): `PerformanceClock`'s timers (gloo-timers' `setTimeout` future) and the
+//! listener on the caller's `AbortSignal` (a gloo-events `EventListener`).
+//!
+//! Node differs from browsers in both: its `setTimeout` returns a `Timeout` object, not a
+//! number, and its `AbortSignal` is Node's own `EventTarget`.
+
+use super::*;
+use parallel_composer::{Clock, PerformanceClock};
+
+#[wasm_bindgen(inline_js = r#"
+// Wraps the global setTimeout and clearTimeout, keeping every handle one returned and the
+// other was given, until `restore()`.
+export function watchTimers() {
+  const g = globalThis;
+  const set = g.setTimeout;
+  const clear = g.clearTimeout;
+  const state = { set: [], cleared: [] };
+  g.setTimeout = function (...args) {
+    const handle = set.apply(this, args);
+    state.set.push(handle);
+    return handle;
+  };
+  g.clearTimeout = function (handle) {
+    state.cleared.push(handle);
+    return clear.call(this, handle);
+  };
+  state.restore = () => {
+    g.setTimeout = set;
+    g.clearTimeout = clear;
+  };
+  return state;
+}
+
+// Whether `state` saw exactly one timer set and that same handle cleared.
+export function clearedItsOwnTimer(state) {
+  return state.set.length === 1 && state.cleared.length === 1 && state.set[0] === state.cleared[0];
+}
+
+export function handleType(state) {
+  return typeof state.set[0];
+}
+
+export function isNode() {
+  return typeof process === 'object' && Boolean(process.versions && process.versions.node);
+}
+
+// Counts the `abort` listeners added to and removed from `signal`, through own properties
+// that shadow EventTarget's methods on this one signal.
+export function watchListeners(signal) {
+  const counts = { added: 0, removed: 0, live: new Set() };
+  const add = signal.addEventListener;
+  const remove = signal.removeEventListener;
+  signal.addEventListener = function (type, listener, options) {
+    if (type === 'abort') {
+      counts.added += 1;
+      counts.live.add(listener);
+    }
+    return add.call(this, type, listener, options);
+  };
+  signal.removeEventListener = function (type, listener, options) {
+    if (type === 'abort') {
+      counts.removed += 1;
+      counts.live.delete(listener);
+    }
+    return remove.call(this, type, listener, options);
+  };
+  return counts;
+}
+
+export function liveListeners(counts) {
+  return counts.live.size;
+}
+
+// Aborts `controller` after `ms` milliseconds, from a timer of its own.
+export function abortLater(controller, ms) {
+  setTimeout(() => controller.abort(), ms);
+}
+
+// A fetch that never answers: only an abort ends a composition that waits on it.
+export function neverFetch() {
+  return () => new Promise(() => {});
+}
+
+// A fetch that answers every request at once with an empty JSON object.
+export function instantFetch() {
+  return () => Promise.resolve(new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } }));
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = watchTimers)]
+    fn watch_timers() -> JsValue;
+    #[wasm_bindgen(js_name = clearedItsOwnTimer)]
+    fn cleared_its_own_timer(state: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = handleType)]
+    fn handle_type(state: &JsValue) -> String;
+    #[wasm_bindgen(js_name = isNode)]
+    fn is_node() -> bool;
+    #[wasm_bindgen(js_name = watchListeners)]
+    fn watch_listeners(signal: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = liveListeners)]
+    fn live_listeners(counts: &JsValue) -> u32;
+    #[wasm_bindgen(js_name = abortLater)]
+    fn abort_later(controller: &JsValue, ms: u32);
+    #[wasm_bindgen(js_name = neverFetch)]
+    fn never_fetch() -> JsValue;
+    #[wasm_bindgen(js_name = instantFetch)]
+    fn instant_fetch() -> JsValue;
+}
+
+fn restore(state: &JsValue) {
+    let restore: Function = get(state, "restore").unchecked_into();
+    restore.call0(&JsValue::UNDEFINED).unwrap();
+}
+
+pub async fn a_sleep_ends_no_earlier_than_its_time() {
+    let clock = PerformanceClock;
+    for ms in [30.4, 5.0] {
+        let start = clock.now();
+        clock.sleep(ms).await;
+        let took = clock.now() - start;
+        // Asked of setTimeout rounded up (31 and 5 ms); a millisecond of slack for the
+        // timer's clock against performance.now().
+        assert!(took >= ms.ceil() - 1.0, "sleep({ms}) ended after {took} ms");
+    }
+    // Nothing to wait for: over at once, not never.
+    clock.sleep(0.0).await;
+    clock.sleep(-3.0).await;
+    // Over, it stays over when looked at again.
+    let mut sleep = clock.sleep(1.0);
+    sleep.as_mut().await;
+    assert_eq!(futures::FutureExt::now_or_never(sleep.as_mut()), Some(()));
+}
+
+pub async fn a_dropped_sleep_clears_the_timeout_it_set() {
+    let clock = PerformanceClock;
+    // Synchronous from watch to restore: no other code runs in between to set timers.
+    let state = watch_timers();
+    let sleep = clock.sleep(20.0);
+    drop(sleep);
+    restore(&state);
+    // The very handle setTimeout returned went back to clearTimeout: in Node a Timeout
+    // object, which a number conversion would have lost.
+    let expected = if is_node() { "object" } else { "number" };
+    assert_eq!(handle_type(&state), expected);
+    assert!(
+        cleared_its_own_timer(&state),
+        "setTimeout's handle was not the one cleared: {}",
+        show(&state)
+    );
+    // Had it not been cleared, its callback would have run (and thrown, its receiver being
+    // gone) within this wait.
+    clock.sleep(60.0).await;
+}
+
+pub async fn a_finished_composition_leaves_no_listener_on_the_signal() {
+    let controller = web_sys::AbortController::new().unwrap();
+    let signal: JsValue = controller.signal().into();
+    let counts = watch_listeners(&signal);
+    let options = js("{}");
+    Reflect::set(&options, &"fetch".into(), &instant_fetch()).unwrap();
+    Reflect::set(&options, &"signal".into(), &signal).unwrap();
+    let plan = js(
+        r#"{"calls":{"a":{"url":"https://api.example/a"},"b":{"url":"https://api.example/b","after":["a"]}}}"#,
+    );
+    let result = run_plan(&plan, &js("{}"), &options)
+        .await
+        .expect("composed");
+    assert_eq!(get_str(&result, "calls.b.state"), "ok");
+    assert_eq!(
+        get_f64(&counts, "added"),
+        1.0,
+        "one listener per composition"
+    );
+    assert_eq!(live_listeners(&counts), 0, "the listener was removed");
+    // Aborting afterwards reaches nothing of the finished composition.
+    controller.abort();
+}
+
+pub async fn an_abort_reaches_a_running_composition_through_its_listener() {
+    let controller = web_sys::AbortController::new().unwrap();
+    let signal: JsValue = controller.signal().into();
+    let counts = watch_listeners(&signal);
+    let options = js("{}");
+    Reflect::set(&options, &"signal".into(), &signal).unwrap();
+    // A call that never answers on its own: only the abort can end the composition.
+    Reflect::set(&options, &"fetch".into(), &never_fetch()).unwrap();
+    let plan = js(r#"{"calls":{"a":{"url":"https://api.example/a"}}}"#);
+    let input = js("{}");
+    abort_later(&controller, 20);
+    let result = run_plan(&plan, &input, &options).await;
+    let e = expect_error(result, "ABORTED");
+    assert_eq!(get_str(&e, "calls.a.state"), "cancelled");
+    assert_eq!(live_listeners(&counts), 0, "the listener was removed");
+}
