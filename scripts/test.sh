@@ -2,7 +2,9 @@
 # The project's whole check, in order, stopping at the first failure (npm test; .ci/run).
 #
 #    1  setup           bash scripts/setup.sh
-#    2  fmt             cargo fmt --all -- --check
+#    2  fmt             cargo fmt --all -- --check, and node scripts/check-layers.mjs: no
+#                       wasm-bindgen, js-sys, web-sys or gloo in src/plan/ and src/engine/, no
+#                       import cycle between modules, no function over 80 lines outside tests
 #    3  clippy-native   cargo clippy --all-targets -- -D warnings
 #    4  clippy-wasm     cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
 #    5  cargo-test      cargo test (unit, property and doc tests)
@@ -165,7 +167,10 @@ step_setup() {
   if [[ ${PC_SKIP_SETUP:-0} == 1 ]]; then skip "PC_SKIP_SETUP=1"; fi
   bash scripts/setup.sh
 }
-step_fmt() { cargo fmt --all -- --check; }
+step_fmt() {
+  cargo fmt --all -- --check
+  node scripts/check-layers.mjs
+}
 step_clippy_native() { cargo clippy --all-targets -- -D warnings; }
 step_clippy_wasm() { cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings; }
 step_cargo_test() { cargo test; }
