@@ -756,9 +756,10 @@ function targets(results) {
       `${mib(cc.peakHeapOverBaseBytes)} vs ${mib(cj.peakHeapOverBaseBytes)}: x${rh.toFixed(3)}`, 'x1.2', rh <= 1.2, rh);
   }
   if (results.package) {
-    const limit = 48 * 1024;
+    // The budget: 100 KB gzip (the 48 KiB target of the hand-rolled engine was withdrawn).
+    const limit = 100 * 1024;
     const r = results.package.wasmGzipBytes / limit;
-    add('D-wasm', '.wasm <= 48 KiB gzip -9', `${results.package.wasmGzipBytes} bytes (${kib(results.package.wasmGzipBytes)})`, `${limit} bytes`, r <= 1, r);
+    add('D-wasm', '.wasm <= 100 KiB gzip -9', `${results.package.wasmGzipBytes} bytes (${kib(results.package.wasmGzipBytes)})`, `${limit} bytes`, r <= 1, r);
   }
   return t;
 }
