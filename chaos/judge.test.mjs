@@ -82,6 +82,12 @@ test('1: settled past the deadline, or never', () => {
   const late = clean();
   late.sub.elapsedMs = 2101;
   assert.deepEqual(invariants(judge(late)), [1]);
+  // The event loop's measured lateness is allowed for, and no more than it.
+  const busy = clean();
+  Object.assign(busy.sub, { elapsedMs: 2140, loopLagMs: 50 });
+  assert.deepEqual(invariants(judge(busy)), []);
+  busy.sub.elapsedMs = 2151;
+  assert.deepEqual(invariants(judge(busy)), [1]);
   const pending = clean();
   Object.assign(pending.sub, { outcome: 'pending', result: null, elapsedMs: 25000 });
   assert.ok(invariants(judge(pending)).includes(1));
