@@ -718,7 +718,7 @@ fn check_url_shape(at: &str, url: &Template) -> Result<(), Error> {
         .or_else(|| prefix.strip_prefix("http://"));
     match rest {
         Some(rest) => {
-            let host_ends = rest.find(['/', '?', '#']).is_some();
+            let host_ends = rest.bytes().any(|b| matches!(b, b'/' | b'?' | b'#'));
             if rest.is_empty() || (has_holes && !host_ends) {
                 return Err(invalid(format!(
                     "{at}.url: the host must be written in the template, not come from a placeholder; \
