@@ -567,14 +567,14 @@ impl BodyTemplate {
                     (None, _) => BodyTemplate::Text(t),
                 }
             }
+            // Loops rather than `collect::<Result<_, _>>()`, whose adapters cost more .wasm.
             Json::Array(items) => {
-                let parsed = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| {
-                        BodyTemplate::parse(item).map_err(|(p, e)| (join(&i.to_string(), &p), e))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut parsed = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let t = BodyTemplate::parse(item)
+                        .map_err(|(p, e)| (join(&i.to_string(), &p), e))?;
+                    parsed.push(t);
+                }
                 if parsed.iter().all(|t| matches!(t, BodyTemplate::Literal(_))) {
                     BodyTemplate::Literal(json.clone())
                 } else {
@@ -582,15 +582,11 @@ impl BodyTemplate {
                 }
             }
             Json::Object(entries) => {
-                let parsed = entries
-                    .iter()
-                    .map(|(k, v)| {
-                        Ok((
-                            k.clone(),
-                            BodyTemplate::parse(v).map_err(|(p, e)| (join(k, &p), e))?,
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut parsed = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    let t = BodyTemplate::parse(v).map_err(|(p, e)| (join(k, &p), e))?;
+                    parsed.push((k.clone(), t));
+                }
                 if parsed
                     .iter()
                     .all(|(_, t)| matches!(t, BodyTemplate::Literal(_)))
@@ -632,18 +628,21 @@ impl BodyTemplate {
             BodyTemplate::Literal(json) => V::from_json(json),
             BodyTemplate::Value(h) => lookup(h)?,
             BodyTemplate::Text(t) => V::from_string(t.render(&mut *lookup, &mut *text)?),
-            BodyTemplate::Array(items) => V::array(
-                items
-                    .iter()
-                    .map(|t| t.render(lookup, text))
-                    .collect::<Result<_, _>>()?,
-            ),
-            BodyTemplate::Object(entries) => V::object(
-                entries
-                    .iter()
-                    .map(|(k, t)| Ok((k.clone(), t.render(lookup, text)?)))
-                    .collect::<Result<_, _>>()?,
-            ),
+            // Loops rather than `collect::<Result<_, _>>()`, whose adapters cost more .wasm.
+            BodyTemplate::Array(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for t in items {
+                    values.push(t.render(lookup, text)?);
+                }
+                V::array(values)
+            }
+            BodyTemplate::Object(entries) => {
+                let mut values = Vec::with_capacity(entries.len());
+                for (k, t) in entries {
+                    values.push((k.clone(), t.render(lookup, text)?));
+                }
+                V::object(values)
+            }
         })
     }
 }
