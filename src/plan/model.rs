@@ -251,14 +251,9 @@ impl Plan {
         for (name, spec) in calls_json {
             calls.push(read_call(name, spec, &index)?);
         }
-        let stages = levels(&mut calls)?;
+        let dependents = dependents_of(&calls);
+        let stages = levels(&mut calls, &dependents)?;
         check_compensations(&calls)?;
-        let mut dependents = vec![Vec::new(); calls.len()];
-        for (i, call) in calls.iter().enumerate() {
-            for &d in &call.deps {
-                dependents[d].push(i);
-            }
-        }
         // A reply a placeholder reads must be JSON: an empty one is then an error.
         let mut read = vec![false; calls.len()];
         for call in &calls {
@@ -769,19 +764,25 @@ fn literal_dot_segment(url: &Template) -> bool {
     has_dot_segment(&text)
 }
 
-/// Assigns each call its stage and returns the stages; names a cycle if there is one.
-///
-/// A call's stage is one more than its deepest dependency's (Kahn's order guarantees all
-/// of them are final when it is reached). Stages list calls in plan order.
-fn levels(calls: &mut [Call]) -> Result<Vec<Vec<usize>>, Error> {
-    let n = calls.len();
-    let mut waiting: Vec<usize> = calls.iter().map(|c| c.deps.len()).collect();
-    let mut dependents = vec![Vec::new(); n];
-    for (i, c) in calls.iter().enumerate() {
-        for &d in &c.deps {
+/// For each call, the calls that wait for it, in plan order.
+fn dependents_of(calls: &[Call]) -> Vec<Vec<usize>> {
+    let mut dependents = vec![Vec::new(); calls.len()];
+    for (i, call) in calls.iter().enumerate() {
+        for &d in &call.deps {
             dependents[d].push(i);
         }
     }
+    dependents
+}
+
+/// Assigns each call its stage and returns the stages; names a cycle if there is one.
+/// `dependents` is [`dependents_of`] the calls.
+///
+/// A call's stage is one more than its deepest dependency's (Kahn's order guarantees all
+/// of them are final when it is reached). Stages list calls in plan order.
+fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, Error> {
+    let n = calls.len();
+    let mut waiting: Vec<usize> = calls.iter().map(|c| c.deps.len()).collect();
     let mut level = vec![0usize; n];
     let mut order: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     let mut next = 0;
