@@ -471,9 +471,9 @@ fn dot_segment(segment: &str) -> u8 {
 fn resolved_path(url: &str) -> String {
     let path = path_of(url);
     let mut out: Vec<&str> = Vec::new();
-    let segments: Vec<&str> = path.split(['/', '\\']).skip(1).collect();
-    for (i, segment) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
+    let mut segments = path.split(['/', '\\']).skip(1).peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
         match dot_segment(segment) {
             2 => {
                 out.pop();
