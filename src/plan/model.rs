@@ -348,9 +348,10 @@ impl Plan {
 /// Every placeholder of a call (URL, headers, body), each with whether its value
 /// becomes text (and so must be a string, number or boolean).
 pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
-    let mut out: Vec<(&Placeholder, bool)> = call.url.placeholders().map(|h| (h, true)).collect();
-    for (_, t) in &call.headers {
-        out.extend(t.placeholders().map(|h| (h, true)));
+    let texts = std::iter::once(&call.url).chain(call.headers.iter().map(|(_, t)| t));
+    let mut out: Vec<(&Placeholder, bool)> = Vec::new();
+    for h in texts.flat_map(Template::placeholders) {
+        out.push((h, true));
     }
     if let Some(body) = &call.body {
         out.extend(body.placeholders());
