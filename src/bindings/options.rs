@@ -307,7 +307,7 @@ fn base_url(v: &JsValue) -> Result<String, String> {
 /// `text` cut to 60 characters, for quoting an option's value in a message.
 fn quoted(text: &str) -> String {
     match text.char_indices().nth(60) {
-        Some((at, _)) => format!("\"{}...\"", &text[..at]),
+        Some((at, _)) => format!("\"{}...\"", text.get(..at).unwrap_or_default()),
         None => format!("\"{text}\""),
     }
 }

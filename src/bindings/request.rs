@@ -94,7 +94,8 @@ fn text(value: &JsValue, key: &str) -> Result<String, String> {
         ));
     };
     // Only a string with a lone surrogate turns into U+FFFD as it becomes Rust text.
-    if text.contains('\u{FFFD}') && !value.unchecked_ref::<JsString>().is_valid_utf16() {
+    if text.chars().any(|c| c == '\u{FFFD}') && !value.unchecked_ref::<JsString>().is_valid_utf16()
+    {
         return Err(format!(
             "request.{key} holds a lone surrogate (half of a UTF-16 pair), which no URL can \
              carry; pass the id as well-formed text"

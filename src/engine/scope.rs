@@ -277,7 +277,7 @@ impl<'a, V: Value> Scope<'a, V> {
 /// Whether `value`, a string whose text is `text`, held lone surrogates before it became
 /// Rust text (each then reads as U+FFFD): only text with a U+FFFD is asked about.
 fn lone_surrogates<V: Value>(value: &V, text: &str) -> bool {
-    text.contains('\u{FFFD}') && value.has_lone_surrogates()
+    text.chars().any(|c| c == '\u{FFFD}') && value.has_lone_surrogates()
 }
 
 #[cfg(test)]

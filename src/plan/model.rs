@@ -161,8 +161,24 @@ pub(crate) fn time_limit(value: &Json) -> Option<f64> {
     }
 }
 
+/// An `INVALID_PLAN` error. Never inlined, like the two helpers below: dozens of sites
+/// make these errors, and each inlined copy costs .wasm.
+#[inline(never)]
 fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidPlan, message)
+}
+
+/// An `INVALID_PLAN` error whose message is `at`, the place of the mistake
+/// (`calls.a.url`), followed by fixed text: joined without `format!`'s machinery.
+#[inline(never)]
+fn invalid_at(at: &str, rest: &str) -> Error {
+    invalid([at, rest].concat())
+}
+
+/// The error for a value of the wrong JSON type: `{at}{what}, not {its type}`.
+#[inline(never)]
+fn wrong_type(at: &str, what: &str, found: &Json) -> Error {
+    invalid([at, what, ", not ", found.type_name()].concat())
 }
 
 fn valid_name(name: &str) -> bool {
@@ -192,10 +208,11 @@ impl Plan {
     /// [`Plan::from_json`] for a plan of at most `max_calls` calls.
     pub fn from_json_limited(json: &Json, max_calls: usize) -> Result<Plan, Error> {
         let Json::Object(top) = json else {
-            return Err(invalid(format!(
-                "plan must be an object like {{\"calls\": {{...}}}}, not {}",
-                json.type_name()
-            )));
+            return Err(wrong_type(
+                "plan",
+                " must be an object like {\"calls\": {...}}",
+                json,
+            ));
         };
         if let Some((key, _)) = top.iter().find(|(k, _)| k != "calls") {
             return Err(invalid(format!(
@@ -205,10 +222,11 @@ impl Plan {
         let calls_json = match json.get("calls") {
             Some(Json::Object(entries)) => entries,
             Some(other) => {
-                return Err(invalid(format!(
-                    "plan.calls must be an object of named calls, not {}",
-                    other.type_name()
-                )))
+                return Err(wrong_type(
+                    "plan.calls",
+                    " must be an object of named calls",
+                    other,
+                ))
             }
             None => return Err(invalid("plan has no `calls` object".into())),
         };
@@ -233,14 +251,9 @@ impl Plan {
         for (name, spec) in calls_json {
             calls.push(read_call(name, spec, &index)?);
         }
-        let stages = levels(&mut calls)?;
+        let dependents = dependents_of(&calls);
+        let stages = levels(&mut calls, &dependents)?;
         check_compensations(&calls)?;
-        let mut dependents = vec![Vec::new(); calls.len()];
-        for (i, call) in calls.iter().enumerate() {
-            for &d in &call.deps {
-                dependents[d].push(i);
-            }
-        }
         // A reply a placeholder reads must be JSON: an empty one is then an error.
         let mut read = vec![false; calls.len()];
         for call in &calls {
@@ -335,9 +348,10 @@ impl Plan {
 /// Every placeholder of a call (URL, headers, body), each with whether its value
 /// becomes text (and so must be a string, number or boolean).
 pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
-    let mut out: Vec<(&Placeholder, bool)> = call.url.placeholders().map(|h| (h, true)).collect();
-    for (_, t) in &call.headers {
-        out.extend(t.placeholders().map(|h| (h, true)));
+    let texts = std::iter::once(&call.url).chain(call.headers.iter().map(|(_, t)| t));
+    let mut out: Vec<(&Placeholder, bool)> = Vec::new();
+    for h in texts.flat_map(Template::placeholders) {
+        out.push((h, true));
     }
     if let Some(body) = &call.body {
         out.extend(body.placeholders());
@@ -398,10 +412,11 @@ fn read_request(
 /// `spec` is an object whose fields are all `allowed`.
 fn check_fields(at: &str, spec: &Json, allowed: &[&str]) -> Result<(), Error> {
     let Json::Object(fields) = spec else {
-        return Err(invalid(format!(
-            "{at} must be an object like {{\"url\": \"https://...\"}}, not {}",
-            spec.type_name()
-        )));
+        return Err(wrong_type(
+            at,
+            " must be an object like {\"url\": \"https://...\"}",
+            spec,
+        ));
     };
     if let Some((key, _)) = fields.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
         return Err(invalid(format!(
@@ -426,10 +441,11 @@ fn read_method(at: &str, spec: &Json) -> Result<Method, Error> {
                 Method::ALL.map(Method::as_str).join(", ")
             ))
         }),
-        Some(other) => Err(invalid(format!(
-            "{at}.method must be a string such as \"POST\", not {}",
-            other.type_name()
-        ))),
+        Some(other) => Err(wrong_type(
+            at,
+            ".method must be a string such as \"POST\"",
+            other,
+        )),
     }
 }
 
@@ -438,16 +454,9 @@ fn read_url(at: &str, spec: &Json) -> Result<(String, Template), Error> {
     let url_source = match spec.get("url") {
         Some(Json::String(u)) if !u.trim().is_empty() => u.clone(),
         Some(Json::String(_)) | None => {
-            return Err(invalid(format!(
-                "{at}: missing `url`; every call needs one"
-            )))
+            return Err(invalid_at(at, ": missing `url`; every call needs one"))
         }
-        Some(other) => {
-            return Err(invalid(format!(
-                "{at}.url must be a string, not {}",
-                other.type_name()
-            )))
-        }
+        Some(other) => return Err(wrong_type(at, ".url must be a string", other)),
     };
     if url_source.len() > MAX_TEMPLATE_BYTES {
         return Err(invalid(format!(
@@ -457,9 +466,10 @@ fn read_url(at: &str, spec: &Json) -> Result<(String, Template), Error> {
     }
     // A URL parser drops tabs and newlines: the URL checked would not be the one sent.
     if url_source.chars().any(char::is_control) {
-        return Err(invalid(format!(
-            "{at}.url holds a control character (a tab or a newline, say); remove it"
-        )));
+        return Err(invalid_at(
+            at,
+            ".url holds a control character (a tab or a newline, say); remove it",
+        ));
     }
     let url = Template::parse(&url_source).map_err(|e| invalid(format!("{at}.url: {e}")))?;
     check_url_shape(at, &url)?;
@@ -471,10 +481,11 @@ fn read_headers(at: &str, spec: &Json) -> Result<Vec<(String, Template)>, Error>
         None => return Ok(Vec::new()),
         Some(Json::Object(entries)) => entries,
         Some(other) => {
-            return Err(invalid(format!(
-                "{at}.headers must be an object of strings, not {}",
-                other.type_name()
-            )))
+            return Err(wrong_type(
+                at,
+                ".headers must be an object of strings",
+                other,
+            ))
         }
     };
     let mut headers = Vec::new();
@@ -515,9 +526,10 @@ fn read_body(at: &str, spec: &Json, method: Method) -> Result<Option<BodyTemplat
         )));
     }
     if deeper_than(json, MAX_BODY_DEPTH - 1) {
-        return Err(invalid(format!(
-            "{at}.body nests arrays and objects more than 32 levels deep; flatten it"
-        )));
+        return Err(invalid_at(
+            at,
+            ".body nests arrays and objects more than 32 levels deep; flatten it",
+        ));
     }
     BodyTemplate::parse(json).map(Some).map_err(|(path, e)| {
         let place = if path.is_empty() {
@@ -533,9 +545,10 @@ fn read_timeout(at: &str, spec: &Json) -> Result<Option<f64>, Error> {
     match spec.get("timeoutMs") {
         None => Ok(None),
         Some(v) => time_limit(v).map(Some).ok_or_else(|| {
-            invalid(format!(
-                "{at}.timeoutMs must be a number of milliseconds above 0 and at most 2147483647"
-            ))
+            invalid_at(
+                at,
+                ".timeoutMs must be a number of milliseconds above 0 and at most 2147483647",
+            )
         }),
     }
 }
@@ -546,17 +559,13 @@ fn read_optional(at: &str, spec: &Json) -> Result<(bool, Option<Json>), Error> {
     let optional = match spec.get("optional") {
         None => fallback.is_some(),
         Some(Json::Bool(false)) if fallback.is_some() => {
-            return Err(invalid(format!(
-                "{at}: a call with a `fallback` is optional; remove `\"optional\": false`"
-            )))
+            return Err(invalid_at(
+                at,
+                ": a call with a `fallback` is optional; remove `\"optional\": false`",
+            ))
         }
         Some(Json::Bool(b)) => *b,
-        Some(other) => {
-            return Err(invalid(format!(
-                "{at}.optional must be true or false, not {}",
-                other.type_name()
-            )))
-        }
+        Some(other) => return Err(wrong_type(at, ".optional must be true or false", other)),
     };
     Ok((optional, fallback))
 }
@@ -591,10 +600,11 @@ fn read_deps(
         None => return Ok(deps),
         Some(Json::Array(items)) => items,
         Some(other) => {
-            return Err(invalid(format!(
-                "{at}.after must be an array of call names, not {}",
-                other.type_name()
-            )))
+            return Err(wrong_type(
+                at,
+                ".after must be an array of call names",
+                other,
+            ))
         }
     };
     for item in items {
@@ -632,9 +642,10 @@ fn read_compensation(
         COMPENSATE_FIELDS,
     )?;
     if spec.get("method").is_none() {
-        return Err(invalid(format!(
-            "{at}: missing `method`; name the write that undoes the call, such as \"DELETE\""
-        )));
+        return Err(invalid_at(
+            &at,
+            ": missing `method`; name the write that undoes the call, such as \"DELETE\"",
+        ));
     }
     if compensation.method.is_read() {
         return Err(invalid(format!(
@@ -699,17 +710,19 @@ fn check_url_shape(at: &str, url: &Template) -> Result<(), Error> {
                         && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
             });
             if broken {
-                return Err(invalid(format!(
-                    "{at}.url: a `%` must start an escape of two hex digits written in the template, such as %2F"
-                )));
+                return Err(invalid_at(
+                    at,
+                    ".url: a `%` must start an escape of two hex digits written in the template, such as %2F",
+                ));
             }
         }
     }
     if literal_dot_segment(url) {
-        return Err(invalid(format!(
-            "{at}.url has a `.` or `..` path segment, which the browser resolves away together \
-             with the segment before it (perhaps a value's); write the path it leads to"
-        )));
+        return Err(invalid_at(
+            at,
+            ".url has a `.` or `..` path segment, which the browser resolves away together \
+             with the segment before it (perhaps a value's); write the path it leads to",
+        ));
     }
     let prefix = url.fixed_prefix();
     let has_holes = url.placeholders().next().is_some();
@@ -718,19 +731,21 @@ fn check_url_shape(at: &str, url: &Template) -> Result<(), Error> {
         .or_else(|| prefix.strip_prefix("http://"));
     match rest {
         Some(rest) => {
-            let host_ends = rest.find(['/', '?', '#']).is_some();
+            let host_ends = rest.bytes().any(|b| matches!(b, b'/' | b'?' | b'#'));
             if rest.is_empty() || (has_holes && !host_ends) {
-                return Err(invalid(format!(
-                    "{at}.url: the host must be written in the template, not come from a placeholder; \
-                     write it as https://host/path/{{...}}"
-                )));
+                return Err(invalid_at(
+                    at,
+                    ".url: the host must be written in the template, not come from a placeholder; \
+                     write it as https://host/path/{...}",
+                ));
             }
             Ok(())
         }
         None if prefix.starts_with('/') && !prefix.starts_with("//") => Ok(()),
-        None => Err(invalid(format!(
-            "{at}.url must start with http://, https:// or a single `/` (relative to the page)"
-        ))),
+        None => Err(invalid_at(
+            at,
+            ".url must start with http://, https:// or a single `/` (relative to the page)",
+        )),
     }
 }
 
@@ -750,19 +765,25 @@ fn literal_dot_segment(url: &Template) -> bool {
     has_dot_segment(&text)
 }
 
-/// Assigns each call its stage and returns the stages; names a cycle if there is one.
-///
-/// A call's stage is one more than its deepest dependency's (Kahn's order guarantees all
-/// of them are final when it is reached). Stages list calls in plan order.
-fn levels(calls: &mut [Call]) -> Result<Vec<Vec<usize>>, Error> {
-    let n = calls.len();
-    let mut waiting: Vec<usize> = calls.iter().map(|c| c.deps.len()).collect();
-    let mut dependents = vec![Vec::new(); n];
-    for (i, c) in calls.iter().enumerate() {
-        for &d in &c.deps {
+/// For each call, the calls that wait for it, in plan order.
+fn dependents_of(calls: &[Call]) -> Vec<Vec<usize>> {
+    let mut dependents = vec![Vec::new(); calls.len()];
+    for (i, call) in calls.iter().enumerate() {
+        for &d in &call.deps {
             dependents[d].push(i);
         }
     }
+    dependents
+}
+
+/// Assigns each call its stage and returns the stages; names a cycle if there is one.
+/// `dependents` is [`dependents_of`] the calls.
+///
+/// A call's stage is one more than its deepest dependency's (Kahn's order guarantees all
+/// of them are final when it is reached). Stages list calls in plan order.
+fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, Error> {
+    let n = calls.len();
+    let mut waiting: Vec<usize> = calls.iter().map(|c| c.deps.len()).collect();
     let mut level = vec![0usize; n];
     let mut order: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     let mut next = 0;

@@ -85,54 +85,54 @@ fn is_name_char(c: char) -> bool {
 
 impl Template {
     /// Parses `source`, checking every placeholder's syntax.
+    ///
+    /// Scans bytes: the braces are ASCII, so every offset it cuts at is a character
+    /// boundary, and [`text_between`] cuts there without a panicking slice.
     pub fn parse(source: &str) -> Result<Template, SyntaxError> {
+        let bytes = source.as_bytes();
         let mut parts = Vec::new();
         let mut literal = String::new();
-        let mut chars = source.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '{' if chars.peek().map(|&(_, n)| n) == Some('{') => {
-                    chars.next();
-                    literal.push('{');
+        // `source[start..i]` is literal text not yet pushed to `literal`.
+        let (mut start, mut i) = (0, 0);
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'{' | b'}' if bytes.get(i + 1) == Some(&b) => {
+                    // `{{` or `}}`: keep the first brace, drop the second.
+                    literal.push_str(text_between(source, start, i + 1));
+                    i += 2;
+                    start = i;
                 }
-                '}' if chars.peek().map(|&(_, n)| n) == Some('}') => {
-                    chars.next();
-                    literal.push('}');
-                }
-                '}' => {
+                b'}' => {
                     return Err(SyntaxError {
                         at: i,
                         reason: "unmatched `}` (write `}}` for a literal brace)".into(),
                     })
                 }
-                '{' => {
-                    let rest = &source[i + 1..];
-                    let Some(len) = rest.find('}') else {
+                b'{' => {
+                    let Some(len) = bytes[i + 1..].iter().position(|&b| b == b'}') else {
                         return Err(SyntaxError {
                             at: i,
                             reason: "unclosed `{` (write `{{` for a literal brace)".into(),
                         });
                     };
-                    let inner = &rest[..len];
+                    let inner = text_between(source, i + 1, i + 1 + len);
                     let hole = parse_placeholder(inner).map_err(|reason| SyntaxError {
                         at: i,
                         reason: format!("malformed placeholder `{{{}}}`: {reason}", shorten(inner)),
                     })?;
+                    literal.push_str(text_between(source, start, i));
                     if !literal.is_empty() {
                         parts.push(Part::Literal(std::mem::take(&mut literal)));
                     }
                     parts.push(Part::Hole(hole));
                     // Skip the placeholder's text and its closing brace.
-                    while let Some(&(j, _)) = chars.peek() {
-                        if j > i + 1 + len {
-                            break;
-                        }
-                        chars.next();
-                    }
+                    i += len + 2;
+                    start = i;
                 }
-                other => literal.push(other),
+                _ => i += 1,
             }
         }
+        literal.push_str(text_between(source, start, bytes.len()));
         if !literal.is_empty() {
             parts.push(Part::Literal(literal));
         }
@@ -174,7 +174,7 @@ impl Template {
         let mut holes = 0;
         for part in &self.parts {
             match part {
-                Part::Literal(text) if text.contains(['?', '#']) => break,
+                Part::Literal(text) if text.bytes().any(|b| b == b'?' || b == b'#') => break,
                 Part::Literal(_) => {}
                 Part::Hole(_) => holes += 1,
             }
@@ -223,9 +223,31 @@ impl Template {
 /// `text` cut to its first 40 characters, for quoting in a message.
 fn shorten(text: &str) -> String {
     match text.char_indices().nth(40) {
-        Some((at, _)) => format!("{}...", &text[..at]),
+        Some((at, _)) => format!("{}...", text_between(text, 0, at)),
         None => text.to_owned(),
     }
+}
+
+/// `text[start..end]`, for offsets known to be character boundaries (next to an ASCII
+/// mark, or from `char_indices`). `str::get` rather than indexing: a panicking string
+/// slice brings the standard library's slice-error formatting (with `char`'s `Debug` and
+/// its Unicode tables) into the .wasm; the `""` it falls back to is never reached.
+fn text_between(text: &str, start: usize, end: usize) -> &str {
+    text.get(start..end).unwrap_or_default()
+}
+
+/// `text` split before the first byte that is one of the ASCII `marks`, or `(text, "")`
+/// when it has none. A byte scan: for ASCII marks the same answer as `str::find`, with
+/// less .wasm.
+fn split_before<'a>(text: &'a str, marks: &[u8]) -> (&'a str, &'a str) {
+    let end = text
+        .bytes()
+        .position(|b| marks.contains(&b))
+        .unwrap_or(text.len());
+    (
+        text_between(text, 0, end),
+        text_between(text, end, text.len()),
+    )
 }
 
 fn parse_placeholder(inner: &str) -> Result<Placeholder, &'static str> {
@@ -236,7 +258,7 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, &'static str> {
     if inner.len() > MAX_PLACEHOLDER_CHARS {
         return Err("it is longer than 256 characters");
     }
-    if inner.contains('{') {
+    if inner.bytes().any(|b| b == b'{') {
         return Err("it contains `{`");
     }
     let mut segments = inner.split('.');
@@ -339,8 +361,8 @@ fn split_absolute(url: &str) -> Option<(&'static str, &str, &str)> {
     } else {
         ("http", url.strip_prefix("http://")?)
     };
-    let end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
-    Some((scheme, &rest[..end], &rest[end..]))
+    let (authority, rest) = split_before(rest, b"/\\?#");
+    Some((scheme, authority, rest))
 }
 
 /// The origin of an absolute http(s) URL, as `URL.origin` writes it: the scheme, the host
@@ -355,13 +377,14 @@ pub fn origin_of(url: &str) -> Option<String> {
     // less .wasm.
     let last = |s: &str, mark: u8| s.bytes().rposition(|b| b == mark);
     let host_port = match last(authority, b'@') {
-        Some(at) => &authority[at + 1..],
+        Some(at) => text_between(authority, at + 1, authority.len()),
         None => authority,
     };
     let (host, port) = match last(host_port, b':') {
-        Some(i) if !host_port[i..].bytes().any(|b| b == b']') => {
-            (&host_port[..i], &host_port[i + 1..])
-        }
+        Some(i) if !host_port.bytes().skip(i).any(|b| b == b']') => (
+            text_between(host_port, 0, i),
+            text_between(host_port, i + 1, host_port.len()),
+        ),
         _ => (host_port, ""),
     };
     let mut number: Option<u32> = None;
@@ -388,7 +411,7 @@ pub fn parse_origin(text: &str) -> Option<String> {
     let text = text.to_ascii_lowercase();
     let (_, authority, rest) = split_absolute(&text)?;
     if !rest.is_empty()
-        || authority.contains('@')
+        || authority.bytes().any(|b| b == b'@')
         || text.chars().any(|c| c.is_control() || c == ' ')
     {
         return None;
@@ -418,10 +441,7 @@ fn path_of(url: &str) -> &str {
         Some((_, _, rest)) => rest,
         None => url,
     };
-    let end = after_authority
-        .find(['?', '#'])
-        .unwrap_or(after_authority.len());
-    &after_authority[..end]
+    split_before(after_authority, b"?#").0
 }
 
 /// Whether the path of `url` (absolute or starting with `/`) has a `.` or `..` segment, as a
@@ -451,9 +471,9 @@ fn dot_segment(segment: &str) -> u8 {
 fn resolved_path(url: &str) -> String {
     let path = path_of(url);
     let mut out: Vec<&str> = Vec::new();
-    let segments: Vec<&str> = path.split(['/', '\\']).skip(1).collect();
-    for (i, segment) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
+    let mut segments = path.split(['/', '\\']).skip(1).peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
         match dot_segment(segment) {
             2 => {
                 out.pop();
@@ -509,10 +529,7 @@ pub fn check_filled_url(template: &Template, url: &str) -> Result<(), &'static s
     }
     // Without a dot segment, the path resolves to itself, which starts with the prefix's.
     let dots = path_of(url).split(['/', '\\']).any(|s| dot_segment(s) != 0);
-    let fixed = match prefix.find(['?', '#']) {
-        Some(end) => &prefix[..end],
-        None => prefix,
-    };
+    let fixed = split_before(prefix, b"?#").0;
     if dots && !resolved_path(url).starts_with(&resolved_path(fixed)) {
         return Err("would leave the template's path prefix");
     }
@@ -550,14 +567,14 @@ impl BodyTemplate {
                     (None, _) => BodyTemplate::Text(t),
                 }
             }
+            // Loops rather than `collect::<Result<_, _>>()`, whose adapters cost more .wasm.
             Json::Array(items) => {
-                let parsed = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| {
-                        BodyTemplate::parse(item).map_err(|(p, e)| (join(&i.to_string(), &p), e))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut parsed = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let t = BodyTemplate::parse(item)
+                        .map_err(|(p, e)| (join(&i.to_string(), &p), e))?;
+                    parsed.push(t);
+                }
                 if parsed.iter().all(|t| matches!(t, BodyTemplate::Literal(_))) {
                     BodyTemplate::Literal(json.clone())
                 } else {
@@ -565,15 +582,11 @@ impl BodyTemplate {
                 }
             }
             Json::Object(entries) => {
-                let parsed = entries
-                    .iter()
-                    .map(|(k, v)| {
-                        Ok((
-                            k.clone(),
-                            BodyTemplate::parse(v).map_err(|(p, e)| (join(k, &p), e))?,
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut parsed = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    let t = BodyTemplate::parse(v).map_err(|(p, e)| (join(k, &p), e))?;
+                    parsed.push((k.clone(), t));
+                }
                 if parsed
                     .iter()
                     .all(|(_, t)| matches!(t, BodyTemplate::Literal(_)))
@@ -615,18 +628,21 @@ impl BodyTemplate {
             BodyTemplate::Literal(json) => V::from_json(json),
             BodyTemplate::Value(h) => lookup(h)?,
             BodyTemplate::Text(t) => V::from_string(t.render(&mut *lookup, &mut *text)?),
-            BodyTemplate::Array(items) => V::array(
-                items
-                    .iter()
-                    .map(|t| t.render(lookup, text))
-                    .collect::<Result<_, _>>()?,
-            ),
-            BodyTemplate::Object(entries) => V::object(
-                entries
-                    .iter()
-                    .map(|(k, t)| Ok((k.clone(), t.render(lookup, text)?)))
-                    .collect::<Result<_, _>>()?,
-            ),
+            // Loops rather than `collect::<Result<_, _>>()`, whose adapters cost more .wasm.
+            BodyTemplate::Array(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for t in items {
+                    values.push(t.render(lookup, text)?);
+                }
+                V::array(values)
+            }
+            BodyTemplate::Object(entries) => {
+                let mut values = Vec::with_capacity(entries.len());
+                for (k, t) in entries {
+                    values.push((k.clone(), t.render(lookup, text)?));
+                }
+                V::object(values)
+            }
         })
     }
 }
