@@ -52,12 +52,13 @@ pub(crate) fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str]
 }
 
 /// Reads `value`, an object whose keys must all be among `known`, into `T`: a key not
-/// known is refused with `unknown(key)`. Fails with `INVALID_INPUT`.
+/// known is refused with `unknown(key)`. Fails with `INVALID_INPUT`. The [`Raw`] fields
+/// of `T` point into the [`Values`] returned with it.
 pub(crate) fn read_object<T: de::DeserializeOwned>(
     value: &JsValue,
     known: &[&str],
     unknown: impl Fn(&str) -> String,
-) -> Result<T, Error> {
+) -> Result<(T, Values), Error> {
     let bad = |message: String| Error::new(ErrorKind::InvalidInput, message);
     let object: &Object = value.unchecked_ref();
     // A derived struct asks only for the fields it knows: the rest are checked here.
@@ -67,10 +68,28 @@ pub(crate) fn read_object<T: de::DeserializeOwned>(
             return Err(bad(unknown(&key)));
         }
     }
-    T::deserialize(Reader(value.clone())).map_err(|e| bad(e.0))
+    let mut values = Vec::new();
+    let reader = Reader {
+        object: value,
+        values: &mut values,
+    };
+    let read = T::deserialize(reader).map_err(|e| bad(e.0))?;
+    Ok((read, Values(values)))
 }
 
-/// The `Deserializer` the derived readers of `src/bindings/` run on: a JS value.
+/// The values of a struct's fields as JavaScript passed them, `obj[field]` in field
+/// order: strings not yet turned into Rust text (a lone surrogate still visible),
+/// functions and signals still themselves. Each [`Raw`] field names one of them.
+pub(crate) struct Values(Vec<JsValue>);
+
+impl Values {
+    /// The value of the field `raw`.
+    pub(crate) fn get(&self, raw: Raw) -> &JsValue {
+        &self.0[raw.0]
+    }
+}
+
+/// The `Deserializer` the derived readers of `src/bindings/` run on: a JS object.
 ///
 /// Not serde-wasm-bindgen's, measured: reading the options and the order request through
 /// `serde_wasm_bindgen::Deserializer` added 22.1 KB gzip to the .wasm (92.8 -> 117.1 KB
@@ -78,8 +97,12 @@ pub(crate) fn read_object<T: de::DeserializeOwned>(
 /// (float formatting, `Debug` of strings), which its error type cannot leave out. This
 /// one does the three things the derived types here need: a struct's fields (`obj[field]`,
 /// an `undefined` one left to its default), `null`/`undefined` as `None`, and the value
-/// itself for a field's own checks ([`raw`]). Every message is the field's own.
-pub(crate) struct Reader(JsValue);
+/// itself for a field's own checks ([`Raw`]). Every message is the field's own.
+struct Reader<'a> {
+    object: &'a JsValue,
+    /// Where the struct's field values go, for its [`Raw`] fields to point into.
+    values: &'a mut Vec<JsValue>,
+}
 
 /// A field's message, as its `Deserialize` wrote it.
 #[derive(Debug)]
@@ -110,38 +133,86 @@ impl de::Error for ReadError {
     }
 }
 
-/// The name [`raw`] asks [`Reader`] for: "hand over the value itself".
-const RAW: &str = "parallel_composer::raw";
-
-thread_local! {
-    /// The value [`Reader`] hands to [`raw`] (a `Visitor` sees only Rust values).
-    static HANDED: std::cell::Cell<Option<JsValue>> = const { std::cell::Cell::new(None) };
+/// The message for what the reader does not read.
+fn unsupported() -> ReadError {
+    de::Error::custom("the reader reads structs, options and raw values only")
 }
 
-impl<'de> Deserializer<'de> for Reader {
+impl<'de> Deserializer<'de> for Reader<'_> {
     type Error = ReadError;
 
     fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ReadError> {
-        Err(de::Error::custom(
-            "the reader reads structs, options and raw values only",
-        ))
+        Err(unsupported())
     }
 
+    /// Reads the struct's field values, then hands them to it in field order, as
+    /// serde's derive reads a struct from a sequence (`[1, 2]` into a struct of two
+    /// fields, in serde_json): the derived visitor then has no keys to match and no
+    /// duplicates to refuse, code it would otherwise have for every field. Unknown keys
+    /// are refused before ([`read_object`]).
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _: &'static str,
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, ReadError> {
-        visitor.visit_map(Fields {
-            object: self.0,
-            fields: fields.iter(),
-            next: None,
+        let get = |field: &&str| js_sys::Reflect::get(self.object, &JsValue::from_str(field));
+        let values = fields.iter().map(|f| get(f).unwrap_or(JsValue::UNDEFINED));
+        self.values.extend(values);
+        visitor.visit_seq(Fields {
+            values: self.values.iter().enumerate(),
         })
     }
 
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+        identifier ignored_any
+    }
+}
+
+/// A struct's field values, each with its place among them, in field order.
+struct Fields<'a> {
+    values: std::iter::Enumerate<std::slice::Iter<'a, JsValue>>,
+}
+
+impl<'de> de::SeqAccess<'de> for Fields<'_> {
+    type Error = ReadError;
+
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, ReadError> {
+        match self.values.next() {
+            Some((index, value)) => seed.deserialize(Field { index, value }).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.values.len())
+    }
+}
+
+/// The name [`Raw`] asks a [`Field`] for: "the field itself".
+const RAW: &str = "parallel_composer::raw";
+
+/// One field's value, as a `Deserializer`: `null` and `undefined` are `None`, and a
+/// [`Raw`] gets the field's place among the [`Values`].
+struct Field<'a> {
+    index: usize,
+    value: &'a JsValue,
+}
+
+impl<'de> Deserializer<'de> for Field<'_> {
+    type Error = ReadError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ReadError> {
+        Err(unsupported())
+    }
+
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReadError> {
-        if self.0.is_null() || self.0.is_undefined() {
+        if self.value.is_null() || self.value.is_undefined() {
             visitor.visit_none()
         } else {
             visitor.visit_some(self)
@@ -156,68 +227,14 @@ impl<'de> Deserializer<'de> for Reader {
         if name != RAW {
             return visitor.visit_newtype_struct(self);
         }
-        HANDED.with(|handed| handed.set(Some(self.0)));
-        visitor.visit_unit()
+        visitor.visit_u64(self.index as u64)
     }
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-        byte_buf unit unit_struct seq tuple tuple_struct map enum identifier ignored_any
+        byte_buf unit unit_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
     }
-}
-
-/// A struct's fields, read one by one as the derived visitor asks for them.
-struct Fields {
-    object: JsValue,
-    fields: std::slice::Iter<'static, &'static str>,
-    next: Option<JsValue>,
-}
-
-impl<'de> de::MapAccess<'de> for Fields {
-    type Error = ReadError;
-
-    fn next_key_seed<K: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, ReadError> {
-        for field in self.fields.by_ref() {
-            let value = js_sys::Reflect::get(&self.object, &JsValue::from_str(field))
-                .unwrap_or(JsValue::UNDEFINED);
-            if !value.is_undefined() {
-                self.next = Some(value);
-                let key = de::value::StrDeserializer::<ReadError>::new(field);
-                return seed.deserialize(key).map(Some);
-            }
-        }
-        Ok(None)
-    }
-
-    fn next_value_seed<V: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: V,
-    ) -> Result<V::Value, ReadError> {
-        let value = self.next.take().unwrap_or(JsValue::UNDEFINED);
-        seed.deserialize(Reader(value))
-    }
-}
-
-/// The value itself, for a field's own checks: strings not yet turned into Rust text
-/// (a lone surrogate still visible), functions and signals still themselves.
-pub(crate) fn raw<'de, D: Deserializer<'de>>(deserializer: D) -> Result<JsValue, D::Error> {
-    struct Unit;
-    impl Visitor<'_> for Unit {
-        type Value = ();
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a JavaScript value")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-            Ok(())
-        }
-    }
-    deserializer.deserialize_newtype_struct(RAW, Unit)?;
-    HANDED
-        .with(|handed| handed.take())
-        .ok_or_else(|| de::Error::custom("not read from a JavaScript value"))
 }
 
 /// Whether `value` is an object that is neither an array nor a function.
@@ -244,22 +261,26 @@ pub(crate) fn type_name(value: &JsValue) -> &'static str {
     }
 }
 
-/// A field's value as JavaScript passed it, for the field's own check (see [`read`]).
-/// Every field of the derived readers has this one type, so serde's code is made once
-/// for all of them rather than once per field.
-pub(crate) struct Raw(JsValue);
+/// A field as JavaScript passed it, for the field's own check: its place among the
+/// [`Values`] read with the struct. Every field of the derived readers has this one
+/// type, so serde's code is made once for all of them rather than once per field; and
+/// being a number, it has no drop code, which serde's derived visitor would otherwise
+/// repeat for every field read so far at every field's error return.
+#[derive(Clone, Copy)]
+pub(crate) struct Raw(usize);
 
 impl<'de> Deserialize<'de> for Raw {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        raw(deserializer).map(Raw)
+        struct Place;
+        impl Visitor<'_> for Place {
+            type Value = Raw;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field of a JavaScript object")
+            }
+            fn visit_u64<E: de::Error>(self, index: u64) -> Result<Raw, E> {
+                Ok(Raw(index as usize))
+            }
+        }
+        deserializer.deserialize_newtype_struct(RAW, Place)
     }
-}
-
-/// Checks a field that was given (`null` and `undefined` were not): `check` returns its
-/// value, or its whole message, which names it (`options.dedupe must be true or false`).
-pub(crate) fn read<T>(
-    field: Option<Raw>,
-    check: impl FnOnce(&JsValue) -> Result<T, String>,
-) -> Result<Option<T>, String> {
-    field.map(|Raw(value)| check(&value)).transpose()
 }

@@ -6,10 +6,8 @@
 //! must be a whole number from 1 to 10`), so a mistake is reported at its exact place. A
 //! key that is no option is refused rather than silently ignored.
 
-use super::fields::{field_names, is_plain_object, read, read_object, Raw};
-use crate::engine::concurrency::Concurrency;
-use crate::engine::retry::RetryPolicy;
-use crate::engine::settings::{Schedule, Settings, DEFAULT_TIMEOUT_MS};
+use super::fields::{field_names, is_plain_object, read_object, Raw, Values};
+use crate::engine::settings::{Schedule, Settings};
 use crate::engine::transport::DEFAULT_MAX_RESPONSE_BYTES;
 use crate::error::{Error, ErrorKind};
 use crate::plan::template::parse_origin;
@@ -105,7 +103,7 @@ pub(crate) enum TraceOption {
 /// Reads the options `entry` takes (`undefined` and `null` are none at all).
 pub(crate) fn read_options(options: &JsValue, entry: Entry) -> Result<RunOptions, Error> {
     if options.is_undefined() || options.is_null() {
-        return OptionsJs::default().check().map_err(bad);
+        return Ok(RunOptions::defaults());
     }
     if !options.is_object() || Array::is_array(options) {
         return Err(bad("options must be an object".into()));
@@ -115,56 +113,106 @@ pub(crate) fn read_options(options: &JsValue, entry: Entry) -> Result<RunOptions
         .copied()
         .filter(|name| !entry.foreign().contains(name))
         .collect();
-    let read: OptionsJs = read_object(options, &known, |key| {
+    let (read, values): (OptionsJs, _) = read_object(options, &known, |key| {
         format!(
             "options.{key} is not an option; known options are {}",
             known.join(", ")
         )
     })?;
-    read.check().map_err(bad)
+    read.check(&values).map_err(bad)
 }
+
+/// How one option is checked: its check reads the value given (never `null` or
+/// `undefined`, which leave the default) into the options the engine runs with, or
+/// returns its message, which names the option.
+///
+/// A plain `fn` for every option, so that [`OptionsJs::check`] is one loop over a table
+/// rather than nineteen inlined checks, each with its own early return (and the drop
+/// code of everything read so far, repeated at each).
+type Check = fn(&JsValue, &mut RunOptions) -> Result<(), String>;
 
 impl OptionsJs {
     /// Checks each option, in field order, into what the engine runs with; the error is
     /// the first bad option's message, which names it.
-    fn check(self) -> Result<RunOptions, String> {
+    fn check(self, values: &Values) -> Result<RunOptions, String> {
         let o = self;
-        let settings = Settings {
-            schedule: read(o.schedule, schedule)?.unwrap_or(Schedule::Eager),
-            timeout_ms: read(o.timeout_ms, |v| milliseconds(v, "timeoutMs"))?
-                .unwrap_or(DEFAULT_TIMEOUT_MS),
-            deadline_ms: read(o.deadline_ms, |v| milliseconds(v, "deadlineMs"))?,
-            operation_id: read(o.operation_id, operation_id)?,
-            retry: RetryPolicy {
-                max_attempts: read(o.max_attempts, max_attempts)?
-                    .unwrap_or(RetryPolicy::default().max_attempts),
-                ..RetryPolicy::default()
-            },
-            dedupe: read(o.dedupe, |v| boolean(v, "dedupe"))?.unwrap_or(true),
-            concurrency: Concurrency {
-                max: read(o.max_concurrency, |v| concurrency(v, "maxConcurrency"))?,
-                per_origin: read(o.max_concurrency_per_origin, |v| {
-                    concurrency(v, "maxConcurrencyPerOrigin")
-                })?,
-            },
+        let checks: [(Option<Raw>, Check); 19] = [
+            (o.schedule, |v, r| {
+                schedule(v).map(|s| r.settings.schedule = s)
+            }),
+            (o.timeout_ms, |v, r| {
+                milliseconds(v, "timeoutMs").map(|ms| r.settings.timeout_ms = ms)
+            }),
+            (o.deadline_ms, |v, r| {
+                milliseconds(v, "deadlineMs").map(|ms| r.settings.deadline_ms = Some(ms))
+            }),
+            (o.operation_id, |v, r| {
+                operation_id(v).map(|id| r.settings.operation_id = Some(id))
+            }),
+            (o.max_attempts, |v, r| {
+                max_attempts(v).map(|n| r.settings.retry.max_attempts = n)
+            }),
+            (o.dedupe, |v, r| {
+                boolean(v, "dedupe").map(|b| r.settings.dedupe = b)
+            }),
+            (o.max_concurrency, |v, r| {
+                concurrency(v, "maxConcurrency").map(|n| r.settings.concurrency.max = Some(n))
+            }),
+            (o.max_concurrency_per_origin, |v, r| {
+                concurrency(v, "maxConcurrencyPerOrigin")
+                    .map(|n| r.settings.concurrency.per_origin = Some(n))
+            }),
+            (o.signal, |v, r| signal(v).map(|s| r.signal = Some(s))),
+            (o.fetch, |v, r| fetch(v).map(|f| r.fetch = Some(f))),
+            (o.max_response_bytes, |v, r| {
+                max_response_bytes(v).map(|n| r.max_response_bytes = n)
+            }),
+            (o.allowed_origins, |v, r| {
+                allowed_origins(v).map(|list| r.allowed_origins = Some(list))
+            }),
+            (o.credentials, |v, r| {
+                read_credentials(v).map(|c| r.credentials = c)
+            }),
+            (o.on_event, |v, r| on_event(v).map(|f| r.on_event = Some(f))),
+            (o.timings, |v, r| {
+                boolean(v, "timings").map(|b| r.timings = b)
+            }),
+            (o.trace_context, |v, r| {
+                trace_context(v).map(|t| r.trace = t)
+            }),
+            (o.max_calls, |v, r| max_calls(v).map(|n| r.max_calls = n)),
+            (o.services, |v, r| read_services(v).map(|s| r.services = s)),
+            (o.base_url, |v, r| {
+                base_url(v).map(|url| r.base_url = Some(url))
+            }),
+        ];
+        let mut run = RunOptions::defaults();
+        for (field, check) in checks {
+            if let Some(raw) = field {
+                check(values.get(raw), &mut run)?;
+            }
+        }
+        Ok(run)
+    }
+}
+
+impl RunOptions {
+    /// What the engine runs with when no option is given.
+    fn defaults() -> RunOptions {
+        RunOptions {
+            settings: Settings::from(Schedule::Eager),
+            signal: None,
+            fetch: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            allowed_origins: None,
+            credentials: Vec::new(),
+            max_calls: DEFAULT_MAX_CALLS,
             on_event: None,
-            trace: None,
-        };
-        Ok(RunOptions {
-            settings,
-            signal: read(o.signal, signal)?,
-            fetch: read(o.fetch, fetch)?,
-            max_response_bytes: read(o.max_response_bytes, max_response_bytes)?
-                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
-            allowed_origins: read(o.allowed_origins, allowed_origins)?,
-            credentials: read(o.credentials, read_credentials)?.unwrap_or_default(),
-            on_event: read(o.on_event, on_event)?,
-            timings: read(o.timings, |v| boolean(v, "timings"))?.unwrap_or(false),
-            trace: read(o.trace_context, trace_context)?.unwrap_or(TraceOption::Allowed),
-            max_calls: read(o.max_calls, max_calls)?.unwrap_or(DEFAULT_MAX_CALLS),
-            services: read(o.services, read_services)?.unwrap_or_default(),
-            base_url: read(o.base_url, base_url)?,
-        })
+            timings: false,
+            trace: TraceOption::Allowed,
+            services: Vec::new(),
+            base_url: None,
+        }
     }
 }
 
@@ -315,13 +363,16 @@ fn quoted(text: &str) -> String {
 /// `options[key]` read as an array of origins, or `None` when it is not an array.
 fn read_origins(value: &JsValue, key: &str) -> Option<Result<Vec<String>, String>> {
     let items: &Array = value.dyn_ref()?;
-    Some(
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| read_origin(item.as_string(), &format!("options.{key}.{i}")))
-            .collect(),
-    )
+    let mut origins = Vec::new();
+    // Loops here rather than `collect::<Result<Vec<_>, _>>()`: its adapter is compiled
+    // anew for every iterator it collects, several hundred bytes of .wasm each.
+    for (i, item) in items.iter().enumerate() {
+        match read_origin(item.as_string(), &format!("options.{key}.{i}")) {
+            Ok(origin) => origins.push(origin),
+            Err(message) => return Some(Err(message)),
+        }
+    }
+    Some(Ok(origins))
 }
 
 /// An origin an option names, at `place`, as [`parse_origin`] gives it.
@@ -353,29 +404,31 @@ fn read_credentials(value: &JsValue) -> Result<Vec<(String, Credentials)>, Strin
                 .to_owned(),
         );
     }
-    entries(value)
-        .map(|(key, mode)| {
-            let origin = read_origin(Some(key.clone()), "each key of options.credentials")?;
-            let mode = mode.as_string().as_deref().and_then(Credentials::parse);
-            let mode = mode.ok_or_else(|| {
-                format!(
-                    "options.credentials[{}] must be \"include\", \"same-origin\" or \"omit\"",
-                    quoted(&key)
-                )
-            })?;
-            Ok((origin, mode))
-        })
-        .collect()
+    let mut modes = Vec::new();
+    for (key, mode) in entries(value) {
+        let origin = read_origin(Some(key.clone()), "each key of options.credentials")?;
+        let mode = mode.as_string().as_deref().and_then(Credentials::parse);
+        let mode = mode.ok_or_else(|| {
+            format!(
+                "options.credentials[{}] must be \"include\", \"same-origin\" or \"omit\"",
+                quoted(&key)
+            )
+        })?;
+        modes.push((origin, mode));
+    }
+    Ok(modes)
 }
 
 fn read_services(value: &JsValue) -> Result<Vec<(String, String)>, String> {
     if !value.is_object() || Array::is_array(value) {
         return Err("options.services must be an object of service URLs".to_owned());
     }
-    entries(value)
-        .map(|(name, url)| match url.as_string() {
-            Some(url) => Ok((name, url)),
-            None => Err(format!("options.services.{name} must be a URL string")),
-        })
-        .collect()
+    let mut services = Vec::new();
+    for (name, url) in entries(value) {
+        match url.as_string() {
+            Some(url) => services.push((name, url)),
+            None => return Err(format!("options.services.{name} must be a URL string")),
+        }
+    }
+    Ok(services)
 }

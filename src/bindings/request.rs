@@ -6,7 +6,7 @@
 //! surrogate (half of a UTF-16 pair) would otherwise turn into U+FFFD on the way, and the
 //! order would go to another customer or cart than the one asked for.
 
-use super::fields::{field_names, read, read_object, type_name, Raw};
+use super::fields::{field_names, read_object, type_name, Raw};
 use crate::error::{Error, ErrorKind};
 use crate::order::OrderRequest;
 use js_sys::{Array, JsString, Object};
@@ -44,22 +44,25 @@ pub(crate) fn read_request(request: &JsValue) -> Result<OrderRequest, Error> {
         )));
     }
     let names = field_names::<RequestJs>();
-    let given: RequestJs = read_object(request, names, |key| {
+    let (given, values): (RequestJs, _) = read_object(request, names, |key| {
         format!(
             "request.{key} is not an order field; expected {}",
             names.join(", ")
         )
     })?;
-    let required = |field: Option<Raw>, key: &str| {
-        read(field, |v| text(v, key))?.ok_or_else(|| format!("request.{key} is missing"))
+    let required = |field: Option<Raw>, key: &str| match field {
+        Some(raw) => text(values.get(raw), key),
+        None => Err(format!("request.{key} is missing")),
     };
     let checked = (|| {
         Ok::<_, String>(OrderRequest {
             customer_id: required(given.customer_id, "customerId")?,
             cart_id: required(given.cart_id, "cartId")?,
             payment_method_id: required(given.payment_method_id, "paymentMethodId")?,
-            shipping_option: read(given.shipping_option, shipping_option)?
-                .unwrap_or_else(|| "standard".into()),
+            shipping_option: match given.shipping_option {
+                Some(raw) => shipping_option(values.get(raw))?,
+                None => "standard".into(),
+            },
         })
     })();
     checked.map_err(bad)

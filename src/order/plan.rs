@@ -55,16 +55,18 @@ fn calls(urls: &[String]) -> Result<Json, Error> {
     let Some(Json::Object(calls)) = document.get("calls") else {
         return Err(broken("calls".into()));
     };
-    let calls = calls
-        .iter()
-        .map(|(name, spec)| match call(spec, urls) {
-            Some(call) => Ok((name.clone(), call)),
-            None => Err(broken(format!("calls.{name}"))),
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
+    // Loops here rather than `collect::<Result<Vec<_>, _>>()`, whose adapter is compiled
+    // anew for every iterator it collects.
+    let mut planned = Vec::with_capacity(calls.len());
+    for (name, spec) in calls {
+        let Some(call) = call(spec, urls) else {
+            return Err(broken(format!("calls.{name}")));
+        };
+        planned.push((name.clone(), call));
+    }
     Ok(Json::Object(vec![(
         "calls".to_owned(),
-        Json::Object(calls),
+        Json::Object(planned),
     )]))
 }
 
@@ -96,19 +98,20 @@ fn on_service(spec: &Json, base: &str) -> Option<Json> {
     let Json::Object(fields) = spec else {
         return None;
     };
-    let kept = fields
-        .iter()
-        .filter(|(key, _)| key != "service" && key != "computedBody");
-    kept.map(|(key, value)| match (key.as_str(), value) {
-        ("path", Json::String(path)) if path.starts_with('/') => {
-            Some(("url".to_owned(), Json::String(format!("{base}{path}"))))
-        }
-        ("path" | "url", _) => None,
-        ("compensate", _) => Some((key.clone(), on_service(value, base)?)),
-        _ => Some((key.clone(), value.clone())),
-    })
-    .collect::<Option<Vec<_>>>()
-    .map(Json::Object)
+    let mut kept = Vec::with_capacity(fields.len());
+    for (key, value) in fields {
+        let field = match (key.as_str(), value) {
+            ("service" | "computedBody", _) => continue,
+            ("path", Json::String(path)) if path.starts_with('/') => {
+                ("url".to_owned(), Json::String(format!("{base}{path}")))
+            }
+            ("path" | "url", _) => return None,
+            ("compensate", _) => (key.clone(), on_service(value, base)?),
+            _ => (key.clone(), value.clone()),
+        };
+        kept.push(field);
+    }
+    Some(Json::Object(kept))
 }
 
 #[cfg(test)]

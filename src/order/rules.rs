@@ -7,6 +7,7 @@ use crate::engine::hooks::Hooks;
 use crate::engine::scope::Scope;
 use crate::error::{Error, ErrorKind};
 use crate::plan::value::Value;
+use Source::{At, Net, Object, Reply, Total};
 
 /// Integer cents at `root.key`, or a `BAD_RESPONSE` saying what was wrong.
 fn cents<V: Value>(scope: &Scope<'_, V>, call: &str, root: &str, key: &str) -> Result<i64, Error> {
@@ -21,13 +22,16 @@ fn cents<V: Value>(scope: &Scope<'_, V>, call: &str, root: &str, key: &str) -> R
     }
 }
 
+/// The amount before shipping and tax, in cents: `subtotal - discount`.
+fn net<V: Value>(scope: &Scope<'_, V>, call: &str) -> Result<i64, Error> {
+    Ok(cents(scope, call, "pricing", "subtotal")? - cents(scope, call, "pricing", "discount")?)
+}
+
 /// The order total in cents: `subtotal - discount + shipping.cost + tax.amount`.
 pub(super) fn total<V: Value>(scope: &Scope<'_, V>, call: &str) -> Result<i64, Error> {
-    Ok(
-        cents(scope, call, "pricing", "subtotal")? - cents(scope, call, "pricing", "discount")?
-            + cents(scope, call, "shipping", "cost")?
-            + cents(scope, call, "tax", "amount")?,
-    )
+    Ok(net(scope, call)?
+        + cents(scope, call, "shipping", "cost")?
+        + cents(scope, call, "tax", "amount")?)
 }
 
 fn string_at<V: Value>(call: &str, reply: &V, key: &str) -> Result<String, Error> {
@@ -40,53 +44,62 @@ fn string_at<V: Value>(call: &str, reply: &V, key: &str) -> Result<String, Error
     })
 }
 
-/// tax: `{ amount: subtotal - discount, address }`.
-fn tax_body<V: Value>(scope: &Scope<'_, V>) -> Result<V, Error> {
-    let call = "tax";
-    let amount =
-        cents(scope, call, "pricing", "subtotal")? - cents(scope, call, "pricing", "discount")?;
-    Ok(V::object(vec![
-        ("amount".into(), V::from_f64(amount as f64)),
-        ("address".into(), scope.get(call, "customer", &["address"])?),
-    ]))
+/// Where a field of a computed body (or of the order `composeOrder` resolves) comes from.
+#[derive(Clone, Copy)]
+pub(super) enum Source {
+    /// `root.key`: the request's (`input`) or a reply's field, as it is.
+    At(&'static str, &'static str),
+    /// The reply of `root`, whole.
+    Reply(&'static str),
+    /// An object of these fields.
+    Object(&'static [(&'static str, Source)]),
+    /// [`net`], in cents.
+    Net,
+    /// [`total`], in cents.
+    Total,
 }
+
+/// tax: `{ amount: subtotal - discount, address }`.
+const TAX: &[(&str, Source)] = &[("amount", Net), ("address", At("customer", "address"))];
 
 /// payment: `{ customerId, paymentMethodId, amount: total, currency }`.
-fn payment_body<V: Value>(scope: &Scope<'_, V>) -> Result<V, Error> {
-    let call = "payment";
-    let input = |key: &str| scope.get(call, "input", &[key]);
-    Ok(V::object(vec![
-        ("customerId".into(), input("customerId")?),
-        ("paymentMethodId".into(), input("paymentMethodId")?),
-        ("amount".into(), V::from_f64(total(scope, call)? as f64)),
-        (
-            "currency".into(),
-            scope.get(call, "pricing", &["currency"])?,
-        ),
-    ]))
-}
+const PAYMENT: &[(&str, Source)] = &[
+    ("customerId", At("input", "customerId")),
+    ("paymentMethodId", At("input", "paymentMethodId")),
+    ("amount", Total),
+    ("currency", At("pricing", "currency")),
+];
 
 /// order: `{ customerId, cartId, reservationId, authorizationId, total, currency }`.
-fn order_body<V: Value>(scope: &Scope<'_, V>) -> Result<V, Error> {
-    let call = "order";
-    let input = |key: &str| scope.get(call, "input", &[key]);
-    Ok(V::object(vec![
-        ("customerId".into(), input("customerId")?),
-        ("cartId".into(), input("cartId")?),
-        (
-            "reservationId".into(),
-            scope.get(call, "inventory", &["reservationId"])?,
-        ),
-        (
-            "authorizationId".into(),
-            scope.get(call, "payment", &["authorizationId"])?,
-        ),
-        ("total".into(), V::from_f64(total(scope, call)? as f64)),
-        (
-            "currency".into(),
-            scope.get(call, "pricing", &["currency"])?,
-        ),
-    ]))
+const ORDER: &[(&str, Source)] = &[
+    ("customerId", At("input", "customerId")),
+    ("cartId", At("input", "cartId")),
+    ("reservationId", At("inventory", "reservationId")),
+    ("authorizationId", At("payment", "authorizationId")),
+    ("total", Total),
+    ("currency", At("pricing", "currency")),
+];
+
+/// The fields `fields` names, read in their order for `call` (which errors name): one
+/// loop for every computed body and the order, rather than a function of inlined reads
+/// each, with its own early returns.
+pub(super) fn read_fields<V: Value>(
+    scope: &Scope<'_, V>,
+    call: &str,
+    fields: &[(&str, Source)],
+) -> Result<Vec<(String, V)>, Error> {
+    let mut entries = Vec::with_capacity(fields.len());
+    for &(key, source) in fields {
+        let value = match source {
+            At(root, field) => scope.get(call, root, &[field])?,
+            Reply(root) => scope.get(call, root, &[])?,
+            Object(inner) => V::object(read_fields(scope, call, inner)?),
+            Net => V::from_f64(net(scope, call)? as f64),
+            Total => V::from_f64(total(scope, call)? as f64),
+        };
+        entries.push((key.to_owned(), value));
+    }
+    Ok(entries)
 }
 
 /// The order flow's money and outcome rules.
@@ -100,12 +113,13 @@ impl<V: Value> Hooks<V> for OrderHooks {
     }
 
     fn body(&self, call: &str, scope: &Scope<'_, V>) -> Option<Result<V, Error>> {
-        match call {
-            "tax" => Some(tax_body(scope)),
-            "payment" => Some(payment_body(scope)),
-            "order" => Some(order_body(scope)),
-            _ => None,
-        }
+        let fields = match call {
+            "tax" => TAX,
+            "payment" => PAYMENT,
+            "order" => ORDER,
+            _ => return None,
+        };
+        Some(read_fields(scope, call, fields).map(V::object))
     }
 
     fn check(&self, call: &str, reply: &V) -> Result<(), Error> {

@@ -37,18 +37,24 @@ pub fn service_urls(
             SERVICES.join(", ")
         )));
     }
-    SERVICES
-        .iter()
-        .map(|name| match services.iter().find(|(n, _)| n == name) {
-            Some((_, url)) => base(&format!("options.services.{name}"), url),
+    // A loop rather than `collect::<Result<Vec<_>, _>>()`, whose adapter is compiled
+    // anew for every iterator it collects.
+    let mut urls = Vec::with_capacity(SERVICES.len());
+    for name in SERVICES {
+        let url = match services.iter().find(|(n, _)| n == name) {
+            Some((_, url)) => base(&format!("options.services.{name}"), url)?,
             None => match base_url {
-                Some(gateway) => Ok(format!("{}/{name}", base("options.baseUrl", gateway)?)),
-                None => Err(bad_input(format!(
+                Some(gateway) => format!("{}/{name}", base("options.baseUrl", gateway)?),
+                None => {
+                    return Err(bad_input(format!(
                     "no URL for service `{name}`: set options.services.{name} or options.baseUrl"
-                ))),
+                )))
+                }
             },
-        })
-        .collect()
+        };
+        urls.push(url);
+    }
+    Ok(urls)
 }
 
 /// `url` (the option at `at`) as a base URL without its trailing slashes: absolute
@@ -88,7 +94,7 @@ pub fn check_origins(
             return Err(bad_input(format!(
                 "service `{name}` is at {origin} ({option}), which is not in options.allowedOrigins ({}); \
                  add it there, or change {option}",
-                allowed.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+                allowed.join(", ")
             )));
         }
     }

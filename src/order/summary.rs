@@ -1,7 +1,8 @@
 //! What `composeOrder` resolves: the order, read from the replies of a composition that
 //! succeeded, and what became of its confirmation e-mail.
 
-use super::rules::total;
+use super::rules::Source::{self, At, Object, Reply};
+use super::rules::{read_fields, total};
 use crate::engine::outcome::Outcome;
 use crate::engine::record::CallRecord;
 use crate::engine::scope::Scope;
@@ -19,7 +20,6 @@ pub fn summary<V: Value>(
     outcome: &Outcome<V>,
 ) -> Result<Vec<(String, V)>, Error> {
     let scope = Scope::new(plan, input, &outcome.replies);
-    let get = |root: &str, key: &str| scope.get("order", root, &[key]);
     let total = total(&scope, "order")?;
     let notification = plan
         .position("notification")
@@ -28,26 +28,32 @@ pub fn summary<V: Value>(
         Some(reply) => sent(reply),
         None => not_sent(&outcome.records[notification]),
     };
-    Ok(vec![
-        ("orderId".into(), get("order", "orderId")?),
-        ("status".into(), get("order", "status")?),
-        ("total".into(), V::from_f64(total as f64)),
-        ("currency".into(), get("pricing", "currency")?),
-        ("customer".into(), scope.get("order", "customer", &[])?),
-        ("items".into(), get("cart", "items")?),
-        ("reservationId".into(), get("inventory", "reservationId")?),
-        ("authorizationId".into(), get("payment", "authorizationId")?),
-        (
-            "shipping".into(),
-            V::object(vec![
-                ("cost".into(), get("shipping", "cost")?),
-                ("carrier".into(), get("shipping", "carrier")?),
-            ]),
-        ),
-        ("tax".into(), get("tax", "amount")?),
-        ("notification".into(), notification),
-    ])
+    let mut order = read_fields(&scope, "order", ORDER)?;
+    // After `status`, as the result lists its fields.
+    order.insert(2, ("total".into(), V::from_f64(total as f64)));
+    order.push(("notification".into(), notification));
+    Ok(order)
 }
+
+/// The fields of the order read from the replies, in the result's order (without
+/// `total`, computed first, and `notification`).
+const ORDER: &[(&str, Source)] = &[
+    ("orderId", At("order", "orderId")),
+    ("status", At("order", "status")),
+    ("currency", At("pricing", "currency")),
+    ("customer", Reply("customer")),
+    ("items", At("cart", "items")),
+    ("reservationId", At("inventory", "reservationId")),
+    ("authorizationId", At("payment", "authorizationId")),
+    (
+        "shipping",
+        Object(&[
+            ("cost", At("shipping", "cost")),
+            ("carrier", At("shipping", "carrier")),
+        ]),
+    ),
+    ("tax", At("tax", "amount")),
+];
 
 /// `{ sent: true, notificationId? }`, from the notification service's reply.
 fn sent<V: Value>(reply: &V) -> V {
