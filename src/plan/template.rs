@@ -87,7 +87,7 @@ impl Template {
     /// Parses `source`, checking every placeholder's syntax.
     ///
     /// Scans bytes: the braces are ASCII, so every offset it cuts at is a character
-    /// boundary, and [`text_between`] cuts there without a panicking slice.
+    /// boundary, and `text_between` cuts there without a panicking slice.
     pub fn parse(source: &str) -> Result<Template, SyntaxError> {
         let bytes = source.as_bytes();
         let mut parts = Vec::new();
