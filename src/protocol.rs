@@ -13,7 +13,7 @@
 /// Declares a fieldless enum whose variants each have a fixed name outside Rust:
 /// `Variant = "name"`. Attributes and doc comments pass through to the enum and its
 /// variants. It implements `ALL`, `TS_UNION`, `as_str`, `parse` and `serde::Serialize`
-/// (the name, as a string).
+/// (the name, as a unit variant: a string in every format). The enum must be `Copy`.
 macro_rules! named_enum {
     (
         $(#[$meta:meta])*
@@ -53,9 +53,12 @@ macro_rules! named_enum {
             }
         }
 
+        // A unit variant named by its text: formats write it as that string, and
+        // serde-wasm-bindgen makes the JS string once and reuses it, where a
+        // `serialize_str` would decode it anew for every record and event.
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
+                serializer.serialize_unit_variant(stringify!($name), *self as u32, self.as_str())
             }
         }
     };

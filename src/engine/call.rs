@@ -88,11 +88,10 @@ where
             Some(Err(e)) => Err(e.in_call(&call.name)),
             None => scope.request(call, None),
         };
-        let now = self.now();
         let mut request = match request {
             Ok(request) => request,
             Err(e) => {
-                state.fail(i, e, now);
+                state.fail(i, e, self.now());
                 state.flush(&|| self.now());
                 return None;
             }
@@ -109,7 +108,7 @@ where
         state.sent[i] = Some(request);
         Some(match shared {
             Some(shared) => {
-                crate::engine::dedupe::follow(&mut state.records[i], shared.leader(), now);
+                crate::engine::dedupe::follow(&mut state.records[i], shared.leader(), self.now());
                 state.follows(i);
                 Prepared::Follow(shared)
             }
@@ -120,7 +119,7 @@ where
     /// Sends call `i`'s request until an attempt's outcome is final.
     async fn attempts(&self, i: usize) {
         loop {
-            let queued = self.state.borrow_mut().admit(i, self.now());
+            let queued = self.state.borrow_mut().admit(i, || self.now());
             if let Some(granted) = queued {
                 if granted.await.is_err() {
                     return; // withdrawn: the composition stopped it
@@ -131,7 +130,7 @@ where
             }
             let outcome = self.attempt(i).await;
             let next = self.judge(i, outcome);
-            self.state.borrow_mut().grant(self.now());
+            self.state.borrow_mut().grant(|| self.now());
             match next {
                 Some(wait) => self.clock.sleep(wait).await,
                 None => return,

@@ -158,10 +158,10 @@ impl<'p, V: Value> Composition<'p, V> {
 
     /// Call `i` waits for a slot under a concurrency limit until the returned receiver
     /// completes; `None`: it may send now.
-    pub fn admit(&mut self, i: usize, now: f64) -> Option<oneshot::Receiver<()>> {
+    pub fn admit(&mut self, i: usize, now: impl FnOnce() -> f64) -> Option<oneshot::Receiver<()>> {
         let url = self.sent[i].as_ref().map_or("", |r| r.url.as_str());
         let queue = self.queue.as_mut()?;
-        if queue.admit(i, url, now) {
+        if queue.admit(i, url, now()) {
             return None;
         }
         let (tell, told) = oneshot::channel();
@@ -172,12 +172,12 @@ impl<'p, V: Value> Composition<'p, V> {
     /// Slots that freed go to the calls waiting for them, first come first served: once
     /// the outcome of the attempt that freed one is judged, so that none goes out after a
     /// failure (the waiting calls are then withdrawn).
-    pub fn grant(&mut self, now: f64) {
+    pub fn grant(&mut self, now: impl Fn() -> f64) {
         if self.error.is_some() {
             return;
         }
         while let Some((i, since)) = self.queue.as_mut().and_then(Queue::next) {
-            self.records[i].queued_ms += now - since;
+            self.records[i].queued_ms += now() - since;
             if let Some(tell) = self.grants[i].take() {
                 let _ = tell.send(());
             }

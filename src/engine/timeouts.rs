@@ -62,6 +62,10 @@ impl TimeLimits {
 
     /// The next call whose attempt has run out of time by `now()`, with its limit. When
     /// none has, arms the timer for the earliest expiry and registers `cx` with it.
+    ///
+    /// The clock is read only when the timer must be armed again or has fired: while the
+    /// armed timer fires no later than the earliest expiry, nothing can have expired
+    /// (reading the clock is a call into the platform, and this runs at every wake-up).
     pub(crate) fn poll_expired(
         &mut self,
         cx: &mut Context<'_>,
@@ -69,45 +73,43 @@ impl TimeLimits {
         clock: &impl Clock,
     ) -> Poll<(usize, Limit)> {
         loop {
-            let now = now();
-            let next = loop {
-                let Some(&Reverse((key, i))) = self.queue.peek() else {
-                    break None;
-                };
-                match self.limits[i] {
-                    Some(limit) if limit.at.ceil() as usize == key => {
-                        if limit.at <= now {
-                            self.queue.pop();
-                            self.limits[i] = None;
-                            return Poll::Ready((i, limit));
-                        }
-                        break Some(limit.at);
-                    }
-                    // Settled, or started again with another limit.
-                    _ => {
-                        self.queue.pop();
-                    }
-                }
-            };
-            let Some(at) = next else {
+            let Some((i, limit)) = self.earliest() else {
                 self.armed = None;
                 return Poll::Pending;
             };
-            let rearm = match &self.armed {
-                Some((armed_at, _)) => at < *armed_at,
-                None => true,
-            };
-            if rearm {
-                self.armed = Some((at, clock.sleep(at - now)));
+            let covered = matches!(&self.armed, Some((armed_at, _)) if *armed_at <= limit.at);
+            if !covered {
+                let now = now();
+                if limit.at <= now {
+                    self.queue.pop();
+                    self.limits[i] = None;
+                    return Poll::Ready((i, limit));
+                }
+                self.armed = Some((limit.at, clock.sleep(limit.at - now)));
             }
             if let Some((_, timer)) = self.armed.as_mut() {
                 if timer.as_mut().poll(cx).is_pending() {
                     return Poll::Pending;
                 }
             }
-            // Fired (perhaps early, for a request that has since settled): look again.
+            // Fired (perhaps early, for a request that has since settled): look again,
+            // with the clock.
             self.armed = None;
         }
+    }
+
+    /// The call whose limit expires first, skipping (and dropping) the entries of calls
+    /// that have since settled or started again.
+    fn earliest(&mut self) -> Option<(usize, Limit)> {
+        while let Some(&Reverse((key, i))) = self.queue.peek() {
+            match self.limits[i] {
+                Some(limit) if limit.at.ceil() as usize == key => return Some((i, limit)),
+                _ => {
+                    self.queue.pop();
+                }
+            }
+        }
+        None
     }
 }
 

@@ -18,6 +18,7 @@ use crate::engine::transport::{
     Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
 };
 use js_sys::{Array, Function, Promise};
+use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -29,11 +30,11 @@ extern "C" {
     fn start_fetch(
         fetch: Option<&Function>,
         url: &str,
-        method: &str,
+        method: &JsValue,
         headers: &Array,
         body: &JsValue,
         max_bytes: f64,
-        credentials: &str,
+        credentials: &JsValue,
     ) -> PendingFetch;
 
     #[wasm_bindgen(method, getter)]
@@ -189,6 +190,23 @@ impl FetchTransport {
     }
 }
 
+/// `text` as a JS string, made once for each word: fetch's method and `credentials` mode
+/// cross into JavaScript with every request, and passed as `&str` each would be decoded
+/// from UTF-8 every time.
+fn word(text: &'static str) -> JsValue {
+    thread_local! {
+        static MADE: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
+    }
+    MADE.with_borrow_mut(|made| {
+        if let Some((_, js)) = made.iter().find(|(t, _)| *t == text) {
+            return js.clone();
+        }
+        let js = JsValue::from_str(text);
+        made.push((text, js.clone()));
+        js
+    })
+}
+
 /// Aborts its request when dropped, unless disarmed after the reply was read.
 struct AbortGuard(Option<PendingFetch>);
 
@@ -230,11 +248,11 @@ impl Transport for FetchTransport {
         let pending = start_fetch(
             self.fetch.as_ref(),
             &request.url,
-            request.method.as_str(),
+            &word(request.method.as_str()),
             &headers,
             &body,
             self.max_bytes as f64,
-            self.credentials_for(&request.url).as_str(),
+            &word(self.credentials_for(&request.url).as_str()),
         );
         let reply = JsFuture::from(pending.reply());
         let mut guard = AbortGuard(Some(pending));
