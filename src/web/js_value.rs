@@ -186,6 +186,23 @@ fn read(value: &JsValue, at: &str, depth: usize) -> Result<Json, String> {
             "{at} is nested more than {MAX_DEPTH} levels deep (or is cyclic)"
         ));
     }
+    // The types exclude each other, so the order of the checks changes no answer; it
+    // puts what plans hold most (strings, then objects) first, since every check is a
+    // call into JavaScript and a plan is read at every composition.
+    if let Some(s) = value.as_string() {
+        return Ok(Json::String(s));
+    }
+    if value.is_object() {
+        if Array::is_array(value) {
+            let array: &Array = value.unchecked_ref();
+            let mut items = Vec::with_capacity(array.length() as usize);
+            for (i, item) in array.iter().enumerate() {
+                items.push(read(&item, &format!("{at}.{i}"), depth + 1)?);
+            }
+            return Ok(Json::Array(items));
+        }
+        return read_object(value, at, depth);
+    }
     if value.is_null() || value.is_undefined() {
         return Ok(Json::Null);
     }
@@ -199,28 +216,19 @@ fn read(value: &JsValue, at: &str, depth: usize) -> Result<Json, String> {
             Err(format!("{at} is not a finite number"))
         };
     }
-    if let Some(s) = value.as_string() {
-        return Ok(Json::String(s));
-    }
-    if Array::is_array(value) {
-        let array: &Array = value.unchecked_ref();
-        let mut items = Vec::with_capacity(array.length() as usize);
-        for (i, item) in array.iter().enumerate() {
-            items.push(read(&item, &format!("{at}.{i}"), depth + 1)?);
-        }
-        return Ok(Json::Array(items));
-    }
     if value.is_bigint() {
         // Json has no exact integers past 2^53: a BigInt goes through `input` instead.
         return Err(format!(
             "{at} is a BigInt; pass it in the input and write a placeholder such as \"{{input.id}}\" here, which sends its exact digits"
         ));
     }
-    if value.is_function() || !value.is_object() {
-        return Err(format!(
-            "{at} is not JSON data (a function, symbol or bigint)"
-        ));
-    }
+    Err(format!(
+        "{at} is not JSON data (a function, symbol or bigint)"
+    ))
+}
+
+/// A plain object's own enumerable properties, in their order (`undefined` ones skipped).
+fn read_object(value: &JsValue, at: &str, depth: usize) -> Result<Json, String> {
     let object: &Object = value.unchecked_ref();
     let keys = Object::keys(object);
     let mut entries = Vec::with_capacity(keys.length() as usize);
