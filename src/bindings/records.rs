@@ -12,9 +12,10 @@
 //! key as an own data property (never `obj[key] = value`, which would call the
 //! `__proto__` setter).
 
-use crate::engine::record::{CallRecord, CallState, Compensation, CompensationState};
+use crate::engine::record::{CallRecord, Compensation, CompensationState};
 use crate::engine::resubmit::Resubmit;
 use crate::error::{Error, ErrorKind};
+use crate::web::js_value::word;
 use js_sys::Object;
 use serde::{Serialize, Serializer};
 use wasm_bindgen::prelude::*;
@@ -79,45 +80,50 @@ impl<'a> From<&'a Error> for ErrorJs<'a> {
     }
 }
 
-/// One call's record, `calls[<call>]`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CallRecordJs<'a> {
-    state: CallState,
-    status: Option<u16>,
-    attempts: u32,
-    start_ms: Option<f64>,
-    end_ms: Option<f64>,
-    error: Option<ErrorJs<'a>>,
-    queued_ms: f64,
-    shared_from: Option<Js<'a>>,
-    replayed: bool,
+#[wasm_bindgen(module = "/js/call-record.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = callRecord)]
+    #[allow(clippy::too_many_arguments)]
+    fn call_record(
+        state: &JsValue,
+        status: Option<u16>,
+        attempts: u32,
+        start_ms: Option<f64>,
+        end_ms: Option<f64>,
+        error: &JsValue,
+        queued_ms: f64,
+        shared_from: &JsValue,
+        replayed: bool,
+    ) -> JsValue;
 }
 
-impl<'a> CallRecordJs<'a> {
-    /// `record`; `names` (the plan's, as JS strings) name the call it shared from.
-    pub(crate) fn new(record: &'a CallRecord, names: &'a [JsValue]) -> Self {
-        CallRecordJs {
-            state: record.state,
-            status: record.status,
-            attempts: record.attempts,
-            start_ms: record.start_ms,
-            end_ms: record.end_ms,
-            error: record.error.as_ref().map(ErrorJs::from),
-            queued_ms: record.queued_ms,
-            shared_from: record.shared_from.and_then(|i| names.get(i)).map(Js),
-            replayed: record.replayed,
-        }
-    }
+/// One call's record, `calls[<call>]`; `names` (the plan's, as JS strings) name the call
+/// it shared from.
+///
+/// Not written by serde-wasm-bindgen, measured: it writes a struct a field at a time, 13
+/// calls into JavaScript per record, and there is a record for every call of every
+/// composition; one call into `js/call-record.js` builds the same object (the figure is
+/// in docs/performance.md). Its error, when there is one, is still written by serde.
+pub(crate) fn record_js(record: &CallRecord, names: &[JsValue]) -> JsValue {
+    let error = record.error.as_ref().map(ErrorJs::from);
+    let shared_from = record.shared_from.and_then(|i| names.get(i));
+    call_record(
+        &word(record.state.as_str()),
+        record.status,
+        record.attempts,
+        record.start_ms,
+        record.end_ms,
+        &error.as_ref().map_or(JsValue::NULL, to_js),
+        record.queued_ms,
+        shared_from.unwrap_or(&JsValue::NULL),
+        record.replayed,
+    )
 }
 
 /// `calls`: every call's record by its name.
 pub(crate) fn records_js(names: &[JsValue], records: &[CallRecord]) -> JsValue {
-    named_object(
-        names
-            .iter()
-            .zip(records.iter().map(|r| CallRecordJs::new(r, names))),
-    )
+    let records: Vec<JsValue> = records.iter().map(|r| record_js(r, names)).collect();
+    named_object(names.iter().zip(records.iter().map(Js)))
 }
 
 /// What became of one compensation, an item of `ComposeError.compensations`.
@@ -216,6 +222,7 @@ pub(crate) fn no_calls() -> JsValue {
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
+    use crate::engine::record::CallState;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn get(v: &JsValue, key: &str) -> JsValue {
@@ -230,7 +237,7 @@ mod tests {
                 state,
                 ..CallRecord::default()
             };
-            let js = to_js(&CallRecordJs::new(&record, &names));
+            let js = record_js(&record, &names);
             assert_eq!(get(&js, "state").as_string().unwrap(), state.as_str());
             assert!(get(&js, "status").is_null() && get(&js, "startMs").is_null());
         }

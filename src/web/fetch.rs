@@ -17,8 +17,8 @@ use crate::engine::transport::BoxFuture;
 use crate::engine::transport::{
     Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
 };
+use crate::web::js_value::word;
 use js_sys::{Array, Function, Promise};
-use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -188,23 +188,6 @@ impl FetchTransport {
         self.max_bytes = bytes.max(1);
         self
     }
-}
-
-/// `text` as a JS string, made once for each word: fetch's method and `credentials` mode
-/// cross into JavaScript with every request, and passed as `&str` each would be decoded
-/// from UTF-8 every time.
-fn word(text: &'static str) -> JsValue {
-    thread_local! {
-        static MADE: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
-    }
-    MADE.with_borrow_mut(|made| {
-        if let Some((_, js)) = made.iter().find(|(t, _)| *t == text) {
-            return js.clone();
-        }
-        let js = JsValue::from_str(text);
-        made.push((text, js.clone()));
-        js
-    })
 }
 
 /// Aborts its request when dropped, unless disarmed after the reply was read.

@@ -19,6 +19,23 @@ extern "C" {
     fn own_values(object: &JsValue) -> Result<Array, JsValue>;
 }
 
+/// `text` as a JS string, made once for each word: fetch's method and `credentials` mode
+/// and a record's state cross into JavaScript for every call, and passed as `&str` each
+/// would be decoded from UTF-8 every time.
+pub(crate) fn word(text: &'static str) -> JsValue {
+    thread_local! {
+        static MADE: std::cell::RefCell<Vec<(&'static str, JsValue)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    MADE.with_borrow_mut(|made| {
+        if let Some((_, js)) = made.iter().find(|(t, _)| *t == text) {
+            return js.clone();
+        }
+        let js = JsValue::from_str(text);
+        made.push((text, js.clone()));
+        js
+    })
+}
+
 /// Sets `obj[key] = value` as an own data property, even for `__proto__`.
 pub(crate) fn set_own(obj: &Object, key: &str, value: &JsValue) {
     let key_js = JsValue::from_str(key);
