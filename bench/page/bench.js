@@ -5,8 +5,12 @@
 // Part A: the create-order flow, written the ways a portal team would write it by hand
 //         (sequential awaits, Promise.all per stage, async.auto) next to composeOrder();
 //         plus a plain fetch chain along the critical path (the browser's round-trip floor).
-// Part B: engine overhead per call against an injected fetch that resolves at once.
+// Part B: engine overhead per call against an injected fetch that resolves at once (a
+//         Response-like stub, or a real Response per call).
 // Part C: ten 1 MiB JSON replies through compose() and through Promise.all(fetch).
+// Part M: many compositions in one page, for the JS heap and the wasm memory over time.
+// (Part A2 runs part A's implementations under CPU throttling; part D loads the package
+// itself in blank.html.)
 import { SERVICES, graphDeps, planOf, edgeCount, depthOf } from './contract.js';
 
 let pc = null; // the package: pkg/parallel_composer.js
@@ -242,15 +246,35 @@ function prepareGraph(shape, n, edges, seed) {
   return { shape, calls: deps.length, edges: edgeCount(deps), depth: depthOf(deps) };
 }
 
-/** The injected fetch: resolves at once to the same Response-like object for every call. */
-function instantFetch() {
+/**
+ * The injected fetch, of one of two kinds; either resolves at once.
+ *   stub:     the same Response-like object for every call ({status, ok, json()}), whose
+ *             json() resolves to the same reply: the engine's own cost, nothing else;
+ *   response: a fresh `new Response(JSON.stringify(reply), {status: 200, headers:
+ *             {'content-type': 'application/json'}})` per call, as a real fetch gives: the
+ *             body is a stream to read and JSON to parse, the reply a new object each time.
+ * `isReply(v)` says whether a composition's value for a call is the reply.
+ */
+function instantFetch(kind = 'stub') {
   const reply = { ok: true, n: 1 };
-  const response = { status: 200, ok: true, json: () => Promise.resolve(reply) };
   const state = { reply, calls: 0 };
-  state.fetch = (url, init) => {
-    state.calls++;
-    return Promise.resolve(response);
-  };
+  if (kind === 'stub') {
+    const response = { status: 200, ok: true, json: () => Promise.resolve(reply) };
+    state.fetch = (url, init) => {
+      state.calls++;
+      return Promise.resolve(response);
+    };
+    state.isReply = (v) => v === reply;
+  } else if (kind === 'response') {
+    const headers = { 'content-type': 'application/json' };
+    state.fetch = (url, init) => {
+      state.calls++;
+      return Promise.resolve(new Response(JSON.stringify(reply), { status: 200, headers }));
+    };
+    state.isReply = (v) => v !== null && typeof v === 'object' && v !== reply && v.ok === true && v.n === 1 && Object.keys(v).length === 2;
+  } else {
+    throw new Error(`unknown fetch kind ${kind}`);
+  }
   return state;
 }
 
@@ -325,12 +349,12 @@ const ENGINE_IMPLS = {
   }),
 };
 
-/** `reps` compositions of the current graph, back to back; the time of all of them. */
-async function engineSample(impl, reps) {
+/** `reps` compositions of the current graph, back to back, over a fetch of `kind`; the time of all of them. */
+async function engineSample(impl, kind, reps) {
   const run = ENGINE_IMPLS[impl];
   if (!run || !graph) throw new Error(`unknown engine implementation ${impl}, or no graph prepared`);
   const { plan } = graph;
-  const inst = instantFetch();
+  const inst = instantFetch(kind);
   let data;
   const t0 = performance.now();
   for (let i = 0; i < reps; i++) data = await run(plan, inst.fetch);
@@ -340,16 +364,17 @@ async function engineSample(impl, reps) {
     ms,
     reps,
     replies: names.length,
-    allTheReply: names.every((name) => data[name] === inst.reply),
+    allTheReply: names.every((name) => inst.isReply(data[name])),
     fetchCalls: inst.calls,
   };
 }
 
 /**
- * An untimed check of one implementation on the current graph: every call fetched once,
- * and no call fetched before each of its inputs had its reply read (json() resolved).
+ * An untimed check of one implementation on the current graph, over a fetch of `kind`
+ * (see instantFetch): every call fetched once, and no call fetched before each of its
+ * inputs had its reply read (the stub: json() resolved; a real Response: its body read to the end).
  */
-async function engineVerify(impl) {
+async function engineVerify(impl, kind = 'stub') {
   const { plan, deps } = graph;
   const reply = { ok: true };
   const read = new Set();
@@ -362,20 +387,41 @@ async function engineVerify(impl) {
     if (i === undefined) problems.push(`unexpected url ${url}`);
     else if (init?.method !== undefined && init.method !== 'GET') problems.push(`c${i}: method ${init.method}`);
     else for (const d of deps[i]) if (!read.has(d)) problems.push(`c${i} fetched before c${d} was read`);
-    return Promise.resolve({
-      status: 200,
-      ok: true,
-      json: () => Promise.resolve(reply).then((v) => {
-        read.add(i);
-        return v;
-      }),
-    });
+    if (kind === 'stub') {
+      return Promise.resolve({
+        status: 200,
+        ok: true,
+        json: () => Promise.resolve(reply).then((v) => {
+          read.add(i);
+          return v;
+        }),
+      });
+    }
+    // A real Response whose body is a stream of ours: it hands over the bytes on the first
+    // read and marks the reply read when the reader asks for more (the end). That sees the
+    // read however it is done (json(), text(), a reader on res.body), where a method put on
+    // the instance would not.
+    const bytes = new TextEncoder().encode(JSON.stringify(reply));
+    let sent = false;
+    const body = new ReadableStream({
+      pull(controller) {
+        if (!sent) {
+          sent = true;
+          controller.enqueue(bytes);
+        } else {
+          read.add(i);
+          controller.close();
+        }
+      },
+    }, { highWaterMark: 0 });
+    return Promise.resolve(new Response(body, { status: 200, headers: { 'content-type': 'application/json' } }));
   };
+  const isReply = kind === 'stub' ? (v) => v === reply : (v) => v?.ok === true && Object.keys(v).length === 1;
   const data = await ENGINE_IMPLS[impl](plan, f);
   const names = Object.keys(data);
   return {
     replies: names.length,
-    allTheReply: names.every((name) => data[name] === reply),
+    allTheReply: names.every((name) => isReply(data[name])),
     fetchCalls: fetched.length,
     distinctFetched: new Set(fetched).size,
     problems: problems.slice(0, 5),
@@ -420,8 +466,45 @@ function releasePayload() {
   keptPayload = null;
 }
 
+// ------------------------------------------------------------------ part M: memory
+
+let memoryPlan = null; // { plan, calls }
+let memoryDone = 0;
+
+/** The part-M plan: a seeded random graph (the part-B generator), small. */
+function memoryPrepare(calls, edges, seed) {
+  const deps = graphDeps('random', calls, { edges, seed });
+  memoryPlan = { plan: planOf(deps), calls: deps.length };
+  memoryDone = 0;
+  return { calls: deps.length, edges: edgeCount(deps), depth: depthOf(deps) };
+}
+
+/**
+ * `count` more compositions of the part-M plan, one after another, each over a fresh
+ * instant fetch that gives a new Response per call (so that a reply or a Response kept by
+ * mistake would show in the heap). Nothing is kept between calls of this function but the
+ * counts it returns.
+ */
+async function memoryRun(count) {
+  if (!memoryPlan) throw new Error('memoryPrepare() first');
+  const { plan, calls } = memoryPlan;
+  let good = 0;
+  let fetches = 0;
+  const t0 = performance.now();
+  for (let k = 0; k < count; k++) {
+    const inst = instantFetch('response');
+    const { data } = await pc.compose(plan, {}, { fetch: inst.fetch });
+    const names = Object.keys(data);
+    if (names.length === calls && names.every((name) => inst.isReply(data[name]))) good++;
+    fetches += inst.calls;
+  }
+  memoryDone += count;
+  return { ms: performance.now() - t0, count, good, fetches, done: memoryDone, wasmMemoryBytes: wasmMemoryBytes() };
+}
+
 window.bench = {
   setup, order, recordChain, chain, prepareGraph, engineSample, engineVerify, payload, releasePayload, wasmMemoryBytes,
+  memoryPrepare, memoryRun,
   services: SERVICES,
 };
 window.benchReady = true;
