@@ -64,8 +64,8 @@ export function settingsOf({ smoke = false, ...given } = {}) {
   const defaults = {
     smoke,
     levels: [...LEVELS],
-    rounds: smoke ? 1 : 5,
-    cellMs: smoke ? null : 1500, // each implementation's time per level per round
+    rounds: smoke ? 1 : 7,
+    cellMs: smoke ? null : 1000, // each implementation's time per level per round (7 s over the rounds)
     cellCount: smoke ? (n) => Math.max(8, n) : null, // smoke: compositions per cell
     warmUpMs: smoke ? null : 1500, // per implementation, at the largest level, not measured
     warmUpCount: smoke ? 16 : null,
@@ -318,6 +318,20 @@ function requestsFromLog(entries) {
   return out;
 }
 
+/** What differs between two services' lists of requests (from requestsFromLog), briefly. */
+function requestDiff(mine, theirs) {
+  if (mine?.length !== 1 || theirs?.length !== 1) return `${mine?.length ?? 0} requests vs composer's ${theirs?.length ?? 0}`;
+  const [a, b] = [mine[0], theirs[0]];
+  const out = [];
+  for (const k of ['method', 'path', 'query', 'body']) {
+    if (!isDeepStrictEqual(a[k], b[k])) out.push(`${k} ${JSON.stringify(a[k])} vs composer's ${JSON.stringify(b[k])}`);
+  }
+  for (const h of new Set([...Object.keys(a.headers), ...Object.keys(b.headers)])) {
+    if (a.headers[h] !== b.headers[h]) out.push(`header ${h}: ${JSON.stringify(a.headers[h] ?? null)} vs composer's ${JSON.stringify(b.headers[h] ?? null)}`);
+  }
+  return out.join(', ');
+}
+
 /** The outcome the money rules give from the replies in the log (README.md, composeOrder). */
 function expectedFromLog(entries) {
   const reply = (s) => entries.find((e) => e.service === s)?.reply?.body;
@@ -374,7 +388,7 @@ async function sanityCheck(mock, impls, scenario, latencyMs, log) {
     }
     const diff = SERVICES.filter((s) => !isDeepStrictEqual(sent[s], reference[s]));
     check(`${impl}: the same requests as composeOrder (method, path, query, headers, JSON bodies)`, diff.length === 0,
-      diff.map((s) => `${s}: ${JSON.stringify(sent[s])} vs composer ${JSON.stringify(reference[s])}`).join('; '));
+      diff.map((s) => `${s}: ${requestDiff(sent[s], reference[s])}`).join('; '));
   }
   return checks;
 }
@@ -433,17 +447,19 @@ async function closedLoop(run, { inflight, ms = null, count = null, mockPid = nu
 export async function partE({ smoke = false, log = console.log, ...given } = {}) {
   const settings = settingsOf({ smoke, ...given });
   const build = await ensureNodeBuild({ given: settings.nodePkg, log });
+  const env = environment(build);
   const throughput = await throughputRun(settings, build, log);
   const memory = settings.memoryCompositions > 0 ? await nodeMemory({ smoke, log, ...given, nodePkg: build.dir }) : null;
   const targets = [...throughput.targets];
   if (memory) targets.push(...memory.targets);
+  env.loadAverageAtEnd = loadavg().map((x) => round(x, 2)); // the machine may be shared
   return {
     entries: throughput.entries,
     memory,
     targets,
     sanity: throughput.sanity,
-    settings: { ...publicSettings(settings), mockPort: throughput.mockPort },
-    environment: environment(build),
+    settings: { ...publicSettings(settings), mockAdminUrl: throughput.mockAdminUrl },
+    environment: env,
   };
 }
 
@@ -513,7 +529,7 @@ async function throughputRun(settings, build, log) {
           return `${impl} ${Math.round((c.compositions * 1000) / c.wallMs)}/s`;
         }).join(', ')}`).join('; ')}`);
       }
-      return { ...summarize(cells, settings), sanity, mockPort: config.adminUrl };
+      return { ...summarize(cells, settings), sanity, mockAdminUrl: config.adminUrl };
     } finally {
       await mock.stop();
     }
