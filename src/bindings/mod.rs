@@ -14,6 +14,7 @@
 mod events;
 mod fields;
 mod options;
+mod order_cache;
 mod protocol;
 mod records;
 mod request;
@@ -25,6 +26,7 @@ use crate::error::Error;
 use crate::order::{self, OrderHooks};
 use crate::plan::DEFAULT_MAX_CALLS;
 use options::{read_options, Entry};
+use order_cache::OrderPlan;
 use records::{compose_error, no_calls, records_js, to_js, unsent_error};
 use records::{CompensationRecordJs, Js};
 use run::{check_json_input, execute, names_js, read_plan, read_plan_and_options};
@@ -202,11 +204,10 @@ pub async fn compose_order(
     let request = request::read_request(&request.into()).map_err(fail)?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let options = read_options(&options, Entry::Order).map_err(fail)?;
-    let plan = order_urls(&options)
-        .and_then(|urls| order::plan(&urls))
+    let OrderPlan { plan, names } = order_urls(&options)
+        .and_then(order_cache::order_plan)
         .map_err(fail)?;
     let input: JsValue = request.to_input();
-    let names = names_js(&plan);
     let executed = execute(&plan, &input, &options, &OrderHooks, &names).await;
     let outcome = &executed.outcome;
     let trace_id = executed.trace_id.as_deref();

@@ -1,0 +1,46 @@
+//! The order flow's plan over the service URLs it last ran with, kept for the next
+//! composition: a portal or a backend-for-frontend calls `composeOrder` with the same
+//! services every time, and reading the plan from its document (building the calls,
+//! checking every template) was paid again by each order (bench E, docs/performance.md).
+//!
+//! One entry, compared by the URLs themselves: different services build a new plan, as
+//! before. A plan is immutable once read, so sharing it between compositions in flight
+//! changes nothing they do; its call names, as JS strings, are kept with it.
+
+use crate::error::Error;
+use crate::order;
+use crate::plan::Plan;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+
+/// A plan read for a set of service URLs, and its call names as JS strings.
+#[derive(Clone)]
+pub(crate) struct OrderPlan {
+    pub plan: Rc<Plan>,
+    pub names: Rc<[JsValue]>,
+}
+
+thread_local! {
+    static LAST: RefCell<Option<(Vec<String>, OrderPlan)>> = const { RefCell::new(None) };
+}
+
+/// The order flow's plan over `urls` (in the order of the services), read once for the
+/// same URLs.
+pub(crate) fn order_plan(urls: Vec<String>) -> Result<OrderPlan, Error> {
+    if let Some(kept) = LAST.with_borrow(|last| {
+        last.as_ref()
+            .filter(|(kept_urls, _)| *kept_urls == urls)
+            .map(|(_, kept)| kept.clone())
+    }) {
+        return Ok(kept);
+    }
+    let plan = order::plan(&urls)?;
+    let names = super::run::names_js(&plan).into();
+    let read = OrderPlan {
+        plan: Rc::new(plan),
+        names,
+    };
+    LAST.with_borrow_mut(|last| *last = Some((urls, read.clone())));
+    Ok(read)
+}
