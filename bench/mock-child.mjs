@@ -1,11 +1,17 @@
 // The mock services for the benchmark, in a process of their own (bench/run.mjs starts it),
 // so the services' timers and sockets never wait on the driver's event loop.
 //
-// Prints one JSON line ({adminUrl, gatewayUrl, services}) once listening on free ports, and
-// closes when stdin ends (the driver exited, however it exited), on SIGTERM or on SIGINT.
+// bench/node/bff.mjs (part E) starts it too, with `--port N` (the base port; default 0: any
+// free ports).
+//
+// Prints one JSON line ({adminUrl, gatewayUrl, services}) once listening, and closes when
+// stdin ends (the driver exited, however it exited), on SIGTERM or on SIGINT.
+import { parseArgs } from 'node:util';
 import { startServices } from '../mock/services.mjs';
 
-const mock = await startServices({ port: 0, defaultLatency: 0, log: false });
+const { values: args } = parseArgs({ options: { port: { type: 'string', default: '0' } }, strict: true });
+if (!/^\d+$/.test(args.port)) throw new Error(`--port: expected an integer, got "${args.port}"`);
+const mock = await startServices({ port: Number(args.port), defaultLatency: 0, log: false });
 process.stdout.write(`${JSON.stringify(mock)}\n`);
 
 let closing = false;

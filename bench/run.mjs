@@ -21,20 +21,27 @@
 //      next to the cold import of a plain JS module of the same byte size (the floor);
 //   M  memory: 10,000 compositions in one page, the collected JS heap and the wasm memory
 //      after the first 1,000 and at the end;
-//   (E  the Node benchmark, bench/node/: not wired in yet.)
-// The parts live in bench/parts/ (one module each, the shared helpers in shared.mjs); this
-// file runs them, judges the targets and writes the reports.
+//   E  Node backend-for-frontend (bench/node/bff.mjs): composeOrder() from the nodejs build
+//      vs hand-written Node code (staged and eager) against the mock services in another
+//      process, compositions/s and CPU ms per composition at 1, 16 and 64 in flight;
+//   N  Node memory (bench/node/bff.mjs): 100,000 compose() calls in a fresh node, the
+//      collected JS heap and the wasm memory after the first 1,000 and at the end.
+// The parts live in bench/parts/ (one module each, the shared helpers in shared.mjs; E and N
+// in e.mjs, over bench/node/); this file runs them, judges the targets and writes the
+// reports. The browser parts run first; E and N run after the browser, the static server
+// and the browser's mock are stopped (they start their own mock and need no browser).
 //
 // Honesty rules this file keeps: every figure is measured in this run (nothing is
 // hard-coded but the latency sets and the limits of the targets); reference figures
 // (critical path, stage-barrier makespan) are computed from the latency set and the
 // contract's dependency graph; implementations are interleaved so that drift hits all
 // equally; no sleeps stand in for conditions; every wait has a timeout; the browser, the
-// static server and the mock process are always stopped.
+// static server and the mock processes (bench/mock-child.mjs, ours and part E's) are always
+// stopped, and they close on their own when this process dies (they watch their stdin).
 //
 // Output: a table on stdout; bench/results.json (bench/out/smoke-results.json with --smoke);
 // a last line "N passed, N failed" counting the sanity checks (right totals, right requests,
-// 1,000 replies, ...). The exit status is non-zero when a check failed or a part broke.
+// 1,000 replies, part E's orders judged by the mock's log, ...). The exit status is non-zero when a check failed or a part broke.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -45,7 +52,7 @@ import { CHROMIUM_ARGS, watchPage } from '../tests/e2e/helpers.mjs';
 import { LATENCY_SETS, stagesOf } from './page/contract.js';
 import {
   configure, usage, OPTS, SMOKE, RUNS, PARTS, OUT, CFG, BENCH_DIR, ROOT, PKG_DIR, DOCS_PAGE, MARK_START, MARK_END,
-  ORDER_REQUEST, JS_BASELINES, B_SHAPES, A2_IMPLS, log, check, checks, isBailing, setBailing, withTimeout, round, fmt, kib, mib,
+  ORDER_REQUEST, JS_BASELINES, B_SHAPES, A2_IMPLS, NODE_PARTS, log, check, checks, isBailing, setBailing, withTimeout, round, fmt, kib, mib,
   ensureFreshPkg, startMock, environment, entry, table, mdTable,
 } from './parts/shared.mjs';
 import { partA, partA2 } from './parts/a.mjs';
@@ -53,6 +60,7 @@ import { partB } from './parts/b.mjs';
 import { partC } from './parts/c.mjs';
 import { partD, prepareFloor, FLOOR_DIR } from './parts/d.mjs';
 import { partM } from './parts/m.mjs';
+import { partE, partN, stopNodeChildren } from './parts/e.mjs';
 
 try {
   configure(process.argv.slice(2));
@@ -65,9 +73,9 @@ if (OPTS.help) {
   process.exit(0);
 }
 
-// The parts, run in the order of PARTS (see ALL_PARTS in bench/parts/shared.mjs). Part E,
-// the Node benchmark (bench/node/), is to be wired in here and in targets() when it is ready.
-const PART_RUNNERS = { A: partA, A2: partA2, B: partB, C: partC, D: partD, M: partM };
+// The parts, run in the order of PARTS (see ALL_PARTS in bench/parts/shared.mjs); the Node
+// parts (NODE_PARTS: E, N) after the browser parts, with the browser closed.
+const PART_RUNNERS = { A: partA, A2: partA2, B: partB, C: partC, D: partD, M: partM, E: partE, N: partN };
 
 // ------------------------------------------------------------------ targets
 
@@ -154,7 +162,25 @@ function targets(results) {
     add('M-wasm', `memory: the wasm linear memory after ${m.compositions} compositions within 10% of its size after ${m.baseAfter}`,
       `${kib(m.end.wasmMemoryBytes)} vs ${kib(m.base.wasmMemoryBytes)}: x${m.wasmMemoryRatio.toFixed(3)}`, 'x1.1', m.wasmMemoryRatio <= 1.1, m.wasmMemoryRatio);
   }
-  // Part E (the Node benchmark, bench/node/) adds its targets here when it is wired in.
+  // E and N: bench/node/bff.mjs judges them (met: null in a smoke run, where nothing timed is
+  // judged); the figures are restated here in the form of the others.
+  for (const bt of results.node?.targets ?? []) {
+    const c = results.entries.find((e) => e.part === 'E' && e.scenario === bt.scenario && e.impl === 'composer');
+    if (!c) continue;
+    const best = entry(results, 'E', bt.scenario, c.bestJs);
+    add(`E-${bt.scenario}`, `Node BFF, ${c.inflight} in flight: composer's compositions/s >= ${bt.limit} x the best hand-written version's (${c.bestJs})`,
+      `${fmt(c.compositionsPerSec, 0)} vs ${fmt(best?.compositionsPerSec, 0)}/s: x${fmt(bt.measured, 3)} (paired per round x${fmt(bt.pairedPerRound, 3)}); `
+      + `CPU ${fmt(c.cpuMsPerComposition, 3)} vs ${fmt(best?.cpuMsPerComposition, 3)} ms per composition`,
+      `x${bt.limit}`, bt.met, bt.measured);
+  }
+  const nm = results.nodeMemory;
+  if (nm) {
+    const judged = (bt) => nm.targets.find((x) => x.scenario === bt)?.met ?? null;
+    add('N-heap', `Node memory: the collected JS heap after ${nm.compositions} compose() calls within 10% of its size after the first ${nm.first}`,
+      `${kib(nm.atEnd.heapBytes)} vs ${kib(nm.after1000.heapBytes)}: x${fmt(nm.heapRatio, 3)}`, 'x1.1', judged('node-memory-heap'), nm.heapRatio);
+    add('N-wasm', `Node memory: the wasm linear memory after ${nm.compositions} compose() calls within 10% of its size after the first ${nm.first}`,
+      `${kib(nm.atEnd.wasmBytes)} vs ${kib(nm.after1000.wasmBytes)}: x${fmt(nm.wasmRatio, 3)}`, 'x1.1', judged('node-memory-wasm'), nm.wasmRatio);
+  }
   return t;
 }
 
@@ -172,6 +198,10 @@ function rowsB(results) {
 function rowsC(results) {
   return results.entries.filter((e) => e.part === 'C').map((e) => [e.scenario, e.impl, e.runs, fmt(e.medianMs), fmt(e.p90Ms), mib(e.peakHeapBytes), mib(e.peakHeapOverBaseBytes)]);
 }
+function rowsE(results) {
+  return results.entries.filter((e) => e.part === 'E').map((e) => [e.scenario, e.impl, e.runs, fmt(e.compositionsPerSec, 0), fmt(e.cpuMsPerComposition, 3),
+    fmt(e.cpuCoresBusy, 2), fmt(e.mockCpuMsPerComposition, 3), e.ratioToBestJs === undefined ? '' : `x${fmt(e.ratioToBestJs, 3)} (x${fmt(e.pairedRatioToBestJs, 3)})`]);
+}
 function rowsD(results) {
   return results.entries.filter((e) => e.part === 'D').map((e) => [e.scenario, e.impl, e.runs, fmt(e.medianMs), fmt(e.p90Ms)]);
 }
@@ -179,7 +209,7 @@ function rowsD(results) {
 function printReport(results) {
   log(`\n==================== results${SMOKE ? ' (smoke: one run each; the timings mean nothing)' : ''} ====================`);
   const env = results.environment;
-  log(`${env.date}  Chromium ${env.chromium}  ${env.cpuModel} x ${env.cores} cores  Node ${env.node}  commit ${env.commit}${env.engineUncommittedChanges ? ' (+ uncommitted engine changes)' : ''}`);
+  log(`${env.date}  Chromium ${env.chromium ?? '(not started)'}  ${env.cpuModel} x ${env.cores} cores  Node ${env.node}  commit ${env.commit}${env.engineUncommittedChanges ? ' (+ uncommitted engine changes)' : ''}`);
   if (rowsA(results).length) {
     log('\nA. order flow makespan (ms)');
     log(table(['scenario', 'impl', 'runs', 'median', 'p90', 'crit.path', 'overhead'], rowsA(results)));
@@ -220,9 +250,20 @@ function printReport(results) {
     log(table(['after', 'of', 'JS heap used', 'metric', 'wasm memory'],
       m.points.map((x) => [String(x.compositions), String(m.compositions), kib(x.jsHeapUsedBytes), kib(x.jsHeapUsedSizeMetric), kib(x.wasmMemoryBytes)])));
   }
+  if (rowsE(results).length) {
+    const n = results.node;
+    log(`\nE. Node BFF: composeOrder vs hand-written Node, mock latency ${n.settings.latencyMs} ms, ${n.settings.rounds} round(s) of ${n.settings.cellMs ? `${n.settings.cellMs} ms cells` : 'fixed-count cells'} (medians over rounds)`);
+    log(table(['scenario', 'impl', 'runs', 'comp/s', 'CPU ms/comp', 'cores busy', 'mock CPU ms/comp', 'x best JS (paired)'], rowsE(results)));
+  }
+  const nm = results.nodeMemory;
+  if (nm) {
+    log(`\nN. Node memory over ${nm.compositions} compose() calls in a fresh node (${fmt(nm.ms / 1000, 1)} s)`);
+    log(table(['after', 'of', 'JS heap used', 'wasm memory'],
+      nm.samples.map((x) => [String(x.compositions), String(nm.compositions), kib(x.heapBytes), kib(x.wasmBytes)])));
+  }
   if (results.targets.length) {
-    log('\ntargets');
-    for (const t of results.targets) log(`   ${t.met ? 'met   ' : 'MISSED'}  ${t.target}: ${t.measured} (limit ${t.limit})`);
+    log(`\ntargets${SMOKE ? ' (smoke: E and N not judged)' : ''}`);
+    for (const t of results.targets) log(`   ${t.met === null ? 'n/a   ' : t.met ? 'met   ' : 'MISSED'}  ${t.target}: ${t.measured} (limit ${t.limit})`);
   }
 }
 
@@ -239,7 +280,7 @@ function docsBlock(results) {
   lines.push('');
   lines.push('| target | measured | limit | |');
   lines.push('|---|---|---|---|');
-  for (const t of results.targets) lines.push(`| ${t.target} | ${t.measured} | ${t.limit} | ${t.met ? 'met' : '**missed**'} |`);
+  for (const t of results.targets) lines.push(`| ${t.target} | ${t.measured} | ${t.limit} | ${t.met === null ? 'not judged' : t.met ? 'met' : '**missed**'} |`);
   lines.push('');
   lines.push(`**A. Makespan of the create-order flow** against the mock services (ten origins), median and p90 of ${runsA} runs after warm-up. `
     + `Uniform: 100 ms per service, critical path ${ref.uniform?.criticalPathMs} ms. Skewed: fraud 300 ms, pricing 40 ms, the rest 100 ms, `
@@ -322,11 +363,38 @@ function docsBlock(results) {
       + `After the first ${m.baseAfter}: JS heap ${kib(m.base.jsHeapUsedBytes)}, wasm memory ${kib(m.base.wasmMemoryBytes)}; `
       + `after ${m.compositions}: JS heap ${kib(m.end.jsHeapUsedBytes)} (x${fmt(m.jsHeapRatio, 3)}), wasm memory ${kib(m.end.wasmMemoryBytes)} (x${fmt(m.wasmMemoryRatio, 3)}).`);
   }
+  const e = results.entries.filter((x) => x.part === 'E');
+  if (e.length) {
+    const n = results.node;
+    const ns = n.settings;
+    lines.push('');
+    lines.push(`**E. Node backend-for-frontend**: \`composeOrder()\` from the \`--target nodejs\` build vs the hand-written Node code a BFF team would write (\`bench/node/order-js.mjs\`: `
+      + '`js-staged`, `Promise.all` per stage; `js-eager`, each call starts when its inputs are there), placing the same order against the mock services in another process '
+      + `with ${ns.latencyMs} ms latency, so that the CPU cost of composing shows. Before anything is timed, one order of each is judged by the mock's request log (the same requests as \`composeOrder\`'s, `
+      + `one per service, the total the money rules give): ${n.sanity.filter((c) => c.ok).length} of ${n.sanity.length} checks passed. `
+      + `At each level, N workers each start their next composition when the previous one ends; ${ns.rounds} rounds of ${ns.cellMs} ms per implementation and level, `
+      + 'the implementations interleaved with their order rotated each round, the scenario reset and the heap collected before each cell. '
+      + 'Compositions/s: completed over wall time; CPU: `process.cpuUsage()` of the driving process (the mock\'s own CPU is not in it); medians over rounds. '
+      + 'Ratio: the composer\'s compositions/s over the best hand-written version\'s (paired per round in brackets).');
+    lines.push('');
+    lines.push(mdTable(['in flight', 'implementation', 'compositions/s', 'CPU ms per composition', 'ratio'],
+      e.map((x) => [String(x.inflight), `\`${x.impl}\``, fmt(x.compositionsPerSec, 0), fmt(x.cpuMsPerComposition, 3),
+        x.ratioToBestJs === undefined ? '' : `x${fmt(x.ratioToBestJs, 3)} (x${fmt(x.pairedRatioToBestJs, 3)})`]), ['r', 'l', 'r', 'r', 'r']));
+  }
+  const nm = results.nodeMemory;
+  if (nm) {
+    lines.push('');
+    lines.push(`**Node memory** (\`--only N\`): ${nm.compositions} \`compose()\` calls one after another in a fresh \`node --expose-gc\` (\`bench/node/memory-child.mjs\`), `
+      + 'a plan of four calls with URL and body templates over an injected fetch that answers at once with a new `Response` '
+      + `(${fmt((nm.ms * 1000) / nm.compositions, 0)} µs per composition, the reads included). The JS heap is \`process.memoryUsage().heapUsed\` after forced collections, the wasm memory \`memory.buffer.byteLength\`. `
+      + `After the first ${nm.first}: JS heap ${kib(nm.after1000.heapBytes)}, wasm memory ${kib(nm.after1000.wasmBytes)}; `
+      + `after ${nm.compositions}: JS heap ${kib(nm.atEnd.heapBytes)} (x${fmt(nm.heapRatio, 3)}), wasm memory ${kib(nm.atEnd.wasmBytes)} (x${fmt(nm.wasmRatio, 3)}).`);
+  }
   lines.push('');
   const wall = Math.round(env.wallSeconds);
   lines.push(`To reproduce: \`npm run bench\` (this run took ${Math.floor(wall / 60)} min ${wall % 60} s; it prints the tables and writes \`bench/results.json\`); \`npm run bench -- --docs\` also rewrites this section; `
     + '`node bench/run.mjs --smoke` runs everything once without judging times (the `bench-smoke` step of `npm test`). '
-    + 'The package in `pkg/` is rebuilt first when it is older than `src/`. Options: `--runs N`, `--only A,A2,B,C,D,M` (A2 is A′), `--out FILE`; see `bench/run.mjs`.');
+    + 'The package in `pkg/` is rebuilt first when it is older than `src/`. Options: `--runs N`, `--only A,A2,B,C,D,M,E,N` (A2 is A′, N the Node memory check), `--out FILE`; see `bench/run.mjs`.');
   return lines.join('\n');
 }
 

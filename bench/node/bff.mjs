@@ -6,8 +6,8 @@
 //   node bench/node/bff.mjs --only throughput|memory [--port N] [--latency MS] [--rounds N]
 //                                      [--cell-ms MS] [--node-pkg DIR] [--out FILE]
 //
-// Throughput. The mock services run in another process (node mock/cli.mjs), with a latency of
-// 0 ms by default, so the CPU cost of composing shows. Three implementations place the same
+// Throughput. The mock services run in another process (bench/mock-child.mjs, which closes
+// when its stdin ends, so also when this process is killed), with a latency of 0 ms by default, so the CPU cost of composing shows. Three implementations place the same
 // order with the same requests: composeOrder() from the nodejs build, and hand-written Node
 // code (bench/node/order-js.mjs), staged (Promise.all per stage) and eager (each call starts
 // when its inputs are there). Before anything is timed, one order of each is checked against
@@ -32,7 +32,9 @@
 //   partE({ smoke, log, ...settings }) -> { entries, memory, targets, sanity, settings, environment }
 //   nodeMemory({ smoke, log, ...settings }) -> { after1000, atEnd, compositions, ... }
 // Both build the nodejs package when needed, always stop what they start (the mock child also
-// on an error or a signal), and bound every wait with a timeout. Nothing is hard-coded but
+// on an error or a signal), and bound every wait with a timeout. With `handleSignals: false`
+// they install no signal handlers: the caller (bench/run.mjs) handles SIGINT/SIGTERM and
+// calls stopAll(), which stops every child this module started and has not seen exit. Nothing is hard-coded but
 // the settings' defaults: every figure is measured in the run.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -74,6 +76,7 @@ export function settingsOf({ smoke = false, ...given } = {}) {
     nodePkg: null, // a given --target nodejs build, used as it is
     memoryCompositions: smoke ? 2000 : 100_000,
     memoryFirst: 1000,
+    handleSignals: true, // false: the caller handles signals and calls stopAll()
   };
   const s = { ...defaults };
   for (const [k, v] of Object.entries(given)) if (v !== undefined && v !== null && k !== 'log') s[k] = v;
@@ -177,10 +180,20 @@ function loadNodePackage(dir) {
 
 /** Children this module started and has not seen exit yet; killed if this process exits first. */
 const children = new Set();
+/** The stop functions of those children (each ends its stdin, then signals it). */
+const stoppers = new Map();
+
+/** Stops every child this module started that is still running (for a caller's cleanup). */
+export async function stopAll() {
+  await Promise.all([...children].map((c) => Promise.resolve(stoppers.get(c)?.()).catch(() => c.kill('SIGKILL'))));
+}
 let exitHookInstalled = false;
 function trackChild(child) {
   children.add(child);
-  child.once('exit', () => children.delete(child));
+  child.once('exit', () => {
+    children.delete(child);
+    stoppers.delete(child);
+  });
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.on('exit', () => {
@@ -193,7 +206,8 @@ function trackChild(child) {
  * While `work` runs, SIGINT and SIGTERM first stop what `stop` stops, then take their usual
  * course (the handlers are removed and the signal raised again).
  */
-async function stoppingOnSignals(stop, work) {
+async function stoppingOnSignals(stop, work, { handleSignals = true } = {}) {
+  if (!handleSignals) return work();
   const handlers = {};
   for (const sig of ['SIGINT', 'SIGTERM']) {
     handlers[sig] = () => {
@@ -209,10 +223,15 @@ async function stoppingOnSignals(stop, work) {
   }
 }
 
-/** Starts `node mock/cli.mjs --port <port>` in a child process; resolves to { config, stop, pid }. */
+/**
+ * Starts `node bench/mock-child.mjs --port <port>` in a child process (the mock services of
+ * mock/services.mjs; it closes when its stdin ends, so it does not outlive this process even
+ * when this one is SIGKILLed); resolves to { config, stop, pid }.
+ */
 export async function startMock({ port = 0 } = {}) {
-  const child = spawn(process.execPath, [join(ROOT, 'mock', 'cli.mjs'), '--port', String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bench', 'mock-child.mjs'), '--port', String(port)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   trackChild(child);
+  child.stdin.on('error', () => {}); // EPIPE once the child is gone
   const stderr = [];
   createInterface({ input: child.stderr }).on('line', (l) => {
     stderr.push(l);
@@ -226,11 +245,14 @@ export async function startMock({ port = 0 } = {}) {
   const waitGone = (ms) => withTimeout(gone, ms, 'the mock to exit').catch(() => false);
   const stop = async () => {
     if (exited) return;
-    child.kill('SIGTERM'); // the CLI closes its servers and exits 0
-    if (await waitGone(5000)) return;
+    child.stdin.end(); // the child closes its servers and exits 0
+    if (await waitGone(3000)) return;
+    child.kill('SIGTERM');
+    if (await waitGone(3000)) return;
     child.kill('SIGKILL');
     await waitGone(3000);
   };
+  stoppers.set(child, stop);
   try {
     const lines = createInterface({ input: child.stdout });
     const first = await withTimeout(new Promise((done, failed) => {
@@ -533,7 +555,7 @@ async function throughputRun(settings, build, log) {
     } finally {
       await mock.stop();
     }
-  });
+  }, settings);
 }
 
 function summarize(cells, settings) {
@@ -611,11 +633,13 @@ export async function nodeMemory({ smoke = false, log = console.log, ...given } 
   const n = settings.memoryCompositions;
   log(`E. Node memory: ${n} compositions of compose() over an injected fetch, in a fresh node --expose-gc`);
   const child = spawn(process.execPath, ['--expose-gc', join(NODE_DIR, 'memory-child.mjs'), '--pkg', build.dir,
-    '--compositions', String(n), '--first', String(settings.memoryFirst)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--compositions', String(n), '--first', String(settings.memoryFirst), '--exit-on-stdin-end'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   trackChild(child);
+  child.stdin.on('error', () => {}); // EPIPE once the child is gone
   const stop = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
+  stoppers.set(child, stop);
   return stoppingOnSignals(stop, async () => {
     let out = '';
     const err = [];
@@ -657,7 +681,7 @@ export async function nodeMemory({ smoke = false, log = console.log, ...given } 
       ms: round(r.ms, 1),
       targets,
     };
-  });
+  }, settings);
 }
 
 // ------------------------------------------------------------------ the command line

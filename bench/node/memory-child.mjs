@@ -5,6 +5,10 @@
 // linear memory, after the first `--first` compositions, at checkpoints, and at the end.
 //
 //   node --expose-gc bench/node/memory-child.mjs --pkg DIR [--compositions 100000] [--first 1000]
+//                                                [--exit-on-stdin-end]
+//
+// --exit-on-stdin-end: exit (status 1) when stdin ends, i.e. when the parent that holds the
+// other end of the pipe is gone, however it went (bff.mjs gives it a pipe).
 //
 // stdout: exactly one line of JSON; progress on stderr. Exit status non-zero on any failure
 // (a composition that rejects or returns the wrong data, no gc(), no wasm memory found).
@@ -18,9 +22,21 @@ const { values: args } = parseArgs({
     compositions: { type: 'string', default: '100000' },
     first: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '1' },
+    'exit-on-stdin-end': { type: 'boolean', default: false },
   },
   strict: true,
 });
+let stopWatchingStdin = () => {};
+if (args['exit-on-stdin-end']) {
+  const gone = () => process.exit(1);
+  for (const ev of ['end', 'close', 'error']) process.stdin.on(ev, gone);
+  process.stdin.resume();
+  stopWatchingStdin = () => {
+    for (const ev of ['end', 'close', 'error']) process.stdin.off(ev, gone);
+    process.stdin.on('error', () => {});
+    process.stdin.destroy(); // lets the event loop end
+  };
+}
 const intArg = (name, min) => {
   const n = Number(args[name]);
   if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} expects an integer >= ${min}, got "${args[name]}"`);
@@ -137,3 +153,4 @@ process.stdout.write(`${JSON.stringify({
   ms: performance.now() - t0,
   node: process.version,
 })}\n`);
+stopWatchingStdin();

@@ -25,22 +25,25 @@ export const MARK_END = '<!-- bench:end -->';
 
 // ------------------------------------------------------------------ options
 
-// The parts, in the order they run. 'E' is kept for the Node benchmark (bench/node/), which
-// is not wired in yet: --only E says so instead of running nothing.
-export const ALL_PARTS = ['A', 'A2', 'B', 'C', 'D', 'M'];
-export const RESERVED_PARTS = { E: 'part E (the Node benchmark, bench/node/) is not wired into bench/run.mjs yet' };
+// The parts, in the order they run: the browser parts, then the Node parts (bench/node/),
+// which run after the browser is closed and need neither it nor pkg/.
+export const ALL_PARTS = ['A', 'A2', 'B', 'C', 'D', 'M', 'E', 'N'];
+export const NODE_PARTS = ['E', 'N'];
 
 export function usage() {
-  return `usage: node bench/run.mjs [--smoke] [--docs] [--runs N] [--only A,A2,B,C,D,M] [--out FILE]
+  return `usage: node bench/run.mjs [--smoke] [--docs] [--runs N] [--only A,A2,B,C,D,M,E,N] [--out FILE]
 
   --smoke    one run per scenario and implementation, small payloads, no timing asserted
              (what npm test runs); writes bench/out/smoke-results.json
   --docs     also rewrite docs/performance.md between ${MARK_START} and ${MARK_END}
   --runs N   measured runs per implementation in parts A, A2 and B (default 21, at least 15
-             for a --docs run); part C uses N too, its heap runs max(5, N / 3)
+             for a --docs run); part C uses N too, its heap runs max(5, N / 3); part E
+             runs N rounds of 1 s cells when --runs is given (else 7)
   --only     run only these parts (not with --docs): A order flow, A2 (A') the order flow
              under 4x CPU throttling, B engine overhead, C payload, D package and cold
-             start, M memory over 10,000 compositions in one page
+             start, M memory over 10,000 compositions in one page, E the Node BFF
+             throughput (composeOrder vs hand-written Node at 1/16/64 in flight), N Node
+             memory over 100,000 compose() calls
   --out      where to write the results (default bench/results.json for a full run of
              every part with at least 15 runs, else bench/out/partial-results.json)
 `;
@@ -64,8 +67,6 @@ export function parseArgs(argv) {
   }
   if (opts.runs !== null && !(Number.isInteger(opts.runs) && opts.runs >= 1)) throw new Error('--runs must be a positive integer');
   if (opts.only) {
-    const reserved = opts.only.find((p) => RESERVED_PARTS[p]);
-    if (reserved) throw new Error(RESERVED_PARTS[reserved]);
     const unknown = opts.only.filter((p) => !ALL_PARTS.includes(p));
     if (unknown.length) throw new Error(`--only takes parts among ${ALL_PARTS.join(',')} (not ${unknown.join(',')})`);
     opts.only = ALL_PARTS.filter((p) => opts.only.includes(p)); // in the order they run, once each
@@ -111,7 +112,10 @@ export function configure(argv) {
     memoryChunk: SMOKE ? 100 : 1000, // part M: figures read after every chunk
     memoryCalls: 20, // part M: calls per composition (a seeded random graph, 40 edges)
     memoryEdges: 40,
-    budgetMs: SMOKE ? 5 * 60_000 : 60 * 60_000, // the whole run; a watchdog stops it after this
+    nodeRounds: SMOKE ? null : OPTS.runs, // part E: rounds of 1 s cells (null: bench/node/bff.mjs's default, 7)
+    // The whole run; a watchdog stops it after this. Smoke: pkg/ and the nodejs build may
+    // both be rebuilt first (a few minutes each on a 2-core machine).
+    budgetMs: SMOKE ? 10 * 60_000 : 60 * 60_000,
   };
   return OPTS;
 }
@@ -175,15 +179,16 @@ export function rotated(list, by) {
 // ------------------------------------------------------------------ checks
 
 export const checks = { passed: 0, failed: 0, failures: [] };
-export function check(name, ok, detail = '') {
+/** Counts a sanity check; `quiet`: counted, not printed (its outcome was printed already). */
+export function check(name, ok, detail = '', { quiet = false } = {}) {
   if (bailing) return false; // what fails while the run is being stopped is no finding
   if (ok) {
     checks.passed++;
-    log(`  ok    ${name}`);
+    if (!quiet) log(`  ok    ${name}`);
   } else {
     checks.failed++;
     checks.failures.push(detail ? `${name}: ${detail}` : name);
-    log(`  FAIL  ${name}${detail ? `: ${detail}` : ''}`);
+    if (!quiet) log(`  FAIL  ${name}${detail ? `: ${detail}` : ''}`);
   }
   return Boolean(ok);
 }
@@ -294,7 +299,8 @@ export function environment(browserVersion, pkgInfo) {
     loadAverageAtStart: loadavg().map((x) => round(x, 2)),
     commit: git('rev-parse', '--short=12', 'HEAD'),
     engineUncommittedChanges: Boolean(dirty),
-    pkg: { ...pkgInfo, wasmBuiltAt: new Date(statSync(WASM_FILE).mtimeMs).toISOString() },
+    // pkg/ (the web build) is used by the browser parts only; null when none ran.
+    pkg: pkgInfo ? { ...pkgInfo, wasmBuiltAt: new Date(statSync(WASM_FILE).mtimeMs).toISOString() } : null,
   };
 }
 
