@@ -1,8 +1,8 @@
 // One request of a composition: the only place the composer touches `fetch`.
 //
-// Rust calls `startFetch` once per request and awaits one promise that always resolves
-// (to a FetchOutcome), so a request costs one crossing of the wasm boundary each way
-// instead of a dozen property writes and two awaited promises. Failures are classified
+// Rust calls `startFetch` once per request, and the request's FetchOutcome comes back
+// through one callback shared by all requests, so a request costs one crossing of the
+// wasm boundary each way instead of a dozen property writes and two awaited promises. Failures are classified
 // here, where the JavaScript error objects are, and handed to Rust as plain fields.
 
 const OK = 0;
@@ -336,26 +336,16 @@ export function bodyText(body) {
   return raw ? text : text.split(`"${mark}`).map((part, i) => (i === 0 ? part : part.replace('"', ''))).join('');
 }
 
-/** A request in flight: `reply` settles to a FetchOutcome; `abort()` cancels it. */
-class PendingFetch {
-  constructor(controller, reply) {
-    this.controller = controller;
-    this.reply = reply;
-  }
-
-  abort() {
-    this.controller.abort();
-  }
-}
-
 /**
  * Starts `method url` with `headers` (a flat [name, value, ...] list) and an optional
  * JSON `body` value, through `fetchFn` or the global fetch; reads at most `maxBytes` of
  * the reply. Redirects are not followed: a redirect would carry the headers (an
  * Authorization, say) to wherever the service points. `credentials` is always set
  * ("same-origin" unless the caller opted this origin in), never left to a default.
+ * Calls `onSettled(id, outcome)` once, with a FetchOutcome; returns the request's
+ * AbortController.
  */
-export function startFetch(fetchFn, url, method, headers, body, maxBytes, credentials) {
+export function startFetch(fetchFn, url, method, headers, body, maxBytes, credentials, id, onSettled) {
   const controller = new AbortController();
   const init = { method, headers: {}, signal: controller.signal, redirect: 'manual', credentials };
   let hasType = false;
@@ -377,7 +367,13 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
     sent = Promise.reject(error);
   }
   const failed = (error) => new FetchOutcome(NETWORK, 0, null, describe(error));
-  // Always resolves: a stand-in's odd Response that makes reading throw is a failure too.
-  const reply = sent.then((response) => readReply(response, url, method === 'HEAD', maxBytes, controller), failed).catch(failed);
-  return new PendingFetch(controller, reply);
+  // Always settles with an outcome: a stand-in's odd Response that makes reading throw is
+  // a failure too. It goes to Rust through `onSettled`, one function for every request
+  // (src/web/fetch.rs), rather than through a promise Rust awaits, which would cost two
+  // closures made and released per request.
+  sent
+    .then((response) => readReply(response, url, method === 'HEAD', maxBytes, controller), failed)
+    .catch(failed)
+    .then((outcome) => onSettled(id, outcome));
+  return controller;
 }

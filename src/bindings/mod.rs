@@ -80,7 +80,8 @@ struct PlanSummary<'a> {
 struct ComposeResult<'a> {
     data: Js<'a>,
     calls: Js<'a>,
-    stages: Vec<Vec<&'a str>>,
+    /// The names as the JS strings `data` and `calls` are keyed by, not decoded again.
+    stages: Vec<Vec<Js<'a>>>,
     fell_back: Vec<Js<'a>>,
     trace_id: Option<&'a str>,
 }
@@ -174,7 +175,11 @@ pub async fn compose(
     let result = ComposeResult {
         data: Js(&data),
         calls: Js(&calls),
-        stages: plan.stage_names(),
+        stages: plan
+            .stages()
+            .iter()
+            .map(|stage| stage.iter().map(|&i| Js(&names[i])).collect())
+            .collect(),
         fell_back,
         trace_id: executed.trace_id.as_deref(),
     };

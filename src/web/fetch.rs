@@ -2,11 +2,11 @@
 //!
 //! Each request is started by `js/fetch-call.js`, which builds the `init` object, owns
 //! the request's `AbortController`, reads the body under the byte cap, refuses redirects,
-//! and classifies the outcome, so a request costs one call into JavaScript and one
-//! awaited promise. Dropping a `JsFuture` does not cancel
-//! the request it waits on, so every request sits in an [`AbortGuard`] that aborts it
-//! when the future is dropped before the reply is read: cancelling or dropping a
-//! composition really stops its requests. The same code runs in a page, a worker and
+//! and classifies the outcome, so a request costs one call into JavaScript, and its
+//! outcome one call back (through one function for all requests, [`Settling`]). Dropping
+//! the future that waits for an outcome does not cancel the request, so every request
+//! sits in an [`AbortGuard`] that aborts it when the future is dropped before the reply
+//! is read: cancelling or dropping a composition really stops its requests. The same code runs in a page, a worker and
 //! Node 20, which all have a global `fetch`; `options.fetch` may replace it.
 //!
 //! Every request says which `credentials` it carries: `same-origin` unless the caller
@@ -18,15 +18,18 @@ use crate::engine::transport::{
     Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
 };
 use crate::web::js_value::word;
-use js_sys::{Array, Function, Promise};
+use futures::channel::oneshot;
+use js_sys::{Array, Function};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
+use web_sys::AbortController;
 
 #[wasm_bindgen(module = "/js/fetch-call.js")]
 extern "C" {
-    type PendingFetch;
-
+    /// Starts a request; its outcome comes to `on_settled` with `id` (see [`Settling`]).
     #[wasm_bindgen(js_name = startFetch)]
+    #[allow(clippy::too_many_arguments)]
     fn start_fetch(
         fetch: Option<&Function>,
         url: &str,
@@ -35,13 +38,9 @@ extern "C" {
         body: &JsValue,
         max_bytes: f64,
         credentials: &JsValue,
-    ) -> PendingFetch;
-
-    #[wasm_bindgen(method, getter)]
-    fn reply(this: &PendingFetch) -> Promise;
-
-    #[wasm_bindgen(method)]
-    fn abort(this: &PendingFetch);
+        id: u32,
+        on_settled: &Function,
+    ) -> AbortController;
 
     type FetchOutcome;
 
@@ -190,20 +189,60 @@ impl FetchTransport {
     }
 }
 
+/// The requests waiting for their outcome, by id, and the one function JavaScript hands
+/// every outcome to.
+///
+/// Not a `JsFuture` per request, measured: wasm-bindgen-futures makes two closures for
+/// each promise it awaits (and releases them when it settles), the cost bench B showed
+/// per call; one closure for all requests and a `oneshot` per request do the same.
+struct Settling {
+    next: u32,
+    waiting: HashMap<u32, oneshot::Sender<JsValue>>,
+}
+
+thread_local! {
+    static SETTLING: RefCell<Settling> = RefCell::new(Settling {
+        next: 0,
+        waiting: HashMap::new(),
+    });
+    static ON_SETTLED: Closure<dyn FnMut(u32, JsValue)> = Closure::new(|id, outcome| {
+        // A request dropped meanwhile (aborted, or its composition gone) waits no more.
+        if let Some(tell) = SETTLING.with_borrow_mut(|s| s.waiting.remove(&id)) {
+            let _ = tell.send(outcome);
+        }
+    });
+}
+
+/// A new request's id, and where its outcome will arrive.
+fn wait_for_outcome() -> (u32, oneshot::Receiver<JsValue>) {
+    let (tell, told) = oneshot::channel();
+    let id = SETTLING.with_borrow_mut(|s| {
+        let id = s.next;
+        s.next = s.next.wrapping_add(1);
+        s.waiting.insert(id, tell);
+        id
+    });
+    (id, told)
+}
+
 /// Aborts its request when dropped, unless disarmed after the reply was read.
-struct AbortGuard(Option<PendingFetch>);
+struct AbortGuard {
+    controller: Option<AbortController>,
+    id: u32,
+}
 
 impl AbortGuard {
     /// The request has settled: nothing is left to abort.
     fn disarm(&mut self) {
-        self.0 = None;
+        self.controller = None;
     }
 }
 
 impl Drop for AbortGuard {
     fn drop(&mut self) {
-        if let Some(pending) = self.0.take() {
-            pending.abort();
+        if let Some(controller) = self.controller.take() {
+            controller.abort();
+            SETTLING.with_borrow_mut(|s| s.waiting.remove(&self.id));
         }
     }
 }
@@ -228,21 +267,28 @@ impl Transport for FetchTransport {
             headers.push(&JsValue::from_str(value));
         }
         let body = request.body.unwrap_or(JsValue::UNDEFINED);
-        let pending = start_fetch(
-            self.fetch.as_ref(),
-            &request.url,
-            &word(request.method.as_str()),
-            &headers,
-            &body,
-            self.max_bytes as f64,
-            &word(self.credentials_for(&request.url).as_str()),
-        );
-        let reply = JsFuture::from(pending.reply());
-        let mut guard = AbortGuard(Some(pending));
+        let (id, outcome) = wait_for_outcome();
+        let controller = ON_SETTLED.with(|on_settled| {
+            start_fetch(
+                self.fetch.as_ref(),
+                &request.url,
+                &word(request.method.as_str()),
+                &headers,
+                &body,
+                self.max_bytes as f64,
+                &word(self.credentials_for(&request.url).as_str()),
+                id,
+                on_settled.as_ref().unchecked_ref(),
+            )
+        });
+        let mut guard = AbortGuard {
+            controller: Some(controller),
+            id,
+        };
         let limit = self.max_bytes;
         Box::pin(async move {
-            // `reply` always resolves: failures arrive classified in the outcome.
-            let outcome: FetchOutcome = reply.await.unwrap_or(JsValue::NULL).unchecked_into();
+            // Every request settles with an outcome: failures arrive classified in it.
+            let outcome: FetchOutcome = outcome.await.unwrap_or(JsValue::NULL).unchecked_into();
             guard.disarm();
             let status = outcome.status();
             match outcome.failure() {
