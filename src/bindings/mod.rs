@@ -170,7 +170,7 @@ pub async fn compose(
         names
             .iter()
             .zip(&outcome.replies)
-            .filter_map(|(name, reply)| Some((name, Js(reply.as_ref()?)))),
+            .filter_map(|(name, reply)| Some((name, reply.as_ref()?))),
     );
     let result = ComposeResult {
         data: Js(&data),

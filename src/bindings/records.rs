@@ -51,17 +51,19 @@ impl Serialize for Js<'_> {
 
 /// An object from call names to values, its keys own data properties whatever they are
 /// (see the module docs).
-pub(crate) fn named_object<'a, T: Serialize>(
-    entries: impl IntoIterator<Item = (&'a JsValue, T)>,
+///
+/// The `Map` is filled with js-sys rather than through serde: each entry is then one call
+/// into JavaScript, where serde-wasm-bindgen's `preserve` makes two more (a number for
+/// each JS value it passes through), and there are two such objects per composition with
+/// an entry for every call (bench B).
+pub(crate) fn named_object<'a>(
+    entries: impl IntoIterator<Item = (&'a JsValue, &'a JsValue)>,
 ) -> JsValue {
-    struct Entries<'a, T>(Vec<(Js<'a>, T)>);
-    impl<T: Serialize> Serialize for Entries<'_, T> {
-        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_map(self.0.iter().map(|(name, value)| (name, value)))
-        }
+    let map = js_sys::Map::new();
+    for (name, value) in entries {
+        map.set(name, value);
     }
-    let entries = Entries(entries.into_iter().map(|(k, v)| (Js(k), v)).collect());
-    Object::from_entries(&to_js(&entries)).unwrap_throw().into()
+    Object::from_entries(&map).unwrap_throw().into()
 }
 
 /// `{ code, message }` of a failed call or compensation.
@@ -123,7 +125,7 @@ pub(crate) fn record_js(record: &CallRecord, names: &[JsValue]) -> JsValue {
 /// `calls`: every call's record by its name.
 pub(crate) fn records_js(names: &[JsValue], records: &[CallRecord]) -> JsValue {
     let records: Vec<JsValue> = records.iter().map(|r| record_js(r, names)).collect();
-    named_object(names.iter().zip(records.iter().map(Js)))
+    named_object(names.iter().zip(records.iter()))
 }
 
 /// What became of one compensation, an item of `ComposeError.compensations`.
@@ -268,7 +270,7 @@ mod tests {
     fn objects_keyed_by_call_names_hold_proto_as_an_own_key() {
         let names = [JsValue::from_str("__proto__"), JsValue::from_str("b")];
         let values = [JsValue::from_f64(1.0), JsValue::from_f64(2.0)];
-        let object = named_object(names.iter().zip(values.iter().map(Js)));
+        let object = named_object(names.iter().zip(values.iter()));
         let proto = js_sys::Object::get_prototype_of(&object);
         assert_eq!(
             proto,
