@@ -8,7 +8,8 @@
 //                                                [--exit-on-stdin-end]
 //
 // --exit-on-stdin-end: exit (status 1) when stdin ends, i.e. when the parent that holds the
-// other end of the pipe is gone, however it went (bff.mjs gives it a pipe).
+// other end of the pipe is gone, however it went (bff.mjs gives it a pipe); noticed when the
+// event loop next polls, at the latest at the next checkpoint (every tenth of the run).
 //
 // stdout: exactly one line of JSON; progress on stderr. Exit status non-zero on any failure
 // (a composition that rejects or returns the wrong data, no gc(), no wasm memory found).
