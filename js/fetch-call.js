@@ -342,7 +342,9 @@ export function bodyText(body) {
  * the reply. Redirects are not followed: a redirect would carry the headers (an
  * Authorization, say) to wherever the service points. `credentials` is always set
  * ("same-origin" unless the caller opted this origin in), never left to a default.
- * Calls `onSettled(id, outcome)` once, with a FetchOutcome; returns the request's
+ * Calls `onSettled(id, outcome, failure, status, body, replayed)` once: the FetchOutcome,
+ * and beside it the fields every reply needs, so that a reply costs Rust no reads of its
+ * own (the rest are read from the outcome only when it failed). Returns the request's
  * AbortController.
  */
 export function startFetch(fetchFn, url, method, headers, body, maxBytes, credentials, id, onSettled) {
@@ -374,6 +376,6 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
   sent
     .then((response) => readReply(response, url, method === 'HEAD', maxBytes, controller), failed)
     .catch(failed)
-    .then((outcome) => onSettled(id, outcome));
+    .then((o) => onSettled(id, o, o.failure, o.status, o.body, o.replayed));
   return controller;
 }

@@ -45,15 +45,6 @@ extern "C" {
     type FetchOutcome;
 
     #[wasm_bindgen(method, getter)]
-    fn failure(this: &FetchOutcome) -> u8;
-
-    #[wasm_bindgen(method, getter)]
-    fn status(this: &FetchOutcome) -> u16;
-
-    #[wasm_bindgen(method, getter)]
-    fn body(this: &FetchOutcome) -> JsValue;
-
-    #[wasm_bindgen(method, getter)]
     fn reason(this: &FetchOutcome) -> String;
 
     #[wasm_bindgen(method, getter, js_name = retryAfterMs)]
@@ -64,9 +55,6 @@ extern "C" {
 
     #[wasm_bindgen(method, getter)]
     fn excerpt(this: &FetchOutcome) -> String;
-
-    #[wasm_bindgen(method, getter)]
-    fn replayed(this: &FetchOutcome) -> bool;
 
     #[wasm_bindgen(method, getter)]
     fn length(this: &FetchOutcome) -> f64;
@@ -197,24 +185,38 @@ impl FetchTransport {
 /// per call; one closure for all requests and a `oneshot` per request do the same.
 struct Settling {
     next: u32,
-    waiting: HashMap<u32, oneshot::Sender<JsValue>>,
+    waiting: HashMap<u32, oneshot::Sender<Settled>>,
 }
+
+/// A request's outcome as JavaScript hands it over: the `FetchOutcome`, and the fields
+/// every reply needs read out of it already (one call for all, not one each).
+struct Settled {
+    outcome: FetchOutcome,
+    failure: u8,
+    status: u16,
+    body: JsValue,
+    replayed: bool,
+}
+
+/// `onSettled(id, outcome, failure, status, body, replayed)`, as js/fetch-call.js calls it.
+type OnSettled = dyn FnMut(u32, FetchOutcome, u8, u16, JsValue, bool);
 
 thread_local! {
     static SETTLING: RefCell<Settling> = RefCell::new(Settling {
         next: 0,
         waiting: HashMap::new(),
     });
-    static ON_SETTLED: Closure<dyn FnMut(u32, JsValue)> = Closure::new(|id, outcome| {
-        // A request dropped meanwhile (aborted, or its composition gone) waits no more.
-        if let Some(tell) = SETTLING.with_borrow_mut(|s| s.waiting.remove(&id)) {
-            let _ = tell.send(outcome);
-        }
-    });
+    static ON_SETTLED: Closure<OnSettled> =
+        Closure::new(|id, outcome, failure, status, body, replayed| {
+            // A request dropped meanwhile (aborted, or its composition gone) waits no more.
+            if let Some(tell) = SETTLING.with_borrow_mut(|s| s.waiting.remove(&id)) {
+                let _ = tell.send(Settled { outcome, failure, status, body, replayed });
+            }
+        });
 }
 
 /// A new request's id, and where its outcome will arrive.
-fn wait_for_outcome() -> (u32, oneshot::Receiver<JsValue>) {
+fn wait_for_outcome() -> (u32, oneshot::Receiver<Settled>) {
     let (tell, told) = oneshot::channel();
     let id = SETTLING.with_borrow_mut(|s| {
         let id = s.next;
@@ -287,15 +289,20 @@ impl Transport for FetchTransport {
         };
         let limit = self.max_bytes;
         Box::pin(async move {
-            // Every request settles with an outcome: failures arrive classified in it.
-            let outcome: FetchOutcome = outcome.await.unwrap_or(JsValue::NULL).unchecked_into();
+            // Every request settles with an outcome: failures arrive classified in it. The
+            // sender goes only when the request is dropped, and with it this future.
+            let Ok(settled) = outcome.await else {
+                return Err(TransportError::Network("the request was dropped".into()));
+            };
             guard.disarm();
-            let status = outcome.status();
-            match outcome.failure() {
+            let Settled {
+                outcome, status, ..
+            } = settled;
+            match settled.failure {
                 0 => Ok(Reply {
                     status,
-                    body: outcome.body(),
-                    replayed: outcome.replayed(),
+                    body: settled.body,
+                    replayed: settled.replayed,
                 }),
                 2 => {
                     let after = outcome.retry_after_ms();
