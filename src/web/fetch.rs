@@ -215,6 +215,61 @@ thread_local! {
         });
 }
 
+impl Settled {
+    /// The outcome as the engine takes it: the reply, or the failure it was classified
+    /// as (`limit` is the byte cap a too-large reply was held to).
+    fn into_result(self, limit: u64) -> Result<Reply<JsValue>, TransportError> {
+        let Settled {
+            outcome,
+            failure,
+            status,
+            body,
+            replayed,
+        } = self;
+        match failure {
+            0 => Ok(Reply {
+                status,
+                body,
+                replayed,
+            }),
+            2 => {
+                let after = outcome.retry_after_ms();
+                if after.is_nan() {
+                    Err(TransportError::Status(status))
+                } else {
+                    Err(TransportError::Throttled {
+                        status,
+                        retry_after_ms: Some(after),
+                    })
+                }
+            }
+            3 => Err(TransportError::Body {
+                status,
+                content_type: outcome.content_type(),
+                excerpt: outcome.excerpt(),
+                reason: outcome.reason(),
+            }),
+            4 => Err(TransportError::Empty {
+                status,
+                content_type: outcome.content_type(),
+            }),
+            5 => {
+                let length = outcome.length();
+                Err(TransportError::TooLarge {
+                    status,
+                    limit,
+                    declared: (length >= 0.0).then_some(length as u64),
+                })
+            }
+            6 => Err(TransportError::Redirected {
+                status: (status != 0).then_some(status),
+                origin: Some(outcome.reason()).filter(|o| !o.is_empty()),
+            }),
+            _ => Err(TransportError::Network(outcome.reason())),
+        }
+    }
+}
+
 /// A new request's id, and where its outcome will arrive.
 fn wait_for_outcome() -> (u32, oneshot::Receiver<Settled>) {
     let (tell, told) = oneshot::channel();
@@ -295,50 +350,7 @@ impl Transport for FetchTransport {
                 return Err(TransportError::Network("the request was dropped".into()));
             };
             guard.disarm();
-            let Settled {
-                outcome, status, ..
-            } = settled;
-            match settled.failure {
-                0 => Ok(Reply {
-                    status,
-                    body: settled.body,
-                    replayed: settled.replayed,
-                }),
-                2 => {
-                    let after = outcome.retry_after_ms();
-                    if after.is_nan() {
-                        Err(TransportError::Status(status))
-                    } else {
-                        Err(TransportError::Throttled {
-                            status,
-                            retry_after_ms: Some(after),
-                        })
-                    }
-                }
-                3 => Err(TransportError::Body {
-                    status,
-                    content_type: outcome.content_type(),
-                    excerpt: outcome.excerpt(),
-                    reason: outcome.reason(),
-                }),
-                4 => Err(TransportError::Empty {
-                    status,
-                    content_type: outcome.content_type(),
-                }),
-                5 => {
-                    let length = outcome.length();
-                    Err(TransportError::TooLarge {
-                        status,
-                        limit,
-                        declared: (length >= 0.0).then_some(length as u64),
-                    })
-                }
-                6 => Err(TransportError::Redirected {
-                    status: (status != 0).then_some(status),
-                    origin: Some(outcome.reason()).filter(|o| !o.is_empty()),
-                }),
-                _ => Err(TransportError::Network(outcome.reason())),
-            }
+            settled.into_result(limit)
         })
     }
 }
