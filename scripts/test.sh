@@ -223,9 +223,10 @@ step_mock_start() {
   echo "GET http://127.0.0.1:$PC_MOCK_PORT/health -> $status"
 }
 # The browser never loaded the test page: wasm-bindgen-test-runner's page still says
-# "Loading scripts..." when it gives up. Seen once in about ten runs (a renderer that hung
-# before any script ran, "Timed out receiving message from renderer"): no test ran, and
-# none failed.
+# "Loading scripts..." when it gives up (a renderer that hung before any script ran,
+# "Timed out receiving message from renderer"): no test ran, and none failed. Seen on a
+# machine where Chromium processes of runs killed with SIGKILL were still alive; with none
+# left, the same clone passed at once.
 PAGE_NEVER_LOADED='Loading scripts...Failed to detect test as having been run'
 
 # wasm-pack test in a headless browser ("$@": which one). Once more, and only once, when
