@@ -25,7 +25,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 import { startStaticServer } from '../scripts/serve.mjs';
 import { CHROMIUM_ARGS, withPkgBuildLock, buildPkg } from '../tests/e2e/helpers.mjs';
+import { newestPackageSource } from '../scripts/package-sources.mjs';
 import { runCallers, warmUp } from './caller.js';
 import { judgeRun, judgeLoad, traceOf, INVARIANTS, SETTLE_SLACK_MS } from './judge.mjs';
 import { report } from './table.mjs';
@@ -184,22 +185,6 @@ const fail = (what, err) => errors.push(`${what}: ${err?.stack ?? err?.message ?
 
 // ------------------------------------------------------------------ the builds
 
-function newestMtime(paths) {
-  let newest = 0;
-  let which = null;
-  const visit = (p) => {
-    if (!existsSync(p)) return;
-    const st = statSync(p);
-    if (st.isDirectory()) {
-      for (const e of readdirSync(p)) visit(join(p, e));
-    } else if (st.mtimeMs > newest) {
-      newest = st.mtimeMs;
-      which = p;
-    }
-  };
-  paths.forEach(visit);
-  return { mtimeMs: newest, file: which };
-}
 
 /**
  * Builds `dir` with scripts/build-pkg.mjs when it is missing or older than the sources (the
@@ -212,7 +197,7 @@ async function ensureBuild(target, dir, given) {
     if (target === 'nodejs' && !existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
     return { target, given: dir, built: false, builtAt: new Date(statSync(wasm).mtimeMs).toISOString() };
   }
-  const sources = newestMtime(['src', 'js', 'Cargo.toml', 'Cargo.lock', 'scripts/build-pkg.mjs'].map((p) => join(ROOT, p)));
+  const sources = newestPackageSource();
   const fresh = () => existsSync(wasm) && existsSync(join(dir, 'parallel_composer.js')) && statSync(wasm).mtimeMs >= sources.mtimeMs;
   const markCommonJs = () => {
     // The root package.json says "type": "module"; the nodejs build is CommonJS (as scripts/pack.mjs marks it).

@@ -37,7 +37,7 @@
 // calls stopAll(), which stops every child this module started and has not seen exit. Nothing is hard-coded but
 // the settings' defaults: every figure is measured in the run.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -48,6 +48,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 import { SERVICES } from '../page/contract.js';
+import { newestPackageSource } from '../../scripts/package-sources.mjs';
 import { jsEager, jsStaged } from './order-js.mjs';
 
 const NODE_DIR = dirname(fileURLToPath(import.meta.url));
@@ -117,22 +118,6 @@ const forceGc = (() => {
 
 // ------------------------------------------------------------------ the nodejs build
 
-function newestMtime(paths) {
-  let newest = 0;
-  let which = null;
-  const visit = (p) => {
-    if (!existsSync(p)) return;
-    const st = statSync(p);
-    if (st.isDirectory()) {
-      for (const e of readdirSync(p)) visit(join(p, e));
-    } else if (st.mtimeMs > newest) {
-      newest = st.mtimeMs;
-      which = p;
-    }
-  };
-  paths.forEach(visit);
-  return { mtimeMs: newest, file: which };
-}
 
 /**
  * The --target nodejs build in `dir` (default target/bench-node/pkg/), built with
@@ -151,7 +136,7 @@ export async function ensureNodeBuild({ dir = DEFAULT_NODE_PKG, given = null, lo
     if (!existsSync(join(target, 'package.json'))) markCommonJs();
     return { dir: target, given: true, built: false, builtAt: new Date(statSync(wasm).mtimeMs).toISOString(), wasmBytes: statSync(wasm).size };
   }
-  const sources = newestMtime(['src', 'js', 'Cargo.toml', 'Cargo.lock', 'scripts/build-pkg.mjs'].map((p) => join(ROOT, p)));
+  const sources = newestPackageSource();
   const fresh = () => existsSync(wasm) && existsSync(glue) && statSync(wasm).mtimeMs >= sources.mtimeMs;
   let built = false;
   if (!fresh()) {

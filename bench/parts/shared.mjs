@@ -12,6 +12,7 @@ import { gzipSync, constants as zlibConstants } from 'node:zlib';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { withPkgBuildLock, buildPkg } from '../../tests/e2e/helpers.mjs';
+import { newestPackageSource } from '../../scripts/package-sources.mjs';
 import { SERVICES } from '../page/contract.js';
 
 export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -195,29 +196,13 @@ export function check(name, ok, detail = '', { quiet = false } = {}) {
 
 // ------------------------------------------------------------------ the package
 
-export function newestMtime(paths) {
-  let newest = 0;
-  let which = null;
-  const visit = (p) => {
-    if (!existsSync(p)) return;
-    const st = statSync(p);
-    if (st.isDirectory()) {
-      for (const e of readdirSync(p)) visit(join(p, e));
-    } else if (st.mtimeMs > newest) {
-      newest = st.mtimeMs;
-      which = p;
-    }
-  };
-  paths.forEach(visit);
-  return { mtimeMs: newest, file: which };
-}
 
 /**
  * pkg/ must hold a release --target web build at least as new as the sources; otherwise
  * scripts/build-pkg.mjs builds it (under the lock the e2e tests use, so no two builds race).
  */
 export async function ensureFreshPkg() {
-  const sources = newestMtime(['src', 'js', 'Cargo.toml', 'Cargo.lock', 'scripts/build-pkg.mjs'].map((p) => join(ROOT, p)));
+  const sources = newestPackageSource();
   const have = existsSync(WASM_FILE) && existsSync(GLUE_FILE);
   const stale = have && statSync(WASM_FILE).mtimeMs < sources.mtimeMs;
   if (have && !stale) return { built: false, why: 'present and newer than the sources' };
