@@ -12,6 +12,7 @@
 // (Part A2 runs part A's implementations under CPU throttling; part D loads the package
 // itself in blank.html.)
 import { SERVICES, graphDeps, planOf, edgeCount, depthOf } from './contract.js';
+import { orderSteps } from './order-steps.js';
 
 let pc = null; // the package: pkg/parallel_composer.js
 let wasm = null; // what init() resolved to (the wasm exports, for the memory size)
@@ -34,73 +35,6 @@ function wasmMemoryBytes() {
 
 // ------------------------------------------------------------------ part A: the order flow
 
-/**
- * The order contract, one function per service, as a portal team writes it by hand: the
- * same requests and JSON bodies as composeOrder() (README.md), the same money rules (tax on
- * subtotal - discount; total = subtotal - discount + shipping.cost + tax.amount), the same
- * outcome rules (fraud must approve, payment must be authorized, a failed notification
- * does not fail the order). Each step takes the replies so far.
- */
-function orderSteps(S, req, f = fetch) {
-  async function get(url) {
-    const res = await f(url);
-    if (res.status < 200 || res.status > 299) throw new Error(`GET ${url}: HTTP ${res.status}`);
-    return res.json();
-  }
-  // Like the composer, every write carries an Idempotency-Key, so it is safe to repeat.
-  async function post(url, body) {
-    const headers = { 'Content-Type': 'application/json', 'Idempotency-Key': crypto.randomUUID() };
-    const res = await f(url, { method: 'POST', headers, body: JSON.stringify(body) });
-    if (res.status < 200 || res.status > 299) throw new Error(`POST ${url}: HTTP ${res.status}`);
-    return res.json();
-  }
-  const total = (r) => r.pricing.subtotal - r.pricing.discount + r.shipping.cost + r.tax.amount;
-  return {
-    customer: () => get(`${S.customer}/customers/${encodeURIComponent(req.customerId)}`),
-    cart: () => get(`${S.cart}/carts/${encodeURIComponent(req.cartId)}`),
-    inventory: (r) => post(`${S.inventory}/reservations`, { cartId: req.cartId, items: r.cart.items }),
-    pricing: (r) => post(`${S.pricing}/quotes`, { items: r.cart.items, tier: r.customer.tier }),
-    shipping: (r) => post(`${S.shipping}/quotes`, {
-      items: r.cart.items, address: r.customer.address, option: req.shippingOption,
-    }),
-    fraud: async (r) => {
-      const check = await post(`${S.fraud}/checks`, { customerId: req.customerId, email: r.customer.email, cartId: req.cartId });
-      if (check.decision !== 'approve') throw new Error(`fraud check: ${check.decision}`);
-      return check;
-    },
-    tax: (r) => post(`${S.tax}/quotes`, { amount: r.pricing.subtotal - r.pricing.discount, address: r.customer.address }),
-    payment: async (r) => {
-      const auth = await post(`${S.payment}/authorizations`, {
-        customerId: req.customerId, paymentMethodId: req.paymentMethodId, amount: total(r), currency: r.pricing.currency,
-      });
-      if (auth.status !== 'authorized') throw new Error(`payment: ${auth.status}`);
-      return auth;
-    },
-    order: (r) => post(`${S.order}/orders`, {
-      customerId: req.customerId,
-      cartId: req.cartId,
-      reservationId: r.inventory.reservationId,
-      authorizationId: r.payment.authorizationId,
-      total: total(r),
-      currency: r.pricing.currency,
-    }),
-    notification: (r) => post(`${S.notification}/notifications`, {
-      orderId: r.order.orderId, email: r.customer.email, template: 'order-confirmation',
-    }).then(
-      (n) => ({ sent: true, notificationId: n.notificationId }),
-      (error) => ({ sent: false, error: String(error) }),
-    ),
-    result: (r) => ({
-      orderId: r.order.orderId,
-      status: r.order.status,
-      total: total(r),
-      currency: r.pricing.currency,
-      tax: r.tax.amount,
-      shippingCost: r.shipping.cost,
-      notificationSent: r.notification.sent,
-    }),
-  };
-}
 
 const ORDER_IMPLS = {
   /** Await each call in turn, in stage order. */

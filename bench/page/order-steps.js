@@ -1,0 +1,74 @@
+// The create-order flow's calls written by hand, shared by the benchmark page (Chromium,
+// bench/page/bench.js) and the Node benchmark (bench/node/order-js.mjs): one copy of what
+// each call sends, which bench/run.mjs part A and bench/node/bff.mjs check against what
+// composeOrder() sends, request by request, in the mock's log. No DOM: the platform's
+// fetch and crypto only.
+
+/**
+ * The order contract, one function per service, as a team writes it by hand: the same
+ * requests and JSON bodies as composeOrder() (README.md), the same money rules (tax on
+ * subtotal - discount; total = subtotal - discount + shipping.cost + tax.amount), the same
+ * outcome rules (fraud must approve, payment must be authorized, a failed notification
+ * does not fail the order). Each step takes the replies so far (`r`); `result` is what the
+ * order comes to. `f` is the fetch to use.
+ */
+export function orderSteps(S, req, f = fetch) {
+  async function get(url) {
+    const res = await f(url);
+    if (res.status < 200 || res.status > 299) throw new Error(`GET ${url}: HTTP ${res.status}`);
+    return res.json();
+  }
+  // Like the composer, every write carries an Idempotency-Key, so it is safe to repeat.
+  async function post(url, body) {
+    const headers = { 'Content-Type': 'application/json', 'Idempotency-Key': crypto.randomUUID() };
+    const res = await f(url, { method: 'POST', headers, body: JSON.stringify(body) });
+    if (res.status < 200 || res.status > 299) throw new Error(`POST ${url}: HTTP ${res.status}`);
+    return res.json();
+  }
+  const total = (r) => r.pricing.subtotal - r.pricing.discount + r.shipping.cost + r.tax.amount;
+  return {
+    customer: () => get(`${S.customer}/customers/${encodeURIComponent(req.customerId)}`),
+    cart: () => get(`${S.cart}/carts/${encodeURIComponent(req.cartId)}`),
+    inventory: (r) => post(`${S.inventory}/reservations`, { cartId: req.cartId, items: r.cart.items }),
+    pricing: (r) => post(`${S.pricing}/quotes`, { items: r.cart.items, tier: r.customer.tier }),
+    shipping: (r) => post(`${S.shipping}/quotes`, {
+      items: r.cart.items, address: r.customer.address, option: req.shippingOption ?? 'standard',
+    }),
+    fraud: async (r) => {
+      const check = await post(`${S.fraud}/checks`, { customerId: req.customerId, email: r.customer.email, cartId: req.cartId });
+      if (check.decision !== 'approve') throw new Error(`fraud check: ${check.decision}`);
+      return check;
+    },
+    tax: (r) => post(`${S.tax}/quotes`, { amount: r.pricing.subtotal - r.pricing.discount, address: r.customer.address }),
+    payment: async (r) => {
+      const auth = await post(`${S.payment}/authorizations`, {
+        customerId: req.customerId, paymentMethodId: req.paymentMethodId, amount: total(r), currency: r.pricing.currency,
+      });
+      if (auth.status !== 'authorized') throw new Error(`payment: ${auth.status}`);
+      return auth;
+    },
+    order: (r) => post(`${S.order}/orders`, {
+      customerId: req.customerId,
+      cartId: req.cartId,
+      reservationId: r.inventory.reservationId,
+      authorizationId: r.payment.authorizationId,
+      total: total(r),
+      currency: r.pricing.currency,
+    }),
+    notification: (r) => post(`${S.notification}/notifications`, {
+      orderId: r.order.orderId, email: r.customer.email, template: 'order-confirmation',
+    }).then(
+      (n) => ({ sent: true, notificationId: n.notificationId }),
+      (error) => ({ sent: false, error: String(error) }),
+    ),
+    result: (r) => ({
+      orderId: r.order.orderId,
+      status: r.order.status,
+      total: total(r),
+      currency: r.pricing.currency,
+      tax: r.tax.amount,
+      shippingCost: r.shipping.cost,
+      notificationSent: r.notification.sent,
+    }),
+  };
+}
