@@ -1,20 +1,23 @@
 #!/usr/bin/env node
-// Builds the wasm package: `wasm-pack build --release`, plus the one thing wasm-pack cannot
-// do for the nodejs target.
+// Builds the wasm package: `wasm-pack build --release`, then the JS glue in one file.
 //
 //   node scripts/build-pkg.mjs [--target web|bundler|nodejs] [--out-dir pkg] [--dev]
 //
 // Plain `wasm-pack build --target <any>` already gives a complete module: `ComposeError`
 // (js/compose-error.js) is re-exported by wasm-bindgen itself (`#[wasm_bindgen(reexport)]`
 // in src/bindings/records.rs), so `import { ComposeError } from './pkg/parallel_composer.js'`
-// works; this script only checks that it is there. What wasm-pack cannot do: the nodejs
-// target's glue is CommonJS and require()s the js/ snippets, which wasm-bindgen 0.2.130
-// still copies unchanged as ES modules; Node 20 before 20.19 cannot require() an ES module
-// ("Unexpected token 'export'"), so for --target nodejs the snippets are turned into
-// CommonJS (see snippetsToCommonJs). scripts/pack.mjs runs this once per target to make
-// the npm package.
+// works; this script checks that it is there.
+//
+// What it adds, for the web and nodejs targets: the glue and its js/ snippets, which
+// wasm-bindgen leaves as six files, become one (esbuild; see bundleGlue). In a browser
+// that loads the glue as a module, the snippets were a second round of requests after the
+// glue itself, measured at about half the cold start's import time (docs/performance.md,
+// part D). For Node it also makes the snippets CommonJS: wasm-bindgen copies them as ES
+// modules, which the CommonJS glue cannot require() on Node 20 before 20.19. The bundler
+// target is left as wasm-bindgen writes it: the application's bundler flattens it.
+// scripts/pack.mjs runs this once per target to make the npm package.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,36 +66,38 @@ if (!readFileSync(exporter, 'utf8').includes(exported)) {
   console.error(`build-pkg: ${exporter} does not export ComposeError; did the binding's reexport change?`);
   process.exit(1);
 }
-if (target === 'nodejs') snippetsToCommonJs(join(outDir, 'snippets'));
+if (target !== 'bundler') bundleGlue(entry, target);
 console.log(`build-pkg: ${target} package in ${outDir}`);
 
 /**
- * The nodejs target's glue is CommonJS and require()s the snippets (js/*.js), which
- * wasm-bindgen copies unchanged, as ES modules. Only Node 20.19+ and 22.12+ can require()
- * an ES module, so on the Node 20 the package supports the glue would throw "Unexpected
- * token 'export'". The snippets export only top-level classes and functions and import
- * nothing, which makes the conversion a matter of moving the `export` keywords to
- * `module.exports` lines; anything else is refused rather than half converted.
+ * Bundles the glue `entry` and the js/ snippets it imports into `entry` itself (an ES
+ * module for web, CommonJS for nodejs), and removes the snippets. Comments go (the .d.ts
+ * keeps the documentation); nothing is minified, so a stack trace still reads.
  */
-function snippetsToCommonJs(dir) {
-  const files = existsSync(dir) ? readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.js')) : [];
-  if (files.length === 0) {
-    console.error(`build-pkg: no snippets under ${dir}; did the binding change?`);
+function bundleGlue(entry, target) {
+  const snippets = join(dirname(entry), 'snippets');
+  if (!existsSync(snippets)) {
+    console.error(`build-pkg: no snippets under ${snippets}; did the binding change?`);
     process.exit(1);
   }
-  for (const file of files) {
-    const path = join(dir, file);
-    const names = [];
-    const source = readFileSync(path, 'utf8').replace(/^export ((?:async )?(?:function|class) ([A-Za-z_$][\w$]*))/gm, (_, decl, name) => {
-      names.push(name);
-      return decl;
-    });
-    const left = /^\s*(?:export|import)\b.*$/m.exec(source);
-    if (left || names.length === 0) {
-      console.error(`build-pkg: cannot turn ${path} into CommonJS (${left ? `line: ${left[0]}` : 'it exports nothing'})`);
-      process.exit(1);
-    }
-    const exportsLines = names.map((name) => `module.exports.${name} = ${name};`).join('\n');
-    writeFileSync(path, `'use strict';\n${source}\n${exportsLines}\n`);
+  // The nodejs glue names each snippet as require(String.raw`./snippets/...`), a tagged
+  // template esbuild does not follow; the same path as a plain string is followed.
+  const source = readFileSync(entry, 'utf8');
+  writeFileSync(entry, source.replace(/require\(String\.raw`(\.\/snippets\/[^`\\]+)`\)/g, (_, path) => `require(${JSON.stringify(path)})`));
+  const format = target === 'nodejs' ? ['--format=cjs', '--platform=node'] : ['--format=esm', '--platform=browser'];
+  const bundle = spawnSync(
+    'esbuild',
+    [entry, '--bundle', ...format, '--log-level=warning', `--outfile=${entry}`, '--allow-overwrite'],
+    { cwd: root, env, stdio: 'inherit' },
+  );
+  if (bundle.status !== 0) {
+    console.error(`build-pkg: esbuild could not bundle ${entry} (exit ${bundle.status})`);
+    process.exit(bundle.status ?? 1);
   }
+  const left = /(?:from\s*|require\()\s*(?:String\.raw)?[`'"]\.\/snippets\//.exec(readFileSync(entry, 'utf8'));
+  if (left) {
+    console.error(`build-pkg: ${entry} still loads a snippet after bundling: ${left[0]}`);
+    process.exit(1);
+  }
+  rmSync(snippets, { recursive: true, force: true });
 }
