@@ -138,6 +138,8 @@ async function readCapped(response, maxBytes, controller) {
   return UTF8.decode(bytes);
 }
 
+const broke = (error) => new FetchOutcome(NETWORK, 0, null, `reading the reply failed: ${describe(error)}`);
+
 async function readBody(response, head, maxBytes, controller) {
   const status = response.status;
   const contentType = header(response, 'content-type');
@@ -153,7 +155,6 @@ async function readBody(response, head, maxBytes, controller) {
     controller.abort();
     return outcome(TOO_LARGE, response, contentType, { length: Number(declared) });
   }
-  const broke = (error) => new FetchOutcome(NETWORK, 0, null, `reading the reply failed: ${describe(error)}`);
   // A declared length within the cap bounds the read (the browser stops at it), so the
   // body is read whole by the platform, as text (as fast as response.json(); an
   // ArrayBuffer and a TextDecoder cost 8-15% more on 1 MiB replies). Only a body of unknown or compressed length is
@@ -188,7 +189,7 @@ async function readBody(response, head, maxBytes, controller) {
   } else {
     // A stand-in with json() alone: neither the cap nor an excerpt can be had.
     try {
-      return new FetchOutcome(OK, status, await response.json(), '');
+      return replied(response, await response.json());
     } catch (error) {
       return outcome(BODY, response, contentType, { reason: describe(error) });
     }
@@ -196,12 +197,13 @@ async function readBody(response, head, maxBytes, controller) {
   if (text === null) return outcome(TOO_LARGE, response, contentType);
   if (text.length === 0) return outcome(EMPTY, response, contentType);
   try {
-    return new FetchOutcome(OK, status, parseReply(text), '');
+    return replied(response, parseReply(text));
   } catch (error) {
     return outcome(BODY, response, contentType, { excerpt: text.slice(0, EXCERPT), reason: describe(error) });
   }
 }
 
+// The outcome of a settled fetch, or a promise of it when the body must be read.
 function readReply(response, url, head, maxBytes, controller) {
   if (response === null || typeof response !== 'object') {
     return new FetchOutcome(NETWORK, 0, null, 'fetch did not resolve to a Response');
@@ -215,17 +217,16 @@ function readReply(response, url, head, maxBytes, controller) {
     release(response);
     return new FetchOutcome(STATUS, status, null, '', retryAfter(response));
   }
-  return readBody(response, head, maxBytes, controller).then((read) => {
-    // A service that replays a stored reply for an Idempotency-Key says so (Stripe's
-    // header): the write was made by an earlier request with that key, not by this one.
-    if (read.failure === OK) read.replayed = replayedHeader(response);
-    return read;
-  });
+  return readBody(response, head, maxBytes, controller);
 }
 
-function replayedHeader(response) {
+// A reply read. A service that replays a stored reply for an Idempotency-Key says so
+// (Stripe's header): the write was made by an earlier request with that key, not by this one.
+function replied(response, body) {
+  const o = new FetchOutcome(OK, response.status, body, '');
   const value = header(response, 'idempotent-replayed');
-  return value !== null && value.trim().toLowerCase() === 'true';
+  o.replayed = value !== null && value.trim().toLowerCase() === 'true';
+  return o;
 }
 
 // ---------------------------------------------------------------- big integers
@@ -364,18 +365,27 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
       init.body = bodyText(body);
       if (!hasType) init.headers['Content-Type'] = 'application/json';
     }
-    sent = Promise.resolve(fetchFn ? fetchFn(url, init) : fetch(url, init));
+    sent = fetchFn ? fetchFn(url, init) : fetch(url, init);
   } catch (error) {
     sent = Promise.reject(error);
   }
-  const failed = (error) => new FetchOutcome(NETWORK, 0, null, describe(error));
-  // Always settles with an outcome: a stand-in's odd Response that makes reading throw is
-  // a failure too. It goes to Rust through `onSettled`, one function for every request
-  // (src/web/fetch.rs), rather than through a promise Rust awaits, which would cost two
-  // closures made and released per request.
-  sent
-    .then((response) => readReply(response, url, method === 'HEAD', maxBytes, controller), failed)
-    .catch(failed)
-    .then((o) => onSettled(id, o, o.failure, o.status, o.body, o.replayed));
+  settle(sent, url, method === 'HEAD', maxBytes, controller, id, onSettled);
   return controller;
+}
+
+// Awaits the reply, reads it, and hands the outcome to `onSettled`: always an outcome (a
+// stand-in's odd Response that makes reading throw is a failure too). One async function,
+// not a chain of then() calls: each link of a chain costs a turn of the microtask queue,
+// which a chain of dependent calls pays in full. The outcome goes to Rust through
+// `onSettled`, one function for every request (src/web/fetch.rs), rather than through a
+// promise Rust awaits, which would cost two closures made and released per request.
+async function settle(sent, url, head, maxBytes, controller, id, onSettled) {
+  let o;
+  try {
+    o = readReply(await sent, url, head, maxBytes, controller);
+    if (!(o instanceof FetchOutcome)) o = await o;
+  } catch (error) {
+    o = new FetchOutcome(NETWORK, 0, null, describe(error));
+  }
+  onSettled(id, o, o.failure, o.status, o.body, o.replayed);
 }

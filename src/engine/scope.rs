@@ -205,6 +205,11 @@ impl<'a, V: Value> Scope<'a, V> {
                 self.url_value(call, h, v, seen <= in_path)
             },
         )?;
+        // Without a placeholder the URL is the template's text, which the plan's
+        // validation already checked; only a filled-in URL is checked again.
+        if call.url.placeholders().next().is_none() {
+            return Ok(url);
+        }
         check_filled_url(&call.url, &url).map_err(|why| {
             let from_input = call.url.placeholders().all(|h| h.root == INPUT);
             self.value_error(

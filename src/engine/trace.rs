@@ -111,10 +111,15 @@ impl TraceContext {
         if self.origins.is_empty() {
             return false;
         }
-        match crate::plan::template::origin_of(url) {
-            Some(origin) => self.origins.contains(&origin),
-            None => self.page.as_ref().is_some_and(|p| self.origins.contains(p)),
+        let mut has_origin = false;
+        for origin in &self.origins {
+            match crate::plan::template::origin_is(url, origin) {
+                Some(true) => return true,
+                Some(false) => has_origin = true,
+                None => break,
+            }
         }
+        !has_origin && self.page.as_ref().is_some_and(|p| self.origins.contains(p))
     }
 
     /// Gives `request` (span `n`) its `traceparent`, unless its origin is not one of the

@@ -741,7 +741,13 @@ fn check_url_shape(at: &str, url: &Template) -> Result<(), Error> {
             }
             Ok(())
         }
-        None if prefix.starts_with('/') && !prefix.starts_with("//") => Ok(()),
+        // `/\` is `//` to a browser: another host, not a path on the page's origin.
+        None if prefix.starts_with('/')
+            && !prefix.starts_with("//")
+            && !prefix.starts_with("/\\") =>
+        {
+            Ok(())
+        }
         None => Err(invalid_at(
             at,
             ".url must start with http://, https:// or a single `/` (relative to the page)",

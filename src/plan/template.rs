@@ -365,6 +365,29 @@ fn split_absolute(url: &str) -> Option<(&'static str, &str, &str)> {
     Some((scheme, authority, rest))
 }
 
+/// Whether `url` goes to `origin` (written as [`origin_of`] writes it): `None` when the
+/// URL has no origin of its own (relative, another scheme, no host), else [`origin_of`]'s
+/// answer. It builds no string when the URL's authority is already written as an origin
+/// writes it (no user, no port, no capital letter), as every request's URL is checked
+/// against the trace context's origins.
+pub fn origin_is(url: &str, origin: &str) -> Option<bool> {
+    let (scheme, authority, _) = split_absolute(url)?;
+    let plain = !authority.is_empty()
+        && !authority
+            .bytes()
+            .any(|b| b == b'@' || b == b':' || b.is_ascii_uppercase());
+    if !plain {
+        return origin_of(url).map(|o| o == origin);
+    }
+    let o = origin.as_bytes();
+    Some(
+        o.len() == scheme.len() + 3 + authority.len()
+            && o.starts_with(scheme.as_bytes())
+            && o.get(scheme.len()..scheme.len() + 3) == Some(b"://".as_slice())
+            && o.ends_with(authority.as_bytes()),
+    )
+}
+
 /// The origin of an absolute http(s) URL, as `URL.origin` writes it: the scheme, the host
 /// in lower case (after any `user@`), and the port unless it is the scheme's default.
 /// `None` for a relative URL, another scheme or an empty host.
@@ -925,6 +948,16 @@ mod tests {
         ];
         for (url, origin) in cases {
             assert_eq!(origin_of(url).as_deref(), origin, "{url}");
+            // origin_is answers as origin_of does, for the right origin and for others.
+            for candidate in cases.iter().filter_map(|(_, o)| *o) {
+                let expected = origin.map(|o| o == candidate);
+                assert_eq!(origin_is(url, candidate), expected, "{url} vs {candidate}");
+            }
+            assert_eq!(
+                origin_is(url, "https://api.example.evil"),
+                origin.map(|_| false)
+            );
+            assert_eq!(origin_is(url, "https:/api.example"), origin.map(|_| false));
         }
         assert_eq!(
             parse_origin("https://API.example:443").as_deref(),

@@ -194,10 +194,29 @@ const MAX_DEPTH: usize = 128;
 /// serde's error machinery out of the .wasm, and lets errors name the exact place
 /// (`plan.calls.a.body`). `undefined` properties are skipped, as `JSON.stringify` does.
 pub(crate) fn json_from_js(value: &JsValue, at: &str) -> Result<Json, String> {
-    read(value, at, 0)
+    read(value, At::Root(at), 0)
 }
 
-fn read(value: &JsValue, at: &str, depth: usize) -> Result<Json, String> {
+/// Where a value is (`plan.calls.a.after.0`), written out only for a message: a plan is
+/// read at every composition, and a path string per value read showed in profiles.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Root(&'a str),
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Root(name) => f.write_str(name),
+            At::Key(parent, key) => write!(f, "{parent}.{key}"),
+            At::Index(parent, i) => write!(f, "{parent}.{i}"),
+        }
+    }
+}
+
+fn read(value: &JsValue, at: At, depth: usize) -> Result<Json, String> {
     if depth > MAX_DEPTH {
         return Err(format!(
             "{at} is nested more than {MAX_DEPTH} levels deep (or is cyclic)"
@@ -214,7 +233,7 @@ fn read(value: &JsValue, at: &str, depth: usize) -> Result<Json, String> {
             let array: &Array = value.unchecked_ref();
             let mut items = Vec::with_capacity(array.length() as usize);
             for (i, item) in array.iter().enumerate() {
-                items.push(read(&item, &format!("{at}.{i}"), depth + 1)?);
+                items.push(read(&item, At::Index(&at, i), depth + 1)?);
             }
             return Ok(Json::Array(items));
         }
@@ -245,7 +264,7 @@ fn read(value: &JsValue, at: &str, depth: usize) -> Result<Json, String> {
 }
 
 /// A plain object's own enumerable properties, in their order (`undefined` ones skipped).
-fn read_object(value: &JsValue, at: &str, depth: usize) -> Result<Json, String> {
+fn read_object(value: &JsValue, at: At, depth: usize) -> Result<Json, String> {
     let object: &Object = value.unchecked_ref();
     let keys = Object::keys(object);
     let mut entries = Vec::with_capacity(keys.length() as usize);
@@ -255,7 +274,7 @@ fn read_object(value: &JsValue, at: &str, depth: usize) -> Result<Json, String> 
         if item.is_undefined() {
             continue;
         }
-        let item = read(&item, &format!("{at}.{name}"), depth + 1)?;
+        let item = read(&item, At::Key(&at, &name), depth + 1)?;
         entries.push((name, item));
     }
     Ok(Json::Object(entries))

@@ -708,7 +708,11 @@ pub async fn header_values_fetch_would_refuse_are_refused_before_sending() {
 pub async fn url_templates_that_let_a_value_steer_are_refused_at_validation() {
     let long_template = format!("https://api.example/{}", "a".repeat(8192));
     let long_placeholder = format!("https://api.example/{{input.{}}}", "a".repeat(251));
-    let cases: [(&str, &str); 8] = [
+    let cases: [(&str, &str); 9] = [
+        (
+            "/\\evil.example/x",
+            "must start with http://, https:// or a single `/`",
+        ),
         (
             "https://{input.host}/x",
             "the host must be written in the template, not come from a placeholder",
