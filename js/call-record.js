@@ -18,3 +18,12 @@ export function callRecord(state, status, attempts, startMs, endMs, error, queue
     replayed,
   };
 }
+
+// The plan's call names as JS strings, from one text of names each ended by a line break
+// (a name holds no line break: letters, digits, `_`, `-`, `$`). One string crosses from
+// Rust instead of one per call, each of which cost a UTF-8 decode (src/bindings/run.rs).
+export function callNames(text) {
+  const names = text.split('\n');
+  names.pop();
+  return names;
+}

@@ -97,6 +97,10 @@ extern "C" {
         shared_from: &JsValue,
         replayed: bool,
     ) -> JsValue;
+
+    /// Splits the names [`names_js`](super::run::names_js) joined, each ended by `\n`.
+    #[wasm_bindgen(js_name = callNames)]
+    pub(crate) fn call_names(text: &str) -> Vec<JsValue>;
 }
 
 /// One call's record, `calls[<call>]`; `names` (the plan's, as JS strings) name the call
