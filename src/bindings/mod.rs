@@ -7,6 +7,7 @@
 //! - `records.rs`: records, errors and results, written by serde;
 //! - `events.rs`: the `onEvent` sink;
 //! - `run.rs`: reading a plan and running it over the browser's transport;
+//! - `plan_cache.rs` and `order_cache.rs`: plans read once, a frozen one and the order's;
 //! - `fields.rs`: how every reader here turns a JS object into a derived type;
 //! - `types.d.ts` and `protocol.rs`: the TypeScript types, hand-written where they
 //!   describe, generated where they list names the Rust code defines.
@@ -15,6 +16,7 @@ mod events;
 mod fields;
 mod options;
 mod order_cache;
+mod plan_cache;
 mod protocol;
 mod records;
 mod request;
@@ -26,10 +28,10 @@ use crate::error::Error;
 use crate::order::{self, OrderHooks};
 use crate::plan::DEFAULT_MAX_CALLS;
 use options::{read_options, Entry};
-use order_cache::OrderPlan;
+use plan_cache::ReadPlan;
 use records::{compose_error, no_calls, records_js, to_js, unsent_error};
 use records::{CompensationRecordJs, Js};
-use run::{check_json_input, execute, names_js, read_plan, read_plan_and_options};
+use run::{check_json_input, execute, read_plan, read_plan_and_options};
 use run::{unsent_records, Executed};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -143,6 +145,9 @@ pub fn validate_plan(plan: PlanJs) -> Result<PlanSummaryJs, JsValue> {
 ///
 /// Rejects with a `ComposeError` whose `calls` says how every call ended. Nothing is
 /// sent when the plan, the input or the options are invalid.
+///
+/// The plan is read at every composition, unless it is frozen all the way down: such a
+/// plan cannot change, and is read once for every composition with the same object.
 #[wasm_bindgen]
 pub async fn compose(
     plan: PlanJs,
@@ -150,10 +155,9 @@ pub async fn compose(
     options: Option<ComposeOptionsJs>,
 ) -> Result<ComposeResultJs, JsValue> {
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-    let (plan, options) = read_plan_and_options(&plan.into(), &options)?;
+    let (ReadPlan { plan, names }, options) = read_plan_and_options(&plan.into(), &options)?;
     let input: JsValue = input.into();
     check_json_input(&plan, &input).map_err(|e| unsent_error(&e, &unsent_records(&plan)))?;
-    let names = names_js(&plan);
     let executed = execute(&plan, &input, &options, &NoHooks, &names).await;
     let outcome = &executed.outcome;
     let calls = records_js(&names, &outcome.records);
@@ -209,7 +213,7 @@ pub async fn compose_order(
     let request = request::read_request(&request.into()).map_err(fail)?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let options = read_options(&options, Entry::Order).map_err(fail)?;
-    let OrderPlan { plan, names } = order_urls(&options)
+    let ReadPlan { plan, names } = order_urls(&options)
         .and_then(order_cache::order_plan)
         .map_err(fail)?;
     let input: JsValue = request.to_input();

@@ -7,27 +7,18 @@
 //! before. A plan is immutable once read, so sharing it between compositions in flight
 //! changes nothing they do; its call names, as JS strings, are kept with it.
 
+use super::plan_cache::ReadPlan;
 use crate::error::Error;
 use crate::order;
-use crate::plan::Plan;
 use std::cell::RefCell;
-use std::rc::Rc;
-use wasm_bindgen::JsValue;
-
-/// A plan read for a set of service URLs, and its call names as JS strings.
-#[derive(Clone)]
-pub(crate) struct OrderPlan {
-    pub plan: Rc<Plan>,
-    pub names: Rc<[JsValue]>,
-}
 
 thread_local! {
-    static LAST: RefCell<Option<(Vec<String>, OrderPlan)>> = const { RefCell::new(None) };
+    static LAST: RefCell<Option<(Vec<String>, ReadPlan)>> = const { RefCell::new(None) };
 }
 
 /// The order flow's plan over `urls` (in the order of the services), read once for the
 /// same URLs.
-pub(crate) fn order_plan(urls: Vec<String>) -> Result<OrderPlan, Error> {
+pub(crate) fn order_plan(urls: Vec<String>) -> Result<ReadPlan, Error> {
     if let Some(kept) = LAST.with_borrow(|last| {
         last.as_ref()
             .filter(|(kept_urls, _)| *kept_urls == urls)
@@ -35,12 +26,7 @@ pub(crate) fn order_plan(urls: Vec<String>) -> Result<OrderPlan, Error> {
     }) {
         return Ok(kept);
     }
-    let plan = order::plan(&urls)?;
-    let names = super::run::names_js(&plan).into();
-    let read = OrderPlan {
-        plan: Rc::new(plan),
-        names,
-    };
+    let read = ReadPlan::new(order::plan(&urls)?);
     LAST.with_borrow_mut(|last| *last = Some((urls, read.clone())));
     Ok(read)
 }

@@ -3,7 +3,8 @@
 
 use super::events::event_sink;
 use super::options::{read_options, Entry, RunOptions, TraceOption};
-use super::records::{call_names, records_js, unsent_error};
+use super::plan_cache::{self, ReadPlan};
+use super::records::{records_js, unsent_error};
 use crate::engine::hooks::Hooks;
 use crate::engine::outcome::Outcome;
 use crate::engine::record::{CallRecord, CallState};
@@ -25,23 +26,10 @@ pub(crate) struct Executed {
     pub trace_id: Option<String>,
 }
 
-/// The plan's call names as JS strings, converted once per composition and shared by
-/// `data`, `calls`, the compensations and the events: as one text that JavaScript splits,
-/// since a string per name cost a crossing and a UTF-8 decode each (bench B's profile).
-pub(crate) fn names_js(plan: &Plan) -> Vec<JsValue> {
-    let length = plan.calls().iter().map(|c| c.name.len() + 1).sum();
-    let mut text = String::with_capacity(length);
-    for call in plan.calls() {
-        text.push_str(&call.name);
-        text.push('\n');
-    }
-    call_names(&text)
-}
-
 /// Every call's record before anything was sent.
 pub(crate) fn unsent_records(plan: &Plan) -> JsValue {
     let unsent = vec![CallRecord::default(); plan.calls().len()];
-    records_js(&names_js(plan), &unsent)
+    records_js(&super::plan_cache::names_js(plan), &unsent)
 }
 
 /// Reads and validates a plan of at most `max_calls` calls. The count is checked before
@@ -67,14 +55,16 @@ pub(crate) fn read_plan(plan: &JsValue, max_calls: usize) -> Result<Plan, Error>
 pub(crate) fn read_plan_and_options(
     plan: &JsValue,
     options: &JsValue,
-) -> Result<(Plan, RunOptions), JsValue> {
+) -> Result<(ReadPlan, RunOptions), JsValue> {
     let read = read_options(options, Entry::Compose);
     let max_calls = read.as_ref().map_or(DEFAULT_MAX_CALLS, |o| o.max_calls);
-    let plan = read_plan(plan, max_calls).map_err(|e| unsent_error(&e, &Object::new()))?;
-    let options = read.map_err(|e| unsent_error(&e, &unsent_records(&plan)))?;
+    let plan = plan_cache::read(plan, max_calls).map_err(|e| unsent_error(&e, &Object::new()))?;
+    let unsent = || records_js(&plan.names, &vec![CallRecord::default(); plan.names.len()]);
+    let options = read.map_err(|e| unsent_error(&e, &unsent()))?;
     if let Some(allowed) = &options.allowed_origins {
-        plan.check_origins(allowed, page_origin().as_deref())
-            .map_err(|e| unsent_error(&e, &unsent_records(&plan)))?;
+        plan.plan
+            .check_origins(allowed, page_origin().as_deref())
+            .map_err(|e| unsent_error(&e, &unsent()))?;
     }
     Ok((plan, options))
 }

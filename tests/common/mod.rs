@@ -129,6 +129,11 @@ macro_rules! shared_suite {
             order_plan_refuses_bad_options_as_compose_order_does,
             a_hostile_base_url_cannot_add_placeholders_to_the_order_plan,
         );
+        // A plan that cannot change is read once, and nothing else (tests/common/plans.rs).
+        shared_suite!(
+            a_frozen_plan_runs_again_as_written_and_the_limits_still_hold,
+            a_plan_that_can_change_is_read_again_at_every_composition,
+        );
         // composeOrder()'s request read as JavaScript holds it (tests/common/request.rs).
         shared_suite!(compose_order_refuses_a_lone_surrogate_in_any_request_field_before_sending,);
         // The clock's timers and the abort listener in each runtime (tests/common/platform.rs).
@@ -154,6 +159,7 @@ mod lifetime;
 mod limits;
 mod observe;
 mod order_plan;
+mod plans;
 mod platform;
 mod request;
 mod resubmit;
@@ -166,6 +172,7 @@ pub use lifetime::*;
 pub use limits::*;
 pub use observe::*;
 pub use order_plan::*;
+pub use plans::*;
 pub use platform::*;
 pub use request::*;
 pub use resubmit::*;
