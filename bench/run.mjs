@@ -127,11 +127,16 @@ function targets(results) {
       const r = c.usPerCall / a.usPerCall;
       add(`B-${shape}`, `${shape}, stub fetch: composer's µs per call no worse than async.auto's`, `${fmt(c.usPerCall, 2)} vs ${fmt(a.usPerCall, 2)} µs: x${r.toFixed(3)}`, 'x1', r <= 1, r);
     }
-    const cr = entry(results, 'B', `engine-${shape}-response`, 'composer');
+    const cf = entry(results, 'B', `engine-${shape}`, 'composer-frozen');
+    if (cf) {
+      add(`B-us-frozen-${shape}`, `${shape}, stub fetch, the plan frozen: composer <= 8 µs per call`, `${fmt(cf.usPerCall, 2)} µs`, '8 µs', cf.usPerCall <= 8, cf.usPerCall / 8);
+    }
     const jr = entry(results, 'B', `engine-${shape}-response`, 'js-promise-all');
-    if (cr && jr) {
+    for (const [impl, id, how] of [['composer', 'B-response', ''], ['composer-frozen', 'B-response-frozen', ', the plan frozen']]) {
+      const cr = entry(results, 'B', `engine-${shape}-response`, impl);
+      if (!cr || !jr) continue;
       const r = cr.usPerCall / jr.usPerCall;
-      add(`B-response-${shape}`, `${shape}, a real Response per call: composer <= 1.3 x js-promise-all`,
+      add(`${id}-${shape}`, `${shape}, a real Response per call${how}: composer <= 1.3 x js-promise-all`,
         `${fmt(cr.usPerCall, 2)} vs ${fmt(jr.usPerCall, 2)} µs per call: x${r.toFixed(3)}`, 'x1.3', r <= 1.3, r);
     }
   }
@@ -329,7 +334,7 @@ function docsBlock(results) {
     lines.push(`**B. Engine overhead per call**: plans of ${b[0].calls} calls (wide: independent; deep: a chain; random: ${b.find((e) => e.scenario === 'engine-random')?.edges} seeded edges) `
       + 'over an injected `fetch` that resolves at once, of two kinds interleaved in the same rounds: the stub, one Response-like object for every call (`{status, ok, json()}`, the engine\'s own cost), '
       + 'and a real Response, `new Response(JSON.stringify(reply), {status: 200, headers: {\'content-type\': \'application/json\'}})` made per call as a real `fetch` gives (the body read and parsed each time). '
-      + '`compose(plan, {}, {fetch})` (deduplication, trace context and events at their defaults) vs `async.auto` (stub only) vs hand-written promises '
+      + '`compose(plan, {}, {fetch})` (deduplication, trace context and events at their defaults; `composer-frozen`: the same over a copy of the plan frozen all the way down, which `compose()` reads once) vs `async.auto` (stub only) vs hand-written promises '
       + '(`js-promise-all`: each call awaits `Promise.all` of its inputs; `js-counter`: a count of unfinished inputs per call). '
       + `Median of ${b[0].runs} samples, each ${b.map((e) => e.repsPerRun).filter((v, i, l) => l.indexOf(v) === i).join('/')} compositions back to back after a forced GC (the same count for every implementation with the same plan and kind of fetch).`);
     lines.push('');

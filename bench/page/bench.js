@@ -212,9 +212,30 @@ function instantFetch(kind = 'stub') {
   return state;
 }
 
+// A copy of each plan frozen all the way down, made once: what a portal does with the plans
+// it runs again and again (compose() then reads the plan once; docs/options.md).
+const frozenCopies = new WeakMap();
+function frozenCopy(plan) {
+  let copy = frozenCopies.get(plan);
+  if (!copy) {
+    const freeze = (value) => {
+      if (value !== null && typeof value === 'object') {
+        Object.values(value).forEach(freeze);
+        Object.freeze(value);
+      }
+      return value;
+    };
+    copy = freeze(structuredClone(plan));
+    frozenCopies.set(plan, copy);
+  }
+  return copy;
+}
+
 const ENGINE_IMPLS = {
   /** compose(plan, {}, { fetch }): validation, scheduling, records, result object. */
   composer: async (plan, f) => (await pc.compose(plan, {}, { fetch: f })).data,
+  /** The same over the plan frozen all the way down, which compose() reads once. */
+  'composer-frozen': async (plan, f) => (await pc.compose(frozenCopy(plan), {}, { fetch: f })).data,
   /** async.auto over the same plan: each task names its `after` calls. */
   'async.auto': (plan, f) => {
     const tasks = {};

@@ -126,12 +126,12 @@ export const ORDER_REQUEST = Object.freeze({
 });
 export const A_IMPLS = ['composer-eager', 'composer-stages', 'composer-sequential', 'js-sequential', 'js-staged', 'async.auto', 'fetch-chain'];
 export const JS_BASELINES = ['js-sequential', 'js-staged', 'async.auto'];
-export const B_IMPLS = ['composer', 'async.auto', 'js-promise-all', 'js-counter'];
+export const B_IMPLS = ['composer', 'composer-frozen', 'async.auto', 'js-promise-all', 'js-counter'];
 export const B_SHAPES = ['wide', 'deep', 'random'];
 export const C_IMPLS = ['composer', 'js-promise-all'];
 // Part B with a real Response per call (new Response(JSON.stringify(reply), ...)): async.auto
 // is left out (its "no worse than" targets use the stub).
-export const B_RESPONSE_IMPLS = ['composer', 'js-promise-all', 'js-counter'];
+export const B_RESPONSE_IMPLS = ['composer', 'composer-frozen', 'js-promise-all', 'js-counter'];
 // Part A2 (A', a slow machine): the order flow under CPU throttling; js-sequential (never
 // the best) and the composer's other schedules are left out to keep the part short.
 export const A2_IMPLS = ['composer-eager', 'js-staged', 'async.auto'];
