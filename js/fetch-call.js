@@ -54,9 +54,11 @@ function release(response) {
   }
 }
 
-function outcome(failure, response, contentType, fields) {
+// A failed read's outcome: its Content-Type is read here, only for the message, not for
+// every reply.
+function outcome(failure, response, fields) {
   const o = new FetchOutcome(failure, response.status, null, '');
-  o.contentType = contentType;
+  o.contentType = header(response, 'content-type');
   return Object.assign(o, fields);
 }
 
@@ -142,18 +144,17 @@ const broke = (error) => new FetchOutcome(NETWORK, 0, null, `reading the reply f
 
 async function readBody(response, head, maxBytes, controller) {
   const status = response.status;
-  const contentType = header(response, 'content-type');
   // A HEAD reply has no body, whatever its Content-Length says of the GET's.
   if (status === 204 || status === 205 || head) {
     release(response);
-    return outcome(EMPTY, response, contentType);
+    return outcome(EMPTY, response);
   }
   const declared = header(response, 'content-length');
   const known = declared !== null && /^\s*\d+\s*$/.test(declared);
   if (known && Number(declared) > maxBytes) {
     release(response);
     controller.abort();
-    return outcome(TOO_LARGE, response, contentType, { length: Number(declared) });
+    return outcome(TOO_LARGE, response, { length: Number(declared) });
   }
   // A declared length within the cap bounds the read (the browser stops at it), so the
   // body is read whole by the platform, as text (as fast as response.json(); an
@@ -191,15 +192,15 @@ async function readBody(response, head, maxBytes, controller) {
     try {
       return replied(response, await response.json());
     } catch (error) {
-      return outcome(BODY, response, contentType, { reason: describe(error) });
+      return outcome(BODY, response, { reason: describe(error) });
     }
   }
-  if (text === null) return outcome(TOO_LARGE, response, contentType);
-  if (text.length === 0) return outcome(EMPTY, response, contentType);
+  if (text === null) return outcome(TOO_LARGE, response);
+  if (text.length === 0) return outcome(EMPTY, response);
   try {
     return replied(response, parseReply(text));
   } catch (error) {
-    return outcome(BODY, response, contentType, { excerpt: text.slice(0, EXCERPT), reason: describe(error) });
+    return outcome(BODY, response, { excerpt: text.slice(0, EXCERPT), reason: describe(error) });
   }
 }
 
@@ -211,7 +212,7 @@ function readReply(response, url, head, maxBytes, controller) {
   const status = response.status;
   if (response.type === 'opaqueredirect' || REDIRECTS.includes(status)) {
     release(response);
-    return outcome(REDIRECT, response, null, { reason: redirectOrigin(response, url) });
+    return outcome(REDIRECT, response, { reason: redirectOrigin(response, url), contentType: null });
   }
   if (!(status >= 200 && status <= 299)) {
     release(response);

@@ -5,6 +5,7 @@
 use crate::error::{Error, ErrorKind};
 use js_sys::{Array, Object};
 use serde::de::{self, Deserialize, Deserializer, Visitor};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// The JS names of `T`'s fields, as its derived `Deserialize` asks for them (after
@@ -104,6 +105,29 @@ struct Reader<'a> {
     values: &'a mut Vec<JsValue>,
 }
 
+#[wasm_bindgen(module = "/js/fields.js")]
+extern "C" {
+    /// `object[name]` for each of `names` (a JS array), in order.
+    #[wasm_bindgen(js_name = fieldValues)]
+    fn field_values(object: &JsValue, names: &JsValue) -> Box<[JsValue]>;
+}
+
+/// A struct's field names as a JS array, made once for each struct.
+fn names_of(fields: &'static [&'static str]) -> JsValue {
+    thread_local! {
+        static MADE: std::cell::RefCell<Vec<(usize, JsValue)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let key = fields.as_ptr() as usize;
+    MADE.with_borrow_mut(|made| {
+        if let Some((_, names)) = made.iter().find(|(k, _)| *k == key) {
+            return names.clone();
+        }
+        let names: js_sys::Array = fields.iter().map(|f| JsValue::from_str(f)).collect();
+        made.push((key, names.clone().into()));
+        names.into()
+    })
+}
+
 /// A field's message, as its `Deserialize` wrote it.
 #[derive(Debug)]
 pub(crate) struct ReadError(String);
@@ -156,9 +180,8 @@ impl<'de> Deserializer<'de> for Reader<'_> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, ReadError> {
-        let get = |field: &&str| js_sys::Reflect::get(self.object, &JsValue::from_str(field));
-        let values = fields.iter().map(|f| get(f).unwrap_or(JsValue::UNDEFINED));
-        self.values.extend(values);
+        self.values
+            .extend(field_values(self.object, &names_of(fields)).into_vec());
         visitor.visit_seq(Fields {
             values: self.values.iter().enumerate(),
         })

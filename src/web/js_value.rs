@@ -19,6 +19,15 @@ extern "C" {
     fn own_values(object: &JsValue) -> Result<Array, JsValue>;
 }
 
+#[wasm_bindgen(module = "/js/value.js")]
+extern "C" {
+    /// `value[key]` when `value` is an object with that own property, else `undefined`.
+    #[wasm_bindgen(js_name = ownField)]
+    fn own_field(value: &JsValue, key: &str) -> JsValue;
+    #[wasm_bindgen(js_name = setOwn)]
+    fn set_own_js(object: &Object, key: &str, value: &JsValue);
+}
+
 /// `text` as a JS string, made once for each word: fetch's method and `credentials` mode
 /// and a record's state cross into JavaScript for every call, and passed as `&str` each
 /// would be decoded from UTF-8 every time.
@@ -38,17 +47,7 @@ pub(crate) fn word(text: &'static str) -> JsValue {
 
 /// Sets `obj[key] = value` as an own data property, even for `__proto__`.
 pub(crate) fn set_own(obj: &Object, key: &str, value: &JsValue) {
-    let key_js = JsValue::from_str(key);
-    if key == "__proto__" {
-        let descriptor = Object::new();
-        let _ = Reflect::set(&descriptor, &"value".into(), value);
-        let _ = Reflect::set(&descriptor, &"enumerable".into(), &JsValue::TRUE);
-        let _ = Reflect::set(&descriptor, &"writable".into(), &JsValue::TRUE);
-        let _ = Reflect::set(&descriptor, &"configurable".into(), &JsValue::TRUE);
-        let _ = Reflect::define_property(obj, &key_js, &descriptor);
-    } else {
-        let _ = Reflect::set(obj, &key_js, value);
-    }
+    set_own_js(obj, key, value);
 }
 
 fn type_name(v: &JsValue) -> &'static str {
@@ -80,17 +79,7 @@ impl Value for JsValue {
             let index = parse_index(segment)?;
             return (index < array.length() as usize).then(|| array.get(index as u32));
         }
-        if !self.is_object() {
-            return None;
-        }
-        let object: &Object = self.unchecked_ref();
-        let key = JsValue::from_str(segment);
-        if !Object::has_own(object, &key) {
-            return None;
-        }
-        Reflect::get(object, &key)
-            .ok()
-            .filter(|v| !v.is_undefined())
+        Some(own_field(self, segment)).filter(|v| !v.is_undefined())
     }
 
     fn text(&self) -> Result<String, &'static str> {
