@@ -25,7 +25,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,8 +33,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import { chromium } from 'playwright-core';
 import { startStaticServer } from '../scripts/serve.mjs';
-import { CHROMIUM_ARGS, withPkgBuildLock, buildPkg } from '../tests/e2e/helpers.mjs';
-import { newestPackageSource } from '../scripts/package-sources.mjs';
+import { CHROMIUM_ARGS } from '../tests/e2e/helpers.mjs';
+import { ensurePackage } from '../scripts/ensure-package.mjs';
 import { runCallers, warmUp } from './caller.js';
 import { judgeRun, judgeLoad, traceOf, INVARIANTS, SETTLE_SLACK_MS } from './judge.mjs';
 import { report } from './table.mjs';
@@ -187,36 +187,13 @@ const fail = (what, err) => errors.push(`${what}: ${err?.stack ?? err?.message ?
 
 
 /**
- * Builds `dir` with scripts/build-pkg.mjs when it is missing or older than the sources (the
- * rule bench/run.mjs follows), under the e2e tests' lock so that no two builds race.
+ * The `target` build in `dir`, built when it is missing or older than the sources, or the
+ * build the caller named (`given`) as it is (scripts/ensure-package.mjs). What the report
+ * says of it: `{ target, given?, built, builtAt }`.
  */
 async function ensureBuild(target, dir, given) {
-  const wasm = join(dir, 'parallel_composer_bg.wasm');
-  if (given) {
-    if (!existsSync(wasm)) throw new Error(`${dir} holds no parallel_composer_bg.wasm`);
-    if (target === 'nodejs' && !existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
-    return { target, given: dir, built: false, builtAt: new Date(statSync(wasm).mtimeMs).toISOString() };
-  }
-  const sources = newestPackageSource();
-  const fresh = () => existsSync(wasm) && existsSync(join(dir, 'parallel_composer.js')) && statSync(wasm).mtimeMs >= sources.mtimeMs;
-  const markCommonJs = () => {
-    // The root package.json says "type": "module"; the nodejs build is CommonJS (as scripts/pack.mjs marks it).
-    if (target === 'nodejs') writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
-  };
-  if (fresh()) {
-    markCommonJs();
-    return { target, built: false, builtAt: new Date(statSync(wasm).mtimeMs).toISOString() };
-  }
-  log(`${relative(ROOT, dir)}/ is ${existsSync(wasm) ? `older than ${relative(ROOT, sources.file)}` : 'missing'}: building it (--target ${target})`);
-  await withPkgBuildLock(() => {
-    if (fresh()) return; // another process built it while we waited for the lock
-    const status = target === 'web' ? buildPkg() : spawnSync(process.execPath,
-      [join(ROOT, 'scripts', 'build-pkg.mjs'), '--target', target, '--out-dir', relative(ROOT, dir)],
-      { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 15 * 60_000 }).status;
-    if (status !== 0 || !existsSync(wasm)) throw new Error(`scripts/build-pkg.mjs --target ${target} failed (exit ${status})`);
-  });
-  markCommonJs();
-  return { target, built: true, builtAt: new Date(statSync(wasm).mtimeMs).toISOString() };
+  const build = await ensurePackage({ target, dir, given: given ? dir : null, log });
+  return { target, ...(given ? { given: dir } : {}), built: build.built, builtAt: build.builtAt };
 }
 
 // ------------------------------------------------------------------ the mock services

@@ -37,7 +37,7 @@
 // calls stopAll(), which stops every child this module started and has not seen exit. Nothing is hard-coded but
 // the settings' defaults: every figure is measured in the run.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -48,7 +48,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 import { SERVICES } from '../page/contract.js';
-import { newestPackageSource } from '../../scripts/package-sources.mjs';
+import { ensurePackage } from '../../scripts/ensure-package.mjs';
 import { jsEager, jsStaged } from './order-js.mjs';
 
 const NODE_DIR = dirname(fileURLToPath(import.meta.url));
@@ -120,41 +120,12 @@ const forceGc = (() => {
 
 
 /**
- * The --target nodejs build in `dir` (default target/bench-node/pkg/), built with
- * scripts/build-pkg.mjs when it is missing or older than the sources, under the lock the e2e
- * tests and the other benchmarks take, and marked CommonJS (the root package.json says
- * "type": "module"; the nodejs glue is CommonJS), as chaos/run.mjs does. A given build
- * (`given`) is used as it is.
+ * The --target nodejs build in `dir` (default target/bench-node/pkg/), built when it is
+ * missing or older than the sources, or the build `given` as it is
+ * (scripts/ensure-package.mjs).
  */
-export async function ensureNodeBuild({ dir = DEFAULT_NODE_PKG, given = null, log = () => {} } = {}) {
-  const target = given ? resolve(given) : dir;
-  const wasm = join(target, 'parallel_composer_bg.wasm');
-  const glue = join(target, 'parallel_composer.js');
-  const markCommonJs = () => writeFileSync(join(target, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
-  if (given) {
-    if (!existsSync(wasm) || !existsSync(glue)) throw new Error(`${target} holds no --target nodejs build (parallel_composer.js, parallel_composer_bg.wasm)`);
-    if (!existsSync(join(target, 'package.json'))) markCommonJs();
-    return { dir: target, given: true, built: false, builtAt: new Date(statSync(wasm).mtimeMs).toISOString(), wasmBytes: statSync(wasm).size };
-  }
-  const sources = newestPackageSource();
-  const fresh = () => existsSync(wasm) && existsSync(glue) && statSync(wasm).mtimeMs >= sources.mtimeMs;
-  let built = false;
-  if (!fresh()) {
-    log(`${relative(ROOT, target)}/ is ${existsSync(wasm) ? `older than ${relative(ROOT, sources.file)}` : 'missing'}: building it (--target nodejs)`);
-    // The lock shared with tests/e2e and chaos/run.mjs (imported only when a build is needed:
-    // that module loads playwright-core).
-    const { withPkgBuildLock } = await import('../../tests/e2e/helpers.mjs');
-    await withPkgBuildLock(() => {
-      if (fresh()) return; // another process built it while we waited for the lock
-      mkdirSync(dirname(target), { recursive: true });
-      const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-pkg.mjs'), '--target', 'nodejs', '--out-dir', relative(ROOT, target)],
-        { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 15 * 60_000 });
-      if (r.status !== 0 || !fresh()) throw new Error(`scripts/build-pkg.mjs --target nodejs failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''})`);
-    });
-    built = true;
-  }
-  markCommonJs();
-  return { dir: target, given: false, built, builtAt: new Date(statSync(wasm).mtimeMs).toISOString(), wasmBytes: statSync(wasm).size };
+export function ensureNodeBuild({ dir = DEFAULT_NODE_PKG, given = null, log = () => {} } = {}) {
+  return ensurePackage({ target: 'nodejs', dir, given, log });
 }
 
 function loadNodePackage(dir) {

@@ -49,13 +49,84 @@ function eagerBreakdown(ms, calls, lat) {
   return { path, dispatchMs: dispatch, requestExcessMs: excess, outsideMs: ms - calls[last].endMs };
 }
 
+/** Whether `r` is the order the mock's pricing rules give, confirmed and notified. */
+const goodOrder = (expected) => (r) => r.total === expected.total && r.status === 'confirmed' && /^ord-\d+$/.test(r.orderId) && r.notificationSent === true;
+
+/** A fresh mock scenario named `scenario` with the latencies of `set`. */
+async function freshScenario(mock, scenario, set) {
+  await admin(mock, 'DELETE', `/scenarios/${scenario}`);
+  await admin(mock, 'PUT', `/scenarios/${scenario}`, { defaultLatency: set.defaultLatency, latency: set.latency });
+}
+
+/**
+ * The warm-up and timed rounds of `impls`, interleaved round-robin with their order rotated
+ * each round. A run that throws or returns a wrong order counts as bad and leaves a gap
+ * (NaN) in its samples, so that the rounds stay aligned for the paired comparisons.
+ * `each(impl, r)` sees every good timed run. Returns the samples and checks the bad runs.
+ */
+async function interleaved({ label, impls, run, good, samples, each = () => {} }) {
+  const bad = Object.fromEntries(impls.map((i) => [i, 0]));
+  const firstError = {};
+  const tryRun = async (impl) => {
+    try {
+      const r = await run(impl);
+      if (good(impl, r)) return r;
+      firstError[impl] ??= `wrong order: ${JSON.stringify({ total: r.total, status: r.status, orderId: r.orderId })}`;
+    } catch (err) {
+      firstError[impl] ??= String(err?.message ?? err);
+    }
+    bad[impl]++;
+    return null;
+  };
+  for (let w = 0; w < CFG.warmupRounds; w++) {
+    for (const impl of rotated(impls, w)) await tryRun(impl);
+  }
+  const rounds = SMOKE ? 0 : RUNS;
+  for (let k = 0; k < rounds; k++) {
+    for (const impl of rotated(impls, k)) {
+      const r = await tryRun(impl);
+      samples[impl].push(r ? r.ms : NaN);
+      if (r) each(impl, r);
+    }
+    if ((k + 1) % 5 === 0 || k + 1 === rounds) log(`  ${label}: ${k + 1}/${rounds} rounds`);
+  }
+  if (!SMOKE) {
+    for (const impl of impls) {
+      check(`${label} ${impl}: every warm-up and timed run ${impl === 'fetch-chain' ? 'succeeded' : 'returned the expected order'}`,
+        bad[impl] === 0, `${bad[impl]} bad runs; the first: ${firstError[impl]}`);
+    }
+  }
+  return rounds;
+}
+
+/** One results entry per implementation: the median and p90 of its samples, against `cp`. */
+function pushEntries(results, part, setName, impls, samples, cp, extra = () => ({})) {
+  for (const impl of impls) {
+    const s = stats(samples[impl]);
+    results.entries.push({
+      part,
+      scenario: setName,
+      impl,
+      ...extra(impl),
+      runs: s.n,
+      medianMs: round(s.median),
+      p90Ms: round(s.p90),
+      minMs: round(s.min),
+      criticalPathMs: cp.ms,
+      overheadMs: round(s.median - cp.ms),
+    });
+  }
+}
+
+/** The median of eager's sample minus `other`'s, paired per round. */
+const pairedEager = (samples, other) => round(stats(samples['composer-eager'].map((x, k) => x - samples[other][k])).median);
+
 export async function partA(ctx) {
   const { page, mock, results } = ctx;
   const expected = expectedOrder(ORDER_REQUEST);
   for (const [setName, set] of Object.entries(LATENCY_SETS)) {
     const scenario = `${SMOKE ? 'smoke' : 'bench'}-${setName}`;
-    await admin(mock, 'DELETE', `/scenarios/${scenario}`);
-    await admin(mock, 'PUT', `/scenarios/${scenario}`, { defaultLatency: set.defaultLatency, latency: set.latency });
+    await freshScenario(mock, scenario, set);
     const lat = latencies(set);
     const cp = criticalPath(lat);
     const reference = {
@@ -71,7 +142,7 @@ export async function partA(ctx) {
     const runOrder = (impl) => withTimeout(page.evaluate(([i, s, r]) => window.bench.order(i, s, r), [impl, S, ORDER_REQUEST]), 30_000, `order ${impl}`);
     const runChain = () => withTimeout(page.evaluate((k) => window.bench.chain(k), scenario), 30_000, 'fetch chain');
     const run = (impl) => (impl === 'fetch-chain' ? runChain() : runOrder(impl));
-    const good = (r) => r.total === expected.total && r.status === 'confirmed' && /^ord-\d+$/.test(r.orderId) && r.notificationSent === true;
+    const good = goodOrder(expected);
 
     // Verification round (also the first warm-up; it caches the CORS preflights): each
     // implementation once, checked against the mock's pricing rules and the mock's log.
@@ -79,7 +150,6 @@ export async function partA(ctx) {
     const samples = Object.fromEntries(A_IMPLS.map((i) => [i, []]));
     const breakdowns = [];
     const chainTimings = [];
-    const bad = Object.fromEntries(A_IMPLS.map((i) => [i, 0]));
     for (const impl of A_IMPLS.filter((i) => i !== 'fetch-chain')) {
       await admin(mock, 'DELETE', `/log?scenario=${scenario}`);
       let r;
@@ -110,56 +180,22 @@ export async function partA(ctx) {
       first.hops === cp.path.length && first.lastReplyKeys.length > 0);
     if (SMOKE) samples['fetch-chain'].push(first.ms);
 
-    // A run that throws or returns a wrong order counts as bad and leaves a gap (NaN) in the
-    // samples, so that the rounds stay aligned for the paired comparisons.
-    const firstError = {};
-    const tryRun = async (impl) => {
-      try {
-        const r = await run(impl);
-        if (impl === 'fetch-chain' || good(r)) return r;
-        firstError[impl] ??= `wrong order: ${JSON.stringify({ total: r.total, status: r.status, orderId: r.orderId })}`;
-      } catch (err) {
-        firstError[impl] ??= String(err?.message ?? err);
-      }
-      bad[impl]++;
-      return null;
-    };
-    for (let w = 0; w < CFG.warmupRounds; w++) {
-      for (const impl of rotated(A_IMPLS, w)) await tryRun(impl);
-    }
-    const rounds = SMOKE ? 0 : RUNS;
-    for (let k = 0; k < rounds; k++) {
-      for (const impl of rotated(A_IMPLS, k)) {
-        const r = await tryRun(impl);
-        samples[impl].push(r ? r.ms : NaN);
-        if (r && impl === 'composer-eager') breakdowns.push(eagerBreakdown(r.ms, r.calls, lat));
-        if (r && impl === 'fetch-chain') chainTimings.push(r.timing);
-      }
-      if ((k + 1) % 5 === 0 || k + 1 === rounds) log(`  ${setName}: ${k + 1}/${rounds} rounds`);
-    }
-    if (!SMOKE) {
-      for (const impl of A_IMPLS) {
-        check(`A ${setName} ${impl}: every warm-up and timed run ${impl === 'fetch-chain' ? 'succeeded' : 'returned the expected order'}`,
-          bad[impl] === 0, `${bad[impl]} bad runs; the first: ${firstError[impl]}`);
-      }
-    }
+    await interleaved({
+      label: `A ${setName}`,
+      impls: A_IMPLS,
+      run,
+      good: (impl, r) => impl === 'fetch-chain' || good(r),
+      samples,
+      each: (impl, r) => {
+        if (impl === 'composer-eager') breakdowns.push(eagerBreakdown(r.ms, r.calls, lat));
+        if (impl === 'fetch-chain') chainTimings.push(r.timing);
+      },
+    });
 
-    for (const impl of A_IMPLS) {
-      const s = stats(samples[impl]);
-      results.entries.push({
-        part: 'A',
-        scenario: setName,
-        impl,
-        runs: s.n,
-        medianMs: round(s.median),
-        p90Ms: round(s.p90),
-        minMs: round(s.min),
-        criticalPathMs: cp.ms,
-        overheadMs: round(s.median - cp.ms),
-        ...(impl === 'composer-stages' ? { stagesOptimalMs: reference.stagesOptimalMs } : {}),
-        ...(impl === 'composer-sequential' || impl === 'js-sequential' ? { sequentialMs: reference.sequentialMs } : {}),
-      });
-    }
+    pushEntries(results, 'A', setName, A_IMPLS, samples, cp, (impl) => ({
+      ...(impl === 'composer-stages' ? { stagesOptimalMs: reference.stagesOptimalMs } : {}),
+      ...(impl === 'composer-sequential' || impl === 'js-sequential' ? { sequentialMs: reference.sequentialMs } : {}),
+    }));
     const chainS = stats(samples['fetch-chain']);
     const hopsN = cp.path.length;
     const floor = {
@@ -197,9 +233,8 @@ export async function partA(ctx) {
     // Paired per round (the implementations of a round ran back to back): eager minus the
     // chain, and eager minus each JS baseline. Less exposed to drift than a difference of medians.
     if (samples['composer-eager'].length === samples['fetch-chain'].length && samples['fetch-chain'].length > 0) {
-      const paired = (other) => round(stats(samples['composer-eager'].map((x, k) => x - samples[other][k])).median);
-      floor.pairedMedianEagerMinusChainMs = paired('fetch-chain');
-      results.paired[setName] = Object.fromEntries(A_IMPLS.filter((i) => i !== 'composer-eager').map((i) => [i, paired(i)]));
+      floor.pairedMedianEagerMinusChainMs = pairedEager(samples, 'fetch-chain');
+      results.paired[setName] = Object.fromEntries(A_IMPLS.filter((i) => i !== 'composer-eager').map((i) => [i, pairedEager(samples, i)]));
     }
     results.floor[setName] = floor;
     results.reference[setName] = reference;
@@ -221,14 +256,13 @@ export async function partA2(ctx) {
   const { page, cdp, mock, results } = ctx;
   const expected = expectedOrder(ORDER_REQUEST);
   const rate = CFG.throttleRate;
-  const good = (r) => r.total === expected.total && r.status === 'confirmed' && /^ord-\d+$/.test(r.orderId) && r.notificationSent === true;
+  const good = goodOrder(expected);
   results.slow = { throttleRate: rate, impls: A2_IMPLS, paired: {} };
   await cdp.send('Emulation.setCPUThrottlingRate', { rate });
   try {
     for (const [setName, set] of Object.entries(LATENCY_SETS)) {
       const scenario = `${SMOKE ? 'smoke' : 'bench'}-slow-${setName}`;
-      await admin(mock, 'DELETE', `/scenarios/${scenario}`);
-      await admin(mock, 'PUT', `/scenarios/${scenario}`, { defaultLatency: set.defaultLatency, latency: set.latency });
+      await freshScenario(mock, scenario, set);
       const lat = latencies(set);
       const cp = criticalPath(lat);
       const S = servicesIn(mock, scenario);
@@ -253,53 +287,10 @@ export async function partA2(ctx) {
           JSON.stringify({ total: r.total, status: r.status, orderId: r.orderId, notificationSent: r.notificationSent, perService }));
         if (SMOKE) samples[impl].push(r.ms);
       }
-      const bad = Object.fromEntries(A2_IMPLS.map((i) => [i, 0]));
-      const firstError = {};
-      const tryRun = async (impl) => {
-        try {
-          const r = await runOrder(impl);
-          if (good(r)) return r;
-          firstError[impl] ??= `wrong order: ${JSON.stringify({ total: r.total, status: r.status, orderId: r.orderId })}`;
-        } catch (err) {
-          firstError[impl] ??= String(err?.message ?? err);
-        }
-        bad[impl]++;
-        return null;
-      };
-      for (let w = 0; w < CFG.warmupRounds; w++) for (const impl of rotated(A2_IMPLS, w)) await tryRun(impl);
-      const rounds = SMOKE ? 0 : RUNS;
-      for (let k = 0; k < rounds; k++) {
-        for (const impl of rotated(A2_IMPLS, k)) {
-          const r = await tryRun(impl);
-          samples[impl].push(r ? r.ms : NaN); // a gap keeps the rounds aligned for the paired figures
-        }
-        if ((k + 1) % 5 === 0 || k + 1 === rounds) log(`  ${setName} throttled: ${k + 1}/${rounds} rounds`);
-      }
-      if (!SMOKE) {
-        for (const impl of A2_IMPLS) {
-          check(`A2 ${setName} ${impl}: every warm-up and timed run returned the expected order`, bad[impl] === 0,
-            `${bad[impl]} bad runs; the first: ${firstError[impl]}`);
-        }
-      }
-      for (const impl of A2_IMPLS) {
-        const s = stats(samples[impl]);
-        results.entries.push({
-          part: 'A2',
-          scenario: setName,
-          impl,
-          throttleRate: rate,
-          runs: s.n,
-          medianMs: round(s.median),
-          p90Ms: round(s.p90),
-          minMs: round(s.min),
-          criticalPathMs: cp.ms,
-          overheadMs: round(s.median - cp.ms),
-        });
-      }
+      const rounds = await interleaved({ label: `A2 ${setName}`, impls: A2_IMPLS, run: runOrder, good: (impl, r) => good(r), samples });
+      pushEntries(results, 'A2', setName, A2_IMPLS, samples, cp, () => ({ throttleRate: rate }));
       if (rounds > 0) {
-        const eager = samples['composer-eager'];
-        results.slow.paired[setName] = Object.fromEntries(A2_IMPLS.filter((i) => i !== 'composer-eager')
-          .map((i) => [i, round(stats(eager.map((x, k) => x - samples[i][k])).median)]));
+        results.slow.paired[setName] = Object.fromEntries(A2_IMPLS.filter((i) => i !== 'composer-eager').map((i) => [i, pairedEager(samples, i)]));
       }
     }
   } finally {

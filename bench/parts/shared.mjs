@@ -4,15 +4,14 @@
 // what the benchmark is and the honesty rules it keeps.
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { cpus, loadavg, release, type as osType, availableParallelism } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync, constants as zlibConstants } from 'node:zlib';
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { withPkgBuildLock, buildPkg } from '../../tests/e2e/helpers.mjs';
-import { newestPackageSource } from '../../scripts/package-sources.mjs';
+import { ensurePackage } from '../../scripts/ensure-package.mjs';
 import { SERVICES } from '../page/contract.js';
 
 export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -198,21 +197,12 @@ export function check(name, ok, detail = '', { quiet = false } = {}) {
 
 
 /**
- * pkg/ must hold a release --target web build at least as new as the sources; otherwise
- * scripts/build-pkg.mjs builds it (under the lock the e2e tests use, so no two builds race).
+ * pkg/ must hold a release --target web build at least as new as the sources; otherwise it
+ * is built (scripts/ensure-package.mjs, under the lock the e2e tests use).
  */
 export async function ensureFreshPkg() {
-  const sources = newestPackageSource();
-  const have = existsSync(WASM_FILE) && existsSync(GLUE_FILE);
-  const stale = have && statSync(WASM_FILE).mtimeMs < sources.mtimeMs;
-  if (have && !stale) return { built: false, why: 'present and newer than the sources' };
-  const why = have ? `older than ${relative(ROOT, sources.file)}` : 'missing';
-  log(`pkg/ is ${why}: building it with scripts/build-pkg.mjs --target web --out-dir pkg`);
-  await withPkgBuildLock(() => {
-    const status = buildPkg();
-    if (status !== 0 || !existsSync(WASM_FILE)) throw new Error(`scripts/build-pkg.mjs failed (exit ${status})`);
-  });
-  return { built: true, why };
+  const { built, builtAt } = await ensurePackage({ target: 'web', dir: PKG_DIR, log });
+  return { built, builtAt };
 }
 
 // ------------------------------------------------------------------ the mock services
