@@ -7,10 +7,11 @@
 //                                      [--cell-ms MS] [--node-pkg DIR] [--out FILE]
 //
 // Throughput. The mock services run in another process (bench/mock-child.mjs, which closes
-// when its stdin ends, so also when this process is killed), with a latency of 0 ms by default, so the CPU cost of composing shows. Three implementations place the same
+// when its stdin ends, so also when this process is killed), with a latency of 0 ms by default, so the CPU cost of composing shows. Four implementations place the same
 // order with the same requests: composeOrder() from the nodejs build, and hand-written Node
 // code (bench/node/order-js.mjs), staged (Promise.all per stage) and eager (each call starts
-// when its inputs are there). Before anything is timed, one order of each is checked against
+// when its inputs are there), and js-staged with a time limit per request (js-staged-timeouts,
+// not a baseline of the target: what the composer's per-request limits cost by hand). Before anything is timed, one order of each is checked against
 // the mock's request log (method, path, query, every header, JSON body; one request per
 // service) and against the money rules applied to the replies in that log; any difference
 // fails the run. Then, at 1, 16 and 64 compositions in flight (a closed loop: each of N
@@ -55,7 +56,12 @@ const NODE_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(NODE_DIR, '..', '..');
 export const DEFAULT_NODE_PKG = join(ROOT, 'target', 'bench-node', 'pkg');
 
-export const IMPLS = Object.freeze(['composer', 'js-staged', 'js-eager']);
+export const IMPLS = Object.freeze(['composer', 'js-staged', 'js-eager', 'js-staged-timeouts']);
+// The hand-written versions the target compares with. `js-staged-timeouts` is js-staged with
+// what the composer gives every request and they do not: a time limit that aborts it
+// (AbortSignal.timeout, the composer's default 10 s), to show what that costs by hand.
+export const BASELINES = Object.freeze(['js-staged', 'js-eager']);
+const TIME_LIMIT_MS = 10_000;
 export const LEVELS = Object.freeze([1, 16, 64]);
 export const TARGET_RATIO = 0.95; // composer's compositions/s over the best hand-written version's
 export const MEMORY_TARGET = 0.10; // at most 10% above the size after the first 1,000
@@ -275,6 +281,7 @@ function implementations(pc) {
     },
     'js-staged': (S, req) => jsStaged(S, req),
     'js-eager': (S, req) => jsEager(S, req),
+    'js-staged-timeouts': (S, req) => jsStaged(S, req, (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(TIME_LIMIT_MS) })),
   };
 }
 
@@ -547,7 +554,7 @@ function summarize(cells, settings) {
       byImpl[impl] = e;
       entries.push(e);
     }
-    const js = IMPLS.filter((i) => i !== 'composer').map((i) => byImpl[i]);
+    const js = BASELINES.map((i) => byImpl[i]);
     const best = js.reduce((a, b) => (b.compositionsPerSec > a.compositionsPerSec ? b : a));
     const composer = byImpl.composer;
     const ratio = composer.compositionsPerSec / best.compositionsPerSec;
@@ -557,7 +564,7 @@ function summarize(cells, settings) {
     const paired = median(rounds.map((r) => {
       const inRound = cells.filter((c) => c.round === r && c.level === level);
       const comp = inRound.find((c) => c.impl === 'composer');
-      return cps(comp) / Math.max(...inRound.filter((c) => c.impl !== 'composer').map(cps));
+      return cps(comp) / Math.max(...inRound.filter((c) => BASELINES.includes(c.impl)).map(cps));
     }));
     composer.bestJs = best.impl;
     composer.ratioToBestJs = round(ratio, 3);

@@ -86,13 +86,17 @@ export async function partD(ctx) {
     const t3 = performance.now();
     return { importMs: t1 - t0, initMs: t2 - t1, composeMs: t3 - t2, firstComposeMs: t3 - t0, ok: data.a === reply && data.b === reply };
   });
+  // The floor's context then fetches the .wasm's bytes alone, as the second request of a
+  // fresh context (as init()'s is), without compiling them: what init() cannot go below.
   const coldFloor = async (page) => page.evaluate(async (file) => {
     const t0 = performance.now();
     const mod = await import(`/floor/${file}`);
     const t1 = performance.now();
     const value = mod.default(7);
     const t2 = performance.now();
-    return { importMs: t1 - t0, callMs: t2 - t1, value };
+    const bytes = await (await fetch('/pkg/parallel_composer_bg.wasm')).arrayBuffer();
+    const t3 = performance.now();
+    return { importMs: t1 - t0, callMs: t2 - t1, value, wasmFetchMs: t3 - t2, wasmBytes: bytes.byteLength };
   }, FLOOR_FILE);
   // Each cold load in a fresh context (empty HTTP cache, nothing compiled for it); the
   // package and the floor alternate which goes first.
@@ -124,5 +128,8 @@ export async function partD(ctx) {
   }
   const fs = stats(floors.map((f) => f.importMs));
   results.entries.push({ part: 'D', scenario: 'cold-load', impl: 'floor-js-import', bytes: floor.bytes, runs: fs.n, medianMs: round(fs.median), p90Ms: round(fs.p90) });
+  check(`D: ${floors.length} cold fetches of the .wasm's ${sizes.wasmBytes} bytes alone`, floors.every((f) => f.wasmBytes === sizes.wasmBytes));
+  const ff = stats(floors.map((f) => f.wasmFetchMs));
+  results.entries.push({ part: 'D', scenario: 'cold-load', impl: 'floor-wasm-fetch', bytes: sizes.wasmBytes, runs: ff.n, medianMs: round(ff.median), p90Ms: round(ff.p90) });
   results.package = { ...sizes, floorModuleBytes: floor.bytes, floorModuleFunctions: floor.functions };
 }
