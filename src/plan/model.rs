@@ -759,6 +759,9 @@ fn check_url_shape(at: &str, url: &Template) -> Result<(), Error> {
 /// (also as `%2e`). The URL parser removes such a segment, and `..` the one before it, so
 /// `/users/{input.id}/..` would drop the value and call `/users/`.
 fn literal_dot_segment(url: &Template) -> bool {
+    if let [Part::Literal(text)] = url.parts() {
+        return has_dot_segment(text);
+    }
     // The template's text with each placeholder as a NUL, which no dot segment holds (a
     // URL template has no control characters of its own).
     let mut text = String::new();

@@ -478,6 +478,10 @@ pub fn has_dot_segment(url: &str) -> bool {
 /// 1 for a `.` segment, 2 for a `..` segment, as a WHATWG URL parser reads them (`%2e`
 /// stands for `.` in any letter case), 0 for any other segment.
 fn dot_segment(segment: &str) -> u8 {
+    // Every form starts with `.` or `%`: any other segment is none, without six compares.
+    if !matches!(segment.as_bytes().first(), Some(b'.' | b'%')) {
+        return 0;
+    }
     let is = |text: &str| segment.eq_ignore_ascii_case(text);
     if is(".") || is("%2e") {
         1
