@@ -81,15 +81,22 @@ function bundleGlue(entry, target) {
     process.exit(1);
   }
   // The nodejs glue names each snippet as require(String.raw`./snippets/...`), a tagged
-  // template esbuild does not follow; the same path as a plain string is followed.
-  const source = readFileSync(entry, 'utf8');
-  writeFileSync(entry, source.replace(/require\(String\.raw`(\.\/snippets\/[^`\\]+)`\)/g, (_, path) => `require(${JSON.stringify(path)})`));
+  // template esbuild does not follow; the same path as a plain string is followed. It is
+  // bundled from a .cjs copy: under a package.json that says "type": "module" (this
+  // repository's), esbuild would read the CommonJS glue as an ES module.
+  let input = entry;
+  if (target === 'nodejs') {
+    input = entry.replace(/\.js$/, '.cjs');
+    const source = readFileSync(entry, 'utf8');
+    writeFileSync(input, source.replace(/require\(String\.raw`(\.\/snippets\/[^`\\]+)`\)/g, (_, path) => `require(${JSON.stringify(path)})`));
+  }
   const format = target === 'nodejs' ? ['--format=cjs', '--platform=node'] : ['--format=esm', '--platform=browser'];
   const bundle = spawnSync(
     'esbuild',
-    [entry, '--bundle', ...format, '--log-level=warning', `--outfile=${entry}`, '--allow-overwrite'],
+    [input, '--bundle', ...format, '--log-level=warning', `--outfile=${entry}`, '--allow-overwrite'],
     { cwd: root, env, stdio: 'inherit' },
   );
+  if (input !== entry) rmSync(input, { force: true });
   if (bundle.status !== 0) {
     console.error(`build-pkg: esbuild could not bundle ${entry} (exit ${bundle.status})`);
     process.exit(bundle.status ?? 1);
