@@ -15,7 +15,8 @@
 #    8  mock-unit       node --test tests/mock/
 #    9  mock-start      node mock/cli.mjs --port $PC_MOCK_PORT, in the background until exit
 #   10  wasm-chrome     wasm-pack test --headless --chrome  --chromedriver $PC_CHROMEDRIVER (once
-#                       more only if the browser never loaded the test page: browser_suites)
+#                       more only if the browser never loaded the test page, or the run hung
+#                       past PC_BROWSER_SUITE_LIMIT seconds, default 600: browser_suites)
 #   11  wasm-firefox    wasm-pack test --headless --firefox --geckodriver  $PC_GECKODRIVER
 #   12  wasm-node       wasm-pack test --node
 #   13  release-build   node scripts/build-pkg.mjs --target web --out-dir pkg, i.e. wasm-pack build
@@ -229,22 +230,60 @@ step_mock_start() {
 # left, the same clone passed at once.
 PAGE_NEVER_LOADED='Loading scripts...Failed to detect test as having been run'
 
+# A browser run that hangs: the test runner waiting on a renderer that stopped answering,
+# with no output and no end (seen once in a fresh clone: 7 minutes, where the suite takes
+# under one; its own timeouts did not end it). Each attempt gets BROWSER_SUITE_LIMIT seconds
+# (the slowest suite, Firefox with its compile, takes under 3 minutes), and is then stopped
+# with every process it started: wasm-pack runs in a process group of its own.
+BROWSER_SUITE_LIMIT=${PC_BROWSER_SUITE_LIMIT:-600}
+BROWSER_SUITE_HUNG="browser suite: no end after ${BROWSER_SUITE_LIMIT} s; stopped"
+
+# One attempt of `wasm-pack test --headless "$@"`, its output in $1; the exit status of
+# wasm-pack, or 124 when it was stopped at the limit.
+browser_attempt() {
+  local log=$1
+  shift
+  set -m # the job gets a process group of its own, so that stopping it stops its children
+  wasm-pack test --mode no-install --headless "$@" >"$log" 2>&1 &
+  local pid=$!
+  set +m
+  local waited=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((waited >= BROWSER_SUITE_LIMIT)); then
+      echo "$BROWSER_SUITE_HUNG" >>"$log"
+      kill -TERM -- "-$pid" 2>/dev/null
+      sleep 5
+      kill -KILL -- "-$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+      return 124
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  wait "$pid"
+}
+
 # wasm-pack test in a headless browser ("$@": which one). Once more, and only once, when
-# the browser never loaded the test page; any other failure fails the step. The first
-# attempt's output is kept, its result lines renamed so that they are not counted twice.
+# the browser never loaded the test page or the run hung; any other failure fails the step.
+# The first attempt's output is kept, its result lines renamed so that they are not counted
+# twice.
 browser_suites() {
   local first="$STEP_LOG.attempt-1"
-  if wasm-pack test --mode no-install --headless "$@" >"$first" 2>&1; then
+  if browser_attempt "$first" "$@"; then
     cat "$first"
     return 0
   fi
-  if ! grep -qF "$PAGE_NEVER_LOADED" "$first"; then
+  if ! grep -qF -e "$PAGE_NEVER_LOADED" -e "$BROWSER_SUITE_HUNG" "$first"; then
     cat "$first"
     return 1
   fi
   sed -e 's/^/attempt 1 | /' -e 's/test result:/suite result:/' "$first"
-  echo "NOTE: the browser never loaded the test page (no test ran); running the suites once more"
-  wasm-pack test --mode no-install --headless "$@"
+  echo "NOTE: the browser never loaded the test page, or the run hung (no test result); running the suites once more"
+  local second="$STEP_LOG.attempt-2"
+  local status=0
+  browser_attempt "$second" "$@" || status=$?
+  cat "$second"
+  return "$status"
 }
 step_wasm_chrome() {
   # The suites exist: a run that executes none fails in require_tests_ran, never skips.
