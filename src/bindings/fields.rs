@@ -105,7 +105,7 @@ struct Reader<'a> {
     values: &'a mut Vec<JsValue>,
 }
 
-#[wasm_bindgen(module = "/js/fields.js")]
+#[wasm_bindgen(module = "/js/value.js")]
 extern "C" {
     /// `object[name]` for each of `names` (a JS array), in order.
     #[wasm_bindgen(js_name = fieldValues)]

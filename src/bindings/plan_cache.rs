@@ -3,7 +3,7 @@
 //! `compose()` reads its plan from the JavaScript object at every composition (the calls,
 //! every template checked), since the caller may have changed it since the last one; in
 //! bench B that was a fifth of the engine's cost per call. A plan whose objects are all
-//! frozen, with data properties only, cannot have changed (`js/plan-frozen.js`): what was
+//! frozen, with data properties only, cannot have changed (`js/value.js`): what was
 //! read from it is kept, with its call names as JS strings, and used again when the same
 //! object comes back. The few plans kept are compared by identity, and only a frozen
 //! plan is looked up at all, so a plan that is not frozen costs one check.
@@ -61,7 +61,7 @@ thread_local! {
     static KEPT: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
 }
 
-#[wasm_bindgen(module = "/js/plan-frozen.js")]
+#[wasm_bindgen(module = "/js/value.js")]
 extern "C" {
     #[wasm_bindgen(js_name = deeplyFrozen)]
     fn deeply_frozen(value: &JsValue) -> bool;
