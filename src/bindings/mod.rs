@@ -157,7 +157,7 @@ pub async fn compose(
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let (ReadPlan { plan, names }, options) = read_plan_and_options(&plan.into(), &options)?;
     let input: JsValue = input.into();
-    check_json_input(&plan, &input).map_err(|e| unsent_error(&e, &unsent_records(&plan)))?;
+    check_json_input(&plan, &input).map_err(|e| unsent_error(&e, &unsent_records(&names)))?;
     let executed = execute(&plan, &input, &options, &NoHooks, &names).await;
     let outcome = &executed.outcome;
     let calls = records_js(&names, &outcome.records);

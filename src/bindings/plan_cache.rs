@@ -36,7 +36,7 @@ impl ReadPlan {
 
 /// The plan's call names as JS strings: as one text that JavaScript splits, since a
 /// string per name cost a crossing and a UTF-8 decode each (bench B's profile).
-pub(crate) fn names_js(plan: &Plan) -> Vec<JsValue> {
+fn names_js(plan: &Plan) -> Vec<JsValue> {
     let length = plan.calls().iter().map(|c| c.name.len() + 1).sum();
     let mut text = String::with_capacity(length);
     for call in plan.calls() {

@@ -98,7 +98,7 @@ extern "C" {
         replayed: bool,
     ) -> JsValue;
 
-    /// Splits the names [`names_js`](super::run::names_js) joined, each ended by `\n`.
+    /// Splits the names `plan_cache::names_js` joined, each ended by `\n`.
     #[wasm_bindgen(js_name = callNames)]
     pub(crate) fn call_names(text: &str) -> Vec<JsValue>;
 }

@@ -26,10 +26,9 @@ pub(crate) struct Executed {
     pub trace_id: Option<String>,
 }
 
-/// Every call's record before anything was sent.
-pub(crate) fn unsent_records(plan: &Plan) -> JsValue {
-    let unsent = vec![CallRecord::default(); plan.calls().len()];
-    records_js(&super::plan_cache::names_js(plan), &unsent)
+/// Every call's record before anything was sent, by the plan's call `names`.
+pub(crate) fn unsent_records(names: &[JsValue]) -> JsValue {
+    records_js(names, &vec![CallRecord::default(); names.len()])
 }
 
 /// Reads and validates a plan of at most `max_calls` calls. The count is checked before
@@ -59,12 +58,11 @@ pub(crate) fn read_plan_and_options(
     let read = read_options(options, Entry::Compose);
     let max_calls = read.as_ref().map_or(DEFAULT_MAX_CALLS, |o| o.max_calls);
     let plan = plan_cache::read(plan, max_calls).map_err(|e| unsent_error(&e, &Object::new()))?;
-    let unsent = || records_js(&plan.names, &vec![CallRecord::default(); plan.names.len()]);
-    let options = read.map_err(|e| unsent_error(&e, &unsent()))?;
+    let options = read.map_err(|e| unsent_error(&e, &unsent_records(&plan.names)))?;
     if let Some(allowed) = &options.allowed_origins {
         plan.plan
             .check_origins(allowed, page_origin().as_deref())
-            .map_err(|e| unsent_error(&e, &unsent()))?;
+            .map_err(|e| unsent_error(&e, &unsent_records(&plan.names)))?;
     }
     Ok((plan, options))
 }

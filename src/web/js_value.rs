@@ -24,8 +24,9 @@ extern "C" {
     /// `value[key]` when `value` is an object with that own property, else `undefined`.
     #[wasm_bindgen(js_name = ownField)]
     fn own_field(value: &JsValue, key: &str) -> JsValue;
+    /// Sets `obj[key] = value` as an own data property, even for `__proto__`.
     #[wasm_bindgen(js_name = setOwn)]
-    fn set_own_js(object: &Object, key: &str, value: &JsValue);
+    fn set_own(object: &Object, key: &str, value: &JsValue);
 }
 
 /// `text` as a JS string, made once for each word: fetch's method and `credentials` mode
@@ -43,11 +44,6 @@ pub(crate) fn word(text: &'static str) -> JsValue {
         made.push((text, js.clone()));
         js
     })
-}
-
-/// Sets `obj[key] = value` as an own data property, even for `__proto__`.
-pub(crate) fn set_own(obj: &Object, key: &str, value: &JsValue) {
-    set_own_js(obj, key, value);
 }
 
 fn type_name(v: &JsValue) -> &'static str {

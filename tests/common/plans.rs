@@ -107,28 +107,22 @@ pub async fn a_plan_that_can_change_is_read_again_at_every_composition() {
         let options = fetching(&recorder, "{}");
         async move { run_plan(&plan, &js("{}"), &options).await.unwrap() }
     };
+    // Runs `plan`, sets call `a`'s URL to `url`, and runs it again.
+    let run_changed = |plan: JsValue, url: &'static str| {
+        let run = &run;
+        async move {
+            run(plan.clone()).await;
+            Reflect::set(&get(&plan, "calls.a"), &"url".into(), &url.into()).unwrap();
+            run(plan).await;
+        }
+    };
     // Not frozen at all: the URL changed between two compositions is the one sent.
-    let plan = js(PLAN);
-    run(plan.clone()).await;
-    Reflect::set(
-        &get(&plan, "calls.a"),
-        &"url".into(),
-        &"https://api.example/a2".into(),
-    )
-    .unwrap();
-    run(plan).await;
+    run_changed(js(PLAN), "https://api.example/a2").await;
     // Frozen, but for call `a`'s object.
     let plan = js(PLAN);
     Object::freeze(get(&plan, "calls").unchecked_ref::<Object>());
     Object::freeze(plan.unchecked_ref::<Object>());
-    run(plan.clone()).await;
-    Reflect::set(
-        &get(&plan, "calls.a"),
-        &"url".into(),
-        &"https://api.example/a3".into(),
-    )
-    .unwrap();
-    run(plan).await;
+    run_changed(plan, "https://api.example/a3").await;
     // Frozen all the way down, with the URL behind a getter.
     let plan = frozen_with_getter();
     run(plan.clone()).await;
