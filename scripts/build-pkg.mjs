@@ -4,7 +4,7 @@
 //   node scripts/build-pkg.mjs [--target web|bundler|nodejs] [--out-dir pkg] [--dev]
 //
 // Plain `wasm-pack build --target <any>` already gives a complete module: `ComposeError`
-// (js/compose-error.js) is re-exported by wasm-bindgen itself (`#[wasm_bindgen(reexport)]`
+// (js/records.js) is re-exported by wasm-bindgen itself (`#[wasm_bindgen(reexport)]`
 // in src/bindings/records.rs), so `import { ComposeError } from './pkg/parallel_composer.js'`
 // works; this script checks that it is there.
 //

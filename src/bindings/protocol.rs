@@ -161,7 +161,7 @@ mod tests {
     fn the_javascript_glue_lists_no_names_rust_defines() {
         let glue = [
             include_str!("../../js/events.js"),
-            include_str!("../../js/compose-error.js"),
+            include_str!("../../js/records.js"),
         ];
         let states = CallState::ALL.iter().map(|s| s.as_str());
         let compensations = CompensationState::ALL.iter().map(|s| s.as_str());

@@ -7,67 +7,7 @@
 
 use super::*;
 
-#[wasm_bindgen(inline_js = r#"
-export function prototypeIsObjectPrototype(v) {
-  return Object.getPrototypeOf(v) === Object.prototype;
-}
-
-// The value of `key` when it is an own data property of `v`, else undefined.
-export function ownValue(v, key) {
-  const d = Object.getOwnPropertyDescriptor(v, key);
-  return d && 'value' in d ? d.value : undefined;
-}
-
-// Whatever any object inherits named `polluted`, and what Object.prototype holds of it.
-export function pollution() {
-  const found = [({}).polluted, [].polluted, Object.prototype.polluted, Object.create(Object.prototype).polluted]
-    .filter((v) => v !== undefined);
-  return found.length === 0 && !Object.prototype.hasOwnProperty('polluted') ? null : String(found);
-}
-
-export function typeOf(v) {
-  return typeof v;
-}
-
-export function text(v) {
-  return String(v);
-}
-
-// A fetch that answers requests to URLs containing `match` with `body` as JSON, and
-// sends the rest to the real fetch; `bodies` holds each request's body text as sent,
-// `inits` each request's init.
-export function craftedFetch(match, body) {
-  const bodies = [];
-  const inits = [];
-  const fetch = (url, init) => {
-    bodies.push(init.body === undefined ? null : init.body);
-    inits.push(init);
-    if (match !== '' && url.includes(match)) {
-      return Promise.resolve(new Response(body, { status: 200, headers: { 'content-type': 'application/json' } }));
-    }
-    return globalThis.fetch(url, init);
-  };
-  return { fetch, bodies, inits };
-}
-
-// Records every console call until `restore()`; `calls` holds each call's arguments as text.
-const METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace', 'dir', 'table'];
-export function trapConsole() {
-  const calls = [];
-  const saved = METHODS.map((m) => console[m]);
-  for (const m of METHODS) {
-    console[m] = (...args) => {
-      calls.push(`${m}: ${args.map((a) => { try { return typeof a === 'string' ? a : JSON.stringify(a) ?? String(a); } catch { return String(a); } }).join(' ')}`);
-    };
-  }
-  const restore = () => METHODS.forEach((m, i) => { console[m] = saved[i]; });
-  return { calls, restore };
-}
-
-export function probeConsole() {
-  console.warn('console trap probe');
-}
-"#)]
+#[wasm_bindgen(module = "/tests/common/page.js")]
 extern "C" {
     #[wasm_bindgen(js_name = prototypeIsObjectPrototype)]
     fn prototype_is_object_prototype(v: &JsValue) -> bool;

@@ -13,17 +13,7 @@ fn wall_clock() -> f64 {
 /// How long the slowest bound may overshoot: timers and the event loop, not the work.
 const SLACK_MS: f64 = 400.0;
 
-#[wasm_bindgen(inline_js = r#"
-// The page's fetch, noting when each request was started (Date.now(), the servers' clock).
-export function timedFetch() {
-  const startedAt = [];
-  const fetch = (url, init) => {
-    startedAt.push(Date.now());
-    return globalThis.fetch(url, init);
-  };
-  return { fetch, startedAt };
-}
-"#)]
+#[wasm_bindgen(module = "/tests/common/page.js")]
 extern "C" {
     #[wasm_bindgen(js_name = timedFetch)]
     fn timed_fetch() -> JsValue;

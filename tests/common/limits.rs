@@ -5,46 +5,7 @@
 
 use super::*;
 
-#[wasm_bindgen(inline_js = r#"
-// A fetch whose reply body never ends: `chunk` spaces (valid JSON whitespace) per pull.
-// `state` counts the pulls and says whether the reader cancelled the stream.
-export function endlessFetch(chunk) {
-  const state = { pulls: 0, cancelled: false };
-  const fetch = () => {
-    const body = new ReadableStream({
-      pull(controller) {
-        state.pulls += 1;
-        controller.enqueue(new Uint8Array(chunk).fill(32));
-      },
-      cancel() {
-        state.cancelled = true;
-      },
-    });
-    return Promise.resolve(new Response(body, { status: 200, headers: { 'content-type': 'application/json' } }));
-  };
-  return { fetch, state };
-}
-
-// A fetch that answers every request with `new Response(body, { status, headers })` and
-// keeps each request's init in `inits`.
-export function cannedFetch(status, body, headers) {
-  const inits = [];
-  const fetch = (url, init) => {
-    inits.push(init);
-    return Promise.resolve(new Response(body, { status, headers }));
-  };
-  return { fetch, inits };
-}
-
-// A fetch stand-in answering `reply`, a plain object (no Response, maybe no body stream).
-export function plainFetch(reply) {
-  return { fetch: () => Promise.resolve(reply) };
-}
-
-export function bigText(n) {
-  return 'x'.repeat(n);
-}
-"#)]
+#[wasm_bindgen(module = "/tests/common/page.js")]
 extern "C" {
     #[wasm_bindgen(js_name = endlessFetch)]
     fn endless_fetch(chunk: u32) -> JsValue;

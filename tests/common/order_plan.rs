@@ -7,18 +7,7 @@
 use super::*;
 use parallel_composer::order_plan;
 
-#[wasm_bindgen(inline_js = r#"
-// A fetch that passes every request on to the global fetch and keeps its method and url,
-// in the order they were sent.
-export function forwardingFetch() {
-  const seen = [];
-  const fetch = (url, init) => {
-    seen.push({ method: String(init?.method ?? 'GET'), url: String(url) });
-    return globalThis.fetch(url, init);
-  };
-  return { fetch, seen };
-}
-"#)]
+#[wasm_bindgen(module = "/tests/common/page.js")]
 extern "C" {
     #[wasm_bindgen(js_name = forwardingFetch)]
     fn forwarding_fetch() -> JsValue;

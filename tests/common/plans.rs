@@ -6,32 +6,7 @@
 
 use super::*;
 
-#[wasm_bindgen(inline_js = r#"
-// A fetch that answers every request with {"id": 7} and keeps each request's URL.
-export function idFetch() {
-  const urls = [];
-  const fetch = (url) => {
-    urls.push(url);
-    return Promise.resolve(new Response('{"id":7}', { status: 200, headers: { 'content-type': 'application/json' } }));
-  };
-  return { fetch, urls };
-}
-
-export function deepFreeze(value) {
-  if (value !== null && typeof value === 'object') {
-    Object.values(value).forEach(deepFreeze);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-// A frozen plan whose call `a` has its URL behind a getter: /a/1, then /a/2, ...
-export function frozenWithGetter() {
-  let n = 0;
-  const a = Object.freeze({ get url() { n += 1; return `https://api.example/a/${n}`; } });
-  return Object.freeze({ calls: Object.freeze({ a }) });
-}
-"#)]
+#[wasm_bindgen(module = "/tests/common/page.js")]
 extern "C" {
     #[wasm_bindgen(js_name = idFetch)]
     fn id_fetch() -> JsValue;

@@ -4,15 +4,7 @@
 
 use super::*;
 
-#[wasm_bindgen(inline_js = r#"
-// The gold request with `field` set to `before` + the lone surrogate U+D800 + `after`
-// (a JSON text cannot hold one unescaped, and a Rust string cannot hold one at all).
-export function requestWithLoneSurrogate(field, before, after) {
-  const request = { customerId: 'c-gold-1', cartId: 'k1', paymentMethodId: 'pm_1' };
-  request[field] = before + String.fromCharCode(0xd800) + after;
-  return request;
-}
-"#)]
+#[wasm_bindgen(module = "/tests/common/page.js")]
 extern "C" {
     #[wasm_bindgen(js_name = requestWithLoneSurrogate)]
     fn request_with_lone_surrogate(field: &str, before: &str, after: &str) -> JsValue;

@@ -7,46 +7,7 @@
 
 use super::*;
 
-#[wasm_bindgen(inline_js = r#"
-// A fetch that answers every request with `{}` (or `reply`, JSON text) and keeps each
-// request's url and init.
-export function recordingFetch(reply) {
-  const seen = [];
-  const fetch = (url, init) => {
-    seen.push({ url, init });
-    return Promise.resolve(new Response(reply ?? '{}', { status: 200, headers: { 'content-type': 'application/json' } }));
-  };
-  return { fetch, seen };
-}
-
-// `{ "a": { "a": ... { "a": leaf } } }`, `depth` objects deep.
-export function nested(depth, leaf) {
-  let value = leaf;
-  for (let i = 0; i < depth; i += 1) value = { a: value };
-  return value;
-}
-
-// A plan whose body refers to itself.
-export function cyclicPlan() {
-  const body = { items: [] };
-  body.items.push(body);
-  return { calls: { a: { method: 'POST', url: '/a', body } } };
-}
-
-// `{ v: text }` where text holds the lone surrogate U+D800 (JSON text cannot hold one
-// unescaped, and a Rust string cannot hold one at all).
-export function loneSurrogate(before, after) {
-  return { v: before + String.fromCharCode(0xd800) + after };
-}
-
-export function pageOrigin() {
-  return globalThis.location ? globalThis.location.origin : null;
-}
-
-export function isBrowser() {
-  return typeof globalThis.document === 'object';
-}
-"#)]
+#[wasm_bindgen(module = "/tests/common/page.js")]
 extern "C" {
     #[wasm_bindgen(js_name = recordingFetch)]
     fn recording_fetch(reply: Option<String>) -> JsValue;
@@ -867,21 +828,7 @@ pub async fn plan_size_and_nesting_limits_hold_for_plans_from_javascript() {
     );
 }
 
-#[wasm_bindgen(inline_js = r#"
-export function cyclicInput() {
-  const o = { a: 1 };
-  o.self = o;
-  return { o };
-}
-export function bigintInput() {
-  return { o: { n: 10n } };
-}
-// Writable as JSON once (the check before sending), then throwing (in startFetch).
-export function flakyInput() {
-  let n = 0;
-  return { o: { toJSON() { n += 1; if (n > 1) throw new Error('boom'); return 1; } } };
-}
-"#)]
+#[wasm_bindgen(module = "/tests/common/page.js")]
 extern "C" {
     #[wasm_bindgen(js_name = cyclicInput)]
     fn cyclic_input() -> JsValue;
