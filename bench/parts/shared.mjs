@@ -130,7 +130,7 @@ export const B_SHAPES = ['wide', 'deep', 'random'];
 export const C_IMPLS = ['composer', 'js-promise-all'];
 // Part B with a real Response per call (new Response(JSON.stringify(reply), ...)): async.auto
 // is left out (its "no worse than" targets use the stub).
-export const B_RESPONSE_IMPLS = ['composer', 'composer-frozen', 'js-promise-all', 'js-counter'];
+export const B_RESPONSE_IMPLS = ['composer', 'composer-frozen', 'js-promise-all', 'js-counter', 'js-promise-all-guarded'];
 // Part A2 (A', a slow machine): the order flow under CPU throttling; js-sequential (never
 // the best) and the composer's other schedules are left out to keep the part short.
 export const A2_IMPLS = ['composer-eager', 'js-staged', 'async.auto'];
