@@ -2,8 +2,8 @@
 //!
 //! *Eager* starts each call the moment its last dependency succeeds: its tasks run in a
 //! `FuturesUnordered`, and every task that ends may make others ready, so the makespan is
-//! the plan's critical path. *Stages* is `join_all` over each topological level's calls,
-//! a barrier after each. *Sequential* runs one call at a time, in stage order. All three
+//! the plan's critical path. *Stages* runs each topological level's calls together, a
+//! barrier after each. *Sequential* runs one call at a time, in stage order. All three
 //! share the bookkeeping of `composition.rs`, and stop starting calls once the
 //! composition has failed.
 //!
@@ -15,7 +15,7 @@ use crate::engine::call::Ctx;
 use crate::engine::hooks::Hooks;
 use crate::engine::settings::Schedule;
 use crate::engine::transport::{Clock, Transport};
-use futures::future::{join_all, FutureExt, LocalBoxFuture};
+use futures::future::{FutureExt, LocalBoxFuture};
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::future::Future;
 use std::task::Poll;
@@ -85,12 +85,14 @@ where
     C: Clock,
     H: Hooks<T::Value> + ?Sized,
 {
+    // A `FuturesUnordered` drained to its end rather than `join_all`: the same barrier,
+    // with the code `eager` already has (join_all's was 3.4 KB of .wasm).
+    let mut level = FuturesUnordered::new();
     for stage in 0..ctx.plan.stages().len() {
-        let mut level = Vec::new();
         while let Some(i) = ctx.next_ready(Some(stage)) {
             level.push(ctx.task(i));
         }
-        join_all(level).await;
+        while level.next().await.is_some() {}
     }
 }
 
