@@ -158,7 +158,14 @@ pub async fn compose(
     let (ReadPlan { plan, names }, options) = read_plan_and_options(&plan.into(), &options)?;
     let input: JsValue = input.into();
     check_json_input(&plan, &input).map_err(|e| unsent_error(&e, &unsent_records(&names)))?;
-    let executed = execute(&plan, &input, &options, &NoHooks, &names).await;
+    let executed = execute(
+        plan.clone(),
+        input.clone(),
+        options,
+        &NoHooks,
+        names.clone(),
+    )
+    .await;
     let outcome = &executed.outcome;
     let calls = records_js(&names, &outcome.records);
     if let Some(error) = &outcome.error {
@@ -217,7 +224,14 @@ pub async fn compose_order(
         .and_then(order_cache::order_plan)
         .map_err(fail)?;
     let input: JsValue = request.to_input();
-    let executed = execute(&plan, &input, &options, &OrderHooks, &names).await;
+    let executed = execute(
+        plan.clone(),
+        input.clone(),
+        options,
+        &OrderHooks,
+        names.clone(),
+    )
+    .await;
     let outcome = &executed.outcome;
     let trace_id = executed.trace_id.as_deref();
     let calls = records_js(&names, &outcome.records);

@@ -16,8 +16,11 @@ use crate::error::{Error, ErrorKind};
 use crate::plan::{call_placeholders, check_call_count, Plan, DEFAULT_MAX_CALLS, INPUT};
 use crate::web::fetch::{page_origin, FetchTransport, PerformanceClock};
 use crate::web::js_value::json_from_js;
+use crate::web::poll_now::polled_on_settle;
 use crate::web::signal::AbortListener;
 use js_sys::{Object, Reflect};
+use std::future::Future;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 /// What [`execute`] gives back: the outcome, and the trace id its requests carry.
@@ -160,9 +163,22 @@ fn aborted_before_start(plan: &Plan) -> Executed {
 /// Runs `plan` with the browser transport, honouring the caller's signal, and reports
 /// its progress, timings and trace as the options ask. `names` are the plan's call names.
 ///
-/// Hooks and the abort future are type-erased so that the scheduler is compiled once
-/// for every entry point: each generic instance of it costs several KB of .wasm.
-pub(crate) async fn execute(
+/// The composition is polled the moment a request's outcome arrives (`web/poll_now.rs`),
+/// which is why it owns what it reads.
+pub(crate) fn execute(
+    plan: Rc<Plan>,
+    input: JsValue,
+    options: RunOptions,
+    hooks: &'static dyn Hooks<JsValue>,
+    names: Rc<[JsValue]>,
+) -> impl Future<Output = Executed> {
+    polled_on_settle(async move { compose_with(&plan, &input, &options, hooks, &names).await })
+}
+
+/// [`execute`]'s composition. Hooks and the abort future are type-erased so that the
+/// scheduler is compiled once for every entry point: each generic instance of it costs
+/// several KB of .wasm.
+async fn compose_with(
     plan: &Plan,
     input: &JsValue,
     options: &RunOptions,

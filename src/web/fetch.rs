@@ -18,10 +18,12 @@ use crate::engine::transport::{
     Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
 };
 use crate::web::js_value::word;
+use crate::web::poll_now::settling;
 use futures::channel::oneshot;
 use js_sys::{Array, Function};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortController;
 
@@ -129,6 +131,8 @@ pub struct FetchTransport {
     credentials: Vec<(String, Credentials)>,
     /// The origin a relative URL goes to, for looking it up in `credentials`.
     page: Option<String>,
+    /// This composition's requests waiting for their outcome.
+    in_flight: Rc<Cell<u32>>,
 }
 
 impl Default for FetchTransport {
@@ -145,6 +149,7 @@ impl FetchTransport {
             max_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             credentials: Vec::new(),
             page: None,
+            in_flight: Rc::default(),
         }
     }
 
@@ -185,7 +190,7 @@ impl FetchTransport {
 /// per call; one closure for all requests and a `oneshot` per request do the same.
 struct Settling {
     next: u32,
-    waiting: HashMap<u32, oneshot::Sender<Settled>>,
+    waiting: HashMap<u32, Waiting>,
 }
 
 /// A request's outcome as JavaScript hands it over: the `FetchOutcome`, and the fields
@@ -196,6 +201,21 @@ struct Settled {
     status: u16,
     body: JsValue,
     replayed: bool,
+}
+
+/// Where a request's outcome goes, and the count of its composition's requests in flight.
+struct Waiting {
+    tell: oneshot::Sender<Settled>,
+    in_flight: Rc<Cell<u32>>,
+}
+
+impl Waiting {
+    /// Leaves the count of requests in flight; whether it was the last.
+    fn leave(&self) -> bool {
+        let left = self.in_flight.get().saturating_sub(1);
+        self.in_flight.set(left);
+        left == 0
+    }
 }
 
 /// `onSettled(id, outcome, failure, status, body, replayed)`, as js/fetch-call.js calls it.
@@ -209,8 +229,21 @@ thread_local! {
     static ON_SETTLED: Closure<OnSettled> =
         Closure::new(|id, outcome, failure, status, body, replayed| {
             // A request dropped meanwhile (aborted, or its composition gone) waits no more.
-            if let Some(tell) = SETTLING.with_borrow_mut(|s| s.waiting.remove(&id)) {
-                let _ = tell.send(Settled { outcome, failure, status, body, replayed });
+            let Some(waiting) = SETTLING.with_borrow_mut(|s| s.waiting.remove(&id)) else {
+                return;
+            };
+            let settled = Settled { outcome, failure, status, body, replayed };
+            // The last of its composition's requests in flight: the composition is polled
+            // at once, not a turn of the microtask queue later. With others in flight it
+            // is left to that turn, which takes all the outcomes arriving together.
+            let last = waiting.leave();
+            let hand_over = move || {
+                let _ = waiting.tell.send(settled);
+            };
+            if last {
+                settling(hand_over);
+            } else {
+                hand_over();
             }
         });
 }
@@ -271,12 +304,14 @@ impl Settled {
 }
 
 /// A new request's id, and where its outcome will arrive.
-fn wait_for_outcome() -> (u32, oneshot::Receiver<Settled>) {
+fn wait_for_outcome(in_flight: &Rc<Cell<u32>>) -> (u32, oneshot::Receiver<Settled>) {
     let (tell, told) = oneshot::channel();
+    in_flight.set(in_flight.get() + 1);
+    let in_flight = in_flight.clone();
     let id = SETTLING.with_borrow_mut(|s| {
         let id = s.next;
         s.next = s.next.wrapping_add(1);
-        s.waiting.insert(id, tell);
+        s.waiting.insert(id, Waiting { tell, in_flight });
         id
     });
     (id, told)
@@ -299,7 +334,9 @@ impl Drop for AbortGuard {
     fn drop(&mut self) {
         if let Some(controller) = self.controller.take() {
             controller.abort();
-            SETTLING.with_borrow_mut(|s| s.waiting.remove(&self.id));
+            if let Some(waiting) = SETTLING.with_borrow_mut(|s| s.waiting.remove(&self.id)) {
+                waiting.leave();
+            }
         }
     }
 }
@@ -324,7 +361,7 @@ impl Transport for FetchTransport {
             headers.push(&JsValue::from_str(value));
         }
         let body = request.body.unwrap_or(JsValue::UNDEFINED);
-        let (id, outcome) = wait_for_outcome();
+        let (id, outcome) = wait_for_outcome(&self.in_flight);
         let controller = ON_SETTLED.with(|on_settled| {
             start_fetch(
                 self.fetch.as_ref(),

@@ -6,5 +6,6 @@ mod allocator;
 pub(crate) mod clock;
 pub(crate) mod fetch;
 pub(crate) mod js_value;
+pub(crate) mod poll_now;
 pub(crate) mod signal;
 pub(crate) mod timings;
