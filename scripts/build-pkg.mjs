@@ -4,12 +4,12 @@
 //   node scripts/build-pkg.mjs [--target web|bundler|nodejs] [--out-dir pkg] [--dev]
 //
 // Plain `wasm-pack build --target <any>` already gives a complete module: `ComposeError`
-// (js/records.js) is re-exported by wasm-bindgen itself (`#[wasm_bindgen(reexport)]`
+// (js/report.js) is re-exported by wasm-bindgen itself (`#[wasm_bindgen(reexport)]`
 // in src/bindings/records.rs), so `import { ComposeError } from './pkg/parallel_composer.js'`
 // works; this script checks that it is there.
 //
 // What it adds, for the web and nodejs targets: the glue and its js/ snippets, which
-// wasm-bindgen leaves as six files, become one (esbuild; see bundleGlue). In a browser
+// wasm-bindgen leaves as four files, become one (esbuild; see bundleGlue). In a browser
 // that loads the glue as a module, the snippets were a second round of requests after the
 // glue itself, measured at about half the cold start's import time (docs/performance.md,
 // part D). For Node it also makes the snippets CommonJS: wasm-bindgen copies them as ES

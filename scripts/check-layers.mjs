@@ -4,7 +4,8 @@
 //     the plan language and the engine know nothing of JavaScript;
 //   - no import cycle between modules: each file's `crate::...` references, outside its
 //     #[cfg(test)] module, form a graph without cycles;
-//   - no function longer than about 80 lines outside tests.
+//   - no function longer than about 80 lines outside tests;
+//   - at most four JavaScript modules for the wasm test page (js/ and the tests').
 // Prints what it checked, or each violation, and exits non-zero on any.
 //
 //   node scripts/check-layers.mjs
@@ -102,9 +103,25 @@ function visit(mod) {
 }
 for (const mod of graph.keys()) if (!state.has(mod)) visit(mod);
 
+// The JavaScript modules the wasm test page imports at once: the library's (js/) and the
+// tests' (tests/). wasm-bindgen-test-runner's server stalls for minutes when a page opens
+// more connections at once than it has idle threads (tests/common/page.js says why four).
+const MAX_SNIPPETS = 4;
+const rustUnder = (dir) => readdirSync(join(ROOT, dir), { recursive: true })
+  .filter((f) => f.endsWith('.rs')).map((f) => join(ROOT, dir, f));
+const snippets = new Set();
+for (const file of [...files, ...rustUnder('tests')]) {
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(/#\[wasm_bindgen\(module = "([^"]+)"/g)) snippets.add(m[1]);
+  for (const _ of text.matchAll(/#\[wasm_bindgen\(inline_js/g)) snippets.add(`${file}: inline_js`);
+}
+if (snippets.size > MAX_SNIPPETS) {
+  problems.push(`${snippets.size} JavaScript snippets for the wasm test page (at most ${MAX_SNIPPETS}): ${[...snippets].join(', ')}`);
+}
+
 if (problems.length) {
   for (const p of problems) console.log(p);
   console.log(`check-layers: ${problems.length} problem(s)`);
   process.exit(1);
 }
-console.log(`check-layers: ${graph.size} modules, no JavaScript in ${NO_JS.map((d) => `src/${d}/`).join(' or ')}, no import cycle, no function over ${MAX_FN_LINES} lines`);
+console.log(`check-layers: ${graph.size} modules, no JavaScript in ${NO_JS.map((d) => `src/${d}/`).join(' or ')}, no import cycle, no function over ${MAX_FN_LINES} lines, ${snippets.size} JavaScript snippets (at most ${MAX_SNIPPETS})`);

@@ -4,7 +4,8 @@
 #    1  setup           bash scripts/setup.sh
 #    2  fmt             cargo fmt --all -- --check, and node scripts/check-layers.mjs: no
 #                       wasm-bindgen, js-sys, web-sys or gloo in src/plan/ and src/engine/, no
-#                       import cycle between modules, no function over 80 lines outside tests
+#                       import cycle between modules, no function over 80 lines outside tests,
+#                       at most four JavaScript snippets for the wasm test page
 #    3  clippy-native   cargo clippy --all-targets -- -D warnings
 #    4  clippy-wasm     cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
 #    5  cargo-test      cargo test (unit, property and doc tests)
@@ -238,6 +239,14 @@ PAGE_NEVER_LOADED='Loading scripts...Failed to detect test as having been run'
 BROWSER_SUITE_LIMIT=${PC_BROWSER_SUITE_LIMIT:-600}
 BROWSER_SUITE_HUNG="browser suite: no end after ${BROWSER_SUITE_LIMIT} s; stopped"
 
+# The test page that never finishes loading: wasm-bindgen-test-runner's server (tiny_http)
+# can leave a new connection without a thread until another connection closes, which a
+# browser does after minutes (tests/common/page.js). The runner waits 300 s for the page;
+# the driver starts and the page loads in seconds, so an attempt whose page has not loaded
+# BROWSER_PAGE_LIMIT seconds after the runner began is stopped and tried again.
+BROWSER_PAGE_LIMIT=${PC_BROWSER_PAGE_LIMIT:-90}
+BROWSER_PAGE_STALLED="browser suite: the test page had not loaded ${BROWSER_PAGE_LIMIT} s after the runner began; stopped"
+
 # One attempt of `wasm-pack test --headless "$@"`, its output in $1; the exit status of
 # wasm-pack, or 124 when it was stopped at the limit.
 browser_attempt() {
@@ -247,10 +256,24 @@ browser_attempt() {
   wasm-pack test --mode no-install --headless "$@" >"$log" 2>&1 &
   local pid=$!
   set +m
-  local waited=0
+  local waited=0 visiting=-1 why=""
   while kill -0 "$pid" 2>/dev/null; do
+    # Each test binary's page: the runner prints "Running headless tests in" before it
+    # starts the driver and asks for the page, and the page "running N tests" once loaded.
+    local pending
+    pending=$(awk '/^Running headless tests in/ { p = 1 } /^running [0-9]+ tests?$/ { p = 0 } END { print p + 0 }' "$log")
+    if ((pending)); then
+      ((visiting < 0)) && visiting=$waited
+    else
+      visiting=-1
+    fi
     if ((waited >= BROWSER_SUITE_LIMIT)); then
-      echo "$BROWSER_SUITE_HUNG" >>"$log"
+      why=$BROWSER_SUITE_HUNG
+    elif ((visiting >= 0 && waited - visiting >= BROWSER_PAGE_LIMIT)); then
+      why=$BROWSER_PAGE_STALLED
+    fi
+    if [[ -n $why ]]; then
+      echo "$why" >>"$log"
       kill -TERM -- "-$pid" 2>/dev/null
       sleep 5
       kill -KILL -- "-$pid" 2>/dev/null
@@ -273,7 +296,7 @@ browser_suites() {
     cat "$first"
     return 0
   fi
-  if ! grep -qF -e "$PAGE_NEVER_LOADED" -e "$BROWSER_SUITE_HUNG" "$first"; then
+  if ! grep -qF -e "$PAGE_NEVER_LOADED" -e "$BROWSER_SUITE_HUNG" -e "$BROWSER_PAGE_STALLED" "$first"; then
     cat "$first"
     return 1
   fi

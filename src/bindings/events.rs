@@ -1,5 +1,5 @@
 //! `options.onEvent`: the scheduler's progress events, written as JavaScript objects by
-//! serde-wasm-bindgen and handed to the callback through `js/events.js`, which keeps a
+//! serde-wasm-bindgen and handed to the callback through `js/report.js`, which keeps a
 //! throwing (or rejecting) callback from breaking the composition.
 //!
 //! An event's `type` is its kind's name ([`EventKind::as_str`]) and its `state` its
@@ -97,7 +97,7 @@ impl<'a> EventJs<'a> {
     }
 }
 
-#[wasm_bindgen(module = "/js/events.js")]
+#[wasm_bindgen(module = "/js/report.js")]
 extern "C" {
     type EventSink;
 

@@ -159,10 +159,7 @@ mod tests {
 
     #[test]
     fn the_javascript_glue_lists_no_names_rust_defines() {
-        let glue = [
-            include_str!("../../js/events.js"),
-            include_str!("../../js/records.js"),
-        ];
+        let glue = [include_str!("../../js/report.js")];
         let states = CallState::ALL.iter().map(|s| s.as_str());
         let compensations = CompensationState::ALL.iter().map(|s| s.as_str());
         let codes = ErrorKind::ALL.iter().map(|k| k.code());

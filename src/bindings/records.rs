@@ -82,7 +82,7 @@ impl<'a> From<&'a Error> for ErrorJs<'a> {
     }
 }
 
-#[wasm_bindgen(module = "/js/records.js")]
+#[wasm_bindgen(module = "/js/report.js")]
 extern "C" {
     #[wasm_bindgen(js_name = callRecord)]
     #[allow(clippy::too_many_arguments)]
@@ -108,7 +108,7 @@ extern "C" {
 ///
 /// Not written by serde-wasm-bindgen, measured: it writes a struct a field at a time, 13
 /// calls into JavaScript per record, and there is a record for every call of every
-/// composition; one call into `js/records.js` builds the same object (the figure is
+/// composition; one call into `js/report.js` builds the same object (the figure is
 /// in docs/performance.md). Its error, when there is one, is still written by serde.
 pub(crate) fn record_js(record: &CallRecord, names: &[JsValue]) -> JsValue {
     let error = record.error.as_ref().map(ErrorJs::from);
@@ -162,7 +162,7 @@ impl<'a> CompensationRecordJs<'a> {
     }
 }
 
-/// The fields of a `ComposeError` besides its message (see js/records.js).
+/// The fields of a `ComposeError` besides its message (see js/report.js).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ErrorFieldsJs<'a> {
@@ -175,7 +175,7 @@ pub(crate) struct ErrorFieldsJs<'a> {
     pub resubmit: &'static str,
 }
 
-#[wasm_bindgen(module = "/js/records.js")]
+#[wasm_bindgen(module = "/js/report.js")]
 extern "C" {
     #[wasm_bindgen(js_name = ComposeError)]
     type ComposeErrorJs;

@@ -10,10 +10,11 @@
 //! that never started (skipped, cancelled first, not sent) has no measure.
 
 use crate::engine::outcome::Outcome;
+use crate::engine::record::{CallState, CompensationState};
 use crate::plan::Plan;
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(module = "/js/timings.js")]
+#[wasm_bindgen(module = "/js/report.js")]
 extern "C" {
     #[wasm_bindgen(js_name = timingsTrack)]
     fn timings_track(trace_id: Option<&str>) -> String;
@@ -26,6 +27,7 @@ extern "C" {
         track: &str,
         trace_id: Option<&str>,
         state: &str,
+        failed: bool,
         attempts: u32,
         status: i32,
     );
@@ -56,6 +58,7 @@ pub(crate) fn measure_composition(
             &track,
             trace_id,
             record.state.as_str(),
+            record.state != CallState::Ok,
             record.attempts,
             record.status.map_or(-1, i32::from),
         );
@@ -75,12 +78,17 @@ pub(crate) fn measure_composition(
             &track,
             trace_id,
             done.state.as_str(),
+            done.state != CompensationState::Ok,
             done.attempts,
             done.status.map_or(-1, i32::from),
         );
     }
-    let state = outcome.error.as_ref().map_or("ok", |e| e.code());
+    let state = outcome
+        .error
+        .as_ref()
+        .map_or(CallState::Ok.as_str(), |e| e.code());
+    let failed = outcome.error.is_some();
     measure(
-        "compose", origin, end, &track, trace_id, state, requests, -1,
+        "compose", origin, end, &track, trace_id, state, failed, requests, -1,
     );
 }

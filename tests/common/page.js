@@ -2,10 +2,13 @@
 // values a Rust test cannot make (a cycle, a lone surrogate, a BigInt), and a watch on the
 // page's timers. Each test module in tests/common/ declares the functions it uses.
 //
-// One module rather than a snippet per test file: wasm-bindgen-test-runner's server
-// answers the page's module requests, and past Chromium's six connections to a host the
-// queued ones stalled for minutes on that server (the 7th and 8th of fifteen, in four of
-// five fresh-clone runs). With this file the page asks for six snippets at once.
+// One module rather than a snippet per test file: the test page asks for every snippet at
+// once, and wasm-bindgen-test-runner's server (tiny_http) stalls a connection for minutes
+// when more arrive together than it has idle threads. It starts with four, one of them
+// kept by the page's first connection, so a page may open three more at once: with the
+// library's three modules (js/), this file is the fourth request, on that first connection.
+// Fifteen snippets stalled the 7th and 8th requests in four of five fresh-clone runs, and
+// six snippets still did once.
 
 // --- tests/common/order_plan.rs
 // A fetch that passes every request on to the global fetch and keeps its method and url,

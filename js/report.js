@@ -1,0 +1,167 @@
+// What a composition reports to the page: every call's record and the error a rejected
+// promise carries (src/bindings/records.rs), its progress events to `options.onEvent`
+// (src/bindings/events.rs), and its DevTools measures (src/web/timings.rs).
+//
+// One module for the three rather than one each: where the glue is not bundled
+// (wasm-bindgen's test runner, the bundler build) each module is a request of its own, and
+// the test runner's server stalls minutes on a page that opens more connections at once
+// than it has idle threads (three, at first; see tests/common/page.js).
+
+// ---------------------------------------------------------------- records and the error
+
+// A call's record (`calls[<call>]`: src/bindings/types.d.ts, `CallRecord`), made as one
+// object literal in one call from Rust (src/bindings/records.rs). Written a field at a time
+// by serde-wasm-bindgen, a record cost 13 calls into JavaScript (an object, nine keys, three
+// numbers); there is one record per call of every composition (measured in
+// docs/performance.md, "Engine overhead per call").
+//
+// `None` arrives as `undefined` and is written `null`, as the records document.
+export function callRecord(state, status, attempts, startMs, endMs, error, queuedMs, sharedFrom, replayed) {
+  return {
+    state,
+    status: status ?? null,
+    attempts,
+    startMs: startMs ?? null,
+    endMs: endMs ?? null,
+    error,
+    queuedMs,
+    sharedFrom,
+    replayed,
+  };
+}
+
+// The plan's call names as JS strings, from one text of names each ended by a line break
+// (a name holds no line break: letters, digits, `_`, `-`, `$`). One string crosses from
+// Rust instead of one per call, each of which cost a UTF-8 decode (src/bindings/run.rs).
+export function callNames(text) {
+  const names = text.split('\n');
+  names.pop();
+  return names;
+}
+
+// The error every rejected compose(), composeOrder() and validatePlan() throws.
+// Defined in JavaScript so that it is a real Error subclass: `instanceof Error`,
+// a stack trace, and `Error.isError()` all work as web developers expect.
+export class ComposeError extends Error {
+  constructor(message, { code, call = null, status = null, calls = {}, compensations = [], traceId = null, resubmit = 'new-operation' } = {}) {
+    super(message);
+    this.name = 'ComposeError';
+    /** A stable code such as "HTTP_STATUS". */
+    this.code = code;
+    /** The call that failed, or null. */
+    this.call = call;
+    /** The HTTP status of the failing reply, or null. */
+    this.status = status;
+    /** Every call's record: which calls ran, which writes happened. */
+    this.calls = calls;
+    /** What became of each completed write the failure left to undo, in the order undone. */
+    this.compensations = compensations;
+    /** The trace id its requests' traceparent carried, or null (see options.traceContext). */
+    this.traceId = traceId;
+    /**
+     * How to try again: "same-operation" (a write's outcome is unknown, or one is still in
+     * effect: resubmit under the same operationId, which gets what exists back by key) or
+     * "new-operation" (nothing it made remains: a new attempt needs a new operationId).
+     */
+    this.resubmit = resubmit;
+  }
+}
+
+// ---------------------------------------------------------------- events
+
+// Hands progress events to `options.onEvent`.
+//
+// Rust builds each event (a plain object of own data properties, written by
+// serde-wasm-bindgen from the engine's own names: src/bindings/events.rs) and crosses into
+// JavaScript once per event, here. The callback cannot break the composition: what it
+// throws, or what a promise it returns rejects with, is caught here and reported once per
+// composition on the console. The report names the event type and the call (the plan
+// author's names); it quotes nothing from the requests.
+
+/** One composition's events, sent to `callback`. */
+export class EventSink {
+  constructor(callback) {
+    this.callback = callback;
+    this.reported = false;
+  }
+
+  /** Calls the callback with `event`, catching what it throws or rejects with. */
+  send(event) {
+    try {
+      const returned = this.callback.call(undefined, event);
+      // An async callback's rejection would otherwise be unhandled (and end a Node process).
+      if (returned !== null && (typeof returned === 'object' || typeof returned === 'function') && typeof returned.then === 'function') {
+        returned.then(undefined, (error) => this.report(event, error));
+      }
+    } catch (error) {
+      this.report(event, error);
+    }
+  }
+
+  report(event, error) {
+    if (this.reported) return;
+    this.reported = true;
+    if (typeof console === 'undefined' || typeof console.error !== 'function') return;
+    console.error(
+      `parallel-composer: options.onEvent failed on the "${event.type}" event of call "${event.call}"; ` +
+        'the composition carries on without it. Later failures of onEvent in this composition are not reported.',
+      error,
+    );
+  }
+}
+
+// ---------------------------------------------------------------- DevTools measures
+
+// DevTools timings: User Timing measures of a finished composition (`options.timings`).
+//
+// Measures take explicit start and end times, so they are made once the composition has
+// settled, from its records, and cost nothing while it runs. Each composition gets its
+// own track in Chrome's Performance panel (the extensibility API's `detail.devtools`),
+// so two compositions on one page, whose measures have the same names, do not land on
+// one row; `detail.traceId` tells them apart in code.
+
+let compositions = 0;
+
+/** The track of a new composition: its number on this page, and its trace id's start. */
+export function timingsTrack(traceId) {
+  compositions += 1;
+  return traceId ? `compose #${compositions} (${traceId.slice(0, 8)})` : `compose #${compositions}`;
+}
+
+/**
+ * `performance.measure(name, { start, end, detail })`. `state` is the call's state (or,
+ * for the whole composition, its success or the error's code), `failed` whether that is a
+ * failure (Rust says so: the names are its own); `status` < 0 is none. Never throws: a
+ * platform without User Timing Level 3 gets no measure, and the composition no error.
+ */
+export function measure(name, start, end, track, traceId, state, failed, attempts, status) {
+  const perf = globalThis.performance;
+  if (!perf || typeof perf.measure !== 'function') return;
+  try {
+    perf.measure(name, {
+      start,
+      end,
+      detail: {
+        traceId,
+        state,
+        attempts,
+        status: status < 0 ? null : status,
+        devtools: {
+          dataType: 'track-entry',
+          track,
+          trackGroup: 'parallel-composer',
+          color: failed ? 'error' : 'primary',
+          tooltipText: `${name}: ${state}`,
+          properties: [
+            ['state', state],
+            ['attempts', String(attempts)],
+            ['status', status < 0 ? '-' : String(status)],
+            ['traceId', traceId ?? '-'],
+          ],
+        },
+      },
+    });
+  } catch {
+    // No measure rather than a failed composition.
+  }
+}
