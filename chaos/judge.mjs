@@ -76,6 +76,9 @@ export function delivered(entry) {
   return entry.status !== null && !entry.aborted && !entry.reset;
 }
 
+/** When a reply was sent in full: a body streamed in pieces (slow-body) ends after its headers. */
+const completeAt = (entry) => entry.endedAt ?? entry.repliedAt;
+
 /** A connection reset before any reply byte: the case where Chromium resends the request by itself. */
 const resetBeforeReply = (entry) => Boolean(entry.reset) && entry.status === null;
 
@@ -604,9 +607,9 @@ function checkPlacedMeansResolved({ ix, add, cfg }, run) {
     const cutAt = sub.startedAt + Math.min(sub.elapsedMs, cfg.deadlineMs, sub.abortedAtMs ?? Infinity);
     const margin = SETTLE_SLACK_MS + (sub.loopLagMs ?? 0);
     const placed = ix.entriesOf(sub.traceId, 'order')
-      .find((e) => delivered(e) && is2xx(e.status) && e.repliedAt + margin < cutAt);
+      .find((e) => delivered(e) && is2xx(e.status) && completeAt(e) + margin < cutAt);
     if (rec?.state === 'ok' || placed) {
-      add(8, at, 'resolved, since its order was placed', `${describeSub(sub)}; order ${rec?.state}${placed ? `, its ${placed.status} reply (log #${placed.seq}, ${placed.reply?.body?.orderId}) sent ${Math.round(cutAt - placed.repliedAt)} ms before the ${cutAt - sub.startedAt < sub.elapsedMs ? (sub.aborted && sub.abortedAtMs < cfg.deadlineMs ? 'abort' : 'deadline') : 'end'} (the event loop at most ${Math.round(sub.loopLagMs ?? 0)} ms late)` : ''}`);
+      add(8, at, 'resolved, since its order was placed', `${describeSub(sub)}; order ${rec?.state}${placed ? `, its ${placed.status} reply (log #${placed.seq}, ${placed.reply?.body?.orderId}) sent in full ${Math.round(cutAt - completeAt(placed))} ms before the ${cutAt - sub.startedAt < sub.elapsedMs ? (sub.aborted && sub.abortedAtMs < cfg.deadlineMs ? 'abort' : 'deadline') : 'end'} (the event loop at most ${Math.round(sub.loopLagMs ?? 0)} ms late)` : ''}`);
     }
   }
 }

@@ -129,6 +129,7 @@ class Exchange {
       if (!this.res.write(piece) && !(await this.drained())) return;
     }
     this.done = true;
+    this.entry.endedAt = now();
     this.res.end();
     this.trace(`${status}, body streamed in ${pieces.length} pieces`);
   }

@@ -191,6 +191,8 @@ describe('rate and kinds', () => {
     assert.ok(performance.now() - started >= 40);
     const [e] = await logOf(slow);
     assert.deepEqual([e.fault, e.chaos], [{ type: 'slow-body', ms: 40 }, true]);
+    // The reply is complete at endedAt, its last piece, not at repliedAt, its headers.
+    assert.ok(e.endedAt - e.repliedAt >= 40 * 0.9, `endedAt ${e.endedAt}, repliedAt ${e.repliedAt}`);
   });
 
   test('lose-reply: the action runs and its reply is lost; the retry with the key gets it replayed', async () => {
