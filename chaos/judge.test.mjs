@@ -214,35 +214,33 @@ test('8: a composition whose order call is ok, rejected', () => {
   assert.ok(invariants(judge(placed)).includes(8));
 });
 
+/**
+ * The invariants broken by a composition that ended with TIMEOUT at 2,010 ms (order unknown,
+ * nothing after it sent) whose order reply the log shows as `reply` says.
+ */
+function timedOutOrder(reply) {
+  const x = clean();
+  reject(x.sub, { code: 'TIMEOUT', resubmit: 'same-operation' });
+  Object.assign(x.sub, { elapsedMs: 2010, loopLagMs: 40 });
+  Object.assign(x.sub.error.calls.order, { state: 'unknown', status: null, endMs: 2000, error: { code: 'TIMEOUT', message: 'x' } });
+  Object.assign(x.sub.error.calls.notification, { state: 'not-sent', status: null, attempts: 0, startMs: null, endMs: null });
+  x.log = x.log.slice(0, 9);
+  Object.assign(x.log[8], reply);
+  x.state.notifications = [];
+  return invariants(judge(x));
+}
+
 test('8, from the log: an order reply sent well before the deadline, recorded unknown', () => {
-  const lost = (sentAt) => {
-    const x = clean();
-    reject(x.sub, { code: 'TIMEOUT', resubmit: 'same-operation' });
-    Object.assign(x.sub, { elapsedMs: 2010, loopLagMs: 40 });
-    Object.assign(x.sub.error.calls.order, { state: 'unknown', status: null, endMs: 2000, error: { code: 'TIMEOUT', message: 'x' } });
-    Object.assign(x.sub.error.calls.notification, { state: 'not-sent', status: null, attempts: 0, startMs: null, endMs: null });
-    x.log = x.log.slice(0, 9);
-    Object.assign(x.log[8], { arrivedAt: T0 + sentAt - 5, repliedAt: T0 + sentAt });
-    x.state.notifications = [];
-    return invariants(judge(x));
-  };
+  const lost = (sentAt) => timedOutOrder({ arrivedAt: T0 + sentAt - 5, repliedAt: T0 + sentAt });
   assert.ok(lost(1500).includes(8)); // 500 ms before the deadline: the engine had it
   assert.ok(!lost(1900).includes(8)); // 100 ms: within the slack plus the loop's lateness
 });
 
 test('8, from the log: a slow body counts from its end, not from its headers', () => {
-  const slow = (endedAt) => {
-    const x = clean();
-    reject(x.sub, { code: 'TIMEOUT', resubmit: 'same-operation' });
-    Object.assign(x.sub, { elapsedMs: 2010, loopLagMs: 40 });
-    Object.assign(x.sub.error.calls.order, { state: 'unknown', status: null, endMs: 2000, error: { code: 'TIMEOUT', message: 'x' } });
-    Object.assign(x.sub.error.calls.notification, { state: 'not-sent', status: null, attempts: 0, startMs: null, endMs: null });
-    x.log = x.log.slice(0, 9);
-    // Headers 1000 ms before the cut, the body's last piece `endedAt` ms after the start.
-    Object.assign(x.log[8], { arrivedAt: T0 + 995, repliedAt: T0 + 1000, endedAt: T0 + endedAt, fault: { type: 'slow-body', ms: 1000 } });
-    x.state.notifications = [];
-    return invariants(judge(x));
-  };
+  // Headers 1000 ms before the cut, the body's last piece `endedAt` ms after the start.
+  const slow = (endedAt) => timedOutOrder({
+    arrivedAt: T0 + 995, repliedAt: T0 + 1000, endedAt: T0 + endedAt, fault: { type: 'slow-body', ms: 1000 },
+  });
   assert.ok(!slow(1995).includes(8)); // the body ended as the time limit came: a race, not a loss
   assert.ok(slow(1200).includes(8)); // the body ended 800 ms before: the engine had it
 });
