@@ -22,8 +22,7 @@
 //
 // Output: the table on stdout; JSON results (--out); a last line
 // "chaos: N discrepancies in M orders, E errors". The exit status is non-zero when N or E is.
-import { spawn, spawnSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -35,6 +34,7 @@ import { chromium } from 'playwright-core';
 import { startStaticServer } from '../scripts/serve.mjs';
 import { CHROMIUM_ARGS } from '../tests/e2e/helpers.mjs';
 import { ensurePackage } from '../scripts/ensure-package.mjs';
+import { startMockProcess } from '../scripts/mock-process.mjs';
 import { runCallers, warmUp } from './caller.js';
 import { judgeRun, judgeLoad, traceOf, INVARIANTS, SETTLE_SLACK_MS } from './judge.mjs';
 import { report } from './table.mjs';
@@ -198,42 +198,10 @@ async function ensureBuild(target, dir, given) {
 
 // ------------------------------------------------------------------ the mock services
 
-/** Starts `node mock/cli.mjs --port 0`; resolves to {config, stop}. */
+/** Starts `node mock/cli.mjs --port 0` (scripts/mock-process.mjs); resolves to {config, stop, stderr}. */
 async function startMock() {
-  const child = spawn(process.execPath, [join(ROOT, 'mock', 'cli.mjs'), '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stderr = [];
-  createInterface({ input: child.stderr }).on('line', (l) => {
-    stderr.push(l);
-    if (stderr.length > 50) stderr.shift();
-  });
-  let exited = false;
-  const gone = new Promise((done) => child.once('exit', () => {
-    exited = true;
-    done(true);
-  }));
-  const stop = async () => {
-    if (exited) return;
-    child.kill('SIGTERM');
-    if (await Promise.race([gone, delay(5000).then(() => false)])) return;
-    child.kill('SIGKILL');
-    await Promise.race([gone, delay(3000)]);
-  };
-  // Should this process end without cleanup(), the mock must not outlive it.
-  process.once('exit', () => {
-    if (!exited) child.kill('SIGKILL');
-  });
-  try {
-    const lines = createInterface({ input: child.stdout });
-    const first = await withTimeout(new Promise((done, failed) => {
-      lines.once('line', done);
-      child.once('exit', (code) => failed(new Error(`the mock exited (code ${code}) before it printed its addresses: ${stderr.join(' / ')}`)));
-    }), 20_000, 'the mock services to start');
-    lines.on('line', () => {}); // keep draining stdout
-    return { config: JSON.parse(first), stop, stderr };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const { config, stop, stderr } = await startMockProcess('mock/cli.mjs', ['--port', '0']);
+  return { config, stop, stderr };
 }
 
 async function admin(mock, method, path, body) {

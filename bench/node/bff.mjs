@@ -50,6 +50,7 @@ import vm from 'node:vm';
 
 import { SERVICES } from '../page/contract.js';
 import { ensurePackage } from '../../scripts/ensure-package.mjs';
+import { startMockProcess } from '../../scripts/mock-process.mjs';
 import { jsEager, jsStaged } from './order-js.mjs';
 
 const NODE_DIR = dirname(fileURLToPath(import.meta.url));
@@ -186,49 +187,19 @@ async function stoppingOnSignals(stop, work, { handleSignals = true } = {}) {
 }
 
 /**
- * Starts `node bench/mock-child.mjs --port <port>` in a child process (the mock services of
- * mock/services.mjs; it closes when its stdin ends, so it does not outlive this process even
- * when this one is SIGKILLed); resolves to { config, stop, pid }.
+ * Starts `node bench/mock-child.mjs --port <port>` (scripts/mock-process.mjs: the mock
+ * services of mock/services.mjs, closing when its stdin ends); resolves to { config, stop, pid }.
  */
 export async function startMock({ port = 0 } = {}) {
-  const child = spawn(process.execPath, [join(ROOT, 'bench', 'mock-child.mjs'), '--port', String(port)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  const { config, stop, child } = await startMockProcess('bench/mock-child.mjs', ['--port', String(port)], { closesOnStdin: true, stderrLines: 20 });
   trackChild(child);
-  child.stdin.on('error', () => {}); // EPIPE once the child is gone
-  const stderr = [];
-  createInterface({ input: child.stderr }).on('line', (l) => {
-    stderr.push(l);
-    if (stderr.length > 20) stderr.shift();
-  });
-  let exited = false;
-  const gone = new Promise((done) => child.once('exit', () => {
-    exited = true;
-    done(true);
-  }));
-  const waitGone = (ms) => withTimeout(gone, ms, 'the mock to exit').catch(() => false);
-  const stop = async () => {
-    if (exited) return;
-    child.stdin.end(); // the child closes its servers and exits 0
-    if (await waitGone(3000)) return;
-    child.kill('SIGTERM');
-    if (await waitGone(3000)) return;
-    child.kill('SIGKILL');
-    await waitGone(3000);
-  };
   stoppers.set(child, stop);
-  try {
-    const lines = createInterface({ input: child.stdout });
-    const first = await withTimeout(new Promise((done, failed) => {
-      lines.once('line', done);
-      child.once('exit', (code) => failed(new Error(`the mock exited (code ${code}) before it printed its addresses: ${stderr.join(' / ')}`)));
-    }), 20_000, 'the mock services to start');
-    lines.on('line', () => {}); // keep draining stdout
-    const config = JSON.parse(first);
-    for (const s of SERVICES) if (!config.services?.[s]) throw new Error(`the mock printed no URL for ${s}: ${first}`);
-    return { config, stop, pid: child.pid };
-  } catch (err) {
+  const missing = SERVICES.filter((s) => !config.services?.[s]);
+  if (missing.length) {
     await stop();
-    throw err;
+    throw new Error(`the mock printed no URL for ${missing.join(', ')}: ${JSON.stringify(config)}`);
   }
+  return { config, stop, pid: child.pid };
 }
 
 async function admin(mock, method, path, body) {

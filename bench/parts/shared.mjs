@@ -2,16 +2,15 @@
 // run, the implementation lists, the small helpers (timeouts, statistics, formatting), the
 // sanity checks, the package, the mock services and the environment. See bench/run.mjs for
 // what the benchmark is and the honesty rules it keeps.
-import { spawn, spawnSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { cpus, loadavg, release, type as osType, availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync, constants as zlibConstants } from 'node:zlib';
-import { setTimeout as delay } from 'node:timers/promises';
 
 import { ensurePackage } from '../../scripts/ensure-package.mjs';
+import { startMockProcess } from '../../scripts/mock-process.mjs';
 import { SERVICES } from '../page/contract.js';
 
 export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -207,38 +206,10 @@ export async function ensureFreshPkg() {
 
 // ------------------------------------------------------------------ the mock services
 
-/** Starts bench/mock-child.mjs; resolves to { config, stop }. */
+/** Starts bench/mock-child.mjs (scripts/mock-process.mjs); resolves to { config, stop, pid }. */
 export async function startMock() {
-  const child = spawn(process.execPath, [join(BENCH_DIR, 'mock-child.mjs')], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let exited = false;
-  const exitedPromise = new Promise((done) => child.once('exit', () => {
-    exited = true;
-    done();
-  }));
-  const stop = async () => {
-    if (exited) return;
-    child.stdin.end(); // the child closes when its stdin ends
-    const gone = await Promise.race([exitedPromise.then(() => true), delay(5000).then(() => false)]);
-    if (gone) return;
-    child.kill('SIGTERM');
-    const gone2 = await Promise.race([exitedPromise.then(() => true), delay(3000).then(() => false)]);
-    if (!gone2) child.kill('SIGKILL');
-  };
-  try {
-    const lines = createInterface({ input: child.stdout });
-    const first = await withTimeout(new Promise((done, fail) => {
-      lines.once('line', done);
-      child.once('exit', (code) => fail(new Error(`the mock exited (code ${code}) before it printed its addresses`)));
-    }), 20_000, 'the mock services to start');
-    lines.on('line', () => {}); // keep draining stdout
-    return { config: JSON.parse(first), stop, pid: child.pid };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const { config, stop, child } = await startMockProcess('bench/mock-child.mjs', [], { closesOnStdin: true });
+  return { config, stop, pid: child.pid };
 }
 
 export async function admin(mock, method, path, body) {
