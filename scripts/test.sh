@@ -16,8 +16,10 @@
 #    8  mock-unit       node --test tests/mock/
 #    9  mock-start      node mock/cli.mjs --port $PC_MOCK_PORT, in the background until exit
 #   10  wasm-chrome     wasm-pack test --headless --chrome  --chromedriver $PC_CHROMEDRIVER (once
-#                       more only if the browser never loaded the test page, or the run hung
-#                       past PC_BROWSER_SUITE_LIMIT seconds, default 600: browser_suites)
+#                       more only if the browser never loaded the test page, the page had not
+#                       loaded PC_BROWSER_PAGE_LIMIT seconds after the runner began (default 90),
+#                       or the run hung past PC_BROWSER_SUITE_LIMIT seconds, default 600:
+#                       browser_suites)
 #   11  wasm-firefox    wasm-pack test --headless --firefox --geckodriver  $PC_GECKODRIVER
 #   12  wasm-node       wasm-pack test --node
 #   13  release-build   node scripts/build-pkg.mjs --target web --out-dir pkg, i.e. wasm-pack build
@@ -256,20 +258,20 @@ browser_attempt() {
   wasm-pack test --mode no-install --headless "$@" >"$log" 2>&1 &
   local pid=$!
   set +m
-  local waited=0 visiting=-1 why=""
+  local waited=0 loading_since=-1 why=""
   while kill -0 "$pid" 2>/dev/null; do
     # Each test binary's page: the runner prints "Running headless tests in" before it
     # starts the driver and asks for the page, and the page "running N tests" once loaded.
     local pending
     pending=$(awk '/^Running headless tests in/ { p = 1 } /^running [0-9]+ tests?$/ { p = 0 } END { print p + 0 }' "$log")
     if ((pending)); then
-      ((visiting < 0)) && visiting=$waited
+      ((loading_since < 0)) && loading_since=$waited
     else
-      visiting=-1
+      loading_since=-1
     fi
     if ((waited >= BROWSER_SUITE_LIMIT)); then
       why=$BROWSER_SUITE_HUNG
-    elif ((visiting >= 0 && waited - visiting >= BROWSER_PAGE_LIMIT)); then
+    elif ((loading_since >= 0 && waited - loading_since >= BROWSER_PAGE_LIMIT)); then
       why=$BROWSER_PAGE_STALLED
     fi
     if [[ -n $why ]]; then

@@ -4,7 +4,7 @@
 //! a microtask polls it (`queueMicrotask`). When a request's outcome arrives, that is one
 //! more turn of the microtask queue between the reply and the dependent call it releases,
 //! and in a chain of dependent calls nothing else shares the turn: bench B's chain runs
-//! x0.76-0.79 per call without it (docs/performance.md).
+//! x0.66-0.79 per call without it (docs/performance.md).
 //!
 //! So a composition runs inside [`polled_on_settle`]: wasm-bindgen-futures still drives
 //! it, through the outer future this returns, and the outcome callback of `fetch.rs`
