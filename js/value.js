@@ -63,3 +63,79 @@ export function deeplyFrozen(value, depth = 0) {
   }
   return true;
 }
+
+// A plan that is not frozen is read again at every composition, since it may have changed;
+// reading it value by value costs calls across the wasm boundary (bench B). Its JSON text
+// says cheaply whether it did: compose() keeps the texts of the last plans it read
+// (src/bindings/plan_cache.rs), and a plan whose text is one of them reads as that one did.
+// That holds only where the text says all the reader would see, so a value the reader
+// refuses or reads otherwise than JSON.stringify writes it makes the text unusable: a
+// non-finite number or -0 (written as null and 0), a function, symbol or BigInt (left out
+// or refused), a toJSON result, a boxed primitive or any object other than a plain one or
+// an array (a String object reads as its characters' keys), and a getter that answers
+// differently when asked again.
+const NOT_EXACT = Symbol('not exact');
+
+function exactly(key, value) {
+  if (this[key] !== value) throw NOT_EXACT;
+  switch (typeof value) {
+    case 'number':
+      if (!Number.isFinite(value) || Object.is(value, -0)) throw NOT_EXACT;
+      break;
+    case 'object':
+      if (value !== null && !Array.isArray(value)) {
+        const proto = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) throw NOT_EXACT;
+      }
+      break;
+    case 'function':
+    case 'symbol':
+    case 'bigint':
+      throw NOT_EXACT;
+    default:
+  }
+  return value;
+}
+
+// The texts of the plans Rust keeps, in its order. Plans that differ at every composition
+// (an id written into a URL rather than a placeholder) would pay for their text each time
+// (about a tenth of reading them): after eight lookups in a row that find nothing, the next
+// 56 compositions do not look.
+const texts = [];
+let misses = 0;
+let resting = 0;
+
+/**
+ * The plan's JSON text when it is not one of the kept texts, its index among them when it
+ * is, undefined when the text cannot stand for the plan (above) or there is no lookup.
+ */
+export function planText(plan) {
+  if (resting > 0) {
+    resting -= 1;
+    return undefined;
+  }
+  let text;
+  try {
+    text = JSON.stringify(plan, exactly);
+  } catch {
+    return undefined;
+  }
+  if (typeof text !== 'string') return undefined;
+  const at = texts.indexOf(text);
+  if (at >= 0) {
+    misses = 0;
+    return at;
+  }
+  misses += 1;
+  if (misses >= 8) {
+    misses = 0;
+    resting = 56;
+  }
+  return text;
+}
+
+/** Keeps `text` first among the kept texts, `keep` of them at most, as Rust keeps its plan. */
+export function keepText(text, keep) {
+  texts.unshift(text);
+  if (texts.length > keep) texts.length = keep;
+}

@@ -1,18 +1,23 @@
-//! Plans that cannot change, read once.
+//! Plans read once, and found again.
 //!
 //! `compose()` reads its plan from the JavaScript object at every composition (the calls,
-//! every template checked), since the caller may have changed it since the last one; in
-//! bench B that was a fifth of the engine's cost per call. A plan whose objects are all
-//! frozen, with data properties only, cannot have changed (`js/value.js`): what was
-//! read from it is kept, with its call names as JS strings, and used again when the same
-//! object comes back. The few plans kept are compared by identity, and only a frozen
-//! plan is looked up at all, so a plan that is not frozen costs one check.
+//! every template checked), since the caller may have changed it since the last one;
+//! reading was a fifth to a third of the engine's cost per call in bench B. Two ways tell,
+//! at less cost, that a plan reads as one read before, and what was read from that one
+//! (with its call names as JS strings) is used again:
+//! - a plan whose objects are all frozen, with data properties only, cannot have changed
+//!   (`js/value.js`): it is found by identity, one check;
+//! - any other plan is found by its JSON text, which `js/value.js` writes only where the
+//!   text says all the reader would see, and compares with the texts of the plans kept.
+//!   A plan written anew for each composition, the same each time, is found too.
+//!
+//! A few plans are kept in each way: a portal has a few plans it runs again and again.
 
 use super::records::call_names;
-use super::run::read_plan;
+use super::run::{check_call_keys, read_plan};
 use crate::error::Error;
 use crate::plan::{check_call_count, Plan};
-use js_sys::{Object, Reflect};
+use js_sys::Object;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -46,58 +51,86 @@ fn names_js(plan: &Plan) -> Vec<JsValue> {
     call_names(&text)
 }
 
-/// How many frozen plans are kept: a portal has a few plans it runs again and again.
+/// How many plans each way keeps.
 const KEEP: usize = 8;
 
-/// A frozen plan kept: the object, the number of its calls' keys (what `maxCalls` is
-/// checked against, as when it is read), and what was read from it.
+/// A plan kept: the frozen object or the JSON text it is found by, the number of its
+/// calls' keys (what `maxCalls` is checked against, as when it is read), and what was
+/// read from it.
 struct Kept {
-    object: JsValue,
+    by: JsValue,
     keys: usize,
     read: ReadPlan,
 }
 
 thread_local! {
-    static KEPT: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
+    /// Frozen plans, found by identity, the last read first.
+    static FROZEN: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
+    /// Other plans, found by their JSON text (`js/value.js` says when a text stands for its
+    /// plan, and keeps the texts in this order, so that no text crosses the boundary to be
+    /// compared).
+    static BY_TEXT: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
 }
 
 #[wasm_bindgen(module = "/js/value.js")]
 extern "C" {
     #[wasm_bindgen(js_name = deeplyFrozen)]
     fn deeply_frozen(value: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = planText)]
+    fn plan_text(plan: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = keepText)]
+    fn keep_text(text: &JsValue, keep: usize);
 }
 
-/// Reads `plan` under a limit of `max_calls` calls, or takes what was read from it before
-/// when it is a plan that cannot have changed.
+/// Reads `plan` under a limit of `max_calls` calls, or takes what was read before from
+/// the same frozen object, or from a plan with the same JSON text.
 pub(crate) fn read(plan: &JsValue, max_calls: usize) -> Result<ReadPlan, Error> {
     let frozen = plan.is_object() && Object::is_frozen(plan.unchecked_ref::<Object>());
-    if !frozen {
-        return read_plan(plan, max_calls).map(ReadPlan::new);
-    }
-    let kept = KEPT.with_borrow(|kept| {
-        kept.iter()
-            .find(|k| k.object == *plan)
-            .map(|k| (k.keys, k.read.clone()))
+    // Counted before the text is written: an oversized plan costs no more than its keys.
+    let text = if frozen {
+        JsValue::UNDEFINED
+    } else {
+        check_call_keys(plan, max_calls)?;
+        plan_text(plan)
+    };
+    let cache = if frozen { &FROZEN } else { &BY_TEXT };
+    let kept = cache.with_borrow(|kept| match text.as_f64() {
+        Some(at) => kept.get(at as usize).map(|k| (k.keys, k.read.clone())),
+        None if frozen => kept
+            .iter()
+            .find(|k| k.by == *plan)
+            .map(|k| (k.keys, k.read.clone())),
+        None => None,
     });
     if let Some((keys, read)) = kept {
         check_call_count(keys, max_calls)?;
         return Ok(read);
     }
     let read = ReadPlan::new(read_plan(plan, max_calls)?);
-    if deeply_frozen(plan) {
-        let calls = Reflect::get(plan, &"calls".into()).unwrap_or(JsValue::UNDEFINED);
-        let keys = Object::keys(calls.unchecked_ref::<Object>()).length() as usize;
-        KEPT.with_borrow_mut(|kept| {
-            kept.insert(
-                0,
-                Kept {
-                    object: plan.clone(),
-                    keys,
-                    read: read.clone(),
-                },
-            );
-            kept.truncate(KEEP);
-        });
+    let keep = if frozen {
+        deeply_frozen(plan)
+    } else {
+        text.is_string()
+    };
+    if !keep {
+        return Ok(read);
     }
+    // Before the text is kept: a getter of `calls` may compose, and keep a plan of its own.
+    let keys = check_call_keys(plan, max_calls)?;
+    let by = if frozen {
+        plan.clone()
+    } else {
+        keep_text(&text, KEEP);
+        text
+    };
+    let kept = Kept {
+        by,
+        keys,
+        read: read.clone(),
+    };
+    cache.with_borrow_mut(|cached| {
+        cached.insert(0, kept);
+        cached.truncate(KEEP);
+    });
     Ok(read)
 }

@@ -41,13 +41,21 @@ pub(crate) fn unsent_records(names: &[JsValue]) -> JsValue {
 /// exact place of a mistake at any depth (`plan.calls.a.body.items.3 is not a finite
 /// number`), where a derived reader knows only the type it expected.
 pub(crate) fn read_plan(plan: &JsValue, max_calls: usize) -> Result<Plan, Error> {
-    let calls = Reflect::get(plan, &"calls".into()).unwrap_or(JsValue::UNDEFINED);
-    if calls.is_object() {
-        let calls: &Object = calls.unchecked_ref();
-        check_call_count(Object::keys(calls).length() as usize, max_calls)?;
-    }
+    check_call_keys(plan, max_calls)?;
     let json = json_from_js(plan, "plan").map_err(|e| Error::new(ErrorKind::InvalidPlan, e))?;
     Plan::from_json_limited(&json, max_calls)
+}
+
+/// Checks the number of keys of `plan.calls` against `max_calls`, where it is an object,
+/// and gives that number.
+pub(crate) fn check_call_keys(plan: &JsValue, max_calls: usize) -> Result<usize, Error> {
+    let calls = Reflect::get(plan, &"calls".into()).unwrap_or(JsValue::UNDEFINED);
+    if !calls.is_object() {
+        return Ok(0);
+    }
+    let keys = Object::keys(calls.unchecked_ref::<Object>()).length() as usize;
+    check_call_count(keys, max_calls)?;
+    Ok(keys)
 }
 
 /// Reads `plan` under `compose()`'s options: plan errors come first, as before any

@@ -129,10 +129,12 @@ macro_rules! shared_suite {
             order_plan_refuses_bad_options_as_compose_order_does,
             a_hostile_base_url_cannot_add_placeholders_to_the_order_plan,
         );
-        // A plan that cannot change is read once, and nothing else (tests/common/plans.rs).
+        // A plan read once and found again runs as a fresh read would (tests/common/plans.rs).
         shared_suite!(
             a_frozen_plan_runs_again_as_written_and_the_limits_still_hold,
             a_plan_that_can_change_is_read_again_at_every_composition,
+            plans_written_anew_run_as_written_however_many_come_and_go,
+            a_plan_alike_as_json_text_but_not_as_read_is_read_as_itself,
         );
         // composeOrder()'s request read as JavaScript holds it (tests/common/request.rs).
         shared_suite!(compose_order_refuses_a_lone_surrogate_in_any_request_field_before_sending,);

@@ -109,6 +109,29 @@ export function frozenWithGetter() {
   return Object.freeze({ calls: Object.freeze({ a }) });
 }
 
+// A plan POSTing `{ v }` to /a, where `v` is named by `kind`: the pairs tests/common/plans.rs
+// runs are alike as JSON text (JSON.stringify writes Infinity as null, a Date as its ISO text, a
+// String object as its text, and leaves a function out) but not as the plan reader reads them.
+export function bodyPlan(kind) {
+  const values = {
+    null: () => null,
+    infinity: () => Infinity,
+    'date-text': () => new Date(0).toISOString(),
+    date: () => new Date(0),
+    text: () => 'ab',
+    boxed: () => new String('ab'),
+    empty: () => ({}),
+    function: () => ({ f: () => 1 }),
+  };
+  return { calls: { a: { method: 'POST', url: 'https://api.example/a', body: { v: values[kind]() } } } };
+}
+
+// A plan (not frozen) whose call `a` has its URL behind a getter: a new URL at every read.
+export function planWithGetter() {
+  let n = 0;
+  return { calls: { a: { get url() { n += 1; return `https://api.example/a/${n}`; } } } };
+}
+
 // --- tests/common/urls.rs
 // A fetch that answers every request with `{}` (or `reply`, JSON text) and keeps each
 // request's url and init.

@@ -1,8 +1,8 @@
-//! A plan that cannot change is read once (src/bindings/plan_cache.rs): what must hold is
-//! that nothing else is. A frozen plan runs again exactly as written and the options'
-//! limits still hold for it; a plan that can change (not frozen all the way down, or with
-//! a getter) is read again at every composition, so a change between two compositions
-//! reaches the second.
+//! A plan is read once and found again (src/bindings/plan_cache.rs): what must hold is
+//! that it runs exactly as a fresh read would. A frozen plan runs again as written and the
+//! options' limits still hold for it; a plan that can change (not frozen all the way down,
+//! or with a getter) reads its changes at the next composition; a plan found by its JSON
+//! text is one that reads as the text says, and no other.
 
 use super::*;
 
@@ -14,6 +14,12 @@ extern "C" {
     fn deep_freeze(value: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = frozenWithGetter)]
     fn frozen_with_getter() -> JsValue;
+    #[wasm_bindgen(js_name = recordingFetch)]
+    fn recording_fetch(reply: Option<String>) -> JsValue;
+    #[wasm_bindgen(js_name = bodyPlan)]
+    fn body_plan(kind: &str) -> JsValue;
+    #[wasm_bindgen(js_name = planWithGetter)]
+    fn plan_with_getter() -> JsValue;
 }
 
 const PLAN: &str =
@@ -117,4 +123,133 @@ pub async fn a_plan_that_can_change_is_read_again_at_every_composition() {
             "https://api.example/a/2",
         ]
     );
+}
+
+/// Runs `plan` until it is kept by its text and found: plans that are not found eight times
+/// in a row make the text lookup rest for 56 compositions (js/value.js), and the first
+/// lookup after a rest may be the eighth again, so 2 x 57 + 1 runs end with a lookup that
+/// found it, and none missed since. Returns the number of runs.
+async fn found_by_text(plan: &JsValue, options: &dyn Fn() -> JsValue) -> usize {
+    const RUNS: usize = 2 * 57 + 1;
+    for _ in 0..RUNS {
+        run_plan(plan, &js("{}"), &options()).await.unwrap();
+    }
+    RUNS
+}
+
+pub async fn plans_written_anew_run_as_written_however_many_come_and_go() {
+    let recorder = id_fetch();
+    let plan = |k: usize| js(&PLAN.replace("api.example/a", &format!("api.example/p{k}")));
+    found_by_text(&plan(0), &|| fetching(&recorder, "{}")).await;
+    get(&recorder, "urls")
+        .unchecked_ref::<Array>()
+        .set_length(0);
+    // Five plans again and again (found by their text), then ten in turn, more than are
+    // kept (each pushes one out), then the first again: each sends its own URL.
+    let order: Vec<usize> = (0..4)
+        .flat_map(|_| 0..5)
+        .chain((0..2).flat_map(|_| 0..10))
+        .chain(0..5)
+        .collect();
+    for &k in &order {
+        let result = run_plan(&plan(k), &js("{}"), &fetching(&recorder, "{}"))
+            .await
+            .unwrap();
+        assert_eq!(get_f64(&result, "data.b.id"), 7.0);
+    }
+    let expected: Vec<String> = order
+        .iter()
+        .flat_map(|k| {
+            [
+                format!("https://api.example/p{k}"),
+                "https://api.example/b/7".into(),
+            ]
+        })
+        .collect();
+    assert_eq!(urls(&recorder), expected);
+    // A plan found by its text is still held to the options' limits.
+    let e = expect_error(
+        run_plan(
+            &plan(0),
+            &js("{}"),
+            &fetching(&recorder, r#"{"maxCalls":1}"#),
+        )
+        .await,
+        "INVALID_PLAN",
+    );
+    assert!(get_str(&e, "message").contains("maxCalls"));
+    assert_eq!(
+        urls(&recorder).len(),
+        expected.len(),
+        "the refused one sent nothing"
+    );
+}
+
+pub async fn a_plan_alike_as_json_text_but_not_as_read_is_read_as_itself() {
+    let recorder = recording_fetch(None);
+    let options = || {
+        let o = js("{}");
+        Reflect::set(&o, &"fetch".into(), &get(&recorder, "fetch")).unwrap();
+        o
+    };
+    let sent_body = |i: u32| {
+        let seen = get(&recorder, "seen");
+        let init = get(&Array::from(&seen).get(i), "init");
+        get_str(&init, "body")
+    };
+    let mut sent = found_by_text(&body_plan("null"), &options).await as u32;
+    // Each pair: the first kept by its text, the second written to the same text.
+    for (kept, alike, expected) in [
+        (
+            "null",
+            "infinity",
+            Err("plan.calls.a.body.v is not a finite number"),
+        ),
+        ("date-text", "date", Ok(r#"{"v":{}}"#)),
+        ("text", "boxed", Ok(r#"{"v":{"0":"a","1":"b"}}"#)),
+        (
+            "empty",
+            "function",
+            Err("plan.calls.a.body.v.f is not JSON data"),
+        ),
+    ] {
+        for _ in 0..2 {
+            run_plan(&body_plan(kept), &js("{}"), &options())
+                .await
+                .unwrap();
+            sent += 1;
+        }
+        match expected {
+            Ok(body) => {
+                run_plan(&body_plan(alike), &js("{}"), &options())
+                    .await
+                    .unwrap();
+                assert_eq!(sent_body(sent), body, "{alike} after {kept}");
+                sent += 1;
+            }
+            Err(message) => {
+                let e = expect_error(
+                    run_plan(&body_plan(alike), &js("{}"), &options()).await,
+                    "INVALID_PLAN",
+                );
+                assert!(
+                    get_str(&e, "message").contains(message),
+                    "{}",
+                    get_str(&e, "message")
+                );
+            }
+        }
+        assert_eq!(Array::from(&get(&recorder, "seen")).length(), sent);
+    }
+    // A getter that answers anew at each read: each composition sends what it read.
+    let ids = id_fetch();
+    let plan = plan_with_getter();
+    for _ in 0..3 {
+        run_plan(&plan, &js("{}"), &fetching(&ids, "{}"))
+            .await
+            .unwrap();
+    }
+    let sent = urls(&ids);
+    assert_eq!(sent.len(), 3);
+    assert!(sent[0] != sent[1] && sent[1] != sent[2], "{sent:?}");
 }
