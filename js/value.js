@@ -31,6 +31,20 @@ export function setOwn(object, key, value) {
   }
 }
 
+/**
+ * An object from `names[i]` to `values[i]`, each an own data property whatever its name
+ * (`__proto__` too), skipping undefined values: `data` and `calls`, keyed by a plan's call
+ * names. One call for the whole object, where a Map filled an entry at a time and turned
+ * into an object by Object.fromEntries cost a call per entry and a fifth more in V8.
+ */
+export function namedObject(names, values) {
+  const object = {};
+  for (let i = 0; i < names.length; i++) {
+    if (values[i] !== undefined) setOwn(object, names[i], values[i]);
+  }
+  return object;
+}
+
 // A derived struct's fields (src/bindings/fields.rs): `object[name]` for each name, in order,
 // where a getter that throws reads as undefined. Read one at a time, each field cost two calls
 // (its name, then Reflect.get), and the options have nineteen.

@@ -177,12 +177,11 @@ pub async fn compose(
         .filter(|(_, record)| record.fell_back)
         .map(|(name, _)| Js(name))
         .collect();
-    let data = records::named_object(
-        names
-            .iter()
-            .zip(&outcome.replies)
-            .filter_map(|(name, reply)| Some((name, reply.as_ref()?))),
-    );
+    let replies = outcome.replies.iter().map(|reply| match reply {
+        Some(reply) => reply.clone(),
+        None => JsValue::UNDEFINED,
+    });
+    let data = records::named_object(&names, replies.collect());
     let result = ComposeResult {
         data: Js(&data),
         calls: Js(&calls),

@@ -7,10 +7,9 @@
 //! (`serde_wasm_bindgen::preserve`), never copied.
 //!
 //! Prototype-safe: a struct's keys are its fixed field names; objects keyed by call names
-//! (`data`, `calls`), which a plan author chose and which may be `__proto__`, are written
-//! as a JS `Map` and turned into an object by `Object.fromEntries`, which defines each
-//! key as an own data property (never `obj[key] = value`, which would call the
-//! `__proto__` setter).
+//! (`data`, `calls`), which a plan author chose and which may be `__proto__`, are built by
+//! `js/value.js`, which defines each key as an own data property (never `obj[key] = value`
+//! for `__proto__`, which would call its setter).
 
 use crate::engine::record::{CallRecord, Compensation, CompensationState};
 use crate::engine::resubmit::Resubmit;
@@ -50,20 +49,13 @@ impl Serialize for Js<'_> {
 }
 
 /// An object from call names to values, its keys own data properties whatever they are
-/// (see the module docs).
+/// (see the module docs); a value `undefined` is left out.
 ///
-/// The `Map` is filled with js-sys rather than through serde: each entry is then one call
-/// into JavaScript, where serde-wasm-bindgen's `preserve` makes two more (a number for
-/// each JS value it passes through), and there are two such objects per composition with
-/// an entry for every call (bench B).
-pub(crate) fn named_object<'a>(
-    entries: impl IntoIterator<Item = (&'a JsValue, &'a JsValue)>,
-) -> JsValue {
-    let map = js_sys::Map::new();
-    for (name, value) in entries {
-        map.set(name, value);
-    }
-    Object::from_entries(&map).unwrap_throw().into()
+/// One call into `js/value.js` for the whole object: a `Map` filled from Rust cost a call
+/// into JavaScript per entry, and there are two such objects per composition with an
+/// entry for every call (bench B).
+pub(crate) fn named_object(names: &[JsValue], values: Vec<JsValue>) -> JsValue {
+    named_object_js(names.to_vec(), values)
 }
 
 /// `{ code, message }` of a failed call or compensation.
@@ -103,6 +95,12 @@ extern "C" {
     pub(crate) fn call_names(text: &str) -> Vec<JsValue>;
 }
 
+#[wasm_bindgen(module = "/js/value.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = namedObject)]
+    fn named_object_js(names: Vec<JsValue>, values: Vec<JsValue>) -> JsValue;
+}
+
 /// One call's record, `calls[<call>]`; `names` (the plan's, as JS strings) name the call
 /// it shared from.
 ///
@@ -129,7 +127,7 @@ pub(crate) fn record_js(record: &CallRecord, names: &[JsValue]) -> JsValue {
 /// `calls`: every call's record by its name.
 pub(crate) fn records_js(names: &[JsValue], records: &[CallRecord]) -> JsValue {
     let records: Vec<JsValue> = records.iter().map(|r| record_js(r, names)).collect();
-    named_object(names.iter().zip(records.iter()))
+    named_object(names, records)
 }
 
 /// What became of one compensation, an item of `ComposeError.compensations`.
@@ -273,8 +271,8 @@ mod tests {
     #[wasm_bindgen_test]
     fn objects_keyed_by_call_names_hold_proto_as_an_own_key() {
         let names = [JsValue::from_str("__proto__"), JsValue::from_str("b")];
-        let values = [JsValue::from_f64(1.0), JsValue::from_f64(2.0)];
-        let object = named_object(names.iter().zip(values.iter()));
+        let values = vec![JsValue::from_f64(1.0), JsValue::from_f64(2.0)];
+        let object = named_object(&names, values);
         let proto = js_sys::Object::get_prototype_of(&object);
         assert_eq!(
             proto,
