@@ -113,29 +113,25 @@ function exactly(key, value) {
 
 // The texts of the plans Rust keeps, in its order. Plans that differ at every composition
 // (an id written into a URL rather than a placeholder) would pay for their text each time
-// (about a tenth of reading them): after eight lookups in a row that find nothing, the next
-// 56 compositions do not look.
+// (about a tenth of reading them), and so would plans whose text cannot stand for them: after
+// eight lookups in a row that find nothing, the next 56 compositions do not look.
 const texts = [];
+const MAX_KEPT_TEXT = 1 << 20;
 let misses = 0;
 let resting = 0;
 
 /**
  * The plan's JSON text when it is not one of the kept texts, its index among them when it
- * is, undefined when the text cannot stand for the plan (above) or there is no lookup.
+ * is, undefined when the text cannot stand for the plan (above), is too long to keep, or
+ * there is no lookup.
  */
 export function planText(plan) {
   if (resting > 0) {
     resting -= 1;
     return undefined;
   }
-  let text;
-  try {
-    text = JSON.stringify(plan, exactly);
-  } catch {
-    return undefined;
-  }
-  if (typeof text !== 'string') return undefined;
-  const at = texts.indexOf(text);
+  const text = exactText(plan);
+  const at = text === undefined ? -1 : texts.indexOf(text);
   if (at >= 0) {
     misses = 0;
     return at;
@@ -145,7 +141,17 @@ export function planText(plan) {
     misses = 0;
     resting = 56;
   }
-  return text;
+  // A text of over 2^20 characters is not kept: eight of them would stay in memory for good.
+  return text !== undefined && text.length <= MAX_KEPT_TEXT ? text : undefined;
+}
+
+function exactText(plan) {
+  try {
+    const text = JSON.stringify(plan, exactly);
+    return typeof text === 'string' ? text : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Keeps `text` first among the kept texts, `keep` of them at most, as Rust keeps its plan. */
