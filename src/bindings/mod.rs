@@ -7,7 +7,8 @@
 //! - `records.rs`: records, errors and results, written by serde;
 //! - `events.rs`: the `onEvent` sink;
 //! - `run.rs`: reading a plan and running it over the browser's transport;
-//! - `plan_cache.rs` and `order_cache.rs`: plans read once, a frozen one and the order's;
+//! - `plan_cache.rs` and `order_cache.rs`: plans read once and found again (a frozen one by
+//!   identity, any other by its JSON text) and the order flow's;
 //! - `fields.rs`: how every reader here turns a JS object into a derived type;
 //! - `types.d.ts` and `protocol.rs`: the TypeScript types, hand-written where they
 //!   describe, generated where they list names the Rust code defines.
