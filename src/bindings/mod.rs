@@ -147,8 +147,8 @@ pub fn validate_plan(plan: PlanJs) -> Result<PlanSummaryJs, JsValue> {
 /// Rejects with a `ComposeError` whose `calls` says how every call ended. Nothing is
 /// sent when the plan, the input or the options are invalid.
 ///
-/// The plan is read at every composition, unless it is frozen all the way down: such a
-/// plan cannot change, and is read once for every composition with the same object.
+/// The plan is read at every composition, unless it reads as one read before: the same
+/// object frozen all the way down, or a plan with the same JSON text (`plan_cache.rs`).
 #[wasm_bindgen]
 pub async fn compose(
     plan: PlanJs,
@@ -159,29 +159,20 @@ pub async fn compose(
     let (ReadPlan { plan, names }, options) = read_plan_and_options(&plan.into(), &options)?;
     let input: JsValue = input.into();
     check_json_input(&plan, &input).map_err(|e| unsent_error(&e, &unsent_records(&names)))?;
-    let executed = execute(
-        plan.clone(),
-        input.clone(),
-        options,
-        &NoHooks,
-        names.clone(),
-    )
-    .await;
-    let outcome = &executed.outcome;
-    let calls = records_js(&names, &outcome.records);
-    if let Some(error) = &outcome.error {
+    let mut executed = execute(plan.clone(), input, options, &NoHooks, names.clone()).await;
+    let calls = records_js(&names, &executed.outcome.records);
+    if let Some(error) = &executed.outcome.error {
         return Err(outcome_error(error, &calls, &names, &executed));
     }
     let fell_back = names
         .iter()
-        .zip(&outcome.records)
+        .zip(&executed.outcome.records)
         .filter(|(_, record)| record.fell_back)
         .map(|(name, _)| Js(name))
         .collect();
-    let replies = outcome.replies.iter().map(|reply| match reply {
-        Some(reply) => reply.clone(),
-        None => JsValue::UNDEFINED,
-    });
+    // The replies are handed over, not copied: one JS value per call.
+    let replies = std::mem::take(&mut executed.outcome.replies);
+    let replies = replies.into_iter().map(|r| r.unwrap_or(JsValue::UNDEFINED));
     let data = records::named_object(&names, replies.collect());
     let result = ComposeResult {
         data: Js(&data),

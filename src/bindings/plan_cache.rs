@@ -87,11 +87,11 @@ extern "C" {
 pub(crate) fn read(plan: &JsValue, max_calls: usize) -> Result<ReadPlan, Error> {
     let frozen = plan.is_object() && Object::is_frozen(plan.unchecked_ref::<Object>());
     // Counted before the text is written: an oversized plan costs no more than its keys.
-    let text = if frozen {
-        JsValue::UNDEFINED
+    let (text, counted) = if frozen {
+        (JsValue::UNDEFINED, None)
     } else {
-        check_call_keys(plan, max_calls)?;
-        plan_text(plan)
+        let keys = check_call_keys(plan, max_calls)?;
+        (plan_text(plan), Some(keys))
     };
     let cache = if frozen { &FROZEN } else { &BY_TEXT };
     let kept = cache.with_borrow(|kept| match text.as_f64() {
@@ -115,8 +115,12 @@ pub(crate) fn read(plan: &JsValue, max_calls: usize) -> Result<ReadPlan, Error> 
     if !keep {
         return Ok(read);
     }
-    // Before the text is kept: a getter of `calls` may compose, and keep a plan of its own.
-    let keys = check_call_keys(plan, max_calls)?;
+    // A text stands for its plan only when no getter answered anew, so the count made
+    // before it holds. A frozen plan is counted here, before anything is kept.
+    let keys = match counted {
+        Some(keys) => keys,
+        None => check_call_keys(plan, max_calls)?,
+    };
     let by = if frozen {
         plan.clone()
     } else {
