@@ -8,13 +8,16 @@
 //
 //   js-staged: Promise.all per stage (the topological levels of DEPENDS);
 //   js-eager:  each call starts as soon as the calls it depends on have replied (one
-//              promise per service, chained on its dependencies' promises).
+//              promise per service, chained on its dependencies' promises);
+//   js-staged-guarded: js-staged with the guarantees the composer gives every request,
+//              written by hand (not a baseline of the target: what they cost by hand).
 //
 // What each call sends is bench/page/order-steps.js, the same steps the page benchmark uses;
 // bench/node/bff.mjs checks them against what composeOrder() actually sends, request by
 // request, in the mock's log.
 import { DEPENDS, SERVICES, stagesOf } from '../page/contract.js';
 import { orderSteps } from '../page/order-steps.js';
+import { GUARD_MAX_BYTES, GUARD_TIMEOUT_MS, cappedJson } from '../page/guards.js';
 
 const STAGES = stagesOf(DEPENDS);
 
@@ -52,4 +55,29 @@ export async function jsEager(S, req, f) {
   // Promise.all handles every rejection, so a failure is reported once and none goes unhandled.
   await Promise.all(SERVICES.map((name) => p[name]));
   return s.result(r);
+}
+
+/**
+ * js-staged with what the composer gives every request, by hand: its own AbortController, so
+ * it can be cancelled; one timer per order that aborts the requests still in flight after
+ * 10 s (the composer's default limit, which it also keeps with one timer per composition);
+ * redirects refused rather than followed with the request's headers (`redirect: "manual"`,
+ * a 3xx then fails the status check); and at most 5 MiB of a reply read (cappedJson, as in
+ * the page's `js-promise-all-guarded`).
+ */
+export async function jsStagedGuarded(S, req) {
+  const live = new Set();
+  const timer = setTimeout(() => live.forEach((c) => c.abort()), GUARD_TIMEOUT_MS);
+  const guardedFetch = async (url, init) => {
+    const controller = new AbortController();
+    live.add(controller);
+    const res = await fetch(url, { ...init, signal: controller.signal, redirect: 'manual' });
+    const json = () => cappedJson(res, GUARD_MAX_BYTES).finally(() => live.delete(controller));
+    return { status: res.status, json };
+  };
+  try {
+    return await jsStaged(S, req, guardedFetch);
+  } finally {
+    clearTimeout(timer);
+  }
 }

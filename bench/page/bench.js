@@ -13,6 +13,7 @@
 // itself in blank.html.)
 import { SERVICES, graphDeps, planOf, edgeCount, depthOf } from './contract.js';
 import { orderSteps } from './order-steps.js';
+import { GUARD_MAX_BYTES, GUARD_TIMEOUT_MS, cappedJson } from './guards.js';
 
 let pc = null; // the package: pkg/parallel_composer.js
 let wasm = null; // what init() resolved to (the wasm exports, for the memory size)
@@ -229,42 +230,6 @@ function frozenCopy(plan) {
     frozenCopies.set(plan, copy);
   }
   return copy;
-}
-
-const GUARD_TIMEOUT_MS = 10_000;
-const GUARD_MAX_BYTES = 5 * 1024 * 1024;
-const UTF8 = new TextDecoder();
-
-/** A reply's JSON, read with at most `max` bytes of body: by json() when the length is declared. */
-async function cappedJson(res, max) {
-  const declared = res.headers.get('content-length');
-  if (declared !== null) {
-    if (Number(declared) > max) throw new Error(`reply over ${max} bytes`);
-    return res.json();
-  }
-  const reader = res.body.getReader();
-  const chunks = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      reader.cancel();
-      throw new Error(`reply over ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  let bytes = chunks[0] ?? new Uint8Array(0);
-  if (chunks.length > 1) {
-    bytes = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      bytes.set(c, at);
-      at += c.byteLength;
-    }
-  }
-  return JSON.parse(UTF8.decode(bytes));
 }
 
 const ENGINE_IMPLS = {
