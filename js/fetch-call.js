@@ -35,6 +35,17 @@ class FetchOutcome {
   }
 }
 
+// What reading a request's reply needs to know of the request.
+class Reading {
+  constructor(url, head, keyed, maxBytes, controller) {
+    this.url = url;
+    this.head = head; // a HEAD request: its reply has no body
+    this.keyed = keyed; // it carried an Idempotency-Key, so its reply may be a replay
+    this.maxBytes = maxBytes;
+    this.controller = controller; // aborts the request when the body passes maxBytes
+  }
+}
+
 function header(response, name) {
   const h = response.headers;
   const value = h && typeof h.get === 'function' ? h.get(name) : null;
@@ -52,6 +63,12 @@ function release(response) {
   } else if (response.body && typeof response.body.cancel === 'function') {
     response.body.cancel().catch(() => {});
   }
+}
+
+// Whether the body arrives as sent: no Content-Encoding, or `identity`.
+function plainEncoding(response) {
+  const encoding = header(response, 'content-encoding');
+  return encoding === null || /^\s*identity\s*$/i.test(encoding);
 }
 
 // A failed read's outcome: its Content-Type is read here, only for the message, not for
@@ -142,7 +159,8 @@ async function readCapped(response, maxBytes, controller) {
 
 const broke = (error) => new FetchOutcome(NETWORK, 0, null, `reading the reply failed: ${describe(error)}`);
 
-async function readBody(response, head, maxBytes, controller) {
+async function readBody(response, request) {
+  const { head, maxBytes, controller } = request;
   const status = response.status;
   // A HEAD reply has no body, whatever its Content-Length says of the GET's.
   if (status === 204 || status === 205 || head) {
@@ -161,11 +179,10 @@ async function readBody(response, head, maxBytes, controller) {
   // ArrayBuffer and a TextDecoder cost 8-15% more on 1 MiB replies). Only a body of unknown or compressed length is
   // read chunk by chunk: Chromium reports about half of the requests whose body a page
   // reads through a stream reader as aborted (DevTools shows them cancelled), though every
-  // byte arrived. A compression the server does not expose is caught after the read.
-  const encoding = header(response, 'content-encoding');
-  const plain = encoding === null || /^\s*identity\s*$/i.test(encoding);
+  // byte arrived. A compression the server does not expose is caught after the read. The
+  // encoding matters only where the length is known: it is not read otherwise.
   let text;
-  if (known && plain && typeof response.text === 'function') {
+  if (known && plainEncoding(response) && typeof response.text === 'function') {
     try {
       text = await response.text();
     } catch (error) {
@@ -190,7 +207,7 @@ async function readBody(response, head, maxBytes, controller) {
   } else {
     // A stand-in with json() alone: neither the cap nor an excerpt can be had.
     try {
-      return replied(response, await response.json());
+      return replied(response, await response.json(), request);
     } catch (error) {
       return outcome(BODY, response, { reason: describe(error) });
     }
@@ -198,35 +215,38 @@ async function readBody(response, head, maxBytes, controller) {
   if (text === null) return outcome(TOO_LARGE, response);
   if (text.length === 0) return outcome(EMPTY, response);
   try {
-    return replied(response, parseReply(text));
+    return replied(response, parseReply(text), request);
   } catch (error) {
     return outcome(BODY, response, { excerpt: text.slice(0, EXCERPT), reason: describe(error) });
   }
 }
 
 // The outcome of a settled fetch, or a promise of it when the body must be read.
-function readReply(response, url, head, maxBytes, controller) {
+function readReply(response, request) {
   if (response === null || typeof response !== 'object') {
     return new FetchOutcome(NETWORK, 0, null, 'fetch did not resolve to a Response');
   }
   const status = response.status;
   if (response.type === 'opaqueredirect' || REDIRECTS.includes(status)) {
     release(response);
-    return outcome(REDIRECT, response, { reason: redirectOrigin(response, url), contentType: null });
+    return outcome(REDIRECT, response, { reason: redirectOrigin(response, request.url), contentType: null });
   }
   if (!(status >= 200 && status <= 299)) {
     release(response);
     return new FetchOutcome(STATUS, status, null, '', retryAfter(response));
   }
-  return readBody(response, head, maxBytes, controller);
+  return readBody(response, request);
 }
 
 // A reply read. A service that replays a stored reply for an Idempotency-Key says so
 // (Stripe's header): the write was made by an earlier request with that key, not by this one.
-function replied(response, body) {
+// A request that carried no key cannot have been replayed: its header is not read.
+function replied(response, body, request) {
   const o = new FetchOutcome(OK, response.status, body, '');
-  const value = header(response, 'idempotent-replayed');
-  o.replayed = value !== null && value.trim().toLowerCase() === 'true';
+  if (request.keyed) {
+    const value = header(response, 'idempotent-replayed');
+    o.replayed = value !== null && value.trim().toLowerCase() === 'true';
+  }
   return o;
 }
 
@@ -353,10 +373,13 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
   const controller = new AbortController();
   const init = { method, headers: {}, signal: controller.signal, redirect: 'manual', credentials };
   let hasType = false;
+  let keyed = false;
   for (let i = 0; i < headers.length; i += 2) {
     // Defined, not assigned: a header named `__proto__` is a header, not a prototype.
     Object.defineProperty(init.headers, headers[i], { value: headers[i + 1], enumerable: true, writable: true, configurable: true });
-    hasType = hasType || headers[i].toLowerCase() === 'content-type';
+    const name = headers[i].toLowerCase();
+    hasType = hasType || name === 'content-type';
+    keyed = keyed || name === 'idempotency-key';
   }
   let sent;
   try {
@@ -370,7 +393,7 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
   } catch (error) {
     sent = Promise.reject(error);
   }
-  settle(sent, url, method === 'HEAD', maxBytes, controller, id, onSettled);
+  settle(sent, new Reading(url, method === 'HEAD', keyed, maxBytes, controller), id, onSettled);
   return controller;
 }
 
@@ -380,10 +403,10 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
 // which a chain of dependent calls pays in full. The outcome goes to Rust through
 // `onSettled`, one function for every request (src/web/fetch.rs), rather than through a
 // promise Rust awaits, which would cost two closures made and released per request.
-async function settle(sent, url, head, maxBytes, controller, id, onSettled) {
+async function settle(sent, request, id, onSettled) {
   let o;
   try {
-    o = readReply(await sent, url, head, maxBytes, controller);
+    o = readReply(await sent, request);
     if (!(o instanceof FetchOutcome)) o = await o;
   } catch (error) {
     o = new FetchOutcome(NETWORK, 0, null, describe(error));

@@ -23,7 +23,10 @@ function intParam(query, key, { min, max, fallback }) {
   return n;
 }
 
-/** Query controls shared by every lab endpoint: ?delay=ms&status=N&retryAfter=s&fault=hang|reset. */
+/**
+ * Query controls shared by every lab endpoint: ?delay=ms&status=N&retryAfter=s&fault=hang|reset
+ * &replayed=true (the reply says `Idempotent-Replayed: true`, as a replayed stored reply does).
+ */
 export function labControls(query) {
   const delay = intParam(query, 'delay', { min: 0, max: 600_000, fallback: 0 });
   const status = intParam(query, 'status', { min: 200, max: 599, fallback: undefined });
@@ -33,7 +36,9 @@ export function labControls(query) {
   if (fault !== undefined && !LAB_FAULTS.includes(fault)) {
     throw new HttpError(400, `query fault must be one of ${LAB_FAULTS.join(', ')}`);
   }
-  return { delay, status, retryAfter, fault };
+  const replayed = single(query, 'replayed');
+  if (replayed !== undefined && replayed !== 'true') throw new HttpError(400, 'query replayed must be true');
+  return { delay, status, retryAfter, fault, replayed: replayed === 'true' };
 }
 
 const bigCache = new Map();

@@ -290,6 +290,7 @@ async function serveLab(ex, { path, query, parsed, raw }) {
   }
   const headers = {};
   if (controls.retryAfter !== undefined) headers['Retry-After'] = controls.retryAfter;
+  if (controls.replayed) headers['Idempotent-Replayed'] = 'true';
   ex.reply(controls.status ?? r.status, { json: r.body, text: r.text, contentType: r.contentType, headers });
 }
 

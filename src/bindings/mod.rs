@@ -156,10 +156,11 @@ pub async fn compose(
     options: Option<ComposeOptionsJs>,
 ) -> Result<ComposeResultJs, JsValue> {
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-    let (ReadPlan { plan, names }, options) = read_plan_and_options(&plan.into(), &options)?;
+    let (read, options) = read_plan_and_options(&plan.into(), &options)?;
+    let ReadPlan { plan, names, .. } = read.clone();
     let input: JsValue = input.into();
     check_json_input(&plan, &input).map_err(|e| unsent_error(&e, &unsent_records(&names)))?;
-    let mut executed = execute(plan.clone(), input, options, &NoHooks, names.clone()).await;
+    let mut executed = execute(read, input, options, &NoHooks).await;
     let calls = records_js(&names, &executed.outcome.records);
     if let Some(error) = &executed.outcome.error {
         return Err(outcome_error(error, &calls, &names, &executed));
@@ -211,18 +212,12 @@ pub async fn compose_order(
     let request = request::read_request(&request.into()).map_err(fail)?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let options = read_options(&options, Entry::Order).map_err(fail)?;
-    let ReadPlan { plan, names } = order_urls(&options)
+    let read = order_urls(&options)
         .and_then(order_cache::order_plan)
         .map_err(fail)?;
+    let ReadPlan { plan, names, .. } = read.clone();
     let input: JsValue = request.to_input();
-    let executed = execute(
-        plan.clone(),
-        input.clone(),
-        options,
-        &OrderHooks,
-        names.clone(),
-    )
-    .await;
+    let executed = execute(read, input.clone(), options, &OrderHooks).await;
     let outcome = &executed.outcome;
     let trace_id = executed.trace_id.as_deref();
     let calls = records_js(&names, &outcome.records);

@@ -26,7 +26,7 @@ pub(crate) fn order_plan(urls: Vec<String>) -> Result<ReadPlan, Error> {
     }) {
         return Ok(kept);
     }
-    let read = ReadPlan::new(order::plan(&urls)?);
+    let read = ReadPlan::new(order::plan(&urls)?).kept();
     LAST.with_borrow_mut(|last| *last = Some((urls, read.clone())));
     Ok(read)
 }

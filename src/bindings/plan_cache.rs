@@ -17,16 +17,19 @@ use super::records::call_names;
 use super::run::{check_call_keys, read_plan};
 use crate::error::Error;
 use crate::plan::{check_call_count, Plan};
+use crate::web::fixed_urls::FixedUrls;
 use js_sys::Object;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-/// A plan as read, and its call names as JS strings (for `data`, `calls` and `stages`).
+/// A plan as read, its call names as JS strings (for `data`, `calls` and `stages`), and,
+/// once it is kept for compositions to come, its fixed URLs as JS strings.
 #[derive(Clone)]
 pub(crate) struct ReadPlan {
     pub plan: Rc<Plan>,
     pub names: Rc<[JsValue]>,
+    pub urls: Rc<FixedUrls>,
 }
 
 impl ReadPlan {
@@ -35,7 +38,15 @@ impl ReadPlan {
         ReadPlan {
             plan: Rc::new(plan),
             names,
+            urls: Rc::default(),
         }
+    }
+
+    /// The same plan, to be kept: its fixed URLs are made into JS strings now, once for
+    /// every composition that runs it (a plan read for one composition only sends them).
+    pub(crate) fn kept(mut self) -> ReadPlan {
+        self.urls = Rc::new(FixedUrls::of(&self.plan));
+        self
     }
 }
 
@@ -127,6 +138,7 @@ pub(crate) fn read(plan: &JsValue, max_calls: usize) -> Result<ReadPlan, Error> 
         keep_text(&text, KEEP);
         text
     };
+    let read = read.kept();
     let kept = Kept {
         by,
         keys,

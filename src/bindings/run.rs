@@ -20,7 +20,6 @@ use crate::web::poll_now::polled_on_settle;
 use crate::web::signal::AbortListener;
 use js_sys::{Object, Reflect};
 use std::future::Future;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 /// What [`execute`] gives back: the outcome, and the trace id its requests carry.
@@ -168,34 +167,34 @@ fn aborted_before_start(plan: &Plan) -> Executed {
     }
 }
 
-/// Runs `plan` with the browser transport, honouring the caller's signal, and reports
-/// its progress, timings and trace as the options ask. `names` are the plan's call names.
+/// Runs the plan read with the browser transport, honouring the caller's signal, and
+/// reports its progress, timings and trace as the options ask.
 ///
 /// The composition is polled the moment a request's outcome arrives (`web/poll_now.rs`),
 /// which is why it owns what it reads.
 pub(crate) fn execute(
-    plan: Rc<Plan>,
+    read: ReadPlan,
     input: JsValue,
     options: RunOptions,
     hooks: &'static dyn Hooks<JsValue>,
-    names: Rc<[JsValue]>,
 ) -> impl Future<Output = Executed> {
-    polled_on_settle(async move { compose_with(&plan, &input, &options, hooks, &names).await })
+    polled_on_settle(async move { compose_with(&read, &input, &options, hooks).await })
 }
 
 /// [`execute`]'s composition. Hooks and the abort future are type-erased so that the
 /// scheduler is compiled once for every entry point: each generic instance of it costs
 /// several KB of .wasm.
 async fn compose_with(
-    plan: &Plan,
+    read: &ReadPlan,
     input: &JsValue,
     options: &RunOptions,
     hooks: &dyn Hooks<JsValue>,
-    names: &[JsValue],
 ) -> Executed {
+    let (plan, names) = (&*read.plan, &*read.names);
     let transport = FetchTransport::new(options.fetch.clone())
         .max_response_bytes(options.max_response_bytes)
-        .credentials(options.credentials.clone());
+        .credentials(options.credentials.clone())
+        .fixed_urls(read.urls.clone());
     let (_listener, aborted): (Option<AbortListener>, BoxFuture<()>) = match &options.signal {
         Some(signal) if signal.aborted() => return aborted_before_start(plan),
         Some(signal) => {

@@ -152,6 +152,15 @@ impl Template {
         })
     }
 
+    /// The template's whole text, when it has no placeholder: what it always fills in to.
+    pub fn fixed_text(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [] => Some(""),
+            [Part::Literal(text)] => Some(text),
+            _ => None,
+        }
+    }
+
     /// The placeholder, when the template is exactly one and nothing else.
     pub fn sole_placeholder(&self) -> Option<&Placeholder> {
         match self.parts.as_slice() {
@@ -715,6 +724,17 @@ mod tests {
                 .len(),
             0
         );
+    }
+
+    #[test]
+    fn a_template_without_placeholders_has_a_fixed_text() {
+        let fixed = |t: &str| Template::parse(t).unwrap().fixed_text().map(str::to_owned);
+        assert_eq!(fixed("https://x/a?b=1").as_deref(), Some("https://x/a?b=1"));
+        // An escaped brace is text: the template fills in to `{a}`.
+        assert_eq!(fixed("https://x/{{a}}").as_deref(), Some("https://x/{a}"));
+        assert_eq!(fixed("").as_deref(), Some(""));
+        assert_eq!(fixed("https://x/{input.id}"), None);
+        assert_eq!(fixed("{user}"), None);
     }
 
     #[test]

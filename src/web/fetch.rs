@@ -17,6 +17,7 @@ use crate::engine::transport::BoxFuture;
 use crate::engine::transport::{
     Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
 };
+use crate::web::fixed_urls::FixedUrls;
 use crate::web::js_value::word;
 use crate::web::poll_now::settling;
 use futures::channel::oneshot;
@@ -34,7 +35,7 @@ extern "C" {
     #[allow(clippy::too_many_arguments)]
     fn start_fetch(
         fetch: Option<&Function>,
-        url: &str,
+        url: &JsValue,
         method: &JsValue,
         headers: &Array,
         body: &JsValue,
@@ -133,6 +134,8 @@ pub struct FetchTransport {
     page: Option<String>,
     /// This composition's requests waiting for their outcome.
     in_flight: Rc<Cell<u32>>,
+    /// The plan's fixed URLs, made into JS strings once.
+    urls: Rc<FixedUrls>,
 }
 
 impl Default for FetchTransport {
@@ -150,7 +153,14 @@ impl FetchTransport {
             credentials: Vec::new(),
             page: None,
             in_flight: Rc::default(),
+            urls: Rc::default(),
         }
+    }
+
+    /// The same transport handing over a URL of `urls` as the JS string made for it.
+    pub fn fixed_urls(mut self, urls: Rc<FixedUrls>) -> Self {
+        self.urls = urls;
+        self
     }
 
     /// The same transport sending `credentials` with the requests to each listed origin
@@ -365,7 +375,7 @@ impl Transport for FetchTransport {
         let controller = ON_SETTLED.with(|on_settled| {
             start_fetch(
                 self.fetch.as_ref(),
-                &request.url,
+                &self.urls.js(&request.url),
                 &word(request.method.as_str()),
                 &headers,
                 &body,

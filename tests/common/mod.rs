@@ -65,6 +65,7 @@ macro_rules! shared_suite {
             a_declined_payment_asks_for_a_new_operation_and_the_old_one_replays_the_decline,
             a_5xx_to_a_write_leaves_it_unknown_and_the_same_operation_finishes_it,
             a_write_replayed_after_its_own_lost_reply_leaves_the_operation_whole,
+            only_a_request_with_an_idempotency_key_can_be_replayed,
         );
         // Response limits (tests/common/limits.rs).
         shared_suite!(

@@ -294,3 +294,33 @@ pub async fn a_write_replayed_after_its_own_lost_reply_leaves_the_operation_whol
         .expect("the same operation finishes");
     assert_eq!(get_str(&order, "reservationId"), "res-1");
 }
+
+/// A reply is a replay only of a request that carried an `Idempotency-Key`: the header
+/// says a stored reply for that key came back, which a request without one cannot get.
+pub async fn only_a_request_with_an_idempotency_key_can_be_replayed() {
+    let s = Scenario::new("replaykeyed", "{}").await;
+    let plan = js(&format!(
+        r#"{{"calls":{{
+        "read":{{"url":"{0}"}},
+        "write":{{"method":"POST","url":"{0}","body":{{"n":1}}}},
+        "unkeyed":{{"method":"PUT","url":"{0}","body":{{"n":2}}}},
+        "keyed":{{"method":"PUT","url":"{0}","body":{{"n":3}},"headers":{{"idempotency-key":"k-put"}}}}}}}}"#,
+        s.lab(0, "echo/r?replayed=true"),
+    ));
+    let result = run_plan(&plan, &js("{}"), &js("{}"))
+        .await
+        .expect("composed");
+    assert_eq!(
+        get(&result, "calls.write.replayed"),
+        JsValue::TRUE,
+        "a write carries a key of its own: {}",
+        show(&get(&result, "calls"))
+    );
+    assert_eq!(get(&result, "calls.read.replayed"), JsValue::FALSE);
+    assert_eq!(get(&result, "calls.unkeyed.replayed"), JsValue::FALSE);
+    assert_eq!(
+        get(&result, "calls.keyed.replayed"),
+        JsValue::TRUE,
+        "a key the plan sets, whatever its case, counts"
+    );
+}

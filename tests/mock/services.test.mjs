@@ -560,6 +560,15 @@ describe('lab endpoints', () => {
     assert.equal((await call(`${at('tax', s)}/lab/items?delay=abc`)).status, 400);
     assert.equal((await call(`${at('tax', s)}/lab/items`, { method: 'POST', body: {} })).status, 405);
   });
+
+  test('?replayed=true marks the reply Idempotent-Replayed; any other value is refused', async () => {
+    const s = sid('lab3');
+    const marked = await call(`${at('order', s)}/lab/echo?replayed=true`, { method: 'POST', body: {} });
+    assert.equal(marked.status, 200);
+    assert.equal(marked.headers.get('idempotent-replayed'), 'true');
+    assert.equal((await call(`${at('order', s)}/lab/echo`)).headers.get('idempotent-replayed'), null);
+    assert.equal((await call(`${at('order', s)}/lab/echo?replayed=yes`)).status, 400);
+  });
 });
 
 describe('admin', () => {
