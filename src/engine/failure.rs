@@ -25,7 +25,10 @@ pub(crate) fn transport_error<V: Value>(
     let error = match e {
         TransportError::Status(status) | TransportError::Throttled { status, .. } => Error::new(
             ErrorKind::HttpStatus,
-            format!("{what} failed: the service answered HTTP {status}"),
+            format!(
+                "{what} failed: the service answered HTTP {}",
+                u64::from(status)
+            ),
         ),
         TransportError::Network(reason) => Error::new(
             ErrorKind::Network,
@@ -119,8 +122,8 @@ fn too_large(what: &str, limit: u64, declared: Option<u64>) -> Error {
 /// shows them (the origin already redacted).
 fn redirected(what: &str, status: Option<u16>, origin: Option<String>) -> Error {
     let seen = match (status, origin) {
-        (Some(s), Some(o)) => format!(" (HTTP {s} to {})", reply_rules::excerpt(&o)),
-        (Some(s), None) => format!(" (HTTP {s})"),
+        (Some(s), Some(o)) => format!(" (HTTP {} to {})", u64::from(s), reply_rules::excerpt(&o)),
+        (Some(s), None) => format!(" (HTTP {})", u64::from(s)),
         (None, Some(o)) => format!(" (to {})", reply_rules::excerpt(&o)),
         (None, None) => String::new(),
     };

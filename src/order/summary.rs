@@ -67,7 +67,10 @@ fn sent<V: Value>(reply: &V) -> V {
 /// `{ sent: false, state, error }`: how the notification call ended, and why.
 fn not_sent<V: Value>(record: &CallRecord) -> V {
     let reason = match (record.status, &record.error) {
-        (Some(status), _) => format!("the notification service answered HTTP {status}"),
+        (Some(status), _) => format!(
+            "the notification service answered HTTP {}",
+            u64::from(status)
+        ),
         (None, Some(error)) => error.message().to_owned(),
         (None, None) => format!(
             "the notification was not delivered ({})",
