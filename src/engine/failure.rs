@@ -27,7 +27,7 @@ pub(crate) fn transport_error<V: Value>(
             ErrorKind::HttpStatus,
             format!(
                 "{what} failed: the service answered HTTP {}",
-                u64::from(status)
+                u32::from(status)
             ),
         ),
         TransportError::Network(reason) => Error::new(
@@ -122,8 +122,8 @@ fn too_large(what: &str, limit: u64, declared: Option<u64>) -> Error {
 /// shows them (the origin already redacted).
 fn redirected(what: &str, status: Option<u16>, origin: Option<String>) -> Error {
     let seen = match (status, origin) {
-        (Some(s), Some(o)) => format!(" (HTTP {} to {})", u64::from(s), reply_rules::excerpt(&o)),
-        (Some(s), None) => format!(" (HTTP {})", u64::from(s)),
+        (Some(s), Some(o)) => format!(" (HTTP {} to {})", u32::from(s), reply_rules::excerpt(&o)),
+        (Some(s), None) => format!(" (HTTP {})", u32::from(s)),
         (None, Some(o)) => format!(" (to {})", reply_rules::excerpt(&o)),
         (None, None) => String::new(),
     };

@@ -69,7 +69,7 @@ fn not_sent<V: Value>(record: &CallRecord) -> V {
     let reason = match (record.status, &record.error) {
         (Some(status), _) => format!(
             "the notification service answered HTTP {}",
-            u64::from(status)
+            u32::from(status)
         ),
         (None, Some(error)) => error.message().to_owned(),
         (None, None) => format!(
