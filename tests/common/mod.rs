@@ -379,7 +379,6 @@ pub async fn run_order(request: &str, options: &JsValue) -> Result<JsValue, JsVa
         Some(options.clone().unchecked_into()),
     )
     .await
-    .map(Into::into)
 }
 
 pub async fn run_plan(
@@ -393,7 +392,6 @@ pub async fn run_plan(
         Some(options.clone().unchecked_into()),
     )
     .await
-    .map(Into::into)
 }
 
 pub fn options(services: &JsValue, extra: &str) -> JsValue {

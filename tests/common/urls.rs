@@ -816,9 +816,7 @@ pub async fn plan_size_and_nesting_limits_hold_for_plans_from_javascript() {
     }
     let deep_request = nested(100_000, JsValue::NULL);
     let e = expect_error(
-        compose_order(deep_request.unchecked_into(), None)
-            .await
-            .map(Into::into),
+        compose_order(deep_request.unchecked_into(), None).await,
         "INVALID_INPUT",
     );
     assert!(
