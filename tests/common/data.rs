@@ -201,8 +201,7 @@ pub async fn a_header_named_proto_is_a_header_not_a_prototype() {
         s.lab(0, "echo")
     ));
     let recorder = crafted_fetch("", "");
-    let o = js("{}");
-    Reflect::set(&o, &"fetch".into(), &get(&recorder, "fetch")).unwrap();
+    let o = with_fetch(&recorder, "{}");
     run_plan(&plan, &js("{}"), &o).await.expect("composed");
     // What fetch is handed: both as own headers of a plain object. (Node's fetch then
     // drops a header named `__proto__`; browsers send it.)
@@ -292,8 +291,7 @@ pub async fn integers_above_2_53_reach_later_calls_with_their_exact_digits() {
         s.lab(1, "echo"),
     ));
     let recorder = crafted_fetch("", "");
-    let o = js("{}");
-    Reflect::set(&o, &"fetch".into(), &get(&recorder, "fetch")).unwrap();
+    let o = with_fetch(&recorder, "{}");
     let result = run_plan(&plan, &js("{}"), &o).await.expect("composed");
 
     // The page gets BigInts for the integers a double cannot hold, numbers for the rest.
@@ -342,8 +340,7 @@ pub async fn integers_above_2_53_reach_later_calls_with_their_exact_digits() {
         s.lab(2, "echo"),
     ));
     let recorder = crafted_fetch("", "");
-    let o = js("{}");
-    Reflect::set(&o, &"fetch".into(), &get(&recorder, "fetch")).unwrap();
+    let o = with_fetch(&recorder, "{}");
     run_plan(&plan, &input, &o).await.expect("composed");
     let log = s.log_of(SERVICES[2]).await;
     assert_eq!(get_str(&log[0], "path"), "/lab/echo/12345678901234567890");

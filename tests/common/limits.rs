@@ -17,13 +17,6 @@ extern "C" {
     fn big_text(n: u32) -> JsValue;
 }
 
-/// `extra` options with `fetch` taken from a stand-in made above.
-fn with_fetch(stand_in: &JsValue, extra: &str) -> JsValue {
-    let o = js(extra);
-    Reflect::set(&o, &"fetch".into(), &get(stand_in, "fetch")).unwrap();
-    o
-}
-
 fn message(e: &JsValue) -> String {
     get_str(e, "message")
 }

@@ -400,6 +400,14 @@ pub fn options(services: &JsValue, extra: &str) -> JsValue {
     o
 }
 
+/// `extra` options (JSON text) with the `fetch` of a stand-in from `page.js` (a recording,
+/// crafted or counting fetch: an object whose `fetch` is the function to inject).
+pub fn with_fetch(stand_in: &JsValue, extra: &str) -> JsValue {
+    let o = js(extra);
+    Reflect::set(&o, &"fetch".into(), &get(stand_in, "fetch")).unwrap();
+    o
+}
+
 /// Asserts `e` is a ComposeError with `code`, and returns it.
 pub fn expect_error(result: Result<JsValue, JsValue>, code: &str) -> JsValue {
     let e = match result {

@@ -25,13 +25,6 @@ extern "C" {
 const PLAN: &str =
     r#"{"calls":{"a":{"url":"https://api.example/a"},"b":{"url":"https://api.example/b/{a.id}"}}}"#;
 
-/// `extra` options (JSON text) with the fetch of `recorder`.
-fn fetching(recorder: &JsValue, extra: &str) -> JsValue {
-    let o = js(extra);
-    Reflect::set(&o, &"fetch".into(), &get(recorder, "fetch")).unwrap();
-    o
-}
-
 fn urls(recorder: &JsValue) -> Vec<String> {
     Array::from(&get(recorder, "urls"))
         .iter()
@@ -43,7 +36,7 @@ pub async fn a_frozen_plan_runs_again_as_written_and_the_limits_still_hold() {
     let plan = deep_freeze(&js(PLAN));
     let recorder = id_fetch();
     for _ in 0..2 {
-        let result = run_plan(&plan, &js("{}"), &fetching(&recorder, "{}"))
+        let result = run_plan(&plan, &js("{}"), &with_fetch(&recorder, "{}"))
             .await
             .unwrap();
         assert_eq!(get_f64(&result, "data.b.id"), 7.0);
@@ -53,7 +46,12 @@ pub async fn a_frozen_plan_runs_again_as_written_and_the_limits_still_hold() {
     assert_eq!(urls(&recorder), [sent, sent].concat());
     // The same frozen plan under options that refuse it: refused, nothing sent.
     let e = expect_error(
-        run_plan(&plan, &js("{}"), &fetching(&recorder, r#"{"maxCalls":1}"#)).await,
+        run_plan(
+            &plan,
+            &js("{}"),
+            &with_fetch(&recorder, r#"{"maxCalls":1}"#),
+        )
+        .await,
         "INVALID_PLAN",
     );
     assert!(
@@ -65,7 +63,7 @@ pub async fn a_frozen_plan_runs_again_as_written_and_the_limits_still_hold() {
         run_plan(
             &plan,
             &js("{}"),
-            &fetching(&recorder, r#"{"allowedOrigins":["https://other.example"]}"#),
+            &with_fetch(&recorder, r#"{"allowedOrigins":["https://other.example"]}"#),
         )
         .await,
         "INVALID_PLAN",
@@ -85,7 +83,7 @@ pub async fn a_frozen_plan_runs_again_as_written_and_the_limits_still_hold() {
 pub async fn a_plan_that_can_change_is_read_again_at_every_composition() {
     let recorder = id_fetch();
     let run = |plan: JsValue| {
-        let options = fetching(&recorder, "{}");
+        let options = with_fetch(&recorder, "{}");
         async move { run_plan(&plan, &js("{}"), &options).await.unwrap() }
     };
     // Runs `plan`, sets call `a`'s URL to `url`, and runs it again.
@@ -140,7 +138,7 @@ async fn found_by_text(plan: &JsValue, options: &dyn Fn() -> JsValue) -> usize {
 pub async fn plans_written_anew_run_as_written_however_many_come_and_go() {
     let recorder = id_fetch();
     let plan = |k: usize| js(&PLAN.replace("api.example/a", &format!("api.example/p{k}")));
-    found_by_text(&plan(0), &|| fetching(&recorder, "{}")).await;
+    found_by_text(&plan(0), &|| with_fetch(&recorder, "{}")).await;
     get(&recorder, "urls")
         .unchecked_ref::<Array>()
         .set_length(0);
@@ -152,7 +150,7 @@ pub async fn plans_written_anew_run_as_written_however_many_come_and_go() {
         .chain(0..5)
         .collect();
     for &k in &order {
-        let result = run_plan(&plan(k), &js("{}"), &fetching(&recorder, "{}"))
+        let result = run_plan(&plan(k), &js("{}"), &with_fetch(&recorder, "{}"))
             .await
             .unwrap();
         assert_eq!(get_f64(&result, "data.b.id"), 7.0);
@@ -172,7 +170,7 @@ pub async fn plans_written_anew_run_as_written_however_many_come_and_go() {
         run_plan(
             &plan(0),
             &js("{}"),
-            &fetching(&recorder, r#"{"maxCalls":1}"#),
+            &with_fetch(&recorder, r#"{"maxCalls":1}"#),
         )
         .await,
         "INVALID_PLAN",
@@ -187,11 +185,7 @@ pub async fn plans_written_anew_run_as_written_however_many_come_and_go() {
 
 pub async fn a_plan_alike_as_json_text_but_not_as_read_is_read_as_itself() {
     let recorder = recording_fetch(None);
-    let options = || {
-        let o = js("{}");
-        Reflect::set(&o, &"fetch".into(), &get(&recorder, "fetch")).unwrap();
-        o
-    };
+    let options = || with_fetch(&recorder, "{}");
     let sent_body = |i: u32| {
         let seen = get(&recorder, "seen");
         let init = get(&Array::from(&seen).get(i), "init");
@@ -245,7 +239,7 @@ pub async fn a_plan_alike_as_json_text_but_not_as_read_is_read_as_itself() {
     let ids = id_fetch();
     let plan = plan_with_getter();
     for _ in 0..3 {
-        run_plan(&plan, &js("{}"), &fetching(&ids, "{}"))
+        run_plan(&plan, &js("{}"), &with_fetch(&ids, "{}"))
             .await
             .unwrap();
     }

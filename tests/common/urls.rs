@@ -22,13 +22,6 @@ extern "C" {
     fn is_browser() -> bool;
 }
 
-/// `extra` options (JSON text) with `fetch` taken from a [`recording_fetch`].
-fn with_recording(recorder: &JsValue, extra: &str) -> JsValue {
-    let o = js(extra);
-    Reflect::set(&o, &"fetch".into(), &get(recorder, "fetch")).unwrap();
-    o
-}
-
 /// What the recording fetch saw: `(url, init)` pairs.
 fn seen(recorder: &JsValue) -> Vec<(String, JsValue)> {
     Array::from(&get(recorder, "seen"))
@@ -65,7 +58,7 @@ pub async fn credentials_are_same_origin_by_default_and_include_only_for_the_nam
 
     // No option: every request says same-origin, whatever the fetch's own default is.
     let recorder = recording_fetch(None);
-    run_plan(&plan, &js("{}"), &with_recording(&recorder, "{}"))
+    run_plan(&plan, &js("{}"), &with_fetch(&recorder, "{}"))
         .await
         .expect("composed");
     let all: Vec<String> = credentials_of(&recorder)
@@ -83,7 +76,7 @@ pub async fn credentials_are_same_origin_by_default_and_include_only_for_the_nam
         extra.push_str(&format!(r#","{page}":"omit""#));
     }
     extra.push_str("}}");
-    run_plan(&plan, &js("{}"), &with_recording(&recorder, &extra))
+    run_plan(&plan, &js("{}"), &with_fetch(&recorder, &extra))
         .await
         .expect("composed");
     // A relative URL is on the page's origin: `omit` there too in a browser; Node has no page.
@@ -128,7 +121,7 @@ pub async fn credentials_are_same_origin_by_default_and_include_only_for_the_nam
     ];
     for (extra, expected) in bad {
         let e = expect_error(
-            run_plan(&plan, &js("{}"), &with_recording(&recorder, extra)).await,
+            run_plan(&plan, &js("{}"), &with_fetch(&recorder, extra)).await,
             "INVALID_INPUT",
         );
         assert_eq!(message(&e), expected);
@@ -245,7 +238,7 @@ pub async fn allowed_origins_refuse_a_plan_before_any_request() {
         run_plan(
             &relative,
             &js("{}"),
-            &with_recording(&recorder, &format!(r#"{{"allowedOrigins":["{o0}"]}}"#)),
+            &with_fetch(&recorder, &format!(r#"{{"allowedOrigins":["{o0}"]}}"#)),
         )
         .await,
         "INVALID_PLAN",
@@ -260,7 +253,7 @@ pub async fn allowed_origins_refuse_a_plan_before_any_request() {
             run_plan(
                 &relative,
                 &js("{}"),
-                &with_recording(&recorder, &format!(r#"{{"allowedOrigins":["{page}"]}}"#)),
+                &with_fetch(&recorder, &format!(r#"{{"allowedOrigins":["{page}"]}}"#)),
             )
             .await
             .expect("the page's own origin is listed");
@@ -532,7 +525,7 @@ pub async fn lone_surrogates_never_reach_a_url() {
         run_plan(
             &plan,
             &lone_surrogate("a", "b"),
-            &with_recording(&recorder, "{}"),
+            &with_fetch(&recorder, "{}"),
         )
         .await,
         "INVALID_INPUT",
@@ -547,7 +540,7 @@ pub async fn lone_surrogates_never_reach_a_url() {
         run_plan(
             &query_only,
             &lone_surrogate("a", ""),
-            &with_recording(&recorder, "{}"),
+            &with_fetch(&recorder, "{}"),
         )
         .await,
         "INVALID_INPUT",
@@ -565,7 +558,7 @@ pub async fn lone_surrogates_never_reach_a_url() {
     let result = run_plan(
         &plan,
         &js(r#"{"v":"\ud83d\ude00\ufffd"}"#),
-        &with_recording(&recorder, "{}"),
+        &with_fetch(&recorder, "{}"),
     )
     .await
     .expect("composed");
@@ -580,7 +573,7 @@ pub async fn lone_surrogates_never_reach_a_url() {
     }}"#);
     let recorder = recording_fetch(Some(r#"{"v":"x\udc00"}"#.into()));
     let e = expect_error(
-        run_plan(&chained, &js("{}"), &with_recording(&recorder, "{}")).await,
+        run_plan(&chained, &js("{}"), &with_fetch(&recorder, "{}")).await,
         "BAD_RESPONSE",
     );
     assert_eq!(get_str(&e, "call"), "b");
@@ -614,7 +607,7 @@ pub async fn header_values_fetch_would_refuse_are_refused_before_sending() {
         let input = Object::new();
         Reflect::set(&input, &"tenant".into(), &tenant.into()).unwrap();
         let e = expect_error(
-            run_plan(&plan, &input, &with_recording(&recorder, "{}")).await,
+            run_plan(&plan, &input, &with_fetch(&recorder, "{}")).await,
             "INVALID_INPUT",
         );
         assert_eq!(
@@ -632,7 +625,7 @@ pub async fn header_values_fetch_would_refuse_are_refused_before_sending() {
     let result = run_plan(
         &plan,
         &js(r#"{"tenant":"caf\u00e9"}"#),
-        &with_recording(&recorder, "{}"),
+        &with_fetch(&recorder, "{}"),
     )
     .await
     .expect("composed");
@@ -652,7 +645,7 @@ pub async fn header_values_fetch_would_refuse_are_refused_before_sending() {
     }}"#);
     let recorder = recording_fetch(Some(r#"{"trace":"1\r\nSet-Cookie: s=1"}"#.into()));
     let e = expect_error(
-        run_plan(&chained, &js("{}"), &with_recording(&recorder, "{}")).await,
+        run_plan(&chained, &js("{}"), &with_fetch(&recorder, "{}")).await,
         "BAD_RESPONSE",
     );
     assert_eq!(get_str(&e, "call"), "b");
@@ -713,12 +706,7 @@ pub async fn url_templates_that_let_a_value_steer_are_refused_at_validation() {
             r#"{"host":"evil.example","base":"https://evil.example","port":"1","x":"e","id":"u"}"#,
         );
         let e = expect_error(
-            run_plan(
-                &plan.clone().into(),
-                &input,
-                &with_recording(&recorder, "{}"),
-            )
-            .await,
+            run_plan(&plan.clone().into(), &input, &with_fetch(&recorder, "{}")).await,
             "INVALID_PLAN",
         );
         assert!(message(&e).contains(problem), "{url}: {}", message(&e));
@@ -740,7 +728,7 @@ pub async fn plan_size_and_nesting_limits_hold_for_plans_from_javascript() {
     };
     let recorder = recording_fetch(None);
     let e = expect_error(
-        run_plan(&many(1001), &js("{}"), &with_recording(&recorder, "{}")).await,
+        run_plan(&many(1001), &js("{}"), &with_fetch(&recorder, "{}")).await,
         "INVALID_PLAN",
     );
     assert_eq!(
@@ -751,7 +739,7 @@ pub async fn plan_size_and_nesting_limits_hold_for_plans_from_javascript() {
         run_plan(
             &many(3),
             &js("{}"),
-            &with_recording(&recorder, r#"{"maxCalls":2}"#),
+            &with_fetch(&recorder, r#"{"maxCalls":2}"#),
         )
         .await,
         "INVALID_PLAN",
@@ -761,7 +749,7 @@ pub async fn plan_size_and_nesting_limits_hold_for_plans_from_javascript() {
     run_plan(
         &many(1001),
         &js("{}"),
-        &with_recording(&recorder, r#"{"maxCalls":1001}"#),
+        &with_fetch(&recorder, r#"{"maxCalls":1001}"#),
     )
     .await
     .expect("raised");
@@ -842,7 +830,7 @@ pub async fn a_body_that_cannot_be_written_as_json_is_refused_not_thrown() {
     );
     let recorder = recording_fetch(None);
     let e = expect_error(
-        run_plan(&plan, &cyclic_input(), &with_recording(&recorder, "{}")).await,
+        run_plan(&plan, &cyclic_input(), &with_fetch(&recorder, "{}")).await,
         "INVALID_INPUT",
     );
     assert_eq!(get_str(&e, "call"), "w");
@@ -861,7 +849,7 @@ pub async fn a_body_that_cannot_be_written_as_json_is_refused_not_thrown() {
 
     // A BigInt is data JSON can hold: it is sent with its exact digits.
     let recorder = recording_fetch(None);
-    run_plan(&plan, &bigint_input(), &with_recording(&recorder, "{}"))
+    run_plan(&plan, &bigint_input(), &with_fetch(&recorder, "{}"))
         .await
         .unwrap_or_else(|e| panic!("a BigInt input was refused: {}", message(&e)));
     let sent = seen(&recorder);
@@ -874,7 +862,7 @@ pub async fn a_body_that_cannot_be_written_as_json_is_refused_not_thrown() {
         run_plan(
             &plan,
             &flaky_input(),
-            &with_recording(&recorder, r#"{"maxAttempts":1}"#),
+            &with_fetch(&recorder, r#"{"maxAttempts":1}"#),
         )
         .await,
         "NETWORK",
