@@ -14,7 +14,7 @@
 //! A few plans are kept in each way: a portal has a few plans it runs again and again.
 
 use super::records::call_names;
-use super::run::{check_call_keys, read_plan};
+use super::run::{check_call_keys, read_counted_plan};
 use crate::error::Error;
 use crate::plan::{check_call_count, Plan};
 use crate::web::fixed_urls::FixedUrls;
@@ -117,7 +117,14 @@ pub(crate) fn read(plan: &JsValue, max_calls: usize) -> Result<ReadPlan, Error> 
         check_call_count(keys, max_calls)?;
         return Ok(read);
     }
-    let read = ReadPlan::new(read_plan(plan, max_calls)?);
+    // A frozen plan is counted only now that it was not found: it cannot change, so this
+    // count is the kept entry's. A text stands for its plan only when no getter answered
+    // anew, so the count made before the text holds for it too.
+    let keys = match counted {
+        Some(keys) => keys,
+        None => check_call_keys(plan, max_calls)?,
+    };
+    let read = ReadPlan::new(read_counted_plan(plan, max_calls)?);
     let keep = if frozen {
         deeply_frozen(plan)
     } else {
@@ -126,12 +133,6 @@ pub(crate) fn read(plan: &JsValue, max_calls: usize) -> Result<ReadPlan, Error> 
     if !keep {
         return Ok(read);
     }
-    // A text stands for its plan only when no getter answered anew, so the count made
-    // before it holds. A frozen plan is counted here, before anything is kept.
-    let keys = match counted {
-        Some(keys) => keys,
-        None => check_call_keys(plan, max_calls)?,
-    };
     let by = if frozen {
         plan.clone()
     } else {

@@ -41,6 +41,13 @@ pub(crate) fn unsent_records(names: &[JsValue]) -> JsValue {
 /// number`), where a derived reader knows only the type it expected.
 pub(crate) fn read_plan(plan: &JsValue, max_calls: usize) -> Result<Plan, Error> {
     check_call_keys(plan, max_calls)?;
+    read_counted_plan(plan, max_calls)
+}
+
+/// [`read_plan`] for a plan whose calls [`check_call_keys`] counted already. The plan read
+/// is held to `max_calls` again, so a getter that answered otherwise since still cannot
+/// pass the limit.
+pub(crate) fn read_counted_plan(plan: &JsValue, max_calls: usize) -> Result<Plan, Error> {
     let json = json_from_js(plan, "plan").map_err(|e| Error::new(ErrorKind::InvalidPlan, e))?;
     Plan::from_json_limited(&json, max_calls)
 }

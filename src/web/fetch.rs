@@ -158,7 +158,7 @@ impl FetchTransport {
     }
 
     /// The same transport handing over a URL of `urls` as the JS string made for it.
-    pub fn fixed_urls(mut self, urls: Rc<FixedUrls>) -> Self {
+    pub(crate) fn fixed_urls(mut self, urls: Rc<FixedUrls>) -> Self {
         self.urls = urls;
         self
     }
