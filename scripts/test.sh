@@ -262,8 +262,9 @@ browser_attempt() {
   while kill -0 "$pid" 2>/dev/null; do
     # Each test binary's page: the runner prints "Running headless tests in" before it
     # starts the driver and asks for the page, and the page "running N tests" once loaded.
+    # Until the background job has made its log, nothing is pending (and awk stays quiet).
     local pending
-    pending=$(awk '/^Running headless tests in/ { p = 1 } /^running [0-9]+ tests?$/ { p = 0 } END { print p + 0 }' "$log")
+    pending=$(awk '/^Running headless tests in/ { p = 1 } /^running [0-9]+ tests?$/ { p = 0 } END { print p + 0 }' "$log" 2>/dev/null)
     if ((pending)); then
       ((loading_since < 0)) && loading_since=$waited
     else
