@@ -358,6 +358,118 @@ export function bodyText(body) {
   return raw ? text : text.split(`"${mark}`).map((part, i) => (i === 0 ? part : part.replace('"', ''))).join('');
 }
 
+// ---------------------------------------------------------------- Node's own HTTP
+//
+// In Node, a request the composer sends itself (no `options.fetch`, and the global fetch
+// still Node's own) goes out through node:http or node:https, not through that fetch. Node
+// 20's fetch spends about 3.7 times the CPU per request of its http module on the same
+// requests (a backend-for-frontend composing the order flow against services in another
+// process: 3.16 against 0.86 ms of CPU per order, bench E's setup), which made a Node
+// service composing with the composer need more machines than one calling fetch by hand.
+// The guarantees are the same: the byte cap (counted as the body arrives, the request
+// destroyed past it), redirects answered rather than followed (http never follows them),
+// an abort that destroys the request, the same reading and classification of the reply.
+// Node's fetch would decompress a compressed reply; no Accept-Encoding is sent, and a reply
+// compressed anyway is decompressed here too. A replaced global fetch (a test's stand-in,
+// an instrumentation) is called as it is, as `options.fetch` is.
+let fetchSeen;
+let modules = null;
+
+// node:http and node:https when a request to `url` goes through them, else null.
+function nodeHttp(url) {
+  const f = globalThis.fetch;
+  if (f !== fetchSeen) {
+    fetchSeen = f;
+    const own = typeof f === 'function' && typeof globalThis.process?.getBuiltinModule === 'function'
+      && Function.prototype.toString.call(f).includes('internal/deps/undici');
+    modules = own ? { 'http:': process.getBuiltinModule('node:http'), 'https:': process.getBuiltinModule('node:https') } : null;
+  }
+  if (modules === null) return null;
+  return url.startsWith('http://') ? modules['http:'] : url.startsWith('https://') ? modules['https:'] : null;
+}
+
+// A request sent with node:http(s): what `abort()` destroys.
+class NodeRequest {
+  constructor() {
+    this.request = null;
+  }
+
+  // The reply as a NodeReply, as fetch resolves to its Response.
+  send(http, url, init, hasLength) {
+    return new Promise((resolve, reject) => {
+      if (init.body !== undefined && !hasLength) init.headers['Content-Length'] = String(Buffer.byteLength(init.body));
+      const request = http.request(url, { method: init.method, headers: init.headers });
+      this.request = request;
+      request.on('response', (response) => resolve(new NodeReply(response)));
+      request.on('error', reject);
+      request.end(init.body);
+    });
+  }
+
+  abort() {
+    if (this.request !== null) this.request.destroy(new Error('the request was aborted'));
+  }
+}
+
+const DECOMPRESS = { gzip: 'createGunzip', 'x-gzip': 'createGunzip', deflate: 'createInflate', br: 'createBrotliDecompress' };
+
+// An http.IncomingMessage as the reading above reads a Response: status, headers.get, text,
+// and a body with getReader and cancel.
+class NodeReply {
+  constructor(message) {
+    this.message = message;
+    this.status = message.statusCode;
+    this.headers = new NodeHeaders(message.headers);
+    const decompress = DECOMPRESS[String(message.headers['content-encoding'] ?? '').trim().toLowerCase()];
+    // pipeline, not pipe: a reply cut short fails the decompressed stream too.
+    this.stream = decompress
+      ? process.getBuiltinModule('node:stream').pipeline(message, process.getBuiltinModule('node:zlib')[decompress](), () => {})
+      : message;
+    this.body = new NodeBody(this);
+  }
+
+  // The whole body as text; only for a body whose declared length is within the cap.
+  text() {
+    return new Promise((resolve, reject) => {
+      const chunks = [];
+      const stream = this.stream;
+      stream.on('data', (chunk) => chunks.push(chunk));
+      stream.on('end', () => resolve(UTF8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))));
+      stream.on('error', reject);
+      stream.on('close', () => reject(new Error('the reply was cut short')));
+    });
+  }
+}
+
+class NodeHeaders {
+  constructor(headers) {
+    this.headers = headers;
+  }
+
+  get(name) {
+    const value = this.headers[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+}
+
+class NodeBody {
+  constructor(reply) {
+    this.reply = reply;
+  }
+
+  // A reader of the body's chunks, as readCapped reads a stream.
+  getReader() {
+    const chunks = this.reply.stream[Symbol.asyncIterator]();
+    return { read: () => chunks.next(), cancel: () => this.cancel() };
+  }
+
+  cancel() {
+    this.reply.message.destroy();
+    return Promise.resolve();
+  }
+}
+
 /**
  * Starts `method url` with `headers` (a flat [name, value, ...] list) and an optional
  * JSON `body` value, through `fetchFn` or the global fetch; reads at most `maxBytes` of
@@ -366,19 +478,22 @@ export function bodyText(body) {
  * ("same-origin" unless the caller opted this origin in), never left to a default.
  * Calls `onSettled(id, outcome, failure, status, body, replayed)` once: the FetchOutcome,
  * and beside it the fields every reply needs, so that a reply costs Rust no reads of its
- * own (the rest are read from the outcome only when it failed). Returns the request's
- * AbortController.
+ * own (the rest are read from the outcome only when it failed). Returns what aborts the
+ * request: its AbortController, or with Node's http the NodeRequest.
  */
 export function startFetch(fetchFn, url, method, headers, body, maxBytes, credentials, id, onSettled) {
-  const controller = new AbortController();
-  const init = { method, headers: {}, signal: controller.signal, redirect: 'manual', credentials };
+  const http = fetchFn ? null : nodeHttp(url);
+  const controller = http ? new NodeRequest() : new AbortController();
+  const init = http ? { method, headers: {} } : { method, headers: {}, signal: controller.signal, redirect: 'manual', credentials };
   let hasType = false;
+  let hasLength = false;
   let keyed = false;
   for (let i = 0; i < headers.length; i += 2) {
     // Defined, not assigned: a header named `__proto__` is a header, not a prototype.
     Object.defineProperty(init.headers, headers[i], { value: headers[i + 1], enumerable: true, writable: true, configurable: true });
     const name = headers[i].toLowerCase();
     hasType = hasType || name === 'content-type';
+    hasLength = hasLength || name === 'content-length';
     keyed = keyed || name === 'idempotency-key';
   }
   let sent;
@@ -389,7 +504,7 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
       init.body = bodyText(body);
       if (!hasType) init.headers['Content-Type'] = 'application/json';
     }
-    sent = fetchFn ? fetchFn(url, init) : fetch(url, init);
+    sent = http ? controller.send(http, url, init, hasLength) : fetchFn ? fetchFn(url, init) : fetch(url, init);
   } catch (error) {
     sent = Promise.reject(error);
   }

@@ -25,8 +25,12 @@ function intParam(query, key, { min, max, fallback }) {
 
 /**
  * Query controls shared by every lab endpoint: ?delay=ms&status=N&retryAfter=s&fault=hang|reset
- * &replayed=true (the reply says `Idempotent-Replayed: true`, as a replayed stored reply does).
+ * &replayed=true (the reply says `Idempotent-Replayed: true`, as a replayed stored reply does)
+ * &encoding=gzip|deflate|br (the body sent compressed that way, with its Content-Encoding, asked
+ * for or not, as a service behind a compressing proxy may).
  */
+const LAB_ENCODINGS = ['gzip', 'deflate', 'br'];
+
 export function labControls(query) {
   const delay = intParam(query, 'delay', { min: 0, max: 600_000, fallback: 0 });
   const status = intParam(query, 'status', { min: 200, max: 599, fallback: undefined });
@@ -38,7 +42,11 @@ export function labControls(query) {
   }
   const replayed = single(query, 'replayed');
   if (replayed !== undefined && replayed !== 'true') throw new HttpError(400, 'query replayed must be true');
-  return { delay, status, retryAfter, fault, replayed: replayed === 'true' };
+  const encoding = single(query, 'encoding');
+  if (encoding !== undefined && !LAB_ENCODINGS.includes(encoding)) {
+    throw new HttpError(400, `query encoding must be one of ${LAB_ENCODINGS.join(', ')}`);
+  }
+  return { delay, status, retryAfter, fault, replayed: replayed === 'true', encoding };
 }
 
 const bigCache = new Map();

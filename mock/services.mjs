@@ -2,6 +2,7 @@
 // plus a gateway and an admin API. Node 20 built-ins only; see mock/README.md.
 
 import http from 'node:http';
+import zlib from 'node:zlib';
 import { EventEmitter } from 'node:events';
 import {
   now, applyCorsHeaders, answerPreflight, splitTarget, splitScenario, readBody, parseJsonBody,
@@ -11,6 +12,8 @@ import { Store, SERVICE_NAMES, ConfigError, faultType, TRANSPORT_FAULTS, domainS
 import { applyTransportFault } from './faults.mjs';
 import { route, HttpError } from './domain.mjs';
 import { labControls, labReply } from './lab.mjs';
+
+const COMPRESS = { gzip: zlib.gzipSync, deflate: zlib.deflateSync, br: zlib.brotliCompressSync };
 
 export { SERVICE_NAMES };
 export const HOST = '127.0.0.1';
@@ -154,8 +157,8 @@ class Exchange {
     });
   }
 
-  /** Write a reply. opts: { json } or { text, contentType }, plus headers. */
-  reply(status, { json, text, contentType, headers = {} } = {}) {
+  /** Write a reply. opts: { json } or { text, contentType }, plus headers and an encoding (gzip, deflate, br). */
+  reply(status, { json, text, contentType, headers = {}, encoding } = {}) {
     if (!this.open) return;
     this.done = true;
     const { res, entry } = this;
@@ -168,6 +171,10 @@ class Exchange {
       } else if (json !== undefined) {
         payload = JSON.stringify(json);
         res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      }
+      if (encoding !== undefined) {
+        payload = COMPRESS[encoding](Buffer.from(payload));
+        res.setHeader('Content-Encoding', encoding);
       }
       res.setHeader('Content-Length', Buffer.byteLength(payload));
     }
@@ -291,7 +298,7 @@ async function serveLab(ex, { path, query, parsed, raw }) {
   const headers = {};
   if (controls.retryAfter !== undefined) headers['Retry-After'] = controls.retryAfter;
   if (controls.replayed) headers['Idempotent-Replayed'] = 'true';
-  ex.reply(controls.status ?? r.status, { json: r.body, text: r.text, contentType: r.contentType, headers });
+  ex.reply(controls.status ?? r.status, { json: r.body, text: r.text, contentType: r.contentType, headers, encoding: controls.encoding });
 }
 
 async function serveDomain(rt, ex, { scenario, service, path, query, base, parsed, arrival }) {

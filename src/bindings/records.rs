@@ -14,7 +14,7 @@
 use crate::engine::record::{CallRecord, Compensation, CompensationState};
 use crate::engine::resubmit::Resubmit;
 use crate::error::{Error, ErrorKind};
-use crate::web::js_value::word;
+use crate::web::interned::interned;
 use js_sys::Object;
 use serde::{Serialize, Serializer};
 use wasm_bindgen::prelude::*;
@@ -112,7 +112,7 @@ pub(crate) fn record_js(record: &CallRecord, names: &[JsValue]) -> JsValue {
     let error = record.error.as_ref().map(ErrorJs::from);
     let shared_from = record.shared_from.and_then(|i| names.get(i));
     call_record(
-        &word(record.state.as_str()),
+        &interned(record.state.as_str()),
         record.status,
         record.attempts,
         record.start_ms,

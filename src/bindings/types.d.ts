@@ -42,7 +42,7 @@ export interface ComposeOptions {
   schedule?: Schedule;
   /** Aborting it aborts every in-flight request and rejects with code "ABORTED". */
   signal?: AbortSignal;
-  /** Replaces the global fetch: called as fetch(url, init). */
+  /** Replaces the global fetch (in Node, its http module): called as fetch(url, init). */
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
   /** Each call's time limit in ms (default 10000); a call over it is aborted: code "TIMEOUT". */
   timeoutMs?: number;

@@ -8,6 +8,7 @@
 
 use crate::plan::json::Json;
 use crate::plan::value::{parse_index, Value, MAX_VISIT_DEPTH};
+use crate::web::interned::interned;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -23,27 +24,10 @@ extern "C" {
 extern "C" {
     /// `value[key]` when `value` is an object with that own property, else `undefined`.
     #[wasm_bindgen(js_name = ownField)]
-    fn own_field(value: &JsValue, key: &str) -> JsValue;
+    fn own_field(value: &JsValue, key: &JsValue) -> JsValue;
     /// Sets `obj[key] = value` as an own data property, even for `__proto__`.
     #[wasm_bindgen(js_name = setOwn)]
-    fn set_own(object: &Object, key: &str, value: &JsValue);
-}
-
-/// `text` as a JS string, made once for each word: fetch's method and `credentials` mode
-/// and a record's state cross into JavaScript for every call, and passed as `&str` each
-/// would be decoded from UTF-8 every time.
-pub(crate) fn word(text: &'static str) -> JsValue {
-    thread_local! {
-        static MADE: std::cell::RefCell<Vec<(&'static str, JsValue)>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    MADE.with_borrow_mut(|made| {
-        if let Some((_, js)) = made.iter().find(|(t, _)| *t == text) {
-            return js.clone();
-        }
-        let js = JsValue::from_str(text);
-        made.push((text, js.clone()));
-        js
-    })
+    fn set_own(object: &Object, key: &JsValue, value: &JsValue);
 }
 
 fn type_name(v: &JsValue) -> &'static str {
@@ -75,7 +59,7 @@ impl Value for JsValue {
             let index = parse_index(segment)?;
             return (index < array.length() as usize).then(|| array.get(index as u32));
         }
-        Some(own_field(self, segment)).filter(|v| !v.is_undefined())
+        Some(own_field(self, &interned(segment))).filter(|v| !v.is_undefined())
     }
 
     fn text(&self) -> Result<String, &'static str> {
@@ -124,7 +108,7 @@ impl Value for JsValue {
             Json::Object(entries) => {
                 let obj = Object::new();
                 for (k, v) in entries {
-                    set_own(&obj, k, &JsValue::from_json(v));
+                    set_own(&obj, &interned(k), &JsValue::from_json(v));
                 }
                 obj.into()
             }
@@ -146,7 +130,7 @@ impl Value for JsValue {
     fn object(entries: Vec<(String, Self)>) -> Self {
         let obj = Object::new();
         for (k, v) in &entries {
-            set_own(&obj, k, v);
+            set_own(&obj, &interned(k), v);
         }
         obj.into()
     }

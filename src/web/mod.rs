@@ -7,6 +7,7 @@ mod allocator;
 pub(crate) mod clock;
 pub(crate) mod fetch;
 pub(crate) mod fixed_urls;
+pub(crate) mod interned;
 pub(crate) mod js_value;
 pub(crate) mod poll_now;
 pub(crate) mod signal;

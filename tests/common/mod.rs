@@ -145,6 +145,8 @@ macro_rules! shared_suite {
             a_dropped_sleep_clears_the_timeout_it_set,
             a_finished_composition_leaves_no_listener_on_the_signal,
             an_abort_reaches_a_running_composition_through_its_listener,
+            requests_go_through_the_platform_or_the_replaced_global_fetch,
+            a_compressed_reply_reads_as_its_json,
         );
     };
     ($($name:ident),* $(,)?) => {$(

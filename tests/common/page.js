@@ -325,3 +325,33 @@ export function neverFetch() {
 export function instantFetch() {
   return () => Promise.resolve(new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } }));
 }
+
+// Replaces the global fetch with one that counts its calls and calls the platform's, until
+// `restore()`.
+export function countGlobalFetch() {
+  const g = globalThis;
+  const own = g.fetch;
+  const state = { calls: 0 };
+  g.fetch = function (url, init) {
+    state.calls += 1;
+    return own.call(this, url, init);
+  };
+  state.restore = () => {
+    g.fetch = own;
+  };
+  return state;
+}
+
+// In Node, counts the requests node:http starts (its `http.client.request.start` diagnostics
+// channel), until `restore()`; null where there is no Node.
+export function countHttpRequests() {
+  if (!isNode()) return null;
+  const channel = process.getBuiltinModule('node:diagnostics_channel').channel('http.client.request.start');
+  const state = { calls: 0 };
+  const count = () => {
+    state.calls += 1;
+  };
+  channel.subscribe(count);
+  state.restore = () => channel.unsubscribe(count);
+  return state;
+}

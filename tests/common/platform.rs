@@ -28,6 +28,10 @@ extern "C" {
     fn never_fetch() -> JsValue;
     #[wasm_bindgen(js_name = instantFetch)]
     fn instant_fetch() -> JsValue;
+    #[wasm_bindgen(js_name = countGlobalFetch)]
+    fn count_global_fetch() -> JsValue;
+    #[wasm_bindgen(js_name = countHttpRequests)]
+    fn count_http_requests() -> JsValue;
 }
 
 fn restore(state: &JsValue) {
@@ -114,4 +118,59 @@ pub async fn an_abort_reaches_a_running_composition_through_its_listener() {
     let e = expect_error(result, "ABORTED");
     assert_eq!(get_str(&e, "calls.a.state"), "cancelled");
     assert_eq!(live_listeners(&counts), 0, "the listener was removed");
+}
+
+/// Which platform API carries a request the composer sends itself: the global `fetch` in a
+/// browser, and in Node its http module while the global `fetch` is Node's own
+/// (js/fetch-call.js says why). A global `fetch` replaced by the page or the process (a
+/// test's stand-in, an instrumentation) is called as it is, in every runtime.
+pub async fn requests_go_through_the_platform_or_the_replaced_global_fetch() {
+    let scenario = Scenario::new("transport", "{}").await;
+    let plan = js(&format!(
+        r#"{{"calls":{{"a":{{"url":"{}"}}}}}}"#,
+        scenario.lab(0, "echo")
+    ));
+    let run = || async {
+        let result = run_plan(&plan, &js("{}"), &js("{}"))
+            .await
+            .expect("composed");
+        assert_eq!(get_str(&result, "calls.a.state"), "ok");
+    };
+    let replaced = count_global_fetch();
+    run().await;
+    restore(&replaced);
+    assert_eq!(
+        get_f64(&replaced, "calls"),
+        1.0,
+        "the replaced fetch was called"
+    );
+    let http = count_http_requests();
+    if http.is_null() {
+        return;
+    }
+    run().await;
+    restore(&http);
+    assert_eq!(
+        get_f64(&http, "calls"),
+        1.0,
+        "Node's http module sent the request"
+    );
+}
+
+/// A reply compressed though nobody asked (a compressing proxy in front of a service) reads
+/// as its JSON: the browser's fetch decompresses it, and so does the composer over Node's
+/// http module, which sends no Accept-Encoding.
+pub async fn a_compressed_reply_reads_as_its_json() {
+    let scenario = Scenario::new("encoding", "{}").await;
+    for encoding in ["gzip", "deflate", "br"] {
+        let plan = js(&format!(
+            r#"{{"calls":{{"a":{{"url":"{}"}}}}}}"#,
+            scenario.lab(0, &format!("echo?encoding={encoding}"))
+        ));
+        let result = run_plan(&plan, &js("{}"), &js("{}"))
+            .await
+            .unwrap_or_else(|e| panic!("{encoding}: {}", show(&e)));
+        assert_eq!(get_str(&result, "data.a.method"), "GET", "{encoding}");
+        assert_eq!(get_str(&result, "data.a.query.encoding"), encoding);
+    }
 }

@@ -1,10 +1,12 @@
 // Tests of the mock order services (mock/services.mjs): node --test tests/mock/
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import { startServices, SERVICE_NAMES, PORT_LAYOUT } from '../../mock/services.mjs';
 import { useMock, ITEMS, ADDRESS } from './helpers.mjs';
 
@@ -568,6 +570,26 @@ describe('lab endpoints', () => {
     assert.equal(marked.headers.get('idempotent-replayed'), 'true');
     assert.equal((await call(`${at('order', s)}/lab/echo`)).headers.get('idempotent-replayed'), null);
     assert.equal((await call(`${at('order', s)}/lab/echo?replayed=yes`)).status, 400);
+  });
+
+  test('?encoding=gzip|deflate|br sends the body compressed, with its Content-Encoding', async () => {
+    const s = sid('lab4');
+    const raw = (url) => new Promise((resolve, reject) => {
+      http.get(url, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ headers: res.headers, bytes: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+    const decode = { gzip: zlib.gunzipSync, deflate: zlib.inflateSync, br: zlib.brotliDecompressSync };
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const r = await raw(`${at('order', s)}/lab/echo?encoding=${encoding}`);
+      assert.equal(r.headers['content-encoding'], encoding);
+      assert.equal(Number(r.headers['content-length']), r.bytes.length);
+      assert.equal(JSON.parse(decode[encoding](r.bytes).toString()).method, 'GET');
+    }
+    assert.equal((await raw(`${at('order', s)}/lab/echo`)).headers['content-encoding'], undefined);
+    assert.equal((await call(`${at('order', s)}/lab/echo?encoding=zip`)).status, 400);
   });
 });
 

@@ -1,0 +1,55 @@
+//! Names as JavaScript strings, made once each.
+//!
+//! A string passed from Rust to JavaScript is decoded from UTF-8 at every crossing: a view
+//! of the wasm memory made and a `TextDecoder` run, then the fresh string hashed again when
+//! it is used as a property key. The same few names cross over and over: the path segments
+//! a placeholder reads (`customer.tier`), the keys of the bodies a plan builds, header
+//! names, fetch's method and `credentials`, a record's state. The order flow passed 95 of
+//! them per composition, and in Node each was a sixth of a kilobyte of garbage
+//! (docs/performance.md, bench E). So each name is made into a JS string once and handed
+//! over as that string afterwards.
+//!
+//! Not wasm-bindgen's `intern` (its `enable-interning` feature): its cache keeps every
+//! string it is given for the life of the page, and cannot say whether a string is new,
+//! so nothing could bound it; here the names of any plans a caller brings are kept up to
+//! [`MAX_NAMES`], and any name past that crosses as text, as before.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use wasm_bindgen::JsValue;
+
+/// At most this many names are kept: far more than the names of the few plans a portal
+/// runs again and again, and a bound on memory whatever plans come.
+const MAX_NAMES: usize = 1024;
+
+/// A longer text is not a name worth keeping.
+const MAX_NAME_BYTES: usize = 64;
+
+/// Where each kept name's JS string is. The map's type is the plan's map of call names,
+/// so its code is in the .wasm already (as for [`FixedUrls`](super::fixed_urls::FixedUrls)).
+#[derive(Default)]
+struct Names {
+    at: HashMap<String, usize>,
+    js: Vec<JsValue>,
+}
+
+thread_local! {
+    static NAMES: RefCell<Names> = RefCell::default();
+}
+
+/// `name` as a JS string: the one made for it before, or made now (and kept while there
+/// is room). A clone, not a borrow of the table: the JavaScript it goes to may call back
+/// into the composer (a getter of the caller's input does what it likes).
+pub(crate) fn interned(name: &str) -> JsValue {
+    NAMES.with_borrow_mut(|names| {
+        if let Some(&at) = names.at.get(name) {
+            return names.js[at].clone();
+        }
+        let js = JsValue::from_str(name);
+        if names.js.len() < MAX_NAMES && name.len() <= MAX_NAME_BYTES {
+            names.at.insert(name.to_owned(), names.js.len());
+            names.js.push(js.clone());
+        }
+        js
+    })
+}
