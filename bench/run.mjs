@@ -387,7 +387,8 @@ function docsBlock(results) {
     lines.push('');
     lines.push(`**E. Node backend-for-frontend**: \`composeOrder()\` from the \`--target nodejs\` build vs the hand-written Node code a BFF team would write (\`bench/node/order-js.mjs\`: `
       + '`js-staged`, `Promise.all` per stage; `js-eager`, each call starts when its inputs are there; and, not a baseline of the target, `js-staged-guarded`: `js-staged` with what the composer gives every request written by hand, '
-      + 'its own `AbortController`, one 10 s time limit per order, `redirect: "manual"` and a 5 MiB cap on each reply), placing the same order against the mock services in another process '
+      + 'its own `AbortController`, one 10 s time limit per order, `redirect: "manual"` and a 5 MiB cap on each reply; also not a baseline, `js-staged-http`: `js-staged` over Node\'s `http` module, '
+      + 'the HTTP client `composeOrder()` itself uses in Node (`js/fetch-call.js`: Node 20\'s `fetch` costs several times its CPU per request), so the composer\'s own cost over the same client shows), placing the same order against the mock services in another process '
       + `with ${ns.latencyMs} ms latency, so that the CPU cost of composing shows. Before anything is timed, one order of each is judged by the mock's request log (the same requests as \`composeOrder\`'s, `
       + `one per service, the total the money rules give): ${n.sanity.filter((c) => c.ok).length} of ${n.sanity.length} checks passed. `
       + `At each level, N workers each start their next composition when the previous one ends; ${ns.cellMs ? `${ns.rounds} rounds of ${ns.cellMs} ms` : `${ns.rounds} round(s) of a fixed count`} per implementation and level, `

@@ -7,12 +7,13 @@
 //                                      [--cell-ms MS] [--node-pkg DIR] [--out FILE]
 //
 // Throughput. The mock services run in another process (bench/mock-child.mjs, which closes
-// when its stdin ends, so also when this process is killed), with a latency of 0 ms by default, so the CPU cost of composing shows. Four implementations place the same
+// when its stdin ends, so also when this process is killed), with a latency of 0 ms by default, so the CPU cost of composing shows. Five implementations place the same
 // order with the same requests: composeOrder() from the nodejs build, and hand-written Node
 // code (bench/node/order-js.mjs), staged (Promise.all per stage) and eager (each call starts
 // when its inputs are there), and js-staged with the composer's per-request guarantees written
 // by hand (js-staged-guarded, not a baseline of the target: what those guarantees cost by
-// hand; see order-js.mjs). Before anything is timed, one order of each is checked against
+// hand; see order-js.mjs), and js-staged over Node's http module, the client composeOrder()
+// itself uses in Node (js-staged-http, not a baseline either). Before anything is timed, one order of each is checked against
 // the mock's request log (method, path, query, every header, JSON body; one request per
 // service) and against the money rules applied to the replies in that log; any difference
 // fails the run. Then, at 1, 16 and 64 compositions in flight (a closed loop: each of N
@@ -52,16 +53,18 @@ import vm from 'node:vm';
 import { SERVICES } from '../page/contract.js';
 import { ensurePackage } from '../../scripts/ensure-package.mjs';
 import { startMockProcess } from '../../scripts/mock-process.mjs';
-import { jsEager, jsStaged, jsStagedGuarded } from './order-js.mjs';
+import { jsEager, jsStaged, jsStagedGuarded, jsStagedHttp } from './order-js.mjs';
 
 const NODE_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(NODE_DIR, '..', '..');
 export const DEFAULT_NODE_PKG = join(ROOT, 'target', 'bench-node', 'pkg');
 
-export const IMPLS = Object.freeze(['composer', 'js-staged', 'js-eager', 'js-staged-guarded']);
+export const IMPLS = Object.freeze(['composer', 'js-staged', 'js-eager', 'js-staged-guarded', 'js-staged-http']);
 // The hand-written versions the target compares with. `js-staged-guarded` is js-staged with
 // what the composer gives every request and they do not (cancellable, a time limit, no
-// redirects followed, a byte cap), to show what that costs by hand.
+// redirects followed, a byte cap), to show what that costs by hand; `js-staged-http` is
+// js-staged over Node's http module, the HTTP client composeOrder() uses in Node, to show the
+// composer's own cost over the same client.
 export const BASELINES = Object.freeze(['js-staged', 'js-eager']);
 export const LEVELS = Object.freeze([1, 16, 64]);
 export const TARGET_RATIO = 0.95; // composer's compositions/s over the best hand-written version's
@@ -253,21 +256,30 @@ function implementations(pc) {
     'js-staged': (S, req) => jsStaged(S, req),
     'js-eager': (S, req) => jsEager(S, req),
     'js-staged-guarded': (S, req) => jsStagedGuarded(S, req),
+    'js-staged-http': (S, req) => jsStagedHttp(S, req),
   };
 }
 
 // ------------------------------------------------------------------ the sanity check
 
+// Headers an HTTP client adds on its own, whatever the code asked: Node's fetch sends accept,
+// accept-language, accept-encoding, sec-fetch-mode and user-agent with every request, its http
+// module (which composeOrder uses in Node, js/fetch-call.js) none of them; both send the
+// connection's own (host, connection, content-length).
+const CLIENT_HEADERS = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding',
+  'accept', 'accept-language', 'accept-encoding', 'sec-fetch-mode', 'user-agent']);
+
 /**
  * What each service received in a scenario's log, comparable across implementations: method,
- * path, query, every header (an Idempotency-Key's value by its shape: each is random), the
- * JSON body with the mock's ids (res-3, auth-5, ...) made generic.
+ * path, query, every header the code set (an Idempotency-Key's value by its shape: each is
+ * random; not CLIENT_HEADERS), the JSON body with the mock's ids (res-3, auth-5, ...) made
+ * generic.
  */
 function requestsFromLog(entries) {
   const generic = (v) => JSON.parse(JSON.stringify(v ?? null), (k, x) => (typeof x === 'string' && /^(res|auth|ord|ntf)-\d+$/.test(x) ? x.replace(/\d+$/, 'N') : x));
   const out = {};
   for (const e of entries) {
-    const headers = { ...e.headers };
+    const headers = Object.fromEntries(Object.entries(e.headers).filter(([name]) => !CLIENT_HEADERS.has(name)));
     if ('idempotency-key' in headers) headers['idempotency-key'] = `<${String(headers['idempotency-key']).replace(/[0-9a-f]/g, 'x')}>`;
     (out[e.service] ??= []).push({ method: e.method, path: e.path, query: e.query, headers, body: generic(e.body) });
   }

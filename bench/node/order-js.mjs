@@ -10,11 +10,15 @@
 //   js-eager:  each call starts as soon as the calls it depends on have replied (one
 //              promise per service, chained on its dependencies' promises);
 //   js-staged-guarded: js-staged with the guarantees the composer gives every request,
-//              written by hand (not a baseline of the target: what they cost by hand).
+//              written by hand (not a baseline of the target: what they cost by hand);
+//   js-staged-http: js-staged over Node's http module, as composeOrder() sends its requests in
+//              Node (not a baseline of the target either: teams call fetch; this shows the
+//              composer's own cost over the same HTTP client).
 //
 // What each call sends is bench/page/order-steps.js, the same steps the page benchmark uses;
 // bench/node/bff.mjs checks them against what composeOrder() actually sends, request by
 // request, in the mock's log.
+import http from 'node:http';
 import { DEPENDS, SERVICES, stagesOf } from '../page/contract.js';
 import { orderSteps } from '../page/order-steps.js';
 import { GUARD_MAX_BYTES, GUARD_TIMEOUT_MS, cappedJson } from '../page/guards.js';
@@ -80,4 +84,31 @@ export async function jsStagedGuarded(S, req) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * js-staged over node:http (its default agent keeps connections alive, as fetch's does): the
+ * reply read whole and parsed, a 2xx status checked by the steps as with fetch. Only plain
+ * http:// URLs, which is what the mock serves.
+ */
+export async function jsStagedHttp(S, req) {
+  return jsStaged(S, req, httpFetch);
+}
+
+function httpFetch(url, init = {}) {
+  return new Promise((resolve, reject) => {
+    const headers = { ...init.headers };
+    if (init.body !== undefined) headers['Content-Length'] = Buffer.byteLength(init.body);
+    const request = http.request(url, { method: init.method ?? 'GET', headers }, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode, json: async () => JSON.parse(text) });
+      });
+      res.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(init.body);
+  });
 }
