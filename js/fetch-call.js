@@ -374,6 +374,9 @@ export function bodyText(body) {
 // an instrumentation) is called as it is, as `options.fetch` is.
 let fetchSeen;
 let modules = null;
+// A URL with user info in it goes to fetch, which refuses it as a browser does; http would
+// send it on as Basic authentication.
+const USER_INFO = /^https?:\/\/[^/\\?#]*@/i;
 
 // node:http and node:https when a request to `url` goes through them, else null.
 function nodeHttp(url) {
@@ -384,7 +387,7 @@ function nodeHttp(url) {
       && Function.prototype.toString.call(f).includes('internal/deps/undici');
     modules = own ? { 'http:': process.getBuiltinModule('node:http'), 'https:': process.getBuiltinModule('node:https') } : null;
   }
-  if (modules === null) return null;
+  if (modules === null || USER_INFO.test(url)) return null;
   return url.startsWith('http://') ? modules['http:'] : url.startsWith('https://') ? modules['https:'] : null;
 }
 

@@ -147,6 +147,7 @@ macro_rules! shared_suite {
             an_abort_reaches_a_running_composition_through_its_listener,
             requests_go_through_the_platform_or_the_replaced_global_fetch,
             a_compressed_reply_reads_as_its_json,
+            a_url_with_user_info_is_refused_in_every_runtime,
         );
     };
     ($($name:ident),* $(,)?) => {$(

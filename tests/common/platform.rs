@@ -174,3 +174,20 @@ pub async fn a_compressed_reply_reads_as_its_json() {
         assert_eq!(get_str(&result, "data.a.query.encoding"), encoding);
     }
 }
+
+/// A URL with user info in it (`http://user:secret@host/`) is refused as a browser's fetch
+/// refuses it, in Node too, where Node's http module would send the user info on as Basic
+/// authentication: nothing reaches the service.
+pub async fn a_url_with_user_info_is_refused_in_every_runtime() {
+    let scenario = Scenario::new("userinfo", "{}").await;
+    let url = scenario
+        .lab(0, "echo")
+        .replacen("://", "://user:secret@", 1);
+    let plan = js(&format!(r#"{{"calls":{{"a":{{"url":"{url}"}}}}}}"#));
+    let e = expect_error(run_plan(&plan, &js("{}"), &js("{}")).await, "NETWORK");
+    assert_eq!(get_str(&e, "calls.a.state"), "failed");
+    assert!(
+        scenario.log().await.is_empty(),
+        "the service received nothing"
+    );
+}
