@@ -377,6 +377,10 @@ let modules = null;
 // A URL with user info in it goes to fetch, which refuses it as a browser does; http would
 // send it on as Basic authentication.
 const USER_INFO = /^https?:\/\/[^/\\?#]*@/i;
+// Headers an HTTP client sets itself, or refuses: a request that names one goes to fetch,
+// which drops or refuses it as it always has (a Content-Length on a GET, sent on by http,
+// would leave the service waiting for a body that never comes).
+const CLIENT_OWN = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te']);
 
 // node:http and node:https when a request to `url` goes through them, else null.
 function nodeHttp(url) {
@@ -398,9 +402,9 @@ class NodeRequest {
   }
 
   // The reply as a NodeReply, as fetch resolves to its Response.
-  send(http, url, init, hasLength) {
+  send(http, url, init) {
     return new Promise((resolve, reject) => {
-      if (init.body !== undefined && !hasLength) init.headers['Content-Length'] = String(Buffer.byteLength(init.body));
+      if (init.body !== undefined) init.headers['Content-Length'] = String(Buffer.byteLength(init.body));
       const request = http.request(url, { method: init.method, headers: init.headers });
       this.request = request;
       request.on('response', (response) => resolve(new NodeReply(response)));
@@ -485,19 +489,24 @@ class NodeBody {
  * request: its AbortController, or with Node's http the NodeRequest.
  */
 export function startFetch(fetchFn, url, method, headers, body, maxBytes, credentials, id, onSettled) {
-  const http = fetchFn ? null : nodeHttp(url);
-  const controller = http ? new NodeRequest() : new AbortController();
-  const init = http ? { method, headers: {} } : { method, headers: {}, signal: controller.signal, redirect: 'manual', credentials };
+  const init = { method, headers: {} };
   let hasType = false;
-  let hasLength = false;
   let keyed = false;
+  let clientOwn = false;
   for (let i = 0; i < headers.length; i += 2) {
     // Defined, not assigned: a header named `__proto__` is a header, not a prototype.
     Object.defineProperty(init.headers, headers[i], { value: headers[i + 1], enumerable: true, writable: true, configurable: true });
     const name = headers[i].toLowerCase();
     hasType = hasType || name === 'content-type';
-    hasLength = hasLength || name === 'content-length';
     keyed = keyed || name === 'idempotency-key';
+    clientOwn = clientOwn || CLIENT_OWN.has(name);
+  }
+  const http = fetchFn || clientOwn ? null : nodeHttp(url);
+  const controller = http ? new NodeRequest() : new AbortController();
+  if (!http) {
+    init.signal = controller.signal;
+    init.redirect = 'manual';
+    init.credentials = credentials;
   }
   let sent;
   try {
@@ -507,7 +516,7 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
       init.body = bodyText(body);
       if (!hasType) init.headers['Content-Type'] = 'application/json';
     }
-    sent = http ? controller.send(http, url, init, hasLength) : fetchFn ? fetchFn(url, init) : fetch(url, init);
+    sent = http ? controller.send(http, url, init) : fetchFn ? fetchFn(url, init) : fetch(url, init);
   } catch (error) {
     sent = Promise.reject(error);
   }

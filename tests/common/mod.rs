@@ -148,6 +148,7 @@ macro_rules! shared_suite {
             requests_go_through_the_platform_or_the_replaced_global_fetch,
             a_compressed_reply_reads_as_its_json,
             a_url_with_user_info_is_refused_in_every_runtime,
+            headers_the_http_client_sets_are_not_sent_as_written,
         );
     };
     ($($name:ident),* $(,)?) => {$(

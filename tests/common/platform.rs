@@ -191,3 +191,20 @@ pub async fn a_url_with_user_info_is_refused_in_every_runtime() {
         "the service received nothing"
     );
 }
+
+/// A header the HTTP client sets itself (`Host`, `Content-Length`) is the client's to set in
+/// every runtime: dropped as fetch drops it, never sent on as the plan wrote it (a
+/// `Content-Length` on a GET would leave the service waiting for a body that never comes).
+pub async fn headers_the_http_client_sets_are_not_sent_as_written() {
+    let scenario = Scenario::new("client-headers", "{}").await;
+    let url = scenario.lab(0, "echo");
+    let plan = js(&format!(
+        r#"{{"calls":{{"a":{{"url":"{url}","headers":{{"Host":"evil.example","Content-Length":"5"}}}}}}}}"#
+    ));
+    let result = run_plan(&plan, &js("{}"), &js("{}"))
+        .await
+        .unwrap_or_else(|e| panic!("{}", show(&e)));
+    let host = url.split('/').nth(2).unwrap();
+    assert_eq!(get_str(&result, "data.a.headers.host"), host);
+    assert!(get(&result, "data.a.headers.content-length").is_undefined());
+}
