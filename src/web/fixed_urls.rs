@@ -9,19 +9,12 @@
 //! them hands that string over. Any other URL is passed as text, as before.
 
 use crate::plan::{Call, Plan};
-use std::collections::HashMap;
+use crate::web::interned::JsStrings;
 use wasm_bindgen::JsValue;
 
-/// The fixed URLs of a plan's calls and compensations: where each text's JS string is.
-///
-/// A map to a position in a list rather than to the JS string itself: the plan's map of
-/// call names has this type, so its code is in the .wasm already, where a second map type
-/// cost 1.2 KB of the gzip budget (and a sorted list searched by halves, 2.6 KB).
+/// The fixed URLs of a plan's calls and compensations, and the JS string made for each.
 #[derive(Debug, Default)]
-pub struct FixedUrls {
-    at: HashMap<String, usize>,
-    js: Vec<JsValue>,
-}
+pub struct FixedUrls(JsStrings);
 
 impl FixedUrls {
     /// The fixed URLs of `plan`: those of its calls and their compensations whose URL
@@ -37,20 +30,15 @@ impl FixedUrls {
         urls
     }
 
-    /// Adds `call`'s URL when it is fixed. A URL that comes again is made again and found
-    /// there (the first one stays unused): at most one string per call, as its name has.
+    /// Adds `call`'s URL when it is fixed: one JS string per URL, however many calls share it.
     fn add(&mut self, call: &Call) {
         if let Some(url) = call.url.fixed_text() {
-            self.at.insert(url.to_owned(), self.js.len());
-            self.js.push(JsValue::from_str(url));
+            self.0.keep(url);
         }
     }
 
     /// `url` as a JS string: the one made for it when it is fixed, else made now.
     pub fn js(&self, url: &str) -> JsValue {
-        match self.at.get(url) {
-            Some(&at) => self.js[at].clone(),
-            None => JsValue::from_str(url),
-        }
+        self.0.get(url).unwrap_or_else(|| JsValue::from_str(url))
     }
 }
