@@ -92,10 +92,10 @@ function bundleGlue(entry, target) {
     writeFileSync(input, source.replace(/require\(String\.raw`(\.\/snippets\/[^`\\]+)`\)/g, (_, path) => `require(${JSON.stringify(path)})`));
   }
   const format = target === 'nodejs' ? ['--format=cjs', '--platform=node'] : ['--format=esm', '--platform=browser'];
-  // The nodejs glue lists js/value.js twice in its imports object, once for each Rust module
-  // that imports from it, under the same key and the same module: esbuild's warning about
-  // the duplicate key says nothing about our code, so it is not printed.
-  const quiet = target === 'nodejs' ? ['--log-override:duplicate-object-key=silent'] : [];
+  // The glue lists js/value.js several times in its imports object, once for each Rust
+  // module that imports from it, under the same key and the same module: esbuild's warning
+  // about the duplicate key says nothing about our code, so it is not printed.
+  const quiet = ['--log-override:duplicate-object-key=silent'];
   const bundle = spawnSync(
     'esbuild',
     [input, '--bundle', ...format, '--log-level=warning', ...quiet, `--outfile=${entry}`, '--allow-overwrite'],
