@@ -44,8 +44,8 @@ use crate::engine::transport::Request;
 use crate::engine::transport::Sent;
 use crate::plan::Method;
 use futures::channel::oneshot;
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use rustc_hash::{FxHashMap as HashMap, FxHasher};
+use std::hash::{Hash, Hasher};
 
 /// The requests sent so far, by what they ask for, and the calls sharing them.
 pub(crate) struct Dedupe<V> {
@@ -83,7 +83,7 @@ fn ignored(name: &str) -> bool {
 }
 
 fn hash_one(value: impl Hash) -> u64 {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = FxHasher::default();
     value.hash(&mut hasher);
     hasher.finish()
 }
@@ -163,9 +163,9 @@ impl<V: Clone> Dedupe<V> {
     pub(crate) fn new(on: bool) -> Self {
         Dedupe {
             on,
-            index: HashMap::new(),
+            index: HashMap::default(),
             entries: Vec::new(),
-            leads: HashMap::new(),
+            leads: HashMap::default(),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::plan::template::{
     has_dot_segment, header_value_problem, origin_of, BodyTemplate, Part, Placeholder, Template,
     MAX_BODY_DEPTH, MAX_TEMPLATE_BYTES,
 };
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 /// The name templates use for the caller's input.
@@ -232,7 +232,7 @@ impl Plan {
         };
         check_call_count(calls_json.len(), max_calls)?;
 
-        let mut index = HashMap::with_capacity(calls_json.len());
+        let mut index = HashMap::with_capacity_and_hasher(calls_json.len(), Default::default());
         for (i, (name, _)) in calls_json.iter().enumerate() {
             if !valid_name(name) {
                 return Err(invalid(format!(

@@ -25,8 +25,8 @@ use crate::web::interned::interned;
 use crate::web::poll_now::settling;
 use futures::channel::oneshot;
 use js_sys::{Array, Function};
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -243,7 +243,7 @@ type OnSettled = dyn FnMut(u32, FetchOutcome, u8, u16, JsValue, bool);
 thread_local! {
     static SETTLING: RefCell<Settling> = RefCell::new(Settling {
         next: 0,
-        waiting: HashMap::new(),
+        waiting: HashMap::default(),
     });
     static ON_SETTLED: Closure<OnSettled> =
         Closure::new(|id, outcome, failure, status, body, replayed| {

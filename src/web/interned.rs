@@ -14,8 +14,8 @@
 //! so nothing could bound it; here the names of any plans a caller brings are kept up to
 //! [`MAX_NAMES`], and any name past that crosses as text, as before.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use wasm_bindgen::JsValue;
 
 /// At most this many names are kept: far more than the names of the few plans a portal
