@@ -13,7 +13,7 @@
 //!
 //! A few plans are kept in each way: a portal has a few plans it runs again and again.
 
-use super::records::call_names;
+use super::records::CallNames;
 use super::run::{check_call_keys, read_counted_plan};
 use crate::error::Error;
 use crate::plan::{check_call_count, Plan};
@@ -28,13 +28,13 @@ use wasm_bindgen::prelude::*;
 #[derive(Clone)]
 pub(crate) struct ReadPlan {
     pub plan: Rc<Plan>,
-    pub names: Rc<[JsValue]>,
+    pub names: Rc<CallNames>,
     pub urls: Rc<FixedUrls>,
 }
 
 impl ReadPlan {
     pub(crate) fn new(plan: Plan) -> ReadPlan {
-        let names = names_js(&plan).into();
+        let names = Rc::new(names_js(&plan));
         ReadPlan {
             plan: Rc::new(plan),
             names,
@@ -50,16 +50,15 @@ impl ReadPlan {
     }
 }
 
-/// The plan's call names as JS strings: as one text that JavaScript splits, since a
-/// string per name cost a crossing and a UTF-8 decode each (bench B's profile).
-fn names_js(plan: &Plan) -> Vec<JsValue> {
+/// The plan's call names as JS strings.
+fn names_js(plan: &Plan) -> CallNames {
     let length = plan.calls().iter().map(|c| c.name.len() + 1).sum();
     let mut text = String::with_capacity(length);
     for call in plan.calls() {
         text.push_str(&call.name);
         text.push('\n');
     }
-    call_names(&text)
+    CallNames::split(&text)
 }
 
 /// How many plans each way keeps.

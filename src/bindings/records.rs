@@ -15,8 +15,9 @@ use crate::engine::record::{CallRecord, Compensation, CompensationState};
 use crate::engine::resubmit::Resubmit;
 use crate::error::{Error, ErrorKind};
 use crate::web::interned::interned;
-use js_sys::Object;
+use js_sys::{Array, Object};
 use serde::{Serialize, Serializer};
+use std::ops::Deref;
 use wasm_bindgen::prelude::*;
 
 /// Writes Rust values as JS values: `None` as `null` (what the records document), maps
@@ -48,14 +49,45 @@ impl Serialize for Js<'_> {
     }
 }
 
+/// A plan's call names as JS strings: one by one where a record, an event or `stages`
+/// names a call, and as one JS array, which `data` and `calls` are keyed from.
+///
+/// The array is handed over as itself: handed over as a list, each name took a slot of
+/// wasm-bindgen's table, cloned, read in JavaScript and freed, twice per composition for
+/// every call of the plan (bench B's profile).
+pub(crate) struct CallNames {
+    list: Vec<JsValue>,
+    array: Array,
+}
+
+impl CallNames {
+    /// The names in `text`, each ended by `\n`: one text that JavaScript splits, since a
+    /// string per name cost a crossing and a UTF-8 decode each (bench B's profile).
+    pub(crate) fn split(text: &str) -> CallNames {
+        let array = call_names(text);
+        CallNames {
+            list: array.to_vec(),
+            array,
+        }
+    }
+}
+
+impl Deref for CallNames {
+    type Target = [JsValue];
+
+    fn deref(&self) -> &[JsValue] {
+        &self.list
+    }
+}
+
 /// An object from call names to values, its keys own data properties whatever they are
 /// (see the module docs); a value `undefined` is left out.
 ///
 /// One call into `js/value.js` for the whole object: a `Map` filled from Rust cost a call
 /// into JavaScript per entry, and there are two such objects per composition with an
 /// entry for every call (bench B).
-pub(crate) fn named_object(names: &[JsValue], values: Vec<JsValue>) -> JsValue {
-    named_object_js(names.to_vec(), values)
+pub(crate) fn named_object(names: &CallNames, values: Vec<JsValue>) -> JsValue {
+    named_object_js(&names.array, values)
 }
 
 /// `{ code, message }` of a failed call or compensation.
@@ -92,13 +124,13 @@ extern "C" {
 
     /// Splits the names `plan_cache::names_js` joined, each ended by `\n`.
     #[wasm_bindgen(js_name = callNames)]
-    pub(crate) fn call_names(text: &str) -> Vec<JsValue>;
+    fn call_names(text: &str) -> Array;
 }
 
 #[wasm_bindgen(module = "/js/value.js")]
 extern "C" {
     #[wasm_bindgen(js_name = namedObject)]
-    fn named_object_js(names: Vec<JsValue>, values: Vec<JsValue>) -> JsValue;
+    fn named_object_js(names: &Array, values: Vec<JsValue>) -> JsValue;
 }
 
 /// One call's record, `calls[<call>]`; `names` (the plan's, as JS strings) name the call
@@ -125,7 +157,7 @@ pub(crate) fn record_js(record: &CallRecord, names: &[JsValue]) -> JsValue {
 }
 
 /// `calls`: every call's record by its name.
-pub(crate) fn records_js(names: &[JsValue], records: &[CallRecord]) -> JsValue {
+pub(crate) fn records_js(names: &CallNames, records: &[CallRecord]) -> JsValue {
     let records: Vec<JsValue> = records.iter().map(|r| record_js(r, names)).collect();
     named_object(names, records)
 }
@@ -270,7 +302,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn objects_keyed_by_call_names_hold_proto_as_an_own_key() {
-        let names = [JsValue::from_str("__proto__"), JsValue::from_str("b")];
+        let names = CallNames::split("__proto__\nb\n");
         let values = vec![JsValue::from_f64(1.0), JsValue::from_f64(2.0)];
         let object = named_object(&names, values);
         let proto = js_sys::Object::get_prototype_of(&object);

@@ -4,7 +4,7 @@
 use super::events::event_sink;
 use super::options::{read_options, Entry, RunOptions, TraceOption};
 use super::plan_cache::{self, ReadPlan};
-use super::records::{records_js, unsent_error};
+use super::records::{records_js, unsent_error, CallNames};
 use crate::engine::hooks::Hooks;
 use crate::engine::outcome::Outcome;
 use crate::engine::record::{CallRecord, CallState};
@@ -29,7 +29,7 @@ pub(crate) struct Executed {
 }
 
 /// Every call's record before anything was sent, by the plan's call `names`.
-pub(crate) fn unsent_records(names: &[JsValue]) -> JsValue {
+pub(crate) fn unsent_records(names: &CallNames) -> JsValue {
     records_js(names, &vec![CallRecord::default(); names.len()])
 }
 
