@@ -143,17 +143,21 @@ where
     async fn attempt(&self, i: usize) -> Sent<T::Value> {
         let now = self.now();
         let (handle, registration) = AbortHandle::new_pair();
-        let request = {
+        let sending = {
             let mut state = self.state.borrow_mut();
             let (limit, by_deadline) = self.limit_of(i, now);
             state.launch(i, now, limit, by_deadline);
             state.on_wire(i, handle);
-            state.sent[i].clone()
+            // Not borrowed through the send: the caller's abort listener may run inside
+            // `fetch` itself. The transport takes what it needs before returning.
+            state.sent[i].take()
         };
-        let Some(request) = request else {
+        let Some(request) = sending else {
             return Err(TransportError::Network("no request".into()));
         };
-        let sent = Abortable::new(self.transport.send(request), registration).await;
+        let sending = self.transport.send(&request);
+        self.state.borrow_mut().sent[i] = Some(request);
+        let sent = Abortable::new(sending, registration).await;
         let cut = self.state.borrow_mut().off_wire(i);
         match (sent, cut) {
             (Ok(sent), _) => sent,

@@ -254,7 +254,7 @@ async fn undo<T: Transport, C: Clock>(
     let limit = undo.timeout_ms.unwrap_or(settings.timeout_ms);
     let stopped = loop {
         done.attempts += 1;
-        let attempt = select(transport.send(request.clone()), clock.sleep(limit));
+        let attempt = select(transport.send(&request), clock.sleep(limit));
         let result = match select(attempt, cancel.clone()).await {
             Either::Left((Either::Left((result, _)), _)) => result,
             // Out of time: the request is dropped, which aborts it.

@@ -161,10 +161,12 @@ pub trait Transport {
     /// A uniform random number in [0, 1), for backoff jitter.
     fn random(&self) -> f64;
 
-    /// Starts sending `request`.
+    /// Starts sending `request`. It is lent, not given: the composition keeps every request
+    /// it sent (dedupe compares them, errors quote them, retries send them again), and
+    /// what the transport needs of it is taken before this returns.
     fn send(
         &self,
-        request: Request<Self::Value>,
+        request: &Request<Self::Value>,
     ) -> BoxFuture<Result<Reply<Self::Value>, TransportError>>;
 }
 

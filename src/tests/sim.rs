@@ -194,13 +194,13 @@ impl Transport for Sim {
         0.5
     }
 
-    fn send(&self, request: Request<Json>) -> BoxFuture<Result<Reply<Json>, TransportError>> {
-        let (latency, answer) = (self.route)(&request);
+    fn send(&self, request: &Request<Json>) -> BoxFuture<Result<Reply<Json>, TransportError>> {
+        let (latency, answer) = (self.route)(request);
         let inner = self.inner.clone();
         let index = {
             let mut seen = inner.seen.borrow_mut();
             seen.push(Seen {
-                request,
+                request: request.clone(),
                 start: inner.now.get(),
                 end: None,
                 aborted: false,

@@ -371,7 +371,10 @@ impl Transport for FetchTransport {
         math_random()
     }
 
-    fn send(&self, request: Request<JsValue>) -> BoxFuture<Result<Reply<JsValue>, TransportError>> {
+    fn send(
+        &self,
+        request: &Request<JsValue>,
+    ) -> BoxFuture<Result<Reply<JsValue>, TransportError>> {
         // The flat [name, value, ...] list, built in place rather than collected into a
         // Vec<String> for wasm-bindgen to copy: less code in the .wasm.
         let headers = Array::new();
@@ -379,7 +382,8 @@ impl Transport for FetchTransport {
             headers.push(&interned(name));
             headers.push(&JsValue::from_str(value));
         }
-        let body = request.body.unwrap_or(JsValue::UNDEFINED);
+        let none = JsValue::UNDEFINED;
+        let body = request.body.as_ref().unwrap_or(&none);
         let (id, outcome) = wait_for_outcome(&self.in_flight);
         let controller = ON_SETTLED.with(|on_settled| {
             start_fetch(
@@ -387,7 +391,7 @@ impl Transport for FetchTransport {
                 &self.urls.js(&request.url),
                 &interned(request.method.as_str()),
                 &headers,
-                &body,
+                body,
                 self.max_bytes as f64,
                 &interned(self.credentials_for(&request.url).as_str()),
                 id,
