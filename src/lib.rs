@@ -41,7 +41,7 @@
 //!     }
 //!     fn send(
 //!         &self,
-//!         request: Request<Json>,
+//!         request: &Request<Json>,
 //!     ) -> Pin<Box<dyn Future<Output = Result<Reply<Json>, TransportError>>>> {
 //!         let found = self.0.iter().find(|(url, _)| *url == request.url);
 //!         let reply = match found {
