@@ -80,7 +80,7 @@ struct ComposeResult<'a> {
     data: Js<'a>,
     calls: Js<'a>,
     /// The names as the JS strings `data` and `calls` are keyed by, not decoded again.
-    stages: Vec<Vec<Js<'a>>>,
+    stages: Js<'a>,
     fell_back: Vec<Js<'a>>,
     trace_id: Option<&'a str>,
 }
@@ -192,14 +192,11 @@ pub async fn compose(
     let replies = std::mem::take(&mut executed.outcome.replies);
     let replies = replies.into_iter().map(|r| r.unwrap_or(JsValue::UNDEFINED));
     let data = records::named_object(&names, replies.collect());
+    let stages = records::stage_names(&names, plan.stages());
     let result = ComposeResult {
         data: Js(&data),
         calls: Js(&calls),
-        stages: plan
-            .stages()
-            .iter()
-            .map(|stage| stage.iter().map(|&i| Js(&names[i])).collect())
-            .collect(),
+        stages: Js(&stages),
         fell_back,
         trace_id: executed.trace_id.as_deref(),
     };

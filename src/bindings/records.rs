@@ -90,6 +90,13 @@ pub(crate) fn named_object(names: &CallNames, values: Vec<JsValue>) -> JsValue {
     named_object_js(&names.array, values)
 }
 
+/// `stages`: the calls' names, stage by stage, as one JS array of arrays.
+pub(crate) fn stage_names(names: &CallNames, stages: &[Vec<usize>]) -> JsValue {
+    let order: Vec<u32> = stages.iter().flatten().map(|&i| i as u32).collect();
+    let sizes: Vec<u32> = stages.iter().map(|s| s.len() as u32).collect();
+    stage_names_js(&names.array, &order, &sizes)
+}
+
 /// `{ code, message }` of a failed call or compensation.
 #[derive(Serialize)]
 pub(crate) struct ErrorJs<'a> {
@@ -131,6 +138,9 @@ extern "C" {
 extern "C" {
     #[wasm_bindgen(js_name = namedObject)]
     fn named_object_js(names: &Array, values: Vec<JsValue>) -> JsValue;
+
+    #[wasm_bindgen(js_name = stageNames)]
+    fn stage_names_js(names: &Array, order: &[u32], sizes: &[u32]) -> JsValue;
 }
 
 /// One call's record, `calls[<call>]`; `names` (the plan's, as JS strings) name the call
