@@ -1,7 +1,7 @@
 // The page side of bench/ab.mjs: part B's plans and fetch stand-ins, run through two
 // builds of the package loaded side by side in one page (served at /a/ and /b/), so that a
 // change is measured against the build before it in the same browser, heap and minute.
-import { graphDeps, planOf } from './contract.js';
+import { frozenCopy, graphDeps, instantFetch, planOf } from './contract.js';
 
 const builds = {};
 
@@ -14,31 +14,12 @@ export async function load(names) {
   }
 }
 
-/** Part B's injected fetch: the same Response-like stub for every call, or a new Response. */
-function instantFetch(kind) {
-  const reply = { ok: true, n: 1 };
-  if (kind === 'stub') {
-    const response = { status: 200, ok: true, json: () => Promise.resolve(reply) };
-    return () => Promise.resolve(response);
-  }
-  const headers = { 'content-type': 'application/json' };
-  return () => Promise.resolve(new Response(JSON.stringify(reply), { status: 200, headers }));
-}
-
-const deepFreeze = (value) => {
-  if (value !== null && typeof value === 'object') {
-    Object.values(value).forEach(deepFreeze);
-    Object.freeze(value);
-  }
-  return value;
-};
-
 const plans = {};
 
 /** Part B's plan of `calls` calls of `shape` (wide, deep, random), and its frozen copy. */
 export function prepare(shape, calls, edges, seed) {
   const plan = planOf(graphDeps(shape, calls, { edges, seed }));
-  plans[shape] = { plan, frozen: deepFreeze(structuredClone(plan)), calls };
+  plans[shape] = { plan, frozen: frozenCopy(plan), calls };
 }
 
 /**
@@ -47,7 +28,7 @@ export function prepare(shape, calls, edges, seed) {
  */
 export async function sample(name, shape, kind, reps, frozen) {
   const { plan, frozen: frozenPlan, calls } = plans[shape];
-  const options = { fetch: instantFetch(kind) };
+  const options = { fetch: instantFetch(kind).fetch };
   const run = () => builds[name].compose(frozen ? frozenPlan : plan, {}, options);
   let result;
   const t0 = performance.now();

@@ -11,7 +11,7 @@
 // Part M: many compositions in one page, for the JS heap and the wasm memory over time.
 // (Part A2 runs part A's implementations under CPU throttling; part D loads the package
 // itself in blank.html.)
-import { SERVICES, graphDeps, planOf, edgeCount, depthOf } from './contract.js';
+import { SERVICES, graphDeps, planOf, edgeCount, depthOf, instantFetch, frozenCopy } from './contract.js';
 import { orderSteps } from './order-steps.js';
 import { GUARD_MAX_BYTES, GUARD_TIMEOUT_MS, cappedJson } from './guards.js';
 
@@ -179,57 +179,6 @@ function prepareGraph(shape, n, edges, seed) {
   const deps = graphDeps(shape, n, { edges, seed });
   graph = { shape, deps, plan: planOf(deps) };
   return { shape, calls: deps.length, edges: edgeCount(deps), depth: depthOf(deps) };
-}
-
-/**
- * The injected fetch, of one of two kinds; either resolves at once.
- *   stub:     the same Response-like object for every call ({status, ok, json()}), whose
- *             json() resolves to the same reply: the engine's own cost, nothing else;
- *   response: a fresh `new Response(JSON.stringify(reply), {status: 200, headers:
- *             {'content-type': 'application/json'}})` per call, as a real fetch gives: the
- *             body is a stream to read and JSON to parse, the reply a new object each time.
- * `isReply(v)` says whether a composition's value for a call is the reply.
- */
-function instantFetch(kind = 'stub') {
-  const reply = { ok: true, n: 1 };
-  const state = { reply, calls: 0 };
-  if (kind === 'stub') {
-    const response = { status: 200, ok: true, json: () => Promise.resolve(reply) };
-    state.fetch = (url, init) => {
-      state.calls++;
-      return Promise.resolve(response);
-    };
-    state.isReply = (v) => v === reply;
-  } else if (kind === 'response') {
-    const headers = { 'content-type': 'application/json' };
-    state.fetch = (url, init) => {
-      state.calls++;
-      return Promise.resolve(new Response(JSON.stringify(reply), { status: 200, headers }));
-    };
-    state.isReply = (v) => v !== null && typeof v === 'object' && v !== reply && v.ok === true && v.n === 1 && Object.keys(v).length === 2;
-  } else {
-    throw new Error(`unknown fetch kind ${kind}`);
-  }
-  return state;
-}
-
-// A copy of each plan frozen all the way down, made once: what a portal does with the plans
-// it runs again and again (compose() then reads the plan once; docs/options.md).
-const frozenCopies = new WeakMap();
-function frozenCopy(plan) {
-  let copy = frozenCopies.get(plan);
-  if (!copy) {
-    const freeze = (value) => {
-      if (value !== null && typeof value === 'object') {
-        Object.values(value).forEach(freeze);
-        Object.freeze(value);
-      }
-      return value;
-    };
-    copy = freeze(structuredClone(plan));
-    frozenCopies.set(plan, copy);
-  }
-  return copy;
 }
 
 const ENGINE_IMPLS = {

@@ -1,6 +1,7 @@
 // Shared by the benchmark driver (Node, bench/run.mjs) and the benchmark page (Chromium):
 // the create-order contract's dependency graph, the latency sets, the reference figures
-// computed from them, and the seeded graphs of part B. No dependencies, no DOM.
+// computed from them, and part B's seeded graphs, plan copies and injected fetches (the
+// benchmark page's and bench/ab.mjs's). No dependencies, no DOM.
 
 /** The ten services, in stage order (the order sequential implementations call them). */
 export const SERVICES = Object.freeze([
@@ -148,4 +149,57 @@ export function depthOf(deps) {
     depth[i] = 1 + Math.max(0, ...d.map((j) => depth[j]));
   });
   return Math.max(0, ...depth);
+}
+
+// ------------------------------------------------------------------ part B's fetch and plans
+
+/**
+ * The injected fetch, of one of two kinds; either resolves at once.
+ *   stub:     the same Response-like object for every call ({status, ok, json()}), whose
+ *             json() resolves to the same reply: the engine's own cost, nothing else;
+ *   response: a fresh `new Response(JSON.stringify(reply), {status: 200, headers:
+ *             {'content-type': 'application/json'}})` per call, as a real fetch gives: the
+ *             body is a stream to read and JSON to parse, the reply a new object each time.
+ * `isReply(v)` says whether a composition's value for a call is the reply.
+ */
+export function instantFetch(kind = 'stub') {
+  const reply = { ok: true, n: 1 };
+  const state = { reply, calls: 0 };
+  if (kind === 'stub') {
+    const response = { status: 200, ok: true, json: () => Promise.resolve(reply) };
+    state.fetch = (url, init) => {
+      state.calls++;
+      return Promise.resolve(response);
+    };
+    state.isReply = (v) => v === reply;
+  } else if (kind === 'response') {
+    const headers = { 'content-type': 'application/json' };
+    state.fetch = (url, init) => {
+      state.calls++;
+      return Promise.resolve(new Response(JSON.stringify(reply), { status: 200, headers }));
+    };
+    state.isReply = (v) => v !== null && typeof v === 'object' && v !== reply && v.ok === true && v.n === 1 && Object.keys(v).length === 2;
+  } else {
+    throw new Error(`unknown fetch kind ${kind}`);
+  }
+  return state;
+}
+
+// A copy of each plan frozen all the way down, made once: what a portal does with the plans
+// it runs again and again (compose() then reads the plan once; docs/options.md).
+const frozenCopies = new WeakMap();
+export function frozenCopy(plan) {
+  let copy = frozenCopies.get(plan);
+  if (!copy) {
+    const freeze = (value) => {
+      if (value !== null && typeof value === 'object') {
+        Object.values(value).forEach(freeze);
+        Object.freeze(value);
+      }
+      return value;
+    };
+    copy = freeze(structuredClone(plan));
+    frozenCopies.set(plan, copy);
+  }
+  return copy;
 }
