@@ -27,7 +27,8 @@
 #                       npm's wasm-opt
 #   14  e2e             node --test tests/e2e/
 #   15  bench-smoke     node bench/run.mjs --smoke: every benchmark implementation runs once and
-#                       gives sane results (order totals, 1,000 replies, ...); no timing asserted
+#                       gives sane results (order totals, 1,000 replies, ...); no timing asserted;
+#                       then bench/ab.mjs once over pkg/ against itself (every call resolved)
 #   16  chaos-smoke     node --test chaos/ (the chaos judge's own tests), then node chaos/run.mjs
 #                       --smoke: 200 orders in Node and 100 in Chromium through random faults
 #                       against mock services of its own, judged by the services' state and log
@@ -371,6 +372,14 @@ step_bench_smoke() {
   # Its closing line counts its sanity checks; a run that checked nothing is no pass.
   if ! grep -Eq '^[1-9][0-9]* passed, 0 failed$' "$STEP_LOG"; then
     echo "ERROR: bench/run.mjs --smoke did not end with 'N passed, 0 failed'"
+    return 1
+  fi
+  # The before-and-after tool (docs/performance.md), one round: it fails when a build does
+  # not resolve every call of the plan.
+  require_path bench/ab.mjs
+  node bench/ab.mjs pkg pkg --rounds 1 --shapes wide
+  if ! grep -Eq '^wide +A [0-9.]+ ms' "$STEP_LOG"; then
+    echo "ERROR: bench/ab.mjs printed no line for the wide plan"
     return 1
   fi
 }
