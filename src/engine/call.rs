@@ -143,7 +143,7 @@ where
     async fn attempt(&self, i: usize) -> Sent<T::Value> {
         let now = self.now();
         let (handle, registration) = AbortHandle::new_pair();
-        let sending = {
+        let taken = {
             let mut state = self.state.borrow_mut();
             let (limit, by_deadline) = self.limit_of(i, now);
             state.launch(i, now, limit, by_deadline);
@@ -152,7 +152,7 @@ where
             // `fetch` itself. The transport takes what it needs before returning.
             state.sent[i].take()
         };
-        let Some(request) = sending else {
+        let Some(request) = taken else {
             return Err(TransportError::Network("no request".into()));
         };
         let sending = self.transport.send(&request);
