@@ -13,13 +13,14 @@ use std::pin::Pin;
 use std::task::Poll;
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen]
+#[wasm_bindgen(module = "/js/report.js")]
 extern "C" {
-    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    #[wasm_bindgen(js_name = now)]
     fn performance_now() -> f64;
 }
 
-/// `performance.now()`: monotonic, sub-millisecond, never `Date`.
+/// `performance.now()`: monotonic, sub-millisecond, never `Date`. Read through
+/// `js/report.js`, which looks `performance` up once (a global accessor in browsers).
 ///
 /// Its timers are `setTimeout`s: [`Clock::sleep`] completes no earlier than `ms`
 /// milliseconds later, and dropping the future before then clears the timeout.
