@@ -10,26 +10,39 @@
 
 // ---------------------------------------------------------------- records and the error
 
-// A call's record (`calls[<call>]`: src/bindings/types.d.ts, `CallRecord`), made as one
-// object literal in one call from Rust (src/bindings/records.rs). Written a field at a time
-// by serde-wasm-bindgen, a record cost 13 calls into JavaScript (an object, nine keys, three
-// numbers); there is one record per call of every composition (measured in
-// docs/performance.md, "Engine overhead per call").
+// Every call's record (`calls[<call>]`: src/bindings/types.d.ts, `CallRecord`), made in one
+// call from Rust for the whole composition (src/bindings/records.rs, `records_js`). Written
+// a field at a time by serde-wasm-bindgen, a record cost 13 calls into JavaScript; one call
+// per record still cost a crossing with nine arguments for every call of every composition
+// (measured in docs/performance.md, "Engine overhead per call").
 //
-// `None` arrives as `undefined` and is written `null`, as the records document.
-export function callRecord(state, status, attempts, startMs, endMs, error, queuedMs, sharedFrom, replayed) {
-  return {
-    state,
-    status: status ?? null,
-    attempts,
-    startMs: startMs ?? null,
-    endMs: endMs ?? null,
-    error,
-    queuedMs,
-    sharedFrom,
-    replayed,
-  };
+// `states[kinds[i]]` is call i's state (the names come from Rust's enum, in its order);
+// `numbers` holds RECORD_NUMBERS per call: status, attempts, startMs, endMs, queuedMs,
+// sharedFrom (the index of the call it shared from, or -1) and replayed (0 or 1), with NaN
+// for a null. `errors[k]` is the error of call `errorAt[k]`, in increasing order of calls.
+const RECORD_NUMBERS = 7;
+
+export function callRecords(names, states, kinds, numbers, errorAt, errors) {
+  const records = new Array(kinds.length);
+  let e = 0;
+  for (let i = 0, k = 0; i < kinds.length; i++, k += RECORD_NUMBERS) {
+    const shared = numbers[k + 5];
+    records[i] = {
+      state: states[kinds[i]],
+      status: orNull(numbers[k]),
+      attempts: numbers[k + 1],
+      startMs: orNull(numbers[k + 2]),
+      endMs: orNull(numbers[k + 3]),
+      error: errorAt[e] === i ? errors[e++] : null,
+      queuedMs: numbers[k + 4],
+      sharedFrom: shared < 0 ? null : names[shared],
+      replayed: numbers[k + 6] === 1,
+    };
+  }
+  return records;
 }
+
+const orNull = (n) => (Number.isNaN(n) ? null : n);
 
 // The plan's call names as JS strings, from one text of names each ended by a line break
 // (a name holds no line break: letters, digits, `_`, `-`, `$`). One string crosses from

@@ -11,10 +11,9 @@
 //! `js/value.js`, which defines each key as an own data property (never `obj[key] = value`
 //! for `__proto__`, which would call its setter).
 
-use crate::engine::record::{CallRecord, Compensation, CompensationState};
+use crate::engine::record::{CallRecord, CallState, Compensation, CompensationState};
 use crate::engine::resubmit::Resubmit;
 use crate::error::{Error, ErrorKind};
-use crate::web::interned::interned;
 use js_sys::{Array, Object};
 use serde::{Serialize, Serializer};
 use std::ops::Deref;
@@ -115,19 +114,18 @@ impl<'a> From<&'a Error> for ErrorJs<'a> {
 
 #[wasm_bindgen(module = "/js/report.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = callRecord)]
-    #[allow(clippy::too_many_arguments)]
-    fn call_record(
-        state: &JsValue,
-        status: Option<u16>,
-        attempts: u32,
-        start_ms: Option<f64>,
-        end_ms: Option<f64>,
-        error: &JsValue,
-        queued_ms: f64,
-        shared_from: &JsValue,
-        replayed: bool,
-    ) -> JsValue;
+    /// Every call's record, from its state's number in `states` (`kinds`), its numbers
+    /// ([`RECORD_NUMBERS`] per call) and its error, if any (`errors[k]` is call
+    /// `error_at[k]`'s).
+    #[wasm_bindgen(js_name = callRecords)]
+    fn call_records(
+        names: &Array,
+        states: &Array,
+        kinds: &[u8],
+        numbers: &[f64],
+        error_at: &[u32],
+        errors: Vec<JsValue>,
+    ) -> Array;
 
     /// Splits the names `plan_cache::names_js` joined, each ended by `\n`.
     #[wasm_bindgen(js_name = callNames)]
@@ -139,37 +137,56 @@ extern "C" {
     #[wasm_bindgen(js_name = namedObject)]
     fn named_object_js(names: &Array, values: Vec<JsValue>) -> JsValue;
 
+    /// The same function, over values that are a JS array already.
+    #[wasm_bindgen(js_name = namedObject)]
+    fn named_object_of_array(names: &Array, values: &Array) -> JsValue;
+
     #[wasm_bindgen(js_name = stageNames)]
     fn stage_names_js(names: &Array, order: &[u32], sizes: &[u32]) -> JsValue;
 }
 
-/// One call's record, `calls[<call>]`; `names` (the plan's, as JS strings) name the call
-/// it shared from.
-///
-/// Not written by serde-wasm-bindgen, measured: it writes a struct a field at a time, 13
-/// calls into JavaScript per record, and there is a record for every call of every
-/// composition; one call into `js/report.js` builds the same object (the figure is
-/// in docs/performance.md). Its error, when there is one, is still written by serde.
-pub(crate) fn record_js(record: &CallRecord, names: &[JsValue]) -> JsValue {
-    let error = record.error.as_ref().map(ErrorJs::from);
-    let shared_from = record.shared_from.and_then(|i| names.get(i));
-    call_record(
-        &interned(record.state.as_str()),
-        record.status,
-        record.attempts,
-        record.start_ms,
-        record.end_ms,
-        &error.as_ref().map_or(JsValue::NULL, to_js),
-        record.queued_ms,
-        shared_from.unwrap_or(&JsValue::NULL),
-        record.replayed,
-    )
+/// How many numbers `callRecords` (js/report.js) reads per record.
+const RECORD_NUMBERS: usize = 7;
+
+thread_local! {
+    /// The names of the call states, in the enum's order: a record's state crosses as its
+    /// number.
+    static STATE_NAMES: Array = CallState::ALL
+        .iter()
+        .map(|state| JsValue::from_str(state.as_str()))
+        .collect();
 }
 
-/// `calls`: every call's record by its name.
+/// `calls`: every call's record by its name; `names` (the plan's, as JS strings) also
+/// name the call a record shared from.
+///
+/// All records in one call into `js/report.js`, their numbers in one array: written by
+/// serde-wasm-bindgen a field at a time, a record cost 13 calls into JavaScript, and one
+/// call per record still cost a crossing for every call of every composition (the figures
+/// are in docs/performance.md). An error, where there is one, is still written by serde.
 pub(crate) fn records_js(names: &CallNames, records: &[CallRecord]) -> JsValue {
-    let records: Vec<JsValue> = records.iter().map(|r| record_js(r, names)).collect();
-    named_object(names, records)
+    let kinds: Vec<u8> = records.iter().map(|r| r.state as u8).collect();
+    let mut numbers = Vec::with_capacity(records.len() * RECORD_NUMBERS);
+    let (mut error_at, mut errors) = (Vec::new(), Vec::new());
+    for (i, r) in records.iter().enumerate() {
+        let or_nan = |n: Option<f64>| n.unwrap_or(f64::NAN);
+        numbers.extend_from_slice(&[
+            r.status.map_or(f64::NAN, f64::from),
+            f64::from(r.attempts),
+            or_nan(r.start_ms),
+            or_nan(r.end_ms),
+            r.queued_ms,
+            r.shared_from.map_or(-1.0, |s| s as f64),
+            f64::from(u8::from(r.replayed)),
+        ]);
+        if let Some(error) = &r.error {
+            error_at.push(i as u32);
+            errors.push(to_js(&ErrorJs::from(error)));
+        }
+    }
+    let records = STATE_NAMES
+        .with(|states| call_records(&names.array, states, &kinds, &numbers, &error_at, errors));
+    named_object_of_array(&names.array, &records)
 }
 
 /// What became of one compensation, an item of `ComposeError.compensations`.
@@ -268,7 +285,6 @@ pub(crate) fn no_calls() -> JsValue {
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
-    use crate::engine::record::CallState;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn get(v: &JsValue, key: &str) -> JsValue {
@@ -278,14 +294,23 @@ mod tests {
     #[wasm_bindgen_test]
     fn records_carry_the_rust_names_of_every_state_and_code() {
         let names = [JsValue::from_str("a")];
-        for &state in CallState::ALL {
-            let record = CallRecord {
+        let text: String = CallState::ALL
+            .iter()
+            .map(|s| format!("{}\n", s.as_str()))
+            .collect();
+        let calls = CallNames::split(&text);
+        let records: Vec<CallRecord> = CallState::ALL
+            .iter()
+            .map(|&state| CallRecord {
                 state,
                 ..CallRecord::default()
-            };
-            let js = record_js(&record, &names);
-            assert_eq!(get(&js, "state").as_string().unwrap(), state.as_str());
-            assert!(get(&js, "status").is_null() && get(&js, "startMs").is_null());
+            })
+            .collect();
+        let js = records_js(&calls, &records);
+        for &state in CallState::ALL {
+            let record = get(&js, state.as_str());
+            assert_eq!(get(&record, "state").as_string().unwrap(), state.as_str());
+            assert!(get(&record, "status").is_null() && get(&record, "startMs").is_null());
         }
         for &state in CompensationState::ALL {
             let done = Compensation {
@@ -308,6 +333,50 @@ mod tests {
             let js = to_js(&ErrorJs::from(&error));
             assert_eq!(get(&js, "code").as_string().unwrap(), kind.code());
         }
+    }
+
+    #[wasm_bindgen_test]
+    fn every_field_of_a_record_crosses_as_it_was() {
+        let names = CallNames::split("a\nb\nc\n");
+        let full = CallRecord {
+            state: CallState::Failed,
+            status: Some(503),
+            attempts: 3,
+            start_ms: Some(1.25),
+            end_ms: Some(7.5),
+            error: Some(Error::new(ErrorKind::HttpStatus, "why")),
+            fell_back: false,
+            queued_ms: 0.5,
+            shared_from: None,
+            replayed: true,
+        };
+        let shared = CallRecord {
+            state: CallState::Ok,
+            status: Some(200),
+            shared_from: Some(0),
+            ..CallRecord::default()
+        };
+        let js = records_js(&names, &[full, CallRecord::default(), shared]);
+        let a = get(&js, "a");
+        assert_eq!(get(&a, "state").as_string().unwrap(), "failed");
+        assert_eq!(get(&a, "status").as_f64(), Some(503.0));
+        assert_eq!(get(&a, "attempts").as_f64(), Some(3.0));
+        assert_eq!(get(&a, "startMs").as_f64(), Some(1.25));
+        assert_eq!(get(&a, "endMs").as_f64(), Some(7.5));
+        assert_eq!(get(&a, "queuedMs").as_f64(), Some(0.5));
+        assert_eq!(
+            get(&get(&a, "error"), "message").as_string().unwrap(),
+            "why"
+        );
+        assert!(get(&a, "sharedFrom").is_null());
+        assert_eq!(get(&a, "replayed").as_bool(), Some(true));
+        let b = get(&js, "b");
+        assert_eq!(get(&b, "state").as_string().unwrap(), "not-sent");
+        assert!(get(&b, "error").is_null() && get(&b, "endMs").is_null());
+        assert_eq!(get(&b, "replayed").as_bool(), Some(false));
+        let c = get(&js, "c");
+        assert_eq!(get(&c, "sharedFrom").as_string().unwrap(), "a");
+        assert!(get(&c, "error").is_null());
     }
 
     #[wasm_bindgen_test]

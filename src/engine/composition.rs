@@ -87,7 +87,7 @@ impl<'p, V: Value> Composition<'p, V> {
             budget: crate::engine::retry::RetryPolicy::budget(n),
             error: None,
             queue: Queue::new(settings.concurrency, n),
-            dedupe: Dedupe::new(settings.dedupe),
+            dedupe: Dedupe::new(settings.dedupe, n),
             events: Progress::new(settings.on_event.as_ref(), n),
         }
     }

@@ -50,16 +50,20 @@ use std::hash::{Hash, Hasher};
 /// The requests sent so far, by what they ask for, and the calls sharing them.
 pub(crate) struct Dedupe<V> {
     on: bool,
-    /// Entries by the fingerprint of their request; the fingerprint only finds
-    /// candidates, the whole request is compared before sharing.
-    index: HashMap<u64, Vec<usize>>,
+    /// The last entry made for each fingerprint of a request; the fingerprint only finds
+    /// candidates (the entries chained from it by [`Entry::same_print`]), the whole
+    /// request is compared before sharing. A chain rather than a list per fingerprint:
+    /// a list was an allocation for every read.
+    index: HashMap<u64, usize>,
     entries: Vec<Entry<V>>,
-    /// Per call: the entry it leads.
-    leads: HashMap<usize, usize>,
+    /// Per call: the entry it leads, if any.
+    leads: Vec<Option<usize>>,
 }
 
 struct Entry<V> {
     leader: usize,
+    /// The entry made before this one for the same fingerprint.
+    same_print: Option<usize>,
     timeout_ms: f64,
     /// The leader's last attempt's outcome; final once `done`.
     outcome: Option<Sent<V>>,
@@ -159,13 +163,13 @@ impl<V> Shared<V> {
 }
 
 impl<V: Clone> Dedupe<V> {
-    /// A dedupe that shares nothing when `on` is false.
-    pub(crate) fn new(on: bool) -> Self {
+    /// A dedupe over `calls` calls that shares nothing when `on` is false.
+    pub(crate) fn new(on: bool, calls: usize) -> Self {
         Dedupe {
             on,
             index: HashMap::default(),
             entries: Vec::new(),
-            leads: HashMap::default(),
+            leads: if on { vec![None; calls] } else { Vec::new() },
         }
     }
 
@@ -184,8 +188,9 @@ impl<V: Clone> Dedupe<V> {
             return None;
         }
         let key = fingerprint(request, timeout_ms);
-        let candidates = self.index.entry(key).or_default();
-        let found = candidates.iter().copied().find(|&e| {
+        let last = self.index.get(&key).copied();
+        let mut candidates = std::iter::successors(last, |&e| self.entries[e].same_print);
+        let found = candidates.find(|&e| {
             let entry = &self.entries[e];
             entry.timeout_ms == timeout_ms
                 && sent[entry.leader]
@@ -193,10 +198,14 @@ impl<V: Clone> Dedupe<V> {
                     .is_some_and(|l| same(l, request))
         });
         let Some(e) = found else {
-            candidates.push(self.entries.len());
-            self.leads.insert(i, self.entries.len());
+            let e = self.entries.len();
+            self.index.insert(key, e);
+            if let Some(lead) = self.leads.get_mut(i) {
+                *lead = Some(e);
+            }
             self.entries.push(Entry {
                 leader: i,
+                same_print: last,
                 timeout_ms,
                 outcome: None,
                 done: false,
@@ -220,7 +229,7 @@ impl<V: Clone> Dedupe<V> {
     }
 
     fn led_by(&mut self, i: usize) -> Option<&mut Entry<V>> {
-        let e = *self.leads.get(&i)?;
+        let e = (*self.leads.get(i)?)?;
         self.entries.get_mut(e)
     }
 

@@ -48,7 +48,8 @@ pub enum Method {
 }
 
 impl Method {
-    const ALL: [Method; 6] = [
+    /// Every method, in declaration order.
+    pub(crate) const ALL: [Method; 6] = [
         Method::Get,
         Method::Head,
         Method::Post,

@@ -20,6 +20,7 @@ use crate::engine::transport::BoxFuture;
 use crate::engine::transport::{
     Reply, Request, Transport, TransportError, DEFAULT_MAX_RESPONSE_BYTES,
 };
+use crate::plan::Method;
 use crate::web::fixed_urls::FixedUrls;
 use crate::web::interned::interned;
 use crate::web::poll_now::settling;
@@ -97,6 +98,13 @@ pub enum Credentials {
 }
 
 impl Credentials {
+    /// Every mode, in declaration order.
+    const ALL: [Credentials; 3] = [
+        Credentials::SameOrigin,
+        Credentials::Include,
+        Credentials::Omit,
+    ];
+
     /// Reads `"include"`, `"same-origin"` or `"omit"`.
     pub fn parse(mode: &str) -> Option<Credentials> {
         match mode {
@@ -336,6 +344,26 @@ fn wait_for_outcome(in_flight: &Rc<Cell<u32>>) -> (u32, oneshot::Receiver<Settle
     (id, told)
 }
 
+/// What every request hands to `startFetch` as it is: fetch's `method` and `credentials`
+/// values as JS strings, and the empty header list, made once and lent, never cloned (a
+/// clone of a JS value is a call into JavaScript of its own, three per request).
+struct Words {
+    methods: Vec<JsValue>,
+    credentials: Vec<JsValue>,
+    no_headers: Array,
+}
+
+thread_local! {
+    static WORDS: Words = Words {
+        methods: Method::ALL.iter().map(|m| JsValue::from_str(m.as_str())).collect(),
+        credentials: Credentials::ALL
+            .iter()
+            .map(|c| JsValue::from_str(c.as_str()))
+            .collect(),
+        no_headers: Array::new(),
+    };
+}
+
 /// Aborts its request when dropped, unless disarmed after the reply was read.
 struct AbortGuard {
     controller: Option<Abort>,
@@ -376,27 +404,38 @@ impl Transport for FetchTransport {
         request: &Request<JsValue>,
     ) -> BoxFuture<Result<Reply<JsValue>, TransportError>> {
         // The flat [name, value, ...] list, built in place rather than collected into a
-        // Vec<String> for wasm-bindgen to copy: less code in the .wasm.
-        let headers = Array::new();
-        for (name, value) in &request.headers {
-            headers.push(&interned(name));
-            headers.push(&JsValue::from_str(value));
-        }
+        // Vec<String> for wasm-bindgen to copy: less code in the .wasm. No headers: the one
+        // empty list, which startFetch only reads.
         let none = JsValue::UNDEFINED;
         let body = request.body.as_ref().unwrap_or(&none);
         let (id, outcome) = wait_for_outcome(&self.in_flight);
-        let controller = ON_SETTLED.with(|on_settled| {
-            start_fetch(
-                self.fetch.as_ref(),
-                &self.urls.js(&request.url),
-                &interned(request.method.as_str()),
-                &headers,
-                body,
-                self.max_bytes as f64,
-                &interned(self.credentials_for(&request.url).as_str()),
-                id,
-                on_settled.as_ref().unchecked_ref(),
-            )
+        let url = self.urls.js(&request.url);
+        let credentials = self.credentials_for(&request.url);
+        let controller = WORDS.with(|words| {
+            let built;
+            let headers = if request.headers.is_empty() {
+                &words.no_headers
+            } else {
+                built = Array::new();
+                for (name, value) in &request.headers {
+                    built.push(&interned(name));
+                    built.push(&JsValue::from_str(value));
+                }
+                &built
+            };
+            ON_SETTLED.with(|on_settled| {
+                start_fetch(
+                    self.fetch.as_ref(),
+                    &url,
+                    &words.methods[request.method as usize],
+                    headers,
+                    body,
+                    self.max_bytes as f64,
+                    &words.credentials[credentials as usize],
+                    id,
+                    on_settled.as_ref().unchecked_ref(),
+                )
+            })
         });
         let mut guard = AbortGuard {
             controller: Some(controller),

@@ -10,6 +10,7 @@
 
 use crate::plan::{Call, Plan};
 use crate::web::interned::JsStrings;
+use std::borrow::Cow;
 use wasm_bindgen::JsValue;
 
 /// The fixed URLs of a plan's calls and compensations, and the JS string made for each.
@@ -37,8 +38,11 @@ impl FixedUrls {
         }
     }
 
-    /// `url` as a JS string: the one made for it when it is fixed, else made now.
-    pub fn js(&self, url: &str) -> JsValue {
-        self.0.get(url).unwrap_or_else(|| JsValue::from_str(url))
+    /// `url` as a JS string: the one made for it when it is fixed, lent rather than
+    /// cloned (a clone is a call into JavaScript of its own), else made now.
+    pub fn js(&self, url: &str) -> Cow<'_, JsValue> {
+        self.0
+            .get(url)
+            .map_or_else(|| Cow::Owned(JsValue::from_str(url)), Cow::Borrowed)
     }
 }

@@ -44,14 +44,14 @@ impl JsStrings {
     }
 
     /// The JS string kept for `text`, if there is one.
-    pub(crate) fn get(&self, text: &str) -> Option<JsValue> {
-        self.at.get(text).map(|&at| self.js[at].clone())
+    pub(crate) fn get(&self, text: &str) -> Option<&JsValue> {
+        self.at.get(text).map(|&at| &self.js[at])
     }
 
     /// `text`'s JS string, made and kept unless it is kept already.
     pub(crate) fn keep(&mut self, text: &str) -> JsValue {
         if let Some(js) = self.get(text) {
-            return js;
+            return js.clone();
         }
         let js = JsValue::from_str(text);
         self.at.insert(text.to_owned(), self.js.len());
@@ -69,7 +69,7 @@ thread_local! {
 /// into the composer (a getter of the caller's input does what it likes).
 pub(crate) fn interned(name: &str) -> JsValue {
     NAMES.with_borrow_mut(|names| match names.get(name) {
-        Some(js) => js,
+        Some(js) => js.clone(),
         None if names.len() < MAX_NAMES && name.len() <= MAX_NAME_BYTES => names.keep(name),
         None => JsValue::from_str(name),
     })
