@@ -26,7 +26,8 @@ pub async fn identical_gets_share_one_request_and_a_different_header_does_not() 
     let s = Scenario::new("dedupe", "{}").await;
     // `a` and `b` fill in to the same GET (from different templates, headers in another
     // order and case); `c` differs in one header value; `d` becomes ready after `a`
-    // ended, behind `slow`.
+    // ended: it waits for `a` itself (and for `slow`), so that holds however late `a`'s
+    // reply comes on a loaded machine, where waiting for `slow` alone did not.
     let url = s.lab(0, "echo/user?delay=150");
     let plan = js(&format!(
         r#"{{"calls":{{
@@ -34,7 +35,7 @@ pub async fn identical_gets_share_one_request_and_a_different_header_does_not() 
         "b":{{"url":"{}","headers":{{"x-role":"r","x-tenant":"{{input.tenant}}"}}}},
         "c":{{"url":"{url}","headers":{{"X-Tenant":"t2","X-Role":"r"}}}},
         "slow":{{"url":"{}"}},
-        "d":{{"url":"{url}","headers":{{"X-Tenant":"t1","X-Role":"r"}},"after":["slow"]}}}}}}"#,
+        "d":{{"url":"{url}","headers":{{"X-Tenant":"t1","X-Role":"r"}},"after":["a","slow"]}}}}}}"#,
         s.lab(0, "echo/{input.who}?delay=150"),
         s.lab(1, "items?delay=300"),
     ));
