@@ -168,10 +168,10 @@ pub(crate) fn records_js(names: &CallNames, records: &[CallRecord]) -> JsValue {
     let kinds: Vec<u8> = records.iter().map(|r| r.state as u8).collect();
     let mut numbers = Vec::with_capacity(records.len() * RECORD_NUMBERS);
     let (mut error_at, mut errors) = (Vec::new(), Vec::new());
+    let or_nan = |n: Option<f64>| n.unwrap_or(f64::NAN);
     for (i, r) in records.iter().enumerate() {
-        let or_nan = |n: Option<f64>| n.unwrap_or(f64::NAN);
         numbers.extend_from_slice(&[
-            r.status.map_or(f64::NAN, f64::from),
+            or_nan(r.status.map(f64::from)),
             f64::from(r.attempts),
             or_nan(r.start_ms),
             or_nan(r.end_ms),
