@@ -6,7 +6,7 @@
 // than the change (docs/performance.md).
 //
 //   node bench/ab.mjs <dir A> <dir B> [--rounds 21] [--fetch stub|response]
-//                     [--shapes wide,deep,random] [--not-frozen]
+//                     [--shapes wide,deep,random] [--not-frozen] [--read-calls]
 //
 // Each dir holds a web package as `node scripts/build-pkg.mjs --out-dir <dir>` builds it:
 // build one before the change and one after (target/ is a good place; pkg/ is the tree's
@@ -24,13 +24,13 @@ import { startStaticServer } from '../scripts/serve.mjs';
 import { CHROMIUM_ARGS } from '../tests/e2e/helpers.mjs';
 import { BENCH_DIR, CFG, configure, stats } from './parts/shared.mjs';
 
-const USAGE = 'usage: node bench/ab.mjs <package dir A> <package dir B> [--rounds 21] [--fetch stub|response] [--shapes wide,deep,random] [--not-frozen]';
+const USAGE = 'usage: node bench/ab.mjs <package dir A> <package dir B> [--rounds 21] [--fetch stub|response] [--shapes wide,deep,random] [--not-frozen] [--read-calls]';
 const fail = (message) => {
   console.error(message);
   process.exit(2);
 };
 const dirs = [];
-const opts = { rounds: 21, fetch: 'stub', shapes: ['wide', 'deep', 'random'], frozen: true };
+const opts = { rounds: 21, fetch: 'stub', shapes: ['wide', 'deep', 'random'], frozen: true, readCalls: false };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const arg = argv[i];
@@ -39,6 +39,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (arg === '--fetch') opts.fetch = value();
   else if (arg === '--shapes') opts.shapes = value().split(',');
   else if (arg === '--not-frozen') opts.frozen = false;
+  else if (arg === '--read-calls') opts.readCalls = true;
   else if (arg.startsWith('--')) fail(`bench/ab: unknown option ${arg}\n${USAGE}`);
   else dirs.push(arg);
 }
@@ -52,7 +53,7 @@ for (const dir of dirs) {
     fail(`bench/ab: ${dir} holds no web package (node scripts/build-pkg.mjs --out-dir ${dir} builds one)`);
   }
 }
-const { rounds, fetch: kind, shapes, frozen } = opts;
+const { rounds, fetch: kind, shapes, frozen, readCalls } = opts;
 configure([]); // CFG: part B's plan sizes and seed, as bench/run.mjs uses them
 
 const web = await startStaticServer({
@@ -70,12 +71,12 @@ try {
     await window.ab.load(['a', 'b']);
   });
   const median = (xs) => stats(xs).median;
-  console.log(`A = ${dirs[0]}\nB = ${dirs[1]}\n${kind} fetch, plan ${frozen ? 'frozen' : 'read at every composition'}, ${rounds} rounds`);
+  console.log(`A = ${dirs[0]}\nB = ${dirs[1]}\n${kind} fetch, plan ${frozen ? 'frozen' : 'read at every composition'}${readCalls ? ', every result\'s calls read' : ''}, ${rounds} rounds`);
   for (const shape of shapes) {
     await page.evaluate(([s, n, e, seed]) => window.ab.prepare(s, n, e, seed), [shape, CFG.engineCalls, CFG.engineRandomEdges, CFG.engineSeed]);
     const run = async (name, reps) => {
       await cdp.send('HeapProfiler.collectGarbage');
-      const r = await page.evaluate(([n, s, k, reps, f]) => window.ab.sample(n, s, k, reps, f), [name, shape, kind, reps, frozen]);
+      const r = await page.evaluate(([n, s, k, reps, f, c]) => window.ab.sample(n, s, k, reps, f, c), [name, shape, kind, reps, frozen, readCalls]);
       if (!r.complete) throw new Error(`bench/ab: build ${name} did not resolve every call of the ${shape} plan`);
       return r.ms;
     };

@@ -20,14 +20,48 @@
 // `numbers` holds RECORD_NUMBERS per call: status, attempts, startMs, endMs, queuedMs,
 // sharedFrom (the index of the call it shared from, or -1) and replayed (0 or 1), with NaN
 // for a null. `errors[k]` is the error of call `errorAt[k]`, in increasing order of calls.
+// Returns `calls`: the records by call name, each an own data property (`__proto__` too).
 const RECORD_NUMBERS = 7;
 
-export function callRecords(names, states, kinds, numbers, errorAt, errors) {
-  const records = new Array(kinds.length);
+// Given a `result` object, callRecords instead makes `result.calls` that object, built the
+// first time it is read, and from then on an ordinary data property holding it: a
+// composition whose caller reads only `data` never builds a thousand-key object of records
+// (docs/performance.md, "Engine overhead per call"). Everything else is as for a data
+// property: an own enumerable property in its place among the result's keys (`result` has
+// it already), read by JSON.stringify, structuredClone and spreading, the same object at
+// every read, and assignable. The typed arrays are views of the wasm memory, so they are
+// copied to be kept until then.
+export function callRecords(result, names, states, kinds, numbers, errorAt, errors) {
+  if (result === undefined) return buildCalls(names, states, kinds, numbers, errorAt, errors);
+  const kept = [names, states, kinds.slice(), numbers.slice(), errorAt.slice(), errors];
+  let calls;
+  Object.defineProperty(result, 'calls', {
+    get() {
+      if (calls === undefined) {
+        calls = buildCalls(...kept);
+        try {
+          ownValue(result, 'calls', calls);
+        } catch {
+          // Sealed or frozen before this first read: the accessor stays, and answers the same.
+        }
+      }
+      return calls;
+    },
+    set(value) {
+      ownValue(result, 'calls', value);
+    },
+    enumerable: true,
+    configurable: true,
+  });
+  return undefined;
+}
+
+function buildCalls(names, states, kinds, numbers, errorAt, errors) {
+  const calls = {};
   let e = 0;
   for (let i = 0, k = 0; i < kinds.length; i++, k += RECORD_NUMBERS) {
     const shared = numbers[k + 5];
-    records[i] = {
+    const record = {
       state: states[kinds[i]],
       status: orNull(numbers[k]),
       attempts: numbers[k + 1],
@@ -38,11 +72,16 @@ export function callRecords(names, states, kinds, numbers, errorAt, errors) {
       sharedFrom: shared < 0 ? null : names[shared],
       replayed: numbers[k + 6] === 1,
     };
+    if (names[i] === '__proto__') ownValue(calls, names[i], record);
+    else calls[names[i]] = record;
   }
-  return records;
+  return calls;
 }
 
 const orNull = (n) => (Number.isNaN(n) ? null : n);
+
+const ownValue = (object, key, value) =>
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
 
 // The plan's call names as JS strings, from one text of names each ended by a line break
 // (a name holds no line break: letters, digits, `_`, `-`, `$`). One string crosses from

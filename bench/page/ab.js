@@ -24,13 +24,22 @@ export function prepare(shape, calls, edges, seed) {
 
 /**
  * Runs `reps` compositions of the plan of `shape` with build `name`; the milliseconds per
- * composition, and whether the last one resolved every call to the stand-in's reply.
+ * composition, and whether the last one resolved every call to the stand-in's reply. With
+ * `readCalls`, every result's `calls` is read too (each record's state), as a page that
+ * shows them does.
  */
-export async function sample(name, shape, kind, reps, frozen) {
+export async function sample(name, shape, kind, reps, frozen, readCalls = false) {
   const { plan, frozen: frozenPlan, calls } = plans[shape];
   const stand = instantFetch(kind);
   const options = { fetch: stand.fetch };
-  const run = () => builds[name].compose(frozen ? frozenPlan : plan, {}, options);
+  const compose = () => builds[name].compose(frozen ? frozenPlan : plan, {}, options);
+  const run = readCalls
+    ? async () => {
+      const result = await compose();
+      for (const record of Object.values(result.calls)) if (record.state !== 'ok') throw new Error(`a call ended ${record.state}`);
+      return result;
+    }
+    : compose;
   let result;
   const t0 = performance.now();
   for (let i = 0; i < reps; i++) result = await run();

@@ -178,8 +178,8 @@ pub async fn compose(
     let input: JsValue = input.into();
     check_json_input(&plan, &input).map_err(|e| unsent_error(&e, &unsent_records(&names)))?;
     let mut executed = execute(read, input, options, &NoHooks).await;
-    let calls = records_js(&names, &executed.outcome.records);
     if let Some(error) = &executed.outcome.error {
+        let calls = records_js(&names, &executed.outcome.records);
         return Err(outcome_error(error, &calls, &names, &executed));
     }
     let fell_back = names
@@ -195,12 +195,15 @@ pub async fn compose(
     let stages = records::stage_names(&names, plan.stages());
     let result = ComposeResult {
         data: Js(&data),
-        calls: Js(&calls),
+        // Its place among the keys: `defer_records` makes it the records when first read.
+        calls: Js(&JsValue::UNDEFINED),
         stages: Js(&stages),
         fell_back,
         trace_id: executed.trace_id.as_deref(),
     };
-    Ok(to_js(&result))
+    let result = to_js(&result);
+    records::defer_records(&result, &names, &executed.outcome.records);
+    Ok(result)
 }
 
 /// The order services' URLs for `options` (`services`, else `baseUrl`), in

@@ -114,18 +114,21 @@ impl<'a> From<&'a Error> for ErrorJs<'a> {
 
 #[wasm_bindgen(module = "/js/report.js")]
 extern "C" {
-    /// Every call's record, from its state's number in `states` (`kinds`), its numbers
-    /// ([`RECORD_NUMBERS`] per call) and its error, if any (`errors[k]` is call
-    /// `error_at[k]`'s).
+    /// `calls`: every call's record by its name, from its state's number in `states`
+    /// (`kinds`), its numbers ([`RECORD_NUMBERS`] per call) and its error, if any
+    /// (`errors[k]` is call `error_at[k]`'s). Given a `result` object, it makes
+    /// `result.calls` that object, built when first read, and returns `undefined`.
     #[wasm_bindgen(js_name = callRecords)]
+    #[allow(clippy::too_many_arguments)]
     fn call_records(
+        result: &JsValue,
         names: &Array,
         states: &Array,
         kinds: &[u8],
         numbers: &[f64],
         error_at: &[u32],
         errors: Vec<JsValue>,
-    ) -> Array;
+    ) -> JsValue;
 
     /// Splits the names `plan_cache::names_js` joined, each ended by `\n`.
     #[wasm_bindgen(js_name = callNames)]
@@ -136,10 +139,6 @@ extern "C" {
 extern "C" {
     #[wasm_bindgen(js_name = namedObject)]
     fn named_object_js(names: &Array, values: Vec<JsValue>) -> JsValue;
-
-    /// The same function, over values that are a JS array already.
-    #[wasm_bindgen(js_name = namedObject)]
-    fn named_object_of_array(names: &Array, values: &Array) -> JsValue;
 
     #[wasm_bindgen(js_name = stageNames)]
     fn stage_names_js(names: &Array, order: &[u32], sizes: &[u32]) -> JsValue;
@@ -165,28 +164,67 @@ thread_local! {
 /// call per record still cost a crossing for every call of every composition (the figures
 /// are in docs/performance.md). An error, where there is one, is still written by serde.
 pub(crate) fn records_js(names: &CallNames, records: &[CallRecord]) -> JsValue {
-    let kinds: Vec<u8> = records.iter().map(|r| r.state as u8).collect();
-    let mut numbers = Vec::with_capacity(records.len() * RECORD_NUMBERS);
-    let (mut error_at, mut errors) = (Vec::new(), Vec::new());
-    let or_nan = |n: Option<f64>| n.unwrap_or(f64::NAN);
-    for (i, r) in records.iter().enumerate() {
-        numbers.extend_from_slice(&[
-            or_nan(r.status.map(f64::from)),
-            f64::from(r.attempts),
-            or_nan(r.start_ms),
-            or_nan(r.end_ms),
-            r.queued_ms,
-            r.shared_from.map_or(-1.0, |s| s as f64),
-            f64::from(u8::from(r.replayed)),
-        ]);
-        if let Some(error) = &r.error {
-            error_at.push(i as u32);
-            errors.push(to_js(&ErrorJs::from(error)));
+    records_into(&JsValue::UNDEFINED, names, records)
+}
+
+/// Makes `result.calls` what [`records_js`] would give, built by JavaScript when it is
+/// first read (js/report.js, `callRecords`, says why); `result` has `calls` already, so
+/// that it keeps its place among the keys.
+pub(crate) fn defer_records(result: &JsValue, names: &CallNames, records: &[CallRecord]) {
+    records_into(result, names, records);
+}
+
+fn records_into(result: &JsValue, names: &CallNames, records: &[CallRecord]) -> JsValue {
+    let parts = RecordParts::of(records);
+    STATE_NAMES.with(|states| {
+        call_records(
+            result,
+            &names.array,
+            states,
+            &parts.kinds,
+            &parts.numbers,
+            &parts.error_at,
+            parts.errors,
+        )
+    })
+}
+
+/// The records as `callRecords` (js/report.js) reads them.
+struct RecordParts {
+    kinds: Vec<u8>,
+    numbers: Vec<f64>,
+    error_at: Vec<u32>,
+    errors: Vec<JsValue>,
+}
+
+impl RecordParts {
+    fn of(records: &[CallRecord]) -> RecordParts {
+        let kinds = records.iter().map(|r| r.state as u8).collect();
+        let mut numbers = Vec::with_capacity(records.len() * RECORD_NUMBERS);
+        let (mut error_at, mut errors) = (Vec::new(), Vec::new());
+        let or_nan = |n: Option<f64>| n.unwrap_or(f64::NAN);
+        for (i, r) in records.iter().enumerate() {
+            numbers.extend_from_slice(&[
+                or_nan(r.status.map(f64::from)),
+                f64::from(r.attempts),
+                or_nan(r.start_ms),
+                or_nan(r.end_ms),
+                r.queued_ms,
+                r.shared_from.map_or(-1.0, |s| s as f64),
+                f64::from(u8::from(r.replayed)),
+            ]);
+            if let Some(error) = &r.error {
+                error_at.push(i as u32);
+                errors.push(to_js(&ErrorJs::from(error)));
+            }
+        }
+        RecordParts {
+            kinds,
+            numbers,
+            error_at,
+            errors,
         }
     }
-    let records = STATE_NAMES
-        .with(|states| call_records(&names.array, states, &kinds, &numbers, &error_at, errors));
-    named_object_of_array(&names.array, &records)
 }
 
 /// What became of one compensation, an item of `ComposeError.compensations`.

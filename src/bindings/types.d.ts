@@ -171,6 +171,10 @@ export interface CompensationRecord {
 export interface ComposeResult {
   /** Each successful call's parsed JSON reply. */
   data: Record<string, unknown>;
+  /**
+   * Every call's record. Built the first time it is read (a composition whose caller reads
+   * only `data` does not pay for it), then an ordinary property holding the same object.
+   */
   calls: Record<string, CallRecord>;
   /** The topological levels, as call names. */
   stages: string[][];

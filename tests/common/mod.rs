@@ -17,6 +17,7 @@ macro_rules! shared_suite {
             independent_calls_overlap_and_makespan_follows_the_critical_path,
             eager_starts_dependents_at_once_and_stages_wait_at_the_barrier,
             compose_returns_data_calls_and_stages_with_typed_bodies,
+            a_results_calls_behave_as_a_plain_property_built_on_first_read,
             injected_fetch_receives_url_and_init,
             invalid_input_sends_nothing,
             invalid_plan_is_rejected_before_any_request,
@@ -663,6 +664,57 @@ pub async fn compose_returns_data_calls_and_stages_with_typed_bodies() {
     assert_eq!(get_str(&result, "calls.echo.state"), "ok");
     assert_eq!(get_f64(&result, "calls.echo.status"), 200.0);
     assert_eq!(show(&get(&result, "stages")), r#"[["items"],["echo"]]"#);
+}
+
+/// `calls` of compose()'s result is built when first read (js/report.js): everything a
+/// page can do with a plain data property still works, in any order.
+pub async fn a_results_calls_behave_as_a_plain_property_built_on_first_read() {
+    let s = Scenario::new("lazy-calls", "{}").await;
+    let plan = js(&format!(
+        r#"{{"calls":{{"a":{{"url":"{}"}},"b":{{"url":"{}","after":["a"]}}}}}}"#,
+        s.lab(0, "echo"),
+        s.lab(1, "echo"),
+    ));
+    let none = js("{}");
+    let run = || run_plan(&plan, &none, &none);
+    let keys = |v: &JsValue| show(&Object::keys(v.unchecked_ref::<Object>()).into());
+
+    let result = run().await.expect("composed");
+    assert_eq!(
+        keys(&result),
+        r#"["data","calls","stages","fellBack","traceId"]"#
+    );
+    let text = String::from(JSON::stringify(&result).unwrap());
+    let copy = JSON::parse(&text).unwrap();
+    assert_eq!(get_str(&copy, "calls.b.state"), "ok", "{text}");
+    let calls = get(&result, "calls");
+    assert!(
+        Object::is(&calls, &get(&result, "calls")),
+        "the same object"
+    );
+    assert_eq!(keys(&calls), r#"["a","b"]"#);
+    let own =
+        Object::get_own_property_descriptor(result.unchecked_ref::<Object>(), &"calls".into());
+    assert!(
+        Object::is(&get(&own, "value"), &calls),
+        "now a data property"
+    );
+    assert!(get(&own, "writable").is_truthy() && get(&own, "enumerable").is_truthy());
+
+    // Frozen before the first read: the records all the same, and still one object.
+    let frozen = run().await.expect("composed");
+    Object::freeze(frozen.unchecked_ref::<Object>());
+    assert_eq!(get_str(&frozen, "calls.a.state"), "ok");
+    assert!(Object::is(&get(&frozen, "calls"), &get(&frozen, "calls")));
+
+    // Assigned before the first read: the assigned value, as for any property.
+    let assigned = run().await.expect("composed");
+    Reflect::set(&assigned, &"calls".into(), &JsValue::from_str("mine")).unwrap();
+    assert_eq!(get(&assigned, "calls").as_string().as_deref(), Some("mine"));
+    assert_eq!(
+        keys(&assigned),
+        r#"["data","calls","stages","fellBack","traceId"]"#
+    );
 }
 
 pub async fn injected_fetch_receives_url_and_init() {
