@@ -104,7 +104,11 @@ where
         }
         let own = call.timeout_ms.unwrap_or(self.settings.timeout_ms);
         let state = &mut *state;
-        let shared = state.dedupe.share(i, &request, own, &state.sent);
+        let shared = if self.plan.may_repeat(i) {
+            state.dedupe.share(i, &request, own, &state.sent)
+        } else {
+            None // no other call can ask the same: nothing to share, nothing to keep
+        };
         state.sent[i] = Some(request);
         Some(match shared {
             Some(shared) => {

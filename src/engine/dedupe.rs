@@ -37,7 +37,9 @@
 //!
 //! `options.dedupe: false` turns it off. When on, each read costs a hash of its method,
 //! URL and headers, a probe of a `HashMap` and a copy of its outcome's handle (a reply
-//! stays one JS object).
+//! stays one JS object), except a read the plan itself shows no other call can repeat
+//! (`plan/repeats.rs`: its URL is fixed and no other read's could be the same), which
+//! skips all of it.
 
 use crate::engine::record::CallRecord;
 use crate::engine::transport::Request;

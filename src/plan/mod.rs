@@ -4,6 +4,7 @@
 
 pub(crate) mod json;
 pub(crate) mod model;
+pub(crate) mod repeats;
 pub(crate) mod template;
 pub(crate) mod value;
 

@@ -134,6 +134,8 @@ pub struct Plan {
     dependents: Vec<Vec<usize>>,
     stages: Vec<Vec<usize>>,
     index: HashMap<String, usize>,
+    /// Per call: whether another read could make the same request (`repeats.rs`).
+    repeats: Vec<bool>,
 }
 
 const CALL_FIELDS: &[&str] = &[
@@ -267,11 +269,15 @@ impl Plan {
         for (call, read) in calls.iter_mut().zip(read) {
             call.read_by_others = read;
         }
+        let repeats = crate::plan::repeats::may_repeat(calls.len(), |i| {
+            calls[i].method.is_read().then_some(&calls[i].url)
+        });
         Ok(Plan {
             calls,
             dependents,
             stages,
             index,
+            repeats,
         })
     }
 
@@ -283,6 +289,12 @@ impl Plan {
     /// The calls that wait for call `i`.
     pub fn dependents(&self, i: usize) -> &[usize] {
         &self.dependents[i]
+    }
+
+    /// Whether another read of the plan could make the same request as call `i`: when
+    /// not, dedupe has nothing to look for (`repeats.rs`).
+    pub fn may_repeat(&self, i: usize) -> bool {
+        self.repeats[i]
     }
 
     /// The topological levels: calls that can run together, each after the levels before.
