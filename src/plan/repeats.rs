@@ -19,8 +19,8 @@ const MAX_COMPARISONS: usize = 100_000;
 
 /// Per call of `n`: whether another read of the plan could fill in the same URL. `read(i)`
 /// is call `i`'s URL template, `None` for a write: writes never repeat (dedupe never
-/// shares them). Where in doubt, a read repeats: the same URL with another read method counts,
-/// and a template may fill in to anything after its prefix.
+/// shares them). Where in doubt, a read repeats: the same URL with another read method
+/// counts, and a template may fill in to anything after its prefix.
 pub(crate) fn may_repeat<'a>(n: usize, read: impl Fn(usize) -> Option<&'a Template>) -> Vec<bool> {
     let mut repeats = vec![false; n];
     // The map type of the plan's index of names, whose code the .wasm has already.
