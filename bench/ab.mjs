@@ -14,8 +14,8 @@
 //
 // Prints, per plan shape, each build's median milliseconds per composition of 1,000 calls
 // (part B's plans, bench/page/contract.js) and the ratio B/A: the ratio of the medians and
-// the median of the ratios paired per round. The order alternates every round; run it
-// twice with A and B swapped before believing a few percent.
+// the median of the ratios paired per round, with the middle half of those ratios. The order
+// alternates every round; run it twice with A and B swapped before believing a few percent.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -87,9 +87,13 @@ try {
     }
     const a = median(ms.a);
     const b = median(ms.b);
-    const paired = median(ms.a.map((x, k) => ms.b[k] / x));
+    const ratios = ms.a.map((x, k) => ms.b[k] / x).sort((x, y) => x - y);
+    const paired = median(ratios);
+    // The middle half of the paired ratios: a change is beyond this machine's noise only
+    // when the range leaves 1 out, in both orders of A and B.
+    const quartile = (q) => ratios[Math.round(q * (ratios.length - 1))];
     const perCall = (x) => `${((x * 1000) / CFG.engineCalls).toFixed(2)} µs per call`;
-    console.log(`${shape.padEnd(6)}  A ${a.toFixed(2)} ms (${perCall(a)})  B ${b.toFixed(2)} ms (${perCall(b)})  B/A x${(b / a).toFixed(3)}, paired x${paired.toFixed(3)}`);
+    console.log(`${shape.padEnd(6)}  A ${a.toFixed(2)} ms (${perCall(a)})  B ${b.toFixed(2)} ms (${perCall(b)})  B/A x${(b / a).toFixed(3)}, paired x${paired.toFixed(3)} (middle half x${quartile(0.25).toFixed(3)}-${quartile(0.75).toFixed(3)})`);
   }
 } finally {
   await browser.close();
