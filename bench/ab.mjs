@@ -22,35 +22,19 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startStaticServer } from '../scripts/serve.mjs';
 import { CHROMIUM_ARGS } from '../tests/e2e/helpers.mjs';
-import { BENCH_DIR, CFG, configure, stats } from './parts/shared.mjs';
+import { BENCH_DIR, CFG, compareArgs, configure, exitWith, stats } from './parts/shared.mjs';
 
 const USAGE = 'usage: node bench/ab.mjs <package dir A> <package dir B> [--rounds 21] [--fetch stub|response] [--shapes wide,deep,random] [--not-frozen] [--read-calls]';
-const fail = (message) => {
-  console.error(message);
-  process.exit(2);
-};
-const dirs = [];
-const opts = { rounds: 21, fetch: 'stub', shapes: ['wide', 'deep', 'random'], frozen: true, readCalls: false };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const arg = argv[i];
-  const value = () => (i + 1 < argv.length ? argv[++i] : fail(`bench/ab: ${arg} needs a value\n${USAGE}`));
-  if (arg === '--rounds') opts.rounds = Number(value());
-  else if (arg === '--fetch') opts.fetch = value();
-  else if (arg === '--shapes') opts.shapes = value().split(',');
-  else if (arg === '--not-frozen') opts.frozen = false;
-  else if (arg === '--read-calls') opts.readCalls = true;
-  else if (arg.startsWith('--')) fail(`bench/ab: unknown option ${arg}\n${USAGE}`);
-  else dirs.push(arg);
-}
-if (dirs.length !== 2) fail(USAGE);
-if (!(Number.isInteger(opts.rounds) && opts.rounds >= 1)) fail(`bench/ab: --rounds takes a positive integer, not ${opts.rounds}`);
-if (!['stub', 'response'].includes(opts.fetch)) fail(`bench/ab: --fetch takes stub or response, not ${opts.fetch}`);
-const unknown = opts.shapes.filter((s) => !['wide', 'deep', 'random'].includes(s));
-if (unknown.length) fail(`bench/ab: --shapes takes wide, deep and random, not ${unknown.join(', ')}`);
+const { dirs, opts } = compareArgs('bench/ab', USAGE, {
+  '--rounds': ['rounds', 'count'],
+  '--fetch': ['fetch', ['stub', 'response']],
+  '--shapes': ['shapes', 'shapes'],
+  '--not-frozen': ['frozen', false],
+  '--read-calls': ['readCalls', true],
+}, { rounds: 21, fetch: 'stub', shapes: ['wide', 'deep', 'random'], frozen: true, readCalls: false });
 for (const dir of dirs) {
   if (!existsSync(join(dir, 'parallel_composer.js'))) {
-    fail(`bench/ab: ${dir} holds no web package (node scripts/build-pkg.mjs --out-dir ${dir} builds one)`);
+    exitWith(`bench/ab: ${dir} holds no web package (node scripts/build-pkg.mjs --out-dir ${dir} builds one)`);
   }
 }
 const { rounds, fetch: kind, shapes, frozen, readCalls } = opts;

@@ -22,36 +22,30 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const USAGE = 'usage: node bench/icount.mjs <nodejs package dir A> <nodejs package dir B> [--shapes deep,wide,random] [--reps 20]';
-const fail = (message) => {
-  console.error(message);
-  process.exit(2);
-};
-const dirs = [];
-const opts = { shapes: ['deep', 'wide', 'random'], reps: 20 };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const arg = argv[i];
-  const value = () => (i + 1 < argv.length ? argv[++i] : fail(`bench/icount: ${arg} needs a value\n${USAGE}`));
-  if (arg === '--shapes') opts.shapes = value().split(',');
-  else if (arg === '--reps') opts.reps = Number(value());
-  else if (arg.startsWith('--')) fail(`bench/icount: unknown option ${arg}\n${USAGE}`);
-  else dirs.push(resolve(arg));
-}
-if (dirs.length !== 2) fail(USAGE);
-for (const dir of dirs) {
-  if (!existsSync(join(dir, 'parallel_composer.js'))) fail(`bench/icount: no nodejs package in ${dir}`);
-}
-if (spawnSync('valgrind', ['--version']).status !== 0) fail('bench/icount: valgrind is not installed (apt-get install valgrind)');
+import { BENCH_DIR, CFG, compareArgs, configure, exitWith } from './parts/shared.mjs';
 
-// The measured process: part B's plan (bench/page/contract.js), the stub fetch, the plan frozen.
+const USAGE = 'usage: node bench/icount.mjs <nodejs package dir A> <nodejs package dir B> [--shapes deep,wide,random] [--reps 20]';
+const { dirs: given, opts } = compareArgs('bench/icount', USAGE, {
+  '--shapes': ['shapes', 'shapes'],
+  '--reps': ['reps', 'count'],
+}, { shapes: ['deep', 'wide', 'random'], reps: 20 });
+const dirs = given.map((dir) => resolve(dir));
+for (const dir of dirs) {
+  if (!existsSync(join(dir, 'parallel_composer.js'))) exitWith(`bench/icount: no nodejs package in ${dir}`);
+}
+if (spawnSync('valgrind', ['--version']).status !== 0) exitWith('bench/icount: valgrind is not installed (apt-get install valgrind)');
+
+// The measured process: part B's plans (bench/page/contract.js, sized as bench/run.mjs sizes
+// them), the stub fetch, the plan frozen.
+configure([]);
 const child = join(tmpdir(), `icount-child-${process.pid}.cjs`);
 process.on('exit', () => rmSync(child, { force: true }));
 writeFileSync(child, `
 const [dir, shape, reps, none] = process.argv.slice(2);
 const pc = require(dir + '/parallel_composer.js');
-import(${JSON.stringify(resolve('bench/page/contract.js'))}).then(async (c) => {
-  const plan = c.frozenCopy(c.planOf(c.graphDeps(shape, 1000, { edges: 3000, seed: 1 })));
+import(${JSON.stringify(join(BENCH_DIR, 'page', 'contract.js'))}).then(async (c) => {
+  const deps = c.graphDeps(shape, ${CFG.engineCalls}, { edges: ${CFG.engineRandomEdges}, seed: ${CFG.engineSeed} });
+  const plan = c.frozenCopy(c.planOf(deps));
   const stand = c.instantFetch('stub');
   const run = none === '1' ? async () => {} : () => pc.compose(plan, {}, { fetch: stand.fetch });
   for (let i = 0; i < 5; i++) await run();
@@ -69,7 +63,7 @@ function count(dir, shape, reps, none) {
     ? spawnSync('setarch', ['-R', ...args], { encoding: 'utf8' })
     : spawnSync(args[0], args.slice(1), { encoding: 'utf8' });
   const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr);
-  if (r.status !== 0 || !m) fail(`bench/icount: the measured run failed\n${r.stderr.slice(-2000)}`);
+  if (r.status !== 0 || !m) exitWith(`bench/icount: the measured run failed\n${r.stderr.slice(-2000)}`);
   return Number(m[1].replaceAll(',', ''));
 }
 
@@ -80,6 +74,6 @@ const collection = perRep(dirs[0], 'deep', true);
 console.log(`A = ${dirs[0]}\nB = ${dirs[1]}\nstub fetch, plan frozen, ${opts.reps} compositions; a forced collection alone: ${(collection / 1e6).toFixed(1)} M instructions, taken off`);
 for (const shape of opts.shapes) {
   const [a, b] = dirs.map((dir) => perRep(dir, shape, false) - collection);
-  const perCall = (x) => `${(x / 1000 / 1000).toFixed(1)} K per call`;
+  const perCall = (x) => `${(x / CFG.engineCalls / 1000).toFixed(1)} K per call`;
   console.log(`${shape.padEnd(6)}  A ${(a / 1e6).toFixed(1)} M (${perCall(a)})  B ${(b / 1e6).toFixed(1)} M (${perCall(b)})  B/A x${(b / a).toFixed(3)}`);
 }

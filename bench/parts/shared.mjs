@@ -76,6 +76,53 @@ export function parseArgs(argv) {
   return opts;
 }
 
+/** Ends a command-line tool with `message` and exit status 2 (a bad command line). */
+export function exitWith(message) {
+  console.error(message);
+  process.exit(2);
+}
+
+/**
+ * The command line of a tool that compares two builds (bench/ab.mjs, bench/icount.mjs): two
+ * package dirs, then the options of `spec`, each `'--name': [key, kind]` where kind is
+ * 'count' (a positive integer), 'shapes' (some of part B's plan shapes, comma-separated), a
+ * list of the words it takes, or the value a flag without a value sets. `defaults` holds
+ * every key's value when its option is not given. Exits with `usage` on a bad one.
+ */
+export function compareArgs(tool, usage, spec, defaults, argv = process.argv.slice(2)) {
+  const dirs = [];
+  const opts = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      dirs.push(arg);
+      continue;
+    }
+    if (!Object.hasOwn(spec, arg)) exitWith(`${tool}: unknown option ${arg}\n${usage}`);
+    const [key, kind] = spec[arg];
+    const takesValue = kind === 'count' || kind === 'shapes' || Array.isArray(kind);
+    if (!takesValue) {
+      opts[key] = kind;
+      continue;
+    }
+    if (i + 1 >= argv.length) exitWith(`${tool}: ${arg} needs a value\n${usage}`);
+    const value = argv[++i];
+    if (kind === 'count') {
+      opts[key] = Number(value);
+      if (!(Number.isInteger(opts[key]) && opts[key] >= 1)) exitWith(`${tool}: ${arg} takes a positive integer, not ${value}`);
+    } else if (kind === 'shapes') {
+      opts[key] = value.split(',');
+      const unknown = opts[key].filter((s) => !B_SHAPES.includes(s));
+      if (unknown.length) exitWith(`${tool}: ${arg} takes ${B_SHAPES.join(', ')}, not ${unknown.join(', ')}`);
+    } else {
+      if (!kind.includes(value)) exitWith(`${tool}: ${arg} takes ${kind.join(' or ')}, not ${value}`);
+      opts[key] = value;
+    }
+  }
+  if (dirs.length !== 2) exitWith(usage);
+  return { dirs, opts };
+}
+
 export let OPTS = null;
 export let SMOKE = false;
 export let RUNS = 21;
