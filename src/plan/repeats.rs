@@ -45,12 +45,14 @@ pub(crate) fn may_repeat<'a>(n: usize, read: impl Fn(usize) -> Option<&'a Templa
         let own = read(i).map_or("", Template::fixed_prefix);
         for j in 0..n {
             let Some(url) = read(j) else { continue };
-            let prefix = url.fixed_prefix();
-            let could = match url.fixed_text() {
-                _ if unbounded => true,
-                Some(text) => text.starts_with(own),
-                None => prefix.starts_with(own) || own.starts_with(prefix),
-            };
+            let could = unbounded
+                || match url.fixed_text() {
+                    Some(text) => text.starts_with(own),
+                    None => {
+                        let prefix = url.fixed_prefix();
+                        prefix.starts_with(own) || own.starts_with(prefix)
+                    }
+                };
             if could && j != i {
                 repeats[i] = true;
                 repeats[j] = true;
