@@ -684,6 +684,14 @@ pub async fn a_results_calls_behave_as_a_plain_property_built_on_first_read() {
         keys(&result),
         r#"["data","calls","stages","fellBack","traceId"]"#
     );
+    let descriptor = |v: &JsValue| {
+        Object::get_own_property_descriptor(v.unchecked_ref::<Object>(), &"calls".into())
+    };
+    // Not built yet: what stands in its place builds it when read.
+    assert!(
+        get(&descriptor(&result), "get").is_function(),
+        "calls not yet read is built on reading"
+    );
     let text = String::from(JSON::stringify(&result).unwrap());
     let copy = JSON::parse(&text).unwrap();
     assert_eq!(get_str(&copy, "calls.b.state"), "ok", "{text}");
@@ -693,8 +701,7 @@ pub async fn a_results_calls_behave_as_a_plain_property_built_on_first_read() {
         "the same object"
     );
     assert_eq!(keys(&calls), r#"["a","b"]"#);
-    let own =
-        Object::get_own_property_descriptor(result.unchecked_ref::<Object>(), &"calls".into());
+    let own = descriptor(&result);
     assert!(
         Object::is(&get(&own, "value"), &calls),
         "now a data property"
