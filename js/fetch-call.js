@@ -1,6 +1,6 @@
 // One request of a composition: the only place the composer touches `fetch`.
 //
-// Rust calls `startFetch` once per request, and the request's FetchOutcome comes back
+// Rust calls `startFetch` once per request, and the request's Exchange comes back
 // through one callback shared by all requests, so a request costs one crossing of the
 // wasm boundary each way instead of a dozen property writes and two awaited promises. Failures are classified
 // here, where the JavaScript error objects are, and handed to Rust as plain fields.
@@ -21,28 +21,33 @@ const REDIRECTS = [301, 302, 303, 307, 308];
 // message: never the whole body across the boundary.
 const EXCERPT = 200;
 
-class FetchOutcome {
-  constructor(failure, status, body, reason, retryAfterMs = NaN) {
-    this.failure = failure;
-    this.status = status;
-    this.body = body;
-    this.reason = reason;
-    this.retryAfterMs = retryAfterMs;
-    this.contentType = null;
-    this.excerpt = '';
-    this.length = NaN;
-    this.replayed = false;
-  }
-}
-
-// What reading a request's reply needs to know of the request.
-class Reading {
+// One request: what reading its reply needs to know of it, then what came of it, the
+// fields src/web/fetch.rs reads. One object per request for both, not two: bench B's plans
+// make a thousand requests a composition.
+class Exchange {
   constructor(url, head, keyed, maxBytes, controller) {
     this.url = url;
     this.head = head; // a HEAD request: its reply has no body
     this.keyed = keyed; // it carried an Idempotency-Key, so its reply may be a replay
     this.maxBytes = maxBytes;
     this.controller = controller; // aborts the request when the body passes maxBytes
+    this.failure = OK;
+    this.status = 0;
+    this.body = null;
+    this.reason = '';
+    this.retryAfterMs = NaN;
+    this.contentType = null;
+    this.excerpt = '';
+    this.length = NaN;
+    this.replayed = false;
+  }
+
+  // It ended in `failure` (not OK), with the reply's `status` (0 without one).
+  fail(failure, status, reason = '') {
+    this.failure = failure;
+    this.status = status;
+    this.body = null;
+    this.reason = reason;
   }
 }
 
@@ -71,12 +76,11 @@ function plainEncoding(response) {
   return encoding === null || /^\s*identity\s*$/i.test(encoding);
 }
 
-// A failed read's outcome: its Content-Type is read here, only for the message, not for
-// every reply.
-function outcome(failure, response, fields) {
-  const o = new FetchOutcome(failure, response.status, null, '');
-  o.contentType = header(response, 'content-type');
-  return Object.assign(o, fields);
+// A failed read: its Content-Type is read here, only for the message, not for every reply.
+function failRead(x, failure, response, fields) {
+  x.fail(failure, response.status);
+  x.contentType = header(response, 'content-type');
+  Object.assign(x, fields);
 }
 
 // `Retry-After` in milliseconds, from seconds or an HTTP date; NaN when absent or unreadable.
@@ -157,22 +161,22 @@ async function readCapped(response, maxBytes, controller) {
   return UTF8.decode(bytes);
 }
 
-const broke = (error) => new FetchOutcome(NETWORK, 0, null, `reading the reply failed: ${describe(error)}`);
+const broke = (x, error) => x.fail(NETWORK, 0, `reading the reply failed: ${describe(error)}`);
 
-async function readBody(response, request) {
-  const { head, maxBytes, controller } = request;
+async function readBody(response, x) {
+  const { head, maxBytes, controller } = x;
   const status = response.status;
   // A HEAD reply has no body, whatever its Content-Length says of the GET's.
   if (status === 204 || status === 205 || head) {
     release(response);
-    return outcome(EMPTY, response);
+    return failRead(x, EMPTY, response);
   }
   const declared = header(response, 'content-length');
   const known = declared !== null && /^\s*\d+\s*$/.test(declared);
   if (known && Number(declared) > maxBytes) {
     release(response);
     controller.abort();
-    return outcome(TOO_LARGE, response, { length: Number(declared) });
+    return failRead(x, TOO_LARGE, response, { length: Number(declared) });
   }
   // A declared length within the cap bounds the read (the browser stops at it), so the
   // body is read whole by the platform, as text (as fast as response.json(); an
@@ -186,7 +190,7 @@ async function readBody(response, request) {
     try {
       text = await response.text();
     } catch (error) {
-      return broke(error);
+      return broke(x, error);
     }
     // A string has at most 3 bytes of UTF-8 per UTF-16 unit; count exactly only near the cap.
     if (text.length * 3 > maxBytes && new TextEncoder().encode(text).byteLength > maxBytes) text = null;
@@ -194,60 +198,63 @@ async function readBody(response, request) {
     try {
       text = await readCapped(response, maxBytes, controller);
     } catch (error) {
-      return broke(error);
+      return broke(x, error);
     }
   } else if (typeof response.text === 'function') {
     // A stand-in for fetch without a body stream: the cap can only be checked afterwards.
     try {
       text = String(await response.text());
     } catch (error) {
-      return broke(error);
+      return broke(x, error);
     }
     if (new TextEncoder().encode(text).byteLength > maxBytes) text = null;
   } else {
     // A stand-in with json() alone: neither the cap nor an excerpt can be had.
     try {
-      return replied(response, await response.json(), request);
+      return replied(response, await response.json(), x);
     } catch (error) {
-      return outcome(BODY, response, { reason: describe(error) });
+      return failRead(x, BODY, response, { reason: describe(error) });
     }
   }
-  if (text === null) return outcome(TOO_LARGE, response);
-  if (text.length === 0) return outcome(EMPTY, response);
+  if (text === null) return failRead(x, TOO_LARGE, response);
+  if (text.length === 0) return failRead(x, EMPTY, response);
   try {
-    return replied(response, parseReply(text), request);
+    return replied(response, parseReply(text), x);
   } catch (error) {
-    return outcome(BODY, response, { excerpt: text.slice(0, EXCERPT), reason: describe(error) });
+    return failRead(x, BODY, response, { excerpt: text.slice(0, EXCERPT), reason: describe(error) });
   }
 }
 
-// The outcome of a settled fetch, or a promise of it when the body must be read.
-function readReply(response, request) {
+// Reads a settled fetch's reply into `x`; returns a promise when the body must be read
+// first, else nothing.
+function readReply(response, x) {
   if (response === null || typeof response !== 'object') {
-    return new FetchOutcome(NETWORK, 0, null, 'fetch did not resolve to a Response');
+    return x.fail(NETWORK, 0, 'fetch did not resolve to a Response');
   }
   const status = response.status;
   if (response.type === 'opaqueredirect' || REDIRECTS.includes(status)) {
     release(response);
-    return outcome(REDIRECT, response, { reason: redirectOrigin(response, request.url), contentType: null });
+    return failRead(x, REDIRECT, response, { reason: redirectOrigin(response, x.url), contentType: null });
   }
   if (!(status >= 200 && status <= 299)) {
     release(response);
-    return new FetchOutcome(STATUS, status, null, '', retryAfter(response));
+    x.fail(STATUS, status);
+    x.retryAfterMs = retryAfter(response);
+    return undefined;
   }
-  return readBody(response, request);
+  return readBody(response, x);
 }
 
 // A reply read. A service that replays a stored reply for an Idempotency-Key says so
 // (Stripe's header): the write was made by an earlier request with that key, not by this one.
 // A request that carried no key cannot have been replayed: its header is not read.
-function replied(response, body, request) {
-  const o = new FetchOutcome(OK, response.status, body, '');
-  if (request.keyed) {
+function replied(response, body, x) {
+  x.status = response.status;
+  x.body = body;
+  if (x.keyed) {
     const value = header(response, 'idempotent-replayed');
-    o.replayed = value !== null && value.trim().toLowerCase() === 'true';
+    x.replayed = value !== null && value.trim().toLowerCase() === 'true';
   }
-  return o;
 }
 
 // ---------------------------------------------------------------- big integers
@@ -487,7 +494,7 @@ class NodeBody {
  * the reply. Redirects are not followed: a redirect would carry the headers (an
  * Authorization, say) to wherever the service points. `credentials` is always set
  * ("same-origin" unless the caller opted this origin in), never left to a default.
- * Calls `onSettled(id, outcome, failure, status, body, replayed)` once: the FetchOutcome,
+ * Calls `onSettled(id, exchange, failure, status, body, replayed)` once: the Exchange,
  * and beside it the fields every reply needs, so that a reply costs Rust no reads of its
  * own (the rest are read from the outcome only when it failed). Returns what aborts the
  * request: its AbortController, or with Node's http the NodeRequest.
@@ -524,23 +531,22 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
   } catch (error) {
     sent = Promise.reject(error);
   }
-  settle(sent, new Reading(url, method === 'HEAD', keyed, maxBytes, controller), id, onSettled);
+  settle(sent, new Exchange(url, method === 'HEAD', keyed, maxBytes, controller), id, onSettled);
   return controller;
 }
 
-// Awaits the reply, reads it, and hands the outcome to `onSettled`: always an outcome (a
+// Awaits the reply, reads it, and hands the exchange to `onSettled`: always with an outcome (a
 // stand-in's odd Response that makes reading throw is a failure too). One async function,
 // not a chain of then() calls: each link of a chain costs a turn of the microtask queue,
 // which a chain of dependent calls pays in full. The outcome goes to Rust through
 // `onSettled`, one function for every request (src/web/fetch.rs), rather than through a
 // promise Rust awaits, which would cost two closures made and released per request.
-async function settle(sent, request, id, onSettled) {
-  let o;
+async function settle(sent, x, id, onSettled) {
   try {
-    o = readReply(await sent, request);
-    if (!(o instanceof FetchOutcome)) o = await o;
+    const reading = readReply(await sent, x);
+    if (reading !== undefined) await reading;
   } catch (error) {
-    o = new FetchOutcome(NETWORK, 0, null, describe(error));
+    x.fail(NETWORK, 0, describe(error));
   }
-  onSettled(id, o, o.failure, o.status, o.body, o.replayed);
+  onSettled(id, x, x.failure, x.status, x.body, x.replayed);
 }

@@ -55,22 +55,22 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn abort(this: &Abort);
 
-    type FetchOutcome;
+    type Exchange;
 
     #[wasm_bindgen(method, getter)]
-    fn reason(this: &FetchOutcome) -> String;
+    fn reason(this: &Exchange) -> String;
 
     #[wasm_bindgen(method, getter, js_name = retryAfterMs)]
-    fn retry_after_ms(this: &FetchOutcome) -> f64;
+    fn retry_after_ms(this: &Exchange) -> f64;
 
     #[wasm_bindgen(method, getter, js_name = contentType)]
-    fn content_type(this: &FetchOutcome) -> Option<String>;
+    fn content_type(this: &Exchange) -> Option<String>;
 
     #[wasm_bindgen(method, getter)]
-    fn excerpt(this: &FetchOutcome) -> String;
+    fn excerpt(this: &Exchange) -> String;
 
     #[wasm_bindgen(method, getter)]
-    fn length(this: &FetchOutcome) -> f64;
+    fn length(this: &Exchange) -> f64;
 
     #[wasm_bindgen(js_name = newKey)]
     fn new_key() -> String;
@@ -220,10 +220,10 @@ struct Settling {
     waiting: HashMap<u32, Waiting>,
 }
 
-/// A request's outcome as JavaScript hands it over: the `FetchOutcome`, and the fields
+/// A request's outcome as JavaScript hands it over: the `Exchange`, and the fields
 /// every reply needs read out of it already (one call for all, not one each).
 struct Settled {
-    outcome: FetchOutcome,
+    outcome: Exchange,
     failure: u8,
     status: u16,
     body: JsValue,
@@ -246,7 +246,7 @@ impl Waiting {
 }
 
 /// `onSettled(id, outcome, failure, status, body, replayed)`, as js/fetch-call.js calls it.
-type OnSettled = dyn FnMut(u32, FetchOutcome, u8, u16, JsValue, bool);
+type OnSettled = dyn FnMut(u32, Exchange, u8, u16, JsValue, bool);
 
 thread_local! {
     static SETTLING: RefCell<Settling> = RefCell::new(Settling {
