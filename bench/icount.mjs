@@ -7,13 +7,14 @@
 // run to the next. So compare A and B within one run, and believe a few percent, not one.
 //
 //   node bench/icount.mjs <nodejs package dir A> <nodejs package dir B>
-//                         [--shapes deep,wide,random] [--reps 20]
+//                         [--shapes deep,wide,random] [--reps 20] [--not-frozen]
 //
 // Build each dir with `node scripts/build-pkg.mjs --target nodejs --out-dir <dir>`. Needs
 // valgrind (Debian's `valgrind` package). Each build and shape runs twice in a fresh
 // `node --predictable --single-threaded` (V8's own work then happens the same way each
 // time), without address randomization where `setarch -R` can turn it off, 5 and 5 + reps
-// compositions after 5 unmeasured ones, each after a forced garbage
+// compositions after 5 unmeasured ones (over the plan frozen all the way down, or with
+// --not-frozen as written, which compose() checks for changes each time), each after a forced garbage
 // collection; the difference over `reps` is one composition's count. A run with no
 // composition at all counts what the forced collection alone costs, which is taken off.
 // The count includes V8's compiler and collector, as a user's process pays them.
@@ -24,11 +25,12 @@ import { join, resolve } from 'node:path';
 
 import { BENCH_DIR, CFG, compareArgs, configure, exitWith } from './parts/shared.mjs';
 
-const USAGE = 'usage: node bench/icount.mjs <nodejs package dir A> <nodejs package dir B> [--shapes deep,wide,random] [--reps 20]';
+const USAGE = 'usage: node bench/icount.mjs <nodejs package dir A> <nodejs package dir B> [--shapes deep,wide,random] [--reps 20] [--not-frozen]';
 const { dirs: given, opts } = compareArgs('bench/icount', USAGE, {
   '--shapes': ['shapes', 'shapes'],
   '--reps': ['reps', 'count'],
-}, { shapes: ['deep', 'wide', 'random'], reps: 20 });
+  '--not-frozen': ['frozen', false],
+}, { shapes: ['deep', 'wide', 'random'], reps: 20, frozen: true });
 const dirs = given.map((dir) => resolve(dir));
 for (const dir of dirs) {
   if (!existsSync(join(dir, 'parallel_composer.js'))) exitWith(`bench/icount: no nodejs package in ${dir}`);
@@ -36,7 +38,7 @@ for (const dir of dirs) {
 if (spawnSync('valgrind', ['--version']).status !== 0) exitWith('bench/icount: valgrind is not installed (apt-get install valgrind)');
 
 // The measured process: part B's plans (bench/page/contract.js, sized as bench/run.mjs sizes
-// them), the stub fetch, the plan frozen.
+// them), the stub fetch, the plan frozen unless --not-frozen.
 configure([]);
 const child = join(tmpdir(), `icount-child-${process.pid}.cjs`);
 process.on('exit', () => rmSync(child, { force: true }));
@@ -45,7 +47,7 @@ const [dir, shape, reps, none] = process.argv.slice(2);
 const pc = require(dir + '/parallel_composer.js');
 import(${JSON.stringify(join(BENCH_DIR, 'page', 'contract.js'))}).then(async (c) => {
   const deps = c.graphDeps(shape, ${CFG.engineCalls}, { edges: ${CFG.engineRandomEdges}, seed: ${CFG.engineSeed} });
-  const plan = c.frozenCopy(c.planOf(deps));
+  const plan = ${opts.frozen ? 'c.frozenCopy(c.planOf(deps))' : 'c.planOf(deps)'};
   const stand = c.instantFetch('stub');
   const run = none === '1' ? async () => {} : () => pc.compose(plan, {}, { fetch: stand.fetch });
   for (let i = 0; i < 5; i++) await run();
@@ -71,7 +73,7 @@ function count(dir, shape, reps, none) {
 const perRep = (dir, shape, none) => (count(dir, shape, 5 + opts.reps, none) - count(dir, shape, 5, none)) / opts.reps;
 
 const collection = perRep(dirs[0], 'deep', true);
-console.log(`A = ${dirs[0]}\nB = ${dirs[1]}\nstub fetch, plan frozen, ${opts.reps} compositions; a forced collection alone: ${(collection / 1e6).toFixed(1)} M instructions, taken off`);
+console.log(`A = ${dirs[0]}\nB = ${dirs[1]}\nstub fetch, plan ${opts.frozen ? 'frozen' : 'not frozen'}, ${opts.reps} compositions; a forced collection alone: ${(collection / 1e6).toFixed(1)} M instructions, taken off`);
 for (const shape of opts.shapes) {
   const [a, b] = dirs.map((dir) => perRep(dir, shape, false) - collection);
   const perCall = (x) => `${(x / CFG.engineCalls / 1000).toFixed(1)} K per call`;
