@@ -96,59 +96,105 @@ export function deeplyFrozen(value, depth = 0) {
 }
 
 // A plan that is not frozen is read again at every composition, since it may have changed;
-// reading it value by value costs calls across the wasm boundary (bench B). Its JSON text
-// says cheaply whether it did: compose() keeps the texts of the last plans it read
-// (src/bindings/plan_cache.rs), and a plan whose text is one of them reads as that one did.
-// That holds only where the text says all the reader would see, so a value the reader
-// refuses or reads otherwise than JSON.stringify writes it makes the text unusable: a
-// non-finite number or -0 (written as null and 0), a function, symbol or BigInt (left out
-// or refused), a toJSON result, a boxed primitive or any object other than a plain one or
-// an array (a String object reads as its characters' keys), and a getter that answers
-// differently when asked again.
-const NOT_EXACT = Symbol('not exact');
+// reading it value by value costs calls across the wasm boundary (bench B). Whether it did is
+// told at less cost here, in one walk: compose() keeps a copy of each of the last plans it
+// read (src/bindings/plan_cache.rs), as plain data, and reads the copy, not the plan; a plan
+// that holds what a kept copy holds, key for key and in the same order, reads as that copy
+// did. Only plain objects and arrays are copied, and compared: any other object (a Date, a
+// String object, a class's instance) or a function makes the plan one that is read in full
+// every time, as the reader would read it otherwise than a copy (a Date as {}, a String
+// object as its characters' keys). Primitives are compared as Object.is compares them, so
+// NaN, -0 and Infinity are themselves. A getter is read once by the walk that copies or
+// compares, and the copy holds what it answered then: a getter that answers anew at each
+// read makes a plan found nowhere, read (from its new copy) at every composition.
+// (JSON.stringify with a replacer did this before: twice to five times the cost, measured
+// in Node on bench B's plans.)
 
-function exactly(key, value) {
-  if (this[key] !== value) throw NOT_EXACT;
-  switch (typeof value) {
-    case 'number':
-      if (!Number.isFinite(value) || Object.is(value, -0)) throw NOT_EXACT;
-      break;
-    case 'object':
-      if (value !== null && !Array.isArray(value)) {
-        const proto = Object.getPrototypeOf(value);
-        if (proto !== Object.prototype && proto !== null) throw NOT_EXACT;
-      }
-      break;
-    case 'function':
-    case 'symbol':
-    case 'bigint':
-      throw NOT_EXACT;
-    default:
+// The size of a copy that is kept, in string characters plus 8 per value: eight copies of
+// plans over 1 MiB would stay in memory for good.
+const MAX_KEPT_SIZE = 1 << 20;
+
+const plainObject = (value) => {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+};
+
+// `value` copied as plain data, or NOT_PLAIN.
+const NOT_PLAIN = Symbol('not plain data');
+function copyOf(value, depth, size) {
+  if (typeof value === 'string') {
+    size.left -= value.length + 8;
+    return value;
   }
-  return value;
+  size.left -= 8;
+  if (typeof value === 'function') return NOT_PLAIN;
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth > MAX_DEPTH || size.left < 0) return NOT_PLAIN;
+  if (Array.isArray(value)) {
+    const copy = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const item = copyOf(value[i], depth + 1, size);
+      if (item === NOT_PLAIN) return NOT_PLAIN;
+      copy[i] = item;
+    }
+    return copy;
+  }
+  if (!plainObject(value)) return NOT_PLAIN;
+  const copy = {};
+  for (const key of Object.keys(value)) {
+    const item = copyOf(value[key], depth + 1, size);
+    if (item === NOT_PLAIN) return NOT_PLAIN;
+    setOwn(copy, key, item);
+  }
+  return copy;
 }
 
-// The texts of the plans Rust keeps, in its order. Plans that differ at every composition
-// (an id written into a URL rather than a placeholder) would pay for their text each time
-// (about a tenth of reading them), and so would plans whose text cannot stand for them: after
-// eight lookups in a row that find nothing, the next 56 compositions do not look.
-const texts = [];
-const MAX_KEPT_TEXT = 1 << 20;
+// Whether `value` holds what `kept` (a copy above) holds: the same primitives, and plain
+// objects and arrays with the same keys in the same order.
+function holdsAs(value, kept, depth) {
+  if (typeof kept !== 'object' || kept === null) return Object.is(value, kept);
+  if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return false;
+  if (Array.isArray(kept)) {
+    if (!Array.isArray(value) || value.length !== kept.length) return false;
+    for (let i = 0; i < kept.length; i++) {
+      if (!holdsAs(value[i], kept[i], depth + 1)) return false;
+    }
+    return true;
+  }
+  if (Array.isArray(value) || !plainObject(value)) return false;
+  const keys = Object.keys(value);
+  const keptKeys = Object.keys(kept);
+  if (keys.length !== keptKeys.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    if (key !== keptKeys[i] || !holdsAs(value[key], kept[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+// The copies of the plans Rust keeps, in its order. Plans that differ at every composition
+// (an id written into a URL rather than a placeholder) would pay for a copy each time, and so
+// would plans that cannot be copied: after eight lookups in a row that find nothing, the next
+// 56 compositions do not look.
+const copies = [];
 let misses = 0;
 let resting = 0;
 
 /**
- * The plan's JSON text when it is not one of the kept texts, its index among them when it
- * is, undefined when the text cannot stand for the plan (above), is too long to keep, or
- * there is no lookup.
+ * The index of the kept copy that `plan` holds as, -1 when there is none and a copy may be
+ * kept, -2 when there is no lookup (none is kept then).
  */
-export function planText(plan) {
+export function keptPlan(plan) {
   if (resting > 0) {
     resting -= 1;
-    return undefined;
+    return -2;
   }
-  const text = exactText(plan);
-  const at = text === undefined ? -1 : texts.indexOf(text);
+  let at = -1;
+  try {
+    at = copies.findIndex((kept) => holdsAs(plan, kept, 0));
+  } catch {
+    // A getter or a Proxy's trap threw: found nowhere (the reader reads it as undefined).
+  }
   if (at >= 0) {
     misses = 0;
     return at;
@@ -158,21 +204,22 @@ export function planText(plan) {
     misses = 0;
     resting = 56;
   }
-  // A text of over 2^20 characters is not kept: eight of them would stay in memory for good.
-  return text !== undefined && text.length <= MAX_KEPT_TEXT ? text : undefined;
+  return -1;
 }
 
-function exactText(plan) {
+/** `plan` copied as plain data to be read and kept, or undefined when it cannot be (above). */
+export function planCopy(plan) {
+  const size = { left: MAX_KEPT_SIZE };
   try {
-    const text = JSON.stringify(plan, exactly);
-    return typeof text === 'string' ? text : undefined;
+    const copy = copyOf(plan, 0, size);
+    return copy === NOT_PLAIN || size.left < 0 ? undefined : copy;
   } catch {
-    return undefined;
+    return undefined; // a getter or a Proxy's trap threw: read as the reader reads it
   }
 }
 
-/** Keeps `text` first among the kept texts, `keep` of them at most, as Rust keeps its plan. */
-export function keepText(text, keep) {
-  texts.unshift(text);
-  if (texts.length > keep) texts.length = keep;
+/** Keeps `copy` first among the kept copies, `keep` of them at most, as Rust keeps its plan. */
+export function keepPlan(copy, keep) {
+  copies.unshift(copy);
+  if (copies.length > keep) copies.length = keep;
 }

@@ -8,7 +8,7 @@
 //! - `events.rs`: the `onEvent` sink;
 //! - `run.rs`: reading a plan and running it over the browser's transport;
 //! - `plan_cache.rs` and `order_cache.rs`: plans read once and found again (a frozen one by
-//!   identity, any other by its JSON text) and the order flow's;
+//!   identity, any other by what it holds, compared with a copy kept) and the order flow's;
 //! - `fields.rs`: how every reader here turns a JS object into a derived type;
 //! - `types.d.ts` and `protocol.rs`: the TypeScript types, hand-written where they
 //!   describe, generated where they list names the Rust code defines.
@@ -144,7 +144,8 @@ pub fn validate_plan(plan: PlanJs) -> Result<PlanSummaryJs, JsValue> {
 /// sent when the plan, the input or the options are invalid.
 ///
 /// The plan is read at every composition, unless it reads as one read before: the same
-/// object frozen all the way down, or a plan with the same JSON text (`plan_cache.rs`).
+/// object frozen all the way down, or a plan that holds what a kept copy holds
+/// (`plan_cache.rs`).
 #[wasm_bindgen(js_name = compose, unchecked_return_type = "Promise<ComposeResult>")]
 pub fn compose_js(
     plan: PlanJs,

@@ -7,9 +7,11 @@
 //! (with its call names as JS strings) is used again:
 //! - a plan whose objects are all frozen, with data properties only, cannot have changed
 //!   (`js/value.js`): it is found by identity, one check;
-//! - any other plan is found by its JSON text, which `js/value.js` writes only where the
-//!   text says all the reader would see, and compares with the texts of the plans kept.
-//!   A plan written anew for each composition, the same each time, is found too.
+//! - any other plan is copied as plain data (`js/value.js`), and the copy is what is read
+//!   and kept; a plan that holds what a kept copy holds, key for key, is found in one walk
+//!   in JavaScript. A plan written anew for each composition, the same each time, is found
+//!   too. Reading the copy, not the plan, is what makes the kept reading the copy's own,
+//!   whatever a getter in the plan answers at the next read.
 //!
 //! A few plans are kept in each way: a portal has a few plans it runs again and again.
 
@@ -64,9 +66,9 @@ fn names_js(plan: &Plan) -> CallNames {
 /// How many plans each way keeps.
 const KEEP: usize = 8;
 
-/// A plan kept: the frozen object or the JSON text it is found by, the number of its
-/// calls' keys (what `maxCalls` is checked against, as when it is read), and what was
-/// read from it.
+/// A plan kept: the frozen object, or the copy, it is found by, the number of its calls'
+/// keys (what `maxCalls` is checked against, as when it is read), and what was read from
+/// it.
 struct Kept {
     by: JsValue,
     keys: usize,
@@ -76,69 +78,65 @@ struct Kept {
 thread_local! {
     /// Frozen plans, found by identity, the last read first.
     static FROZEN: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
-    /// Other plans, found by their JSON text (`js/value.js` says when a text stands for its
-    /// plan, and keeps the texts in this order, so that no text crosses the boundary to be
-    /// compared).
-    static BY_TEXT: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
+    /// Other plans, found by what they hold (`js/value.js` keeps the copies in this order
+    /// and compares with them, so that no plan crosses the boundary to be compared).
+    static BY_COPY: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
 }
 
 #[wasm_bindgen(module = "/js/value.js")]
 extern "C" {
     #[wasm_bindgen(js_name = deeplyFrozen)]
     fn deeply_frozen(value: &JsValue) -> bool;
-    #[wasm_bindgen(js_name = planText)]
-    fn plan_text(plan: &JsValue) -> JsValue;
-    #[wasm_bindgen(js_name = keepText)]
-    fn keep_text(text: &JsValue, keep: usize);
+    #[wasm_bindgen(js_name = keptPlan)]
+    fn kept_plan(plan: &JsValue) -> i32;
+    #[wasm_bindgen(js_name = planCopy)]
+    fn plan_copy(plan: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = keepPlan)]
+    fn keep_plan(copy: &JsValue, keep: usize);
 }
 
 /// Reads `plan` under a limit of `max_calls` calls, or takes what was read before from
-/// the same frozen object, or from a plan with the same JSON text.
+/// the same frozen object, or from a copy of a plan that held what `plan` holds.
 pub(crate) fn read(plan: &JsValue, max_calls: usize) -> Result<ReadPlan, Error> {
     let frozen = plan.is_object() && Object::is_frozen(plan.unchecked_ref::<Object>());
-    // Counted before the text is written: an oversized plan costs no more than its keys.
-    let (text, counted) = if frozen {
-        (JsValue::UNDEFINED, None)
-    } else {
-        let keys = check_call_keys(plan, max_calls)?;
-        (plan_text(plan), Some(keys))
-    };
-    let cache = if frozen { &FROZEN } else { &BY_TEXT };
-    let kept = cache.with_borrow(|kept| match text.as_f64() {
-        Some(at) => kept.get(at as usize).map(|k| (k.keys, k.read.clone())),
-        None if frozen => kept
+    let lookup = if frozen { 0 } else { kept_plan(plan) };
+    let cache = if frozen { &FROZEN } else { &BY_COPY };
+    let kept = cache.with_borrow(|kept| match usize::try_from(lookup) {
+        Ok(at) if !frozen => kept.get(at).map(|k| (k.keys, k.read.clone())),
+        _ if frozen => kept
             .iter()
             .find(|k| k.by == *plan)
             .map(|k| (k.keys, k.read.clone())),
-        None => None,
+        _ => None,
     });
     if let Some((keys, read)) = kept {
         check_call_count(keys, max_calls)?;
         return Ok(read);
     }
-    // A frozen plan is counted only now that it was not found: it cannot change, so this
-    // count is the kept entry's. A text stands for its plan only when no getter answered
-    // anew, so the count made before the text holds for it too.
-    let keys = match counted {
-        Some(keys) => keys,
-        None => check_call_keys(plan, max_calls)?,
-    };
-    let read = ReadPlan::new(read_counted_plan(plan, max_calls)?);
-    let keep = if frozen {
-        deeply_frozen(plan)
+    // Counted before it is copied or read: an oversized plan costs no more than its keys.
+    let counted = check_call_keys(plan, max_calls)?;
+    // What is read, and kept: the frozen plan itself, or a copy of any other (-2: the
+    // lookup rests, nothing is kept).
+    let source = if frozen {
+        deeply_frozen(plan).then(|| plan.clone())
+    } else if lookup == -1 {
+        Some(plan_copy(plan)).filter(|copy| !copy.is_undefined())
     } else {
-        text.is_string()
+        None
     };
-    if !keep {
-        return Ok(read);
+    let Some(by) = source else {
+        return Ok(ReadPlan::new(read_counted_plan(plan, max_calls)?));
+    };
+    // A copy's own count is the one a lookup that finds it stands for.
+    let keys = if frozen {
+        counted
+    } else {
+        check_call_keys(&by, max_calls)?
+    };
+    let read = ReadPlan::new(read_counted_plan(&by, max_calls)?).kept();
+    if !frozen {
+        keep_plan(&by, KEEP);
     }
-    let by = if frozen {
-        plan.clone()
-    } else {
-        keep_text(&text, KEEP);
-        text
-    };
-    let read = read.kept();
     let kept = Kept {
         by,
         keys,

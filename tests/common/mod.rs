@@ -137,6 +137,8 @@ macro_rules! shared_suite {
             a_plan_that_can_change_is_read_again_at_every_composition,
             plans_written_anew_run_as_written_however_many_come_and_go,
             a_plan_alike_as_json_text_but_not_as_read_is_read_as_itself,
+            a_plan_found_again_holds_the_same_calls_in_the_same_order,
+            a_plan_whose_getter_throws_is_refused_as_read_never_thrown,
         );
         // composeOrder()'s request read as JavaScript holds it (tests/common/request.rs).
         shared_suite!(compose_order_refuses_a_lone_surrogate_in_any_request_field_before_sending,);

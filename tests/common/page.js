@@ -126,6 +126,11 @@ export function bodyPlan(kind) {
   return { calls: { a: { method: 'POST', url: 'https://api.example/a', body: { v: values[kind]() } } } };
 }
 
+// A plan (not frozen) whose call `a` has its URL behind a getter that throws.
+export function planWithThrowingGetter() {
+  return { calls: { a: { get url() { throw new Error('no URL today'); } } } };
+}
+
 // A plan (not frozen) whose call `a` has its URL behind a getter: a new URL at every read.
 export function planWithGetter() {
   let n = 0;

@@ -1,8 +1,8 @@
 //! A plan is read once and found again (src/bindings/plan_cache.rs): what must hold is
 //! that it runs exactly as a fresh read would. A frozen plan runs again as written and the
 //! options' limits still hold for it; a plan that can change (not frozen all the way down,
-//! or with a getter) reads its changes at the next composition; a plan found by its JSON
-//! text is one that reads as the text says, and no other.
+//! or with a getter) reads its changes at the next composition; a plan found again by what
+//! it holds is one that holds what the plan read then held, in the same order, and no other.
 
 use super::*;
 
@@ -20,6 +20,8 @@ extern "C" {
     fn body_plan(kind: &str) -> JsValue;
     #[wasm_bindgen(js_name = planWithGetter)]
     fn plan_with_getter() -> JsValue;
+    #[wasm_bindgen(js_name = planWithThrowingGetter)]
+    fn plan_with_throwing_getter() -> JsValue;
 }
 
 const PLAN: &str =
@@ -123,11 +125,11 @@ pub async fn a_plan_that_can_change_is_read_again_at_every_composition() {
     );
 }
 
-/// Runs `plan` until it is kept by its text and found: plans that are not found eight times
-/// in a row make the text lookup rest for 56 compositions (js/value.js), and the first
+/// Runs `plan` until it is kept and found: plans that are not found eight times
+/// in a row make the lookup rest for 56 compositions (js/value.js), and the first
 /// lookup after a rest may be the eighth again, so 2 x 57 + 1 runs end with a lookup that
 /// found it, and none missed since. Returns the number of runs.
-async fn found_by_text(plan: &JsValue, options: &dyn Fn() -> JsValue) -> usize {
+async fn found_again(plan: &JsValue, options: &dyn Fn() -> JsValue) -> usize {
     const RUNS: usize = 2 * 57 + 1;
     for _ in 0..RUNS {
         run_plan(plan, &js("{}"), &options()).await.unwrap();
@@ -138,11 +140,11 @@ async fn found_by_text(plan: &JsValue, options: &dyn Fn() -> JsValue) -> usize {
 pub async fn plans_written_anew_run_as_written_however_many_come_and_go() {
     let recorder = id_fetch();
     let plan = |k: usize| js(&PLAN.replace("api.example/a", &format!("api.example/p{k}")));
-    found_by_text(&plan(0), &|| with_fetch(&recorder, "{}")).await;
+    found_again(&plan(0), &|| with_fetch(&recorder, "{}")).await;
     get(&recorder, "urls")
         .unchecked_ref::<Array>()
         .set_length(0);
-    // Five plans again and again (found by their text), then ten in turn, more than are
+    // Five plans again and again (found again), then ten in turn, more than are
     // kept (each pushes one out), then the first again: each sends its own URL.
     let order: Vec<usize> = (0..4)
         .flat_map(|_| 0..5)
@@ -165,7 +167,7 @@ pub async fn plans_written_anew_run_as_written_however_many_come_and_go() {
         })
         .collect();
     assert_eq!(urls(&recorder), expected);
-    // A plan found by its text is still held to the options' limits.
+    // A plan found again is still held to the options' limits.
     let e = expect_error(
         run_plan(
             &plan(0),
@@ -191,8 +193,8 @@ pub async fn a_plan_alike_as_json_text_but_not_as_read_is_read_as_itself() {
         let init = get(&Array::from(&seen).get(i), "init");
         get_str(&init, "body")
     };
-    let mut sent = found_by_text(&body_plan("null"), &options).await as u32;
-    // Each pair: the first kept by its text, the second written to the same text.
+    let mut sent = found_again(&body_plan("null"), &options).await as u32;
+    // Each pair: the first kept, the second alike as JSON text (JSON.stringify writes both the same).
     for (kept, alike, expected) in [
         (
             "null",
@@ -246,4 +248,47 @@ pub async fn a_plan_alike_as_json_text_but_not_as_read_is_read_as_itself() {
     let sent = urls(&ids);
     assert_eq!(sent.len(), 3);
     assert!(sent[0] != sent[1] && sent[1] != sent[2], "{sent:?}");
+}
+
+pub async fn a_plan_found_again_holds_the_same_calls_in_the_same_order() {
+    let recorder = id_fetch();
+    let options = || with_fetch(&recorder, "{}");
+    let xy =
+        r#"{"calls":{"x":{"url":"https://api.example/x"},"y":{"url":"https://api.example/y"}}}"#;
+    let yx =
+        r#"{"calls":{"y":{"url":"https://api.example/y"},"x":{"url":"https://api.example/x"}}}"#;
+    found_again(&js(xy), &options).await;
+    // The same calls declared the other way round: another plan, read as itself.
+    let result = run_plan(&js(yx), &js("{}"), &options()).await.unwrap();
+    let names = Object::keys(get(&result, "data").unchecked_ref::<Object>());
+    assert_eq!(show(&names), r#"["y","x"]"#);
+    assert_eq!(show(&get(&result, "stages")), r#"[["y","x"]]"#);
+}
+
+pub async fn a_plan_whose_getter_throws_is_refused_as_read_never_thrown() {
+    let recorder = id_fetch();
+    let options = || with_fetch(&recorder, "{}");
+    // A kept plan with the same call, so that the lookup reads the getter too.
+    found_again(
+        &js(r#"{"calls":{"a":{"url":"https://api.example/a"}}}"#),
+        &options,
+    )
+    .await;
+    let sent = urls(&recorder).len();
+    for _ in 0..2 {
+        let e = expect_error(
+            run_plan(&plan_with_throwing_getter(), &js("{}"), &options()).await,
+            "INVALID_PLAN",
+        );
+        assert!(
+            get_str(&e, "message").contains("calls.a"),
+            "{}",
+            get_str(&e, "message")
+        );
+    }
+    assert_eq!(
+        urls(&recorder).len(),
+        sent,
+        "the refused plans sent nothing"
+    );
 }
