@@ -113,7 +113,8 @@ pub(crate) fn read(plan: &JsValue, max_calls: usize) -> Result<ReadPlan, Error> 
         check_call_count(keys, max_calls)?;
         return Ok(read);
     }
-    // Counted before it is copied or read: an oversized plan costs no more than its keys.
+    // Counted before it is copied or read: an oversized plan costs no more than its keys
+    // (the lookup stops at the first key count that differs from a kept copy's).
     let counted = check_call_keys(plan, max_calls)?;
     // What is read, and kept: the frozen plan itself, or a copy of any other (-2: the
     // lookup rests, nothing is kept).
