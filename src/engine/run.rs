@@ -7,7 +7,6 @@
 //! (`compensate.rs`). When the caller's abort signal fires, every in-flight request is
 //! aborted at once. Dropping the future aborts them too.
 
-use crate::engine::abort::CallerAbort;
 use crate::engine::call::Ctx;
 use crate::engine::compensate::{compensate, Sender};
 use crate::engine::composition::Composition;
@@ -19,8 +18,10 @@ use crate::engine::settings::Settings;
 use crate::engine::transport::{Clock, Transport};
 use crate::error::ErrorKind;
 use crate::plan::Plan;
+use futures::future::{FutureExt, Shared};
 use std::cell::RefCell;
 use std::future::Future;
+use std::task::{Context, Poll};
 
 /// Runs `plan` over `transport` and reports every call's outcome.
 ///
@@ -57,8 +58,9 @@ where
     }
     // The abort, shared: the schedule waits on it, the compensations too, and each
     // request asks whether it happened just before it is sent.
-    let cancel = CallerAbort::new(cancel);
-    let cancelled = || cancel.happened();
+    let cancel = cancel.boxed_local().shared();
+    let probe = cancel.clone();
+    let cancelled = move || happened(&probe);
     let ctx = Ctx {
         plan,
         input,
@@ -70,7 +72,7 @@ where
         state: RefCell::new(composition),
         cancelled: &cancelled,
     };
-    let end = drive(&ctx, cancel.wait()).await;
+    let end = drive(&ctx, cancel.clone()).await;
     let now = ctx.now();
     let mut state = ctx.state.into_inner();
     match end {
@@ -92,7 +94,7 @@ where
                 settings: &settings,
                 origin,
             };
-            compensate(&scope, &state.records, aborted, sender, cancel.wait()).await
+            compensate(&scope, &state.records, aborted, sender, cancel).await
         }
         None => Vec::new(),
     };
@@ -100,4 +102,11 @@ where
         compensations,
         ..state.finish(origin)
     }
+}
+
+/// Whether the shared future has completed, asked without waiting for it.
+fn happened<F: Future<Output = ()>>(future: &Shared<F>) -> bool {
+    let mut probe = future.clone();
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    matches!(probe.poll_unpin(&mut cx), Poll::Ready(()))
 }
