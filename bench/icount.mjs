@@ -2,17 +2,19 @@
 // Before and after, counted: the CPU instructions one composition of part B's plans costs in
 // Node, for two nodejs builds, under valgrind's instruction counter. Where bench/ab.mjs
 // times the builds side by side in Chromium (a one-build run against itself there spreads
-// x0.85-1.09), a count does not depend on the machine's minute: one build against itself
-// gave x1.012 (deep) and x0.994 (wide) in one run, and its counts moved by up to 4% from one
-// run to the next. So compare A and B within one run, and believe a few percent, not one.
+// x0.85-1.09), a count does not depend on the machine's minute: one build against itself,
+// and two builds of the same code, count x1.000.
 //
 //   node bench/icount.mjs <nodejs package dir A> <nodejs package dir B>
 //                         [--shapes deep,wide,random] [--reps 20] [--not-frozen]
 //
 // Build each dir with `node scripts/build-pkg.mjs --target nodejs --out-dir <dir>`. Needs
 // valgrind (Debian's `valgrind` package). Each build and shape runs twice in a fresh
-// `node --predictable --single-threaded` (V8's own work then happens the same way each
-// time), without address randomization where `setarch -R` can turn it off, 5 and 5 + reps
+// `node --predictable --single-threaded --no-liftoff` (V8's own work then happens the same way
+// each time, and the wasm is compiled by its optimizing compiler from the start: with its
+// baseline compiler first, when a function moved up a tier depended on the module's layout,
+// and two builds of the same code, only a panic message's line number apart, counted x1.13
+// apart; with --no-liftoff, x1.000), without address randomization where `setarch -R` can turn it off, 5 and 5 + reps
 // compositions after 5 unmeasured ones (over the plan frozen all the way down, or with
 // --not-frozen as written, which compose() checks for changes each time), each after a forced garbage
 // collection; the difference over `reps` is one composition's count. A run with no
@@ -60,7 +62,7 @@ const fixedLayout = spawnSync('setarch', ['-R', 'true']).status === 0;
 /** Instructions of one run of the child. */
 function count(dir, shape, reps, none) {
   const args = ['valgrind', '--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null',
-    process.execPath, '--expose-gc', '--predictable', '--single-threaded', child, dir, shape, String(reps), none ? '1' : '0'];
+    process.execPath, '--expose-gc', '--predictable', '--single-threaded', '--no-liftoff', child, dir, shape, String(reps), none ? '1' : '0'];
   const r = fixedLayout
     ? spawnSync('setarch', ['-R', ...args], { encoding: 'utf8' })
     : spawnSync(args[0], args.slice(1), { encoding: 'utf8' });
