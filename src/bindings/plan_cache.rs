@@ -99,15 +99,15 @@ extern "C" {
 /// the same frozen object, or from a copy of a plan that held what `plan` holds.
 pub(crate) fn read(plan: &JsValue, max_calls: usize) -> Result<ReadPlan, Error> {
     let frozen = plan.is_object() && Object::is_frozen(plan.unchecked_ref::<Object>());
-    let lookup = if frozen { 0 } else { kept_plan(plan) };
+    // A frozen plan is looked up here, by identity; any other in JavaScript (`keptPlan`).
+    let lookup = (!frozen).then(|| kept_plan(plan));
     let cache = if frozen { &FROZEN } else { &BY_COPY };
-    let kept = cache.with_borrow(|kept| match usize::try_from(lookup) {
-        Ok(at) if !frozen => kept.get(at).map(|k| (k.keys, k.read.clone())),
-        _ if frozen => kept
-            .iter()
-            .find(|k| k.by == *plan)
-            .map(|k| (k.keys, k.read.clone())),
-        _ => None,
+    let kept = cache.with_borrow(|kept| {
+        let found = match lookup {
+            None => kept.iter().find(|k| k.by == *plan),
+            Some(at) => usize::try_from(at).ok().and_then(|at| kept.get(at)),
+        };
+        found.map(|k| (k.keys, k.read.clone()))
     });
     if let Some((keys, read)) = kept {
         check_call_count(keys, max_calls)?;
@@ -120,7 +120,7 @@ pub(crate) fn read(plan: &JsValue, max_calls: usize) -> Result<ReadPlan, Error> 
     // lookup rests, nothing is kept).
     let source = if frozen {
         deeply_frozen(plan).then(|| plan.clone())
-    } else if lookup == -1 {
+    } else if lookup == Some(-1) {
         Some(plan_copy(plan)).filter(|copy| !copy.is_undefined())
     } else {
         None
