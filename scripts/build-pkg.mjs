@@ -96,9 +96,17 @@ function bundleGlue(entry, target) {
   // module that imports from it, under the same key and the same module: esbuild's warning
   // about the duplicate key says nothing about our code, so it is not printed.
   const quiet = ['--log-override:duplicate-object-key=silent'];
+  // V8's explicit compile hint (Chromium 136+; a plain comment to every other engine): the
+  // first composition calls most of the glue, which V8 would otherwise compile function by
+  // function on the main thread as each is first called. With the hint it compiles them on
+  // a background thread while the file streams in. Measured in fresh contexts alternating
+  // with the glue without it: the first compose() 4-5 ms shorter, import to the first
+  // result 2-7 ms shorter (docs/performance.md, part D). Not for Node, which loads the glue
+  // from disk once per process.
+  const hint = target === 'web' ? ['--banner:js=//# allFunctionsCalledOnLoad'] : [];
   const bundle = spawnSync(
     'esbuild',
-    [input, '--bundle', ...format, '--log-level=warning', ...quiet, `--outfile=${entry}`, '--allow-overwrite'],
+    [input, '--bundle', ...format, ...hint, '--log-level=warning', ...quiet, `--outfile=${entry}`, '--allow-overwrite'],
     { cwd: root, env, stdio: 'inherit' },
   );
   if (input !== entry) rmSync(input, { force: true });

@@ -69,6 +69,14 @@ test('every module the entries load is in the tarball, and each build has the sa
   assert.deepEqual(JSON.parse(files.get('node/package.json').toString('utf8')), { type: 'commonjs' });
 });
 
+test("the web glue opens with V8's compile hint, which must come before any code to count", () => {
+  // scripts/build-pkg.mjs: the first composition calls most of the glue; the hint lets
+  // Chromium compile it in the background while it streams in (docs/performance.md, D).
+  const [first] = files.get('web/parallel_composer.js').toString('utf8').split('\n', 1);
+  assert.equal(first, '//# allFunctionsCalledOnLoad');
+  assert.ok(!files.get('node/parallel_composer.js').toString('utf8').includes('allFunctionsCalledOnLoad'), 'not in the Node glue');
+});
+
 test('nothing else: no source, tests, mock, demo, maps or build leftovers', () => {
   const allowed = /^(README\.md|LICENSE-MIT|LICENSE-APACHE|package\.json|(web|node|bundler)\/(parallel_composer(_bg)?\.(js|d\.ts)|parallel_composer_bg\.wasm(\.d\.ts)?)|bundler\/snippets\/parallel-composer-[0-9a-f]+\/js\/[a-z-]+\.js|node\/package\.json)$/;
   const unexpected = [...files.keys()].filter((f) => !allowed.test(f));
