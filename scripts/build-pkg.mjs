@@ -100,8 +100,8 @@ function bundleGlue(entry, target) {
   // first composition calls most of the glue, which V8 would otherwise compile function by
   // function on the main thread as each is first called. With the hint it compiles them on
   // a background thread while the file streams in. Measured in fresh contexts alternating
-  // with the glue without it: the first compose() 4-5 ms shorter, import to the first
-  // result 2-7 ms shorter (docs/performance.md, part D). Not for Node, which loads the glue
+  // with the glue without it: the first compose() 4-7 ms shorter, import to the first
+  // result 0-7 ms shorter (docs/performance.md, part D). Not for Node, which loads the glue
   // from disk once per process.
   const hint = target === 'web' ? ['--banner:js=//# allFunctionsCalledOnLoad'] : [];
   const bundle = spawnSync(
