@@ -115,6 +115,10 @@ pub struct Call {
     pub read_by_others: bool,
     /// The call's topological level: 0 for calls without dependencies.
     pub stage: usize,
+    /// How many calls the longest chain that starts with this one holds (1 for a call
+    /// nothing waits for): when several calls are ready at once, eager starts the one with
+    /// the longest chain first, the likeliest to be on the critical path.
+    pub chain: usize,
     /// Whether the composition survives this call's failure: its dependents then get the
     /// [`fallback`](Call::fallback), or are skipped when there is none.
     pub optional: bool,
@@ -413,6 +417,7 @@ fn read_request(
         deps: Vec::new(),
         read_by_others: false,
         stage: 0,
+        chain: 1,
         optional,
         fallback,
         compensate,
@@ -798,11 +803,12 @@ fn dependents_of(calls: &[Call]) -> Vec<Vec<usize>> {
     dependents
 }
 
-/// Assigns each call its stage and returns the stages; names a cycle if there is one.
-/// `dependents` is [`dependents_of`] the calls.
+/// Assigns each call its stage and its chain, and returns the stages; names a cycle if
+/// there is one. `dependents` is [`dependents_of`] the calls.
 ///
 /// A call's stage is one more than its deepest dependency's (Kahn's order guarantees all
-/// of them are final when it is reached). Stages list calls in plan order.
+/// of them are final when it is reached), its chain one more than its longest dependent's
+/// (the same order backwards). Stages list calls in plan order.
 fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, Error> {
     let n = calls.len();
     let mut waiting: Vec<usize> = calls.iter().map(|c| c.deps.len()).collect();
@@ -827,10 +833,15 @@ fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize
             cycle.join(" -> ")
         )));
     }
+    let mut chain = vec![1usize; n];
+    for &i in order.iter().rev() {
+        chain[i] += dependents[i].iter().map(|&j| chain[j]).max().unwrap_or(0);
+    }
     let depth = level.iter().map(|l| l + 1).max().unwrap_or(0);
     let mut stages = vec![Vec::new(); depth];
     for (i, call) in calls.iter_mut().enumerate() {
         call.stage = level[i];
+        call.chain = chain[i];
         stages[level[i]].push(i);
     }
     Ok(stages)

@@ -802,6 +802,13 @@ fn accepted_plan_is_sound(json: &Json, plan: &Plan) -> Result<(), TestCaseError>
             .unwrap_or(0);
         prop_assert_eq!(call.stage, expected_stage, "stage of `{}`", &call.name);
         prop_assert!(plan.stages()[call.stage].contains(&i));
+        let expected_chain = 1 + plan
+            .dependents(i)
+            .iter()
+            .map(|&j| calls[j].chain)
+            .max()
+            .unwrap_or(0);
+        prop_assert_eq!(call.chain, expected_chain, "chain of `{}`", &call.name);
         for (h, _) in call_placeholders(call) {
             prop_assert!(
                 h.root == INPUT

@@ -963,3 +963,43 @@ fn an_abort_during_a_send_stops_the_calls_not_yet_sent() {
         );
     }
 }
+
+/// Three calls released by one reply, in plan order `short`, `mid`, `long`, with chains of
+/// one, two and three calls behind them.
+const FAN: &str = r#"{"calls":{
+    "root":  {"url":"http://svc/root"},
+    "short": {"url":"http://svc/short","after":["root"]},
+    "mid":   {"url":"http://svc/mid","after":["root"]},
+    "long":  {"url":"http://svc/long","after":["root"]},
+    "m2":    {"url":"http://svc/m2","after":["mid"]},
+    "l2":    {"url":"http://svc/l2","after":["long"]},
+    "l3":    {"url":"http://svc/l3","after":["l2"]}
+}}"#;
+
+fn sent_order(sim: &Sim) -> Vec<String> {
+    sim.seen().iter().map(|s| service(&s.request)).collect()
+}
+
+#[test]
+fn eager_starts_calls_ready_together_longest_chain_first() {
+    let p = plan(FAN);
+    let chains: Vec<usize> = p.calls().iter().map(|c| c.chain).collect();
+    assert_eq!(chains, [4, 1, 2, 3, 1, 2, 1]);
+    let sim = network(&[]);
+    let out = go(&sim, &p, "{}", Schedule::Eager);
+    assert!(out.error.is_none());
+    assert_eq!(sent_order(&sim)[..4], ["root", "long", "mid", "short"]);
+}
+
+#[test]
+fn stages_and_sequential_keep_stage_then_plan_order() {
+    for schedule in [Schedule::Stages, Schedule::Sequential] {
+        let sim = network(&[]);
+        go(&sim, &plan(FAN), "{}", schedule);
+        assert_eq!(
+            sent_order(&sim),
+            ["root", "short", "mid", "long", "m2", "l2", "l3"],
+            "{schedule:?}"
+        );
+    }
+}
