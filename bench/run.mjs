@@ -48,7 +48,8 @@ import { dirname, join, relative } from 'node:path';
 
 import { startStaticServer } from '../scripts/serve.mjs';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, watchPage } from '../tests/e2e/helpers.mjs';
+import { CHROMIUM_ARGS, waitFor, watchPage } from '../tests/e2e/helpers.mjs';
+import { launchBare } from './parts/bare-page.mjs';
 import { LATENCY_SETS, stagesOf } from './page/contract.js';
 import {
   configure, usage, OPTS, SMOKE, RUNS, PARTS, OUT, CFG, BENCH_DIR, ROOT, PKG_DIR, DOCS_PAGE, MARK_START, MARK_END,
@@ -300,7 +301,8 @@ function docsBlock(results) {
   lines.push(`**A. Makespan of the create-order flow** against the mock services (ten origins), median and p90 of ${runsA} runs after warm-up. `
     + `Uniform: 100 ms per service, critical path ${ref.uniform?.criticalPathMs} ms. Skewed: fraud 300 ms, pricing 40 ms, the rest 100 ms, `
     + `critical path ${ref.skewed?.criticalPathMs} ms (${ref.skewed?.stagesOptimalMs} ms with stage barriers). `
-    + 'Overhead = median - critical path. `fetch-chain` is plain `await fetch(); await res.json()` along the critical path with the same requests: the floor.');
+    + 'Overhead = median - critical path. `fetch-chain` is plain `await fetch(); await res.json()` along the critical path with the same requests: the floor. '
+    + 'Parts A and A′ run in a Chromium of their own with no DevTools network domain (`bench/parts/bare-page.mjs`), where a `fetch()` costs what it costs a user, whatever the depth of its stack.');
   lines.push('');
   lines.push(mdTable(['latencies', 'implementation', 'median ms', 'p90 ms', 'overhead ms'],
     a.map((e) => [e.scenario, `\`${e.impl}\``, fmt(e.medianMs), fmt(e.p90Ms), fmt(e.overheadMs)]), ['l', 'l', 'r', 'r', 'r']));
@@ -428,13 +430,14 @@ function rewriteDocs(results) {
 
 // ------------------------------------------------------------------ main
 
-const open = { browser: null, web: null, mock: null };
-/** Stops the browser, the static server and the browser parts' mock (each at most once). */
+const open = { browser: null, bare: null, web: null, mock: null };
+/** Stops the browsers, the static server and the browser parts' mock (each at most once). */
 async function closeBrowserSide() {
   const step = (what, p) => withTimeout(Promise.resolve(p), 15_000, what).catch((err) => process.stderr.write(`bench: ${err.message}\n`));
-  const { browser, web, mock } = open;
-  open.browser = open.web = open.mock = null;
+  const { browser, bare, web, mock } = open;
+  open.browser = open.bare = open.web = open.mock = null;
   if (browser) await step('closing the browser', browser.close());
+  if (bare) await step('closing the order flow\'s browser', bare.close());
   if (web) await step('closing the static server', web.close());
   if (mock) await step('stopping the mock services', mock.stop());
 }
@@ -507,7 +510,8 @@ async function runBrowserParts(results, pkgInfo) {
   check('init() and async.mjs load on the page', setup.asyncAuto && setup.exports.includes('compose') && setup.exports.includes('composeOrder'), JSON.stringify(setup));
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
-  const ctx = { page, cdp, mock: config, web, browser, results, floor };
+  const orderPage = await openOrderPage(web);
+  const ctx = { page, cdp, orderPage, mock: config, web, browser, results, floor };
 
   for (const name of BROWSER_PARTS) {
     try {
@@ -519,6 +523,24 @@ async function runBrowserParts(results, pkgInfo) {
   check('no uncaught exception, console error or warning, CSP violation or failed request on the page',
     seen.pageErrors.length + seen.consoleErrors.length + seen.consoleWarnings.length + seen.cspViolations.length + seen.failedRequests.length === 0,
     JSON.stringify(seen));
+  if (orderPage) {
+    check('no uncaught exception, console error or warning on the order flow\'s page', orderPage.errors.length === 0, JSON.stringify(orderPage.errors));
+  }
+}
+
+/**
+ * Parts A and A2's page: the benchmark page again, in a Chromium with no DevTools network
+ * domain (bench/parts/bare-page.mjs), set up as the main page is; null when neither part runs.
+ */
+async function openOrderPage(web) {
+  if (!PARTS.includes('A') && !PARTS.includes('A2')) return null;
+  const bare = await launchBare(CHROMIUM_ARGS);
+  open.bare = bare;
+  const page = await withTimeout(bare.newPage(new URL('index.html', web.url).href), 30_000, 'the order flow\'s page');
+  await waitFor(() => page.evaluate(() => window.benchReady === true), { timeout: 30_000, message: 'the order flow\'s page to be ready' });
+  const setup = await withTimeout(page.evaluate(() => window.bench.setup()), 60_000, 'init() on the order flow\'s page');
+  check('init() and async.mjs load on the order flow\'s page (no DevTools network domain)', setup.asyncAuto && setup.exports.includes('composeOrder'), JSON.stringify(setup));
+  return page;
 }
 
 async function main() {

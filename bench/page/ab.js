@@ -1,7 +1,7 @@
 // The page side of bench/ab.mjs: part B's plans and fetch stand-ins, run through two
 // builds of the package loaded side by side in one page (served at /a/ and /b/), so that a
 // change is measured against the build before it in the same browser, heap and minute.
-import { frozenCopy, graphDeps, instantFetch, planOf } from './contract.js';
+import { DEPENDS, frozenCopy, graphDeps, instantFetch, planOf } from './contract.js';
 
 const builds = {};
 
@@ -46,4 +46,24 @@ export async function sample(name, shape, kind, reps, frozen, readCalls = false)
   const ms = (performance.now() - t0) / reps;
   const replies = Object.values(result.data);
   return { ms, complete: replies.length === calls && replies.every(stand.isReply) };
+}
+
+/**
+ * One `composeOrder()` of `request` against the services `S` with build `name`: its
+ * makespan, whether the order was confirmed, and per service how long after the last reply
+ * it waits for ended its request started (Resource Timing), the engine's share of each hop.
+ */
+export async function order(name, S, request) {
+  performance.clearResourceTimings();
+  const t0 = performance.now();
+  const result = await builds[name].composeOrder(request, { services: S });
+  const ms = performance.now() - t0;
+  const entries = performance.getEntriesByType('resource').filter((e) => e.startTime >= t0 && e.initiatorType === 'fetch');
+  const of = Object.fromEntries(Object.keys(DEPENDS).map((s) => [s, entries.find((e) => e.name.startsWith(`${S[s]}/`))]));
+  const startAfterInputsMs = {};
+  for (const [service, deps] of Object.entries(DEPENDS)) {
+    if (!deps.length || !of[service] || deps.some((d) => !of[d])) continue;
+    startAfterInputsMs[service] = of[service].startTime - Math.max(...deps.map((d) => of[d].responseEnd));
+  }
+  return { ms, confirmed: result.status === 'confirmed', startAfterInputsMs };
 }

@@ -1,6 +1,8 @@
 // Parts A and A2 of the benchmark (see bench/run.mjs): the create-order flow against the
 // mock services, implementations interleaved round-robin; A2 (A') runs it again under
-// Chromium CPU throttling (a slow machine).
+// Chromium CPU throttling (a slow machine). Both run on `ctx.orderPage`, the benchmark page
+// in a Chromium with no DevTools network domain (./bare-page.mjs), which would otherwise
+// make every fetch() slower the deeper its stack.
 import { isDeepStrictEqual } from 'node:util';
 
 import { expectedOrder } from '../../tests/e2e/helpers.mjs';
@@ -122,7 +124,7 @@ function pushEntries(results, part, setName, impls, samples, cp, extra = () => (
 const pairedEager = (samples, other) => round(stats(samples['composer-eager'].map((x, k) => x - samples[other][k])).median);
 
 export async function partA(ctx) {
-  const { page, mock, results } = ctx;
+  const { orderPage: page, mock, results } = ctx;
   const expected = expectedOrder(ORDER_REQUEST);
   for (const [setName, set] of Object.entries(LATENCY_SETS)) {
     const scenario = `${SMOKE ? 'smoke' : 'bench'}-${setName}`;
@@ -253,12 +255,12 @@ export async function partA(ctx) {
  * end, whatever happened.
  */
 export async function partA2(ctx) {
-  const { page, cdp, mock, results } = ctx;
+  const { orderPage: page, mock, results } = ctx;
   const expected = expectedOrder(ORDER_REQUEST);
   const rate = CFG.throttleRate;
   const good = goodOrder(expected);
   results.slow = { throttleRate: rate, impls: A2_IMPLS, paired: {} };
-  await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+  await page.send('Emulation.setCPUThrottlingRate', { rate });
   try {
     for (const [setName, set] of Object.entries(LATENCY_SETS)) {
       const scenario = `${SMOKE ? 'smoke' : 'bench'}-slow-${setName}`;
@@ -297,7 +299,7 @@ export async function partA2(ctx) {
     // Reset even when a run failed; a page left throttled would slow every later part.
     let reset = true;
     try {
-      await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+      await page.send('Emulation.setCPUThrottlingRate', { rate: 1 });
     } catch (err) {
       reset = false;
       check('A2: CPU throttling reset to 1x', false, String(err?.message ?? err));
