@@ -27,10 +27,14 @@ export async function launchBare(args, executablePath = process.env.PC_CHROMIUM 
   child.once('exit', (code) => client.closed(`Chromium exited (${code})`));
   return {
     newPage: (url) => BarePage.open(client, url),
+    /** Asks Chromium to close (killing it when it does not within 5 s), then removes its profile. */
     async close() {
-      child.kill();
-      await exited;
-      rmSync(profile, { recursive: true, force: true });
+      const asked = client.send('Browser.close').catch(() => {});
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await Promise.all([asked, exited]);
+      clearTimeout(timer);
+      // Its helper processes may still be writing their last files into the profile.
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
@@ -39,6 +43,8 @@ export async function launchBare(args, executablePath = process.env.PC_CHROMIUM 
 class PipeClient {
   constructor(writable, readable) {
     this.writable = writable;
+    // A write to a browser that has gone fails its commands, rather than the process.
+    writable.on('error', (error) => this.closed(error.message));
     this.nextId = 0;
     this.pending = new Map();
     this.listeners = new Map();
@@ -113,9 +119,12 @@ class BarePage {
     return this.client.send(method, params, this.sessionId);
   }
 
-  /** Calls `fn(arg)` in the page (`arg` as JSON) and resolves to its awaited result, as JSON. */
+  /**
+   * Calls `fn(arg)` in the page (`arg` as JSON), or evaluates `fn` when it is an expression's
+   * text, and resolves to the awaited result, as JSON.
+   */
   async evaluate(fn, arg) {
-    const expression = `(${fn})(${arg === undefined ? '' : JSON.stringify(arg)})`;
+    const expression = typeof fn === 'string' ? fn : `(${fn})(${arg === undefined ? '' : JSON.stringify(arg)})`;
     const { result, exceptionDetails } = await this.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
     if (exceptionDetails) throw new Error(exceptionDetails.exception?.description ?? exceptionDetails.text);
     return result.value;
