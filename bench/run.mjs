@@ -302,7 +302,7 @@ function docsBlock(results) {
     + `Uniform: 100 ms per service, critical path ${ref.uniform?.criticalPathMs} ms. Skewed: fraud 300 ms, pricing 40 ms, the rest 100 ms, `
     + `critical path ${ref.skewed?.criticalPathMs} ms (${ref.skewed?.stagesOptimalMs} ms with stage barriers). `
     + 'Overhead = median - critical path. `fetch-chain` is plain `await fetch(); await res.json()` along the critical path with the same requests: the floor. '
-    + 'Parts A and A′ run in a Chromium of their own with no DevTools network domain (`bench/parts/bare-page.mjs`), where a `fetch()` costs what it costs a user, whatever the depth of its stack.');
+    + 'Parts A, A′ and D run in a Chromium of their own with no DevTools network domain (`bench/parts/bare-page.mjs`), where a request costs what it costs a user, whatever the depth of its stack.');
   lines.push('');
   lines.push(mdTable(['latencies', 'implementation', 'median ms', 'p90 ms', 'overhead ms'],
     a.map((e) => [e.scenario, `\`${e.impl}\``, fmt(e.medianMs), fmt(e.p90Ms), fmt(e.overheadMs)]), ['l', 'l', 'r', 'r', 'r']));
@@ -367,7 +367,7 @@ function docsBlock(results) {
     const get = (impl) => d.find((e) => e.impl === impl);
     lines.push('');
     lines.push(`**D. Package**: \`.wasm\` ${p.wasmBytes} bytes raw, ${p.wasmGzipBytes} bytes gzip -9 (${kib(p.wasmGzipBytes)}); JS glue (${p.glueFiles.length} file${p.glueFiles.length === 1 ? '' : 's'}) ${p.glueBytes} bytes raw, ${p.glueGzipBytes} bytes gzip -9. `
-      + `Cold loads in a fresh browser context (median of ${get('init')?.runs}): import of the glue ${fmt(get('import')?.medianMs)} ms, \`init()\` ${fmt(get('init')?.medianMs)} ms, `
+      + `Cold loads in a fresh browser context, in the Chromium with no DevTools network domain (median of ${get('init')?.runs}): import of the glue ${fmt(get('import')?.medianMs)} ms, \`init()\` ${fmt(get('init')?.medianMs)} ms, `
       + `first \`compose()\` of two calls over an injected fetch ${fmt(get('first-compose')?.medianMs)} ms; from import to the first result ${fmt(get('import+init+compose')?.medianMs)} ms. `
       + `The floor: the cold import of a plain JavaScript module of the same byte size as the \`.wasm\` + glue (${p.floorModuleBytes} bytes of ${p.floorModuleFunctions} small functions), `
       + `served by the same static server with the same headers (neither is compressed) in a fresh context too, alternating with the package: ${fmt(get('floor-js-import')?.medianMs)} ms (p90 ${fmt(get('floor-js-import')?.p90Ms)} ms); `
@@ -510,8 +510,8 @@ async function runBrowserParts(results, pkgInfo) {
   check('init() and async.mjs load on the page', setup.asyncAuto && setup.exports.includes('compose') && setup.exports.includes('composeOrder'), JSON.stringify(setup));
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
-  const orderPage = await openOrderPage(web);
-  const ctx = { page, cdp, orderPage, mock: config, web, browser, results, floor };
+  const { bare, orderPage } = await openBare(web);
+  const ctx = { page, cdp, bare, orderPage, mock: config, web, browser, results, floor };
 
   for (const name of BROWSER_PARTS) {
     try {
@@ -529,18 +529,21 @@ async function runBrowserParts(results, pkgInfo) {
 }
 
 /**
- * Parts A and A2's page: the benchmark page again, in a Chromium with no DevTools network
- * domain (bench/parts/bare-page.mjs), set up as the main page is; null when neither part runs.
+ * The Chromium with no DevTools network domain (bench/parts/bare-page.mjs) where parts A, A2
+ * and D time real requests, and A and A2's page in it: the benchmark page again, set up as
+ * the main page is. Each is null when no part needs it.
  */
-async function openOrderPage(web) {
-  if (!PARTS.includes('A') && !PARTS.includes('A2')) return null;
+async function openBare(web) {
+  const none = { bare: null, orderPage: null };
+  if (!['A', 'A2', 'D'].some((p) => PARTS.includes(p))) return none;
   const bare = await launchBare(CHROMIUM_ARGS);
   open.bare = bare;
+  if (!PARTS.includes('A') && !PARTS.includes('A2')) return { ...none, bare };
   const page = await withTimeout(bare.newPage(new URL('index.html', web.url).href), 30_000, 'the order flow\'s page');
   await waitFor(() => page.evaluate(() => window.benchReady === true), { timeout: 30_000, message: 'the order flow\'s page to be ready' });
   const setup = await withTimeout(page.evaluate(() => window.bench.setup()), 60_000, 'init() on the order flow\'s page');
   check('init() and async.mjs load on the order flow\'s page (no DevTools network domain)', setup.asyncAuto && setup.exports.includes('composeOrder'), JSON.stringify(setup));
-  return page;
+  return { bare, orderPage: page };
 }
 
 async function main() {

@@ -1,5 +1,6 @@
 // A Chromium page driven over the DevTools pipe (--remote-debugging-pipe) with no Network
-// domain: where parts A and A′ time the order flow, and bench/ab-order.mjs compares builds.
+// domain: where parts A and A′ time the order flow and part D the cold start, and
+// bench/ab-order.mjs compares builds.
 //
 // Playwright enables the Network domain on every page it drives, and Chromium then records
 // each request's initiator with its whole JavaScript stack. Measured on the benchmark page
@@ -7,10 +8,11 @@
 // from 40 and 0.94 ms from 120, against 0.25 ms from any depth with no DevTools client
 // attached (docs/performance.md, part A′). No user pays that, and it grows with the depth of
 // the stack: the composer calls fetch() from inside the wasm's poll, dozens of frames down,
-// where hand-written code calls it a few frames from the top. So the order flow is timed
-// here, with only what it needs: Page (to load the page), Runtime (to run the page's
-// functions and hear its errors) and Emulation (CPU throttling). Part B's fetch is a stand-in,
-// never the platform's, so its parts stay on Playwright's page.
+// where hand-written code calls it a few frames from the top. So the parts that time real
+// requests run here, with only what they need: Target (fresh browser contexts), Page (to load
+// the page), Runtime (to run the page's functions and hear its errors) and Emulation (CPU
+// throttling). Part B's fetch is a stand-in, never the platform's: measured both ways, its
+// ratios were the same, so its parts stay on Playwright's page.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +28,8 @@ export async function launchBare(args, executablePath = process.env.PC_CHROMIUM 
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.once('exit', (code) => client.closed(`Chromium exited (${code})`));
   return {
-    newPage: (url) => BarePage.open(client, url),
+    /** A page at `url`; with `fresh`, in a browser context of its own (no cache, no cookies). */
+    newPage: (url, { fresh = false } = {}) => BarePage.open(client, url, fresh),
     /** Asks Chromium to close (killing it when it does not within 5 s), then removes its profile. */
     async close() {
       const asked = client.send('Browser.close').catch(() => {});
@@ -91,10 +94,11 @@ class PipeClient {
 
 /** One page: `evaluate(fn, arg)` as Playwright's page.evaluate, `send` for a protocol command. */
 class BarePage {
-  static async open(client, url) {
-    const { targetId } = await client.send('Target.createTarget', { url: 'about:blank' });
+  static async open(client, url, fresh) {
+    const { browserContextId } = fresh ? await client.send('Target.createBrowserContext') : {};
+    const { targetId } = await client.send('Target.createTarget', { url: 'about:blank', browserContextId });
     const { sessionId } = await client.send('Target.attachToTarget', { targetId, flatten: true });
-    const page = new BarePage(client, sessionId);
+    const page = new BarePage(client, sessionId, targetId, browserContextId);
     await page.send('Runtime.enable');
     await page.send('Page.enable');
     const loaded = new Promise((resolve) => client.on(sessionId, 'Page.loadEventFired', resolve));
@@ -104,9 +108,11 @@ class BarePage {
     return page;
   }
 
-  constructor(client, sessionId) {
+  constructor(client, sessionId, targetId, browserContextId) {
     this.client = client;
     this.sessionId = sessionId;
+    this.targetId = targetId;
+    this.browserContextId = browserContextId;
     /** Uncaught exceptions and console errors and warnings, as the page reported them. */
     this.errors = [];
     client.on(sessionId, 'Runtime.exceptionThrown', ({ exceptionDetails: d }) => this.errors.push(d.exception?.description ?? d.text));
@@ -117,6 +123,12 @@ class BarePage {
 
   send(method, params) {
     return this.client.send(method, params, this.sessionId);
+  }
+
+  /** Closes the page, and its browser context when it has one of its own. */
+  async close() {
+    await this.client.send('Target.closeTarget', { targetId: this.targetId });
+    if (this.browserContextId) await this.client.send('Target.disposeBrowserContext', { browserContextId: this.browserContextId });
   }
 
   /**

@@ -65,7 +65,7 @@ export function prepareFloor() {
 }
 
 export async function partD(ctx) {
-  const { browser, web, results, floor } = ctx;
+  const { bare, web, results, floor } = ctx;
   const sizes = packageSizes();
   log(`\nD. package: .wasm ${sizes.wasmBytes} bytes (${kib(sizes.wasmGzipBytes)} gzip -9); JS glue ${sizes.glueFiles.length} files, ${kib(sizes.glueGzipBytes)} gzip -9; `
     + `floor: a plain JS module of ${floor.bytes} bytes (${floor.functions} small functions)`);
@@ -98,16 +98,15 @@ export async function partD(ctx) {
     const t3 = performance.now();
     return { importMs: t1 - t0, callMs: t2 - t1, value, wasmFetchMs: t3 - t2, wasmBytes: bytes.byteLength };
   }, FLOOR_FILE);
-  // Each cold load in a fresh context (empty HTTP cache, nothing compiled for it); the
-  // package and the floor alternate which goes first.
+  // Each cold load in a fresh context (empty HTTP cache, nothing compiled for it), in the
+  // Chromium with no DevTools network domain (./bare-page.mjs), which adds to every request
+  // of a page it watches; the package and the floor alternate which goes first.
   const cold = async (what, fn) => {
-    const context = await browser.newContext();
+    const page = await withTimeout(bare.newPage(new URL('blank.html', web.url).href, { fresh: true }), 30_000, 'cold page load');
     try {
-      const page = await context.newPage();
-      await withTimeout(page.goto(new URL('blank.html', web.url).href), 30_000, 'cold page load');
       return await withTimeout(fn(page), 60_000, what);
     } finally {
-      await context.close();
+      await page.close();
     }
   };
   const loads = [];

@@ -4,7 +4,7 @@
 //! A request that would pass a limit waits in a queue, first come first served: by the
 //! moment it was ready to be sent (a call whose inputs arrived, or a retry whose backoff
 //! ended), and among requests ready at the same moment in the order the schedule starts
-//! them (`composition.rs`'s `Ready`). When a slot frees, the first waiting request that fits
+//! them (`composition.rs`, `ready_key`). When a slot frees, the first waiting request that fits
 //! goes: one for an origin at its own limit does not hold up requests to other origins.
 //!
 //! Only requests on the wire hold a slot. A call waiting out a retry's backoff, or
