@@ -25,8 +25,12 @@ export async function launchBare(args, executablePath = process.env.PC_CHROMIUM 
     stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
   });
   const client = new PipeClient(child.stdio[3], child.stdio[4]);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const exited = new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.once('error', resolve); // it never started: close() has nothing to wait for
+  });
   child.once('exit', (code) => client.closed(`Chromium exited (${code})`));
+  child.once('error', (error) => client.closed(`Chromium did not start: ${error.message}`));
   return {
     /** A page at `url`; with `fresh`, in a browser context of its own (no cache, no cookies). */
     newPage: (url, { fresh = false } = {}) => BarePage.open(client, url, fresh),
@@ -49,6 +53,7 @@ class PipeClient {
     // A write to a browser that has gone fails its commands, rather than the process.
     writable.on('error', (error) => this.closed(error.message));
     this.nextId = 0;
+    this.gone = null; // why the browser can take no more commands, once it cannot
     this.pending = new Map();
     this.listeners = new Map();
     let buffer = '';
@@ -75,6 +80,7 @@ class PipeClient {
 
   send(method, params = {}, sessionId = undefined) {
     return new Promise((resolve, reject) => {
+      if (this.gone) return reject(new Error(`${method}: ${this.gone}`));
       const id = ++this.nextId;
       this.pending.set(id, { method, resolve, reject });
       this.writable.write(`${JSON.stringify({ id, method, params, sessionId })}\0`);
@@ -87,6 +93,7 @@ class PipeClient {
   }
 
   closed(why) {
+    this.gone ??= why;
     for (const { method, reject } of this.pending.values()) reject(new Error(`${method}: ${why}`));
     this.pending.clear();
   }
