@@ -106,3 +106,44 @@ pub async fn an_abort_from_inside_fetch_sends_nothing_more() {
         s.log().await.len()
     );
 }
+
+/// An injected fetch that reads `init.signal` only after the request was aborted (here, by
+/// its time limit) finds it aborted: a transport that checks the signal when it gets round
+/// to sending learns that it must not.
+pub async fn a_signal_read_after_the_abort_is_aborted() {
+    let fetch = Function::new_with_args(
+        "url, init",
+        "globalThis.__pcLateInit = init; return new Promise(() => {});",
+    );
+    let plan = js(r#"{"calls":{"a":{"url":"https://api.example/slow"}}}"#);
+    let o = js(r#"{"timeoutMs":50}"#);
+    Reflect::set(&o, &"fetch".into(), &fetch).unwrap();
+    let e = expect_error(run_plan(&plan, &js("{}"), &o).await, "TIMEOUT");
+    assert_eq!(get_str(&e, "calls.a.state"), "failed");
+    let init = Reflect::get(&js_sys::global(), &"__pcLateInit".into()).unwrap();
+    let _ = Reflect::delete_property(&js_sys::global(), &"__pcLateInit".into());
+    assert_eq!(
+        get(&init, "signal.aborted"),
+        JsValue::TRUE,
+        "read after the time limit, the signal says the request was aborted"
+    );
+}
+
+/// An injected fetch that wraps the real one with a copy of `init` (`{...init}`) still
+/// hands it the request's signal: the request over its time limit is aborted on the wire.
+pub async fn a_copy_of_init_carries_the_signal_to_the_real_fetch() {
+    let s = Scenario::new("init-copy", "{}").await;
+    let fetch = Function::new_with_args("url, init", "return fetch(url, { ...init });");
+    let plan = js(&format!(
+        r#"{{"calls":{{"slow":{{"url":"{}?fault=hang"}}}}}}"#,
+        s.lab(0, "echo")
+    ));
+    let o = js(r#"{"timeoutMs":300}"#);
+    Reflect::set(&o, &"fetch".into(), &fetch).unwrap();
+    let e = expect_error(run_plan(&plan, &js("{}"), &o).await, "TIMEOUT");
+    assert_eq!(get_str(&e, "calls.slow.state"), "failed");
+    assert!(
+        s.saw_aborted(None, 1).await,
+        "the copy's signal aborted the request on the wire"
+    );
+}

@@ -56,6 +56,8 @@ macro_rules! shared_suite {
             time_limits_follow_the_monotonic_clock_not_the_wall_clock,
             dropping_the_composition_aborts_its_requests,
             an_abort_from_inside_fetch_sends_nothing_more,
+            a_signal_read_after_the_abort_is_aborted,
+            a_copy_of_init_carries_the_signal_to_the_real_fetch,
         );
         // Resubmissions, replays and a placed order at the deadline (tests/common/resubmit.rs).
         shared_suite!(
