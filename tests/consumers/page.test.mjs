@@ -1,6 +1,6 @@
-// Consumer: a page without a bundler (tests/consumers/page/) imports the packed package's web
-// build by URL from node_modules/, calls init() and places an order in headless Chromium,
-// under the project's strict CSP.
+// Consumer: a page without a bundler (tests/consumers/page/) preloads the .wasm, imports the
+// packed package's web build by URL from node_modules/, calls init() and places an order in
+// headless Chromium, under the project's strict CSP.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -41,10 +41,12 @@ test('a page imports the web build by URL, calls init() and places an order', as
   await page.waitForSelector('#status[data-state="ok"], #status[data-state="error"]', { timeout: 15000 });
   const { total } = expectedOrder({ customerId: 'c-42' });
   assert.equal(await page.locator('#status').textContent(), `Order ord-1: ${(total / 100).toFixed(2)} USD`);
+  // One request for the .wasm: the page's preload, which init()'s fetch takes over.
   assert.deepEqual(wasm, [['/node_modules/parallel-composer/web/parallel_composer_bg.wasm', 'application/wasm']]);
   assert.deepEqual((await storedOrders(config, scenario)).map((o) => o.total), [total]);
   assert.deepEqual(seen.pageErrors, []);
   assert.deepEqual(seen.consoleErrors, []);
+  assert.deepEqual(seen.consoleWarnings, [], 'no "preloaded but not used" warning either');
   assert.deepEqual(seen.cspViolations, []);
   await page.close();
 });
