@@ -84,7 +84,8 @@ export async function partD(ctx) {
     const plan = { calls: { a: { url: 'https://bench.invalid/a' }, b: { url: 'https://bench.invalid/b/{a.id}' } } };
     const { data } = await mod.compose(plan, {}, { fetch: fetchNow });
     const t3 = performance.now();
-    return { importMs: t1 - t0, initMs: t2 - t1, composeMs: t3 - t2, firstComposeMs: t3 - t0, ok: data.a === reply && data.b === reply };
+    const wasmRequests = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.wasm')).length;
+    return { importMs: t1 - t0, initMs: t2 - t1, composeMs: t3 - t2, firstComposeMs: t3 - t0, ok: data.a === reply && data.b === reply, wasmRequests };
   });
   // The floor's context then fetches the .wasm's bytes alone, as the second request of a
   // fresh context (as init()'s is), without compiling them: what init() cannot go below.
@@ -101,29 +102,37 @@ export async function partD(ctx) {
   // Each cold load in a fresh context (empty HTTP cache, nothing compiled for it), in the
   // Chromium with no DevTools network domain (./bare-page.mjs), which adds to every request
   // of a page it watches; the package and the floor alternate which goes first.
-  const cold = async (what, fn) => {
-    const page = await withTimeout(bare.newPage(new URL('blank.html', web.url).href, { fresh: true }), 30_000, 'cold page load');
+  const cold = async (what, fn, pageFile = 'blank.html') => {
+    const page = await withTimeout(bare.newPage(new URL(pageFile, web.url).href, { fresh: true }), 30_000, 'cold page load');
     try {
       return await withTimeout(fn(page), 60_000, what);
     } finally {
       await page.close();
     }
   };
+  // The same cold load on a page that preloads the .wasm as the README shows
+  // (preload.html), which starts its request with the page rather than when init() runs.
   const loads = [];
+  const preloaded = [];
   const floors = [];
+  const kinds = ['package', 'preloaded', 'floor'];
   for (let k = 0; k < CFG.coldLoads; k++) {
-    const order = k % 2 === 0 ? ['package', 'floor'] : ['floor', 'package'];
-    for (const which of order) {
+    for (const which of [...kinds.slice(k % 3), ...kinds.slice(0, k % 3)]) {
       if (which === 'package') loads.push(await cold('cold import + init + compose', coldPackage));
+      else if (which === 'preloaded') preloaded.push(await cold('cold import + init + compose, the .wasm preloaded', coldPackage, 'preload.html'));
       else floors.push(await cold('cold import of the floor module', coldFloor));
     }
   }
   check(`D: ${loads.length} cold loads: init() and a first compose() worked`, loads.length === CFG.coldLoads && loads.every((l) => l.ok));
+  check(`D: ${preloaded.length} cold loads with the .wasm preloaded: init() and a first compose() worked, the .wasm requested once`,
+    preloaded.length === CFG.coldLoads && preloaded.every((l) => l.ok && l.wasmRequests === 1), JSON.stringify(preloaded.map((l) => l.wasmRequests)));
   check(`D: ${floors.length} cold imports of the floor module, its default export returned ${floor.expected}`,
     floors.length === CFG.coldLoads && floors.every((f) => f.value === floor.expected), JSON.stringify(floors.map((f) => f.value)));
-  for (const [impl, key] of [['import', 'importMs'], ['init', 'initMs'], ['first-compose', 'composeMs'], ['import+init+compose', 'firstComposeMs']]) {
-    const s = stats(loads.map((l) => l[key]));
-    results.entries.push({ part: 'D', scenario: 'cold-load', impl, runs: s.n, medianMs: round(s.median), p90Ms: round(s.p90) });
+  for (const [scenario, runs] of [['cold-load', loads], ['cold-load-preloaded', preloaded]]) {
+    for (const [impl, key] of [['import', 'importMs'], ['init', 'initMs'], ['first-compose', 'composeMs'], ['import+init+compose', 'firstComposeMs']]) {
+      const s = stats(runs.map((l) => l[key]));
+      results.entries.push({ part: 'D', scenario, impl, runs: s.n, medianMs: round(s.median), p90Ms: round(s.p90) });
+    }
   }
   const fs = stats(floors.map((f) => f.importMs));
   results.entries.push({ part: 'D', scenario: 'cold-load', impl: 'floor-js-import', bytes: floor.bytes, runs: fs.n, medianMs: round(fs.median), p90Ms: round(fs.p90) });
