@@ -5,10 +5,12 @@
 // way to tell whether a change to the engine moves the order flow's makespan, which part A
 // and A′ judge only against hand-written code, run after run on a machine that drifts.
 //
-//   node bench/ab-order.mjs <dir A> <dir B> [--rounds 21] [--throttle 1|2|4|6]
+//   node bench/ab-order.mjs <dir A> <dir B | by-hand> [--rounds 21] [--throttle 1|2|4|6]
 //                           [--latency uniform|skewed]
 //
 // Each dir holds a web package as `node scripts/build-pkg.mjs --out-dir <dir>` builds it.
+// `by-hand` in place of B runs the same order written by hand instead (each call started
+// when its inputs are there, bench/page/order-steps.js): what the composer adds to each hop.
 // Prints each build's median makespan, the ratio B/A of the medians and the median of the
 // ratios paired per round, with their middle half; and for each call, the median time from
 // the end of the last reply it waits for to the start of its request (Resource Timing): the
@@ -22,13 +24,14 @@ import { LATENCY_SETS } from './page/contract.js';
 import { launchBare } from './parts/bare-page.mjs';
 import { BENCH_DIR, ORDER_REQUEST, admin, compareArgs, exitWith, servicesIn, startMock, stats } from './parts/shared.mjs';
 
-const USAGE = 'usage: node bench/ab-order.mjs <package dir A> <package dir B> [--rounds 21] [--throttle 1|2|4|6] [--latency uniform|skewed]';
+const USAGE = 'usage: node bench/ab-order.mjs <package dir A> <package dir B, or by-hand> [--rounds 21] [--throttle 1|2|4|6] [--latency uniform|skewed]';
 const { dirs, opts } = compareArgs('bench/ab-order', USAGE, {
   '--rounds': ['rounds', 'count'],
   '--throttle': ['throttle', ['1', '2', '4', '6']],
   '--latency': ['latency', Object.keys(LATENCY_SETS)],
 }, { rounds: 21, throttle: '4', latency: 'uniform' });
-for (const dir of dirs) {
+const byHand = dirs[1] === 'by-hand';
+for (const dir of byHand ? dirs.slice(0, 1) : dirs) {
   if (!existsSync(join(dir, 'parallel_composer.js'))) {
     exitWith(`bench/ab-order: ${dir} holds no web package (node scripts/build-pkg.mjs --out-dir ${dir} builds one)`);
   }
@@ -41,7 +44,7 @@ const web = await startStaticServer({
   port: 0,
   wwwDir: join(BENCH_DIR, 'page'),
   config: mock.config, // the page may connect to the mock services' origins (its CSP)
-  extraMounts: [{ prefix: '/a/', root: resolve(dirs[0]) }, { prefix: '/b/', root: resolve(dirs[1]) }],
+  extraMounts: [{ prefix: '/a/', root: resolve(dirs[0]) }, ...(byHand ? [] : [{ prefix: '/b/', root: resolve(dirs[1]) }])],
 });
 // The order flow is timed where no DevTools client records each request's initiator
 // (bench/parts/bare-page.mjs): that costs a fetch() more the deeper its stack.
@@ -53,13 +56,13 @@ try {
   await admin(mock.config, 'PUT', `/scenarios/${scenario}`, { defaultLatency: set.defaultLatency, latency: set.latency });
   const S = servicesIn(mock.config, scenario);
   const page = await browser.newPage(new URL('blank.html', web.url).href);
-  await page.evaluate(async () => {
+  await page.evaluate(async (names) => {
     window.ab = await import('/ab.js');
-    await window.ab.load(['a', 'b']);
-  });
+    await window.ab.load(names);
+  }, byHand ? ['a'] : ['a', 'b']);
   await page.send('Emulation.setCPUThrottlingRate', { rate: throttle });
   const run = async (name) => {
-    const r = await page.evaluate(([n, s, q]) => window.ab.order(n, s, q), [name, S, ORDER_REQUEST]);
+    const r = await page.evaluate(([n, s, q]) => window.ab.order(n, s, q), [byHand && name === 'b' ? 'by-hand' : name, S, ORDER_REQUEST]);
     if (!r.confirmed) throw new Error(`bench/ab-order: build ${name} did not confirm the order`);
     return r;
   };
