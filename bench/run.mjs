@@ -520,9 +520,7 @@ async function runBrowserParts(results, pkgInfo) {
   const response = await page.goto(new URL('index.html', web.url).href);
   check('the benchmark page is served under the strict CSP', response.status() === 200
     && /script-src 'self' 'wasm-unsafe-eval'/.test(response.headers()['content-security-policy'] ?? ''));
-  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30_000 });
-  const setup = await withTimeout(page.evaluate(() => window.bench.setup()), 60_000, 'init() on the benchmark page');
-  check('init() and async.mjs load on the page', setup.asyncAuto && setup.exports.includes('compose') && setup.exports.includes('composeOrder'), JSON.stringify(setup));
+  await setUpBenchPage(page, 'the page');
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
   const { bare, orderPage } = await openBare(web);
@@ -555,10 +553,15 @@ async function openBare(web) {
   open.bare = bare;
   if (!PARTS.includes('A') && !PARTS.includes('A2')) return { ...none, bare };
   const page = await withTimeout(bare.newPage(new URL('index.html', web.url).href), 30_000, 'the order flow\'s page');
-  await waitFor(() => page.evaluate(() => window.benchReady === true), { timeout: 30_000, message: 'the order flow\'s page to be ready' });
-  const setup = await withTimeout(page.evaluate(() => window.bench.setup()), 60_000, 'init() on the order flow\'s page');
-  check('init() and async.mjs load on the order flow\'s page (no DevTools network domain)', setup.asyncAuto && setup.exports.includes('composeOrder'), JSON.stringify(setup));
+  await setUpBenchPage(page, 'the order flow\'s page (no DevTools network domain)');
   return { bare, orderPage: page };
+}
+
+/** Waits for the benchmark page `page` (Playwright's or a bare one), then runs its setup(). */
+async function setUpBenchPage(page, where) {
+  await waitFor(() => page.evaluate(() => window.benchReady === true), { timeout: 30_000, message: `${where} to be ready` });
+  const setup = await withTimeout(page.evaluate(() => window.bench.setup()), 60_000, `init() on ${where}`);
+  check(`init() and async.mjs load on ${where}`, setup.asyncAuto && setup.exports.includes('compose') && setup.exports.includes('composeOrder'), JSON.stringify(setup));
 }
 
 async function main() {

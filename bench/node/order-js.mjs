@@ -19,8 +19,8 @@
 // bench/node/bff.mjs checks them against what composeOrder() actually sends, request by
 // request, in the mock's log.
 import http from 'node:http';
-import { DEPENDS, SERVICES, stagesOf } from '../page/contract.js';
-import { orderSteps } from '../page/order-steps.js';
+import { DEPENDS, stagesOf } from '../page/contract.js';
+import { orderEager, orderSteps } from '../page/order-steps.js';
 import { GUARD_MAX_BYTES, GUARD_TIMEOUT_MS, cappedJson } from '../page/guards.js';
 
 const STAGES = stagesOf(DEPENDS);
@@ -39,27 +39,8 @@ export async function jsStaged(S, req, f) {
   return s.result(r);
 }
 
-/**
- * Each call starts when its inputs are there: a promise per service, chained on the promises
- * of the services it depends on (a call without dependencies starts at once).
- */
-export async function jsEager(S, req, f) {
-  const s = orderSteps(S, req, f);
-  const r = {};
-  const p = {};
-  for (const name of SERVICES) {
-    const deps = DEPENDS[name];
-    const start = () => s[name](r).then((v) => {
-      r[name] = v;
-    });
-    p[name] = deps.length === 0 ? start()
-      : deps.length === 1 ? p[deps[0]].then(start)
-        : Promise.all(deps.map((d) => p[d])).then(start);
-  }
-  // Promise.all handles every rejection, so a failure is reported once and none goes unhandled.
-  await Promise.all(SERVICES.map((name) => p[name]));
-  return s.result(r);
-}
+/** Each call starts when its inputs are there (bench/page/order-steps.js, shared with the page). */
+export const jsEager = orderEager;
 
 /**
  * js-staged with what the composer gives every request, by hand: its own AbortController, so

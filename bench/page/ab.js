@@ -2,7 +2,7 @@
 // builds of the package loaded side by side in one page (served at /a/ and /b/), so that a
 // change is measured against the build before it in the same browser, heap and minute.
 import { DEPENDS, frozenCopy, graphDeps, instantFetch, planOf } from './contract.js';
-import { orderSteps } from './order-steps.js';
+import { orderEager } from './order-steps.js';
 
 const builds = {};
 
@@ -51,15 +51,15 @@ export async function sample(name, shape, kind, reps, frozen, readCalls = false)
 
 /**
  * One order of `request` against the services `S`: with build `name`'s `composeOrder()`, or
- * with `name` 'by-hand', the same order written by hand (bench/page/order-steps.js, each call
- * started when its inputs are there). Its makespan, whether the order was confirmed, and per
+ * with `name` 'by-hand', the same order written by hand (`orderEager`, each call started when
+ * its inputs are there). Its makespan, whether the order was confirmed, and per
  * service how long after the last reply it waits for ended its request started (Resource
  * Timing): the composer's, or the hand-written code's, share of each hop.
  */
 export async function order(name, S, request) {
   performance.clearResourceTimings();
   const t0 = performance.now();
-  const result = name === 'by-hand' ? await orderByHand(S, request) : await builds[name].composeOrder(request, { services: S });
+  const result = name === 'by-hand' ? await orderEager(S, request) : await builds[name].composeOrder(request, { services: S });
   const ms = performance.now() - t0;
   const entries = performance.getEntriesByType('resource').filter((e) => e.startTime >= t0 && e.initiatorType === 'fetch');
   const of = Object.fromEntries(Object.keys(DEPENDS).map((s) => [s, entries.find((e) => e.name.startsWith(`${S[s]}/`))]));
@@ -69,17 +69,4 @@ export async function order(name, S, request) {
     startAfterInputsMs[service] = of[service].startTime - Math.max(...deps.map((d) => of[d].responseEnd));
   }
   return { ms, confirmed: result.status === 'confirmed', startAfterInputsMs };
-}
-
-/** The order written by hand, each call started the moment the calls it needs have replied. */
-async function orderByHand(S, request) {
-  const steps = orderSteps(S, request);
-  const started = {};
-  const replies = {};
-  const after = (names) => Promise.all(names.map((n) => started[n]));
-  for (const [name, deps] of Object.entries(DEPENDS)) {
-    started[name] = after(deps).then(() => steps[name](replies)).then((reply) => { replies[name] = reply; });
-  }
-  await after(Object.keys(DEPENDS));
-  return steps.result(replies);
 }

@@ -1,8 +1,11 @@
 // The create-order flow's calls written by hand, shared by the benchmark page (Chromium,
 // bench/page/bench.js) and the Node benchmark (bench/node/order-js.mjs): one copy of what
 // each call sends, which bench/run.mjs part A and bench/node/bff.mjs check against what
-// composeOrder() sends, request by request, in the mock's log. No DOM: the platform's
-// fetch and crypto only.
+// composeOrder() sends, request by request, in the mock's log; and the order run eagerly on
+// them (`orderEager`: Node's `js-eager`, and bench/ab-order.mjs's `by-hand`). No DOM: the
+// platform's fetch and crypto only.
+
+import { DEPENDS, SERVICES } from './contract.js';
 
 /**
  * The order contract, one function per service, as a team writes it by hand: the same
@@ -71,4 +74,26 @@ export function orderSteps(S, req, f = fetch) {
       notificationSent: r.notification.sent,
     }),
   };
+}
+
+/**
+ * Each call starts when its inputs are there: a promise per service, chained on the promises
+ * of the services it depends on (a call without dependencies starts at once).
+ */
+export async function orderEager(S, req, f) {
+  const s = orderSteps(S, req, f);
+  const r = {};
+  const p = {};
+  for (const name of SERVICES) {
+    const deps = DEPENDS[name];
+    const start = () => s[name](r).then((v) => {
+      r[name] = v;
+    });
+    p[name] = deps.length === 0 ? start()
+      : deps.length === 1 ? p[deps[0]].then(start)
+        : Promise.all(deps.map((d) => p[d])).then(start);
+  }
+  // Promise.all handles every rejection, so a failure is reported once and none goes unhandled.
+  await Promise.all(SERVICES.map((name) => p[name]));
+  return s.result(r);
 }

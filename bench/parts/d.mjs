@@ -7,7 +7,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 import {
-  BENCH_DIR, PKG_DIR, WASM_FILE, CFG, log, check, withTimeout, stats, round, kib, gzip9, jsFiles,
+  BENCH_DIR, PKG_DIR, WASM_FILE, CFG, log, check, withTimeout, stats, round, rotated, kib, gzip9, jsFiles,
 } from './shared.mjs';
 
 export const FLOOR_DIR = join(BENCH_DIR, 'out', 'floor'); // served at /floor/ (bench/out/ is not committed)
@@ -117,7 +117,7 @@ export async function partD(ctx) {
   const floors = [];
   const kinds = ['package', 'preloaded', 'floor'];
   for (let k = 0; k < CFG.coldLoads; k++) {
-    for (const which of [...kinds.slice(k % 3), ...kinds.slice(0, k % 3)]) {
+    for (const which of rotated(kinds, k)) {
       if (which === 'package') loads.push(await cold('cold import + init + compose', coldPackage));
       else if (which === 'preloaded') preloaded.push(await cold('cold import + init + compose, the .wasm preloaded', coldPackage, 'preload.html'));
       else floors.push(await cold('cold import of the floor module', coldFloor));
