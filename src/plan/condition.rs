@@ -1,0 +1,696 @@
+//! `when`: the condition a call runs under, a small declarative language read from the
+//! plan and evaluated in Rust, so that it runs under a strict Content Security Policy
+//! (no `eval`, no `Function`).
+//!
+//! ```json
+//! {"and": [{"equals": ["{customer.tier}", "gold"]}, {"gte": ["{cart.total}", 100]}]}
+//! ```
+//!
+//! - Comparisons take an array of two operands: `equals`, `notEquals`, and for numbers
+//!   (big integers too, exactly) `lt`, `lte`, `gt`, `gte`.
+//! - `in` takes a value and a list: `{"in": ["{customer.country}", ["DE", "FR"]]}`.
+//! - `exists` takes one placeholder, bare: present and not null.
+//! - `and` and `or` take an array of conditions, `not` one condition, bare.
+//!
+//! An operand is a JSON literal or a placeholder, read as a request body's values are: a
+//! string that is one whole placeholder keeps its JSON type, placeholders among text are
+//! interpolated. A path a reply does not have reads as `null`, so `equals` against a field
+//! the service left out is false rather than an error: a condition asks a question of a
+//! reply, it does not require the reply's shape. Numbers compare only with numbers, and
+//! `equals` compares strings, numbers, booleans and null: an operand that is an array or
+//! an object equals nothing (a literal one is refused when the plan is read).
+
+use crate::error::{Error, ErrorKind};
+use crate::plan::json::Json;
+use crate::plan::template::{BodyTemplate, Placeholder};
+use crate::plan::value::Value;
+use std::cmp::Ordering;
+
+/// How deep `and`, `or` and `not` may nest: as deep as a body may.
+pub const MAX_CONDITION_DEPTH: usize = 32;
+
+/// The operators, as a plan writes them, in the order error messages list them.
+const OPERATORS: &str = "equals, notEquals, lt, lte, gt, gte, in, exists, and, or, not";
+
+/// A call's `when`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Condition {
+    /// Two operands compared.
+    Compare(Comparison, BodyTemplate, BodyTemplate),
+    /// The first operand is one of the items of the second, a list.
+    In(BodyTemplate, BodyTemplate),
+    /// The placeholder's path is present and not null.
+    Exists(Placeholder),
+    /// Every condition holds (and none is evaluated after the first that does not).
+    And(Vec<Condition>),
+    /// At least one condition holds (none is evaluated after the first that does).
+    Or(Vec<Condition>),
+    /// The condition does not hold.
+    Not(Box<Condition>),
+}
+
+/// The two-operand comparisons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Equals,
+    NotEquals,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+}
+
+impl Comparison {
+    fn parse(name: &str) -> Option<Comparison> {
+        Some(match name {
+            "equals" => Comparison::Equals,
+            "notEquals" => Comparison::NotEquals,
+            "lt" => Comparison::Lt,
+            "lte" => Comparison::Lte,
+            "gt" => Comparison::Gt,
+            "gte" => Comparison::Gte,
+            _ => return None,
+        })
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Comparison::Equals => "equals",
+            Comparison::NotEquals => "notEquals",
+            Comparison::Lt => "lt",
+            Comparison::Lte => "lte",
+            Comparison::Gt => "gt",
+            Comparison::Gte => "gte",
+        }
+    }
+
+    fn numeric(self) -> bool {
+        !matches!(self, Comparison::Equals | Comparison::NotEquals)
+    }
+}
+
+/// What a condition reads of a value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar {
+    /// `null`, or a path the value does not have.
+    Null,
+    Bool(bool),
+    Number(f64),
+    /// An integer too large for a double (a `BigInt` in the browser), as its exact
+    /// decimal digits, `-` first when negative.
+    Integer(String),
+    String(String),
+    /// An array or an object.
+    Compound,
+}
+
+impl Scalar {
+    /// Reads `value` through [`Value`]'s own methods, so that every reply type (and a
+    /// Rust caller's own) can be read without more of the trait: a big integer's text is
+    /// its digits, and only `null` and `undefined` have no text but a type name of theirs.
+    pub fn of<V: Value>(value: Option<&V>) -> Scalar {
+        let Some(value) = value else {
+            return Scalar::Null;
+        };
+        if let Some(s) = value.as_string() {
+            return Scalar::String(s);
+        }
+        if let Some(n) = value.as_f64() {
+            return Scalar::Number(n);
+        }
+        match value.text() {
+            Ok(text) if text == "true" => Scalar::Bool(true),
+            Ok(text) if text == "false" => Scalar::Bool(false),
+            Ok(text) if is_integer(&text) => Scalar::Integer(text),
+            Err("null" | "undefined") => Scalar::Null,
+            _ => Scalar::Compound,
+        }
+    }
+
+    fn is_number(&self) -> bool {
+        matches!(self, Scalar::Number(_) | Scalar::Integer(_))
+    }
+}
+
+/// `-?[0-9]+`.
+fn is_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The order of two numbers, exact for big integers; `None` when either is not a number
+/// (or is NaN).
+pub fn compare_numbers(a: &Scalar, b: &Scalar) -> Option<Ordering> {
+    match (a, b) {
+        (Scalar::Number(x), Scalar::Number(y)) => x.partial_cmp(y),
+        (Scalar::Integer(x), Scalar::Integer(y)) => Some(compare_integers(x, y)),
+        (Scalar::Integer(x), Scalar::Number(y)) => compare_integer_to_float(x, *y),
+        (Scalar::Number(x), Scalar::Integer(y)) => {
+            compare_integer_to_float(y, *x).map(Ordering::reverse)
+        }
+        _ => None,
+    }
+}
+
+/// Two integers' decimal digits compared by sign, then length, then digit by digit.
+fn compare_integers(x: &str, y: &str) -> Ordering {
+    let magnitude = |s: &str| {
+        let digits = s.strip_prefix('-').unwrap_or(s).trim_start_matches('0');
+        (s.starts_with('-') && !digits.is_empty(), digits.to_owned())
+    };
+    let ((x_negative, x), (y_negative, y)) = (magnitude(x), magnitude(y));
+    let by_magnitude = x.len().cmp(&y.len()).then_with(|| x.cmp(&y));
+    match (x_negative, y_negative) {
+        (false, false) => by_magnitude,
+        (true, true) => by_magnitude.reverse(),
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+    }
+}
+
+/// An integer against a double, exactly: the double's integer part written out in full
+/// (every finite double has an exact decimal form), its fraction breaking a tie.
+fn compare_integer_to_float(x: &str, y: f64) -> Option<Ordering> {
+    if y.is_nan() {
+        return None;
+    }
+    if y.is_infinite() {
+        return Some(if y > 0.0 {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        });
+    }
+    let whole = y.trunc();
+    let by_whole = compare_integers(x, &format!("{whole:.0}"));
+    Some(by_whole.then(if y > whole {
+        Ordering::Less
+    } else if y < whole {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }))
+}
+
+/// Whether two scalars are equal: the same string, boolean or null, or the same number
+/// (a big integer and a double too). Arrays and objects equal nothing.
+pub fn equal(a: &Scalar, b: &Scalar) -> bool {
+    match (a, b) {
+        (Scalar::Compound, _) | (_, Scalar::Compound) => false,
+        _ if a.is_number() && b.is_number() => compare_numbers(a, b) == Some(Ordering::Equal),
+        _ => a == b,
+    }
+}
+
+#[inline(never)]
+fn invalid(message: String) -> Error {
+    Error::new(ErrorKind::InvalidPlan, message)
+}
+
+impl Condition {
+    /// Reads the condition at `at` (`calls.points.when`). `known` says whether a
+    /// placeholder's root names something the call may read (`input` or a call of the
+    /// plan). Fails with `INVALID_PLAN` naming the exact place: `calls.points.when.and[1]
+    /// .equals[0]`.
+    pub fn read(at: &str, json: &Json, known: &dyn Fn(&str) -> bool) -> Result<Condition, Error> {
+        read(at, json, known, 0)
+    }
+
+    /// Every placeholder the condition reads: the calls it names are inputs of its call.
+    pub fn placeholders(&self) -> Vec<&Placeholder> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect<'a>(&'a self, out: &mut Vec<&'a Placeholder>) {
+        let mut operand =
+            |t: &'a BodyTemplate| out.extend(t.placeholders().into_iter().map(|(h, _)| h));
+        match self {
+            Condition::Compare(_, a, b) | Condition::In(a, b) => {
+                operand(a);
+                operand(b);
+            }
+            Condition::Exists(h) => out.push(h),
+            Condition::And(all) | Condition::Or(all) => all.iter().for_each(|c| c.collect(out)),
+            Condition::Not(c) => c.collect(out),
+        }
+    }
+
+    /// Whether the condition holds, with `read` giving each placeholder's value (`None`
+    /// for a path the reply does not have).
+    pub fn holds<V: Value>(&self, read: &mut dyn FnMut(&Placeholder) -> Option<V>) -> bool {
+        match self {
+            Condition::Compare(how, a, b) => {
+                let (a, b) = (operand(a, read), operand(b, read));
+                let (a, b) = (Scalar::of(a.as_ref()), Scalar::of(b.as_ref()));
+                match how {
+                    Comparison::Equals => equal(&a, &b),
+                    Comparison::NotEquals => !equal(&a, &b),
+                    Comparison::Lt => compare_numbers(&a, &b) == Some(Ordering::Less),
+                    Comparison::Lte => compare_numbers(&a, &b).is_some_and(Ordering::is_le),
+                    Comparison::Gt => compare_numbers(&a, &b) == Some(Ordering::Greater),
+                    Comparison::Gte => compare_numbers(&a, &b).is_some_and(Ordering::is_ge),
+                }
+            }
+            Condition::In(value, list) => {
+                let value = Scalar::of(operand(value, read).as_ref());
+                operand(list, read).is_some_and(|list| {
+                    items(&list).any(|item| equal(&value, &Scalar::of(Some(&item))))
+                })
+            }
+            Condition::Exists(h) => Scalar::of(read(h).as_ref()) != Scalar::Null,
+            Condition::And(all) => all.iter().all(|c| c.holds(read)),
+            Condition::Or(any) => any.iter().any(|c| c.holds(read)),
+            Condition::Not(c) => !c.holds(read),
+        }
+    }
+}
+
+/// An operand's value: `None` where a placeholder's path is missing, or where text
+/// cannot be made of a value interpolated among text.
+fn operand<V: Value>(
+    template: &BodyTemplate,
+    read: &mut dyn FnMut(&Placeholder) -> Option<V>,
+) -> Option<V> {
+    template
+        .render(&mut |h: &Placeholder| read(h).ok_or(()), &mut |_, v: &V| {
+            v.text().map_err(|_| ())
+        })
+        .ok()
+}
+
+/// The items of an array value (none of anything else, though an object may have a
+/// `length`), through its `length` and indices.
+fn items<V: Value>(list: &V) -> impl Iterator<Item = V> + '_ {
+    let length = match list.text() {
+        Err("an array") => list.field("length").and_then(|n| n.as_f64()),
+        _ => None,
+    };
+    (0..length.unwrap_or(0.0) as usize).filter_map(move |i| list.field(&i.to_string()))
+}
+
+fn read(
+    at: &str,
+    json: &Json,
+    known: &dyn Fn(&str) -> bool,
+    depth: usize,
+) -> Result<Condition, Error> {
+    let (name, arg) = match json {
+        Json::Object(entries) if entries.len() == 1 => (&entries[0].0, &entries[0].1),
+        _ => {
+            return Err(invalid(format!(
+                "{at} must be an object with one operator, like {{\"equals\": [\"{{customer.tier}}\", \"gold\"]}}, not {}",
+                describe(json)
+            )))
+        }
+    };
+    if depth >= MAX_CONDITION_DEPTH {
+        return Err(invalid(format!(
+            "{at} nests conditions more than {MAX_CONDITION_DEPTH} levels deep; flatten it"
+        )));
+    }
+    let here = format!("{at}.{name}");
+    if let Some(how) = Comparison::parse(name) {
+        let [a, b] = pair(&here, arg)?;
+        let a = read_operand(&format!("{here}[0]"), a, known)?;
+        let b = read_operand(&format!("{here}[1]"), b, known)?;
+        check_literal(&format!("{here}[0]"), &a, how)?;
+        check_literal(&format!("{here}[1]"), &b, how)?;
+        return Ok(Condition::Compare(how, a, b));
+    }
+    match name.as_str() {
+        "in" => read_in(&here, arg, known),
+        "exists" => match read_operand(&here, arg, known)? {
+            BodyTemplate::Value(h) => Ok(Condition::Exists(h)),
+            _ => Err(invalid(format!(
+                "{here} takes one placeholder, like {{\"exists\": \"{{customer.loyaltyId}}\"}}"
+            ))),
+        },
+        "and" => Ok(Condition::And(read_all(&here, arg, known, depth)?)),
+        "or" => Ok(Condition::Or(read_all(&here, arg, known, depth)?)),
+        "not" => Ok(Condition::Not(Box::new(read(
+            &here,
+            arg,
+            known,
+            depth + 1,
+        )?))),
+        _ => Err(invalid(format!(
+            "{at}: unknown operator `{name}`; use one of {OPERATORS}"
+        ))),
+    }
+}
+
+/// `in`'s value and list at `here`; a literal list must be an array.
+fn read_in(here: &str, arg: &Json, known: &dyn Fn(&str) -> bool) -> Result<Condition, Error> {
+    let [value, list] = pair(here, arg)?;
+    let value = read_operand(&format!("{here}[0]"), value, known)?;
+    let list_at = format!("{here}[1]");
+    let list = read_operand(&list_at, list, known)?;
+    if let BodyTemplate::Literal(literal) = &list {
+        if !matches!(literal, Json::Array(_)) {
+            return Err(invalid(format!(
+                "{list_at} must be a list (an array, or a placeholder naming one), not {}",
+                literal.type_name()
+            )));
+        }
+    }
+    Ok(Condition::In(value, list))
+}
+
+/// The conditions of `and` or `or` at `here`: an array of at least one.
+fn read_all(
+    here: &str,
+    arg: &Json,
+    known: &dyn Fn(&str) -> bool,
+    depth: usize,
+) -> Result<Vec<Condition>, Error> {
+    let Json::Array(items) = arg else {
+        return Err(invalid(format!(
+            "{here} must be an array of conditions, not {}",
+            arg.type_name()
+        )));
+    };
+    if items.is_empty() {
+        return Err(invalid(format!("{here} must list at least one condition")));
+    }
+    let mut all = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        all.push(read(&format!("{here}[{i}]"), item, known, depth + 1)?);
+    }
+    Ok(all)
+}
+
+/// A condition that is not an object of one operator, as its error names it.
+fn describe(json: &Json) -> String {
+    match json {
+        Json::Object(entries) if entries.is_empty() => "an empty object".into(),
+        Json::Object(entries) => format!("an object of {} fields", entries.len()),
+        other => other.type_name().into(),
+    }
+}
+
+/// The two operands of `here` (`calls.x.when.equals`).
+fn pair<'a>(here: &str, arg: &'a Json) -> Result<[&'a Json; 2], Error> {
+    match arg {
+        Json::Array(items) if items.len() == 2 => Ok([&items[0], &items[1]]),
+        Json::Array(items) => Err(invalid(format!(
+            "{here} takes two operands, [value, value]; found {}",
+            items.len()
+        ))),
+        other => Err(invalid(format!(
+            "{here} takes an array of two operands, not {}",
+            other.type_name()
+        ))),
+    }
+}
+
+/// An operand at `at`, its placeholders checked against what the call may read.
+fn read_operand(
+    at: &str,
+    json: &Json,
+    known: &dyn Fn(&str) -> bool,
+) -> Result<BodyTemplate, Error> {
+    let template = BodyTemplate::parse(json).map_err(|(path, e)| {
+        let place = if path.is_empty() {
+            at.to_owned()
+        } else {
+            format!("{at}.{path}")
+        };
+        invalid(format!("{place}: {e}"))
+    })?;
+    for (h, _) in template.placeholders() {
+        if !known(&h.root) {
+            return Err(invalid(format!(
+                "{at}: placeholder `{{{h}}}` names `{}`, which is neither `input` nor a call of this plan",
+                h.root
+            )));
+        }
+    }
+    Ok(template)
+}
+
+/// A literal operand a comparison can never be true of is a mistake in the plan: an
+/// array or an object anywhere, and anything but a number where numbers are compared.
+fn check_literal(at: &str, operand: &BodyTemplate, how: Comparison) -> Result<(), Error> {
+    let literal = match operand {
+        BodyTemplate::Literal(literal) => literal,
+        BodyTemplate::Array(_) | BodyTemplate::Object(_) => &Json::Array(Vec::new()),
+        _ => return Ok(()),
+    };
+    let fits = match literal {
+        Json::Array(_) | Json::Object(_) => false,
+        Json::Number(_) => true,
+        _ => !how.numeric(),
+    };
+    if fits {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "{at}: {} compares {}, not {}",
+        how.as_str(),
+        if how.numeric() {
+            "numbers"
+        } else {
+            "strings, numbers, booleans and null"
+        },
+        literal.type_name()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn j(s: &str) -> Json {
+        serde_json::from_str(s).unwrap()
+    }
+
+    fn known(root: &str) -> bool {
+        matches!(root, "input" | "customer" | "cart")
+    }
+
+    fn cond(s: &str) -> Condition {
+        Condition::read("calls.points.when", &j(s), &known).unwrap()
+    }
+
+    fn error(s: &str) -> String {
+        let e = Condition::read("calls.points.when", &j(s), &known).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidPlan);
+        e.message().to_owned()
+    }
+
+    /// Evaluates `c` over `{"customer": ..., "cart": ...}` given as one JSON object.
+    fn holds(c: &str, data: &str) -> bool {
+        let data = j(data);
+        cond(c).holds::<Json>(&mut |h| {
+            let mut v = data.field(&h.root)?;
+            for segment in &h.path {
+                v = v.field(segment)?;
+            }
+            Some(v)
+        })
+    }
+
+    const GOLD: &str = r#"{"customer": {"tier": "gold", "id": 7, "loyaltyId": null, "country": "DE"},
+                           "cart": {"total": 120.5, "items": [1, 2], "tags": ["a", "b"]}}"#;
+
+    #[test]
+    fn comparisons() {
+        assert!(holds(r#"{"equals": ["{customer.tier}", "gold"]}"#, GOLD));
+        assert!(!holds(r#"{"equals": ["{customer.tier}", "silver"]}"#, GOLD));
+        assert!(holds(
+            r#"{"notEquals": ["{customer.tier}", "silver"]}"#,
+            GOLD
+        ));
+        assert!(holds(r#"{"equals": ["{customer.id}", 7]}"#, GOLD));
+        assert!(
+            !holds(r#"{"equals": ["{customer.id}", "7"]}"#, GOLD),
+            "no coercion"
+        );
+        assert!(holds(r#"{"gt": ["{cart.total}", 100]}"#, GOLD));
+        assert!(holds(r#"{"gte": ["{cart.total}", 120.5]}"#, GOLD));
+        assert!(!holds(r#"{"lt": ["{cart.total}", 120.5]}"#, GOLD));
+        assert!(holds(r#"{"lte": ["{cart.items.length}", 2]}"#, GOLD));
+        assert!(
+            !holds(r#"{"gt": ["{customer.tier}", 1]}"#, GOLD),
+            "a string is no number"
+        );
+        assert!(holds(r#"{"equals": ["{customer.loyaltyId}", null]}"#, GOLD));
+        assert!(
+            holds(r#"{"equals": ["id-{customer.id}", "id-7"]}"#, GOLD),
+            "text"
+        );
+    }
+
+    #[test]
+    fn a_missing_path_reads_as_null() {
+        assert!(!holds(r#"{"equals": ["{customer.rank}", "gold"]}"#, GOLD));
+        assert!(holds(r#"{"notEquals": ["{customer.rank}", "gold"]}"#, GOLD));
+        assert!(holds(r#"{"equals": ["{customer.rank}", null]}"#, GOLD));
+        assert!(!holds(r#"{"gt": ["{customer.rank}", 0]}"#, GOLD));
+        assert!(!holds(r#"{"lte": ["{customer.rank}", 0]}"#, GOLD));
+    }
+
+    #[test]
+    fn membership_and_presence() {
+        assert!(holds(
+            r#"{"in": ["{customer.country}", ["DE", "FR"]]}"#,
+            GOLD
+        ));
+        assert!(!holds(r#"{"in": ["{customer.country}", ["IT"]]}"#, GOLD));
+        assert!(holds(r#"{"in": ["b", "{cart.tags}"]}"#, GOLD));
+        assert!(
+            !holds(r#"{"in": ["a", "{customer}"]}"#, GOLD),
+            "an object is no list"
+        );
+        assert!(!holds(r#"{"in": ["a", "{customer.rank}"]}"#, GOLD));
+        assert!(
+            holds(r#"{"in": [7, ["{customer.id}"]]}"#, GOLD),
+            "placeholders in the list"
+        );
+        assert!(holds(r#"{"exists": "{customer.tier}"}"#, GOLD));
+        assert!(
+            !holds(r#"{"exists": "{customer.loyaltyId}"}"#, GOLD),
+            "null is absent"
+        );
+        assert!(!holds(r#"{"exists": "{customer.rank}"}"#, GOLD));
+    }
+
+    #[test]
+    fn combinators() {
+        let gold_and_big =
+            r#"{"and": [{"equals": ["{customer.tier}", "gold"]}, {"gt": ["{cart.total}", 100]}]}"#;
+        assert!(holds(gold_and_big, GOLD));
+        let silver_or_big =
+            r#"{"or": [{"equals": ["{customer.tier}", "silver"]}, {"gt": ["{cart.total}", 100]}]}"#;
+        assert!(holds(silver_or_big, GOLD));
+        assert!(!holds(r#"{"not": {"exists": "{customer.tier}"}}"#, GOLD));
+        assert!(holds(
+            r#"{"not": {"not": {"exists": "{customer.tier}"}}}"#,
+            GOLD
+        ));
+    }
+
+    #[test]
+    fn and_stops_at_the_first_false() {
+        let c = cond(r#"{"and": [{"exists": "{customer.x}"}, {"exists": "{cart.y}"}]}"#);
+        let mut read = Vec::new();
+        assert!(!c.holds::<Json>(&mut |h| {
+            read.push(h.root.clone());
+            None
+        }));
+        assert_eq!(read, ["customer"]);
+    }
+
+    #[test]
+    fn placeholders_are_the_inputs() {
+        let c = cond(
+            r#"{"or": [{"equals": ["{customer.tier}", "gold"]}, {"in": ["x", "{cart.tags}"]}, {"exists": "{input.code}"}]}"#,
+        );
+        let roots: Vec<&str> = c.placeholders().iter().map(|h| h.root.as_str()).collect();
+        assert_eq!(roots, ["customer", "cart", "input"]);
+    }
+
+    #[test]
+    fn big_integers_compare_exactly() {
+        let big = |s: &str| Scalar::Integer(s.into());
+        let n = Scalar::Number;
+        assert_eq!(
+            compare_numbers(&big("9007199254740993"), &big("9007199254740992")),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            compare_numbers(&big("-9007199254740993"), &big("9007199254740992")),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            compare_numbers(&big("-9007199254740993"), &big("-9007199254740992")),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            compare_numbers(&big("12345678901234567890"), &big("9999999999999999999")),
+            Some(Ordering::Greater)
+        );
+        // 2^53 + 1 is no double: 2^53 is the nearest, and they differ.
+        assert_eq!(
+            compare_numbers(&big("9007199254740993"), &n(9007199254740992.0)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            compare_numbers(&n(9007199254740992.0), &big("9007199254740993")),
+            Some(Ordering::Less)
+        );
+        assert!(equal(&big("9007199254740992"), &n(9007199254740992.0)));
+        assert!(!equal(&big("9007199254740993"), &n(9007199254740992.0)));
+        assert_eq!(compare_numbers(&big("-0"), &n(0.0)), Some(Ordering::Equal));
+        assert_eq!(compare_numbers(&big("5"), &n(5.5)), Some(Ordering::Less));
+        assert_eq!(
+            compare_numbers(&big("-5"), &n(-5.5)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            compare_numbers(&big("1"), &n(f64::INFINITY)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(compare_numbers(&big("1"), &n(f64::NAN)), None);
+        assert_eq!(
+            compare_numbers(&big("1"), &Scalar::String("1".into())),
+            None
+        );
+        assert!(!equal(&Scalar::Compound, &Scalar::Compound));
+    }
+
+    #[test]
+    fn mistakes_name_their_place() {
+        assert_eq!(
+            error(r#"{"equals": ["{shop.tier}", "gold"]}"#),
+            "calls.points.when.equals[0]: placeholder `{shop.tier}` names `shop`, which is neither `input` nor a call of this plan"
+        );
+        assert_eq!(
+            error(r#"{"and": [{"exists": "{customer.a}"}, {"same": [1, 1]}]}"#),
+            "calls.points.when.and[1]: unknown operator `same`; use one of equals, notEquals, lt, lte, gt, gte, in, exists, and, or, not"
+        );
+        assert_eq!(
+            error(r#"{"equals": ["{customer.tier}"]}"#),
+            "calls.points.when.equals takes two operands, [value, value]; found 1"
+        );
+        assert_eq!(
+            error(r#"{"gt": ["{cart.total}", "100"]}"#),
+            "calls.points.when.gt[1]: gt compares numbers, not a string"
+        );
+        assert_eq!(
+            error(r#"{"equals": ["{cart.items}", [1, 2]]}"#),
+            "calls.points.when.equals[1]: equals compares strings, numbers, booleans and null, not an array"
+        );
+        assert_eq!(
+            error(r#"{"in": ["{customer.country}", "DE"]}"#),
+            "calls.points.when.in[1] must be a list (an array, or a placeholder naming one), not a string"
+        );
+        assert_eq!(
+            error(r#"{"exists": "customer.tier"}"#),
+            r#"calls.points.when.exists takes one placeholder, like {"exists": "{customer.loyaltyId}"}"#
+        );
+        assert_eq!(
+            error(r#"{"or": []}"#),
+            "calls.points.when.or must list at least one condition"
+        );
+        assert_eq!(
+            error(r#"{"equals": [1, 1], "gt": [2, 1]}"#),
+            r#"calls.points.when must be an object with one operator, like {"equals": ["{customer.tier}", "gold"]}, not an object of 2 fields"#
+        );
+        assert_eq!(
+            error(r#"{"not": {"equals": ["{customer.tier", "gold"]}}"#)
+                .split(':')
+                .next(),
+            Some("calls.points.when.not.equals[0]")
+        );
+        let deep = format!(
+            "{}{}{}",
+            r#"{"not": "#.repeat(40),
+            r#"{"exists": "{input.a}"}"#,
+            "}".repeat(40)
+        );
+        assert!(error(&deep).ends_with("nests conditions more than 32 levels deep; flatten it"));
+    }
+}
