@@ -70,7 +70,9 @@ extern "C" {
 /// `validatePlan()`'s result.
 #[derive(Serialize)]
 struct PlanSummary<'a> {
-    stages: Vec<Vec<&'a str>>,
+    /// Written as `compose()`'s `stages` is (`records::stage_names`), so that one writer
+    /// serves both: serde's of `Vec<Vec<&str>>` cost .wasm of its own.
+    stages: Js<'a>,
 }
 
 /// `compose()`'s result.
@@ -133,8 +135,11 @@ fn outcome_error(
 pub fn validate_plan(plan: PlanJs) -> Result<PlanSummaryJs, JsValue> {
     let plan =
         read_plan(&plan.into(), DEFAULT_MAX_CALLS).map_err(|e| unsent_error(&e, &no_calls()))?;
-    let stages = plan.stage_names();
-    Ok(to_js(&PlanSummary { stages }).unchecked_into())
+    let stages = records::stage_names(&plan_cache::names_js(&plan), plan.stages());
+    let summary = PlanSummary {
+        stages: Js(&stages),
+    };
+    Ok(to_js(&summary).unchecked_into())
 }
 
 /// Runs a plan: independent calls concurrently, each dependent call as soon as its

@@ -53,7 +53,7 @@ impl ReadPlan {
 }
 
 /// The plan's call names as JS strings.
-fn names_js(plan: &Plan) -> CallNames {
+pub(crate) fn names_js(plan: &Plan) -> CallNames {
     let length = plan.calls().iter().map(|c| c.name.len() + 1).sum();
     let mut text = String::with_capacity(length);
     for call in plan.calls() {
