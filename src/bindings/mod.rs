@@ -27,6 +27,7 @@ use crate::engine::hooks::NoHooks;
 use crate::engine::resubmit::Resubmit;
 use crate::error::Error;
 use crate::order::{self, OrderHooks};
+use crate::plan::value::Value;
 use crate::plan::DEFAULT_MAX_CALLS;
 use options::{read_options, Entry};
 use plan_cache::ReadPlan;
@@ -85,27 +86,6 @@ struct ComposeResult<'a> {
     stages: Js<'a>,
     fell_back: Vec<Js<'a>>,
     trace_id: Option<&'a str>,
-}
-
-/// `composeOrder()`'s result: the order's fields, then `calls` and `traceId`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct OrderResult<'a> {
-    /// The fields [`order::summary`] makes, written in its order. Their names are the
-    /// order flow's own (never a caller's), so writing them as properties is safe.
-    #[serde(flatten)]
-    order: OrderFields<'a>,
-    calls: Js<'a>,
-    trace_id: Option<&'a str>,
-}
-
-/// `(name, value)` pairs written as the fields of the object around them.
-struct OrderFields<'a>(&'a [(String, JsValue)]);
-
-impl Serialize for OrderFields<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(key, value)| (key, Js(value))))
-    }
 }
 
 /// A failed composition's `ComposeError`, with its compensations.
@@ -260,10 +240,22 @@ pub async fn compose_order(
     // the same operation again gets the order back by key rather than placing another.
     let summary = order::summary(&plan, &input, outcome)
         .map_err(|e| compose_error(&e, &calls, Vec::new(), trace_id, Resubmit::SameOperation))?;
-    let result = OrderResult {
-        order: OrderFields(&summary),
-        calls: Js(&calls),
-        trace_id,
-    };
-    Ok(records::to_js_object(&result))
+    Ok(order_result(summary, calls, trace_id))
+}
+
+/// `composeOrder()`'s result: the fields [`order::summary`] makes, in its order, then
+/// `calls` and `traceId` (`null` without a trace).
+///
+/// Built as the summary's own objects are (`Value::object`), not by serde: its maps
+/// would bring a writer of their own into the .wasm. The names are the order flow's own
+/// (never a caller's), and each is an own data property as serde would have set it.
+fn order_result(
+    mut fields: Vec<(String, JsValue)>,
+    calls: JsValue,
+    trace_id: Option<&str>,
+) -> JsValue {
+    let trace_id = trace_id.map_or(JsValue::NULL, JsValue::from_str);
+    fields.push(("calls".to_owned(), calls));
+    fields.push(("traceId".to_owned(), trace_id));
+    JsValue::object(fields)
 }

@@ -1,6 +1,7 @@
 //! What the composer hands to JavaScript, as derived types written by serde-wasm-bindgen:
 //! call records, compensation records, the fields of a `ComposeError`, and the results of
-//! `compose()`, `composeOrder()` and `validatePlan()`.
+//! `compose()` and `validatePlan()` (`composeOrder()`'s is built as the order's own
+//! objects are, `bindings::order_result`).
 //!
 //! States and codes are written from their Rust enums' names (`src/protocol.rs`), so no
 //! JavaScript lists them. Replies pass through as the very JS values `JSON.parse` made
@@ -28,14 +29,6 @@ const WRITER: serde_wasm_bindgen::Serializer =
 pub(crate) fn to_js(value: &impl Serialize) -> JsValue {
     // Only a map key that is not a string could fail, and none is written.
     value.serialize(&WRITER).unwrap_throw()
-}
-
-/// Writes `value` with its maps as plain objects: only for maps whose keys are fixed names
-/// of the crate's own (a flattened struct's fields), never a caller's, whose `__proto__`
-/// would be written through its setter.
-pub(crate) fn to_js_object(value: &impl Serialize) -> JsValue {
-    const OBJECT_WRITER: serde_wasm_bindgen::Serializer = WRITER.serialize_maps_as_objects(true);
-    value.serialize(&OBJECT_WRITER).unwrap_throw()
 }
 
 /// A JS value written as itself, without a copy.
