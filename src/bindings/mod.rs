@@ -76,18 +76,6 @@ struct PlanSummary<'a> {
     stages: Js<'a>,
 }
 
-/// `compose()`'s result.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ComposeResult<'a> {
-    data: Js<'a>,
-    calls: Js<'a>,
-    /// The names as the JS strings `data` and `calls` are keyed by, not decoded again.
-    stages: Js<'a>,
-    fell_back: Vec<Js<'a>>,
-    trace_id: Option<&'a str>,
-}
-
 /// A failed composition's `ComposeError`, with its compensations.
 fn outcome_error(
     error: &Error,
@@ -168,26 +156,27 @@ pub async fn compose(
         let calls = records_js(&names, &executed.outcome.records);
         return Err(outcome_error(error, &calls, &names, &executed));
     }
-    let fell_back = names
+    let fell_back: js_sys::Array = names
         .iter()
         .zip(&executed.outcome.records)
         .filter(|(_, record)| record.fell_back)
-        .map(|(name, _)| Js(name))
+        .map(|(name, _)| name)
         .collect();
     // The replies are handed over, not copied: one JS value per call.
     let replies = std::mem::take(&mut executed.outcome.replies);
     let replies = replies.into_iter().map(|r| r.unwrap_or(JsValue::UNDEFINED));
     let data = records::named_object(&names, replies.collect());
     let stages = records::stage_names(&names, plan.stages());
-    let result = ComposeResult {
-        data: Js(&data),
+    let trace_id = executed.trace_id.as_deref();
+    let result = object(vec![
+        ("data", data),
         // Its place among the keys: `defer_records` makes it the records when first read.
-        calls: Js(&JsValue::UNDEFINED),
-        stages: Js(&stages),
-        fell_back,
-        trace_id: executed.trace_id.as_deref(),
-    };
-    let result = to_js(&result);
+        ("calls", JsValue::UNDEFINED),
+        // The names as the JS strings `data` and `calls` are keyed by, not decoded again.
+        ("stages", stages),
+        ("fellBack", fell_back.into()),
+        ("traceId", trace_id.map_or(JsValue::NULL, JsValue::from_str)),
+    ]);
     records::defer_records(&result, &names, &executed.outcome.records);
     Ok(result)
 }
@@ -244,11 +233,8 @@ pub async fn compose_order(
 }
 
 /// `composeOrder()`'s result: the fields [`order::summary`] makes, in its order, then
-/// `calls` and `traceId` (`null` without a trace).
-///
-/// Built as the summary's own objects are (`Value::object`), not by serde: its maps
-/// would bring a writer of their own into the .wasm. The names are the order flow's own
-/// (never a caller's), and each is an own data property as serde would have set it.
+/// `calls` and `traceId` (`null` without a trace), built as [`object`] builds
+/// `compose()`'s.
 fn order_result(
     mut fields: Vec<(String, JsValue)>,
     calls: JsValue,
@@ -258,4 +244,14 @@ fn order_result(
     fields.push(("calls".to_owned(), calls));
     fields.push(("traceId".to_owned(), trace_id));
     JsValue::object(fields)
+}
+
+/// A result object: `fields` in their order, each an own data property holding its value
+/// (`undefined` too), as serde's writer would set them.
+///
+/// Built as the order's own objects are (`Value::object`), not by serde: a derived
+/// struct's writer is compiled into the .wasm for each result type. The names are the
+/// composer's own (never a caller's).
+fn object(fields: Vec<(&str, JsValue)>) -> JsValue {
+    JsValue::object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
