@@ -31,11 +31,10 @@ use crate::plan::value::Value;
 use crate::plan::DEFAULT_MAX_CALLS;
 use options::{read_options, Entry};
 use plan_cache::ReadPlan;
-use records::{compose_error, no_calls, records_js, to_js, unsent_error};
-use records::{CompensationRecordJs, Js};
+use records::CompensationRecordJs;
+use records::{compose_error, no_calls, records_js, unsent_error};
 use run::{check_json_input, execute, read_plan, read_plan_and_options};
 use run::{unsent_records, Executed};
-use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
 use wasm_bindgen::prelude::*;
@@ -68,14 +67,6 @@ extern "C" {
     pub type OrderOptionsJs;
 }
 
-/// `validatePlan()`'s result.
-#[derive(Serialize)]
-struct PlanSummary<'a> {
-    /// Written as `compose()`'s `stages` is (`records::stage_names`), so that one writer
-    /// serves both: serde's of `Vec<Vec<&str>>` cost .wasm of its own.
-    stages: Js<'a>,
-}
-
 /// A failed composition's `ComposeError`, with its compensations.
 fn outcome_error(
     error: &Error,
@@ -103,11 +94,10 @@ fn outcome_error(
 pub fn validate_plan(plan: PlanJs) -> Result<PlanSummaryJs, JsValue> {
     let plan =
         read_plan(&plan.into(), DEFAULT_MAX_CALLS).map_err(|e| unsent_error(&e, &no_calls()))?;
+    // Its stages written as `compose()`'s are (`records::stage_names`), so that one
+    // writer serves both.
     let stages = records::stage_names(&plan_cache::names_js(&plan), plan.stages());
-    let summary = PlanSummary {
-        stages: Js(&stages),
-    };
-    Ok(to_js(&summary).unchecked_into())
+    Ok(object(vec![("stages", stages)]).unchecked_into())
 }
 
 /// Runs a plan: independent calls concurrently, each dependent call as soon as its

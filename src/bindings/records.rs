@@ -1,7 +1,7 @@
 //! What the composer hands to JavaScript, as derived types written by serde-wasm-bindgen:
-//! call records, compensation records, the fields of a `ComposeError`, and the results of
-//! `compose()` and `validatePlan()` (`composeOrder()`'s is built as the order's own
-//! objects are, `bindings::order_result`).
+//! call records, compensation records and the fields of a `ComposeError`. (The results of
+//! `compose()`, `composeOrder()` and `validatePlan()` are built as the order's own objects
+//! are, by `bindings::object`.)
 //!
 //! States and codes are written from their Rust enums' names (`src/protocol.rs`), so no
 //! JavaScript lists them. Replies pass through as the very JS values `JSON.parse` made
