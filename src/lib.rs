@@ -183,6 +183,7 @@ pub use engine::transport::{
 };
 pub use error::{Error, ErrorKind};
 pub use order::{OrderHooks, OrderRequest};
+pub use plan::condition::{Comparison, Condition};
 pub use plan::json::Json;
 pub use plan::model::{Call, Method, Plan};
 pub use plan::template::{percent_encode, BodyTemplate, Placeholder, Template};

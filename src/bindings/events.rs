@@ -10,7 +10,6 @@
 use super::records::{to_js, Js};
 use crate::engine::events::{Event, EventKind, OnEvent};
 use crate::engine::record::{CallState, CompensationState};
-use crate::error::ErrorKind;
 use js_sys::Function;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -30,8 +29,9 @@ struct EventJs<'a> {
     status: Option<Option<u16>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<State>,
+    /// A retry's error code, or `not-needed` on the skip of a call that was not needed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<ErrorKind>,
+    reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     wait_ms: Option<f64>,
 }
@@ -67,7 +67,7 @@ impl<'a> EventJs<'a> {
             } => {
                 event.attempt = Some(attempt);
                 event.status = Some(status);
-                event.reason = Some(reason);
+                event.reason = Some(reason.as_str());
                 event.wait_ms = Some(wait_ms);
             }
             EventKind::End {
@@ -80,7 +80,12 @@ impl<'a> EventJs<'a> {
                 status,
                 state,
             } => event.settled(attempts, status, State::Call(state)),
-            EventKind::Skip => event.state = Some(State::Call(CallState::Skipped)),
+            EventKind::Skip { state } => {
+                event.state = Some(State::Call(state));
+                if state == CallState::NotNeeded {
+                    event.reason = Some(state.as_str());
+                }
+            }
             EventKind::Compensate {
                 attempts,
                 status,

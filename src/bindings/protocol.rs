@@ -89,6 +89,7 @@ mod tests {
                 "ok",
                 "failed",
                 "skipped",
+                "not-needed",
                 "cancelled",
                 "not-sent",
                 "unknown"
@@ -117,7 +118,12 @@ mod tests {
                 status: None,
                 state,
             },
-            K::Skip,
+            K::Skip {
+                state: CallState::Skipped,
+            },
+            K::Skip {
+                state: CallState::NotNeeded,
+            },
             K::Cancel {
                 attempts: 1,
                 status: None,
@@ -134,7 +140,7 @@ mod tests {
                 K::Start { .. }
                 | K::Retry { .. }
                 | K::End { .. }
-                | K::Skip
+                | K::Skip { .. }
                 | K::Cancel { .. }
                 | K::Compensate { .. } => {}
             }

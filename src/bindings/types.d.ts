@@ -18,7 +18,34 @@ export interface PlanCall {
   fallback?: unknown;
   /** The write that undoes this one when a later required call fails. May read this call's reply. */
   compensate?: Compensate;
+  /**
+   * Runs the call only when this holds, once the calls it reads have replied. When false
+   * it sends nothing and is "not-needed": its `fallback`, if any, feeds its dependents;
+   * without one, calls that read its reply are "not-needed" too. Never fails the composition.
+   */
+  when?: Condition;
 }
+
+/**
+ * A `when` condition. An operand is a JSON literal or a placeholder (a string that is one
+ * whole placeholder keeps its JSON type); a path a reply does not have reads as null.
+ * `lt`, `lte`, `gt`, `gte` compare numbers (big integers exactly); `equals` strings,
+ * numbers, booleans and null.
+ */
+export type Condition =
+  | { equals: [unknown, unknown] }
+  | { notEquals: [unknown, unknown] }
+  | { lt: [unknown, unknown] }
+  | { lte: [unknown, unknown] }
+  | { gt: [unknown, unknown] }
+  | { gte: [unknown, unknown] }
+  /** The value, then the list: `{"in": ["{customer.country}", ["DE", "FR"]]}`. */
+  | { in: [unknown, unknown[] | string] }
+  /** One placeholder: its path is present and not null. */
+  | { exists: string }
+  | { and: Condition[] }
+  | { or: Condition[] }
+  | { not: Condition };
 
 /** How to undo a completed write: a templated request (`method` is required). */
 export interface Compensate {
@@ -115,6 +142,8 @@ export type ComposeEvent =
   | { type: "end"; call: string; t: number; attempt: number; status: number | null; state: "ok" | "failed" | "unknown" }
   /** A call it needs failed: it was never sent. */
   | { type: "skip"; call: string; t: number; state: "skipped" }
+  /** Its `when` was false, or it reads a call that was not needed: it was never sent. */
+  | { type: "skip"; call: string; t: number; state: "not-needed"; reason: "not-needed" }
   /** The abort, the deadline or another call's failure stopped it, in flight, waiting to retry, or before it started. */
   | { type: "cancel"; call: string; t: number; attempt: number; status: number | null; state: "cancelled" | "not-sent" | "unknown" | "failed" }
   /** The compensation of `call`'s write ran (or could not): its outcome, after every call's terminal event. */

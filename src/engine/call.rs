@@ -51,11 +51,12 @@ where
         self.clock.now() - self.origin
     }
 
-    /// The next ready call (in `stage`, when given) that the schedule may start.
+    /// The next ready call (in `stage`, when given) that the schedule may start: a ready
+    /// call whose `when` is false is not needed, and never started.
     pub fn next_ready(&self, stage: Option<usize>) -> Option<usize> {
         let mut state = self.state.borrow_mut();
         state.flush(&|| self.now());
-        state.next_ready(stage)
+        state.next_ready(stage, self.input)
     }
 
     /// Call `i` as a task, stoppable through the composition.

@@ -12,6 +12,7 @@ use crate::engine::dedupe::Dedupe;
 use crate::engine::events::Progress;
 use crate::engine::outcome::Outcome;
 use crate::engine::record::{CallRecord, CallState};
+use crate::engine::scope::Scope;
 use crate::engine::settings::{Schedule, Settings};
 use crate::engine::timeouts::{Limit, TimeLimits};
 use crate::engine::transport::Request;
@@ -114,17 +115,37 @@ impl<'p, V: Value> Composition<'p, V> {
     }
 
     /// The next ready call in `stage` (any stage with `None`), in [`ready_key`]'s order;
-    /// none once the composition has failed.
-    pub fn next_ready(&mut self, stage: Option<usize>) -> Option<usize> {
-        if self.error.is_some() {
-            return None;
+    /// none once the composition has failed. A ready call whose `when` is false over
+    /// `input` and the replies is not needed, and never comes. Out of line: one copy for
+    /// every kind of composition (`Ctx` is generic over the transport, clock and hooks).
+    #[inline(never)]
+    pub fn next_ready(&mut self, stage: Option<usize>, input: &V) -> Option<usize> {
+        loop {
+            if self.error.is_some() {
+                return None;
+            }
+            let &Reverse((s, i)) = self.ready.peek()?;
+            if stage.is_some_and(|stage| stage != s) {
+                return None;
+            }
+            self.ready.pop();
+            if self.plan.calls()[i].when.is_none() || self.needed(i, input) {
+                return Some(i);
+            }
+            self.not_needed(i);
         }
-        let &Reverse((s, i)) = self.ready.peek()?;
-        if stage.is_some_and(|stage| stage != s) {
-            return None;
+    }
+
+    /// Whether call `i`'s `when` holds; a path a reply does not have reads as null
+    /// (`condition.rs`). Out of line: the schedules' futures inline `next_ready`.
+    #[inline(never)]
+    fn needed(&self, i: usize, input: &V) -> bool {
+        let call = &self.plan.calls()[i];
+        let scope = Scope::new(self.plan, input, &self.replies);
+        match &call.when {
+            Some(when) => when.holds(&mut |t| scope.body(&call.name, t).ok()),
+            None => true,
         }
-        self.ready.pop();
-        Some(i)
     }
 
     /// Call `i`'s task runs, stoppable with `handle`.
@@ -225,10 +246,43 @@ impl<'p, V: Value> Composition<'p, V> {
     /// Call `i`'s value is known: its dependents wait for one call fewer.
     fn release_dependents(&mut self, i: usize) {
         for &j in self.plan.dependents(i) {
-            self.waiting[j] -= 1;
-            if self.waiting[j] == 0 && self.records[j].state == CallState::NotSent {
-                self.ready
-                    .push(Reverse(ready_key(self.plan, self.by_stage, j)));
+            self.release(j);
+        }
+    }
+
+    /// Call `j` waits for one call fewer, and is ready when that was the last.
+    fn release(&mut self, j: usize) {
+        self.waiting[j] -= 1;
+        if self.waiting[j] == 0 && self.records[j].state == CallState::NotSent {
+            self.ready
+                .push(Reverse(ready_key(self.plan, self.by_stage, j)));
+        }
+    }
+
+    /// Call `i`, ready, was found not needed (its `when` was false): it sends nothing. Its
+    /// fallback, if any, stands in for its reply; without one, each call that reads its
+    /// reply is not needed either, while a call only ordered after it (`after`) goes on.
+    fn not_needed(&mut self, i: usize) {
+        let plan = self.plan;
+        let mut stack = vec![i];
+        while let Some(j) = stack.pop() {
+            self.records[j].state = CallState::NotNeeded;
+            self.settle(j);
+            if let Some(fallback) = &plan.calls()[j].fallback {
+                self.records[j].fell_back = true;
+                self.replies[j] = Some(V::from_json(fallback));
+                self.release_dependents(j);
+                continue;
+            }
+            for &k in plan.dependents(j) {
+                if !plan.reads(k, j) {
+                    self.release(k);
+                } else if self.records[k].state == CallState::NotSent
+                    && self.tasks[k].is_none()
+                    && !stack.contains(&k)
+                {
+                    stack.push(k);
+                }
             }
         }
     }
@@ -411,7 +465,7 @@ impl<'p, V: Value> Composition<'p, V> {
     }
 
     /// Whether every required call has succeeded (or was skipped after an optional call
-    /// failed), with no failure recorded: the result is then complete, whatever optional
+    /// failed, or was not needed), with no failure recorded: the result is then complete, whatever optional
     /// calls are still doing.
     fn required_done(&self) -> bool {
         self.error.is_none()
@@ -421,7 +475,11 @@ impl<'p, V: Value> Composition<'p, V> {
                 .iter()
                 .zip(&self.records)
                 .all(|(call, record)| {
-                    call.optional || matches!(record.state, CallState::Ok | CallState::Skipped)
+                    call.optional
+                        || matches!(
+                            record.state,
+                            CallState::Ok | CallState::Skipped | CallState::NotNeeded
+                        )
                 })
     }
 

@@ -40,8 +40,12 @@ pub enum EventKind {
         /// Its record's final state.
         state: CallState,
     },
-    /// A call it needs failed, so it was never sent (state `skipped`).
-    Skip,
+    /// It was never sent: a call it needs failed (state `skipped`), or it was not needed
+    /// (`not-needed`: its condition was false, or it reads a call that was not needed).
+    Skip {
+        /// `skipped` or `not-needed`.
+        state: CallState,
+    },
     /// The abort, the deadline or another call's failure stopped it: in flight
     /// (`cancelled` for a read, `unknown` for a write), waiting to retry (its last
     /// attempt's outcome stands), or before it started (`cancelled`, `not-sent`).
@@ -71,7 +75,7 @@ impl EventKind {
             EventKind::Start { .. } => "start",
             EventKind::Retry { .. } => "retry",
             EventKind::End { .. } => "end",
-            EventKind::Skip => "skip",
+            EventKind::Skip { .. } => "skip",
             EventKind::Cancel { .. } => "cancel",
             EventKind::Compensate { .. } => "compensate",
         }
@@ -81,7 +85,7 @@ impl EventKind {
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
-            EventKind::End { .. } | EventKind::Skip | EventKind::Cancel { .. }
+            EventKind::End { .. } | EventKind::Skip { .. } | EventKind::Cancel { .. }
         )
     }
 }
@@ -293,7 +297,7 @@ impl Progress {
         }
         let (attempts, status, state) = (record.attempts, record.status, record.state);
         let kind = match state {
-            CallState::Skipped => EventKind::Skip,
+            CallState::Skipped | CallState::NotNeeded => EventKind::Skip { state },
             CallState::Ok => EventKind::End {
                 attempts,
                 status,
@@ -374,7 +378,8 @@ mod tests {
                 status: s,
                 state,
             } => format!("end {} {} #{attempts}", state.as_str(), status(s)),
-            EventKind::Skip => "skip".to_owned(),
+            EventKind::Skip { state } if state == CallState::Skipped => "skip".to_owned(),
+            EventKind::Skip { state } => format!("skip {}", state.as_str()),
             EventKind::Cancel {
                 attempts,
                 status: s,

@@ -14,6 +14,9 @@ named_enum! {
         Failed = "failed",
         /// A call it depends on failed, so it was never sent.
         Skipped = "skipped",
+        /// Its `when` was false, or it reads a call that was not needed: it was never
+        /// sent, and never fails the composition.
+        NotNeeded = "not-needed",
         /// The composition was aborted before this call started, or while this read ran
         /// (the request was aborted).
         Cancelled = "cancelled",

@@ -4,8 +4,8 @@
 use crate::engine::transport::Request;
 use crate::error::{Error, ErrorKind};
 use crate::plan::template::{
-    check_filled_url, header_value_problem, path_value_problem, percent_encode, Placeholder,
-    MAX_URL_VALUE_BYTES,
+    check_filled_url, header_value_problem, path_value_problem, percent_encode, BodyTemplate,
+    Placeholder, MAX_URL_VALUE_BYTES,
 };
 use crate::plan::value::Value;
 use crate::plan::{call_placeholders, Call, Plan, INPUT};
@@ -235,9 +235,7 @@ impl<'a, V: Value> Scope<'a, V> {
         }
         let body = match (body, &call.body) {
             (Some(b), _) => Some(b),
-            (None, Some(t)) => Some(t.render(&mut |h| self.resolve(name, h), &mut |h, v| {
-                self.text(name, h, v, "a string")
-            })?),
+            (None, Some(t)) => Some(self.body(name, t)?),
             (None, None) => None,
         };
         Ok(Request {
@@ -245,6 +243,15 @@ impl<'a, V: Value> Scope<'a, V> {
             url,
             headers,
             body,
+        })
+    }
+
+    /// `template` filled in for `call`: a request's body, or an operand of its `when`
+    /// (one function for both, so the .wasm holds one copy of the filling).
+    #[inline(never)]
+    pub fn body(&self, call: &str, template: &BodyTemplate) -> Result<V, Error> {
+        template.render(&mut |h| self.resolve(call, h), &mut |h, v| {
+            self.text(call, h, v, "a string")
         })
     }
 

@@ -39,8 +39,8 @@ pub enum Condition {
     Compare(Comparison, BodyTemplate, BodyTemplate),
     /// The first operand is one of the items of the second, a list.
     In(BodyTemplate, BodyTemplate),
-    /// The placeholder's path is present and not null.
-    Exists(Placeholder),
+    /// The path of the placeholder (a [`BodyTemplate::Value`]) is present and not null.
+    Exists(BodyTemplate),
     /// Every condition holds (and none is evaluated after the first that does not).
     And(Vec<Condition>),
     /// At least one condition holds (none is evaluated after the first that does).
@@ -52,11 +52,17 @@ pub enum Condition {
 /// The two-operand comparisons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Comparison {
+    /// `equals`: the same string, number, boolean or null.
     Equals,
+    /// `notEquals`: not [`Comparison::Equals`].
     NotEquals,
+    /// `lt`: a number below another.
     Lt,
+    /// `lte`: a number at most another.
     Lte,
+    /// `gt`: a number above another.
     Gt,
+    /// `gte`: a number at least another.
     Gte,
 }
 
@@ -94,11 +100,14 @@ impl Comparison {
 pub enum Scalar {
     /// `null`, or a path the value does not have.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A number that a double holds.
     Number(f64),
     /// An integer too large for a double (a `BigInt` in the browser), as its exact
     /// decimal digits, `-` first when negative.
     Integer(String),
+    /// A string.
     String(String),
     /// An array or an object.
     Compound,
@@ -168,28 +177,31 @@ fn compare_integers(x: &str, y: &str) -> Ordering {
     }
 }
 
-/// An integer against a double, exactly: the double's integer part written out in full
-/// (every finite double has an exact decimal form), its fraction breaking a tie.
+/// An integer against a double. Exact where the double is within `i64` (an integer
+/// there is written out and compared digit by digit); beyond, by the integer's value as a
+/// double, where doubles are at least 2048 apart and a plan's literal is already rounded.
 fn compare_integer_to_float(x: &str, y: f64) -> Option<Ordering> {
-    if y.is_nan() {
-        return None;
-    }
-    if y.is_infinite() {
-        return Some(if y > 0.0 {
+    if y.abs() < 9.0e18 {
+        let whole = y.trunc();
+        let by_whole = compare_integers(x, &(whole as i64).to_string());
+        return Some(by_whole.then(if y > whole {
             Ordering::Less
-        } else {
+        } else if y < whole {
             Ordering::Greater
-        });
+        } else {
+            Ordering::Equal
+        }));
     }
-    let whole = y.trunc();
-    let by_whole = compare_integers(x, &format!("{whole:.0}"));
-    Some(by_whole.then(if y > whole {
-        Ordering::Less
-    } else if y < whole {
-        Ordering::Greater
+    let digits = x.strip_prefix('-').unwrap_or(x);
+    let magnitude = digits
+        .bytes()
+        .fold(0.0, |n: f64, d| n * 10.0 + f64::from(d - b'0'));
+    let value = if x.starts_with('-') {
+        -magnitude
     } else {
-        Ordering::Equal
-    }))
+        magnitude
+    };
+    value.partial_cmp(&y)
 }
 
 /// Whether two scalars are equal: the same string, boolean or null, or the same number
@@ -231,53 +243,43 @@ impl Condition {
                 operand(a);
                 operand(b);
             }
-            Condition::Exists(h) => out.push(h),
+            Condition::Exists(h) => operand(h),
             Condition::And(all) | Condition::Or(all) => all.iter().for_each(|c| c.collect(out)),
             Condition::Not(c) => c.collect(out),
         }
     }
 
-    /// Whether the condition holds, with `read` giving each placeholder's value (`None`
-    /// for a path the reply does not have).
-    pub fn holds<V: Value>(&self, read: &mut dyn FnMut(&Placeholder) -> Option<V>) -> bool {
+    /// Whether the condition holds, with `value` giving each operand's value: `None`
+    /// where a placeholder's path is missing, or where text cannot be made of a value
+    /// interpolated among text. Operands are filled in as request bodies are (the engine
+    /// hands them to the same code).
+    pub fn holds<V: Value>(&self, value: &mut dyn FnMut(&BodyTemplate) -> Option<V>) -> bool {
         match self {
             Condition::Compare(how, a, b) => {
-                let (a, b) = (operand(a, read), operand(b, read));
+                let (a, b) = (value(a), value(b));
                 let (a, b) = (Scalar::of(a.as_ref()), Scalar::of(b.as_ref()));
+                let order = compare_numbers(&a, &b);
                 match how {
                     Comparison::Equals => equal(&a, &b),
                     Comparison::NotEquals => !equal(&a, &b),
-                    Comparison::Lt => compare_numbers(&a, &b) == Some(Ordering::Less),
-                    Comparison::Lte => compare_numbers(&a, &b).is_some_and(Ordering::is_le),
-                    Comparison::Gt => compare_numbers(&a, &b) == Some(Ordering::Greater),
-                    Comparison::Gte => compare_numbers(&a, &b).is_some_and(Ordering::is_ge),
+                    Comparison::Lt => order == Some(Ordering::Less),
+                    Comparison::Lte => order.is_some_and(Ordering::is_le),
+                    Comparison::Gt => order == Some(Ordering::Greater),
+                    Comparison::Gte => order.is_some_and(Ordering::is_ge),
                 }
             }
-            Condition::In(value, list) => {
-                let value = Scalar::of(operand(value, read).as_ref());
-                operand(list, read).is_some_and(|list| {
-                    items(&list).any(|item| equal(&value, &Scalar::of(Some(&item))))
+            Condition::In(item, list) => {
+                let item = Scalar::of(value(item).as_ref());
+                value(list).is_some_and(|list| {
+                    items(&list).any(|each| equal(&item, &Scalar::of(Some(&each))))
                 })
             }
-            Condition::Exists(h) => Scalar::of(read(h).as_ref()) != Scalar::Null,
-            Condition::And(all) => all.iter().all(|c| c.holds(read)),
-            Condition::Or(any) => any.iter().any(|c| c.holds(read)),
-            Condition::Not(c) => !c.holds(read),
+            Condition::Exists(h) => Scalar::of(value(h).as_ref()) != Scalar::Null,
+            Condition::And(all) => all.iter().all(|c| c.holds(value)),
+            Condition::Or(any) => any.iter().any(|c| c.holds(value)),
+            Condition::Not(c) => !c.holds(value),
         }
     }
-}
-
-/// An operand's value: `None` where a placeholder's path is missing, or where text
-/// cannot be made of a value interpolated among text.
-fn operand<V: Value>(
-    template: &BodyTemplate,
-    read: &mut dyn FnMut(&Placeholder) -> Option<V>,
-) -> Option<V> {
-    template
-        .render(&mut |h: &Placeholder| read(h).ok_or(()), &mut |_, v: &V| {
-            v.text().map_err(|_| ())
-        })
-        .ok()
 }
 
 /// The items of an array value (none of anything else, though an object may have a
@@ -322,7 +324,7 @@ fn read(
     match name.as_str() {
         "in" => read_in(&here, arg, known),
         "exists" => match read_operand(&here, arg, known)? {
-            BodyTemplate::Value(h) => Ok(Condition::Exists(h)),
+            exists @ BodyTemplate::Value(_) => Ok(Condition::Exists(exists)),
             _ => Err(invalid(format!(
                 "{here} takes one placeholder, like {{\"exists\": \"{{customer.loyaltyId}}\"}}"
             ))),
@@ -480,16 +482,26 @@ mod tests {
         e.message().to_owned()
     }
 
-    /// Evaluates `c` over `{"customer": ..., "cart": ...}` given as one JSON object.
-    fn holds(c: &str, data: &str) -> bool {
+    /// Evaluates `c` over `{"customer": ..., "cart": ...}` given as one JSON object,
+    /// `read` seeing each placeholder looked up.
+    fn holds_reading(c: &str, data: &str, read: &mut dyn FnMut(&Placeholder)) -> bool {
         let data = j(data);
-        cond(c).holds::<Json>(&mut |h| {
-            let mut v = data.field(&h.root)?;
-            for segment in &h.path {
-                v = v.field(segment)?;
-            }
-            Some(v)
+        cond(c).holds::<Json>(&mut |t| {
+            let mut lookup = |h: &Placeholder| {
+                read(h);
+                let mut v = data.field(&h.root).ok_or(())?;
+                for segment in &h.path {
+                    v = v.field(segment).ok_or(())?;
+                }
+                Ok(v)
+            };
+            t.render(&mut lookup, &mut |_, v: &Json| v.text().map_err(|_| ()))
+                .ok()
         })
+    }
+
+    fn holds(c: &str, data: &str) -> bool {
+        holds_reading(c, data, &mut |_| {})
     }
 
     const GOLD: &str = r#"{"customer": {"tier": "gold", "id": 7, "loyaltyId": null, "country": "DE"},
@@ -574,12 +586,9 @@ mod tests {
 
     #[test]
     fn and_stops_at_the_first_false() {
-        let c = cond(r#"{"and": [{"exists": "{customer.x}"}, {"exists": "{cart.y}"}]}"#);
+        let c = r#"{"and": [{"exists": "{customer.x}"}, {"exists": "{cart.y}"}]}"#;
         let mut read = Vec::new();
-        assert!(!c.holds::<Json>(&mut |h| {
-            read.push(h.root.clone());
-            None
-        }));
+        assert!(!holds_reading(c, GOLD, &mut |h| read.push(h.root.clone())));
         assert_eq!(read, ["customer"]);
     }
 
@@ -639,6 +648,28 @@ mod tests {
             None
         );
         assert!(!equal(&Scalar::Compound, &Scalar::Compound));
+    }
+
+    #[test]
+    fn beyond_i64_integers_compare_by_value() {
+        let big = |s: &str| Scalar::Integer(s.into());
+        let n = Scalar::Number;
+        assert_eq!(
+            compare_numbers(&big("18446744073709551617000"), &n(1.0e19)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            compare_numbers(&big("-18446744073709551617000"), &n(1.0e19)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            compare_numbers(&big("100000000000000000000"), &n(1.0e20)),
+            Some(Ordering::Equal)
+        );
+        assert_eq!(
+            compare_numbers(&big("1"), &n(-1.0e300)),
+            Some(Ordering::Greater)
+        );
     }
 
     #[test]

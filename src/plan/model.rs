@@ -6,6 +6,7 @@
 //! to do about it.
 
 use crate::error::{Error, ErrorKind};
+use crate::plan::condition::Condition;
 use crate::plan::json::Json;
 use crate::plan::template::{
     has_dot_segment, header_value_problem, origin_of, BodyTemplate, Part, Placeholder, Template,
@@ -129,6 +130,8 @@ pub struct Call {
     pub compensate: Option<Box<Call>>,
     /// This call's own time limit, overriding the composition's default.
     pub timeout_ms: Option<f64>,
+    /// The condition it runs under: when false, it sends nothing and is `not-needed`.
+    pub when: Option<Condition>,
 }
 
 /// A validated plan: calls in plan order, their dependencies, and their stages.
@@ -152,6 +155,7 @@ const CALL_FIELDS: &[&str] = &[
     "optional",
     "fallback",
     "compensate",
+    "when",
 ];
 
 /// What a compensation may say: a request, without dependencies or compensation of its own.
@@ -264,7 +268,7 @@ impl Plan {
         // A reply a placeholder reads must be JSON: an empty one is then an error.
         let mut read = vec![false; calls.len()];
         for call in &calls {
-            for (h, _) in call_placeholders(call) {
+            for h in reads_of(call) {
                 if let Some(&d) = index.get(&h.root) {
                     read[d] = true;
                 }
@@ -293,6 +297,13 @@ impl Plan {
     /// The calls that wait for call `i`.
     pub fn dependents(&self, i: usize) -> &[usize] {
         &self.dependents[i]
+    }
+
+    /// Whether call `k` reads call `j`'s reply (in its request or its condition), rather
+    /// than only being ordered after it.
+    pub fn reads(&self, k: usize, j: usize) -> bool {
+        let name = &self.calls[j].name;
+        reads_of(&self.calls[k]).iter().any(|h| &h.root == name)
     }
 
     /// Whether another read of the plan could make the same request as call `i`: when
@@ -362,6 +373,19 @@ impl Plan {
     }
 }
 
+/// Every placeholder through which a call reads another's reply or the input: those of
+/// its request, and those of its condition.
+pub(crate) fn reads_of(call: &Call) -> Vec<&Placeholder> {
+    let mut reads: Vec<&Placeholder> = call_placeholders(call)
+        .into_iter()
+        .map(|(h, _)| h)
+        .collect();
+    if let Some(when) = &call.when {
+        reads.extend(when.placeholders());
+    }
+    reads
+}
+
 /// Every placeholder of a call (URL, headers, body), each with whether its value
 /// becomes text (and so must be a string, number or boolean).
 pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
@@ -398,6 +422,13 @@ fn read_request(
     let body = read_body(at, spec, method)?;
     let timeout_ms = read_timeout(at, spec)?;
     let (optional, fallback) = read_optional(at, spec)?;
+    let when = match spec.get("when") {
+        None => None,
+        Some(json) => {
+            let known = |root: &str| root == INPUT || index.contains_key(root);
+            Some(Condition::read(&format!("{at}.when"), json, &known)?)
+        }
+    };
     let compensate = match spec.get("compensate") {
         None => None,
         Some(spec) => Some(Box::new(read_compensation(at, name, spec, index)?)),
@@ -422,6 +453,7 @@ fn read_request(
         fallback,
         compensate,
         timeout_ms,
+        when,
     };
     call.deps = read_deps(at, spec, &call, index)?;
     Ok(call)
@@ -613,6 +645,12 @@ fn read_deps(
             )));
         };
         depend_on(d);
+    }
+    // Checked by the condition's reader, with the exact place of each.
+    for h in call.when.iter().flat_map(Condition::placeholders) {
+        if let Some(&d) = index.get(&h.root) {
+            depend_on(d);
+        }
     }
     let items = match spec.get("after") {
         None => return Ok(deps),

@@ -800,7 +800,7 @@ fn states(case: &Case, o: &Observed) -> Result<(), TestCaseError> {
             c
         );
         match record.state {
-            CallState::Skipped | CallState::NotSent => {
+            CallState::Skipped | CallState::NotSent | CallState::NotNeeded => {
                 prop_assert_eq!(record.end_ms, None, "c{} never started", c);
                 if record.state == CallState::NotSent {
                     prop_assert!(error.is_some(), "c{} not sent, yet nothing failed", c);
