@@ -223,3 +223,24 @@ export function keepPlan(copy, keep) {
   copies.unshift(copy);
   if (copies.length > keep) copies.length = keep;
 }
+
+// A `when` condition's comparisons (src/plan/condition.rs), for replies as JSON.parse made
+// them: JavaScript compares a BigInt with a Number by their exact values, which Rust would
+// need a big-integer comparison of its own for.
+
+/** `equals`: the same string, number (a BigInt too, exactly), boolean, or both null. */
+export function sameValue(a, b) {
+  const numbers = (typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint');
+  // `==` between a BigInt and a Number compares their values; NaN equals nothing.
+  if (numbers) return a == b;
+  if (a === null || a === undefined) return b === null || b === undefined;
+  if (typeof a === 'object' || typeof a === 'function') return false;
+  return a === b;
+}
+
+/** `lt` and the like: -1, 0 or 1 for two numbers (BigInts too, exactly), 2 otherwise. */
+export function compareValues(a, b) {
+  const number = (v) => typeof v === 'number' || typeof v === 'bigint';
+  if (!number(a) || !number(b)) return 2;
+  return a < b ? -1 : a > b ? 1 : a == b ? 0 : 2;
+}

@@ -128,6 +128,7 @@ pub(crate) fn event_sink(callback: &Function, names: &[JsValue]) -> OnEvent {
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn event(kind: EventKind) -> JsValue {
@@ -168,9 +169,18 @@ mod tests {
         );
         assert!(get(&retry, "status").is_null());
         assert_eq!(get(&retry, "reason").as_string().unwrap(), "NETWORK");
+        let skip = event(EventKind::Skip {
+            state: CallState::Skipped,
+        });
+        assert_eq!(keys(&skip), ["type", "call", "t", "state"]);
+        let not_needed = event(EventKind::Skip {
+            state: CallState::NotNeeded,
+        });
+        assert_eq!(keys(&not_needed), ["type", "call", "t", "state", "reason"]);
+        assert_eq!(get(&not_needed, "state").as_string().unwrap(), "not-needed");
         assert_eq!(
-            keys(&event(EventKind::Skip)),
-            ["type", "call", "t", "state"]
+            get(&not_needed, "reason").as_string().unwrap(),
+            "not-needed"
         );
         for &state in CallState::ALL {
             let end = event(EventKind::End {

@@ -378,7 +378,9 @@ mod tests {
                 status: s,
                 state,
             } => format!("end {} {} #{attempts}", state.as_str(), status(s)),
-            EventKind::Skip { state } if state == CallState::Skipped => "skip".to_owned(),
+            EventKind::Skip {
+                state: CallState::Skipped,
+            } => "skip".to_owned(),
             EventKind::Skip { state } => format!("skip {}", state.as_str()),
             EventKind::Cancel {
                 attempts,

@@ -95,125 +95,6 @@ impl Comparison {
     }
 }
 
-/// What a condition reads of a value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Scalar {
-    /// `null`, or a path the value does not have.
-    Null,
-    /// `true` or `false`.
-    Bool(bool),
-    /// A number that a double holds.
-    Number(f64),
-    /// An integer too large for a double (a `BigInt` in the browser), as its exact
-    /// decimal digits, `-` first when negative.
-    Integer(String),
-    /// A string.
-    String(String),
-    /// An array or an object.
-    Compound,
-}
-
-impl Scalar {
-    /// Reads `value` through [`Value`]'s own methods, so that every reply type (and a
-    /// Rust caller's own) can be read without more of the trait: a big integer's text is
-    /// its digits, and only `null` and `undefined` have no text but a type name of theirs.
-    pub fn of<V: Value>(value: Option<&V>) -> Scalar {
-        let Some(value) = value else {
-            return Scalar::Null;
-        };
-        if let Some(s) = value.as_string() {
-            return Scalar::String(s);
-        }
-        if let Some(n) = value.as_f64() {
-            return Scalar::Number(n);
-        }
-        match value.text() {
-            Ok(text) if text == "true" => Scalar::Bool(true),
-            Ok(text) if text == "false" => Scalar::Bool(false),
-            Ok(text) if is_integer(&text) => Scalar::Integer(text),
-            Err("null" | "undefined") => Scalar::Null,
-            _ => Scalar::Compound,
-        }
-    }
-
-    fn is_number(&self) -> bool {
-        matches!(self, Scalar::Number(_) | Scalar::Integer(_))
-    }
-}
-
-/// `-?[0-9]+`.
-fn is_integer(text: &str) -> bool {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The order of two numbers, exact for big integers; `None` when either is not a number
-/// (or is NaN).
-pub fn compare_numbers(a: &Scalar, b: &Scalar) -> Option<Ordering> {
-    match (a, b) {
-        (Scalar::Number(x), Scalar::Number(y)) => x.partial_cmp(y),
-        (Scalar::Integer(x), Scalar::Integer(y)) => Some(compare_integers(x, y)),
-        (Scalar::Integer(x), Scalar::Number(y)) => compare_integer_to_float(x, *y),
-        (Scalar::Number(x), Scalar::Integer(y)) => {
-            compare_integer_to_float(y, *x).map(Ordering::reverse)
-        }
-        _ => None,
-    }
-}
-
-/// Two integers' decimal digits compared by sign, then length, then digit by digit.
-fn compare_integers(x: &str, y: &str) -> Ordering {
-    let magnitude = |s: &str| {
-        let digits = s.strip_prefix('-').unwrap_or(s).trim_start_matches('0');
-        (s.starts_with('-') && !digits.is_empty(), digits.to_owned())
-    };
-    let ((x_negative, x), (y_negative, y)) = (magnitude(x), magnitude(y));
-    let by_magnitude = x.len().cmp(&y.len()).then_with(|| x.cmp(&y));
-    match (x_negative, y_negative) {
-        (false, false) => by_magnitude,
-        (true, true) => by_magnitude.reverse(),
-        (true, false) => Ordering::Less,
-        (false, true) => Ordering::Greater,
-    }
-}
-
-/// An integer against a double. Exact where the double is within `i64` (an integer
-/// there is written out and compared digit by digit); beyond, by the integer's value as a
-/// double, where doubles are at least 2048 apart and a plan's literal is already rounded.
-fn compare_integer_to_float(x: &str, y: f64) -> Option<Ordering> {
-    if y.abs() < 9.0e18 {
-        let whole = y.trunc();
-        let by_whole = compare_integers(x, &(whole as i64).to_string());
-        return Some(by_whole.then(if y > whole {
-            Ordering::Less
-        } else if y < whole {
-            Ordering::Greater
-        } else {
-            Ordering::Equal
-        }));
-    }
-    let digits = x.strip_prefix('-').unwrap_or(x);
-    let magnitude = digits
-        .bytes()
-        .fold(0.0, |n: f64, d| n * 10.0 + f64::from(d - b'0'));
-    let value = if x.starts_with('-') {
-        -magnitude
-    } else {
-        magnitude
-    };
-    value.partial_cmp(&y)
-}
-
-/// Whether two scalars are equal: the same string, boolean or null, or the same number
-/// (a big integer and a double too). Arrays and objects equal nothing.
-pub fn equal(a: &Scalar, b: &Scalar) -> bool {
-    match (a, b) {
-        (Scalar::Compound, _) | (_, Scalar::Compound) => false,
-        _ if a.is_number() && b.is_number() => compare_numbers(a, b) == Some(Ordering::Equal),
-        _ => a == b,
-    }
-}
-
 #[inline(never)]
 fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidPlan, message)
@@ -250,31 +131,31 @@ impl Condition {
     }
 
     /// Whether the condition holds, with `value` giving each operand's value: `None`
-    /// where a placeholder's path is missing, or where text cannot be made of a value
-    /// interpolated among text. Operands are filled in as request bodies are (the engine
-    /// hands them to the same code).
+    /// where a placeholder's path is missing (read as null), or where text cannot be made
+    /// of a value interpolated among text. Operands are filled in as request bodies are
+    /// (the engine hands them to the same code); values compare through [`Value::same`]
+    /// and [`Value::compare`], exact for the browser's big integers.
     pub fn holds<V: Value>(&self, value: &mut dyn FnMut(&BodyTemplate) -> Option<V>) -> bool {
+        let null = || V::from_json(&Json::Null);
         match self {
             Condition::Compare(how, a, b) => {
-                let (a, b) = (value(a), value(b));
-                let (a, b) = (Scalar::of(a.as_ref()), Scalar::of(b.as_ref()));
-                let order = compare_numbers(&a, &b);
+                let a = value(a).unwrap_or_else(null);
+                let b = value(b).unwrap_or_else(null);
+                let order = || a.compare(&b);
                 match how {
-                    Comparison::Equals => equal(&a, &b),
-                    Comparison::NotEquals => !equal(&a, &b),
-                    Comparison::Lt => order == Some(Ordering::Less),
-                    Comparison::Lte => order.is_some_and(Ordering::is_le),
-                    Comparison::Gt => order == Some(Ordering::Greater),
-                    Comparison::Gte => order.is_some_and(Ordering::is_ge),
+                    Comparison::Equals => a.same(&b),
+                    Comparison::NotEquals => !a.same(&b),
+                    Comparison::Lt => order() == Some(Ordering::Less),
+                    Comparison::Lte => order().is_some_and(Ordering::is_le),
+                    Comparison::Gt => order() == Some(Ordering::Greater),
+                    Comparison::Gte => order().is_some_and(Ordering::is_ge),
                 }
             }
             Condition::In(item, list) => {
-                let item = Scalar::of(value(item).as_ref());
-                value(list).is_some_and(|list| {
-                    items(&list).any(|each| equal(&item, &Scalar::of(Some(&each))))
-                })
+                let item = value(item).unwrap_or_else(null);
+                value(list).is_some_and(|list| items(&list).any(|each| item.same(&each)))
             }
-            Condition::Exists(h) => Scalar::of(value(h).as_ref()) != Scalar::Null,
+            Condition::Exists(h) => value(h).is_some_and(|v| !v.same(&null())),
             Condition::And(all) => all.iter().all(|c| c.holds(value)),
             Condition::Or(any) => any.iter().any(|c| c.holds(value)),
             Condition::Not(c) => !c.holds(value),
@@ -599,77 +480,6 @@ mod tests {
         );
         let roots: Vec<&str> = c.placeholders().iter().map(|h| h.root.as_str()).collect();
         assert_eq!(roots, ["customer", "cart", "input"]);
-    }
-
-    #[test]
-    fn big_integers_compare_exactly() {
-        let big = |s: &str| Scalar::Integer(s.into());
-        let n = Scalar::Number;
-        assert_eq!(
-            compare_numbers(&big("9007199254740993"), &big("9007199254740992")),
-            Some(Ordering::Greater)
-        );
-        assert_eq!(
-            compare_numbers(&big("-9007199254740993"), &big("9007199254740992")),
-            Some(Ordering::Less)
-        );
-        assert_eq!(
-            compare_numbers(&big("-9007199254740993"), &big("-9007199254740992")),
-            Some(Ordering::Less)
-        );
-        assert_eq!(
-            compare_numbers(&big("12345678901234567890"), &big("9999999999999999999")),
-            Some(Ordering::Greater)
-        );
-        // 2^53 + 1 is no double: 2^53 is the nearest, and they differ.
-        assert_eq!(
-            compare_numbers(&big("9007199254740993"), &n(9007199254740992.0)),
-            Some(Ordering::Greater)
-        );
-        assert_eq!(
-            compare_numbers(&n(9007199254740992.0), &big("9007199254740993")),
-            Some(Ordering::Less)
-        );
-        assert!(equal(&big("9007199254740992"), &n(9007199254740992.0)));
-        assert!(!equal(&big("9007199254740993"), &n(9007199254740992.0)));
-        assert_eq!(compare_numbers(&big("-0"), &n(0.0)), Some(Ordering::Equal));
-        assert_eq!(compare_numbers(&big("5"), &n(5.5)), Some(Ordering::Less));
-        assert_eq!(
-            compare_numbers(&big("-5"), &n(-5.5)),
-            Some(Ordering::Greater)
-        );
-        assert_eq!(
-            compare_numbers(&big("1"), &n(f64::INFINITY)),
-            Some(Ordering::Less)
-        );
-        assert_eq!(compare_numbers(&big("1"), &n(f64::NAN)), None);
-        assert_eq!(
-            compare_numbers(&big("1"), &Scalar::String("1".into())),
-            None
-        );
-        assert!(!equal(&Scalar::Compound, &Scalar::Compound));
-    }
-
-    #[test]
-    fn beyond_i64_integers_compare_by_value() {
-        let big = |s: &str| Scalar::Integer(s.into());
-        let n = Scalar::Number;
-        assert_eq!(
-            compare_numbers(&big("18446744073709551617000"), &n(1.0e19)),
-            Some(Ordering::Greater)
-        );
-        assert_eq!(
-            compare_numbers(&big("-18446744073709551617000"), &n(1.0e19)),
-            Some(Ordering::Less)
-        );
-        assert_eq!(
-            compare_numbers(&big("100000000000000000000"), &n(1.0e20)),
-            Some(Ordering::Equal)
-        );
-        assert_eq!(
-            compare_numbers(&big("1"), &n(-1.0e300)),
-            Some(Ordering::Greater)
-        );
     }
 
     #[test]

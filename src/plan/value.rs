@@ -47,6 +47,32 @@ pub trait Value: Clone + 'static {
         false
     }
 
+    /// Whether this equals `other` as a condition's `equals` sees it (`condition.rs`):
+    /// the same string, the same number, both `true` or both `false`, or both null. An
+    /// array or an object equals nothing. The default reads numbers as doubles; a value
+    /// type with exact big integers (the browser's `BigInt`) compares them exactly.
+    fn same(&self, other: &Self) -> bool {
+        if let (Some(a), Some(b)) = (self.as_f64(), other.as_f64()) {
+            return a == b;
+        }
+        match (self.as_string(), other.as_string()) {
+            (Some(a), Some(b)) => return a == b,
+            (None, None) => {}
+            _ => return false,
+        }
+        match (self.text(), other.text()) {
+            (Ok(a), Ok(b)) => a == b,
+            (Err(a), Err(b)) => is_null(a) && is_null(b),
+            _ => false,
+        }
+    }
+
+    /// How this number compares with `other`: `None` unless both are numbers (or when
+    /// either is NaN). The default reads them as doubles; see [`Value::same`].
+    fn compare(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.as_f64()?.partial_cmp(&other.as_f64()?)
+    }
+
     /// Calls `visit` with every string in the value (object keys aside), depth first,
     /// until it returns `false`. Error messages use it to leave a request body's values
     /// out of what they quote. The default visits nothing: a value type without it gets
@@ -54,6 +80,11 @@ pub trait Value: Clone + 'static {
     fn each_string(&self, visit: &mut dyn FnMut(&str) -> bool) {
         let _ = visit;
     }
+}
+
+/// Whether a type name of [`Value::text`]'s error is one of null's.
+fn is_null(type_name: &str) -> bool {
+    type_name == "null" || type_name == "undefined"
 }
 
 /// How deep [`Value::each_string`] looks into nested data.

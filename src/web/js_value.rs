@@ -28,6 +28,12 @@ extern "C" {
     /// Sets `obj[key] = value` as an own data property, even for `__proto__`.
     #[wasm_bindgen(js_name = setOwn)]
     fn set_own(object: &Object, key: &JsValue, value: &JsValue);
+    /// A condition's `equals`, a `BigInt` against a number exactly.
+    #[wasm_bindgen(js_name = sameValue)]
+    fn same_value(a: &JsValue, b: &JsValue) -> bool;
+    /// A condition's order of two numbers: -1, 0 or 1, 2 when they have none.
+    #[wasm_bindgen(js_name = compareValues)]
+    fn compare_values(a: &JsValue, b: &JsValue) -> i32;
 }
 
 fn type_name(v: &JsValue) -> &'static str {
@@ -88,6 +94,19 @@ impl Value for JsValue {
 
     fn as_f64(&self) -> Option<f64> {
         JsValue::as_f64(self)
+    }
+
+    fn same(&self, other: &Self) -> bool {
+        same_value(self, other)
+    }
+
+    fn compare(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        match compare_values(self, other) {
+            -1 => Some(std::cmp::Ordering::Less),
+            0 => Some(std::cmp::Ordering::Equal),
+            1 => Some(std::cmp::Ordering::Greater),
+            _ => None,
+        }
     }
 
     fn as_string(&self) -> Option<String> {
