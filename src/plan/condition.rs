@@ -26,6 +26,9 @@ use crate::plan::template::{BodyTemplate, Placeholder};
 use crate::plan::value::Value;
 use std::cmp::Ordering;
 
+/// Reads the operand at its place (`calls.points.when.equals[0]`) into a template.
+pub type Operand<'a> = &'a dyn Fn(&str, &Json) -> Result<BodyTemplate, Error>;
+
 /// How deep `and`, `or` and `not` may nest: as deep as a body may.
 pub const MAX_CONDITION_DEPTH: usize = 32;
 
@@ -101,12 +104,12 @@ fn invalid(message: String) -> Error {
 }
 
 impl Condition {
-    /// Reads the condition at `at` (`calls.points.when`). `known` says whether a
-    /// placeholder's root names something the call may read (`input` or a call of the
-    /// plan). Fails with `INVALID_PLAN` naming the exact place: `calls.points.when.and[1]
-    /// .equals[0]`.
-    pub fn read(at: &str, json: &Json, known: &dyn Fn(&str) -> bool) -> Result<Condition, Error> {
-        read(at, json, known, 0)
+    /// Reads the condition at `at` (`calls.points.when`), its operands with `operand`:
+    /// the plan reader's own, which reads them as it reads a request body, and checks that
+    /// each placeholder names something the call may read. Fails with `INVALID_PLAN`
+    /// naming the exact place: `calls.points.when.and[1].equals[0]`.
+    pub fn read(at: &str, json: &Json, operand: Operand) -> Result<Condition, Error> {
+        read(at, json, operand, 0)
     }
 
     /// Every placeholder the condition reads: the calls it names are inputs of its call.
@@ -173,12 +176,7 @@ fn items<V: Value>(list: &V) -> impl Iterator<Item = V> + '_ {
     (0..length.unwrap_or(0.0) as usize).filter_map(move |i| list.field(&i.to_string()))
 }
 
-fn read(
-    at: &str,
-    json: &Json,
-    known: &dyn Fn(&str) -> bool,
-    depth: usize,
-) -> Result<Condition, Error> {
+fn read(at: &str, json: &Json, operand: Operand, depth: usize) -> Result<Condition, Error> {
     let (name, arg) = match json {
         Json::Object(entries) if entries.len() == 1 => (&entries[0].0, &entries[0].1),
         _ => {
@@ -196,26 +194,26 @@ fn read(
     let here = format!("{at}.{name}");
     if let Some(how) = Comparison::parse(name) {
         let [a, b] = pair(&here, arg)?;
-        let a = read_operand(&format!("{here}[0]"), a, known)?;
-        let b = read_operand(&format!("{here}[1]"), b, known)?;
+        let a = operand(&format!("{here}[0]"), a)?;
+        let b = operand(&format!("{here}[1]"), b)?;
         check_literal(&format!("{here}[0]"), &a, how)?;
         check_literal(&format!("{here}[1]"), &b, how)?;
         return Ok(Condition::Compare(how, a, b));
     }
     match name.as_str() {
-        "in" => read_in(&here, arg, known),
-        "exists" => match read_operand(&here, arg, known)? {
+        "in" => read_in(&here, arg, operand),
+        "exists" => match operand(&here, arg)? {
             exists @ BodyTemplate::Value(_) => Ok(Condition::Exists(exists)),
             _ => Err(invalid(format!(
                 "{here} takes one placeholder, like {{\"exists\": \"{{customer.loyaltyId}}\"}}"
             ))),
         },
-        "and" => Ok(Condition::And(read_all(&here, arg, known, depth)?)),
-        "or" => Ok(Condition::Or(read_all(&here, arg, known, depth)?)),
+        "and" => Ok(Condition::And(read_all(&here, arg, operand, depth)?)),
+        "or" => Ok(Condition::Or(read_all(&here, arg, operand, depth)?)),
         "not" => Ok(Condition::Not(Box::new(read(
             &here,
             arg,
-            known,
+            operand,
             depth + 1,
         )?))),
         _ => Err(invalid(format!(
@@ -225,11 +223,11 @@ fn read(
 }
 
 /// `in`'s value and list at `here`; a literal list must be an array.
-fn read_in(here: &str, arg: &Json, known: &dyn Fn(&str) -> bool) -> Result<Condition, Error> {
+fn read_in(here: &str, arg: &Json, operand: Operand) -> Result<Condition, Error> {
     let [value, list] = pair(here, arg)?;
-    let value = read_operand(&format!("{here}[0]"), value, known)?;
+    let value = operand(&format!("{here}[0]"), value)?;
     let list_at = format!("{here}[1]");
-    let list = read_operand(&list_at, list, known)?;
+    let list = operand(&list_at, list)?;
     if let BodyTemplate::Literal(literal) = &list {
         if !matches!(literal, Json::Array(_)) {
             return Err(invalid(format!(
@@ -245,7 +243,7 @@ fn read_in(here: &str, arg: &Json, known: &dyn Fn(&str) -> bool) -> Result<Condi
 fn read_all(
     here: &str,
     arg: &Json,
-    known: &dyn Fn(&str) -> bool,
+    operand: Operand,
     depth: usize,
 ) -> Result<Vec<Condition>, Error> {
     let Json::Array(items) = arg else {
@@ -259,7 +257,7 @@ fn read_all(
     }
     let mut all = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        all.push(read(&format!("{here}[{i}]"), item, known, depth + 1)?);
+        all.push(read(&format!("{here}[{i}]"), item, operand, depth + 1)?);
     }
     Ok(all)
 }
@@ -286,31 +284,6 @@ fn pair<'a>(here: &str, arg: &'a Json) -> Result<[&'a Json; 2], Error> {
             other.type_name()
         ))),
     }
-}
-
-/// An operand at `at`, its placeholders checked against what the call may read.
-fn read_operand(
-    at: &str,
-    json: &Json,
-    known: &dyn Fn(&str) -> bool,
-) -> Result<BodyTemplate, Error> {
-    let template = BodyTemplate::parse(json).map_err(|(path, e)| {
-        let place = if path.is_empty() {
-            at.to_owned()
-        } else {
-            format!("{at}.{path}")
-        };
-        invalid(format!("{place}: {e}"))
-    })?;
-    for (h, _) in template.placeholders() {
-        if !known(&h.root) {
-            return Err(invalid(format!(
-                "{at}: placeholder `{{{h}}}` names `{}`, which is neither `input` nor a call of this plan",
-                h.root
-            )));
-        }
-    }
-    Ok(template)
 }
 
 /// A literal operand a comparison can never be true of is a mistake in the plan: an
@@ -349,8 +322,20 @@ mod tests {
         serde_json::from_str(s).unwrap()
     }
 
-    fn known(root: &str) -> bool {
-        matches!(root, "input" | "customer" | "cart")
+    /// The plan reader's operand reader, for a plan with calls `customer` and `cart`.
+    fn known(at: &str, json: &Json) -> Result<BodyTemplate, Error> {
+        let template = BodyTemplate::parse(json).map_err(|(path, e)| {
+            invalid(format!(
+                "{at}{}{path}: {e}",
+                if path.is_empty() { "" } else { "." }
+            ))
+        })?;
+        for (h, _) in template.placeholders() {
+            if !matches!(h.root.as_str(), "input" | "customer" | "cart") {
+                return Err(invalid(format!("{at}: `{}` is unknown", h.root)));
+            }
+        }
+        Ok(template)
     }
 
     fn cond(s: &str) -> Condition {
@@ -485,8 +470,9 @@ mod tests {
     #[test]
     fn mistakes_name_their_place() {
         assert_eq!(
-            error(r#"{"equals": ["{shop.tier}", "gold"]}"#),
-            "calls.points.when.equals[0]: placeholder `{shop.tier}` names `shop`, which is neither `input` nor a call of this plan"
+            error(r#"{"and": [{"exists": "{cart.a}"}, {"in": ["x", "{shop.tags}"]}]}"#),
+            "calls.points.when.and[1].in[1]: `shop` is unknown",
+            "each operand is read at its place"
         );
         assert_eq!(
             error(r#"{"and": [{"exists": "{customer.a}"}, {"same": [1, 1]}]}"#),

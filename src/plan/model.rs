@@ -425,8 +425,16 @@ fn read_request(
     let when = match spec.get("when") {
         None => None,
         Some(json) => {
-            let known = |root: &str| root == INPUT || index.contains_key(root);
-            Some(Condition::read(&format!("{at}.when"), json, &known)?)
+            let operand = |place: &str, json: &Json| {
+                let template = read_template(place, json)?;
+                for (h, _) in template.placeholders() {
+                    if h.root != INPUT && !index.contains_key(&h.root) {
+                        return Err(unknown_root(place, h));
+                    }
+                }
+                Ok(template)
+            };
+            Some(Condition::read(&format!("{at}.when"), json, &operand)?)
         }
     };
     let compensate = match spec.get("compensate") {
@@ -581,14 +589,28 @@ fn read_body(at: &str, spec: &Json, method: Method) -> Result<Option<BodyTemplat
             ".body nests arrays and objects more than 32 levels deep; flatten it",
         ));
     }
-    BodyTemplate::parse(json).map(Some).map_err(|(path, e)| {
+    read_template(&format!("{at}.body"), json).map(Some)
+}
+
+/// A body, or an operand of a condition, found at `at`: its strings parsed as templates.
+fn read_template(at: &str, json: &Json) -> Result<BodyTemplate, Error> {
+    BodyTemplate::parse(json).map_err(|(path, e)| {
         let place = if path.is_empty() {
-            format!("{at}.body")
+            at.to_owned()
         } else {
-            format!("{at}.body.{path}")
+            format!("{at}.{path}")
         };
         invalid(format!("{place}: {e}"))
     })
+}
+
+/// A placeholder at `at` whose root is neither the input nor a call of the plan.
+#[inline(never)]
+fn unknown_root(at: &str, h: &Placeholder) -> Error {
+    invalid(format!(
+        "{at}: placeholder `{{{h}}}` names `{}`, which is neither `input` nor a call of this plan",
+        h.root
+    ))
 }
 
 fn read_timeout(at: &str, spec: &Json) -> Result<Option<f64>, Error> {
@@ -639,10 +661,7 @@ fn read_deps(
             continue;
         }
         let Some(&d) = index.get(&h.root) else {
-            return Err(invalid(format!(
-                "{at}: placeholder `{{{h}}}` names `{}`, which is neither `input` nor a call of this plan",
-                h.root
-            )));
+            return Err(unknown_root(at, h));
         };
         depend_on(d);
     }
@@ -944,6 +963,54 @@ mod tests {
         assert_eq!(audit.method, Method::Post);
         assert_eq!(audit.deps, vec![0, 1]);
         assert_eq!(p.dependents(0), &[1, 2]);
+    }
+
+    #[test]
+    fn a_condition_reads_calls_as_the_request_does() {
+        let p = plan(
+            r#"{"calls":{
+            "customer":{"url":"/c"},
+            "cart":{"url":"/cart"},
+            "audit":{"url":"/audit","method":"POST"},
+            "points":{"url":"/p","after":["audit"],
+                      "when":{"and":[{"equals":["{customer.tier}","gold"]},{"exists":"{input.card}"}]}}}}"#,
+        )
+        .unwrap();
+        let points = &p.calls()[3];
+        assert_eq!(
+            points.deps,
+            vec![0, 2],
+            "the condition's call, then `after`"
+        );
+        assert!(
+            p.calls()[0].read_by_others,
+            "a condition reads the reply as JSON"
+        );
+        assert!(!p.calls()[1].read_by_others);
+        assert!(p.reads(3, 0), "points reads customer");
+        assert!(!p.reads(3, 2), "points is only ordered after audit");
+        assert_eq!(
+            err(r#"{"calls":{"a":{"url":"/a","when":{"or":[{"exists":"{input.x}"},{"gt":["{b.n}",1]}]}}}}"#),
+            "calls.a.when.or[1].gt[0]: placeholder `{b.n}` names `b`, which is neither `input` nor a call of this plan"
+        );
+        assert_eq!(
+            err(r#"{"calls":{"a":{"url":"/a","when":{"equals":["{input.x",1]}}}}"#)
+                .split(':')
+                .next(),
+            Some("calls.a.when.equals[0]")
+        );
+        let m = err(
+            r#"{"calls":{"a":{"url":"/a","method":"POST","compensate":{"method":"DELETE","url":"/a","when":{"exists":"{input.x}"}}}}}"#,
+        );
+        assert!(
+            m.starts_with("calls.a.compensate: unknown field `when`"),
+            "{m}"
+        );
+        let m = err(r#"{"calls":{"a":{"url":"/a","when":{"exists":"{a.x}"}}}}"#);
+        assert!(
+            m.starts_with("cycle: a -> a"),
+            "a condition on its own reply: {m}"
+        );
     }
 
     #[test]
