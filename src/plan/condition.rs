@@ -32,8 +32,21 @@ pub type Operand<'a> = &'a dyn Fn(&str, &Json) -> Result<BodyTemplate, Error>;
 /// How deep `and`, `or` and `not` may nest: as deep as a body may.
 pub const MAX_CONDITION_DEPTH: usize = 32;
 
-/// The operators, as a plan writes them, in the order error messages list them.
-const OPERATORS: &str = "equals, notEquals, lt, lte, gt, gte, in, exists, and, or, not";
+/// The operators, as a plan writes them, in the order error messages list them: the
+/// comparisons first, in [`Comparison`]'s order.
+const OPERATORS: [&str; 11] = [
+    "equals",
+    "notEquals",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "in",
+    "exists",
+    "and",
+    "or",
+    "not",
+];
 
 /// A call's `when`.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,28 +83,15 @@ pub enum Comparison {
 }
 
 impl Comparison {
-    fn parse(name: &str) -> Option<Comparison> {
-        Some(match name {
-            "equals" => Comparison::Equals,
-            "notEquals" => Comparison::NotEquals,
-            "lt" => Comparison::Lt,
-            "lte" => Comparison::Lte,
-            "gt" => Comparison::Gt,
-            "gte" => Comparison::Gte,
-            _ => return None,
-        })
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Comparison::Equals => "equals",
-            Comparison::NotEquals => "notEquals",
-            Comparison::Lt => "lt",
-            Comparison::Lte => "lte",
-            Comparison::Gt => "gt",
-            Comparison::Gte => "gte",
-        }
-    }
+    /// In [`OPERATORS`]' order, which starts with them.
+    const ALL: [Comparison; 6] = [
+        Comparison::Equals,
+        Comparison::NotEquals,
+        Comparison::Lt,
+        Comparison::Lte,
+        Comparison::Gt,
+        Comparison::Gte,
+    ];
 
     fn numeric(self) -> bool {
         !matches!(self, Comparison::Equals | Comparison::NotEquals)
@@ -191,52 +191,45 @@ fn read(at: &str, json: &Json, operand: Operand, depth: usize) -> Result<Conditi
             "{at} nests conditions more than {MAX_CONDITION_DEPTH} levels deep; flatten it"
         )));
     }
-    let here = format!("{at}.{name}");
-    if let Some(how) = Comparison::parse(name) {
-        let [a, b] = pair(&here, arg)?;
-        let a = operand(&format!("{here}[0]"), a)?;
-        let b = operand(&format!("{here}[1]"), b)?;
-        check_literal(&format!("{here}[0]"), &a, how)?;
-        check_literal(&format!("{here}[1]"), &b, how)?;
-        return Ok(Condition::Compare(how, a, b));
-    }
-    match name.as_str() {
-        "in" => read_in(&here, arg, operand),
-        "exists" => match operand(&here, arg)? {
-            exists @ BodyTemplate::Value(_) => Ok(Condition::Exists(exists)),
-            _ => Err(invalid(format!(
-                "{here} takes one placeholder, like {{\"exists\": \"{{customer.loyaltyId}}\"}}"
-            ))),
-        },
-        "and" => Ok(Condition::And(read_all(&here, arg, operand, depth)?)),
-        "or" => Ok(Condition::Or(read_all(&here, arg, operand, depth)?)),
-        "not" => Ok(Condition::Not(Box::new(read(
-            &here,
-            arg,
-            operand,
-            depth + 1,
-        )?))),
-        _ => Err(invalid(format!(
-            "{at}: unknown operator `{name}`; use one of {OPERATORS}"
-        ))),
-    }
-}
-
-/// `in`'s value and list at `here`; a literal list must be an array.
-fn read_in(here: &str, arg: &Json, operand: Operand) -> Result<Condition, Error> {
-    let [value, list] = pair(here, arg)?;
-    let value = operand(&format!("{here}[0]"), value)?;
-    let list_at = format!("{here}[1]");
-    let list = operand(&list_at, list)?;
-    if let BodyTemplate::Literal(literal) = &list {
-        if !matches!(literal, Json::Array(_)) {
-            return Err(invalid(format!(
-                "{list_at} must be a list (an array, or a placeholder naming one), not {}",
-                literal.type_name()
-            )));
+    let Some(operator) = OPERATORS.iter().position(|o| o == name) else {
+        return Err(invalid(format!(
+            "{at}: unknown operator `{name}`; use one of {}",
+            OPERATORS.join(", ")
+        )));
+    };
+    let here = [at, ".", name].concat();
+    Ok(match operator {
+        0..=5 => {
+            let how = Comparison::ALL[operator];
+            let (a, b) = operands(&here, arg, operand)?;
+            check_literal(&here, 0, &a, how)?;
+            check_literal(&here, 1, &b, how)?;
+            Condition::Compare(how, a, b)
         }
-    }
-    Ok(Condition::In(value, list))
+        6 => {
+            let (value, list) = operands(&here, arg, operand)?;
+            match &list {
+                BodyTemplate::Literal(literal) if !matches!(literal, Json::Array(_)) => {
+                    return Err(invalid(format!(
+                        "{here}[1] must be a list (an array, or a placeholder naming one), not {}",
+                        literal.type_name()
+                    )))
+                }
+                _ => Condition::In(value, list),
+            }
+        }
+        7 => match operand(&here, arg)? {
+            exists @ BodyTemplate::Value(_) => Condition::Exists(exists),
+            _ => {
+                return Err(invalid(format!(
+                    "{here} takes one placeholder, like {{\"exists\": \"{{customer.loyaltyId}}\"}}"
+                )))
+            }
+        },
+        8 => Condition::And(read_all(&here, arg, operand, depth)?),
+        9 => Condition::Or(read_all(&here, arg, operand, depth)?),
+        _ => Condition::Not(Box::new(read(&here, arg, operand, depth + 1)?)),
+    })
 }
 
 /// The conditions of `and` or `or` at `here`: an array of at least one.
@@ -246,15 +239,15 @@ fn read_all(
     operand: Operand,
     depth: usize,
 ) -> Result<Vec<Condition>, Error> {
-    let Json::Array(items) = arg else {
-        return Err(invalid(format!(
-            "{here} must be an array of conditions, not {}",
-            arg.type_name()
-        )));
+    let items = match arg {
+        Json::Array(items) if !items.is_empty() => items,
+        _ => {
+            return Err(invalid(format!(
+                "{here} must be an array of at least one condition, not {}",
+                describe(arg)
+            )))
+        }
     };
-    if items.is_empty() {
-        return Err(invalid(format!("{here} must list at least one condition")));
-    }
     let mut all = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         all.push(read(&format!("{here}[{i}]"), item, operand, depth + 1)?);
@@ -262,33 +255,41 @@ fn read_all(
     Ok(all)
 }
 
-/// A condition that is not an object of one operator, as its error names it.
-fn describe(json: &Json) -> String {
+/// What a value that is not the expected one was, as an error names it.
+fn describe(json: &Json) -> &'static str {
     match json {
-        Json::Object(entries) if entries.is_empty() => "an empty object".into(),
-        Json::Object(entries) => format!("an object of {} fields", entries.len()),
-        other => other.type_name().into(),
+        Json::Object(entries) if entries.is_empty() => "an empty object",
+        Json::Object(_) => "an object of several fields",
+        Json::Array(items) if items.is_empty() => "an empty array",
+        other => other.type_name(),
     }
 }
 
-/// The two operands of `here` (`calls.x.when.equals`).
-fn pair<'a>(here: &str, arg: &'a Json) -> Result<[&'a Json; 2], Error> {
+/// The two operands at `here` (`calls.x.when.equals`), each read at its place.
+fn operands(
+    here: &str,
+    arg: &Json,
+    operand: Operand,
+) -> Result<(BodyTemplate, BodyTemplate), Error> {
     match arg {
-        Json::Array(items) if items.len() == 2 => Ok([&items[0], &items[1]]),
-        Json::Array(items) => Err(invalid(format!(
-            "{here} takes two operands, [value, value]; found {}",
-            items.len()
-        ))),
-        other => Err(invalid(format!(
-            "{here} takes an array of two operands, not {}",
-            other.type_name()
+        Json::Array(items) if items.len() == 2 => Ok((
+            operand(&[here, "[0]"].concat(), &items[0])?,
+            operand(&[here, "[1]"].concat(), &items[1])?,
+        )),
+        _ => Err(invalid(format!(
+            "{here} takes an array of two operands, [value, value]"
         ))),
     }
 }
 
 /// A literal operand a comparison can never be true of is a mistake in the plan: an
 /// array or an object anywhere, and anything but a number where numbers are compared.
-fn check_literal(at: &str, operand: &BodyTemplate, how: Comparison) -> Result<(), Error> {
+fn check_literal(
+    here: &str,
+    index: usize,
+    operand: &BodyTemplate,
+    how: Comparison,
+) -> Result<(), Error> {
     let literal = match operand {
         BodyTemplate::Literal(literal) => literal,
         BodyTemplate::Array(_) | BodyTemplate::Object(_) => &Json::Array(Vec::new()),
@@ -302,14 +303,14 @@ fn check_literal(at: &str, operand: &BodyTemplate, how: Comparison) -> Result<()
     if fits {
         return Ok(());
     }
+    let what = if how.numeric() {
+        "numbers"
+    } else {
+        "strings, numbers, booleans and null"
+    };
     Err(invalid(format!(
-        "{at}: {} compares {}, not {}",
-        how.as_str(),
-        if how.numeric() {
-            "numbers"
-        } else {
-            "strings, numbers, booleans and null"
-        },
+        "{here}[{index}]: {} compares {what}, not {}",
+        OPERATORS[how as usize],
         literal.type_name()
     )))
 }
@@ -480,7 +481,7 @@ mod tests {
         );
         assert_eq!(
             error(r#"{"equals": ["{customer.tier}"]}"#),
-            "calls.points.when.equals takes two operands, [value, value]; found 1"
+            "calls.points.when.equals takes an array of two operands, [value, value]"
         );
         assert_eq!(
             error(r#"{"gt": ["{cart.total}", "100"]}"#),
@@ -500,11 +501,11 @@ mod tests {
         );
         assert_eq!(
             error(r#"{"or": []}"#),
-            "calls.points.when.or must list at least one condition"
+            "calls.points.when.or must be an array of at least one condition, not an empty array"
         );
         assert_eq!(
             error(r#"{"equals": [1, 1], "gt": [2, 1]}"#),
-            r#"calls.points.when must be an object with one operator, like {"equals": ["{customer.tier}", "gold"]}, not an object of 2 fields"#
+            r#"calls.points.when must be an object with one operator, like {"equals": ["{customer.tier}", "gold"]}, not an object of several fields"#
         );
         assert_eq!(
             error(r#"{"not": {"equals": ["{customer.tier", "gold"]}}"#)
