@@ -4,6 +4,7 @@
 
 pub(crate) mod sim;
 
+mod conditions;
 mod schedule;
 
 #[cfg(not(target_arch = "wasm32"))]
