@@ -168,3 +168,147 @@ fn a_required_call_not_needed_leaves_the_composition_resolved_with_its_deadline(
     assert!(out.error.is_none());
     assert_eq!(out.records[2].state, CallState::NotNeeded);
 }
+
+/// A small deterministic generator, so the random plans are the same on every run.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// One random call: the earlier calls it reads (`{c<j>.v}` in its URL) and those it is only
+/// ordered after; the call its condition reads (`{c<j>.flag}` or `{input.flag}`), if any;
+/// whether it has a fallback; and the `flag` its reply holds.
+struct Random {
+    reads: Vec<usize>,
+    after: Vec<usize>,
+    when: Option<Option<usize>>,
+    fallback: bool,
+    flag: bool,
+}
+
+fn random_plan(rng: &mut Lcg, n: usize) -> Vec<Random> {
+    (0..n)
+        .map(|i| {
+            let mut reads = Vec::new();
+            let mut after = Vec::new();
+            for j in 0..i {
+                match rng.next(6) {
+                    0 => reads.push(j),
+                    1 => after.push(j),
+                    _ => {}
+                }
+            }
+            let when = match rng.next(3) {
+                0 => None,
+                _ if i == 0 || rng.next(4) == 0 => Some(None),
+                _ => Some(Some(rng.next(i as u64) as usize)),
+            };
+            Random {
+                reads,
+                after,
+                when,
+                fallback: rng.next(4) == 0,
+                flag: rng.next(2) == 0,
+            }
+        })
+        .collect()
+}
+
+fn plan_json(calls: &[Random]) -> String {
+    let call = |(i, c): (usize, &Random)| {
+        let path: String = c.reads.iter().map(|j| format!("/{{c{j}.v}}")).collect();
+        let mut fields = vec![format!(r#""url":"http://svc/c{i}{path}""#)];
+        if !c.after.is_empty() {
+            let after: Vec<String> = c.after.iter().map(|j| format!(r#""c{j}""#)).collect();
+            fields.push(format!(r#""after":[{}]"#, after.join(",")));
+        }
+        match c.when {
+            Some(Some(j)) => fields.push(format!(r#""when":{{"equals":["{{c{j}.flag}}",true]}}"#)),
+            Some(None) => fields.push(r#""when":{"equals":["{input.flag}",true]}"#.to_owned()),
+            None => {}
+        }
+        if c.fallback {
+            fields.push(r#""fallback":{"v":0,"flag":false}"#.to_owned());
+        }
+        format!(r#""c{i}":{{{}}}"#, fields.join(","))
+    };
+    let calls: Vec<String> = calls.iter().enumerate().map(call).collect();
+    format!(r#"{{"calls":{{{}}}}}"#, calls.join(","))
+}
+
+#[test]
+fn not_needed_reaches_exactly_the_readers_in_random_plans() {
+    let mut rng = Lcg(7);
+    for round in 0..300 {
+        let n = 2 + rng.next(9) as usize;
+        let calls = random_plan(&mut rng, n);
+        let input_flag = rng.next(2) == 0;
+        let src = plan_json(&calls);
+        let flags: Vec<bool> = calls.iter().map(|c| c.flag).collect();
+        let sim = Sim::new(move |req| -> Answer {
+            let i: usize = req.url["http://svc/c".len()..]
+                .split('/')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let body = json(&format!(r#"{{"v":{i},"flag":{}}}"#, flags[i]));
+            (
+                1.0 + (i % 3) as f64,
+                Ok(Reply {
+                    status: 200,
+                    body,
+                    replayed: false,
+                }),
+            )
+        });
+        let schedule = [Schedule::Eager, Schedule::Stages, Schedule::Sequential][round % 3];
+        let input = format!(r#"{{"flag":{input_flag}}}"#);
+        let (out, urls, events) = run(&sim, &src, &input, schedule);
+        assert!(out.error.is_none(), "round {round}: {src}");
+        // The model: in plan order, every call's inputs come before it. A call's flag
+        // value as its dependents see it: its reply's, or its fallback's (false).
+        let mut needed = vec![false; n];
+        let mut flag_seen = vec![false; n];
+        for (i, c) in calls.iter().enumerate() {
+            let readable = |j: usize| needed[j] || calls[j].fallback;
+            let holds = match c.when {
+                None => true,
+                Some(None) => input_flag,
+                Some(Some(j)) => readable(j) && flag_seen[j],
+            };
+            let inputs_there =
+                c.reads.iter().all(|&j| readable(j)) && c.when.flatten().map_or(true, readable);
+            needed[i] = holds && inputs_there;
+            flag_seen[i] = if needed[i] { c.flag } else { false };
+        }
+        for (i, record) in out.records.iter().enumerate() {
+            let expected = if needed[i] {
+                CallState::Ok
+            } else {
+                CallState::NotNeeded
+            };
+            assert_eq!(record.state, expected, "round {round}, c{i}: {src}");
+            let sent = urls.iter().any(|u| {
+                u.starts_with(&format!("http://svc/c{i}/")) || *u == format!("http://svc/c{i}")
+            });
+            assert_eq!(sent, needed[i], "round {round}, c{i} sent: {src}");
+            assert_eq!(
+                record.fell_back,
+                !needed[i] && calls[i].fallback,
+                "round {round}, c{i}"
+            );
+            let terminal = events
+                .iter()
+                .filter(|(call, kind)| *call == i && kind.is_terminal())
+                .count();
+            assert_eq!(terminal, 1, "round {round}, c{i}: one terminal event");
+        }
+    }
+}
