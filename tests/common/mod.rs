@@ -70,6 +70,13 @@ macro_rules! shared_suite {
             a_write_replayed_after_its_own_lost_reply_leaves_the_operation_whole,
             only_a_request_with_an_idempotency_key_can_be_replayed,
         );
+        // Conditions: calls that run only when needed (tests/common/conditions.rs).
+        shared_suite!(
+            a_call_whose_condition_is_false_is_never_sent_nor_its_readers,
+            a_call_whose_condition_holds_runs_and_a_fallback_feeds_readers_otherwise,
+            conditions_compare_big_integers_from_replies_exactly,
+            a_condition_with_a_mistake_is_refused_with_its_place_before_any_request,
+        );
         // Response limits (tests/common/limits.rs).
         shared_suite!(
             a_reply_over_max_response_bytes_is_refused_unread,
@@ -164,6 +171,7 @@ macro_rules! shared_suite {
     )*};
 }
 
+mod conditions;
 mod data;
 mod faults;
 mod flow;
@@ -177,6 +185,7 @@ mod request;
 mod resubmit;
 mod saga;
 mod urls;
+pub use conditions::*;
 pub use data::*;
 pub use faults::*;
 pub use flow::*;

@@ -7,13 +7,13 @@ use super::*;
 use wasm_bindgen::closure::Closure;
 
 /// `options.onEvent` that keeps every event in an array.
-struct Events {
+pub struct Events {
     array: Array,
     callback: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Events {
-    fn new() -> Events {
+    pub fn new() -> Events {
         let array = Array::new();
         let keep = array.clone();
         let callback = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
@@ -23,7 +23,7 @@ impl Events {
     }
 
     /// Options `extra` (JSON text) with this recorder as `onEvent`.
-    fn options(&self, extra: &str) -> JsValue {
+    pub fn options(&self, extra: &str) -> JsValue {
         let o = js(extra);
         Reflect::set(&o, &"onEvent".into(), self.callback.as_ref()).unwrap();
         o
@@ -34,7 +34,7 @@ impl Events {
     }
 
     /// Call `call`'s events as lines: `type #attempt status state [reason]`.
-    fn of(&self, call: &str) -> Vec<String> {
+    pub fn of(&self, call: &str) -> Vec<String> {
         self.all()
             .iter()
             .filter(|e| get_str(e, "call") == call)
@@ -51,7 +51,8 @@ impl Events {
     }
 }
 
-/// An event as `type #attempt status state [reason]`, absent fields as `-`.
+/// An event as `type #attempt status state [reason]` (a retry's reason, or a skip's `not-needed`),
+/// absent fields as `-`.
 fn describe(e: &JsValue) -> String {
     let text = |k: &str| {
         let v = get(e, k);
@@ -70,7 +71,7 @@ fn describe(e: &JsValue) -> String {
         text("status"),
         text("state")
     );
-    if get_str(e, "type") == "retry" {
+    if !get(e, "reason").is_undefined() {
         line.push(' ');
         line.push_str(&text("reason"));
     }
