@@ -30,21 +30,23 @@ export interface PlanCall {
  * A `when` condition. An operand is a JSON literal or a placeholder (a string that is one
  * whole placeholder keeps its JSON type); a path a reply does not have reads as null.
  * `lt`, `lte`, `gt`, `gte` compare numbers (big integers exactly); `equals` strings,
- * numbers, booleans and null.
+ * numbers, booleans and null. Each comparison and `in` takes two operands: an array
+ * literal of any length type-checks (as a plan written inline infers one), and
+ * `validatePlan` refuses any other count.
  */
 export type Condition =
-  | { equals: [unknown, unknown] }
-  | { notEquals: [unknown, unknown] }
-  | { lt: [unknown, unknown] }
-  | { lte: [unknown, unknown] }
-  | { gt: [unknown, unknown] }
-  | { gte: [unknown, unknown] }
+  | { equals: readonly unknown[] }
+  | { notEquals: readonly unknown[] }
+  | { lt: readonly unknown[] }
+  | { lte: readonly unknown[] }
+  | { gt: readonly unknown[] }
+  | { gte: readonly unknown[] }
   /** The value, then the list: `{"in": ["{customer.country}", ["DE", "FR"]]}`. */
-  | { in: [unknown, unknown[] | string] }
+  | { in: readonly unknown[] }
   /** One placeholder: its path is present and not null. */
   | { exists: string }
-  | { and: Condition[] }
-  | { or: Condition[] }
+  | { and: readonly Condition[] }
+  | { or: readonly Condition[] }
   | { not: Condition };
 
 /** How to undo a completed write: a templated request (`method` is required). */
@@ -271,7 +273,7 @@ export interface OrderResult {
    */
   notification:
     | { sent: true; notificationId?: string }
-    | { sent: false; state: Exclude<CallState, "ok">; error: string };
+    | { sent: false; state: Exclude<CallState, "ok" | "not-needed">; error: string };
   calls: Record<ServiceName, CallRecord>;
   /** The trace id every `traceparent` of this order carried, or null with `traceContext: false`. */
   traceId: string | null;
