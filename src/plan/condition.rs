@@ -22,7 +22,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::plan::json::Json;
-use crate::plan::template::{BodyTemplate, Placeholder};
+use crate::plan::template::BodyTemplate;
 use crate::plan::value::Value;
 use std::cmp::Ordering;
 
@@ -110,27 +110,6 @@ impl Condition {
     /// naming the exact place: `calls.points.when.and[1].equals[0]`.
     pub fn read(at: &str, json: &Json, operand: Operand) -> Result<Condition, Error> {
         read(at, json, operand, 0)
-    }
-
-    /// Every placeholder the condition reads: the calls it names are inputs of its call.
-    pub fn placeholders(&self) -> Vec<&Placeholder> {
-        let mut out = Vec::new();
-        self.collect(&mut out);
-        out
-    }
-
-    fn collect<'a>(&'a self, out: &mut Vec<&'a Placeholder>) {
-        let mut operand =
-            |t: &'a BodyTemplate| out.extend(t.placeholders().into_iter().map(|(h, _)| h));
-        match self {
-            Condition::Compare(_, a, b) | Condition::In(a, b) => {
-                operand(a);
-                operand(b);
-            }
-            Condition::Exists(h) => operand(h),
-            Condition::And(all) | Condition::Or(all) => all.iter().for_each(|c| c.collect(out)),
-            Condition::Not(c) => c.collect(out),
-        }
     }
 
     /// Whether the condition holds, with `value` giving each operand's value: `None`
@@ -318,6 +297,7 @@ fn check_literal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::template::Placeholder;
 
     fn j(s: &str) -> Json {
         serde_json::from_str(s).unwrap()
@@ -457,15 +437,6 @@ mod tests {
         let mut read = Vec::new();
         assert!(!holds_reading(c, GOLD, &mut |h| read.push(h.root.clone())));
         assert_eq!(read, ["customer"]);
-    }
-
-    #[test]
-    fn placeholders_are_the_inputs() {
-        let c = cond(
-            r#"{"or": [{"equals": ["{customer.tier}", "gold"]}, {"in": ["x", "{cart.tags}"]}, {"exists": "{input.code}"}]}"#,
-        );
-        let roots: Vec<&str> = c.placeholders().iter().map(|h| h.root.as_str()).collect();
-        assert_eq!(roots, ["customer", "cart", "input"]);
     }
 
     #[test]

@@ -112,6 +112,9 @@ pub struct Call {
     pub body: Option<BodyTemplate>,
     /// Indices of the calls this one waits for, in order of first mention, without repeats.
     pub deps: Vec<usize>,
+    /// How many of [`deps`](Call::deps), from the first, the call reads (its templates or
+    /// its condition name them); the rest it only waits for (`after`).
+    pub reads: usize,
     /// Whether another call's placeholder reads this call's reply, which must then be JSON.
     pub read_by_others: bool,
     /// The call's topological level: 0 for calls without dependencies.
@@ -268,10 +271,8 @@ impl Plan {
         // A reply a placeholder reads must be JSON: an empty one is then an error.
         let mut read = vec![false; calls.len()];
         for call in &calls {
-            for h in reads_of(call) {
-                if let Some(&d) = index.get(&h.root) {
-                    read[d] = true;
-                }
+            for &d in &call.deps[..call.reads] {
+                read[d] = true;
             }
         }
         for (call, read) in calls.iter_mut().zip(read) {
@@ -302,8 +303,8 @@ impl Plan {
     /// Whether call `k` reads call `j`'s reply (in its request or its condition), rather
     /// than only being ordered after it.
     pub fn reads(&self, k: usize, j: usize) -> bool {
-        let name = &self.calls[j].name;
-        reads_of(&self.calls[k]).iter().any(|h| &h.root == name)
+        let call = &self.calls[k];
+        call.deps[..call.reads].contains(&j)
     }
 
     /// Whether another read of the plan could make the same request as call `i`: when
@@ -373,19 +374,6 @@ impl Plan {
     }
 }
 
-/// Every placeholder through which a call reads another's reply or the input: those of
-/// its request, and those of its condition.
-pub(crate) fn reads_of(call: &Call) -> Vec<&Placeholder> {
-    let mut reads: Vec<&Placeholder> = call_placeholders(call)
-        .into_iter()
-        .map(|(h, _)| h)
-        .collect();
-    if let Some(when) = &call.when {
-        reads.extend(when.placeholders());
-    }
-    reads
-}
-
 /// Every placeholder of a call (URL, headers, body), each with whether its value
 /// becomes text (and so must be a string, number or boolean).
 pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
@@ -422,15 +410,21 @@ fn read_request(
     let body = read_body(at, spec, method)?;
     let timeout_ms = read_timeout(at, spec)?;
     let (optional, fallback) = read_optional(at, spec)?;
+    // The calls the condition reads, as its operands name them.
+    let when_reads = std::cell::RefCell::new(Vec::new());
     let when = match spec.get("when") {
         None => None,
         Some(json) => {
             let operand = |place: &str, json: &Json| {
                 let template = read_template(place, json)?;
                 for (h, _) in template.placeholders() {
-                    if h.root != INPUT && !index.contains_key(&h.root) {
-                        return Err(unknown_root(place, h));
+                    if h.root == INPUT {
+                        continue;
                     }
+                    let Some(&d) = index.get(&h.root) else {
+                        return Err(unknown_root(place, h));
+                    };
+                    when_reads.borrow_mut().push(d);
                 }
                 Ok(template)
             };
@@ -454,6 +448,7 @@ fn read_request(
         headers,
         body,
         deps: Vec::new(),
+        reads: 0,
         read_by_others: false,
         stage: 0,
         chain: 1,
@@ -463,7 +458,7 @@ fn read_request(
         timeout_ms,
         when,
     };
-    call.deps = read_deps(at, spec, &call, index)?;
+    (call.deps, call.reads) = read_deps(at, spec, &call, &when_reads.into_inner(), index)?;
     Ok(call)
 }
 
@@ -643,15 +638,17 @@ fn read_optional(at: &str, spec: &Json) -> Result<(bool, Option<Json>), Error> {
 }
 
 /// The calls `call` depends on, in order of first mention, without repeats: those its
-/// placeholders name, then those in `after`.
+/// placeholders name, then those its condition reads (`when_reads`), then those in
+/// `after`; and how many of them, from the first, it reads.
 fn read_deps(
     at: &str,
     spec: &Json,
     call: &Call,
+    when_reads: &[usize],
     index: &HashMap<String, usize>,
-) -> Result<Vec<usize>, Error> {
+) -> Result<(Vec<usize>, usize), Error> {
     let mut deps: Vec<usize> = Vec::new();
-    let mut depend_on = |d: usize| {
+    let depend_on = |deps: &mut Vec<usize>, d: usize| {
         if !deps.contains(&d) {
             deps.push(d);
         }
@@ -663,16 +660,14 @@ fn read_deps(
         let Some(&d) = index.get(&h.root) else {
             return Err(unknown_root(at, h));
         };
-        depend_on(d);
+        depend_on(&mut deps, d);
     }
-    // Checked by the condition's reader, with the exact place of each.
-    for h in call.when.iter().flat_map(Condition::placeholders) {
-        if let Some(&d) = index.get(&h.root) {
-            depend_on(d);
-        }
+    for &d in when_reads {
+        depend_on(&mut deps, d);
     }
+    let reads = deps.len();
     let items = match spec.get("after") {
-        None => return Ok(deps),
+        None => return Ok((deps, reads)),
         Some(Json::Array(items)) => items,
         Some(other) => {
             return Err(wrong_type(
@@ -694,9 +689,9 @@ fn read_deps(
                 "{at}.after: `{dep}` is not a call of this plan"
             )));
         };
-        depend_on(d);
+        depend_on(&mut deps, d);
     }
-    Ok(deps)
+    Ok((deps, reads))
 }
 
 /// Reads `<at>.compensate`: a write with an explicit method, whose placeholders may read
