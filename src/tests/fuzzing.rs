@@ -979,6 +979,86 @@ fn defects_are_rejected(g: Graph) -> Result<(), TestCaseError> {
     }
 }
 
+/// `when` conditions: operator objects of any arity over placeholders (to calls of the
+/// plan, the input and calls that are not there) and arbitrary JSON, nested in `and`, `or`
+/// and `not`, with arbitrary JSON in any place.
+fn condition_json() -> BoxedStrategy<Json> {
+    let object = |op: &str, arg: Json| Json::Object(vec![(op.to_owned(), arg)]);
+    let operand = prop_oneof![
+        arb_json(),
+        (select(&["input", "a", "ghost"][..]), path()).prop_map(|(r, p)| s(placeholder(r, &p))),
+    ]
+    .boxed();
+    let ops = &[
+        "equals",
+        "notEquals",
+        "lt",
+        "lte",
+        "gt",
+        "gte",
+        "in",
+        "same",
+    ][..];
+    let leaf = prop_oneof![
+        3 => (select(ops), prop::collection::vec(operand.clone(), 0..4))
+            .prop_map(move |(op, args)| object(op, Json::Array(args))),
+        1 => operand.prop_map(move |a| object("exists", a)),
+        1 => arb_json(),
+    ];
+    leaf.prop_recursive(4, 32, 4, move |inner| {
+        prop_oneof![
+            (
+                select(&["and", "or"][..]),
+                prop::collection::vec(inner.clone(), 0..4)
+            )
+                .prop_map(move |(op, all)| object(op, Json::Array(all))),
+            inner.prop_map(move |c| object("not", c)),
+        ]
+    })
+    .boxed()
+}
+
+/// A call's `when`, whatever it holds: read without panic; refused as a located
+/// `INVALID_PLAN`; accepted with only `a` among its dependencies, each one read; and
+/// evaluated without panic over any replies, placeholders filled in as bodies are.
+fn condition_reader_holds((when, reply, input): (Json, Json, Json)) -> Result<(), TestCaseError> {
+    let json = Json::Object(vec![(
+        "calls".into(),
+        Json::Object(vec![
+            (
+                "a".into(),
+                Json::Object(vec![("url".into(), s("https://x.example/a"))]),
+            ),
+            (
+                "b".into(),
+                Json::Object(vec![
+                    ("url".into(), s("https://x.example/b")),
+                    ("when".into(), when),
+                ]),
+            ),
+        ]),
+    )]);
+    let plan = match no_panic("Plan::from_json", || Plan::from_json(&json))? {
+        Ok(plan) => plan,
+        Err(e) => {
+            prop_assert_eq!(e.kind(), ErrorKind::InvalidPlan, "{}", e.message());
+            return located(&e);
+        }
+    };
+    let b = &plan.calls()[1];
+    prop_assert!(b.deps.iter().all(|&d| d == 0), "{:?}", b.deps);
+    prop_assert_eq!(b.reads, b.deps.len(), "a condition's calls are read");
+    let Some(when) = &b.when else {
+        return Err(TestCaseError::fail("an accepted `when` was lost"));
+    };
+    let replies = [Some(reply), None];
+    let scope = Scope::new(&plan, &input, &replies);
+    no_panic("Condition::holds", || {
+        when.holds::<Json>(&mut |t| scope.body("b", t).ok())
+    })?;
+    Ok(())
+}
+
 /// Template sources: arbitrary text, brace soup, and sequences of well-formed pieces.
 fn template_source() -> BoxedStrategy<String> {
     let piece = prop_oneof![
@@ -1814,6 +1894,11 @@ proptest! {
     }
 
     #[test]
+    fn any_condition_is_read_and_evaluated_without_panic(case in (condition_json(), arb_json(), arb_json())) {
+        condition_reader_holds(case)?;
+    }
+
+    #[test]
     fn rendered_urls_keep_their_origin_prefix_and_query(case in url_case()) {
         rendering_stays_put(case)?;
     }
@@ -1883,6 +1968,13 @@ const TARGETS: &[(&str, Target)] = &[
         check(r, template_source(), always(template_parser_holds))
     }),
     ("body", |r| check(r, arb_json(), always(body_parser_holds))),
+    ("when", |r| {
+        check(
+            r,
+            (condition_json(), arb_json(), arb_json()),
+            always(condition_reader_holds),
+        )
+    }),
     ("url", |r| check(r, url_case(), rendering_stays_put)),
     ("run", |r| {
         check(r, run_case(), always(composition_never_panics))
