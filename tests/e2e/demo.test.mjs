@@ -880,6 +880,14 @@ test('the condition example: calls that are not needed send nothing and show as 
   const gold = await bars('plan');
   assert.ok(Object.values(gold).every((b) => b.state === 'ok'), 'every call ok for a gold customer');
   assert.ok(gold.badge.start >= gold.points.end, 'badge read the points');
+
+  // A call that names another only in its condition waits for it all the same: an arrow, a later stage.
+  const { customer, cart } = demo.config.services;
+  const onlyInWhen = { calls: { a: { url: `${customer}/lab/echo` }, b: { url: `${cart}/lab/echo`, when: { exists: '{a.query}' } } } };
+  await page.getByTestId('plan-text').fill(JSON.stringify(onlyInWhen, null, 2));
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  assert.deepEqual(await page.locator('[data-testid="plan-stages"] li').allTextContents(), ['a', 'b']);
+  assert.deepEqual(await graphEdges('plan-graph'), ['a>b']);
   assertNoNewProblems();
 });
 
