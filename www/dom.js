@@ -54,6 +54,7 @@ export const STATE_LABEL = {
   skipped: 'skipped',
   cancelled: 'cancelled',
   'not-sent': 'not sent',
+  'not-needed': 'not needed',
   unknown: 'outcome unknown',
   'not-run': 'not run',
   running: 'in flight',

@@ -1,7 +1,8 @@
 // The example plans preloaded in the plan editor. Each one shows one thing compose() does,
 // against the running mock services: their /lab endpoints (whose `delay` query sets the
-// latency and `status` the reply's status) and, for the compensation, the real inventory
-// service. `services` is /config.json's map of service name to base URL.
+// latency and `status` the reply's status; /lab/echo answers with the query it was sent, so
+// a later call reads what an earlier URL said) and, for the compensation, the real
+// inventory service. `services` is /config.json's map of service name to base URL.
 
 export const EXAMPLES = [
   {
@@ -82,6 +83,29 @@ export const EXAMPLES = [
           method: 'POST',
           url: `${s.payment}/lab/echo?status=402&delay=150`,
           body: { reservation: '{reserve.reservationId}' },
+        },
+      },
+    }),
+  },
+  {
+    id: 'condition',
+    label: 'A call only when it is needed (when)',
+    about: 'Loyalty points are for gold customers only, and this one is silver: points is not needed, so nothing is sent for it, '
+      + 'nor for badge, which reads its reply. receipt, only ordered after points, still runs. Set the input\'s tier to gold to see all four run.',
+    input: { tier: 'silver' },
+    plan: (s) => ({
+      calls: {
+        customer: { url: `${s.customer}/lab/echo?tier={input.tier}&id=7&delay=120` },
+        points: {
+          url: `${s.pricing}/lab/echo?customer={customer.query.id}&balance=120&delay=150`,
+          when: { equals: ['{customer.query.tier}', 'gold'] },
+        },
+        badge: { url: `${s.shipping}/lab/echo?balance={points.query.balance}&delay=80` },
+        receipt: {
+          method: 'POST',
+          url: `${s.notification}/lab/echo?delay=60`,
+          body: { customer: '{customer.query.id}' },
+          after: ['points'],
         },
       },
     }),

@@ -2,8 +2,9 @@
 // which calls each call waits for, to draw the edges of the graph and find the critical
 // path, and which call a request belongs to, to draw the waterfall while the run is live.
 //
-// Both read the plan's templates the way README's "The plan format" describes them. They
-// only draw: validatePlan() stays the judge of what a plan means.
+// Both read the plan's templates the way README's "The plan format" describes them, and a
+// `when` condition's operands the way docs/options.md's "Conditions" does. They only draw:
+// validatePlan() stays the judge of what a plan means.
 
 const NAME = /\{([A-Za-z0-9_$-]+)[.}]/g;
 
@@ -21,13 +22,14 @@ function mentionedIn(value, out) {
 }
 
 /**
- * { call: [the calls it waits for] }: every call its url, headers and body name, plus `after`.
+ * { call: [the calls it waits for] }: every call its url, headers, body and `when` name, plus
+ * `after`. A condition's placeholders count: the call waits for them to decide whether to run.
  * A compensation's templates are left out: it runs after the failure, not before its call.
  */
 export function dependencies(plan) {
   const deps = {};
   for (const [name, call] of Object.entries(plan?.calls ?? {})) {
-    const names = mentionedIn([call.url, call.headers ?? {}, call.body ?? null], []);
+    const names = mentionedIn([call.url, call.headers ?? {}, call.body ?? null, call.when ?? null], []);
     names.push(...(Array.isArray(call.after) ? call.after : []));
     deps[name] = [...new Set(names)].filter((n) => n !== name);
   }

@@ -12,6 +12,15 @@ import { drawGraph } from './graph.js';
 import { errorFacts, renderCompensations } from './result-panel.js';
 
 /**
+ * " Not needed: points, badge." for the calls that sent nothing because their `when` was false
+ * or they read such a call, in `names`' order; '' when every call was needed.
+ */
+function notNeeded(names, calls) {
+  const unneeded = names.filter((name) => calls[name]?.state === 'not-needed');
+  return unneeded.length ? ` Not needed: ${unneeded.join(', ')}.` : '';
+}
+
+/**
  * Wires the editor.
  *   services  { name: base URL }, for the examples
  *   busy      { start(kind) -> AbortSignal, end(), active() }: one composition at a time on the page
@@ -113,7 +122,7 @@ export function planEditor({ services, busy }) {
       const took = performance.now() - started;
       calls = value.calls;
       const fellBack = value.fellBack?.length ? ` Fell back: ${value.fellBack.join(', ')}.` : '';
-      summary.textContent = `compose() resolved in ${ms(took)} (${schedule}).${fellBack}`;
+      summary.textContent = `compose() resolved in ${ms(took)} (${schedule}).${fellBack}${notNeeded(names, calls)}`;
       summary.dataset.kind = 'ok';
       result.textContent = JSON.stringify({ data: value.data, stages: value.stages, fellBack: value.fellBack }, null, 2);
       output.dataset.runState = 'ok';

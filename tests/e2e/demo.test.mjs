@@ -816,6 +816,81 @@ test('the plan editor preloads examples: a fallback, a compensation, a cycle, ea
   assert.ok(p.consoleErrors.length >= 2, 'Chromium reported the 503 and the 402 (so the filter is not vacuous)');
 });
 
+test('the condition example: calls that are not needed send nothing and show as not needed; one ordered after them runs', async () => {
+  await idlePage();
+  const picker = page.getByTestId('plan-example');
+  await picker.selectOption('condition');
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  assert.match(await text('example-about'), /silver: points is not needed/);
+  // The condition's placeholder is a dependency like any other, and `after` is one too.
+  assert.deepEqual(await page.locator('[data-testid="plan-stages"] li').allTextContents(), ['customer', 'points', 'badge, receipt']);
+  assert.deepEqual(await graphEdges('plan-graph'), ['customer>points', 'customer>receipt', 'points>badge', 'points>receipt']);
+
+  const before_ = (await mockLog()).at(-1)?.seq ?? 0;
+  await page.getByTestId('run-plan').click();
+  await page.locator('#plan-output[data-run-state="ok"]').waitFor({ timeout: RUN_TIMEOUT });
+  assert.match(await text('plan-summary'), /^compose\(\) resolved in \d+ ms \(eager\)\. Not needed: points, badge\.$/);
+  const result = JSON.parse(await page.getByTestId('plan-result').textContent());
+  assert.deepEqual(result.data.receipt.body, { customer: '7' }, 'receipt ran, with what customer said');
+
+  // In the waterfall: no times for the calls not needed, marked and titled as such; the others ran.
+  const drawn = await bars('plan');
+  for (const call of ['points', 'badge']) {
+    assert.deepEqual(drawn[call], { state: 'not-needed', start: null, end: null }, `${call} not needed, never started`);
+    const bar = page.getByTestId(`bar-plan-${call}`);
+    assert.match(await bar.getAttribute('class'), /\bstate-not-needed\b/);
+    assert.equal(await bar.getAttribute('title'), `${call}: not needed, never started`);
+    assert.equal(await bar.getAttribute('aria-label'), `${call}: not needed, never started`);
+    assert.equal(await page.getByTestId('plan-waterfall').locator(`li[data-call="${call}"] .row-detail`).textContent(), 'not needed');
+  }
+  assert.equal(drawn.customer.state, 'ok');
+  assert.equal(drawn.receipt.state, 'ok', 'a call only ordered after points still runs');
+  assert.ok(drawn.receipt.start >= drawn.customer.end, 'receipt waited for customer');
+
+  // In the graph: the same states, in the nodes' data and in their titles.
+  const nodes = await graphNodes('plan-graph');
+  assert.deepEqual(Object.fromEntries(Object.entries(nodes).map(([c, n]) => [c, n.state])),
+    { customer: 'ok', points: 'not-needed', badge: 'not-needed', receipt: 'ok' });
+  assert.match(await page.getByTestId('plan-graph-node-points').locator('title').textContent(), /^points \(stage 2\): waits for customer; not needed$/);
+  assert.ok(!nodes.points.critical && !nodes.badge.critical, 'a call that never ran is not on the critical path');
+
+  // The legend names the state, with a swatch of its own: not the one of skipped or not sent.
+  assert.match(await text('legend'), /not needed/);
+  const swatches = await page.$$eval('[data-testid="legend"] .swatch', (els) => Object.fromEntries(els.map((el) => {
+    const style = getComputedStyle(el);
+    return [el.classList[1], `${style.backgroundColor} ${style.backgroundImage} ${style.borderStyle} ${style.boxShadow}`];
+  })));
+  assert.ok(swatches['state-not-needed'], 'a not-needed swatch');
+  assert.notEqual(swatches['state-not-needed'], swatches['state-skipped']);
+  assert.notEqual(swatches['state-not-needed'], swatches['state-not-sent']);
+
+  // The mock saw customer and receipt, and nothing for points or badge.
+  const sent = (await mockLog()).filter((e) => e.seq > before_);
+  assert.deepEqual(sent.map((e) => `${e.method} ${e.service}${e.path}`).sort(), ['GET customer/lab/echo', 'POST notification/lab/echo']);
+  await page.locator('#plan-output').scrollIntoViewIfNeeded();
+  await screenshot('08c-plan-condition');
+  await accessible('after the condition example ran, two calls not needed');
+
+  // A gold customer: the condition holds, and all four calls run.
+  await page.getByTestId('plan-input').fill('{"tier": "gold"}');
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  await page.getByTestId('run-plan').click();
+  await page.locator('#plan-output[data-run-state="ok"]').waitFor({ timeout: RUN_TIMEOUT });
+  assert.doesNotMatch(await text('plan-summary'), /Not needed/);
+  const gold = await bars('plan');
+  assert.ok(Object.values(gold).every((b) => b.state === 'ok'), 'every call ok for a gold customer');
+  assert.ok(gold.badge.start >= gold.points.end, 'badge read the points');
+
+  // A call that names another only in its condition waits for it all the same: an arrow, a later stage.
+  const { customer, cart } = demo.config.services;
+  const onlyInWhen = { calls: { a: { url: `${customer}/lab/echo` }, b: { url: `${cart}/lab/echo`, when: { exists: '{a.query}' } } } };
+  await page.getByTestId('plan-text').fill(JSON.stringify(onlyInWhen, null, 2));
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  assert.deepEqual(await page.locator('[data-testid="plan-stages"] li').allTextContents(), ['a', 'b']);
+  assert.deepEqual(await graphEdges('plan-graph'), ['a>b']);
+  assertNoNewProblems();
+});
+
 test('a narrow screen has no horizontal scrolling and still draws the waterfall', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   try {
