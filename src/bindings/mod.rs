@@ -4,7 +4,7 @@
 //!
 //! - `options.rs`: the options, read by serde into types that name each option;
 //! - `request.rs`: `composeOrder()`'s request;
-//! - `records.rs`: records, errors and results, written by serde;
+//! - `records.rs`: records, errors and results, built as plain objects;
 //! - `events.rs`: the `onEvent` sink;
 //! - `run.rs`: reading a plan and running it over the browser's transport;
 //! - `plan_cache.rs` and `order_cache.rs`: plans read once and found again (a frozen one by
@@ -31,8 +31,7 @@ use crate::plan::value::Value;
 use crate::plan::DEFAULT_MAX_CALLS;
 use options::{read_options, Entry};
 use plan_cache::ReadPlan;
-use records::CompensationRecordJs;
-use records::{compose_error, no_calls, records_js, unsent_error};
+use records::{compensation_js, compose_error, no_calls, object, records_js, unsent_error};
 use run::{check_json_input, execute, read_plan, read_plan_and_options};
 use run::{unsent_records, Executed};
 use std::future::Future;
@@ -78,7 +77,7 @@ fn outcome_error(
     let compensations = outcome
         .compensations
         .iter()
-        .map(|c| CompensationRecordJs::new(c, names))
+        .map(|c| compensation_js(c, names))
         .collect();
     let resubmit = outcome.resubmit().unwrap_or(Resubmit::NewOperation);
     let trace_id = executed.trace_id.as_deref();
@@ -217,8 +216,15 @@ pub async fn compose_order(
     }
     // The order was placed, but its result cannot be read from the replies: submitting
     // the same operation again gets the order back by key rather than placing another.
-    let summary = order::summary(&plan, &input, outcome)
-        .map_err(|e| compose_error(&e, &calls, Vec::new(), trace_id, Resubmit::SameOperation))?;
+    let summary = order::summary(&plan, &input, outcome).map_err(|e| {
+        compose_error(
+            &e,
+            &calls,
+            js_sys::Array::new(),
+            trace_id,
+            Resubmit::SameOperation,
+        )
+    })?;
     Ok(order_result(summary, calls, trace_id))
 }
 
@@ -234,14 +240,4 @@ fn order_result(
     fields.push(("calls".to_owned(), calls));
     fields.push(("traceId".to_owned(), trace_id));
     JsValue::object(fields)
-}
-
-/// A result object: `fields` in their order, each an own data property holding its value
-/// (`undefined` too), as serde's writer would set them.
-///
-/// Built as the order's own objects are (`Value::object`), not by serde: a derived
-/// struct's writer is compiled into the .wasm for each result type. The names are the
-/// composer's own (never a caller's).
-fn object(fields: Vec<(&str, JsValue)>) -> JsValue {
-    JsValue::object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
