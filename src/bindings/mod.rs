@@ -96,7 +96,7 @@ pub fn validate_plan(plan: PlanJs) -> Result<PlanSummaryJs, JsValue> {
     // Its stages written as `compose()`'s are (`records::stage_names`), so that one
     // writer serves both.
     let stages = records::stage_names(&plan_cache::names_js(&plan), plan.stages());
-    Ok(object(vec![("stages", stages)]).unchecked_into())
+    Ok(object(&[("stages", stages)]).unchecked_into())
 }
 
 /// Runs a plan: independent calls concurrently, each dependent call as soon as its
@@ -157,7 +157,7 @@ pub async fn compose(
     let data = records::named_object(&names, replies.collect());
     let stages = records::stage_names(&names, plan.stages());
     let trace_id = executed.trace_id.as_deref();
-    let result = object(vec![
+    let result = object(&[
         ("data", data),
         // Its place among the keys: `defer_records` makes it the records when first read.
         ("calls", JsValue::UNDEFINED),
