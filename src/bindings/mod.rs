@@ -4,7 +4,7 @@
 //!
 //! - `options.rs`: the options, read by serde into types that name each option;
 //! - `request.rs`: `composeOrder()`'s request;
-//! - `records.rs`: records, errors and results, written by serde;
+//! - `records.rs`: records, errors and results, built as plain objects;
 //! - `events.rs`: the `onEvent` sink;
 //! - `run.rs`: reading a plan and running it over the browser's transport;
 //! - `plan_cache.rs` and `order_cache.rs`: plans read once and found again (a frozen one by
@@ -31,8 +31,7 @@ use crate::plan::value::Value;
 use crate::plan::DEFAULT_MAX_CALLS;
 use options::{read_options, Entry};
 use plan_cache::ReadPlan;
-use records::CompensationRecordJs;
-use records::{compose_error, no_calls, records_js, unsent_error};
+use records::{compensation_js, compose_error, no_calls, object, records_js, unsent_error};
 use run::{check_json_input, execute, read_plan, read_plan_and_options};
 use run::{unsent_records, Executed};
 use std::future::Future;
@@ -78,7 +77,7 @@ fn outcome_error(
     let compensations = outcome
         .compensations
         .iter()
-        .map(|c| CompensationRecordJs::new(c, names))
+        .map(|c| compensation_js(c, names))
         .collect();
     let resubmit = outcome.resubmit().unwrap_or(Resubmit::NewOperation);
     let trace_id = executed.trace_id.as_deref();
@@ -97,7 +96,7 @@ pub fn validate_plan(plan: PlanJs) -> Result<PlanSummaryJs, JsValue> {
     // Its stages written as `compose()`'s are (`records::stage_names`), so that one
     // writer serves both.
     let stages = records::stage_names(&plan_cache::names_js(&plan), plan.stages());
-    Ok(object(vec![("stages", stages)]).unchecked_into())
+    Ok(object(&[("stages", stages)]).unchecked_into())
 }
 
 /// Runs a plan: independent calls concurrently, each dependent call as soon as its
@@ -158,7 +157,7 @@ pub async fn compose(
     let data = records::named_object(&names, replies.collect());
     let stages = records::stage_names(&names, plan.stages());
     let trace_id = executed.trace_id.as_deref();
-    let result = object(vec![
+    let result = object(&[
         ("data", data),
         // Its place among the keys: `defer_records` makes it the records when first read.
         ("calls", JsValue::UNDEFINED),
@@ -217,8 +216,15 @@ pub async fn compose_order(
     }
     // The order was placed, but its result cannot be read from the replies: submitting
     // the same operation again gets the order back by key rather than placing another.
-    let summary = order::summary(&plan, &input, outcome)
-        .map_err(|e| compose_error(&e, &calls, Vec::new(), trace_id, Resubmit::SameOperation))?;
+    let summary = order::summary(&plan, &input, outcome).map_err(|e| {
+        compose_error(
+            &e,
+            &calls,
+            js_sys::Array::new(),
+            trace_id,
+            Resubmit::SameOperation,
+        )
+    })?;
     Ok(order_result(summary, calls, trace_id))
 }
 
@@ -234,14 +240,4 @@ fn order_result(
     fields.push(("calls".to_owned(), calls));
     fields.push(("traceId".to_owned(), trace_id));
     JsValue::object(fields)
-}
-
-/// A result object: `fields` in their order, each an own data property holding its value
-/// (`undefined` too), as serde's writer would set them.
-///
-/// Built as the order's own objects are (`Value::object`), not by serde: a derived
-/// struct's writer is compiled into the .wasm for each result type. The names are the
-/// composer's own (never a caller's).
-fn object(fields: Vec<(&str, JsValue)>) -> JsValue {
-    JsValue::object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }

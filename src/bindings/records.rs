@@ -1,27 +1,29 @@
-//! What the composer hands to JavaScript, as derived types written by serde-wasm-bindgen:
-//! call records, compensation records and the fields of a `ComposeError`. (The results of
-//! `compose()`, `composeOrder()` and `validatePlan()` are built as the order's own objects
-//! are, by `bindings::object`.)
+//! What the composer hands to JavaScript: call records (one call into `js/report.js`),
+//! compensation records, the fields of a `ComposeError` and the results of `compose()`,
+//! `composeOrder()` and `validatePlan()`, the last four built as the order's own objects
+//! are, by [`object`], not by serde-wasm-bindgen (Cargo.toml says why). Events are still
+//! written by serde-wasm-bindgen, through [`to_js`] (`events.rs`).
 //!
 //! States and codes are written from their Rust enums' names (`src/protocol.rs`), so no
-//! JavaScript lists them. Replies pass through as the very JS values `JSON.parse` made
-//! (`serde_wasm_bindgen::preserve`), never copied.
+//! JavaScript lists them. JS values (replies, call names, `calls`) pass through as
+//! themselves, never copied (in events, by `serde_wasm_bindgen::preserve`).
 //!
-//! Prototype-safe: a struct's keys are its fixed field names; objects keyed by call names
+//! Prototype-safe: the fixed keys are the composer's own names; objects keyed by call names
 //! (`data`, `calls`), which a plan author chose and which may be `__proto__`, are built by
 //! `js/value.js`, which defines each key as an own data property (never `obj[key] = value`
 //! for `__proto__`, which would call its setter).
 
-use crate::engine::record::{CallRecord, CallState, Compensation, CompensationState};
+use crate::engine::record::{CallRecord, CallState, Compensation};
 use crate::engine::resubmit::Resubmit;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
+use crate::web::interned::interned;
+use crate::web::js_value::set_own;
 use js_sys::{Array, Object};
 use serde::{Serialize, Serializer};
 use std::ops::Deref;
 use wasm_bindgen::prelude::*;
 
-/// Writes Rust values as JS values: `None` as `null` (what the records document), maps
-/// as `Map`s (see the module docs for why).
+/// Writes Rust values as JS values: `None` as `null`, maps as `Map`s.
 const WRITER: serde_wasm_bindgen::Serializer =
     serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
 
@@ -90,19 +92,31 @@ pub(crate) fn stage_names(names: &CallNames, stages: &[Vec<usize>]) -> JsValue {
 }
 
 /// `{ code, message }` of a failed call or compensation.
-#[derive(Serialize)]
-pub(crate) struct ErrorJs<'a> {
-    code: ErrorKind,
-    message: &'a str,
+fn error_js(e: &Error) -> JsValue {
+    object(&[
+        ("code", JsValue::from_str(e.code())),
+        ("message", JsValue::from_str(e.message())),
+    ])
 }
 
-impl<'a> From<&'a Error> for ErrorJs<'a> {
-    fn from(e: &'a Error) -> Self {
-        ErrorJs {
-            code: e.kind(),
-            message: e.message(),
-        }
+/// `value` for JavaScript, `null` for `None` (what the records and errors document).
+fn or_null<T>(value: Option<T>, js: impl FnOnce(T) -> JsValue) -> JsValue {
+    value.map_or(JsValue::NULL, js)
+}
+
+/// A result or error object: `fields` in their order, each an own data property holding
+/// its value (`undefined` too), as serde's writer would set them.
+///
+/// Set one by one through `setOwn` (js/value.js), as the order's own objects are
+/// (`Value::object`), not by serde: a derived struct's writer is compiled into the .wasm
+/// for each type. A slice of the composer's own names (never a caller's), not
+/// `Value::object`'s list of owned keys, which cost a copy of every key: 67 bytes gzip.
+pub(crate) fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in fields {
+        set_own(&object, &interned(key), value);
     }
+    object.into()
 }
 
 #[wasm_bindgen(module = "/js/report.js")]
@@ -208,7 +222,7 @@ impl RecordParts {
             ]);
             if let Some(error) = &r.error {
                 error_at.push(i as u32);
-                errors.push(to_js(&ErrorJs::from(error)));
+                errors.push(error_js(error));
             }
         }
         RecordParts {
@@ -220,47 +234,19 @@ impl RecordParts {
     }
 }
 
-/// What became of one compensation, an item of `ComposeError.compensations`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CompensationRecordJs<'a> {
-    call: Js<'a>,
-    state: CompensationState,
-    status: Option<u16>,
-    attempts: u32,
-    start_ms: Option<f64>,
-    end_ms: Option<f64>,
-    error: Option<ErrorJs<'a>>,
-    reason: Option<&'a str>,
-}
-
-impl<'a> CompensationRecordJs<'a> {
-    /// `c`, the compensation of call `names[c.call]`.
-    pub(crate) fn new(c: &'a Compensation, names: &'a [JsValue]) -> Self {
-        CompensationRecordJs {
-            call: Js(&names[c.call]),
-            state: c.state,
-            status: c.status,
-            attempts: c.attempts,
-            start_ms: c.start_ms,
-            end_ms: c.end_ms,
-            error: c.error.as_ref().map(ErrorJs::from),
-            reason: c.reason.as_deref(),
-        }
-    }
-}
-
-/// The fields of a `ComposeError` besides its message (see js/report.js).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ErrorFieldsJs<'a> {
-    pub code: ErrorKind,
-    pub call: Option<&'a str>,
-    pub status: Option<u16>,
-    pub calls: Js<'a>,
-    pub compensations: Vec<CompensationRecordJs<'a>>,
-    pub trace_id: Option<&'a str>,
-    pub resubmit: &'static str,
+/// What became of compensation `c`, of call `names[c.call]`: an item of
+/// `ComposeError.compensations`.
+pub(crate) fn compensation_js(c: &Compensation, names: &[JsValue]) -> JsValue {
+    object(&[
+        ("call", names[c.call].clone()),
+        ("state", JsValue::from_str(c.state.as_str())),
+        ("status", or_null(c.status, JsValue::from)),
+        ("attempts", JsValue::from(c.attempts)),
+        ("startMs", or_null(c.start_ms, JsValue::from_f64)),
+        ("endMs", or_null(c.end_ms, JsValue::from_f64)),
+        ("error", or_null(c.error.as_ref(), error_js)),
+        ("reason", or_null(c.reason.as_deref(), JsValue::from_str)),
+    ])
 }
 
 #[wasm_bindgen(module = "/js/report.js")]
@@ -282,30 +268,31 @@ extern "C" {
 }
 
 /// The `ComposeError` a promise rejects with: `error`, every call's record (`calls`),
-/// and what became of the compensations.
+/// and what became of the compensations (each written by [`compensation_js`]).
 pub(crate) fn compose_error(
     error: &Error,
     calls: &JsValue,
-    compensations: Vec<CompensationRecordJs<'_>>,
+    compensations: Array,
     trace_id: Option<&str>,
     resubmit: Resubmit,
 ) -> JsValue {
-    let fields = ErrorFieldsJs {
-        code: error.kind(),
-        call: error.call(),
-        status: error.status(),
-        calls: Js(calls),
-        compensations,
-        trace_id,
-        resubmit: resubmit.as_str(),
-    };
-    ComposeErrorJs::new(error.message(), &to_js(&fields)).into()
+    // The fields of a `ComposeError` besides its message (see js/report.js).
+    let fields = object(&[
+        ("code", JsValue::from_str(error.code())),
+        ("call", or_null(error.call(), JsValue::from_str)),
+        ("status", or_null(error.status(), JsValue::from)),
+        ("calls", calls.clone()),
+        ("compensations", compensations.into()),
+        ("traceId", or_null(trace_id, JsValue::from_str)),
+        ("resubmit", JsValue::from_str(resubmit.as_str())),
+    ]);
+    ComposeErrorJs::new(error.message(), &fields).into()
 }
 
 /// The `ComposeError` of a composition refused before anything was sent: no trace, and
 /// nothing was made, so a new attempt needs a new operation.
 pub(crate) fn unsent_error(error: &Error, calls: &JsValue) -> JsValue {
-    compose_error(error, calls, Vec::new(), None, Resubmit::NewOperation)
+    compose_error(error, calls, Array::new(), None, Resubmit::NewOperation)
 }
 
 /// An object with no calls, for errors raised before a plan exists.
@@ -316,6 +303,8 @@ pub(crate) fn no_calls() -> JsValue {
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
+    use crate::engine::record::CompensationState;
+    use crate::error::ErrorKind;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn get(v: &JsValue, key: &str) -> JsValue {
@@ -355,13 +344,21 @@ mod tests {
                 end_ms: Some(2.0),
                 replayed: false,
             };
-            let js = to_js(&CompensationRecordJs::new(&done, &names));
+            let js = compensation_js(&done, &names);
+            let keys: Vec<String> = js_sys::Object::keys(js.unchecked_ref::<Object>())
+                .iter()
+                .map(|k| k.as_string().unwrap())
+                .collect();
+            let fields = ["call", "state", "status", "attempts", "startMs", "endMs"];
+            assert_eq!(keys, [&fields[..], &["error", "reason"]].concat());
+            assert!(get(&js, "error").is_null() && get(&js, "reason").is_null());
+            assert_eq!(get(&js, "status").as_f64(), Some(204.0));
             assert_eq!(get(&js, "state").as_string().unwrap(), state.as_str());
             assert_eq!(get(&js, "call").as_string().unwrap(), "a");
         }
         for &kind in ErrorKind::ALL {
             let error = Error::new(kind, "why");
-            let js = to_js(&ErrorJs::from(&error));
+            let js = error_js(&error);
             assert_eq!(get(&js, "code").as_string().unwrap(), kind.code());
         }
     }

@@ -3,6 +3,7 @@
 //! (retries, time limits, concurrency limits, dedupe, compensation, events, trace context).
 //! Nothing here knows JavaScript: the browser's side is in `web/`.
 
+pub(crate) mod abort;
 pub(crate) mod call;
 pub(crate) mod compensate;
 pub(crate) mod composition;

@@ -7,6 +7,7 @@
 //! (`compensate.rs`). When the caller's abort signal fires, every in-flight request is
 //! aborted at once. Dropping the future aborts them too.
 
+use crate::engine::abort::Abort;
 use crate::engine::call::Ctx;
 use crate::engine::compensate::{compensate, Sender};
 use crate::engine::composition::Composition;
@@ -18,10 +19,8 @@ use crate::engine::settings::Settings;
 use crate::engine::transport::{Clock, Transport};
 use crate::error::ErrorKind;
 use crate::plan::Plan;
-use futures::future::{FutureExt, Shared};
 use std::cell::RefCell;
 use std::future::Future;
-use std::task::{Context, Poll};
 
 /// Runs `plan` over `transport` and reports every call's outcome.
 ///
@@ -58,9 +57,9 @@ where
     }
     // The abort, shared: the schedule waits on it, the compensations too, and each
     // request asks whether it happened just before it is sent.
-    let cancel = cancel.boxed_local().shared();
+    let cancel = Abort::new(cancel);
     let probe = cancel.clone();
-    let cancelled = move || happened(&probe);
+    let cancelled = move || probe.happened();
     let ctx = Ctx {
         plan,
         input,
@@ -102,11 +101,4 @@ where
         compensations,
         ..state.finish(origin)
     }
-}
-
-/// Whether the shared future has completed, asked without waiting for it.
-fn happened<F: Future<Output = ()>>(future: &Shared<F>) -> bool {
-    let mut probe = future.clone();
-    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
-    matches!(probe.poll_unpin(&mut cx), Poll::Ready(()))
 }

@@ -421,7 +421,7 @@ fn read_request(
                     if h.root == INPUT {
                         continue;
                     }
-                    let Some(&d) = index.get(&h.root) else {
+                    let Some(&d) = index.get(h.root.as_str()) else {
                         return Err(unknown_root(place, h));
                     };
                     when_reads.borrow_mut().push(d);
@@ -653,11 +653,12 @@ fn read_deps(
             deps.push(d);
         }
     };
+    // Looked up by `&str`, as `Plan::position` looks (see `Plan::from_json_limited`).
     for (h, _) in call_placeholders(call) {
         if h.root == INPUT {
             continue;
         }
-        let Some(&d) = index.get(&h.root) else {
+        let Some(&d) = index.get(h.root.as_str()) else {
             return Err(unknown_root(at, h));
         };
         depend_on(&mut deps, d);
@@ -684,7 +685,7 @@ fn read_deps(
                 item.type_name()
             )));
         };
-        let Some(&d) = index.get(dep) else {
+        let Some(&d) = index.get(dep.as_str()) else {
             return Err(invalid(format!(
                 "{at}.after: `{dep}` is not a call of this plan"
             )));

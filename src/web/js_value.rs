@@ -27,7 +27,7 @@ extern "C" {
     fn own_field(value: &JsValue, key: &JsValue) -> JsValue;
     /// Sets `obj[key] = value` as an own data property, even for `__proto__`.
     #[wasm_bindgen(js_name = setOwn)]
-    fn set_own(object: &Object, key: &JsValue, value: &JsValue);
+    pub(crate) fn set_own(object: &Object, key: &JsValue, value: &JsValue);
     /// A condition's `equals`, a `BigInt` against a number exactly.
     #[wasm_bindgen(js_name = sameValue)]
     fn same_value(a: &JsValue, b: &JsValue) -> bool;
