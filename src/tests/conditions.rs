@@ -8,7 +8,7 @@ use crate::engine::record::CallState;
 use crate::engine::settings::{Schedule, Settings};
 use crate::engine::transport::Reply;
 use crate::plan::json::Json;
-use crate::tests::sim::{json, plan, run_to_end, Answer, Sim};
+use crate::tests::sim::{json, plan, run_to_end, Answer, Lcg, Sim};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -167,18 +167,6 @@ fn a_required_call_not_needed_leaves_the_composition_resolved_with_its_deadline(
     let out = run_to_end(&sim, &plan(LOYALTY), &json("{}"), settings);
     assert!(out.error.is_none());
     assert_eq!(out.records[2].state, CallState::NotNeeded);
-}
-
-/// A small deterministic generator, so the random plans are the same on every run.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
 }
 
 /// One random call: the earlier calls it reads (`{c<j>.v}` in its URL) and those it is only

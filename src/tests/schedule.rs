@@ -17,7 +17,7 @@ use crate::plan::value::Value;
 use crate::plan::Method;
 use crate::plan::Plan;
 use crate::tests::sim::{json, plan};
-use crate::tests::sim::{Answer, Sim};
+use crate::tests::sim::{Answer, Lcg, Sim};
 use std::collections::HashMap;
 
 /// The last path segment of `http://svc/<name>...` names the simulated service.
@@ -120,18 +120,6 @@ fn independent_calls_start_together() {
     );
     let t = times(&out, &p);
     assert!(t.values().all(|&(s, e)| s == 0.0 && e == 100.0), "{t:?}");
-}
-
-/// A small deterministic generator, so the random plans are the same on every run.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
 }
 
 #[test]

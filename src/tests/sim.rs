@@ -29,6 +29,20 @@ pub fn plan(s: &str) -> crate::plan::Plan {
     crate::plan::Plan::from_json(&json(s)).unwrap()
 }
 
+/// A small deterministic generator, so the random plans are the same on every run.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next number below `n`.
+    pub fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
 /// What a route answers: a latency and an outcome.
 pub type Answer = (f64, Result<Reply<Json>, TransportError>);
 
