@@ -17,6 +17,7 @@ use crate::engine::settings::{Schedule, Settings};
 use crate::engine::timeouts::{Limit, TimeLimits};
 use crate::engine::transport::Request;
 use crate::error::{Error, ErrorKind};
+use crate::plan::condition::Condition;
 use crate::plan::value::Value;
 use crate::plan::Plan;
 use futures::channel::oneshot;
@@ -129,23 +130,20 @@ impl<'p, V: Value> Composition<'p, V> {
                 return None;
             }
             self.ready.pop();
-            if self.plan.calls()[i].when.is_none() || self.needed(i, input) {
-                return Some(i);
+            match &self.plan.calls()[i].when {
+                Some(when) if !self.holds(i, when, input) => self.not_needed(i),
+                _ => return Some(i),
             }
-            self.not_needed(i);
         }
     }
 
-    /// Whether call `i`'s `when` holds; a path a reply does not have reads as null
-    /// (`condition.rs`). Out of line: the schedules' futures inline `next_ready`.
+    /// Whether call `i`'s condition `when` holds; a path a reply does not have reads as
+    /// null (`condition.rs`). Out of line: the schedules' futures inline `next_ready`.
     #[inline(never)]
-    fn needed(&self, i: usize, input: &V) -> bool {
-        let call = &self.plan.calls()[i];
+    fn holds(&self, i: usize, when: &Condition, input: &V) -> bool {
         let scope = Scope::new(self.plan, input, &self.replies);
-        match &call.when {
-            Some(when) => when.holds(&mut |t| scope.body(&call.name, t).ok()),
-            None => true,
-        }
+        let name = &self.plan.calls()[i].name;
+        when.holds(&mut |t| scope.body(name, t).ok())
     }
 
     /// Call `i`'s task runs, stoppable with `handle`.
@@ -264,9 +262,10 @@ impl<'p, V: Value> Composition<'p, V> {
     /// reply is not needed either, while a call only ordered after it (`after`) goes on.
     fn not_needed(&mut self, i: usize) {
         let plan = self.plan;
+        // A call is marked when it is found, so that a reader named twice goes in once.
+        self.records[i].state = CallState::NotNeeded;
         let mut stack = vec![i];
         while let Some(j) = stack.pop() {
-            self.records[j].state = CallState::NotNeeded;
             self.settle(j);
             if let Some(fallback) = &plan.calls()[j].fallback {
                 self.records[j].fell_back = true;
@@ -277,10 +276,8 @@ impl<'p, V: Value> Composition<'p, V> {
             for &k in plan.dependents(j) {
                 if !plan.reads(k, j) {
                     self.release(k);
-                } else if self.records[k].state == CallState::NotSent
-                    && self.tasks[k].is_none()
-                    && !stack.contains(&k)
-                {
+                } else if self.records[k].state == CallState::NotSent && self.tasks[k].is_none() {
+                    self.records[k].state = CallState::NotNeeded;
                     stack.push(k);
                 }
             }

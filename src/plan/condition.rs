@@ -22,7 +22,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::plan::json::Json;
-use crate::plan::template::BodyTemplate;
+use crate::plan::template::{BodyTemplate, MAX_BODY_DEPTH};
 use crate::plan::value::Value;
 use std::cmp::Ordering;
 
@@ -30,7 +30,7 @@ use std::cmp::Ordering;
 pub type Operand<'a> = &'a dyn Fn(&str, &Json) -> Result<BodyTemplate, Error>;
 
 /// How deep `and`, `or` and `not` may nest: as deep as a body may.
-pub const MAX_CONDITION_DEPTH: usize = 32;
+pub const MAX_CONDITION_DEPTH: usize = MAX_BODY_DEPTH;
 
 /// The operators, as a plan writes them, in the order error messages list them: the
 /// comparisons first, in [`Comparison`]'s order.
