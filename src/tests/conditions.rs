@@ -8,7 +8,7 @@ use crate::engine::record::CallState;
 use crate::engine::settings::{Schedule, Settings};
 use crate::engine::transport::Reply;
 use crate::plan::json::Json;
-use crate::tests::sim::{json, plan, run_to_end, Answer, Lcg, Sim};
+use crate::tests::sim::{json, plan, run_to_end, service, Answer, Lcg, Sim};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -16,8 +16,7 @@ use std::rc::Rc;
 /// `name`, or `{"name": name}`.
 fn network(replies: &'static [(&'static str, &'static str)]) -> Sim {
     Sim::new(move |req| -> Answer {
-        let name = req.url.trim_start_matches("http://svc/");
-        let name = name.split(['/', '?']).next().unwrap_or_default().to_owned();
+        let name = service(&req.url);
         let body = replies.iter().find(|(n, _)| *n == name).map_or_else(
             || json(&format!(r#"{{"name":"{name}"}}"#)),
             |(_, b)| json(b),
@@ -240,12 +239,7 @@ fn not_needed_reaches_exactly_the_readers_in_random_plans() {
         let src = plan_json(&calls);
         let flags: Vec<bool> = calls.iter().map(|c| c.flag).collect();
         let sim = Sim::new(move |req| -> Answer {
-            let i: usize = req.url["http://svc/c".len()..]
-                .split('/')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
+            let i: usize = service(&req.url)[1..].parse().unwrap();
             let body = json(&format!(r#"{{"v":{i},"flag":{}}}"#, flags[i]));
             (
                 1.0 + (i % 3) as f64,
@@ -283,9 +277,7 @@ fn not_needed_reaches_exactly_the_readers_in_random_plans() {
                 CallState::NotNeeded
             };
             assert_eq!(record.state, expected, "round {round}, c{i}: {src}");
-            let sent = urls.iter().any(|u| {
-                u.starts_with(&format!("http://svc/c{i}/")) || *u == format!("http://svc/c{i}")
-            });
+            let sent = urls.iter().any(|u| service(u) == format!("c{i}"));
             assert_eq!(sent, needed[i], "round {round}, c{i} sent: {src}");
             assert_eq!(
                 record.fell_back,

@@ -9,7 +9,6 @@ use crate::engine::record::CallState;
 use crate::engine::run::run;
 use crate::engine::scope::Scope;
 use crate::engine::settings::{Schedule, Settings};
-use crate::engine::transport::Request;
 use crate::engine::transport::{Reply, TransportError};
 use crate::error::{Error, ErrorKind};
 use crate::plan::json::Json;
@@ -17,24 +16,14 @@ use crate::plan::value::Value;
 use crate::plan::Method;
 use crate::plan::Plan;
 use crate::tests::sim::{json, plan};
-use crate::tests::sim::{Answer, Lcg, Sim};
+use crate::tests::sim::{service, Answer, Lcg, Sim};
 use std::collections::HashMap;
-
-/// The last path segment of `http://svc/<name>...` names the simulated service.
-fn service(req: &Request<Json>) -> String {
-    req.url
-        .trim_start_matches("http://svc/")
-        .split(['/', '?'])
-        .next()
-        .unwrap()
-        .to_owned()
-}
 
 /// A network where service `name` takes `latency[name]` ms and echoes its name.
 fn network(latency: &[(&str, f64)]) -> Sim {
     let latency: HashMap<String, f64> = latency.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     Sim::new(move |req| -> Answer {
-        let name = service(req);
+        let name = service(&req.url);
         let ms = latency.get(&name).copied().unwrap_or(10.0);
         (
             ms,
@@ -185,7 +174,7 @@ fn a_failure_skips_dependents_aborts_reads_and_lets_writes_finish() {
     }}"#,
     );
     let sim = Sim::new(|req| -> Answer {
-        match service(req).as_str() {
+        match service(&req.url).as_str() {
             // 500 is not transient, so it is not retried.
             "bad" => (50.0, Err(TransportError::Status(500))),
             name => (
@@ -393,7 +382,7 @@ fn a_fallback_stands_in_for_a_failed_reply_and_its_dependents_run() {
         }}"#,
     );
     let sim = Sim::new(|req| -> Answer {
-        match service(req).as_str() {
+        match service(&req.url).as_str() {
             "bad" => (5.0, Err(TransportError::Status(404))),
             _ => (
                 10.0,
@@ -427,7 +416,7 @@ fn an_optional_failure_skips_only_its_dependents() {
         r#"{"calls":{"a":{"url":"http://svc/a"},"opt":{"url":"http://svc/bad","optional":true},"c":{"url":"http://svc/c","after":["opt"]},"d":{"url":"http://svc/d","after":["a"]}}}"#,
     );
     let sim = Sim::new(|req| -> Answer {
-        match service(req).as_str() {
+        match service(&req.url).as_str() {
             "bad" => (
                 5.0,
                 Err(TransportError::Network("connection refused".into())),
@@ -486,7 +475,7 @@ fn hooks_build_bodies_and_judge_replies() {
         r#"{"calls":{"quote":{"url":"http://svc/quote"},"pay":{"url":"http://svc/pay","method":"POST","after":["quote"]},"order":{"url":"http://svc/order","method":"POST","after":["pay"]}}}"#,
     );
     let sim = Sim::new(|req| -> Answer {
-        match service(req).as_str() {
+        match service(&req.url).as_str() {
             "pay" => (
                 10.0,
                 Ok(Reply {
@@ -696,7 +685,7 @@ fn a_failure_keeps_its_code_when_the_deadline_comes_while_writes_drain() {
         r#"{"calls":{"r":{"url":"http://svc/r"},"w":{"url":"http://svc/w","method":"POST"}}}"#,
     );
     let sim = Sim::new(|req| -> Answer {
-        match service(req).as_str() {
+        match service(&req.url).as_str() {
             "r" => (10.0, Err(TransportError::Status(404))),
             _ => (500.0, Ok(Reply::new(201, json("{}")))),
         }
@@ -714,7 +703,7 @@ fn a_failure_keeps_its_code_when_the_deadline_comes_while_writes_drain() {
 fn flaky(failures: usize, error: TransportError) -> Sim {
     let count = std::rc::Rc::new(std::cell::RefCell::new(HashMap::<String, usize>::new()));
     Sim::new(move |req| -> Answer {
-        let name = service(req);
+        let name = service(&req.url);
         let mut seen = count.borrow_mut();
         let n = seen.entry(name).or_default();
         *n += 1;
@@ -742,7 +731,7 @@ fn transient_failures_are_retried_with_backoff_and_the_same_key() {
     let sim = Sim::new({
         let count = std::rc::Rc::new(std::cell::RefCell::new(HashMap::<String, usize>::new()));
         move |req| -> Answer {
-            let name = service(req);
+            let name = service(&req.url);
             let mut seen = count.borrow_mut();
             let n = seen.entry(name.clone()).or_default();
             *n += 1;
@@ -965,7 +954,7 @@ const FAN: &str = r#"{"calls":{
 }}"#;
 
 fn sent_order(sim: &Sim) -> Vec<String> {
-    sim.seen().iter().map(|s| service(&s.request)).collect()
+    sim.seen().iter().map(|s| service(&s.request.url)).collect()
 }
 
 #[test]

@@ -29,6 +29,15 @@ pub fn plan(s: &str) -> crate::plan::Plan {
     crate::plan::Plan::from_json(&json(s)).unwrap()
 }
 
+/// The simulated service a URL goes to: the first path segment of `http://svc/<name>...`.
+pub fn service(url: &str) -> String {
+    url.trim_start_matches("http://svc/")
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// A small deterministic generator, so the random plans are the same on every run.
 pub struct Lcg(pub u64);
 

@@ -27,7 +27,7 @@ extern "C" {
 
 /// `/lab/raw` on service `i` answering exactly `body`, percent-encoded into the query (so
 /// the plan's URL template holds no braces).
-fn raw_url(s: &Scenario, i: usize, body: &str) -> String {
+pub fn raw_url(s: &Scenario, i: usize, body: &str) -> String {
     let encoded = String::from(js_sys::encode_uri_component(body));
     s.lab(i, &format!("raw?body={encoded}"))
 }
