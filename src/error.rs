@@ -49,6 +49,7 @@ impl ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     call: Option<String>,
+    item: Option<usize>,
     status: Option<u16>,
     message: String,
 }
@@ -59,6 +60,7 @@ impl Error {
         Error {
             kind,
             call: None,
+            item: None,
             status: None,
             message: message.into(),
         }
@@ -67,6 +69,22 @@ impl Error {
     /// The same error, attributed to `call`.
     pub fn in_call(mut self, call: impl Into<String>) -> Self {
         self.call = Some(call.into());
+        self
+    }
+
+    /// The same error, of the item at `index` of a fan-out call's list; its message says
+    /// which, after the call's name (`` call `reserve` (item 2) failed: ... ``).
+    pub fn at_item(mut self, index: usize) -> Self {
+        self.item = Some(index);
+        let mark = format!(" (item {index})");
+        let after_name = self.call.as_ref().and_then(|call| {
+            let quoted = format!("`{call}`");
+            self.message.find(&quoted).map(|at| at + quoted.len())
+        });
+        match after_name {
+            Some(at) => self.message.insert_str(at, &mark),
+            None => self.message = format!("item {index}: {}", self.message),
+        }
         self
     }
 
@@ -89,6 +107,11 @@ impl Error {
     /// The call that failed, when one did.
     pub fn call(&self) -> Option<&str> {
         self.call.as_deref()
+    }
+
+    /// The position in its call's list of the fan-out item that failed, when one did.
+    pub fn item(&self) -> Option<usize> {
+        self.item
     }
 
     /// The HTTP status of the failing reply, when there was one.

@@ -184,6 +184,7 @@ pub use engine::transport::{
 pub use error::{Error, ErrorKind};
 pub use order::{OrderHooks, OrderRequest};
 pub use plan::condition::{Comparison, Condition};
+pub use plan::fan_out::ForEach;
 pub use plan::json::Json;
 pub use plan::model::{Call, Method, Plan};
 pub use plan::template::{percent_encode, BodyTemplate, Placeholder, Template};

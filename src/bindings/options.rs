@@ -180,7 +180,9 @@ impl OptionsJs {
             (o.trace_context, |v, r| {
                 trace_context(v).map(|t| r.trace = t)
             }),
-            (o.max_calls, |v, r| max_calls(v).map(|n| r.max_calls = n)),
+            (o.max_calls, |v, r| {
+                max_calls(v).map(|n| (r.max_calls, r.settings.max_calls) = (n, n))
+            }),
             (o.services, |v, r| read_services(v).map(|s| r.services = s)),
             (o.base_url, |v, r| {
                 base_url(v).map(|url| r.base_url = Some(url))

@@ -335,6 +335,7 @@ mod tests {
         for &state in CompensationState::ALL {
             let done = Compensation {
                 call: 0,
+                item: None,
                 state,
                 status: Some(204),
                 attempts: 1,

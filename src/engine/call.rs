@@ -10,16 +10,16 @@
 
 use crate::engine::composition::Composition;
 use crate::engine::dedupe::Shared;
+use crate::engine::fan_out::key_name;
 use crate::engine::failure::transport_error;
 use crate::engine::hooks::Hooks;
 use crate::engine::idempotency::{add_idempotency_key, has_idempotency_key};
 use crate::engine::record::CallState;
 use crate::engine::retry::Decision;
-use crate::engine::scope::Scope;
 use crate::engine::settings::Settings;
 use crate::engine::transport::{Clock, Reply, Sent, Transport, TransportError};
 use crate::plan::value::Value;
-use crate::plan::{Method, Plan};
+use crate::plan::{Call, Method, Plan};
 use futures::future::{AbortHandle, Abortable, FutureExt, LocalBoxFuture};
 use std::cell::RefCell;
 
@@ -56,7 +56,13 @@ where
     pub fn next_ready(&self, stage: Option<usize>) -> Option<usize> {
         let mut state = self.state.borrow_mut();
         state.flush(&|| self.now());
-        state.next_ready(stage, self.input)
+        state.next_ready(stage, self.input, self.now())
+    }
+
+    /// The plan's call that slot `i` runs (a fan-out call for each of its items). Not
+    /// while the composition is borrowed.
+    fn call_at(&self, i: usize) -> &'a Call {
+        &self.plan.calls()[self.state.borrow().call_of(i)]
     }
 
     /// Call `i` as a task, stoppable through the composition.
@@ -81,9 +87,10 @@ where
 
     /// Fills in call `i`'s request; `None` when it cannot be built (the call failed).
     fn prepare(&self, i: usize) -> Option<Prepared<T::Value>> {
-        let call = &self.plan.calls()[i];
+        let call = self.call_at(i);
         let mut state = self.state.borrow_mut();
-        let scope = Scope::new(self.plan, self.input, &state.replies);
+        let item = state.item_of(i).map(|(_, index)| index);
+        let scope = state.scope(i, self.input);
         let request = match self.hooks.body(&call.name, &scope) {
             Some(Ok(body)) => scope.request(call, Some(body)),
             Some(Err(e)) => Err(e.in_call(&call.name)),
@@ -98,14 +105,15 @@ where
             }
         };
         if call.method == Method::Post {
-            add_idempotency_key(&mut request, &call.name, self.settings, self.transport);
+            let name = key_name(&call.name, item);
+            add_idempotency_key(&mut request, &name, self.settings, self.transport);
         }
         if let Some(trace) = &self.settings.trace {
             trace.add_to(&mut request, i);
         }
         let own = call.timeout_ms.unwrap_or(self.settings.timeout_ms);
         let state = &mut *state;
-        let shared = if self.plan.may_repeat(i) {
+        let shared = if self.plan.may_repeat(state.call_of(i)) {
             state.dedupe.share(i, &request, own, &state.sent)
         } else {
             None // no other call can ask the same: nothing to share, nothing to keep
@@ -148,9 +156,9 @@ where
     async fn attempt(&self, i: usize) -> Sent<T::Value> {
         let now = self.now();
         let (handle, registration) = AbortHandle::new_pair();
+        let (limit, by_deadline) = self.limit_of(self.call_at(i), now);
         let taken = {
             let mut state = self.state.borrow_mut();
-            let (limit, by_deadline) = self.limit_of(i, now);
             state.launch(i, now, limit, by_deadline);
             state.on_wire(i, handle);
             // Not borrowed through the send: the caller's abort listener may run inside
@@ -174,10 +182,10 @@ where
         }
     }
 
-    /// The time limit of one attempt of call `i` starting at `start`, and whether the
+    /// The time limit of one attempt of `call` starting at `start`, and whether the
     /// deadline is what sets it (it bounds every attempt, reading the body included).
-    fn limit_of(&self, i: usize, start: f64) -> (f64, bool) {
-        let own = self.plan.calls()[i]
+    fn limit_of(&self, call: &Call, start: f64) -> (f64, bool) {
+        let own = call
             .timeout_ms
             .unwrap_or(self.settings.timeout_ms);
         match self.settings.deadline_ms {
@@ -232,8 +240,8 @@ where
 {
     /// How long to wait before retrying call `i` after it failed with `e`, if it may be.
     fn retry(&self, i: usize, e: &TransportError) -> Option<f64> {
+        let call = self.call_at(i);
         let state = self.state.borrow();
-        let call = &self.plan.calls()[i];
         // A call sharing another's read got its final outcome: retries were its.
         let repeatable = state.records[i].shared_from.is_none()
             && (call.method.is_read() || state.sent[i].as_ref().is_some_and(has_idempotency_key));
@@ -258,15 +266,15 @@ where
     /// Call `i` failed with `e` and waits `wait` ms to try again.
     fn will_retry(&self, i: usize, e: TransportError, wait: f64) {
         let now = self.now();
+        let call = self.call_at(i);
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
         state.budget -= 1;
-        let call = &self.plan.calls()[i];
         state.records[i].status = e.status();
         if e.may_have_acted() && !call.method.is_read() {
             state.records[i].state = CallState::Unknown;
         }
-        let scope = Scope::new(self.plan, self.input, &state.replies);
+        let scope = state.scope(i, self.input);
         let error = transport_error(call, e, state.sent[i].as_ref().map(|r| (r, &scope)));
         let failed = (
             state.records[i].attempts,
@@ -281,7 +289,7 @@ where
     /// Call `i`'s final outcome, its own or a shared read's, settles it.
     fn conclude(&self, i: usize, outcome: Sent<T::Value>) {
         let now = self.now();
-        let call = &self.plan.calls()[i];
+        let call = self.call_at(i);
         // An empty reply is `null` data where nobody reads it; where JSON is expected it
         // stays an error, reported as a bad response (never retried).
         let outcome = match outcome {
@@ -304,7 +312,7 @@ where
 
     /// Call `i` got a reply: the hooks judge it, and the call succeeds or fails.
     fn accept(&self, i: usize, reply: Reply<T::Value>, now: f64) {
-        let name = &self.plan.calls()[i].name;
+        let name = &self.call_at(i).name;
         let verdict = self.hooks.check(name, &reply.body);
         let mut state = self.state.borrow_mut();
         state.records[i].replayed = reply.replayed;
@@ -319,7 +327,7 @@ where
 
     /// Call `i`'s last attempt failed with `e`, for good.
     fn refuse(&self, i: usize, e: TransportError, now: f64) {
-        let call = &self.plan.calls()[i];
+        let call = self.call_at(i);
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
         // The status of this attempt's answer: none without one, whatever earlier
@@ -329,7 +337,7 @@ where
         // failure does not say the earlier attempt did nothing. That includes a 5xx,
         // 408 or 429 (see `TransportError::may_have_acted`).
         let unknown = e.may_have_acted() || state.records[i].state == CallState::Unknown;
-        let scope = Scope::new(self.plan, self.input, &state.replies);
+        let scope = state.scope(i, self.input);
         let error = transport_error(call, e, state.sent[i].as_ref().map(|r| (r, &scope)));
         state.fail(i, error, now);
         if unknown && !call.method.is_read() {

@@ -6,7 +6,11 @@
 //! and what became of it. Compensations are retried like keyed writes (each carries an
 //! `Idempotency-Key`), bounded by their own time limit rather than the composition's
 //! deadline: a held reservation costs more than a late rejection.
+//!
+//! A fan-out call's items are undone one by one, each completed write item with its own
+//! reply (its compensation reads it as the call's) and its own key.
 
+use crate::engine::composition::Composition;
 use crate::engine::failure::transport_error;
 use crate::engine::idempotency::add_idempotency_key;
 use crate::engine::record::{CallRecord, CallState, Compensation, CompensationState};
@@ -15,6 +19,7 @@ use crate::engine::scope::Scope;
 use crate::engine::settings::Settings;
 use crate::engine::transport::Sent;
 use crate::engine::transport::{Clock, Reply, Transport, TransportError};
+use crate::plan::value::Value;
 use crate::plan::Plan;
 use futures::future::{select, Either};
 use std::collections::BinaryHeap;
@@ -35,11 +40,11 @@ pub(crate) struct Sender<'a, T, C> {
 /// that write is its own to undo.
 fn replayed_for_a_shared_key(
     plan: &Plan,
-    records: &[CallRecord],
+    (records, call): (&[CallRecord], usize),
     i: usize,
     settings: &Settings,
 ) -> bool {
-    let keyed_by_plan = plan.calls()[i]
+    let keyed_by_plan = plan.calls()[call]
         .headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case(crate::engine::idempotency::IDEMPOTENCY_KEY));
@@ -65,24 +70,25 @@ enum Left {
 }
 
 impl Left {
+    /// Why the write of `name` (the call's name in backquotes, and which item) stays.
     fn reason(&self, calls: &[crate::plan::Call], name: &str) -> String {
         let whole = "the operation is left whole for a resubmission under the same operationId";
         match self {
             Left::Aborted => format!(
-                "`{name}` was not undone: the composition was aborted, and nothing is sent after an abort"
+                "{name} was not undone: the composition was aborted, and nothing is sent after an abort"
             ),
             Left::Unknown => format!(
-                "`{name}` was not undone: its outcome is unknown, so there is no reply to undo it from"
+                "{name} was not undone: its outcome is unknown, so there is no reply to undo it from"
             ),
             Left::Replayed => format!(
-                "`{name}` was not undone: the service replayed its reply (Idempotent-Replayed), so an earlier \
+                "{name} was not undone: the service replayed its reply (Idempotent-Replayed), so an earlier \
                  request with the same Idempotency-Key made it, an earlier submission's (whose order may rest \
                  on it) or a repeat of this one's; {whole}"
             ),
             Left::HeldBy(u) => {
                 let u = &calls[*u].name;
                 format!(
-                    "`{name}` was not undone: `{u}` depends on it and its outcome is unknown; undoing `{name}` could break what `{u}` did"
+                    "{name} was not undone: `{u}` depends on it and its outcome is unknown; undoing {name} could break what `{u}` did"
                 )
             }
             Left::Resumable(u, replayed) => {
@@ -92,7 +98,7 @@ impl Left {
                 } else {
                     format!("the outcome of `{u}` is unknown")
                 };
-                format!("`{name}` was not undone: {why}, so {whole}, which gets `{name}` back by key")
+                format!("{name} was not undone: {why}, so {whole}, which gets {name} back by key")
             }
         }
     }
@@ -100,10 +106,11 @@ impl Left {
 
 /// For each call, the unknown write that depends on it, if any: that write may have acted
 /// on it, so undoing it could break what that write did.
-fn held_by(plan: &Plan, records: &[CallRecord]) -> Vec<Option<usize>> {
-    let calls = plan.calls();
+fn held_by<V: Value>(state: &Composition<'_, V>) -> Vec<Option<usize>> {
+    let calls = state.plan.calls();
     let mut held_by: Vec<Option<usize>> = vec![None; calls.len()];
-    for (u, record) in records.iter().enumerate() {
+    for (u, record) in state.records.iter().enumerate() {
+        let u = state.call_of(u);
         if record.state == CallState::Unknown {
             let mut stack = calls[u].deps.clone();
             while let Some(j) = stack.pop() {
@@ -117,17 +124,18 @@ fn held_by(plan: &Plan, records: &[CallRecord]) -> Vec<Option<usize>> {
     held_by
 }
 
-/// Why call `i`, a completed write with a compensation, is left as it is, if it is.
-fn left_alone(
-    plan: &Plan,
-    records: &[CallRecord],
+/// Why call (or item) `i`, a completed write with a compensation, is left as it is, if it
+/// is.
+fn left_alone<V: Value>(
+    state: &Composition<'_, V>,
     i: usize,
     aborted: bool,
     settings: &Settings,
     held_by: &[Option<usize>],
     resumable: Option<(usize, bool)>,
 ) -> Option<Left> {
-    if replayed_for_a_shared_key(plan, records, i, settings) {
+    let (records, call) = (&state.records[..], state.call_of(i));
+    if replayed_for_a_shared_key(state.plan, (records, call), i, settings) {
         return Some(Left::Replayed);
     }
     if aborted {
@@ -136,67 +144,82 @@ fn left_alone(
     if records[i].state == CallState::Unknown {
         return Some(Left::Unknown);
     }
-    held_by[i]
+    held_by[call]
         .map(Left::HeldBy)
         .or(resumable.map(|(u, replayed)| Left::Resumable(u, replayed)))
 }
 
-/// The writes to undo, last finished first (later in the plan first among equal times),
-/// each with why it must stay as it is, if it must, and whether its reply was replayed.
-fn due(
-    plan: &Plan,
-    records: &[CallRecord],
+/// The writes to undo (calls, or a fan-out call's items), last finished first (later in
+/// the plan first among equal times), each with why it must stay as it is, if it must,
+/// and whether its reply was replayed.
+fn due<V: Value>(
+    state: &Composition<'_, V>,
     aborted: bool,
     settings: &Settings,
 ) -> Vec<(usize, Option<String>, bool)> {
+    let (plan, records) = (state.plan, &state.records[..]);
     let calls = plan.calls();
-    let held_by = held_by(plan, records);
+    let held_by = held_by(state);
     // A resubmission under the same operationId can finish what an unknown write left
     // open, but only if nothing was undone: an undone write comes back by key undone (a
     // released reservation), and the operation could never complete. So once a write is
     // unknown, or was replayed (an earlier submission may be under way), nothing is undone.
-    let resumable = (0..calls.len()).find_map(|u| {
-        let replayed = replayed_for_a_shared_key(plan, records, u, settings);
+    let resumable = (0..records.len()).find_map(|u| {
+        let call = state.call_of(u);
+        let replayed = replayed_for_a_shared_key(plan, (records, call), u, settings);
         let unknown = settings.operation_id.is_some() && records[u].state == CallState::Unknown;
-        (unknown || replayed).then_some((u, replayed))
+        (unknown || replayed).then_some((call, replayed))
     });
     // Last finished first, the later call first on a tie: the order a max-heap of
     // `(end, index)` pops. `to_bits` orders times that are not negative (`+ 0.0` makes a
     // -0 a 0) as the times themselves. A heap because timeouts.rs has one already: a
     // sort would add its own 2.6 KB to the .wasm.
     let end = |i: usize| (records[i].end_ms.unwrap_or(0.0) + 0.0).to_bits();
-    let mut due: BinaryHeap<(u64, usize)> = (0..calls.len())
+    // A fan-out call's items are undone, not the call.
+    let fans = |i: usize| i < calls.len() && calls[i].for_each.is_some();
+    let mut due: BinaryHeap<(u64, usize)> = (0..records.len())
         .filter(|&i| {
-            calls[i].compensate.is_some()
+            calls[state.call_of(i)].compensate.is_some()
+                && !fans(i)
                 && matches!(records[i].state, CallState::Ok | CallState::Unknown)
         })
         .map(|i| (end(i), i))
         .collect();
     std::iter::from_fn(|| due.pop().map(|(_, i)| i))
         .map(|i| {
-            let left = left_alone(plan, records, i, aborted, settings, &held_by, resumable);
-            let reason = left.as_ref().map(|l| l.reason(calls, &calls[i].name));
+            let left = left_alone(state, i, aborted, settings, &held_by, resumable);
+            let reason = left.as_ref().map(|l| l.reason(calls, &who(state, i)));
             (i, reason, records[i].replayed && left.is_some())
         })
         .collect()
 }
 
-/// Undoes the completed writes of a failed composition, one after another, last finished
-/// first, and reports each. After an abort nothing is sent: every one is `not-run`; an
-/// abort while they run (`cancel`) stops them the same way.
+/// The call (or item) `i` as messages name it: `` `reserve` `` or `` `reserve` (item 2) ``.
+fn who<V: Value>(state: &Composition<'_, V>, i: usize) -> String {
+    let name = &state.plan.calls()[state.call_of(i)].name;
+    match state.item_of(i) {
+        Some((_, index)) => format!("`{name}` (item {index})"),
+        None => format!("`{name}`"),
+    }
+}
+
+/// Undoes the completed writes of a failed composition (`state`, over `input`), one after
+/// another, last finished first, and reports each. After an abort nothing is sent: every
+/// one is `not-run`; an abort while they run (`cancel`) stops them the same way.
 pub(crate) async fn compensate<T: Transport, C: Clock>(
-    scope: &Scope<'_, T::Value>,
-    records: &[CallRecord],
+    state: &Composition<'_, T::Value>,
+    input: &T::Value,
     aborted: bool,
     sender: Sender<'_, T, C>,
     cancel: impl Future<Output = ()> + Clone + Unpin,
 ) -> Vec<Compensation> {
-    let plan = scope.plan();
+    let plan = state.plan;
     let mut stopped = aborted;
     let mut out = Vec::new();
-    for (i, reason, replayed) in due(plan, records, aborted, sender.settings) {
+    for (i, reason, replayed) in due(state, aborted, sender.settings) {
         let mut done = Compensation {
-            call: i,
+            call: state.call_of(i),
+            item: state.item_of(i).map(|(_, index)| index),
             state: CompensationState::NotRun,
             status: None,
             attempts: 0,
@@ -208,12 +231,14 @@ pub(crate) async fn compensate<T: Transport, C: Clock>(
         };
         if stopped && done.reason.is_none() {
             done.reason = Some(format!(
-                "`{}` was not undone: the composition was aborted, and nothing is sent after an abort",
-                plan.calls()[i].name
+                "{} was not undone: the composition was aborted, and nothing is sent after an abort",
+                who(state, i)
             ));
         }
         if done.reason.is_none() {
-            stopped = undo(scope, &sender, &mut done, cancel.clone()).await;
+            let scope = state.scope(i, input);
+            let span = state.records.len() + i;
+            stopped = undo(&scope, &sender, &mut done, (span, cancel.clone())).await;
         }
         // Each outcome is reported to the progress observer the moment it is known.
         let now = || sender.clock.now() - sender.origin;
@@ -230,7 +255,7 @@ async fn undo<T: Transport, C: Clock>(
     scope: &Scope<'_, T::Value>,
     sender: &Sender<'_, T, C>,
     done: &mut Compensation,
-    cancel: impl Future<Output = ()> + Clone + Unpin,
+    (span, cancel): (usize, impl Future<Output = ()> + Clone + Unpin),
 ) -> bool {
     let (transport, clock, settings) = (sender.transport, sender.clock, sender.settings);
     let plan = scope.plan();
@@ -245,10 +270,11 @@ async fn undo<T: Transport, C: Clock>(
             return false;
         }
     };
-    add_idempotency_key(&mut request, &undo.name, settings, transport);
+    let key = crate::engine::fan_out::key_name(&undo.name, done.item);
+    add_idempotency_key(&mut request, &key, settings, transport);
     if let Some(trace) = &settings.trace {
-        // Span ids past the plan's calls are the compensations' own.
-        trace.add_to(&mut request, plan.calls().len() + done.call);
+        // Span ids past the calls and items are the compensations' own.
+        trace.add_to(&mut request, span);
     }
     done.start_ms = Some(clock.now() - sender.origin);
     let limit = undo.timeout_ms.unwrap_or(settings.timeout_ms);

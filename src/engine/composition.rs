@@ -10,6 +10,7 @@
 use crate::engine::concurrency::Queue;
 use crate::engine::dedupe::Dedupe;
 use crate::engine::events::Progress;
+use crate::engine::fan_out::{elements, summed_state, sum_up, Fan};
 use crate::engine::outcome::Outcome;
 use crate::engine::record::{CallRecord, CallState};
 use crate::engine::scope::Scope;
@@ -18,6 +19,7 @@ use crate::engine::timeouts::{Limit, TimeLimits};
 use crate::engine::transport::Request;
 use crate::error::{Error, ErrorKind};
 use crate::plan::condition::Condition;
+use crate::plan::json::Json;
 use crate::plan::value::Value;
 use crate::plan::Plan;
 use futures::channel::oneshot;
@@ -34,12 +36,14 @@ use std::collections::BinaryHeap;
 /// before `inventory`, two), then plan order. A pair of integers, as the time limits' heap
 /// holds (`timeouts.rs`): one heap's code for both, where a type of its own cost 0.5 KB of
 /// the .wasm's gzip budget.
-fn ready_key(plan: &Plan, by_stage: bool, i: usize) -> (usize, usize) {
+///
+/// An item of a fan-out call (`slot`) takes its call's place, after the plan's calls.
+fn ready_key(plan: &Plan, by_stage: bool, i: usize, slot: usize) -> (usize, usize) {
     let call = &plan.calls()[i];
     if by_stage {
-        (call.stage, i)
+        (call.stage, slot)
     } else {
-        (usize::MAX - call.chain, i)
+        (usize::MAX - call.chain, slot)
     }
 }
 
@@ -81,6 +85,13 @@ pub(crate) struct Composition<'p, V: 'static> {
     pub dedupe: Dedupe<V>,
     /// Progress events, when somebody listens.
     pub events: Progress,
+    /// Per call: once a fan-out call has read its list, the list and its items' progress.
+    fans: Vec<Option<Fan<V>>>,
+    /// Per item of a fan-out call (the slots past the plan's calls in every per-call
+    /// table here): its call, and its element's position in the call's list.
+    items: Vec<(usize, usize)>,
+    /// The most calls the composition may make, items included.
+    max_calls: usize,
 }
 
 impl<'p, V: Value> Composition<'p, V> {
@@ -90,7 +101,7 @@ impl<'p, V: Value> Composition<'p, V> {
         let by_stage = settings.schedule != Schedule::Eager;
         let ready = (0..n)
             .filter(|&i| waiting[i] == 0)
-            .map(|i| Reverse(ready_key(plan, by_stage, i)))
+            .map(|i| Reverse(ready_key(plan, by_stage, i, i)))
             .collect();
         Composition {
             plan,
@@ -112,7 +123,52 @@ impl<'p, V: Value> Composition<'p, V> {
             queue: Queue::new(settings.concurrency, n),
             dedupe: Dedupe::new(settings.dedupe, n),
             events: Progress::new(settings.on_event.as_ref(), n),
+            fans: (0..n).map(|_| None).collect(),
+            items: Vec::new(),
+            max_calls: settings.max_calls,
         }
+    }
+
+    /// The plan's call that slot `i` runs: call `i` itself, or the fan-out call item `i`
+    /// is of.
+    pub fn call_of(&self, i: usize) -> usize {
+        self.item_of(i).map_or(i, |(call, _)| call)
+    }
+
+    /// For an item of a fan-out call, its call and its element's position in the list.
+    pub fn item_of(&self, i: usize) -> Option<(usize, usize)> {
+        let k = i.checked_sub(self.plan.calls().len())?;
+        Some(self.items[k])
+    }
+
+    /// The calls waiting for slot `i`: none for an item, whose call tells its own.
+    fn dependents_of(&self, i: usize) -> &'p [usize] {
+        match self.item_of(i) {
+            Some(_) => &[],
+            None => self.plan.dependents(i),
+        }
+    }
+
+    /// What slot `i`'s templates see: `input`, the replies, and for an item, its element
+    /// and position (and, once it replied, its own reply as its call's, for its
+    /// compensation).
+    pub fn scope<'s>(&'s self, i: usize, input: &'s V) -> Scope<'s, V> {
+        let scope = Scope::new(self.plan, input, &self.replies);
+        let Some((call, index)) = self.item_of(i) else {
+            return scope;
+        };
+        let (Some(fan), Some(for_each)) = (&self.fans[call], &self.plan.calls()[call].for_each)
+        else {
+            return scope;
+        };
+        scope.with_item(crate::engine::scope::Item {
+            for_each,
+            call,
+            index,
+            element: &fan.list[index],
+            from_input: fan.from_input,
+            reply: self.replies[i].as_ref(),
+        })
     }
 
     /// The next ready call in `stage` (any stage with `None`), in [`ready_key`]'s order;
@@ -120,7 +176,7 @@ impl<'p, V: Value> Composition<'p, V> {
     /// `input` and the replies is not needed, and never comes. Out of line: one copy for
     /// every kind of composition (`Ctx` is generic over the transport, clock and hooks).
     #[inline(never)]
-    pub fn next_ready(&mut self, stage: Option<usize>, input: &V) -> Option<usize> {
+    pub fn next_ready(&mut self, stage: Option<usize>, input: &V, now: f64) -> Option<usize> {
         loop {
             if self.error.is_some() {
                 return None;
@@ -130,8 +186,13 @@ impl<'p, V: Value> Composition<'p, V> {
                 return None;
             }
             self.ready.pop();
-            match &self.plan.calls()[i].when {
+            if i >= self.plan.calls().len() {
+                return Some(i); // an item: its call's condition held
+            }
+            let call = &self.plan.calls()[i];
+            match &call.when {
                 Some(when) if !self.holds(i, when, input) => self.not_needed(i),
+                _ if call.for_each.is_some() => self.fan_out(i, input, now),
                 _ => return Some(i),
             }
         }
@@ -238,12 +299,15 @@ impl<'p, V: Value> Composition<'p, V> {
         record.end_ms = Some(now);
         self.replies[i] = Some(body);
         self.settle(i);
+        if self.item_of(i).is_some() {
+            self.item_settled(i, now);
+        }
         self.release_dependents(i);
     }
 
     /// Call `i`'s value is known: its dependents wait for one call fewer.
     fn release_dependents(&mut self, i: usize) {
-        for &j in self.plan.dependents(i) {
+        for &j in self.dependents_of(i) {
             self.release(j);
         }
     }
@@ -253,7 +317,197 @@ impl<'p, V: Value> Composition<'p, V> {
         self.waiting[j] -= 1;
         if self.waiting[j] == 0 && self.records[j].state == CallState::NotSent {
             self.ready
-                .push(Reverse(ready_key(self.plan, self.by_stage, j)));
+                .push(Reverse(ready_key(self.plan, self.by_stage, j, j)));
+        }
+    }
+
+    /// Fan-out call `i` is ready: its list is read, and its items take slots of their
+    /// own, the first of them released to the schedule. A list that cannot be read fails
+    /// the call; an empty one is its whole reply, `[]`, with nothing sent.
+    fn fan_out(&mut self, i: usize, input: &V, now: f64) {
+        let call = &self.plan.calls()[i];
+        let Some(for_each) = &call.for_each else {
+            return;
+        };
+        let scope = Scope::new(self.plan, input, &self.replies);
+        let room = (self.records.len(), self.max_calls);
+        let list = scope
+            .resolve(&call.name, &for_each.list)
+            .and_then(|value| elements(call, for_each, &value, room));
+        let list = match list {
+            Ok(list) => list,
+            Err(e) => return self.fail(i, e, now),
+        };
+        self.records[i].start_ms = Some(now);
+        if list.is_empty() {
+            self.succeed(i, 0, V::array(Vec::new()), now);
+            self.records[i].status = None;
+            return;
+        }
+        let m = list.len();
+        let first = self.records.len();
+        self.grow(i, m);
+        let limit = for_each.concurrency.unwrap_or(m).min(m);
+        self.fans[i] = Some(Fan {
+            list,
+            first,
+            released: 0,
+            running: 0,
+            from_input: for_each.list.root == crate::plan::INPUT,
+        });
+        for _ in 0..limit {
+            self.release_item(i);
+        }
+    }
+
+    /// Room in every per-call table for the `m` items of fan-out call `i`.
+    fn grow(&mut self, i: usize, m: usize) {
+        let n = self.records.len() + m;
+        self.items.extend((0..m).map(|k| (i, k)));
+        self.replies.resize(n, None);
+        self.records.resize(n, CallRecord::default());
+        self.tasks.resize_with(n, || None);
+        self.following.resize_with(n, || None);
+        self.attempts.resize_with(n, || None);
+        self.expired.resize(n, None);
+        self.grants.resize_with(n, || None);
+        self.backoff.resize(n, None);
+        self.sent.resize_with(n, || None);
+        self.limits.grow(m);
+        if let Some(queue) = self.queue.as_mut() {
+            queue.grow(m);
+        }
+        self.dedupe.grow(m);
+        self.events.grow(i, m);
+        self.budget += crate::engine::retry::RetryPolicy::budget(n)
+            - crate::engine::retry::RetryPolicy::budget(n - m);
+    }
+
+    /// Fan-out call `i`'s next item goes to the schedule, in its call's place.
+    fn release_item(&mut self, i: usize) {
+        let Some(fan) = self.fans[i].as_mut() else {
+            return;
+        };
+        let slot = fan.first + fan.released;
+        fan.released += 1;
+        fan.running += 1;
+        let key = ready_key(self.plan, self.by_stage, i, slot);
+        self.ready.push(Reverse(key));
+    }
+
+    /// Item `k` settled: the next item of its call takes its place, or, when it was the
+    /// last one out and nothing more will start, its call settles.
+    fn item_settled(&mut self, k: usize, now: f64) {
+        let i = self.call_of(k);
+        let ok = self.records[k].state == CallState::Ok;
+        let open = self.records[i].state == CallState::NotSent && self.error.is_none();
+        let Some(fan) = self.fans[i].as_mut() else {
+            return;
+        };
+        fan.running = fan.running.saturating_sub(1);
+        let more = fan.released < fan.list.len();
+        if ok && open && more {
+            return self.release_item(i);
+        }
+        if self.records[i].state == CallState::NotSent && (!more || !open) && !self.busy(i) {
+            self.fan_settled(i, now);
+        }
+    }
+
+    /// Whether an item of fan-out call `i` is still running.
+    fn busy(&self, i: usize) -> bool {
+        let Some(fan) = &self.fans[i] else {
+            return false;
+        };
+        fan.slots()
+            .any(|s| self.tasks[s].is_some() || self.following[s].is_some())
+    }
+
+    /// Fan-out call `i`'s items are over: with every one `ok`, their replies in list order
+    /// are the call's; otherwise the call ends in its items' worst state.
+    fn fan_settled(&mut self, i: usize, now: f64) {
+        let Some(fan) = &self.fans[i] else {
+            return;
+        };
+        let items = &self.records[fan.slots()];
+        let attempts = items.iter().map(|item| item.attempts).sum();
+        let state = summed_state(items);
+        if state == CallState::Ok {
+            let replies = self.replies[fan.slots()].iter();
+            let null = || V::from_json(&Json::Null);
+            let replies = replies.map(|r| r.clone().unwrap_or_else(null)).collect();
+            self.succeed(i, 0, V::array(replies), now);
+            self.records[i].status = None;
+        } else {
+            let record = &mut self.records[i];
+            record.state = state;
+            record.end_ms = Some(now);
+            self.settle(i);
+        }
+        self.records[i].attempts = attempts;
+    }
+
+    /// Item `k` of fan-out call `i` failed for good with `error`: the call fails with it,
+    /// once its items still in flight are stopped (reads `cancelled`, writes `unknown`).
+    fn item_failed(&mut self, k: usize, i: usize, error: Error, now: f64) {
+        let record = &mut self.records[k];
+        record.state = CallState::Failed;
+        record.end_ms = Some(now);
+        record.error = Some(error.clone());
+        self.settle(k);
+        if let Some(fan) = self.fans[i].as_mut() {
+            fan.running = fan.running.saturating_sub(1);
+        }
+        if self.records[i].state != CallState::NotSent {
+            return; // its call has settled already
+        }
+        // Marked first, so that no item stopped now settles the call.
+        self.records[i].state = CallState::Failed;
+        self.stop_items(i, now);
+        let attempts = self.fans[i].as_ref().map_or(0, |fan| {
+            let items = &self.records[fan.slots()];
+            items.iter().map(|item| item.attempts).sum()
+        });
+        self.records[i].attempts = attempts;
+        self.fail(i, error, now);
+    }
+
+    /// Stops fan-out call `i`'s items still running, whatever their method.
+    fn stop_items(&mut self, i: usize, now: f64) {
+        let Some(slots) = self.fans[i].as_ref().map(Fan::slots) else {
+            return;
+        };
+        for s in slots {
+            if let Some(follower) = self.following[s].take() {
+                follower.abort();
+                self.records[s].state = CallState::Cancelled;
+                self.records[s].end_ms = Some(now);
+                self.settle(s);
+                continue;
+            }
+            if self.tasks[s].is_none() || self.withdrawn(s, now) {
+                continue;
+            }
+            // Calls sharing its read hear that it stopped.
+            self.dedupe.settled(s);
+            if let Some(task) = self.tasks[s].take() {
+                task.abort();
+            }
+            let read = self.plan.calls()[i].method.is_read();
+            self.stopped(s, read, now);
+        }
+    }
+
+    /// After calls were stopped: each fan-out call none of whose items runs any more
+    /// settles.
+    fn settle_fans(&mut self, now: f64) {
+        for i in 0..self.fans.len() {
+            if self.fans[i].is_some()
+                && self.records[i].state == CallState::NotSent
+                && !self.busy(i)
+            {
+                self.fan_settled(i, now);
+            }
         }
     }
 
@@ -288,6 +542,9 @@ impl<'p, V: Value> Composition<'p, V> {
     /// reply; without one its dependents are skipped. A required call's failure fails
     /// the composition.
     pub fn fail(&mut self, i: usize, error: Error, now: f64) {
+        if let Some((call, index)) = self.item_of(i) {
+            return self.item_failed(i, call, error.at_item(index), now);
+        }
         let plan = self.plan;
         let call = &plan.calls()[i];
         let record = &mut self.records[i];
@@ -327,11 +584,11 @@ impl<'p, V: Value> Composition<'p, V> {
             self.records[f].end_ms = Some(now);
             self.settle(f);
         }
-        for j in 0..self.plan.calls().len() {
+        for j in 0..self.records.len() {
             if self.tasks[j].is_none() || self.withdrawn(j, now) {
                 continue;
             }
-            let read = self.plan.calls()[j].method.is_read();
+            let read = self.plan.calls()[self.call_of(j)].method.is_read();
             if reads_only && !read && self.backoff[j].is_none() {
                 continue;
             }
@@ -340,6 +597,7 @@ impl<'p, V: Value> Composition<'p, V> {
             }
             self.stopped(j, read, now);
         }
+        self.settle_fans(now);
     }
 
     /// Stops call `j` if it has sent nothing yet (it waits for a slot, or has not started
@@ -384,11 +642,14 @@ impl<'p, V: Value> Composition<'p, V> {
             record.state = CallState::Unknown;
         }
         self.settle(j);
+        if self.item_of(j).is_some() {
+            self.item_settled(j, now);
+        }
     }
 
     /// Marks every call downstream of `i` skipped.
     fn skip_dependents(&mut self, i: usize) {
-        let mut stack: Vec<usize> = self.plan.dependents(i).to_vec();
+        let mut stack: Vec<usize> = self.dependents_of(i).to_vec();
         while let Some(j) = stack.pop() {
             if self.records[j].state == CallState::NotSent && self.tasks[j].is_none() {
                 self.records[j].state = CallState::Skipped;
@@ -402,7 +663,7 @@ impl<'p, V: Value> Composition<'p, V> {
     /// deadline, with `i` stopped where it was.
     pub fn cut_by_deadline(&mut self, i: usize, deadline_ms: f64, now: f64) {
         self.events.stopped(i);
-        let read = self.plan.calls()[i].method.is_read();
+        let read = self.plan.calls()[self.call_of(i)].method.is_read();
         let record = &mut self.records[i];
         record.end_ms = Some(now);
         record.state = if read {
@@ -488,18 +749,24 @@ impl<'p, V: Value> Composition<'p, V> {
     fn wind_down(&mut self, now: f64, kind: ErrorKind, cause: &str) {
         self.abort_running(now, false);
         self.stop_starting();
-        for (call, record) in self.plan.calls().iter().zip(&mut self.records) {
+        for i in 0..self.records.len() {
+            let name = &self.plan.calls()[self.call_of(i)].name;
+            let item = self.item_of(i);
+            let record = &mut self.records[i];
             if record.state == CallState::NotSent {
                 record.state = CallState::Cancelled;
             }
             if matches!(record.state, CallState::Cancelled | CallState::Unknown)
                 && record.error.is_none()
             {
-                let name = &call.name;
                 let message = format!(
                     "call `{name}` was stopped by {cause}, which came after every required call had succeeded; the composition resolved without it"
                 );
-                record.error = Some(Error::new(kind, message).in_call(name));
+                let error = Error::new(kind, message).in_call(name);
+                record.error = Some(match item {
+                    Some((_, index)) => error.at_item(index),
+                    None => error,
+                });
             }
         }
     }
@@ -509,7 +776,22 @@ impl<'p, V: Value> Composition<'p, V> {
         self.events.flush(self.plan, &self.records, now);
     }
 
-    pub fn finish(self, origin: f64) -> Outcome<V> {
+    /// The outcome: a record and a reply per call of the plan, a fan-out call's items'
+    /// records inside its own.
+    pub fn finish(mut self, origin: f64) -> Outcome<V> {
+        let n = self.plan.calls().len();
+        for k in 0..self.items.len() {
+            let leader = self.records[n + k].shared_from;
+            self.records[n + k].shared_from = leader.map(|l| self.call_of(l));
+        }
+        for i in 0..n {
+            if let Some(fan) = self.fans[i].take() {
+                let items = self.records[fan.slots()].to_vec();
+                sum_up(&mut self.records[i], items);
+            }
+        }
+        self.records.truncate(n);
+        self.replies.truncate(n);
         Outcome {
             replies: self.replies,
             records: self.records,

@@ -67,6 +67,14 @@ impl Queue {
         })
     }
 
+    /// Room for `m` more calls: a fan-out call's items.
+    pub(crate) fn grow(&mut self, m: usize) {
+        self.holding.resize(self.holding.len() + m, false);
+        if !self.origin.is_empty() {
+            self.origin.resize(self.origin.len() + m, 0);
+        }
+    }
+
     /// Call `i`'s origin, as an index into `origins`, when there is a per-origin limit.
     fn origin_of(&mut self, i: usize, url: &str) -> Option<usize> {
         let known = *self.origin.get(i)?;

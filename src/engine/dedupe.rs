@@ -230,6 +230,13 @@ impl<V: Clone> Dedupe<V> {
         })
     }
 
+    /// Room for `m` more calls: a fan-out call's items.
+    pub(crate) fn grow(&mut self, m: usize) {
+        if self.on {
+            self.leads.resize(self.leads.len() + m, None);
+        }
+    }
+
     fn led_by(&mut self, i: usize) -> Option<&mut Entry<V>> {
         let e = (*self.leads.get(i)?)?;
         self.entries.get_mut(e)

@@ -98,6 +98,9 @@ pub struct Event<'a> {
     pub call: usize,
     /// That call's name.
     pub name: &'a str,
+    /// For an item of a fan-out call, its position in the call's list; the call's own
+    /// terminal event, when every item has settled, has none.
+    pub item: Option<usize>,
     /// Milliseconds since the composition started, on the records' clock.
     pub t: f64,
     /// What happened.
@@ -126,6 +129,8 @@ pub struct Event<'a> {
 ///   terminal event.
 /// - A call's terminal event comes before the `Start` of every call that waited for it,
 ///   and `t` never goes back.
+/// - A fan-out call's items each get their own events, with [`item`](Event::item), under
+///   the same rules; the call itself gets only its terminal event, after its items'.
 /// - After every call's terminal event, one [`Compensate`](EventKind::Compensate) per
 ///   completed write the failure left to undo, in the order they ran, each when it settled.
 /// - `t` is milliseconds since the composition started, on the clock of the records
@@ -191,6 +196,8 @@ pub(crate) struct Progress {
     told: Vec<bool>,
     /// Per call: the engine stopped it (abort, deadline, another call's failure).
     stopped: Vec<bool>,
+    /// Per item of a fan-out call, past the plan's calls: its call and its position.
+    items: Vec<(usize, usize)>,
 }
 
 impl Progress {
@@ -202,14 +209,30 @@ impl Progress {
             settled: Vec::new(),
             told: if on { vec![false; n] } else { Vec::new() },
             stopped: if on { vec![false; n] } else { Vec::new() },
+            items: Vec::new(),
         }
     }
 
-    fn emit(&self, plan: &Plan, call: usize, t: f64, kind: EventKind) {
+    /// Room for the `m` items of fan-out call `call`.
+    pub fn grow(&mut self, call: usize, m: usize) {
+        if self.on_event.is_some() {
+            let n = self.told.len() + m;
+            self.told.resize(n, false);
+            self.stopped.resize(n, false);
+            self.items.extend((0..m).map(|k| (call, k)));
+        }
+    }
+
+    fn emit(&self, plan: &Plan, slot: usize, t: f64, kind: EventKind) {
         if let Some(on_event) = &self.on_event {
+            let (call, item) = match slot.checked_sub(plan.calls().len()) {
+                Some(k) => (self.items[k].0, Some(self.items[k].1)),
+                None => (slot, None),
+            };
             (on_event.0)(&Event {
                 call,
                 name: &plan.calls()[call].name,
+                item,
                 t,
                 kind,
             });
@@ -335,6 +358,7 @@ pub(crate) fn compensated(
         (on_event.0)(&Event {
             call: done.call,
             name: &plan.calls()[done.call].name,
+            item: done.item,
             t: done.end_ms.unwrap_or_else(now),
             kind: EventKind::Compensate {
                 attempts: done.attempts,

@@ -10,6 +10,7 @@ pub(crate) mod composition;
 pub(crate) mod concurrency;
 pub(crate) mod dedupe;
 pub(crate) mod events;
+pub(crate) mod fan_out;
 pub(crate) mod failure;
 pub(crate) mod hooks;
 pub(crate) mod idempotency;

@@ -58,6 +58,12 @@ pub struct CallRecord {
     /// (`Idempotent-Replayed: true`): an earlier request with the same key made the
     /// write, so this composition never undoes it (see `compensate.rs`).
     pub replayed: bool,
+    /// A fan-out call's items, one record per element of its list, in list order; empty
+    /// for any other call (and for a fan-out call whose list was never read). The call's
+    /// own record sums them up: `ok` when every item is, otherwise its items' worst state
+    /// (failed, unknown, cancelled, not-sent, in that order), `attempts` their requests
+    /// together, `startMs` the first item's start.
+    pub items: Vec<CallRecord>,
 }
 
 impl Default for CallRecord {
@@ -73,6 +79,7 @@ impl Default for CallRecord {
             queued_ms: 0.0,
             shared_from: None,
             replayed: false,
+            items: Vec::new(),
         }
     }
 }
@@ -97,6 +104,8 @@ named_enum! {
 pub struct Compensation {
     /// The index of the call it undoes.
     pub call: usize,
+    /// For a fan-out call, the position of the item whose write it undoes.
+    pub item: Option<usize>,
     /// How it ended.
     pub state: CompensationState,
     /// The HTTP status of its last reply, when one arrived.

@@ -90,6 +90,7 @@ mod tests {
             .enumerate()
             .map(|(call, &(state, replayed))| Compensation {
                 call,
+                item: None,
                 state,
                 status: None,
                 attempts: 0,

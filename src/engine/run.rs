@@ -86,14 +86,13 @@ where
     let compensations = match &state.error {
         Some(error) => {
             let aborted = error.kind() == ErrorKind::Aborted;
-            let scope = Scope::new(plan, input, &state.replies);
             let sender = Sender {
                 transport,
                 clock,
                 settings: &settings,
                 origin,
             };
-            compensate(&scope, &state.records, aborted, sender, cancel).await
+            compensate(&state, input, aborted, sender, cancel).await
         }
         None => Vec::new(),
     };

@@ -89,10 +89,16 @@ where
     // with the code `eager` already has (join_all's was 3.4 KB of .wasm).
     let mut level = FuturesUnordered::new();
     for stage in 0..ctx.plan.stages().len() {
-        while let Some(i) = ctx.next_ready(Some(stage)) {
-            level.push(ctx.task(i));
+        // Asked again after each call of the stage ends: a fan-out call's items are
+        // released one by one under its `concurrency`.
+        loop {
+            while let Some(i) = ctx.next_ready(Some(stage)) {
+                level.push(ctx.task(i));
+            }
+            if level.next().await.is_none() {
+                break;
+            }
         }
-        while level.next().await.is_some() {}
     }
 }
 

@@ -7,14 +7,32 @@ use crate::plan::template::{
     check_filled_url, header_value_problem, path_value_problem, percent_encode, BodyTemplate,
     Placeholder, MAX_URL_VALUE_BYTES,
 };
+use crate::plan::fan_out::{ForEach, INDEX};
 use crate::plan::value::Value;
 use crate::plan::{call_placeholders, Call, Plan, INPUT};
 
-/// The values a call's templates can see: the input and every finished reply.
+/// The values a call's templates can see: the input and every finished reply, and for
+/// an item of a fan-out call, its element.
 pub struct Scope<'a, V> {
     plan: &'a Plan,
     input: &'a V,
     replies: &'a [Option<V>],
+    item: Option<Item<'a, V>>,
+}
+
+/// What an item of a fan-out call sees besides the input and the replies.
+pub(crate) struct Item<'a, V> {
+    /// Its call's list, whose element's name (`as`) and `index` its templates read.
+    pub for_each: &'a ForEach,
+    /// Its call's index in the plan.
+    pub call: usize,
+    /// Its element's position in the list.
+    pub index: usize,
+    pub element: &'a V,
+    /// Whether the list is the input's, rather than a reply's.
+    pub from_input: bool,
+    /// Its own reply, once it has one: its compensation reads it as its call's.
+    pub reply: Option<&'a V>,
 }
 
 impl<V> std::fmt::Debug for Scope<'_, V> {
@@ -33,6 +51,38 @@ impl<'a, V: Value> Scope<'a, V> {
             plan,
             input,
             replies,
+            item: None,
+        }
+    }
+
+    /// The scope of an item of a fan-out call.
+    pub(crate) fn with_item(self, item: Item<'a, V>) -> Self {
+        Scope {
+            item: Some(item),
+            ..self
+        }
+    }
+
+    /// Whether a value that `h` reads comes from the input, so that a problem with it is
+    /// `INVALID_INPUT` rather than `BAD_RESPONSE`: the element of a list the input holds
+    /// does too.
+    fn from_input(&self, h: &Placeholder) -> bool {
+        match &self.item {
+            Some(item) if item.for_each.binds(&h.root) => item.from_input,
+            _ => h.root == INPUT,
+        }
+    }
+
+    /// The value an item's own names give `root`, with whether it comes from the input.
+    fn bound(&self, root: &str) -> Option<(V, bool)> {
+        let item = self.item.as_ref()?;
+        if root == item.for_each.item {
+            Some((item.element.clone(), item.from_input))
+        } else if root == INDEX {
+            Some((V::from_f64(item.index as f64), item.from_input))
+        } else {
+            let own = item.reply.filter(|_| self.plan.position(root) == Some(item.call))?;
+            Some((own.clone(), false))
         }
     }
 
@@ -44,7 +94,9 @@ impl<'a, V: Value> Scope<'a, V> {
     /// The value at `root.path...`. A missing input value is `INVALID_INPUT`; a missing
     /// reply value is `BAD_RESPONSE`; both name the call that needed it and the path.
     pub fn get(&self, call: &str, root: &str, path: &[&str]) -> Result<V, Error> {
-        let (mut value, from_input) = if root == INPUT {
+        let (mut value, from_input) = if let Some(bound) = self.bound(root) {
+            bound
+        } else if root == INPUT {
             (self.input.clone(), true)
         } else {
             let reply = self
@@ -69,7 +121,19 @@ impl<'a, V: Value> Scope<'a, V> {
                     .collect::<Vec<_>>()
                     .join(".");
                 let missing = path[..=depth].join(".");
-                if from_input {
+                if let Some(item) = self.item.as_ref().filter(|i| i.for_each.binds(root)) {
+                    let kind = if from_input {
+                        ErrorKind::InvalidInput
+                    } else {
+                        ErrorKind::BadResponse
+                    };
+                    let index = item.index;
+                    Error::new(
+                        kind,
+                        format!("call `{call}` needs `{{{whole}}}`, but element {index} of its list has no `{missing}`"),
+                    )
+                    .in_call(call)
+                } else if from_input {
                     Error::new(
                         ErrorKind::InvalidInput,
                         format!("call `{call}` needs `{{{whole}}}`, but the input has no `{missing}`"),
@@ -104,7 +168,7 @@ impl<'a, V: Value> Scope<'a, V> {
         place: &str,
     ) -> Result<String, Error> {
         value.text().map_err(|found| {
-            let kind = if h.root == INPUT {
+            let kind = if self.from_input(h) {
                 ErrorKind::InvalidInput
             } else {
                 ErrorKind::BadResponse
@@ -147,7 +211,7 @@ impl<'a, V: Value> Scope<'a, V> {
                 let place = if in_path { "the URL's path" } else { "the URL" };
                 Err(self.value_error(
                     call,
-                    h.root == INPUT,
+                    self.from_input(h),
                     format!("`{{{h}}}` {problem}; it cannot go into {place}"),
                 ))
             }
@@ -169,7 +233,7 @@ impl<'a, V: Value> Scope<'a, V> {
             None => Ok(text),
             Some(problem) => Err(self.value_error(
                 call,
-                h.root == INPUT,
+                self.from_input(h),
                 format!("`{{{h}}}` {problem}; it cannot go into the header {key}"),
             )),
         }
@@ -211,7 +275,7 @@ impl<'a, V: Value> Scope<'a, V> {
             return Ok(url);
         }
         check_filled_url(&call.url, &url).map_err(|why| {
-            let from_input = call.url.placeholders().all(|h| h.root == INPUT);
+            let from_input = call.url.placeholders().all(|h| self.from_input(h));
             self.value_error(
                 call,
                 from_input,

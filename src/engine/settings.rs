@@ -5,6 +5,7 @@ use crate::engine::concurrency::Concurrency;
 use crate::engine::events::OnEvent;
 use crate::engine::retry::RetryPolicy;
 use crate::engine::trace::TraceContext;
+use crate::plan::DEFAULT_MAX_CALLS;
 
 /// The order in which ready calls may start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -64,6 +65,10 @@ pub struct Settings {
     pub on_event: Option<OnEvent>,
     /// The trace whose `traceparent` the requests carry ([`TraceContext`]); `None`: no header.
     pub trace: Option<TraceContext>,
+    /// The most calls a composition may make, the items of fan-out calls counted one by
+    /// one with the plan's other calls (default [`DEFAULT_MAX_CALLS`]): a list of
+    /// unexpected length from a reply is refused rather than sent.
+    pub max_calls: usize,
 }
 
 impl From<Schedule> for Settings {
@@ -78,6 +83,7 @@ impl From<Schedule> for Settings {
             concurrency: Concurrency::default(),
             on_event: None,
             trace: None,
+            max_calls: DEFAULT_MAX_CALLS,
         }
     }
 }

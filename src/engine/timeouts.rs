@@ -44,6 +44,11 @@ impl TimeLimits {
         }
     }
 
+    /// Room for `m` more calls: a fan-out call's items.
+    pub(crate) fn grow(&mut self, m: usize) {
+        self.limits.resize(self.limits.len() + m, None);
+    }
+
     /// Call `i`'s attempt started at `start` and may take `after_ms`.
     pub(crate) fn start(&mut self, i: usize, start: f64, after_ms: f64, by_deadline: bool) {
         let at = start + after_ms;

@@ -3,6 +3,7 @@
 //! engine reads replies through. Nothing here knows JavaScript: plans come in as [`Json`].
 
 pub(crate) mod condition;
+pub(crate) mod fan_out;
 pub(crate) mod json;
 pub(crate) mod model;
 pub(crate) mod repeats;

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::plan::condition::Condition;
+use crate::plan::fan_out::{read_for_each, ForEach, INDEX};
 use crate::plan::json::Json;
 use crate::plan::template::{
     has_dot_segment, header_value_problem, origin_of, BodyTemplate, Part, Placeholder, Template,
@@ -135,6 +136,8 @@ pub struct Call {
     pub timeout_ms: Option<f64>,
     /// The condition it runs under: when false, it sends nothing and is `not-needed`.
     pub when: Option<Condition>,
+    /// The list it runs over, once per element, when it is a fan-out call.
+    pub for_each: Option<ForEach>,
 }
 
 /// A validated plan: calls in plan order, their dependencies, and their stages.
@@ -159,6 +162,9 @@ const CALL_FIELDS: &[&str] = &[
     "fallback",
     "compensate",
     "when",
+    "forEach",
+    "as",
+    "concurrency",
 ];
 
 /// What a compensation may say: a request, without dependencies or compensation of its own.
@@ -178,24 +184,24 @@ pub(crate) fn time_limit(value: &Json) -> Option<f64> {
 /// An `INVALID_PLAN` error. Never inlined, like the two helpers below: dozens of sites
 /// make these errors, and each inlined copy costs .wasm.
 #[inline(never)]
-fn invalid(message: String) -> Error {
+pub(crate) fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidPlan, message)
 }
 
 /// An `INVALID_PLAN` error whose message is `at`, the place of the mistake
 /// (`calls.a.url`), followed by fixed text: joined without `format!`'s machinery.
 #[inline(never)]
-fn invalid_at(at: &str, rest: &str) -> Error {
+pub(crate) fn invalid_at(at: &str, rest: &str) -> Error {
     invalid([at, rest].concat())
 }
 
 /// The error for a value of the wrong JSON type: `{at}{what}, not {its type}`.
 #[inline(never)]
-fn wrong_type(at: &str, what: &str, found: &Json) -> Error {
+pub(crate) fn wrong_type(at: &str, what: &str, found: &Json) -> Error {
     invalid([at, what, ", not ", found.type_name()].concat())
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()
@@ -278,9 +284,13 @@ impl Plan {
         for (call, read) in calls.iter_mut().zip(read) {
             call.read_by_others = read;
         }
-        let repeats = crate::plan::repeats::may_repeat(calls.len(), |i| {
+        let mut repeats = crate::plan::repeats::may_repeat(calls.len(), |i| {
             calls[i].method.is_read().then_some(&calls[i].url)
         });
+        // A fan-out read's items may ask the same of each other.
+        for (repeats, call) in repeats.iter_mut().zip(&calls) {
+            *repeats |= call.for_each.is_some() && call.method.is_read();
+        }
         Ok(Plan {
             calls,
             dependents,
@@ -389,10 +399,11 @@ pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
 }
 
 fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<Call, Error> {
-    read_request(&format!("calls.{name}"), name, spec, index, CALL_FIELDS)
+    read_request(&format!("calls.{name}"), name, spec, index, CALL_FIELDS, None)
 }
 
-/// Reads a call, or (with [`COMPENSATE_FIELDS`]) the compensation of one, found at `at`.
+/// Reads a call, or (with [`COMPENSATE_FIELDS`]) the compensation of one, found at `at`;
+/// a fan-out call's compensation also sees the element of `outer`.
 /// Plans are read from [`Json`] by hand rather than with serde's derive: each message
 /// names the exact place of a mistake (`calls.pay.headers.X-Key: ...`), which serde's
 /// errors cannot.
@@ -402,8 +413,10 @@ fn read_request(
     spec: &Json,
     index: &HashMap<String, usize>,
     allowed: &[&str],
+    outer: Option<&ForEach>,
 ) -> Result<Call, Error> {
     check_fields(at, spec, allowed)?;
+    let for_each = read_for_each(at, spec, index)?;
     let method = read_method(at, spec)?;
     let (url_source, url) = read_url(at, spec)?;
     let headers = read_headers(at, spec)?;
@@ -433,7 +446,13 @@ fn read_request(
     };
     let compensate = match spec.get("compensate") {
         None => None,
-        Some(spec) => Some(Box::new(read_compensation(at, name, spec, index)?)),
+        Some(spec) => Some(Box::new(read_compensation(
+            at,
+            name,
+            spec,
+            index,
+            for_each.as_ref(),
+        )?)),
     };
     if compensate.is_some() && method.is_read() {
         return Err(invalid(format!(
@@ -457,8 +476,10 @@ fn read_request(
         compensate,
         timeout_ms,
         when,
+        for_each,
     };
-    (call.deps, call.reads) = read_deps(at, spec, &call, &when_reads.into_inner(), index)?;
+    let bound = call.for_each.as_ref().or(outer);
+    (call.deps, call.reads) = read_deps(at, spec, &call, bound, &when_reads.into_inner(), index)?;
     Ok(call)
 }
 
@@ -601,7 +622,7 @@ fn read_template(at: &str, json: &Json) -> Result<BodyTemplate, Error> {
 
 /// A placeholder at `at` whose root is neither the input nor a call of the plan.
 #[inline(never)]
-fn unknown_root(at: &str, h: &Placeholder) -> Error {
+pub(crate) fn unknown_root(at: &str, h: &Placeholder) -> Error {
     invalid(format!(
         "{at}: placeholder `{{{h}}}` names `{}`, which is neither `input` nor a call of this plan",
         h.root
@@ -637,13 +658,15 @@ fn read_optional(at: &str, spec: &Json) -> Result<(bool, Option<Json>), Error> {
     Ok((optional, fallback))
 }
 
-/// The calls `call` depends on, in order of first mention, without repeats: those its
-/// placeholders name, then those its condition reads (`when_reads`), then those in
-/// `after`; and how many of them, from the first, it reads.
+/// The calls `call` depends on, in order of first mention, without repeats: the one its
+/// list is in, those its placeholders name (but for the element and index `bound` names),
+/// then those its condition reads (`when_reads`), then those in `after`; and how many of
+/// them, from the first, it reads.
 fn read_deps(
     at: &str,
     spec: &Json,
     call: &Call,
+    bound: Option<&ForEach>,
     when_reads: &[usize],
     index: &HashMap<String, usize>,
 ) -> Result<(Vec<usize>, usize), Error> {
@@ -653,9 +676,19 @@ fn read_deps(
             deps.push(d);
         }
     };
+    let list = call.for_each.as_ref().map(|f| &f.list);
+    let placeholders = list.into_iter().chain(call_placeholders(call).into_iter().map(|(h, _)| h));
     // Looked up by `&str`, as `Plan::position` looks (see `Plan::from_json_limited`).
-    for (h, _) in call_placeholders(call) {
+    for h in placeholders {
         if h.root == INPUT {
+            continue;
+        }
+        if bound.is_some_and(|f| f.binds(&h.root)) {
+            if h.root == INDEX && !h.path.is_empty() {
+                return Err(invalid(format!(
+                    "{at}: `{{{h}}}` reads into the element's position, a number; write `{{index}}`"
+                )));
+            }
             continue;
         }
         let Some(&d) = index.get(h.root.as_str()) else {
@@ -703,6 +736,7 @@ fn read_compensation(
     name: &str,
     spec: &Json,
     index: &HashMap<String, usize>,
+    fan_out: Option<&ForEach>,
 ) -> Result<Call, Error> {
     let at = format!("{at}.compensate");
     let compensation = read_request(
@@ -711,6 +745,7 @@ fn read_compensation(
         spec,
         index,
         COMPENSATE_FIELDS,
+        fan_out,
     )?;
     if spec.get("method").is_none() {
         return Err(invalid_at(

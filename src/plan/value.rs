@@ -36,6 +36,9 @@ pub trait Value: Clone + 'static {
     /// Builds an array from its items.
     fn array(items: Vec<Self>) -> Self;
 
+    /// An array's elements, in order; `None` for anything else.
+    fn elements(&self) -> Option<Vec<Self>>;
+
     /// Builds an object from its entries, in order.
     fn object(entries: Vec<(String, Self)>) -> Self;
 
@@ -179,6 +182,13 @@ impl Value for Json {
 
     fn array(items: Vec<Self>) -> Self {
         Json::Array(items)
+    }
+
+    fn elements(&self) -> Option<Vec<Self>> {
+        match self {
+            Json::Array(items) => Some(items.clone()),
+            _ => None,
+        }
     }
 
     fn object(entries: Vec<(String, Self)>) -> Self {

@@ -113,6 +113,11 @@ impl Value for JsValue {
         JsValue::as_string(self)
     }
 
+    fn elements(&self) -> Option<Vec<Self>> {
+        let array = self.dyn_ref::<Array>()?;
+        Some(array.iter().collect())
+    }
+
     fn from_json(json: &Json) -> Self {
         match json {
             Json::Null => JsValue::NULL,
