@@ -10,8 +10,8 @@
 
 use crate::engine::composition::Composition;
 use crate::engine::dedupe::Shared;
-use crate::engine::fan_out::key_name;
 use crate::engine::failure::transport_error;
+use crate::engine::fan_out::key_name;
 use crate::engine::hooks::Hooks;
 use crate::engine::idempotency::{add_idempotency_key, has_idempotency_key};
 use crate::engine::record::CallState;
@@ -185,9 +185,7 @@ where
     /// The time limit of one attempt of `call` starting at `start`, and whether the
     /// deadline is what sets it (it bounds every attempt, reading the body included).
     fn limit_of(&self, call: &Call, start: f64) -> (f64, bool) {
-        let own = call
-            .timeout_ms
-            .unwrap_or(self.settings.timeout_ms);
+        let own = call.timeout_ms.unwrap_or(self.settings.timeout_ms);
         match self.settings.deadline_ms {
             Some(d) if d - start < own => ((d - start).max(0.0), true),
             _ => (own, false),

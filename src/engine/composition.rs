@@ -10,7 +10,7 @@
 use crate::engine::concurrency::Queue;
 use crate::engine::dedupe::Dedupe;
 use crate::engine::events::Progress;
-use crate::engine::fan_out::{elements, summed_state, sum_up, Fan};
+use crate::engine::fan_out::{elements, sum_up, summed_state, Fan};
 use crate::engine::outcome::Outcome;
 use crate::engine::record::{CallRecord, CallState};
 use crate::engine::scope::Scope;
@@ -414,13 +414,16 @@ impl<'p, V: Value> Composition<'p, V> {
         }
     }
 
-    /// Whether an item of fan-out call `i` is still running.
+    /// Whether an item of fan-out call `i` is still running, or released and yet to
+    /// start (which it never will once the composition has failed).
     fn busy(&self, i: usize) -> bool {
         let Some(fan) = &self.fans[i] else {
             return false;
         };
-        fan.slots()
-            .any(|s| self.tasks[s].is_some() || self.following[s].is_some())
+        (self.error.is_none() && fan.running > 0)
+            || fan
+                .slots()
+                .any(|s| self.tasks[s].is_some() || self.following[s].is_some())
     }
 
     /// Fan-out call `i`'s items are over: with every one `ok`, their replies in list order

@@ -59,7 +59,8 @@ pub(crate) fn elements<V: Value>(
     };
     let name = &call.name;
     let Some(elements) = value.elements() else {
-        let message = format!("call `{name}` runs once per element of `{{{list}}}`, which is not an array");
+        let message =
+            format!("call `{name}` runs once per element of `{{{list}}}`, which is not an array");
         return Err(Error::new(kind, message).in_call(name));
     };
     if taken + elements.len() > max_calls {

@@ -3,11 +3,11 @@
 
 use crate::engine::transport::Request;
 use crate::error::{Error, ErrorKind};
+use crate::plan::fan_out::{ForEach, INDEX};
 use crate::plan::template::{
     check_filled_url, header_value_problem, path_value_problem, percent_encode, BodyTemplate,
     Placeholder, MAX_URL_VALUE_BYTES,
 };
-use crate::plan::fan_out::{ForEach, INDEX};
 use crate::plan::value::Value;
 use crate::plan::{call_placeholders, Call, Plan, INPUT};
 
@@ -66,7 +66,7 @@ impl<'a, V: Value> Scope<'a, V> {
     /// Whether a value that `h` reads comes from the input, so that a problem with it is
     /// `INVALID_INPUT` rather than `BAD_RESPONSE`: the element of a list the input holds
     /// does too.
-    fn from_input(&self, h: &Placeholder) -> bool {
+    fn reads_input(&self, h: &Placeholder) -> bool {
         match &self.item {
             Some(item) if item.for_each.binds(&h.root) => item.from_input,
             _ => h.root == INPUT,
@@ -81,7 +81,9 @@ impl<'a, V: Value> Scope<'a, V> {
         } else if root == INDEX {
             Some((V::from_f64(item.index as f64), item.from_input))
         } else {
-            let own = item.reply.filter(|_| self.plan.position(root) == Some(item.call))?;
+            let own = item
+                .reply
+                .filter(|_| self.plan.position(root) == Some(item.call))?;
             Some((own.clone(), false))
         }
     }
@@ -168,7 +170,7 @@ impl<'a, V: Value> Scope<'a, V> {
         place: &str,
     ) -> Result<String, Error> {
         value.text().map_err(|found| {
-            let kind = if self.from_input(h) {
+            let kind = if self.reads_input(h) {
                 ErrorKind::InvalidInput
             } else {
                 ErrorKind::BadResponse
@@ -211,7 +213,7 @@ impl<'a, V: Value> Scope<'a, V> {
                 let place = if in_path { "the URL's path" } else { "the URL" };
                 Err(self.value_error(
                     call,
-                    self.from_input(h),
+                    self.reads_input(h),
                     format!("`{{{h}}}` {problem}; it cannot go into {place}"),
                 ))
             }
@@ -233,7 +235,7 @@ impl<'a, V: Value> Scope<'a, V> {
             None => Ok(text),
             Some(problem) => Err(self.value_error(
                 call,
-                self.from_input(h),
+                self.reads_input(h),
                 format!("`{{{h}}}` {problem}; it cannot go into the header {key}"),
             )),
         }
@@ -275,7 +277,7 @@ impl<'a, V: Value> Scope<'a, V> {
             return Ok(url);
         }
         check_filled_url(&call.url, &url).map_err(|why| {
-            let from_input = call.url.placeholders().all(|h| self.from_input(h));
+            let from_input = call.url.placeholders().all(|h| self.reads_input(h));
             self.value_error(
                 call,
                 from_input,

@@ -20,7 +20,8 @@
 //! `equals` compares strings, numbers, booleans and null: an operand that is an array or
 //! an object equals nothing (a literal one is refused when the plan is read).
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
+use crate::plan::invalid::invalid;
 use crate::plan::json::Json;
 use crate::plan::template::{BodyTemplate, MAX_BODY_DEPTH};
 use crate::plan::value::Value;
@@ -96,11 +97,6 @@ impl Comparison {
     fn numeric(self) -> bool {
         !matches!(self, Comparison::Equals | Comparison::NotEquals)
     }
-}
-
-#[inline(never)]
-fn invalid(message: String) -> Error {
-    Error::new(ErrorKind::InvalidPlan, message)
 }
 
 impl Condition {
@@ -297,6 +293,7 @@ fn check_literal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use crate::plan::template::Placeholder;
 
     fn j(s: &str) -> Json {

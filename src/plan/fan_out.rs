@@ -9,9 +9,9 @@
 //! there) turns it into one item per element.
 
 use crate::error::Error;
+use crate::plan::invalid::{invalid, invalid_at, unknown_root, wrong_type};
 use crate::plan::json::Json;
-use crate::plan::model::{invalid, invalid_at, unknown_root, valid_name, wrong_type};
-use crate::plan::template::{Part, Placeholder, Template};
+use crate::plan::template::{valid_name, Part, Placeholder, Template};
 use crate::plan::INPUT;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -98,11 +98,7 @@ pub(crate) fn read_for_each(
 }
 
 /// The list placeholder at `at`: one whole placeholder of the input or of a call.
-fn read_list(
-    at: &str,
-    list: &Json,
-    index: &HashMap<String, usize>,
-) -> Result<Placeholder, Error> {
+fn read_list(at: &str, list: &Json, index: &HashMap<String, usize>) -> Result<Placeholder, Error> {
     let template = match list {
         Json::String(text) => Template::parse(text).ok(),
         _ => None,
@@ -121,4 +117,118 @@ fn read_list(
         return Err(unknown_root(at, &h));
     }
     Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ErrorKind;
+    use crate::plan::Plan;
+
+    fn read(calls: &str) -> Result<Plan, String> {
+        let json = crate::tests::sim::json(&format!(r#"{{"calls":{{{calls}}}}}"#));
+        Plan::from_json(&json).map_err(|e| {
+            assert_eq!(e.kind(), ErrorKind::InvalidPlan);
+            e.to_string()
+        })
+    }
+
+    const CART: &str = r#""cart": {"url":"https://svc/cart"}"#;
+
+    #[test]
+    fn a_fan_out_call_reads_its_list_and_binds_its_element_and_index() {
+        let plan = read(&format!(
+            r#"{CART}, "reserve": {{"method":"POST","url":"https://svc/r/{{line.sku}}","forEach":"{{cart.items}}","as":"line","concurrency":4,
+               "body":{{"at":"{{index}}","q":"{{line.quantity}}","who":"{{input.user}}"}},
+               "compensate":{{"method":"DELETE","url":"https://svc/r/{{reserve.id}}/{{line.sku}}/{{index}}"}}}}"#
+        ))
+        .unwrap();
+        let call = &plan.calls()[1];
+        let each = call.for_each.as_ref().unwrap();
+        assert_eq!(each.list.to_string(), "cart.items");
+        assert_eq!((each.item.as_str(), each.concurrency), ("line", Some(4)));
+        assert_eq!((call.deps.as_slice(), call.reads), (&[0][..], 1));
+        assert!(plan.may_repeat(1) || !call.method.is_read());
+        let default = read(r#""each": {"url":"https://svc/x/{item}","forEach":"{input.ids}"}"#);
+        let default = default.unwrap();
+        assert_eq!(default.calls()[0].for_each.as_ref().unwrap().item, "item");
+        assert!(default.calls()[0].deps.is_empty());
+        assert!(default.may_repeat(0), "its items may ask the same");
+    }
+
+    #[test]
+    fn mistakes_are_named_with_their_place() {
+        let cases = [
+            (
+                r#""each": {"url":"https://svc/x","forEach":"cart.items"}"#,
+                "calls.each.forEach must be one whole placeholder naming an array, such as \"{cart.items}\"",
+            ),
+            (
+                r#""each": {"url":"https://svc/x","forEach":"{a}/{b}"}"#,
+                "calls.each.forEach must be one whole placeholder",
+            ),
+            (
+                r#""each": {"url":"https://svc/x","forEach":["{input.a}"]}"#,
+                "calls.each.forEach must be one whole placeholder",
+            ),
+            (
+                r#""each": {"url":"https://svc/x","forEach":"{nope.items}"}"#,
+                "calls.each.forEach: placeholder `{nope.items}` names `nope`",
+            ),
+            (
+                r#""each": {"url":"https://svc/x","as":"line"}"#,
+                "calls.each.as only goes with `forEach`",
+            ),
+            (
+                r#""each": {"url":"https://svc/x","concurrency":2}"#,
+                "calls.each.concurrency only goes with `forEach`",
+            ),
+            (
+                r#""each": {"url":"https://svc/x","forEach":"{input.a}","concurrency":0}"#,
+                "calls.each.concurrency must be a whole number of items above 0",
+            ),
+            (
+                r#""each": {"url":"https://svc/x","forEach":"{input.a}","concurrency":1.5}"#,
+                "calls.each.concurrency must be a whole number",
+            ),
+            (
+                r#""each": {"url":"https://svc/x","forEach":"{input.a}","as":"input"}"#,
+                "calls.each.as: `input` cannot name the element",
+            ),
+            (
+                r#""each": {"url":"https://svc/x","forEach":"{input.a}","as":"a.b"}"#,
+                "calls.each.as: `a.b` cannot name the element",
+            ),
+            (
+                r#""cart": {"url":"https://svc/c"}, "each": {"url":"https://svc/x","forEach":"{cart.a}","as":"cart"}"#,
+                "calls.each: a call is named `cart`, which this call's templates use for its list's element",
+            ),
+            (
+                r#""item": {"url":"https://svc/c"}, "each": {"url":"https://svc/x","forEach":"{item.a}"}"#,
+                "calls.each: a call is named `item`",
+            ),
+            (
+                r#""index": {"url":"https://svc/c"}, "each": {"url":"https://svc/x","forEach":"{input.a}"}"#,
+                "calls.each: a call is named `index`, which this call's templates use for its list's position",
+            ),
+            (
+                r#""each": {"url":"https://svc/x/{index.a}","forEach":"{input.a}"}"#,
+                "calls.each: `{index.a}` reads into the element's position, a number; write `{index}`",
+            ),
+            (
+                r#""other": {"url":"https://svc/x/{item.a}"}"#,
+                "calls.other: placeholder `{item.a}` names `item`, which is neither `input` nor a call",
+            ),
+            (
+                r#""each": {"url":"https://svc/x","forEach":"{each.a}"}"#,
+                "cycle",
+            ),
+        ];
+        for (calls, expected) in cases {
+            let message = read(calls).unwrap_err();
+            assert!(
+                message.contains(expected),
+                "{calls}:\n{message}\nwanted {expected}"
+            );
+        }
+    }
 }

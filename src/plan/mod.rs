@@ -4,6 +4,7 @@
 
 pub(crate) mod condition;
 pub(crate) mod fan_out;
+pub(crate) mod invalid;
 pub(crate) mod json;
 pub(crate) mod model;
 pub(crate) mod repeats;

@@ -5,13 +5,14 @@
 //! placeholders. Each message says where the mistake is (`calls.audit.method`) and what
 //! to do about it.
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::plan::condition::Condition;
 use crate::plan::fan_out::{read_for_each, ForEach, INDEX};
+use crate::plan::invalid::{invalid, invalid_at, unknown_root, wrong_type};
 use crate::plan::json::Json;
 use crate::plan::template::{
-    has_dot_segment, header_value_problem, origin_of, BodyTemplate, Part, Placeholder, Template,
-    MAX_BODY_DEPTH, MAX_TEMPLATE_BYTES,
+    has_dot_segment, header_value_problem, origin_of, valid_name, BodyTemplate, Part, Placeholder,
+    Template, MAX_BODY_DEPTH, MAX_TEMPLATE_BYTES,
 };
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
@@ -179,33 +180,6 @@ pub(crate) fn time_limit(value: &Json) -> Option<f64> {
         Json::Number(ms) if *ms > 0.0 && *ms <= MAX_TIMEOUT_MS => Some(*ms),
         _ => None,
     }
-}
-
-/// An `INVALID_PLAN` error. Never inlined, like the two helpers below: dozens of sites
-/// make these errors, and each inlined copy costs .wasm.
-#[inline(never)]
-pub(crate) fn invalid(message: String) -> Error {
-    Error::new(ErrorKind::InvalidPlan, message)
-}
-
-/// An `INVALID_PLAN` error whose message is `at`, the place of the mistake
-/// (`calls.a.url`), followed by fixed text: joined without `format!`'s machinery.
-#[inline(never)]
-pub(crate) fn invalid_at(at: &str, rest: &str) -> Error {
-    invalid([at, rest].concat())
-}
-
-/// The error for a value of the wrong JSON type: `{at}{what}, not {its type}`.
-#[inline(never)]
-pub(crate) fn wrong_type(at: &str, what: &str, found: &Json) -> Error {
-    invalid([at, what, ", not ", found.type_name()].concat())
-}
-
-pub(crate) fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
 }
 
 /// An RFC 9110 token, the syntax of a header name.
@@ -399,7 +373,14 @@ pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
 }
 
 fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<Call, Error> {
-    read_request(&format!("calls.{name}"), name, spec, index, CALL_FIELDS, None)
+    read_request(
+        &format!("calls.{name}"),
+        name,
+        spec,
+        index,
+        CALL_FIELDS,
+        None,
+    )
 }
 
 /// Reads a call, or (with [`COMPENSATE_FIELDS`]) the compensation of one, found at `at`;
@@ -620,15 +601,6 @@ fn read_template(at: &str, json: &Json) -> Result<BodyTemplate, Error> {
     })
 }
 
-/// A placeholder at `at` whose root is neither the input nor a call of the plan.
-#[inline(never)]
-pub(crate) fn unknown_root(at: &str, h: &Placeholder) -> Error {
-    invalid(format!(
-        "{at}: placeholder `{{{h}}}` names `{}`, which is neither `input` nor a call of this plan",
-        h.root
-    ))
-}
-
 fn read_timeout(at: &str, spec: &Json) -> Result<Option<f64>, Error> {
     match spec.get("timeoutMs") {
         None => Ok(None),
@@ -677,7 +649,9 @@ fn read_deps(
         }
     };
     let list = call.for_each.as_ref().map(|f| &f.list);
-    let placeholders = list.into_iter().chain(call_placeholders(call).into_iter().map(|(h, _)| h));
+    let placeholders = list
+        .into_iter()
+        .chain(call_placeholders(call).into_iter().map(|(h, _)| h));
     // Looked up by `&str`, as `Plan::position` looks (see `Plan::from_json_limited`).
     for h in placeholders {
         if h.root == INPUT {
@@ -964,6 +938,7 @@ fn find_cycle<'a>(calls: &'a [Call], waiting: &[usize]) -> Vec<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     fn plan(src: &str) -> Result<Plan, Error> {
         Plan::from_json(&serde_json::from_str(src).unwrap())

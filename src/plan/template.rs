@@ -78,6 +78,12 @@ impl fmt::Display for SyntaxError {
     }
 }
 
+/// Whether `name` may name a call (or a fan-out call's element): letters, digits, `_`,
+/// `-` and `$`.
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(is_name_char)
+}
+
 /// Whether `c` may appear in a name or path segment.
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$'

@@ -5,6 +5,7 @@
 pub(crate) mod sim;
 
 mod conditions;
+mod fan_out;
 mod schedule;
 
 #[cfg(not(target_arch = "wasm32"))]
