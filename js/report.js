@@ -18,10 +18,11 @@
 //
 // `states[kinds[i]]` is call i's state (the names come from Rust's enum, in its order);
 // `numbers` holds RECORD_NUMBERS per call: status, attempts, startMs, endMs, queuedMs,
-// sharedFrom (the index of the call it shared from, or -1) and replayed (0 or 1), with NaN
-// for a null. `errors[k]` is the error of call `errorAt[k]`, in increasing order of calls.
+// sharedFrom (the index of the call it shared from, or -1), replayed (0 or 1) and, for a
+// fan-out call, how many of its items' records follow its own (-1 for any other call), with
+// NaN for a null. `errors[k]` is the error of record `errorAt[k]`, in increasing order.
 // Returns `calls`: the records by call name, each an own data property (`__proto__` too).
-const RECORD_NUMBERS = 7;
+const RECORD_NUMBERS = 8;
 
 // Given a `result` object, callRecords instead makes `result.calls` that object, built the
 // first time it is read, and from then on an ordinary data property holding it: a
@@ -58,8 +59,12 @@ export function callRecords(result, names, states, kinds, numbers, errorAt, erro
 
 function buildCalls(names, states, kinds, numbers, errorAt, errors) {
   const calls = {};
+  // The next record (`at`) and the next error (`e`): a fan-out call's items follow it.
+  let at = 0;
   let e = 0;
-  for (let i = 0, k = 0; i < kinds.length; i++, k += RECORD_NUMBERS) {
+  const next = () => {
+    const i = at++;
+    const k = i * RECORD_NUMBERS;
     const shared = numbers[k + 5];
     const record = {
       state: states[kinds[i]],
@@ -72,8 +77,13 @@ function buildCalls(names, states, kinds, numbers, errorAt, errors) {
       sharedFrom: shared < 0 ? null : names[shared],
       replayed: numbers[k + 6] === 1,
     };
-    if (names[i] === '__proto__') ownValue(calls, names[i], record);
-    else calls[names[i]] = record;
+    if (numbers[k + 7] >= 0) record.items = Array.from({ length: numbers[k + 7] }, next);
+    return record;
+  };
+  for (const name of names) {
+    const record = next();
+    if (name === '__proto__') ownValue(calls, name, record);
+    else calls[name] = record;
   }
   return calls;
 }
@@ -96,13 +106,15 @@ export function callNames(text) {
 // Defined in JavaScript so that it is a real Error subclass: `instanceof Error`,
 // a stack trace, and `Error.isError()` all work as web developers expect.
 export class ComposeError extends Error {
-  constructor(message, { code, call = null, status = null, calls = {}, compensations = [], traceId = null, resubmit = 'new-operation' } = {}) {
+  constructor(message, { code, call = null, item = null, status = null, calls = {}, compensations = [], traceId = null, resubmit = 'new-operation' } = {}) {
     super(message);
     this.name = 'ComposeError';
     /** A stable code such as "HTTP_STATUS". */
     this.code = code;
     /** The call that failed, or null. */
     this.call = call;
+    /** For a fan-out call, the position in its list of the item that failed, or null. */
+    this.item = item;
     /** The HTTP status of the failing reply, or null. */
     this.status = status;
     /** Every call's record: which calls ran, which writes happened. */

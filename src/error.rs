@@ -76,15 +76,15 @@ impl Error {
     /// which, after the call's name (`` call `reserve` (item 2) failed: ... ``).
     pub fn at_item(mut self, index: usize) -> Self {
         self.item = Some(index);
-        let mark = format!(" (item {index})");
-        let after_name = self.call.as_ref().and_then(|call| {
-            let quoted = format!("`{call}`");
-            self.message.find(&quoted).map(|at| at + quoted.len())
-        });
-        match after_name {
-            Some(at) => self.message.insert_str(at, &mark),
-            None => self.message = format!("item {index}: {}", self.message),
-        }
+        // Messages about a call start `call `<name>``; where this one does, the item goes
+        // after the name, else before all. Compared, not searched: no panicking slice.
+        let name = self.call.as_deref().unwrap_or_default();
+        let head = ["call `", name, "`"].concat();
+        let index = index.to_string();
+        self.message = match self.message.strip_prefix(&head) {
+            Some(tail) => [&head, " (item ", &index, ")", tail].concat(),
+            None => ["item ", &index, ": ", &self.message].concat(),
+        };
         self
     }
 

@@ -21,6 +21,9 @@ struct EventJs<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     call: Js<'a>,
+    /// An item's position in its fan-out call's list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<usize>,
     t: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     attempt: Option<u32>,
@@ -50,6 +53,7 @@ impl<'a> EventJs<'a> {
         let mut event = EventJs {
             kind: e.kind.as_str(),
             call: Js(name),
+            item: e.item,
             t: e.t,
             attempt: None,
             status: None,
@@ -136,6 +140,7 @@ mod tests {
         let e = Event {
             call: 0,
             name: "a",
+            item: None,
             t: 1.5,
             kind,
         };

@@ -152,7 +152,7 @@ extern "C" {
 }
 
 /// How many numbers `callRecords` (js/report.js) reads per record.
-const RECORD_NUMBERS: usize = 7;
+const RECORD_NUMBERS: usize = 8;
 
 thread_local! {
     /// The names of the call states, in the enum's order: a record's state crosses as its
@@ -205,32 +205,41 @@ struct RecordParts {
 }
 
 impl RecordParts {
+    /// The records, a fan-out call's items right after it (its last number says how many;
+    /// -1 for a call that is no fan-out).
     fn of(records: &[CallRecord]) -> RecordParts {
-        let kinds = records.iter().map(|r| r.state as u8).collect();
-        let mut numbers = Vec::with_capacity(records.len() * RECORD_NUMBERS);
-        let (mut error_at, mut errors) = (Vec::new(), Vec::new());
-        let or_nan = |n: Option<f64>| n.unwrap_or(f64::NAN);
-        for (i, r) in records.iter().enumerate() {
-            numbers.extend_from_slice(&[
-                or_nan(r.status.map(f64::from)),
-                f64::from(r.attempts),
-                or_nan(r.start_ms),
-                or_nan(r.end_ms),
-                r.queued_ms,
-                r.shared_from.map_or(-1.0, |s| s as f64),
-                f64::from(u8::from(r.replayed)),
-            ]);
-            if let Some(error) = &r.error {
-                error_at.push(i as u32);
-                errors.push(error_js(error));
+        let mut parts = RecordParts {
+            kinds: Vec::with_capacity(records.len()),
+            numbers: Vec::with_capacity(records.len() * RECORD_NUMBERS),
+            error_at: Vec::new(),
+            errors: Vec::new(),
+        };
+        for r in records {
+            parts.push(r);
+            for item in r.items() {
+                parts.push(item);
             }
         }
-        RecordParts {
-            kinds,
-            numbers,
-            error_at,
-            errors,
+        parts
+    }
+
+    fn push(&mut self, r: &CallRecord) {
+        let or_nan = |n: Option<f64>| n.unwrap_or(f64::NAN);
+        if let Some(error) = &r.error {
+            self.error_at.push(self.kinds.len() as u32);
+            self.errors.push(error_js(error));
         }
+        self.kinds.push(r.state as u8);
+        self.numbers.extend_from_slice(&[
+            or_nan(r.status.map(f64::from)),
+            f64::from(r.attempts),
+            or_nan(r.start_ms),
+            or_nan(r.end_ms),
+            r.queued_ms,
+            r.shared_from.map_or(-1.0, |s| s as f64),
+            f64::from(u8::from(r.replayed)),
+            r.items.as_ref().map_or(-1.0, |items| items.len() as f64),
+        ]);
     }
 }
 
@@ -239,6 +248,7 @@ impl RecordParts {
 pub(crate) fn compensation_js(c: &Compensation, names: &[JsValue]) -> JsValue {
     object(&[
         ("call", names[c.call].clone()),
+        ("item", or_null(c.item, |i| JsValue::from(i as u32))),
         ("state", JsValue::from_str(c.state.as_str())),
         ("status", or_null(c.status, JsValue::from)),
         ("attempts", JsValue::from(c.attempts)),
@@ -280,6 +290,7 @@ pub(crate) fn compose_error(
     let fields = object(&[
         ("code", JsValue::from_str(error.code())),
         ("call", or_null(error.call(), JsValue::from_str)),
+        ("item", or_null(error.item(), |i| JsValue::from(i as u32))),
         ("status", or_null(error.status(), JsValue::from)),
         ("calls", calls.clone()),
         ("compensations", compensations.into()),
@@ -378,6 +389,7 @@ mod tests {
             queued_ms: 0.5,
             shared_from: None,
             replayed: true,
+            items: None,
         };
         let shared = CallRecord {
             state: CallState::Ok,
@@ -406,6 +418,47 @@ mod tests {
         let c = get(&js, "c");
         assert_eq!(get(&c, "sharedFrom").as_string().unwrap(), "a");
         assert!(get(&c, "error").is_null());
+    }
+
+    #[wasm_bindgen_test]
+    fn a_fan_out_call_s_items_follow_it_and_the_calls_after_keep_their_own() {
+        let names = CallNames::split("each\nafter\nplain\n");
+        let item = |state, error: Option<&str>| CallRecord {
+            state,
+            error: error.map(|m| Error::new(ErrorKind::HttpStatus, m)),
+            ..CallRecord::default()
+        };
+        let each = CallRecord {
+            state: CallState::Failed,
+            error: Some(Error::new(ErrorKind::HttpStatus, "second")),
+            items: Some(vec![
+                item(CallState::Ok, None),
+                item(CallState::Failed, Some("second")),
+            ]),
+            ..CallRecord::default()
+        };
+        let after = CallRecord {
+            state: CallState::Skipped,
+            items: Some(Vec::new()),
+            ..CallRecord::default()
+        };
+        let plain = item(CallState::Failed, Some("plain"));
+        let js = records_js(&names, &[each, after, plain]);
+        let each = get(&js, "each");
+        let items: js_sys::Array = get(&each, "items").unchecked_into();
+        assert_eq!(items.length(), 2);
+        assert_eq!(get(&items.get(0), "state").as_string().unwrap(), "ok");
+        assert!(get(&items.get(0), "error").is_null());
+        let second = get(&get(&items.get(1), "error"), "message");
+        assert_eq!(second.as_string().unwrap(), "second");
+        assert!(get(&items.get(1), "items").is_undefined(), "an item has no items");
+        let after = get(&js, "after");
+        assert_eq!(get(&after, "state").as_string().unwrap(), "skipped");
+        assert_eq!(js_sys::Array::from(&get(&after, "items")).length(), 0);
+        let plain = get(&js, "plain");
+        assert!(get(&plain, "items").is_undefined());
+        let message = get(&get(&plain, "error"), "message");
+        assert_eq!(message.as_string().unwrap(), "plain");
     }
 
     #[wasm_bindgen_test]

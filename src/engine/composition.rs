@@ -324,6 +324,7 @@ impl<'p, V: Value> Composition<'p, V> {
     /// Fan-out call `i` is ready: its list is read, and its items take slots of their
     /// own, the first of them released to the schedule. A list that cannot be read fails
     /// the call; an empty one is its whole reply, `[]`, with nothing sent.
+    #[inline(never)]
     fn fan_out(&mut self, i: usize, input: &V, now: f64) {
         let call = &self.plan.calls()[i];
         let Some(for_each) = &call.for_each else {
@@ -432,11 +433,11 @@ impl<'p, V: Value> Composition<'p, V> {
         let Some(fan) = &self.fans[i] else {
             return;
         };
-        let items = &self.records[fan.slots()];
+        let items = self.records.get(fan.slots()).unwrap_or_default();
         let attempts = items.iter().map(|item| item.attempts).sum();
         let state = summed_state(items);
         if state == CallState::Ok {
-            let replies = self.replies[fan.slots()].iter();
+            let replies = self.replies.get(fan.slots()).unwrap_or_default().iter();
             let null = || V::from_json(&Json::Null);
             let replies = replies.map(|r| r.clone().unwrap_or_else(null)).collect();
             self.succeed(i, 0, V::array(replies), now);
@@ -468,7 +469,7 @@ impl<'p, V: Value> Composition<'p, V> {
         self.records[i].state = CallState::Failed;
         self.stop_items(i, now);
         let attempts = self.fans[i].as_ref().map_or(0, |fan| {
-            let items = &self.records[fan.slots()];
+            let items = self.records.get(fan.slots()).unwrap_or_default();
             items.iter().map(|item| item.attempts).sum()
         });
         self.records[i].attempts = attempts;
@@ -789,8 +790,10 @@ impl<'p, V: Value> Composition<'p, V> {
         }
         for i in 0..n {
             if let Some(fan) = self.fans[i].take() {
-                let items = self.records[fan.slots()].to_vec();
+                let items = self.records.get(fan.slots()).unwrap_or_default().to_vec();
                 sum_up(&mut self.records[i], items);
+            } else if self.plan.calls()[i].for_each.is_some() {
+                self.records[i].items = Some(Vec::new());
             }
         }
         self.records.truncate(n);

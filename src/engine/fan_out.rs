@@ -101,7 +101,7 @@ pub(crate) fn sum_up(record: &mut CallRecord, items: Vec<CallRecord>) {
     if matches!(record.state, CallState::NotSent | CallState::Cancelled) {
         record.state = summed_state(&items);
     }
-    record.items = items;
+    record.items = Some(items);
 }
 
 /// The `Idempotency-Key` name of item `index` of call `name`: `<call>:<index>`, so that

@@ -58,12 +58,19 @@ pub struct CallRecord {
     /// (`Idempotent-Replayed: true`): an earlier request with the same key made the
     /// write, so this composition never undoes it (see `compensate.rs`).
     pub replayed: bool,
-    /// A fan-out call's items, one record per element of its list, in list order; empty
-    /// for any other call (and for a fan-out call whose list was never read). The call's
+    /// A fan-out call's items, one record per element of its list, in list order (none
+    /// when its list was never read); `None` for any other call. The call's
     /// own record sums them up: `ok` when every item is, otherwise its items' worst state
     /// (failed, unknown, cancelled, not-sent, in that order), `attempts` their requests
     /// together, `startMs` the first item's start.
-    pub items: Vec<CallRecord>,
+    pub items: Option<Vec<CallRecord>>,
+}
+
+impl CallRecord {
+    /// A fan-out call's items' records; none for any other call.
+    pub fn items(&self) -> &[CallRecord] {
+        self.items.as_deref().unwrap_or_default()
+    }
 }
 
 impl Default for CallRecord {
@@ -79,7 +86,7 @@ impl Default for CallRecord {
             queued_ms: 0.0,
             shared_from: None,
             replayed: false,
-            items: Vec::new(),
+            items: None,
         }
     }
 }

@@ -122,9 +122,9 @@ fn one_request_per_element_and_the_replies_in_list_order() {
         assert_eq!(ids, out.replies[1].clone(), "dependents read it whole");
         let record = &out.records[1];
         assert_eq!(record.state, CallState::Ok);
-        assert_eq!(record.items.len(), 4);
+        assert_eq!(record.items().len(), 4);
         assert!(record
-            .items
+            .items()
             .iter()
             .all(|r| r.state == CallState::Ok && r.attempts == 1));
         assert_eq!(record.attempts, 4);
@@ -132,7 +132,7 @@ fn one_request_per_element_and_the_replies_in_list_order() {
         assert_eq!(
             record.start_ms,
             record
-                .items
+                .items()
                 .iter()
                 .filter_map(|r| r.start_ms)
                 .reduce(f64::min)
@@ -201,7 +201,7 @@ fn an_empty_list_sends_nothing_and_replies_an_empty_array() {
     assert!(out.error.is_none());
     assert_eq!(out.replies[0], Some(json("[]")));
     assert_eq!(out.records[0].state, CallState::Ok);
-    assert!(out.records[0].items.is_empty());
+    assert!(out.records[0].items().is_empty());
     let urls: Vec<String> = sim.seen().into_iter().map(|s| s.request.url).collect();
     assert_eq!(urls, ["http://svc/after"]);
 }
@@ -279,7 +279,7 @@ fn a_failed_item_fails_the_call_stops_the_others_and_the_completed_ones_are_undo
     );
     let record = &out.records[1];
     assert_eq!(record.state, CallState::Failed);
-    let items: Vec<CallState> = record.items.iter().map(|r| r.state).collect();
+    let items: Vec<CallState> = record.items().iter().map(|r| r.state).collect();
     // `c` was on the wire when `b` failed: a write, so its outcome is unknown.
     assert_eq!(
         items,
@@ -385,7 +385,7 @@ fn a_fallback_stands_for_the_whole_call() {
     assert_eq!(record.error.as_ref().unwrap().item(), Some(0));
     assert_eq!(out.replies[1], Some(json("[]")));
     // Reads in flight were stopped when `a` failed.
-    let items: Vec<CallState> = record.items.iter().map(|r| r.state).collect();
+    let items: Vec<CallState> = record.items().iter().map(|r| r.state).collect();
     assert_eq!(items[0], CallState::Failed);
     assert!(
         items[1..].iter().all(|&s| s == CallState::Cancelled),
@@ -407,7 +407,7 @@ fn identical_item_reads_are_sent_once() {
     );
     assert!(out.error.is_none());
     assert_eq!(sim.seen().len(), 2);
-    let shared: Vec<Option<usize>> = out.records[0].items.iter().map(|r| r.shared_from).collect();
+    let shared: Vec<Option<usize>> = out.records[0].items().iter().map(|r| r.shared_from).collect();
     assert_eq!(shared, [None, None, Some(0), Some(0)]);
 }
 
@@ -559,7 +559,7 @@ fn random_fan_outs_keep_their_limits_their_order_and_their_records() {
             if c.over.is_none() {
                 continue;
             }
-            for (k, item) in record.items.iter().enumerate() {
+            for (k, item) in record.items().iter().enumerate() {
                 assert_eq!(terminal(Some(k)), 1, "c{i}[{k}]; {ctx}");
                 let starts = events.iter().filter(|e| e.0 == i && e.1 == Some(k));
                 let starts = starts.filter(|e| e.2.as_str() == "start").count();
@@ -583,21 +583,21 @@ fn random_fan_outs_keep_their_limits_their_order_and_their_records() {
                     Some(Json::Array(items)) => items.len(),
                     other => panic!("c{i} replied {other:?}; {ctx}"),
                 };
-                assert_eq!(len, record.items.len(), "c{i}; {ctx}");
+                assert_eq!(len, record.items().len(), "c{i}; {ctx}");
                 assert!(
-                    record.items.iter().all(|r| r.state == CallState::Ok),
+                    record.items().iter().all(|r| r.state == CallState::Ok),
                     "{ctx}"
                 );
             }
             if let Some(k) = record.error.as_ref().and_then(|e| e.item()) {
-                assert_eq!(record.items[k].state, CallState::Failed, "c{i}[{k}]; {ctx}");
+                assert_eq!(record.items()[k].state, CallState::Failed, "c{i}[{k}]; {ctx}");
             }
         }
         if let Some(k) = out.error.as_ref().and_then(|e| e.item()) {
             item_failures += 1;
             let call = out.error.as_ref().and_then(|e| e.call()).unwrap();
             let i: usize = call[1..].parse().unwrap();
-            assert_eq!(out.records[i].items[k].state, CallState::Failed, "{ctx}");
+            assert_eq!(out.records[i].items()[k].state, CallState::Failed, "{ctx}");
         }
         // A failed composition undoes every completed write item once; a success none.
         let mut expected: Vec<(usize, Option<usize>)> = Vec::new();
@@ -610,7 +610,7 @@ fn random_fan_outs_keep_their_limits_their_order_and_their_records() {
                     }
                     continue;
                 }
-                for (k, item) in record.items.iter().enumerate() {
+                for (k, item) in record.items().iter().enumerate() {
                     if matches!(item.state, CallState::Ok | CallState::Unknown) {
                         expected.push((i, Some(k)));
                     }

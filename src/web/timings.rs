@@ -7,10 +7,13 @@
 //! The measures are made from the records once the composition has settled, with
 //! explicit start and end times on the records' `performance.now()` clock: nothing is
 //! done while the calls run, and nothing at all unless the option asks for it. A call
-//! that never started (skipped, cancelled first, not sent) has no measure.
+//! that never started (skipped, cancelled first, not sent) has no measure. A fan-out
+//! call's items have one each, `compose:<call>[<index>]` (and their compensations
+//! `compose:<call>.compensate[<index>]`), beside the call's own, from its first item's
+//! start to its end.
 
 use crate::engine::outcome::Outcome;
-use crate::engine::record::{CallState, CompensationState};
+use crate::engine::record::{CallRecord, CallState, CompensationState};
 use crate::plan::Plan;
 use wasm_bindgen::prelude::*;
 
@@ -44,15 +47,12 @@ pub(crate) fn measure_composition(
     let origin = outcome.origin;
     let mut name = String::from("compose:");
     let mut requests = 0;
-    for (call, record) in plan.calls().iter().zip(&outcome.records) {
-        requests += record.attempts;
+    let record_measure = |name: &str, record: &CallRecord| {
         let Some(start) = record.start_ms else {
-            continue;
+            return;
         };
-        name.truncate("compose:".len());
-        name.push_str(&call.name);
         measure(
-            &name,
+            name,
             origin + start,
             origin + record.end_ms.unwrap_or(end - origin),
             &track,
@@ -62,6 +62,17 @@ pub(crate) fn measure_composition(
             record.attempts,
             record.status.map_or(-1, i32::from),
         );
+    };
+    for (call, record) in plan.calls().iter().zip(&outcome.records) {
+        requests += record.attempts;
+        name.truncate("compose:".len());
+        name.push_str(&call.name);
+        record_measure(&name, record);
+        for (index, item) in record.items().iter().enumerate() {
+            name.truncate("compose:".len() + call.name.len());
+            push_index(&mut name, Some(index));
+            record_measure(&name, item);
+        }
     }
     for done in &outcome.compensations {
         requests += done.attempts;
@@ -71,6 +82,7 @@ pub(crate) fn measure_composition(
         name.truncate("compose:".len());
         name.push_str(&plan.calls()[done.call].name);
         name.push_str(".compensate");
+        push_index(&mut name, done.item);
         measure(
             &name,
             origin + start,
@@ -91,4 +103,13 @@ pub(crate) fn measure_composition(
     measure(
         "compose", origin, end, &track, trace_id, state, failed, requests, -1,
     );
+}
+
+/// Appends a fan-out item's `[<index>]` to a measure's name.
+fn push_index(name: &mut String, index: Option<usize>) {
+    if let Some(index) = index {
+        name.push('[');
+        name.push_str(&index.to_string());
+        name.push(']');
+    }
 }
