@@ -451,7 +451,10 @@ mod tests {
         assert!(get(&items.get(0), "error").is_null());
         let second = get(&get(&items.get(1), "error"), "message");
         assert_eq!(second.as_string().unwrap(), "second");
-        assert!(get(&items.get(1), "items").is_undefined(), "an item has no items");
+        assert!(
+            get(&items.get(1), "items").is_undefined(),
+            "an item has no items"
+        );
         let after = get(&js, "after");
         assert_eq!(get(&after, "state").as_string().unwrap(), "skipped");
         assert_eq!(js_sys::Array::from(&get(&after, "items")).length(), 0);

@@ -281,7 +281,7 @@ where
             wait,
         );
         state.events.retry(self.plan, i, now, failed);
-        state.backoff[i] = Some(error);
+        state.backoff(i, error);
     }
 
     /// Call `i`'s final outcome, its own or a shared read's, settles it.

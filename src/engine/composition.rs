@@ -47,6 +47,28 @@ fn ready_key(plan: &Plan, by_stage: bool, i: usize, slot: usize) -> (usize, usiz
     }
 }
 
+/// Per call: what stops its task and its request, and what it waits on. One table, not
+/// one per field: each table is grown for a fan-out call's items (`grow`), and each
+/// kind of table's growing is code of its own in the .wasm.
+#[derive(Default)]
+struct Control {
+    /// The handle that stops its task while it runs (sends, waits to retry, queues or
+    /// waits for a shared read). Dropping the task aborts its request.
+    task: Option<AbortHandle>,
+    /// For a call sharing another's read (`dedupe.rs`): the handle that stops its task.
+    /// It is not `task`, so that the leader's own failure, which stops the reads running,
+    /// does not stop it: it has its answer.
+    following: Option<AbortHandle>,
+    /// The handle that cuts its attempt on the wire short, and why it was cut.
+    attempt: Option<AbortHandle>,
+    expired: Option<Limit>,
+    /// While it is queued for a slot: what tells its task the slot is its.
+    grant: Option<oneshot::Sender<()>>,
+    /// The failure that stands for it while it waits to retry, should it never get the
+    /// chance.
+    backoff: Option<Error>,
+}
+
 /// The mutable state of one composition.
 pub(crate) struct Composition<'p, V: 'static> {
     pub plan: &'p Plan,
@@ -58,22 +80,10 @@ pub(crate) struct Composition<'p, V: 'static> {
     ready: BinaryHeap<Reverse<(usize, usize)>>,
     /// Whether calls start stage by stage (stages, sequential) rather than eagerly.
     by_stage: bool,
-    /// Per call: the handle that stops its task while it runs (sends, waits to retry,
-    /// queues or waits for a shared read). Dropping the task aborts its request.
-    tasks: Vec<Option<AbortHandle>>,
-    /// Per call sharing another's read (`dedupe.rs`): the handle that stops its task. It
-    /// is not among `tasks`, so that the leader's own failure, which stops the reads
-    /// running, does not stop it: it has its answer.
-    following: Vec<Option<AbortHandle>>,
-    /// Per call: the handle that cuts its attempt on the wire short, and why it was cut.
-    attempts: Vec<Option<AbortHandle>>,
-    expired: Vec<Option<Limit>>,
+    /// Per call: what stops it, and what it waits on ([`Control`]).
+    control: Vec<Control>,
     /// When each request under way runs out of time.
     pub limits: TimeLimits,
-    /// Per call queued for a slot: what tells its task the slot is its.
-    grants: Vec<Option<oneshot::Sender<()>>>,
-    /// The failure that stands for a call waiting to retry, should it never get the chance.
-    pub backoff: Vec<Option<Error>>,
     /// Requests as sent, kept for retries and for comparing reads (`dedupe.rs`).
     pub sent: Vec<Option<Request<V>>>,
     /// Retries the composition may still spend.
@@ -110,13 +120,8 @@ impl<'p, V: Value> Composition<'p, V> {
             waiting,
             ready,
             by_stage,
-            tasks: (0..n).map(|_| None).collect(),
-            following: (0..n).map(|_| None).collect(),
-            attempts: (0..n).map(|_| None).collect(),
-            expired: vec![None; n],
+            control: (0..n).map(|_| Control::default()).collect(),
             limits: TimeLimits::new(n),
-            grants: (0..n).map(|_| None).collect(),
-            backoff: vec![None; n],
             sent: (0..n).map(|_| None).collect(),
             budget: crate::engine::retry::RetryPolicy::budget(n),
             error: None,
@@ -209,12 +214,12 @@ impl<'p, V: Value> Composition<'p, V> {
 
     /// Call `i`'s task runs, stoppable with `handle`.
     pub fn running(&mut self, i: usize, handle: AbortHandle) {
-        self.tasks[i] = Some(handle);
+        self.control[i].task = Some(handle);
     }
 
     /// Call `i` shares another's read: only that read's end, or its being stopped, ends it.
     pub fn follows(&mut self, i: usize) {
-        self.following[i] = self.tasks[i].take();
+        self.control[i].following = self.control[i].task.take();
     }
 
     /// Call `i` sends attempt number `attempts + 1` at `now`, which may take `limit` ms
@@ -228,31 +233,37 @@ impl<'p, V: Value> Composition<'p, V> {
         // A record's status is its last attempt's answer: none while it is on the wire.
         record.status = None;
         let attempt = record.attempts;
-        self.backoff[i] = None;
+        self.control[i].backoff = None;
         self.events.start(self.plan, i, attempt, now);
         self.limits.start(i, now, limit, by_deadline);
     }
 
+    /// Call `i` waits to retry after failing with `error`, which stands for it should it
+    /// never get the chance.
+    pub fn backoff(&mut self, i: usize, error: Error) {
+        self.control[i].backoff = Some(error);
+    }
+
     /// Call `i`'s attempt is on the wire, cut short with `handle` when it runs out of time.
     pub fn on_wire(&mut self, i: usize, handle: AbortHandle) {
-        self.attempts[i] = Some(handle);
+        self.control[i].attempt = Some(handle);
     }
 
     /// Call `i`'s attempt left the wire: its slot frees (see [`Composition::grant`]).
     /// Returns the limit that cut it short, if one did.
     pub fn off_wire(&mut self, i: usize) -> Option<Limit> {
-        self.attempts[i] = None;
+        self.control[i].attempt = None;
         self.limits.clear(i);
         if let Some(queue) = self.queue.as_mut() {
             queue.release(i);
         }
-        self.expired[i].take()
+        self.control[i].expired.take()
     }
 
     /// Call `i`'s attempt ran out of time: it is cut short, and hears why.
     pub fn expire(&mut self, i: usize, limit: Limit) {
-        if let Some(handle) = self.attempts[i].take() {
-            self.expired[i] = Some(limit);
+        if let Some(handle) = self.control[i].attempt.take() {
+            self.control[i].expired = Some(limit);
             handle.abort();
         }
     }
@@ -266,7 +277,7 @@ impl<'p, V: Value> Composition<'p, V> {
             return None;
         }
         let (tell, told) = oneshot::channel();
-        self.grants[i] = Some(tell);
+        self.control[i].grant = Some(tell);
         Some(told)
     }
 
@@ -279,7 +290,7 @@ impl<'p, V: Value> Composition<'p, V> {
         }
         while let Some((i, since)) = self.queue.as_mut().and_then(Queue::next) {
             self.records[i].queued_ms += now() - since;
-            if let Some(tell) = self.grants[i].take() {
+            if let Some(tell) = self.control[i].grant.take() {
                 let _ = tell.send(());
             }
         }
@@ -287,8 +298,8 @@ impl<'p, V: Value> Composition<'p, V> {
 
     /// Marks call `i` settled: its task is over, its terminal event is due.
     fn settle(&mut self, i: usize) {
-        self.tasks[i] = None;
-        self.following[i] = None;
+        self.control[i].task = None;
+        self.control[i].following = None;
         self.events.settled(i);
     }
 
@@ -367,12 +378,7 @@ impl<'p, V: Value> Composition<'p, V> {
         self.items.extend((0..m).map(|k| (i, k)));
         self.replies.resize(n, None);
         self.records.resize(n, CallRecord::default());
-        self.tasks.resize_with(n, || None);
-        self.following.resize_with(n, || None);
-        self.attempts.resize_with(n, || None);
-        self.expired.resize(n, None);
-        self.grants.resize_with(n, || None);
-        self.backoff.resize(n, None);
+        self.control.resize_with(n, Control::default);
         self.sent.resize_with(n, || None);
         self.limits.grow(m);
         if let Some(queue) = self.queue.as_mut() {
@@ -424,7 +430,7 @@ impl<'p, V: Value> Composition<'p, V> {
         (self.error.is_none() && fan.running > 0)
             || fan
                 .slots()
-                .any(|s| self.tasks[s].is_some() || self.following[s].is_some())
+                .any(|s| self.control[s].task.is_some() || self.control[s].following.is_some())
     }
 
     /// Fan-out call `i`'s items are over: with every one `ok`, their replies in list order
@@ -482,19 +488,19 @@ impl<'p, V: Value> Composition<'p, V> {
             return;
         };
         for s in slots {
-            if let Some(follower) = self.following[s].take() {
+            if let Some(follower) = self.control[s].following.take() {
                 follower.abort();
                 self.records[s].state = CallState::Cancelled;
                 self.records[s].end_ms = Some(now);
                 self.settle(s);
                 continue;
             }
-            if self.tasks[s].is_none() || self.withdrawn(s, now) {
+            if self.control[s].task.is_none() || self.withdrawn(s, now) {
                 continue;
             }
             // Calls sharing its read hear that it stopped.
             self.dedupe.settled(s);
-            if let Some(task) = self.tasks[s].take() {
+            if let Some(task) = self.control[s].task.take() {
                 task.abort();
             }
             let read = self.plan.calls()[i].method.is_read();
@@ -534,7 +540,9 @@ impl<'p, V: Value> Composition<'p, V> {
             for &k in plan.dependents(j) {
                 if !plan.reads(k, j) {
                     self.release(k);
-                } else if self.records[k].state == CallState::NotSent && self.tasks[k].is_none() {
+                } else if self.records[k].state == CallState::NotSent
+                    && self.control[k].task.is_none()
+                {
                     self.records[k].state = CallState::NotNeeded;
                     stack.push(k);
                 }
@@ -581,7 +589,7 @@ impl<'p, V: Value> Composition<'p, V> {
     fn abort_running(&mut self, now: f64, reads_only: bool) {
         // Calls waiting on a read that is stopped now (see `dedupe.rs`).
         for f in self.dedupe.drop_waiting() {
-            if let Some(task) = self.following[f].take() {
+            if let Some(task) = self.control[f].following.take() {
                 task.abort();
             }
             self.records[f].state = CallState::Cancelled;
@@ -589,14 +597,14 @@ impl<'p, V: Value> Composition<'p, V> {
             self.settle(f);
         }
         for j in 0..self.records.len() {
-            if self.tasks[j].is_none() || self.withdrawn(j, now) {
+            if self.control[j].task.is_none() || self.withdrawn(j, now) {
                 continue;
             }
             let read = self.plan.calls()[self.call_of(j)].method.is_read();
-            if reads_only && !read && self.backoff[j].is_none() {
+            if reads_only && !read && self.control[j].backoff.is_none() {
                 continue;
             }
-            if let Some(task) = self.tasks[j].take() {
+            if let Some(task) = self.control[j].task.take() {
                 task.abort();
             }
             self.stopped(j, read, now);
@@ -614,11 +622,11 @@ impl<'p, V: Value> Composition<'p, V> {
                 self.records[j].queued_ms += now - since;
             }
         }
-        self.grants[j] = None;
+        self.control[j].grant = None;
         if self.records[j].attempts > 0 {
             return false;
         }
-        if let Some(task) = self.tasks[j].take() {
+        if let Some(task) = self.control[j].task.take() {
             task.abort();
         }
         true
@@ -627,11 +635,11 @@ impl<'p, V: Value> Composition<'p, V> {
     /// Call `j`, stopped at `now`, ends as what it had done says.
     fn stopped(&mut self, j: usize, read: bool, now: f64) {
         self.limits.clear(j);
-        self.attempts[j] = None;
+        self.control[j].attempt = None;
         self.events.stopped(j);
         let record = &mut self.records[j];
         record.end_ms = Some(now);
-        let last = self.backoff[j].take();
+        let last = self.control[j].backoff.take();
         if read {
             record.state = CallState::Cancelled;
         } else if let Some(last) = last {
@@ -655,7 +663,7 @@ impl<'p, V: Value> Composition<'p, V> {
     fn skip_dependents(&mut self, i: usize) {
         let mut stack: Vec<usize> = self.dependents_of(i).to_vec();
         while let Some(j) = stack.pop() {
-            if self.records[j].state == CallState::NotSent && self.tasks[j].is_none() {
+            if self.records[j].state == CallState::NotSent && self.control[j].task.is_none() {
                 self.records[j].state = CallState::Skipped;
                 self.settle(j);
                 stack.extend_from_slice(self.plan.dependents(j));

@@ -15,7 +15,7 @@ use crate::engine::call::Ctx;
 use crate::engine::hooks::Hooks;
 use crate::engine::settings::Schedule;
 use crate::engine::transport::{Clock, Transport};
-use futures::future::{FutureExt, LocalBoxFuture};
+use futures::future::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::future::Future;
 use std::task::Poll;
@@ -46,11 +46,7 @@ where
         Some(ms) => ctx.clock.sleep(ms),
         None => std::future::pending().boxed_local(),
     };
-    let schedule: LocalBoxFuture<'c, ()> = match ctx.settings.schedule {
-        Schedule::Eager => eager(ctx).boxed_local(),
-        Schedule::Stages => stages(ctx).boxed_local(),
-        Schedule::Sequential => sequential(ctx).boxed_local(),
-    };
+    let schedule = schedule(ctx);
     futures::select_biased! {
         () = cancel.fuse() => End::Aborted,
         () = deadline.fuse() => End::Deadline,
@@ -60,57 +56,35 @@ where
     }
 }
 
-/// Each call as soon as its dependencies succeeded.
-async fn eager<'c, 'a: 'c, T, C, H>(ctx: &'c Ctx<'a, T, C, H>)
+/// Starts the ready calls, as many at a time as the schedule lets run: all of them
+/// (eager), all of one stage, the next stage once that one is over (stages), or one
+/// (sequential). One loop for the three, asking for ready calls again each time one
+/// ends: that one may have made others ready (eager), or released the next item of a
+/// fan-out call. One loop's code, where a future per schedule was the .wasm's three.
+async fn schedule<'c, 'a: 'c, T, C, H>(ctx: &'c Ctx<'a, T, C, H>)
 where
     T: Transport,
     C: Clock,
     H: Hooks<T::Value> + ?Sized,
 {
+    let kind = ctx.settings.schedule;
     let mut running = FuturesUnordered::new();
+    let mut stage = 0;
     loop {
-        while let Some(i) = ctx.next_ready(None) {
+        let only = (kind == Schedule::Stages).then_some(stage);
+        while kind != Schedule::Sequential || running.is_empty() {
+            let Some(i) = ctx.next_ready(only) else {
+                break;
+            };
             running.push(ctx.task(i));
         }
-        if running.next().await.is_none() {
+        if running.next().await.is_some() {
+            continue;
+        }
+        stage += 1;
+        if kind != Schedule::Stages || stage >= ctx.plan.stages().len() {
             return;
         }
-    }
-}
-
-/// Each topological level's calls together, the next level once all have settled.
-async fn stages<'c, 'a: 'c, T, C, H>(ctx: &'c Ctx<'a, T, C, H>)
-where
-    T: Transport,
-    C: Clock,
-    H: Hooks<T::Value> + ?Sized,
-{
-    // A `FuturesUnordered` drained to its end rather than `join_all`: the same barrier,
-    // with the code `eager` already has (join_all's was 3.4 KB of .wasm).
-    let mut level = FuturesUnordered::new();
-    for stage in 0..ctx.plan.stages().len() {
-        // Asked again after each call of the stage ends: a fan-out call's items are
-        // released one by one under its `concurrency`.
-        loop {
-            while let Some(i) = ctx.next_ready(Some(stage)) {
-                level.push(ctx.task(i));
-            }
-            if level.next().await.is_none() {
-                break;
-            }
-        }
-    }
-}
-
-/// One call at a time, in stage order: the comparison the other two are measured by.
-async fn sequential<'c, 'a: 'c, T, C, H>(ctx: &'c Ctx<'a, T, C, H>)
-where
-    T: Transport,
-    C: Clock,
-    H: Hooks<T::Value> + ?Sized,
-{
-    while let Some(i) = ctx.next_ready(None) {
-        ctx.task(i).await;
     }
 }
 

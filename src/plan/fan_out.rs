@@ -69,12 +69,10 @@ pub(crate) fn read_for_each(
         }
         Some(other) => return Err(wrong_type(at, ".as must be a name such as \"line\"", other)),
     };
-    for taken in [item.as_str(), INDEX] {
-        if index.contains_key(taken) {
+    for (taken, what) in [(item.as_str(), "element"), (INDEX, "position")] {
+        if index.get(taken).is_some() {
             return Err(invalid(format!(
-                "{at}: a call is named `{taken}`, which this call's templates use for its list's {}; rename that call{}",
-                if taken == INDEX { "position" } else { "element" },
-                if taken == INDEX { "" } else { ", or name the element otherwise with `as`" }
+                "{at}: a call is named `{taken}`, which this call's templates use for its list's {what}; rename that call, or name the element otherwise with `as`"
             )));
         }
     }
@@ -113,7 +111,7 @@ fn read_list(at: &str, list: &Json, index: &HashMap<String, usize>) -> Result<Pl
             " must be one whole placeholder naming an array, such as \"{cart.items}\"",
         ));
     };
-    if h.root != INPUT && !index.contains_key(h.root.as_str()) {
+    if h.root != INPUT && index.get(h.root.as_str()).is_none() {
         return Err(unknown_root(at, &h));
     }
     Ok(h)

@@ -407,7 +407,11 @@ fn identical_item_reads_are_sent_once() {
     );
     assert!(out.error.is_none());
     assert_eq!(sim.seen().len(), 2);
-    let shared: Vec<Option<usize>> = out.records[0].items().iter().map(|r| r.shared_from).collect();
+    let shared: Vec<Option<usize>> = out.records[0]
+        .items()
+        .iter()
+        .map(|r| r.shared_from)
+        .collect();
     assert_eq!(shared, [None, None, Some(0), Some(0)]);
 }
 
@@ -590,7 +594,11 @@ fn random_fan_outs_keep_their_limits_their_order_and_their_records() {
                 );
             }
             if let Some(k) = record.error.as_ref().and_then(|e| e.item()) {
-                assert_eq!(record.items()[k].state, CallState::Failed, "c{i}[{k}]; {ctx}");
+                assert_eq!(
+                    record.items()[k].state,
+                    CallState::Failed,
+                    "c{i}[{k}]; {ctx}"
+                );
             }
         }
         if let Some(k) = out.error.as_ref().and_then(|e| e.item()) {
