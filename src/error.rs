@@ -72,19 +72,11 @@ impl Error {
         self
     }
 
-    /// The same error, of the item at `index` of a fan-out call's list; its message says
-    /// which, after the call's name (`` call `reserve` (item 2) failed: ... ``).
+    /// The same error, of the item at `index` of a fan-out call's list; its message ends
+    /// saying which (`` call `reserve` failed: ... (item 2 of its list) ``).
     pub fn at_item(mut self, index: usize) -> Self {
         self.item = Some(index);
-        // Messages about a call start `call `<name>``; where this one does, the item goes
-        // after the name, else before all. Compared, not searched: no panicking slice.
-        let name = self.call.as_deref().unwrap_or_default();
-        let head = ["call `", name, "`"].concat();
-        let index = index.to_string();
-        self.message = match self.message.strip_prefix(&head) {
-            Some(tail) => [&head, " (item ", &index, ")", tail].concat(),
-            None => ["item ", &index, ": ", &self.message].concat(),
-        };
+        self.message = format!("{} (item {index} of its list)", self.message);
         self
     }
 

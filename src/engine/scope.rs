@@ -123,33 +123,20 @@ impl<'a, V: Value> Scope<'a, V> {
                     .collect::<Vec<_>>()
                     .join(".");
                 let missing = path[..=depth].join(".");
-                if let Some(item) = self.item.as_ref().filter(|i| i.for_each.binds(root)) {
-                    let kind = if from_input {
-                        ErrorKind::InvalidInput
-                    } else {
-                        ErrorKind::BadResponse
-                    };
-                    let index = item.index;
-                    Error::new(
-                        kind,
-                        format!("call `{call}` needs `{{{whole}}}`, but element {index} of its list has no `{missing}`"),
-                    )
-                    .in_call(call)
-                } else if from_input {
-                    Error::new(
-                        ErrorKind::InvalidInput,
-                        format!("call `{call}` needs `{{{whole}}}`, but the input has no `{missing}`"),
-                    )
-                    .in_call(call)
+                let element = self.item.as_ref().filter(|i| i.for_each.binds(root));
+                let source = match element {
+                    Some(item) => format!("element {} of its list", item.index),
+                    None if from_input => "the input".to_owned(),
+                    None => format!("the reply of `{root}`"),
+                };
+                let kind = if from_input {
+                    ErrorKind::InvalidInput
                 } else {
-                    Error::new(
-                        ErrorKind::BadResponse,
-                        format!(
-                            "call `{call}` needs `{{{whole}}}`, but the reply of `{root}` has no `{missing}`"
-                        ),
-                    )
-                    .in_call(call)
-                }
+                    ErrorKind::BadResponse
+                };
+                let message =
+                    format!("call `{call}` needs `{{{whole}}}`, but {source} has no `{missing}`");
+                Error::new(kind, message).in_call(call)
             })?;
         }
         Ok(value)

@@ -274,7 +274,8 @@ fn a_failed_item_fails_the_call_stops_the_others_and_the_completed_ones_are_undo
     assert_eq!(error.call(), Some("reserve"));
     assert_eq!(error.item(), Some(1));
     assert!(
-        error.message().starts_with("call `reserve` (item 1) "),
+        error.message().starts_with("call `reserve` ")
+            && error.message().ends_with(" (item 1 of its list)"),
         "{error}"
     );
     let record = &out.records[1];
