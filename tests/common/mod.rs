@@ -77,6 +77,12 @@ macro_rules! shared_suite {
             conditions_compare_big_integers_from_replies_exactly,
             a_condition_with_a_mistake_is_refused_with_its_place_before_any_request,
         );
+        // Fan-out: one call per element of a list (tests/common/fan_out.rs).
+        shared_suite!(
+            a_fan_out_call_sends_one_request_per_element_and_replies_in_list_order,
+            a_failed_item_fails_its_call_and_the_completed_ones_are_undone,
+            a_fan_out_over_a_list_that_is_not_one_names_the_call_and_the_path,
+        );
         // Response limits (tests/common/limits.rs).
         shared_suite!(
             a_reply_over_max_response_bytes_is_refused_unread,
@@ -173,6 +179,7 @@ macro_rules! shared_suite {
 
 mod conditions;
 mod data;
+mod fan_out;
 mod faults;
 mod flow;
 mod lifetime;
@@ -187,6 +194,7 @@ mod saga;
 mod urls;
 pub use conditions::*;
 pub use data::*;
+pub use fan_out::*;
 pub use faults::*;
 pub use flow::*;
 pub use lifetime::*;
@@ -366,6 +374,21 @@ impl Scenario {
                 .collect();
             if entries.len() == count && entries.iter().all(|e| get(e, "aborted") == JsValue::TRUE)
             {
+                return true;
+            }
+            delay(20.0).await;
+        }
+        false
+    }
+
+    /// Polls the server's log (every 20 ms, for 2 s) until it shows the request to
+    /// `service` at `path` aborted: the server saw the client drop it. Whether it came to
+    /// that.
+    pub async fn saw_aborted_at(&self, service: &str, path: &str) -> bool {
+        for _ in 0..100 {
+            let entries = self.log_of(service).await;
+            let entry = entries.iter().find(|e| get_str(e, "path") == path);
+            if entry.is_some_and(|e| get(e, "aborted") == JsValue::TRUE) {
                 return true;
             }
             delay(20.0).await;

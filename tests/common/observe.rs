@@ -42,6 +42,15 @@ impl Events {
             .collect()
     }
 
+    /// The events of item `item` of fan-out call `call`, as [`Events::of`] gives a call's.
+    pub fn of_item(&self, call: &str, item: usize) -> Vec<String> {
+        self.all()
+            .iter()
+            .filter(|e| get_str(e, "call") == call && get(e, "item").as_f64() == Some(item as f64))
+            .map(describe)
+            .collect()
+    }
+
     /// The first event of `call` with type `kind`.
     fn find(&self, call: &str, kind: &str) -> JsValue {
         self.all()
