@@ -24,6 +24,18 @@ export interface PlanCall {
    * without one, calls that read its reply are "not-needed" too. Never fails the composition.
    */
   when?: Condition;
+  /**
+   * Makes this a fan-out call: one request per element of the array this one whole
+   * placeholder names (in `input` or an earlier reply), such as `"{cart.items}"`. The
+   * element is `{item}` (or the name `as` gives) and its position `{index}`, in `url`,
+   * `headers`, `body` and `compensate`. The call's reply is the array of the items'
+   * replies, in list order; its record holds one record per item (`items`).
+   */
+  forEach?: string;
+  /** The element's name in a fan-out call's templates (default "item"). */
+  as?: string;
+  /** How many of a fan-out call's items may be in flight at once (default: no limit of its own). */
+  concurrency?: number;
 }
 
 /**
@@ -134,22 +146,26 @@ export interface ComposeOptions {
   traceContext?: boolean | string[];
 }
 
-/** A progress event of `options.onEvent`. `t`: ms since the composition started, on the clock of `CallRecord.startMs`. */
+/**
+ * A progress event of `options.onEvent`. `t`: ms since the composition started, on the
+ * clock of `CallRecord.startMs`. `item`: for an item of a fan-out call, its position in the
+ * call's list; each item has its own events, and the call its one terminal event after them.
+ */
 export type ComposeEvent =
   /** A request was sent: `attempt` is 1 for the first, 2 for the first retry, ... */
-  | { type: "start"; call: string; t: number; attempt: number }
+  | { type: "start"; call: string; item?: number; t: number; attempt: number }
   /** Attempt `attempt` failed (`status`, or null without an HTTP answer); the next one starts after `waitMs`. */
-  | { type: "retry"; call: string; t: number; attempt: number; status: number | null; reason: "HTTP_STATUS" | "NETWORK" | "TIMEOUT"; waitMs: number }
+  | { type: "retry"; call: string; item?: number; t: number; attempt: number; status: number | null; reason: "HTTP_STATUS" | "NETWORK" | "TIMEOUT"; waitMs: number }
   /** The call settled by itself. `attempt`: requests sent (0 if its request could not be built). */
-  | { type: "end"; call: string; t: number; attempt: number; status: number | null; state: "ok" | "failed" | "unknown" }
+  | { type: "end"; call: string; item?: number; t: number; attempt: number; status: number | null; state: "ok" | "failed" | "unknown" }
   /** A call it needs failed: it was never sent. */
   | { type: "skip"; call: string; t: number; state: "skipped" }
   /** Its `when` was false, or it reads a call that was not needed: it was never sent. */
   | { type: "skip"; call: string; t: number; state: "not-needed"; reason: "not-needed" }
   /** The abort, the deadline or another call's failure stopped it, in flight, waiting to retry, or before it started. */
-  | { type: "cancel"; call: string; t: number; attempt: number; status: number | null; state: "cancelled" | "not-sent" | "unknown" | "failed" }
+  | { type: "cancel"; call: string; item?: number; t: number; attempt: number; status: number | null; state: "cancelled" | "not-sent" | "unknown" | "failed" }
   /** The compensation of `call`'s write ran (or could not): its outcome, after every call's terminal event. */
-  | { type: "compensate"; call: string; t: number; attempt: number; status: number | null; state: CompensationState };
+  | { type: "compensate"; call: string; item?: number; t: number; attempt: number; status: number | null; state: CompensationState };
 
 /** One of the event types. */
 export type ComposeEventType = ComposeEvent["type"];
@@ -179,12 +195,21 @@ export interface CallRecord {
    * so this composition never undoes it.
    */
   replayed: boolean;
+  /**
+   * A fan-out call's items' records, one per element of its list, in list order (empty
+   * when the list was never read); absent on any other call. The call's own record sums
+   * them up: "ok" when every item is, otherwise its items' worst state ("failed", then
+   * "unknown", "cancelled", "not-sent"); `attempts` all their requests; `status` null.
+   */
+  items?: CallRecord[];
 }
 
 /** What became of the compensation of one completed write. */
 export interface CompensationRecord {
   /** The call whose write it undid. */
   call: string;
+  /** For a fan-out call, the position in its list of the item whose write it undid; else null. */
+  item: number | null;
   /**
    * "not-run": not attempted; `reason` says why (aborted, its outcome was unknown, a write
    * that depends on it is unknown, or an earlier submission made it: its reply was replayed).
@@ -284,6 +309,8 @@ export class ComposeError extends Error {
   readonly name: "ComposeError";
   readonly code: ComposeErrorCode;
   readonly call: string | null;
+  /** For a fan-out call, the position in its list of the item that failed; else null. */
+  readonly item: number | null;
   readonly status: number | null;
   readonly calls: Record<string, CallRecord>;
   /** The completed writes the failure left to undo, in the order they were undone. */
