@@ -121,7 +121,9 @@ where
         state.sent[i] = Some(request);
         Some(match shared {
             Some(shared) => {
-                crate::engine::dedupe::follow(&mut state.records[i], shared.leader(), self.now());
+                // The record names the leader's call: an item's, its fan-out call.
+                let leader = state.call_of(shared.leader());
+                crate::engine::dedupe::follow(&mut state.records[i], leader, self.now());
                 state.follows(i);
                 Prepared::Follow(shared)
             }

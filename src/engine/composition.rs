@@ -792,10 +792,6 @@ impl<'p, V: Value> Composition<'p, V> {
     /// records inside its own.
     pub fn finish(mut self, origin: f64) -> Outcome<V> {
         let n = self.plan.calls().len();
-        for k in 0..self.items.len() {
-            let leader = self.records[n + k].shared_from;
-            self.records[n + k].shared_from = leader.map(|l| self.call_of(l));
-        }
         for i in 0..n {
             if let Some(fan) = self.fans[i].take() {
                 let items = self.records.get(fan.slots()).unwrap_or_default().to_vec();

@@ -52,25 +52,22 @@ pub(crate) fn elements<V: Value>(
     (taken, max_calls): (usize, usize),
 ) -> Result<Vec<V>, Error> {
     let list = &for_each.list;
+    let why = match value.elements() {
+        None => "which is not an array".to_owned(),
+        Some(elements) if taken + elements.len() <= max_calls => return Ok(elements),
+        Some(elements) => format!(
+            "whose {} elements would take the composition past maxCalls ({max_calls}); none was sent",
+            elements.len()
+        ),
+    };
     let kind = if list.root == INPUT {
         ErrorKind::InvalidInput
     } else {
         ErrorKind::BadResponse
     };
     let name = &call.name;
-    let Some(elements) = value.elements() else {
-        let message =
-            format!("call `{name}` runs once per element of `{{{list}}}`, which is not an array");
-        return Err(Error::new(kind, message).in_call(name));
-    };
-    if taken + elements.len() > max_calls {
-        let message = format!(
-            "call `{name}` would make one call per element of `{{{list}}}`, {} of them, taking the composition past maxCalls ({max_calls}); nothing of it was sent",
-            elements.len()
-        );
-        return Err(Error::new(kind, message).in_call(name));
-    }
-    Ok(elements)
+    let message = format!("call `{name}` runs once per element of `{{{list}}}`, {why}");
+    Err(Error::new(kind, message).in_call(name))
 }
 
 /// A fan-out call's state once its items have settled: `ok` when every item is, otherwise
