@@ -261,6 +261,9 @@ struct GenCall {
     optional: bool,
     fallback: Option<Json>,
     timeout_ms: Option<f64>,
+    /// A fan-out call: one request per element of this earlier call's `items` (the
+    /// element `{element.id}` in the query, and its `{index}`).
+    fan_out: Option<usize>,
 }
 
 /// What makes a generated plan invalid, if anything.
@@ -303,7 +306,9 @@ fn names(n: usize) -> impl Strategy<Value = Vec<String>> {
                 } else {
                     name
                 };
-                let name = if seen.contains(&name) { format!("n{i}") } else { name };
+                // Not a fan-out call's element or position.
+                let taken = seen.contains(&name) || name == "index" || name == "element";
+                let name = if taken { format!("n{i}") } else { name };
                 seen.insert(name.clone());
                 name
             })
@@ -336,9 +341,10 @@ fn gen_call(i: usize) -> impl Strategy<Value = GenCall> {
         any::<bool>(),
         prop::option::weighted(0.2, arb_json()),
         prop::option::weighted(0.2, 1.0..1e6f64),
+        prop::option::weighted(0.25, any::<Index>()),
     )
         .prop_map(
-            move |(method, refs, inputs, compensate, optional, fallback, timeout_ms)| {
+            move |(method, refs, inputs, compensate, optional, fallback, timeout_ms, fan_out)| {
                 let refs = if i == 0 {
                     Vec::new()
                 } else {
@@ -367,6 +373,7 @@ fn gen_call(i: usize) -> impl Strategy<Value = GenCall> {
                     optional: optional || fallback.is_some(),
                     fallback,
                     timeout_ms,
+                    fan_out: fan_out.filter(|_| i > 0).map(|to| to.index(i)),
                 }
             },
         )
@@ -462,7 +469,10 @@ impl Graph {
     /// The generated dependencies of each call, without defects' dangling ones.
     fn deps(&self) -> Vec<HashSet<usize>> {
         (0..self.calls.len())
-            .map(|i| self.refs(i).iter().map(|r| r.to).collect())
+            .map(|i| {
+                let refs = self.refs(i).into_iter().map(|r| r.to);
+                refs.chain(self.calls[i].fan_out).collect()
+            })
             .collect()
     }
 
@@ -540,12 +550,20 @@ impl Graph {
                 _ => query.push(format!("q{k}={hole}")),
             }
         }
+        if call.fan_out.is_some() {
+            query.push("e={element.id}&at={index}".to_owned());
+        }
         let url = if query.is_empty() {
             path
         } else {
             format!("{path}?{}", query.join("&"))
         };
         let mut fields = vec![("url".to_owned(), s(url))];
+        if let Some(to) = call.fan_out {
+            let list = placeholder(&self.names[to], &["items".to_owned()]);
+            fields.push(("forEach".into(), s(list)));
+            fields.push(("as".into(), s("element")));
+        }
         if method != Method::Get || i % 2 == 1 {
             fields.push(("method".into(), s(method.as_str())));
         }
@@ -809,9 +827,11 @@ fn accepted_plan_is_sound(json: &Json, plan: &Plan) -> Result<(), TestCaseError>
             .max()
             .unwrap_or(0);
         prop_assert_eq!(call.chain, expected_chain, "chain of `{}`", &call.name);
+        let bound = |root: &str| call.for_each.as_ref().is_some_and(|f| f.binds(root));
         for (h, _) in call_placeholders(call) {
             prop_assert!(
                 h.root == INPUT
+                    || bound(&h.root)
                     || call
                         .deps
                         .contains(&plan.position(&h.root).unwrap_or(usize::MAX)),
