@@ -19,27 +19,24 @@ pub(crate) fn transport_error<V: Value>(
     e: TransportError,
     sent: Option<(&Request<V>, &Scope<'_, V>)>,
 ) -> Error {
-    let what = format!("call `{}` ({} {})", call.name, call.method, call.url_source);
     let redact = |text: &str| crate::engine::redact::secrets_of(call, sent).redact(text);
     let status = e.status();
-    let error = match e {
-        TransportError::Status(status) | TransportError::Throttled { status, .. } => Error::new(
+    // What happened, after the call is named: one `format!` names it for every kind.
+    let (kind, happened) = match e {
+        TransportError::Status(status) | TransportError::Throttled { status, .. } => (
             ErrorKind::HttpStatus,
-            format!(
-                "{what} failed: the service answered HTTP {}",
-                u32::from(status)
-            ),
+            format!("failed: the service answered HTTP {}", u32::from(status)),
         ),
-        TransportError::Network(reason) => Error::new(
+        TransportError::Network(reason) => (
             ErrorKind::Network,
-            format!("{what} failed: network error ({})", redact(&reason)),
+            format!("failed: network error ({})", redact(&reason)),
         ),
         // A limit set by the deadline ends the composition before this is reached
         // (see `call.rs`), so what remains is the call's own timeout.
-        TransportError::TimedOut { after_ms, .. } => Error::new(
+        TransportError::TimedOut { after_ms, .. } => (
             ErrorKind::Timeout,
             format!(
-                "{what} timed out after {} ms; the request was aborted",
+                "timed out after {} ms; the request was aborted",
                 after_ms.round() as u64
             ),
         ),
@@ -48,30 +45,33 @@ pub(crate) fn transport_error<V: Value>(
             content_type,
             excerpt,
             reason,
-        } => not_json(
-            &what,
-            status,
-            content_type,
-            &redact(&excerpt),
-            &redact(&reason),
+        } => (
+            ErrorKind::BadResponse,
+            not_json(status, content_type, &redact(&excerpt), &redact(&reason)),
         ),
         TransportError::Empty {
             status,
             content_type,
-        } => Error::new(
+        } => (
             ErrorKind::BadResponse,
             format!(
-                "{what} failed: expected a JSON reply, but it is empty ({})",
+                "failed: expected a JSON reply, but it is empty ({})",
                 reply_rules::status_and_type(status, content_type.as_deref())
             ),
         ),
         TransportError::TooLarge {
             limit, declared, ..
-        } => too_large(&what, limit, declared),
-        TransportError::Redirected { status, origin } => {
-            redirected(&what, status, origin.map(|o| redact(&o)))
-        }
+        } => (ErrorKind::BadResponse, too_large(limit, declared)),
+        TransportError::Redirected { status, origin } => (
+            ErrorKind::BadResponse,
+            redirected(status, origin.map(|o| redact(&o))),
+        ),
     };
+    let message = format!(
+        "call `{}` ({} {}) {happened}",
+        call.name, call.method, call.url_source
+    );
+    let error = Error::new(kind, message);
     match status {
         Some(status) => error.with_status(status),
         None => error,
@@ -81,57 +81,42 @@ pub(crate) fn transport_error<V: Value>(
 
 /// A 2xx reply that is not JSON: its status, type and start (already redacted), or what
 /// the parser said when the body could not be seen.
-fn not_json(
-    what: &str,
-    status: u16,
-    content_type: Option<String>,
-    excerpt: &str,
-    reason: &str,
-) -> Error {
+fn not_json(status: u16, content_type: Option<String>, excerpt: &str, reason: &str) -> String {
     let shown = if excerpt.is_empty() {
         reply_rules::excerpt(reason)
     } else {
         format!("\"{}\"", reply_rules::excerpt(excerpt))
     };
     let head = reply_rules::status_and_type(status, content_type.as_deref());
-    Error::new(
-        ErrorKind::BadResponse,
-        format!("{what} failed: the reply is not JSON ({head}): {shown}"),
-    )
+    format!("failed: the reply is not JSON ({head}): {shown}")
 }
 
 /// A reply over the byte cap, announced by its length or found while reading.
-fn too_large(what: &str, limit: u64, declared: Option<u64>) -> Error {
+fn too_large(limit: u64, declared: Option<u64>) -> String {
     let cap = reply_rules::size_text(limit);
-    Error::new(
-        ErrorKind::BadResponse,
-        match declared {
-            Some(n) => format!(
-                "{what} failed: the reply announces {n} bytes, more than the {cap} cap \
-                 (options.maxResponseBytes); it was not read"
-            ),
-            None => format!(
-                "{what} failed: the reply is larger than the {cap} cap \
-                 (options.maxResponseBytes); it was not read further"
-            ),
-        },
-    )
+    match declared {
+        Some(n) => format!(
+            "failed: the reply announces {n} bytes, more than the {cap} cap \
+             (options.maxResponseBytes); it was not read"
+        ),
+        None => format!(
+            "failed: the reply is larger than the {cap} cap \
+             (options.maxResponseBytes); it was not read further"
+        ),
+    }
 }
 
 /// A refused redirect, with its status and the origin it pointed to when the platform
 /// shows them (the origin already redacted).
-fn redirected(what: &str, status: Option<u16>, origin: Option<String>) -> Error {
+fn redirected(status: Option<u16>, origin: Option<String>) -> String {
     let seen = match (status, origin) {
         (Some(s), Some(o)) => format!(" (HTTP {} to {})", u32::from(s), reply_rules::excerpt(&o)),
         (Some(s), None) => format!(" (HTTP {})", u32::from(s)),
         (None, Some(o)) => format!(" (to {})", reply_rules::excerpt(&o)),
         (None, None) => String::new(),
     };
-    Error::new(
-        ErrorKind::BadResponse,
-        format!(
-            "{what} failed: it was redirected{seen}; redirects are refused so that \
-             headers never reach another origin"
-        ),
+    format!(
+        "failed: it was redirected{seen}; redirects are refused so that headers never \
+         reach another origin"
     )
 }
