@@ -58,17 +58,9 @@ pub(crate) fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str]
 pub(crate) fn read_object<T: de::DeserializeOwned>(
     value: &JsValue,
     known: &[&str],
-    unknown: impl Fn(&str) -> String,
+    unknown: &dyn Fn(&str) -> String,
 ) -> Result<(T, Values), Error> {
-    let bad = |message: String| Error::new(ErrorKind::InvalidInput, message);
-    let object: &Object = value.unchecked_ref();
-    // A derived struct asks only for the fields it knows: the rest are checked here.
-    for key in Object::keys(object).iter() {
-        let key = key.as_string().unwrap_or_default();
-        if !known.contains(&key.as_str()) {
-            return Err(bad(unknown(&key)));
-        }
-    }
+    check_keys(value, known, unknown).map_err(bad)?;
     let mut values = Vec::new();
     let reader = Reader {
         object: value,
@@ -76,6 +68,27 @@ pub(crate) fn read_object<T: de::DeserializeOwned>(
     };
     let read = T::deserialize(reader).map_err(|e| bad(e.0))?;
     Ok((read, Values(values)))
+}
+
+fn bad(message: String) -> Error {
+    Error::new(ErrorKind::InvalidInput, message)
+}
+
+/// Refuses the first key of `value` not among `known`, with `unknown(key)`: a derived
+/// struct asks only for the fields it knows. Not generic, so that every reader shares
+/// one copy.
+fn check_keys(
+    value: &JsValue,
+    known: &[&str],
+    unknown: &dyn Fn(&str) -> String,
+) -> Result<(), String> {
+    for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !known.contains(&key.as_str()) {
+            return Err(unknown(&key));
+        }
+    }
+    Ok(())
 }
 
 /// The values of a struct's fields as JavaScript passed them, `obj[field]` in field

@@ -113,7 +113,7 @@ pub(crate) fn read_options(options: &JsValue, entry: Entry) -> Result<RunOptions
         .copied()
         .filter(|name| !entry.foreign().contains(name))
         .collect();
-    let (read, values): (OptionsJs, _) = read_object(options, &known, |key| {
+    let (read, values): (OptionsJs, _) = read_object(options, &known, &|key| {
         format!(
             "options.{key} is not an option; known options are {}",
             known.join(", ")

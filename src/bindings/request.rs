@@ -44,7 +44,7 @@ pub(crate) fn read_request(request: &JsValue) -> Result<OrderRequest, Error> {
         )));
     }
     let names = field_names::<RequestJs>();
-    let (given, values): (RequestJs, _) = read_object(request, names, |key| {
+    let (given, values): (RequestJs, _) = read_object(request, names, &|key| {
         format!(
             "request.{key} is not an order field; expected {}",
             names.join(", ")
