@@ -42,9 +42,9 @@ pub fn service_urls(
     let mut urls = Vec::with_capacity(SERVICES.len());
     for name in SERVICES {
         let url = match services.iter().find(|(n, _)| n == name) {
-            Some((_, url)) => base(&format!("options.services.{name}"), url)?,
+            Some((_, url)) => base(Some(name), url)?,
             None => match base_url {
-                Some(gateway) => format!("{}/{name}", base("options.baseUrl", gateway)?),
+                Some(gateway) => format!("{}/{name}", base(None, gateway)?),
                 None => {
                     return Err(bad_input(format!(
                     "no URL for service `{name}`: set options.services.{name} or options.baseUrl"
@@ -57,9 +57,10 @@ pub fn service_urls(
     Ok(urls)
 }
 
-/// `url` (the option at `at`) as a base URL without its trailing slashes: absolute
-/// http(s), with a host, and no query or fragment for a path to be appended after.
-fn base(at: &str, url: &str) -> Result<String, Error> {
+/// `url` as a base URL without its trailing slashes: absolute http(s), with a host, and no
+/// query or fragment for a path to be appended after. It is `options.services[service]`,
+/// or `options.baseUrl` for `None`, which the message names.
+fn base(service: Option<&str>, url: &str) -> Result<String, Error> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
@@ -67,10 +68,16 @@ fn base(at: &str, url: &str) -> Result<String, Error> {
         Some(r) if !r.is_empty() && !r.starts_with('/') && !url.contains(['?', '#']) => {
             Ok(url.trim_end_matches('/').to_owned())
         }
-        _ => Err(bad_input(format!(
-            "{at} must be an absolute http(s) URL without query or fragment, such as \"https://api.example/{}\"; got \"{url}\"",
-            at.rsplit('.').next().unwrap_or("service")
-        ))),
+        _ => {
+            // The option's name, and its last part as the example's path.
+            let (at, example) = match service {
+                Some(name) => (format!("options.services.{name}"), name),
+                None => ("options.baseUrl".to_owned(), "baseUrl"),
+            };
+            Err(bad_input(format!(
+                "{at} must be an absolute http(s) URL without query or fragment, such as \"https://api.example/{example}\"; got \"{url}\""
+            )))
+        }
     }
 }
 
@@ -128,6 +135,18 @@ mod tests {
         assert!(e
             .message()
             .starts_with("options.services.cart must be an absolute http(s) URL"));
+        let e = service_urls(&[("cart".into(), "ftp://x".into())], Some("https://gw")).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "options.services.cart must be an absolute http(s) URL without query or fragment, \
+             such as \"https://api.example/cart\"; got \"ftp://x\""
+        );
+        let e = service_urls(&[], Some("https://gw.example/?v=1")).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "options.baseUrl must be an absolute http(s) URL without query or fragment, \
+             such as \"https://api.example/baseUrl\"; got \"https://gw.example/?v=1\""
+        );
         // Braces in a base URL stay literal.
         let u = service_urls(&[], Some("https://gw.example/{v}")).unwrap();
         let p = plan(&u).unwrap();
