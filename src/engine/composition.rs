@@ -10,7 +10,7 @@
 use crate::engine::concurrency::Queue;
 use crate::engine::dedupe::Dedupe;
 use crate::engine::events::Progress;
-use crate::engine::fan_out::{elements, sum_up, summed_state, Fan};
+use crate::engine::fan_out::{elements, summed_state, Fan};
 use crate::engine::outcome::Outcome;
 use crate::engine::record::{CallRecord, CallState};
 use crate::engine::scope::Scope;
@@ -441,6 +441,7 @@ impl<'p, V: Value> Composition<'p, V> {
         };
         let items = self.records.get(fan.slots()).unwrap_or_default();
         let attempts = items.iter().map(|item| item.attempts).sum();
+        let replayed = items.iter().any(|item| item.replayed);
         let state = summed_state(items);
         if state == CallState::Ok {
             let replies = self.replies.get(fan.slots()).unwrap_or_default().iter();
@@ -455,6 +456,7 @@ impl<'p, V: Value> Composition<'p, V> {
             self.settle(i);
         }
         self.records[i].attempts = attempts;
+        self.records[i].replayed = replayed;
     }
 
     /// Item `k` of fan-out call `i` failed for good with `error`: the call fails with it,
@@ -698,8 +700,8 @@ impl<'p, V: Value> Composition<'p, V> {
             self.wind_down(now, ErrorKind::Timeout, &cause);
             return;
         }
-        self.abort_running(now, false);
         self.stop_starting();
+        self.abort_running(now, false);
         if self.error.is_none() {
             self.error = Some(Error::new(
                 ErrorKind::Timeout,
@@ -716,8 +718,8 @@ impl<'p, V: Value> Composition<'p, V> {
             self.wind_down(now, ErrorKind::Aborted, "the caller's abort");
             return;
         }
-        self.abort_running(now, false);
         self.stop_starting();
+        self.abort_running(now, false);
         for record in &mut self.records {
             if record.state == CallState::NotSent {
                 record.state = CallState::Cancelled;
@@ -732,6 +734,9 @@ impl<'p, V: Value> Composition<'p, V> {
     /// Nothing more starts, whatever was ready.
     fn stop_starting(&mut self) {
         self.ready.clear();
+        for fan in self.fans.iter_mut().flatten() {
+            fan.running = 0; // released, never to start
+        }
     }
 
     /// Whether every required call has succeeded (or was skipped after an optional call
@@ -759,8 +764,8 @@ impl<'p, V: Value> Composition<'p, V> {
     /// flight or a call not yet started ends `cancelled`, a write in flight `unknown`;
     /// each says what stopped it.
     fn wind_down(&mut self, now: f64, kind: ErrorKind, cause: &str) {
-        self.abort_running(now, false);
         self.stop_starting();
+        self.abort_running(now, false);
         for i in 0..self.records.len() {
             let name = &self.plan.calls()[self.call_of(i)].name;
             let item = self.item_of(i);
@@ -794,8 +799,8 @@ impl<'p, V: Value> Composition<'p, V> {
         let n = self.plan.calls().len();
         for i in 0..n {
             if let Some(fan) = self.fans[i].take() {
-                let items = self.records.get(fan.slots()).unwrap_or_default().to_vec();
-                sum_up(&mut self.records[i], items);
+                let items = self.records.get(fan.slots()).unwrap_or_default();
+                self.records[i].items = Some(items.to_vec());
             } else if self.plan.calls()[i].for_each.is_some() {
                 self.records[i].items = Some(Vec::new());
             }

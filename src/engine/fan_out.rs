@@ -85,22 +85,6 @@ pub(crate) fn summed_state(items: &[CallRecord]) -> CallState {
     worst.unwrap_or(CallState::Ok)
 }
 
-/// Sums a fan-out call's `items` up into its own `record`: their requests, the first
-/// start and the last end, whether any was replayed; and its state, unless the call
-/// settled otherwise (an item's failure, a fallback, its condition).
-pub(crate) fn sum_up(record: &mut CallRecord, items: Vec<CallRecord>) {
-    record.attempts = items.iter().map(|item| item.attempts).sum();
-    let starts = items.iter().filter_map(|item| item.start_ms);
-    record.start_ms = starts.reduce(f64::min).or(record.start_ms);
-    let ends = items.iter().filter_map(|item| item.end_ms);
-    record.end_ms = record.end_ms.or(ends.reduce(f64::max));
-    record.replayed = items.iter().any(|item| item.replayed);
-    if matches!(record.state, CallState::NotSent | CallState::Cancelled) {
-        record.state = summed_state(&items);
-    }
-    record.items = Some(items);
-}
-
 /// The `Idempotency-Key` name of item `index` of call `name`: `<call>:<index>`, so that
 /// with an `operationId` each item's write keeps its own key across submissions.
 pub(crate) fn key_name(name: &str, index: Option<usize>) -> std::borrow::Cow<'_, str> {

@@ -129,14 +129,12 @@ fn one_request_per_element_and_the_replies_in_list_order() {
             .all(|r| r.state == CallState::Ok && r.attempts == 1));
         assert_eq!(record.attempts, 4);
         assert_eq!(record.status, None);
-        assert_eq!(
-            record.start_ms,
-            record
-                .items()
-                .iter()
-                .filter_map(|r| r.start_ms)
-                .reduce(f64::min)
-        );
+        let first = record
+            .items()
+            .iter()
+            .filter_map(|r| r.start_ms)
+            .reduce(f64::min);
+        assert!(record.start_ms.is_some() && record.start_ms <= first);
         // Each item's events, then the call's one terminal event.
         for item in 0..4 {
             let of_item: Vec<_> = events
