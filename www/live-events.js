@@ -65,6 +65,8 @@ export function liveEvents({ fanOut = [], onChange = () => {} }) {
   const settled = {}; // a fan-out call's own terminal event, or any call's skip: { state, t }
 
   const onEvent = (event) => {
+    // A compensation's event comes after the run's calls all ended: the final records draw it.
+    if (event.type === 'compensate') return;
     if (event.item !== undefined && fans.has(event.call)) {
       items[event.call][event.item] = itemStep(items[event.call][event.item], event);
     } else if (event.type === 'skip' || (fans.has(event.call) && TERMINAL.has(event.type))) {
