@@ -10,6 +10,7 @@
 //   waterfall.js      the bars;  graph.js  the dependency graph;  critical-path.js
 //   services-panel.js latency and faults of the mock services;  result-panel.js
 //   plan-editor.js    compose() with your own plan;  examples.js  its example plans
+//   live-events.js    what a plan's progress events add while it runs (fan-out items, skips)
 import init, { composeOrder, orderPlan, validatePlan, ComposeError } from '/pkg/parallel_composer.js';
 import { $, ms, seconds, frameScheduler } from './dom.js';
 import { adminClient, fetchJson } from './mock-admin.js';

@@ -111,6 +111,50 @@ export const EXAMPLES = [
     }),
   },
   {
+    id: 'for-each',
+    label: 'One call per item of a list (forEach)',
+    about: 'products lists five items; details runs once per item, two at a time (concurrency 2), and item k takes (k + 1) × 100 ms, '
+      + 'so the graph draws it as a stack and the waterfall gives each item a thin bar of its own. summary reads the whole array of replies, in list order.',
+    input: {},
+    plan: (s) => ({
+      calls: {
+        products: { url: `${s.cart}/lab/items?n=5&delay=150` },
+        details: {
+          url: `${s.inventory}/lab/echo/products/{product.id}?name={product.name}&delay={product.id}00`,
+          forEach: '{products.items}',
+          as: 'product',
+          concurrency: 2,
+        },
+        summary: { method: 'POST', url: `${s.notification}/lab/echo?delay=80`, body: { products: '{details}' } },
+      },
+    }),
+  },
+  {
+    id: 'for-each-failure',
+    label: 'A fan-out with a failing item',
+    about: 'One stock check per line of the input, two at a time. Line 2 (counting from 0) answers 404: the call fails, '
+      + 'line 0, still in flight, is cancelled, line 3 is never sent, and order, which needed every reply, is skipped.',
+    input: {
+      lines: [
+        { sku: 'A-1', ms: 600, status: 200 },
+        { sku: 'B-2', ms: 100, status: 200 },
+        { sku: 'C-3', ms: 150, status: 404 },
+        { sku: 'D-4', ms: 200, status: 200 },
+      ],
+    },
+    plan: (s) => ({
+      calls: {
+        stock: {
+          url: `${s.inventory}/lab/echo/stock/{line.sku}?delay={line.ms}&status={line.status}`,
+          forEach: '{input.lines}',
+          as: 'line',
+          concurrency: 2,
+        },
+        order: { method: 'POST', url: `${s.order}/lab/echo?delay=50`, body: { stock: '{stock}' } },
+      },
+    }),
+  },
+  {
     id: 'cycle',
     label: 'Broken: a cycle',
     about: 'Each call waits for the other, so neither can start: validation rejects the plan before anything is sent.',

@@ -9,14 +9,21 @@
 //
 // After a run, nodes take the colour of their call's state, and the calls and arrows of
 // the critical path are drawn heavier.
+//
+// A fan-out call (one request per element of a list) is drawn as a stack: two cards offset
+// behind its node (within the gaps the layout leaves between nodes), and a badge on it with its item count once the list has been read
+// ("×5"), "forEach" until then.
 import { svg, STATE_LABEL } from './dom.js';
 
 const NARROW = 560;
 // Geometry in SVG units. Along: the direction of the stages; across: within a stage.
 const GEOMETRY = {
-  wide: { nodeAlong: 104, nodeAcross: 28, stageGap: 46, rowGap: 10, pad: 8, header: 18 },
-  tall: { nodeAlong: 26, nodeAcross: 86, stageGap: 26, rowGap: 6, pad: 6, header: 14 },
+  wide: { nodeAlong: 104, nodeAcross: 28, stageGap: 46, rowGap: 10, pad: 8, header: 18, stackStep: 3 },
+  tall: { nodeAlong: 26, nodeAcross: 86, stageGap: 26, rowGap: 6, pad: 6, header: 14, stackStep: 2 },
 };
+// A fan-out node's cards behind it, and its badge (SVG units).
+const STACK_CARDS = 2;
+const BADGE = { height: 12, charWidth: 5.6, padding: 8, inset: 4 };
 // How far (SVG units) an arrow passing a stage keeps from the nodes there, and from another
 // arrow passing the same stage.
 const CLEAR_NODE = 7;
@@ -140,28 +147,62 @@ export function layoutGraph({ stages, deps, tall = false }) {
   });
 
   const [width, height] = xy(alongEnd + g.pad, acrossEnd + g.pad);
-  return { width, height, nodes, edges, labels, ordered, tall };
+  return { width, height, nodes, edges, labels, ordered, tall, stackStep: g.stackStep };
 }
 
 /** Per host element: the last drawing's arguments, for redrawing on resize. */
 const hosts = new WeakMap();
 let nextId = 0;
 
+/** "5 items", or "" while the count is not known (null). */
+const itemsText = (count) => (count === null || count === undefined ? '' : `${count} item${count === 1 ? '' : 's'}`);
+
+/**
+ * The cards behind a fan-out node, back to front, each a step down and to the right: into
+ * the gaps between nodes, clear of the stage labels above them.
+ */
+function stackCards(n, step) {
+  return Array.from({ length: STACK_CARDS }, (_, i) => {
+    const offset = (STACK_CARDS - i) * step;
+    return svg('rect', { class: 'stack-card', x: n.x + offset, y: n.y + offset, width: n.w, height: n.h, rx: 6 });
+  });
+}
+
+/** The badge on a fan-out node's top edge: its item count, or "forEach" before it is known. */
+function countBadge(n, count, testid) {
+  const text = count === null || count === undefined ? 'forEach' : `×${count}`;
+  const w = text.length * BADGE.charWidth + BADGE.padding;
+  const x = n.x + n.w - BADGE.inset - w;
+  const y = n.y - BADGE.height / 2;
+  return svg('g', { class: 'fan-badge', 'data-testid': testid, 'data-count': count ?? '' },
+    svg('rect', { x, y, width: w, height: BADGE.height, rx: BADGE.height / 2 }),
+    svg('text', { x: x + w / 2, y: y + BADGE.height / 2, text }));
+}
+
+/** The graph's name for assistive technology: its stages, fan-out calls and critical path. */
+function graphLabel(layout, { critical, fanOut }) {
+  const summary = layout.ordered.map((stage, s) => `stage ${s + 1}: ${stage.join(', ')}`).join('; ');
+  const fans = Object.entries(fanOut).map(([name, count]) => {
+    const items = itemsText(count);
+    return ` ${name} runs once per item of its list${items ? ` (${items})` : ''}.`;
+  }).join('');
+  const pathText = critical.length ? ` Critical path of the last run: ${critical.join(' → ')}.` : '';
+  return `Dependency graph, ${layout.nodes.size} calls in ${layout.ordered.length} stages. ${summary}.${fans}${pathText}`;
+}
+
 function draw(host, options) {
-  const { stages, deps, states = {}, critical = [], prefix, describe = () => '' } = options;
+  const { stages, deps, states = {}, critical = [], prefix, describe = () => '', fanOut = {} } = options;
   const tall = host.clientWidth > 0 && host.clientWidth < NARROW;
   const layout = layoutGraph({ stages, deps, tall });
   const id = hosts.get(host).id;
   const onPath = new Set(critical);
   const pathEdges = new Set(critical.slice(1).map((to, i) => `${critical[i]}>${to}`));
 
-  const summary = layout.ordered.map((stage, s) => `stage ${s + 1}: ${stage.join(', ')}`).join('; ');
-  const pathText = critical.length ? ` Critical path of the last run: ${critical.join(' → ')}.` : '';
   const root = svg('svg', {
     class: `graph${tall ? ' graph-tall' : ''}`,
     viewBox: `0 0 ${layout.width.toFixed(0)} ${layout.height.toFixed(0)}`,
     role: 'img',
-    'aria-label': `Dependency graph, ${layout.nodes.size} calls in ${layout.ordered.length} stages. ${summary}.${pathText}`,
+    'aria-label': graphLabel(layout, { critical, fanOut }),
     'data-testid': `${prefix}`,
     'data-orientation': tall ? 'rows' : 'columns',
   });
@@ -198,17 +239,23 @@ function draw(host, options) {
     const critical = onPath.has(name);
     const waits = (deps[name] ?? []).length ? `waits for ${deps[name].join(', ')}` : 'waits for nothing';
     const stateText = state === 'idle' ? '' : `; ${STATE_LABEL[state] ?? state}`;
-    const title = `${name} (stage ${n.stage + 1}): ${waits}${stateText}${critical ? '; on the critical path' : ''}${describe(name)}`;
+    const fan = name in fanOut;
+    const count = fanOut[name] ?? null;
+    const fanText = fan ? `; once per item of its list${count === null ? '' : `, ${itemsText(count)}`}` : '';
+    const title = `${name} (stage ${n.stage + 1}): ${waits}${fanText}${stateText}${critical ? '; on the critical path' : ''}${describe(name)}`;
     nodeLayer.append(svg('g', {
-      class: `gnode${critical ? ' critical' : ''}`,
+      class: `gnode${critical ? ' critical' : ''}${fan ? ' fan-out' : ''}`,
       'data-testid': `${prefix}-node-${name}`,
       'data-stage': n.stage,
       'data-state': state,
       'data-critical': critical ? 'true' : null,
+      'data-fan-out': fan ? 'true' : null,
     },
     svg('title', { text: title }),
-    svg('rect', { x: n.x, y: n.y, width: n.w, height: n.h, rx: 6 }),
-    svg('text', { x: n.x + n.w / 2, y: n.y + n.h / 2, text: name })));
+    fan ? stackCards(n, layout.stackStep) : null,
+    svg('rect', { class: 'card', x: n.x, y: n.y, width: n.w, height: n.h, rx: 6 }),
+    svg('text', { x: n.x + n.w / 2, y: n.y + n.h / 2, text: name }),
+    fan ? countBadge(n, count, `${prefix}-count-${name}`) : null));
   }
   root.append(nodeLayer);
   host.replaceChildren(root);
@@ -216,8 +263,10 @@ function draw(host, options) {
 
 /**
  * Draws the graph into `host` (replacing what was there) and redraws it when the host
- * crosses the narrow width. options: { stages, deps, states, critical, prefix, describe }.
- * Node test ids are `<prefix>-node-<call>`, edges `<prefix>-edge-<from>-<to>`.
+ * crosses the narrow width. options: { stages, deps, states, critical, prefix, describe,
+ * fanOut }, where fanOut is { call: its item count, or null while not known } for the calls
+ * that fan out. Node test ids are `<prefix>-node-<call>`, edges `<prefix>-edge-<from>-<to>`,
+ * a fan-out node's badge `<prefix>-count-<call>`.
  */
 export function drawGraph(host, options) {
   let entry = hosts.get(host);

@@ -2,9 +2,10 @@
 // which calls each call waits for, to draw the edges of the graph and find the critical
 // path, and which call a request belongs to, to draw the waterfall while the run is live.
 //
-// Both read the plan's templates the way README's "The plan format" describes them, and a
-// `when` condition's operands the way docs/options.md's "Conditions" does. They only draw:
-// validatePlan() stays the judge of what a plan means.
+// Both read the plan's templates the way README's "The plan format" describes them, a
+// `when` condition's operands the way docs/options.md's "Conditions" does, and a `forEach`
+// list the way its "Fan-out" does. They only draw: validatePlan() stays the judge of what a
+// plan means.
 
 const NAME = /\{([A-Za-z0-9_$-]+)[.}]/g;
 
@@ -22,18 +23,32 @@ function mentionedIn(value, out) {
 }
 
 /**
- * { call: [the calls it waits for] }: every call its url, headers, body and `when` name, plus
- * `after`. A condition's placeholders count: the call waits for them to decide whether to run.
- * A compensation's templates are left out: it runs after the failure, not before its call.
+ * { call: [the calls it waits for] }: every call its url, headers, body, `when` and `forEach`
+ * name, plus `after`. A condition's placeholders count: the call waits for them to decide
+ * whether to run; so does a fan-out's list, which it needs to know how many items to send.
+ * A fan-out call's own element (`{item}`, or the name `as` gives) and `{index}` are no
+ * calls. A compensation's templates are left out: it runs after the failure, not before its
+ * call.
  */
 export function dependencies(plan) {
   const deps = {};
   for (const [name, call] of Object.entries(plan?.calls ?? {})) {
-    const names = mentionedIn([call.url, call.headers ?? {}, call.body ?? null, call.when ?? null], []);
+    const names = mentionedIn([call.url, call.headers ?? {}, call.body ?? null, call.when ?? null, call.forEach ?? null], []);
     names.push(...(Array.isArray(call.after) ? call.after : []));
-    deps[name] = [...new Set(names)].filter((n) => n !== name);
+    const own = call.forEach === undefined ? [name] : [name, call.as ?? 'item', 'index'];
+    deps[name] = [...new Set(names)].filter((n) => !own.includes(n));
   }
   return deps;
+}
+
+/**
+ * { call: its `forEach` list, as written } for the calls that fan out, one request per
+ * element of a list; the others are left out.
+ */
+export function fanOuts(plan) {
+  return Object.fromEntries(Object.entries(plan?.calls ?? {})
+    .filter(([, call]) => call.forEach !== undefined)
+    .map(([name, call]) => [name, String(call.forEach)]));
 }
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

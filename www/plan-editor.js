@@ -1,12 +1,17 @@
 // The plan editor: a JSON plan for the generic compose(), validated as you type (errors
 // inline, the stages listed and drawn as a graph), run against the mock services with a
-// live waterfall. Several example plans are preloaded (examples.js).
+// live waterfall and graph. Several example plans are preloaded (examples.js).
+//
+// While a plan runs, its requests (live-fetch.js) say when each call is in flight, and its
+// progress events (live-events.js) what the requests cannot: a fan-out call's items, and
+// the calls that will never be sent.
 import { compose, validatePlan, ComposeError } from '/pkg/parallel_composer.js';
 import { $, el, ms, frameScheduler } from './dom.js';
 import { EXAMPLES } from './examples.js';
-import { dependencies, requestMatcher } from './plan-deps.js';
+import { dependencies, fanOuts, requestMatcher } from './plan-deps.js';
 import { criticalPath } from './critical-path.js';
 import { liveRecorder } from './live-fetch.js';
+import { liveEvents, itemCount } from './live-events.js';
 import { drawWaterfall, niceScale } from './waterfall.js';
 import { drawGraph } from './graph.js';
 import { errorFacts, renderCompensations } from './result-panel.js';
@@ -18,6 +23,49 @@ import { errorFacts, renderCompensations } from './result-panel.js';
 function notNeeded(names, calls) {
   const unneeded = names.filter((name) => calls[name]?.state === 'not-needed');
   return unneeded.length ? ` Not needed: ${unneeded.join(', ')}.` : '';
+}
+
+/** { call: its state } of some records, as the graph colours its nodes. */
+const statesOf = (calls) => Object.fromEntries(Object.entries(calls).map(([name, r]) => [name, r.state]));
+
+/** { call: its item count, or null while not known } for the plan's fan-out calls. */
+const countsOf = (fanOut, calls) => Object.fromEntries(fanOut.map((name) => [name, itemCount(calls[name])]));
+
+/**
+ * What a run shows while it is in flight, drawn at most once a frame and ten times a
+ * second (so that open bars grow): the waterfall, and the graph when a state changed.
+ * Returns { fetch, onEvent } for compose()'s options, and stop().
+ */
+function liveView({ valid, names, deps, fanOut }) {
+  const started = performance.now();
+  let live = true;
+  let graphDirty = true;
+  const redraw = frameScheduler(() => {
+    if (!live) return;
+    const now = performance.now() - started;
+    const { scale, step } = niceScale(now);
+    const calls = events.records(recorder.calls);
+    const undo = Object.entries(recorder.undo).map(([call, r]) => ({ call, ...r }));
+    drawWaterfall($('#plan-waterfall'), { names, calls, compensations: undo, scale, step, prefix: 'plan', now });
+    if (graphDirty) {
+      graphDirty = false;
+      drawGraph($('#plan-graph'), { stages: valid.stages, deps, prefix: 'plan-graph', states: statesOf(calls), fanOut: countsOf(fanOut, calls) });
+    }
+  });
+  const changed = () => {
+    graphDirty = true;
+    redraw();
+  };
+  const recorder = liveRecorder({ match: requestMatcher(valid.plan), t0: started, onChange: changed });
+  const events = liveEvents({ fanOut, onChange: changed });
+  const ticker = setInterval(redraw, 100);
+  redraw();
+  const stop = () => {
+    live = false;
+    clearInterval(ticker);
+    redraw.cancel();
+  };
+  return { started, fetch: recorder.fetch, onEvent: events.onEvent, stop };
 }
 
 /**
@@ -80,7 +128,8 @@ export function planEditor({ services, busy }) {
     errors.dataset.valid = 'true';
     stagesList.replaceChildren(...summary.stages.map((stage) => el('li', {},
       stage.flatMap((name, i) => (i === 0 ? [el('code', { text: name })] : [', ', el('code', { text: name })])))));
-    drawGraph($('#plan-graph'), { stages: summary.stages, deps: dependencies(plan), prefix: 'plan-graph' });
+    const fanOut = Object.fromEntries(Object.keys(fanOuts(plan)).map((name) => [name, null]));
+    drawGraph($('#plan-graph'), { stages: summary.stages, deps: dependencies(plan), prefix: 'plan-graph', fanOut });
     $('#run-plan').disabled = busy.active();
     return { plan, input, stages: summary.stages };
   }
@@ -96,29 +145,19 @@ export function planEditor({ services, busy }) {
     const waterfall = $('#plan-waterfall');
     const names = valid.stages.flat();
     const deps = dependencies(valid.plan);
+    const fanOut = Object.keys(fanOuts(valid.plan));
     output.hidden = false;
     output.dataset.runState = 'running';
     summary.textContent = `Running (${schedule})…`;
     summary.dataset.kind = 'info';
     $('#plan-undo').hidden = true;
 
-    const started = performance.now();
-    let live = true;
-    const redraw = frameScheduler(() => {
-      if (!live) return;
-      const now = performance.now() - started;
-      const { scale, step } = niceScale(now);
-      const undo = Object.entries(recorder.undo).map(([call, r]) => ({ call, ...r }));
-      drawWaterfall(waterfall, { names, calls: recorder.calls, compensations: undo, scale, step, prefix: 'plan', now });
-    });
-    const recorder = liveRecorder({ match: requestMatcher(valid.plan), t0: started, onChange: redraw });
-    const ticker = setInterval(redraw, 100);
-    redraw();
-
+    const view = liveView({ valid, names, deps, fanOut });
+    const { started } = view;
     let calls = {};
     let compensations = [];
     try {
-      const value = await compose(valid.plan, valid.input, { schedule, signal, fetch: recorder.fetch });
+      const value = await compose(valid.plan, valid.input, { schedule, signal, fetch: view.fetch, onEvent: view.onEvent });
       const took = performance.now() - started;
       calls = value.calls;
       const fellBack = value.fellBack?.length ? ` Fell back: ${value.fellBack.join(', ')}.` : '';
@@ -131,7 +170,8 @@ export function planEditor({ services, busy }) {
       const facts = errorFacts(error);
       calls = error instanceof ComposeError ? error.calls : {};
       compensations = error instanceof ComposeError ? error.compensations ?? [] : [];
-      summary.textContent = `compose() rejected after ${ms(took)}: ${facts.code}${facts.call ? ` in call “${facts.call}”` : ''}.`;
+      const where = facts.call ? ` in call “${facts.call}”${facts.item !== null ? `, item ${facts.item}` : ''}` : '';
+      summary.textContent = `compose() rejected after ${ms(took)}: ${facts.code}${where}.`;
       summary.dataset.kind = 'error';
       result.textContent = JSON.stringify({ ...facts, compensations }, null, 2);
       output.dataset.runState = 'failed';
@@ -140,9 +180,7 @@ export function planEditor({ services, busy }) {
         renderCompensations($('#plan-undo-summary'), $('#plan-compensations'), compensations, 'plan-compensation');
       }
     } finally {
-      live = false;
-      clearInterval(ticker);
-      redraw.cancel();
+      view.stop();
       busy.end();
     }
     const total = performance.now() - started;
@@ -150,8 +188,7 @@ export function planEditor({ services, busy }) {
     const critical = criticalPath(calls, { deps, stages: valid.stages, schedule });
     drawWaterfall(waterfall, { names: names.filter((n) => calls[n]), calls, compensations, scale, step, prefix: 'plan', critical });
     drawGraph($('#plan-graph'), {
-      stages: valid.stages, deps, prefix: 'plan-graph', critical,
-      states: Object.fromEntries(Object.entries(calls).map(([n, r]) => [n, r.state])),
+      stages: valid.stages, deps, prefix: 'plan-graph', critical, states: statesOf(calls), fanOut: countsOf(fanOut, calls),
     });
   }
 

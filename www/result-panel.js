@@ -24,6 +24,7 @@ export function errorFacts(error) {
   return {
     code: error?.code ?? 'UNEXPECTED',
     call: error?.call ?? null,
+    item: error?.item ?? null,
     status: error?.status ?? null,
     message: error?.message ?? String(error),
   };

@@ -1,16 +1,20 @@
 // The waterfall (a Gantt chart): one row per call, a bar from its start to its end on a
-// shared time axis, a second, hatched bar for its compensation when it was undone.
+// shared time axis, a second, hatched bar for its compensation when it was undone. A fan-out
+// call's row also holds one thin bar per item under its own, in list order, each from that
+// item's start to its end and coloured by how it ended; the call's bar spans them.
 //
 // drawWaterfall() updates the rows it drew before rather than rebuilding them, so it can be
 // called on every animation frame while a composition runs: a bar appears when its call
 // starts, grows while the request is in flight and stops when the reply arrives. Bars carry
-// data-testid="bar-<prefix>-<call>" (and "undo-<prefix>-<call>") with their state and times
-// in data attributes, for the tests.
+// data-testid="bar-<prefix>-<call>" (and "undo-<prefix>-<call>", "item-<prefix>-<call>-<k>")
+// with their state and times in data attributes, for the tests.
 //
 // For assistive technology each bar is an image (role="img") named by its aria-label, which
 // says what its tooltip says: the call, how it ended, when, and whether it is on the critical
-// path. A row without a bar says "not started" in visually hidden text.
+// path; an item's bar is named like its User Timing measure, `call[k]` (k counts from 0, as
+// `{index}` does). A row without a bar says "not started" in visually hidden text.
 import { el, ms, pct, STATE_LABEL } from './dom.js';
+import { itemCount } from './live-events.js';
 
 /** A round time scale (ms) that fits `maxMs`, with a tick step giving at most 8 intervals. */
 export function niceScale(maxMs) {
@@ -51,6 +55,23 @@ function callDetail(record) {
   }
 }
 
+/** A fan-out call's detail: how many items and how long, or which item failed. */
+function fanOutDetail(record) {
+  const failed = record.items.findIndex((r) => r?.state === 'failed');
+  if (record.state === 'failed' && failed >= 0) {
+    const { status } = record.items[failed];
+    // Short enough for the detail column; the colour and the bars' names say it failed.
+    return status !== null && status !== undefined ? `[${failed}] HTTP ${status}` : `[${failed}] failed`;
+  }
+  const count = itemCount(record);
+  if (count === null) return callDetail(record);
+  const items = `${count} item${count === 1 ? '' : 's'}`;
+  if (!isTimed(record) || record.endMs === null || record.endMs === undefined) return items; // an empty list
+  // Its attempts count every item's requests: more than one per item means retries.
+  const retried = record.attempts > count ? ` · ${record.attempts} requests` : '';
+  return `${items} · ${ms(record.endMs - record.startMs)}${retried}`;
+}
+
 /** Per container: the rows drawn, and what they were drawn for. */
 const drawn = new WeakMap();
 
@@ -73,34 +94,37 @@ function skeleton(container, { names, scale, step }) {
     const li = el('li', { class: 'row', 'data-call': name }, el('span', { class: 'row-name', text: name }), track, detail);
     list.append(li);
     track.append(spoken);
-    rows.set(name, { li, track, spoken, detail, bar: null, undo: null });
+    rows.set(name, { li, track, spoken, detail, bar: null, undo: null, items: [] });
   }
   container.append(list);
   return rows;
 }
 
 /** Creates, moves or removes one bar of a row. */
-function placeBar(row, slot, { testid, record, scale, now, givenUpAt, name, critical, undo }) {
-  if (!record) {
+function placeBar(row, slot, options) {
+  if (!options.record) {
     row[slot]?.remove();
     row[slot] = null;
     return;
   }
   if (!row[slot]) {
-    row[slot] = el('div', { 'data-testid': testid, role: 'img' });
+    row[slot] = el('div', { 'data-testid': options.testid, role: 'img' });
     row.track.prepend(row[slot]);
   }
-  const bar = row[slot];
+  paintBar(row[slot], options);
+}
+
+/** Sets a bar's place, length, state and words from its record. */
+function paintBar(bar, { record, scale, now, givenUpAt, what, critical, undo, item = null }) {
   const timed = isTimed(record);
   const open = record.endMs === null || record.endMs === undefined;
   const end = open ? Math.max(record.startMs ?? 0, now ?? record.startMs ?? 0) : record.endMs;
-  bar.className = `bar state-${record.state}${timed ? '' : ' bar-untimed'}${undo ? ' bar-undo' : ''}${critical ? ' critical' : ''}`;
+  bar.className = `bar state-${record.state}${timed ? '' : ' bar-untimed'}${undo ? ' bar-undo' : ''}${item === null ? '' : ' bar-item'}${critical ? ' critical' : ''}`;
   bar.dataset.state = record.state;
   bar.dataset.startMs = timed ? record.startMs.toFixed(1) : '';
   bar.dataset.endMs = open ? '' : record.endMs.toFixed(1);
   if (critical) bar.dataset.critical = 'true';
   else delete bar.dataset.critical;
-  const what = undo ? `${name}, undone` : name;
   const label = STATE_LABEL[record.state] ?? record.state;
   const onPath = critical ? ', on the critical path' : '';
   if (timed) {
@@ -116,10 +140,44 @@ function placeBar(row, slot, { testid, record, scale, now, givenUpAt, name, crit
 }
 
 /**
+ * A fan-out call's item bars, one lane per item under the call's own bar, in list order; an
+ * item not heard of yet (live) has an empty lane. The track grows a lane per item.
+ */
+function placeItems(row, { record, prefix, name, scale, now, givenUpAt }) {
+  const items = Array.isArray(record?.items) ? record.items : [];
+  for (const bar of row.items.splice(items.length)) bar?.remove();
+  let added = false;
+  items.forEach((item, k) => {
+    if (!item) {
+      row.items[k]?.remove();
+      row.items[k] = null;
+      return;
+    }
+    if (!row.items[k]) {
+      row.items[k] = el('div', { 'data-testid': `item-${prefix}-${name}-${k}`, 'data-item': k, role: 'img' });
+      row.items[k].style.setProperty('--lane', String(k));
+      added = true;
+    }
+    paintBar(row.items[k], { record: item, scale, now, givenUpAt, what: `${name}[${k}]`, item: k });
+  });
+  // Appended again in list order when one was added: the order assistive technology reads.
+  if (added) row.track.append(...row.items.filter(Boolean));
+  row.li.classList.toggle('row-fan-out', items.length > 0);
+  row.track.style.setProperty('--lanes', String(items.length));
+}
+
+/** What a call's bar is called: a fan-out call says how many items, once that is known. */
+function callWhat(name, record) {
+  const count = itemCount(record);
+  return count === null ? name : `${name} (${count} item${count === 1 ? '' : 's'})`;
+}
+
+/**
  * Draws (or updates) one waterfall.
  *   names        the rows, in order
- *   calls        { name: { state, status, attempts, startMs, endMs } }; a call without a record
- *                has an empty row (it has not started)
+ *   calls        { name: { state, status, attempts, startMs, endMs, items? } }; a call without a
+ *                record has an empty row (it has not started); a fan-out call's `items` (its
+ *                items' records, in list order) get a lane each
  *   compensations [{ call, state, startMs, endMs }], drawn on their call's row
  *   critical     the names on the critical path
  *   now          ms since the start, where an open bar ends (live drawing)
@@ -147,12 +205,14 @@ export function drawWaterfall(container, {
     const row = state.rows.get(name);
     const record = calls[name] ?? null;
     row.li.classList.toggle('on-path', onPath.has(name));
-    placeBar(row, 'bar', { testid: `bar-${prefix}-${name}`, record, scale, now, givenUpAt, name, critical: onPath.has(name) });
-    placeBar(row, 'undo', { testid: `undo-${prefix}-${name}`, record: undoOf.get(name) ?? null, scale, now, givenUpAt, name, undo: true });
+    placeBar(row, 'bar', { testid: `bar-${prefix}-${name}`, record, scale, now, givenUpAt, what: callWhat(name, record), critical: onPath.has(name) });
+    placeBar(row, 'undo', { testid: `undo-${prefix}-${name}`, record: undoOf.get(name) ?? null, scale, now, givenUpAt, what: `${name}, undone`, undo: true });
+    placeItems(row, { record, prefix, name, scale, now, givenUpAt });
     // The bars speak for themselves (their aria-label); only an empty row needs words.
     row.spoken.textContent = record ? '' : ': not started';
     const undone = undoOf.get(name);
     row.detail.className = `row-detail${record ? ` detail-${record.state}` : ''}`;
-    row.detail.textContent = record ? callDetail(record) + (undone ? ' · undone' : '') : '';
+    const detail = Array.isArray(record?.items) ? fanOutDetail(record) : record && callDetail(record);
+    row.detail.textContent = record ? detail + (undone ? ' · undone' : '') : '';
   }
 }

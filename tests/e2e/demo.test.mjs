@@ -124,7 +124,7 @@ async function criticalBars(mode) {
 /** The graph's nodes: { call: { stage, state, critical, box } } (box: the node's rectangle on screen). */
 async function graphNodes(prefix = 'graph') {
   return page.$$eval(`[data-testid^="${prefix}-node-"]`, (els, p) => Object.fromEntries(els.map((el) => {
-    const r = el.querySelector('rect').getBoundingClientRect();
+    const r = el.querySelector('rect.card').getBoundingClientRect();
     return [el.dataset.testid.slice(`${p}-node-`.length), {
       stage: Number(el.dataset.stage),
       state: el.dataset.state,
@@ -195,6 +195,36 @@ async function idlePage() {
  */
 async function accessible(state) {
   await assertAccessible(page, state);
+}
+
+/** A fan-out call's item bars in the order they are in the page: { item, state, start, end, top }. */
+async function itemBars(prefix, call) {
+  return page.$$eval(`[data-testid^="item-${prefix}-${call}-"]`, (els) => els.map((el) => ({
+    item: Number(el.dataset.item),
+    testid: el.dataset.testid,
+    state: el.dataset.state,
+    start: el.dataset.startMs === '' ? null : Number(el.dataset.startMs),
+    end: el.dataset.endMs === '' ? null : Number(el.dataset.endMs),
+    top: el.getBoundingClientRect().top,
+    label: el.getAttribute('aria-label'),
+  })));
+}
+
+/** A fan-out node of a graph: its stacked cards, its badge's text and count, its title. */
+async function fanOutNode(prefix, call) {
+  return page.getByTestId(`${prefix}-node-${call}`).evaluate((g) => ({
+    fanOut: g.dataset.fanOut === 'true',
+    cards: g.querySelectorAll('rect.stack-card').length,
+    badge: g.querySelector('.fan-badge text')?.textContent ?? null,
+    count: g.querySelector('.fan-badge')?.dataset.count ?? null,
+    title: g.querySelector('title').textContent,
+    graphLabel: g.ownerSVGElement.getAttribute('aria-label'),
+  }));
+}
+
+/** The most items of `bars` in flight at once. */
+function mostAtOnce(bars) {
+  return Math.max(...bars.map((b) => bars.filter((o) => o.start <= b.start && b.start < o.end).length));
 }
 
 async function text(testId) {
@@ -888,6 +918,143 @@ test('the condition example: calls that are not needed send nothing and show as 
   await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
   assert.deepEqual(await page.locator('[data-testid="plan-stages"] li').allTextContents(), ['a', 'b']);
   assert.deepEqual(await graphEdges('plan-graph'), ['a>b']);
+  assertNoNewProblems();
+});
+
+test('the forEach example: the fan-out call is a stack with its item count, and each item has a bar of its own', async () => {
+  await idlePage();
+  await page.getByTestId('plan-example').selectOption('for-each');
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  // forEach's placeholder is a dependency; the call's own element ({product...}) is no call.
+  assert.deepEqual(await page.locator('[data-testid="plan-stages"] li').allTextContents(), ['products', 'details', 'summary']);
+  assert.deepEqual(await graphEdges('plan-graph'), ['details>summary', 'products>details']);
+  const idle = await fanOutNode('plan-graph', 'details');
+  assert.deepEqual({ ...idle, title: undefined, graphLabel: undefined }, { fanOut: true, cards: 2, badge: 'forEach', count: '', title: undefined, graphLabel: undefined },
+    'a stack of cards, and no count before the list is read');
+  assert.equal(idle.title, 'details (stage 2): waits for products; once per item of its list');
+  assert.match(idle.graphLabel, / details runs once per item of its list\./);
+  assert.equal((await fanOutNode('plan-graph', 'products')).fanOut, false, 'a call without forEach is a single card');
+  assert.equal(await page.getByTestId('plan-graph-node-products').locator('rect.stack-card').count(), 0);
+  await accessible('with the forEach example loaded: a stack in the graph');
+
+  const before_ = (await mockLog()).at(-1)?.seq ?? 0;
+  await page.getByTestId('run-plan').click();
+  // While it runs: item bars appear as items start, and the count is not known yet.
+  const live = await (await page.waitForFunction(() => {
+    const output = document.querySelector('#plan-output');
+    const item = document.querySelector('[data-testid="item-plan-details-1"]');
+    if (output.dataset.runState !== 'running') return { missed: output.dataset.runState };
+    if (!item) return null;
+    const badge = document.querySelector('[data-testid="plan-graph-count-details"]');
+    return { state: item.dataset.state, badge: badge.textContent, node: document.querySelector('[data-testid="plan-graph-node-details"]').dataset.state };
+  }, null, { timeout: RUN_TIMEOUT })).jsonValue();
+  assert.equal(live.missed, undefined, `the run was still in flight when its second item started (${live.missed})`);
+  assert.equal(live.state, 'running', 'the second item is drawn in flight');
+  assert.equal(live.badge, 'forEach', 'no count while the call runs');
+  assert.equal(live.node, 'running');
+
+  await page.locator('#plan-output[data-run-state="ok"]').waitFor({ timeout: RUN_TIMEOUT });
+  const result = JSON.parse(await page.getByTestId('plan-result').textContent());
+  assert.deepEqual(result.data.summary.body.products.map((p) => [p.path, p.query.name]),
+    [1, 2, 3, 4, 5].map((k) => [`/lab/echo/products/${k}`, `item-${k}`]), 'summary read the whole array, in list order');
+
+  // The graph: the count, in the badge, the node's title and the graph's name.
+  const done = await fanOutNode('plan-graph', 'details');
+  assert.equal(done.badge, '×5');
+  assert.equal(done.count, '5');
+  assert.match(done.title, /^details \(stage 2\): waits for products; once per item of its list, 5 items; ok/);
+  assert.match(done.graphLabel, / details runs once per item of its list \(5 items\)\./);
+
+  // The waterfall: five item bars, in list order down the call's row, each at least its delay long.
+  const items = await itemBars('plan', 'details');
+  assert.deepEqual(items.map((b) => b.item), [0, 1, 2, 3, 4], 'one bar per item, in list order');
+  assert.ok(items.every((b, k) => k === 0 || b.top > items[k - 1].top), 'each item in a lane below the one before');
+  assert.ok(items.every((b) => b.state === 'ok'), 'every item ok');
+  items.forEach((b, k) => assert.ok(b.end - b.start >= (k + 1) * 100 - 1, `item ${k} took its ${(k + 1) * 100} ms (${b.end - b.start})`));
+  assert.equal(mostAtOnce(items), 2, 'two items at a time: concurrency 2');
+  assert.match(items[3].label, /^details\[3\]: ok, \d+ ms → \d+ ms$/);
+  const drawn = await bars('plan');
+  assert.equal(drawn.details.state, 'ok');
+  assert.ok(items.every((b) => drawn.details.start <= b.start && b.end <= drawn.details.end + 0.1), 'the call spans its items');
+  assert.ok(drawn.products.end <= drawn.details.start && drawn.details.end <= drawn.summary.start);
+  assert.match(await page.getByTestId('bar-plan-details').getAttribute('aria-label'), /^details \(5 items\): ok, /);
+  assert.match(await page.getByTestId('plan-waterfall').locator('li[data-call="details"] .row-detail').textContent(), /^5 items · \d+ ms$/);
+
+  // The mock saw one request per item.
+  const sent = (await mockLog()).filter((e) => e.seq > before_ && e.path.startsWith('/lab/echo/products/'));
+  assert.deepEqual(sent.map((e) => e.path).sort(), [1, 2, 3, 4, 5].map((k) => `/lab/echo/products/${k}`));
+  await page.locator('#plan-output').scrollIntoViewIfNeeded();
+  await screenshot('08d-plan-for-each');
+  await accessible('after the forEach example ran: five item bars');
+  assertNoNewProblems();
+});
+
+test('a fan-out with a failing item: the failing item stands out, the others show how they were stopped', async () => {
+  await idlePage();
+  await page.getByTestId('plan-example').selectOption('for-each-failure');
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  assert.deepEqual(await graphEdges('plan-graph'), ['stock>order']);
+  await page.getByTestId('run-plan').click();
+  await page.locator('#plan-output[data-run-state="failed"]').waitFor({ timeout: RUN_TIMEOUT });
+  assert.match(await text('plan-summary'), /rejected after \d+ ms: HTTP_STATUS in call “stock”, item 2\.$/);
+  const result = JSON.parse(await page.getByTestId('plan-result').textContent());
+  assert.equal(result.item, 2);
+  assert.equal(result.status, 404);
+
+  const items = await itemBars('plan', 'stock');
+  assert.deepEqual(items.map((b) => [b.item, b.state]), [[0, 'cancelled'], [1, 'ok'], [2, 'failed'], [3, 'not-sent']],
+    'line 0 stopped in flight, line 2 failed, line 3 never sent');
+  assert.equal(items[3].start, null);
+  assert.match(items[3].label, /^stock\[3\]: not sent, never started$/);
+  assert.match(items[2].label, /^stock\[2\]: failed, \d+ ms → \d+ ms$/);
+  const failedBox = await page.getByTestId('item-plan-stock-2').boundingBox();
+  const okBox = await page.getByTestId('item-plan-stock-1').boundingBox();
+  assert.ok(failedBox.height > okBox.height, 'the failed item is drawn taller than the others');
+  assert.equal(await page.getByTestId('plan-waterfall').locator('li[data-call="stock"] .row-detail').textContent(), '[2] HTTP 404');
+  const drawn = await bars('plan');
+  assert.equal(drawn.stock.state, 'failed');
+  assert.equal(drawn.order.state, 'skipped');
+  const nodes = await graphNodes('plan-graph');
+  assert.equal(nodes.stock.state, 'failed');
+  assert.equal(nodes.order.state, 'skipped');
+  assert.equal((await fanOutNode('plan-graph', 'stock')).badge, '×4');
+  await page.locator('#plan-output').scrollIntoViewIfNeeded();
+  await screenshot('08e-plan-for-each-failure');
+  await accessible('after a fan-out call failed on one item');
+  const { inventory } = demo.config.services;
+  const p = assertNoNewProblems({ allowConsoleError: (e) => e.url.startsWith(`${inventory}/lab/echo/stock/C-3`) && /status of 404/.test(e.text) });
+  assert.equal(p.consoleErrors.length, 1, 'Chromium reported the 404 (so the filter is not vacuous)');
+});
+
+test('a call that is not needed is marked as soon as its skip event comes, while the run goes on', async () => {
+  await idlePage();
+  await page.getByTestId('plan-example').selectOption('condition');
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  // receipt, ordered after points, hangs: the run cannot end until it is cancelled.
+  const plan = JSON.parse(await page.getByTestId('plan-text').inputValue());
+  plan.calls.receipt.url += '&fault=hang';
+  await page.getByTestId('plan-text').fill(JSON.stringify(plan, null, 2));
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  await page.getByTestId('run-plan').click();
+  // receipt starts only once points is decided: by then, points must already be marked.
+  await page.locator('[data-testid="bar-plan-receipt"][data-state="running"]').waitFor({ timeout: RUN_TIMEOUT });
+  const live = await page.evaluate(() => ({
+    run: document.querySelector('#plan-output').dataset.runState,
+    points: document.querySelector('[data-testid="bar-plan-points"]')?.dataset.state ?? null,
+    label: document.querySelector('[data-testid="bar-plan-points"]')?.getAttribute('aria-label') ?? null,
+    node: document.querySelector('[data-testid="plan-graph-node-points"]').dataset.state,
+  }));
+  assert.deepEqual(live, {
+    run: 'running', points: 'not-needed', label: 'points: not needed, never started', node: 'not-needed',
+  });
+  // badge reads points, so it is not needed either; the run is still held by receipt.
+  await page.locator('[data-testid="bar-plan-badge"][data-state="not-needed"]').waitFor({ timeout: RUN_TIMEOUT });
+  assert.equal(await page.locator('#plan-output').getAttribute('data-run-state'), 'running');
+  await accessible('while a plan runs, with calls already marked not needed');
+  await page.getByTestId('cancel').click();
+  await page.locator('#plan-output[data-run-state="failed"]').waitFor({ timeout: RUN_TIMEOUT });
+  assert.match(await text('plan-summary'), /: ABORTED\.$/);
+  assert.equal((await bars('plan')).points.state, 'not-needed');
   assertNoNewProblems();
 });
 
