@@ -62,7 +62,7 @@ pub struct CallRecord {
     /// when its list was never read); `None` for any other call. The call's
     /// own record sums them up: `ok` when every item is, otherwise its items' worst state
     /// (failed, unknown, cancelled, not-sent, in that order), `attempts` their requests
-    /// together, `startMs` the first item's start.
+    /// together; it starts when its list is read and ends when its last item settles.
     pub items: Option<Vec<CallRecord>>,
 }
 
