@@ -9,12 +9,16 @@
 
 use super::records::{to_js, Js};
 use crate::engine::events::{Event, EventKind, OnEvent};
-use crate::engine::record::{CallState, CompensationState};
+use crate::engine::record::CallState;
 use js_sys::Function;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 /// One event as JavaScript sees it; a field an event type does not have is left out.
+///
+/// Its numbers are all `f64` and its names all `&'static str`: each type a field has is
+/// its own serializing code in the .wasm, and JavaScript sees a number and a string either
+/// way.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EventJs<'a> {
@@ -23,28 +27,21 @@ struct EventJs<'a> {
     call: Js<'a>,
     /// An item's position in its fan-out call's list.
     #[serde(skip_serializing_if = "Option::is_none")]
-    item: Option<usize>,
+    item: Option<f64>,
     t: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    attempt: Option<u32>,
+    attempt: Option<f64>,
     /// `Some(None)` is `status: null`: an event type that has a status, without one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<Option<u16>>,
+    status: Option<Option<f64>>,
+    /// The call's or the compensation's state, by its name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    state: Option<State>,
+    state: Option<&'static str>,
     /// A retry's error code, or `not-needed` on the skip of a call that was not needed.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     wait_ms: Option<f64>,
-}
-
-/// A call's or a compensation's state, written as its name.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum State {
-    Call(CallState),
-    Compensation(CompensationState),
 }
 
 impl<'a> EventJs<'a> {
@@ -53,7 +50,7 @@ impl<'a> EventJs<'a> {
         let mut event = EventJs {
             kind: e.kind.as_str(),
             call: Js(name),
-            item: e.item,
+            item: e.item.map(|item| item as f64),
             t: e.t,
             attempt: None,
             status: None,
@@ -62,15 +59,15 @@ impl<'a> EventJs<'a> {
             wait_ms: None,
         };
         match e.kind {
-            EventKind::Start { attempt } => event.attempt = Some(attempt),
+            EventKind::Start { attempt } => event.attempt = Some(attempt.into()),
             EventKind::Retry {
                 attempt,
                 status,
                 reason,
                 wait_ms,
             } => {
-                event.attempt = Some(attempt);
-                event.status = Some(status);
+                event.attempt = Some(attempt.into());
+                event.status = Some(status.map(f64::from));
                 event.reason = Some(reason.as_str());
                 event.wait_ms = Some(wait_ms);
             }
@@ -83,9 +80,9 @@ impl<'a> EventJs<'a> {
                 attempts,
                 status,
                 state,
-            } => event.settled(attempts, status, State::Call(state)),
+            } => event.settled(attempts, status, state.as_str()),
             EventKind::Skip { state } => {
-                event.state = Some(State::Call(state));
+                event.state = Some(state.as_str());
                 if state == CallState::NotNeeded {
                     event.reason = Some(state.as_str());
                 }
@@ -94,14 +91,14 @@ impl<'a> EventJs<'a> {
                 attempts,
                 status,
                 state,
-            } => event.settled(attempts, status, State::Compensation(state)),
+            } => event.settled(attempts, status, state.as_str()),
         }
         event
     }
 
-    fn settled(&mut self, attempts: u32, status: Option<u16>, state: State) {
-        self.attempt = Some(attempts);
-        self.status = Some(status);
+    fn settled(&mut self, attempts: u32, status: Option<u16>, state: &'static str) {
+        self.attempt = Some(attempts.into());
+        self.status = Some(status.map(f64::from));
         self.state = Some(state);
     }
 }
