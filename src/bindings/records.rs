@@ -124,7 +124,8 @@ extern "C" {
     /// `calls`: every call's record by its name, from its state's number in `states`
     /// (`kinds`), its numbers ([`RECORD_NUMBERS`] per call) and its error, if any
     /// (`errors[k]` is call `error_at[k]`'s). Given a `result` object, it makes
-    /// `result.calls` that object, built when first read, and returns `undefined`.
+    /// `result.calls` that object, built when first read, and returns `undefined`; given
+    /// `null`, the record of the one call it was given.
     #[wasm_bindgen(js_name = callRecords)]
     #[allow(clippy::too_many_arguments)]
     fn call_records(
@@ -152,7 +153,7 @@ extern "C" {
 }
 
 /// How many numbers `callRecords` (js/report.js) reads per record.
-const RECORD_NUMBERS: usize = 8;
+const RECORD_NUMBERS: usize = 9;
 
 thread_local! {
     /// The names of the call states, in the enum's order: a record's state crosses as its
@@ -172,6 +173,12 @@ thread_local! {
 /// are in docs/performance.md). An error, where there is one, is still written by serde.
 pub(crate) fn records_js(names: &CallNames, records: &[CallRecord]) -> JsValue {
     records_into(&JsValue::UNDEFINED, names, records)
+}
+
+/// One call's record as `calls[<call>]` holds it, written as [`records_js`] writes each
+/// (a part of `composeStream()`, `stream.rs`).
+pub(crate) fn record_js(names: &CallNames, record: &CallRecord) -> JsValue {
+    records_into(&JsValue::NULL, names, std::slice::from_ref(record))
 }
 
 /// Makes `result.calls` what [`records_js`] would give, built by JavaScript when it is
@@ -239,6 +246,7 @@ impl RecordParts {
             r.shared_from.map_or(-1.0, |s| s as f64),
             f64::from(u8::from(r.replayed)),
             r.items.as_ref().map_or(-1.0, |items| items.len() as f64),
+            f64::from(u8::from(r.fell_back)),
         ]);
     }
 }

@@ -179,6 +179,11 @@ export interface CallRecord {
    * so this composition never undoes it.
    */
   replayed: boolean;
+  /**
+   * true when its plan `fallback` stood in for the reply: it failed (an optional call), or
+   * it was not needed. The call is then in the result's `fellBack`.
+   */
+  fellBack: boolean;
 }
 
 /** What became of the compensation of one completed write. */
@@ -213,6 +218,48 @@ export interface ComposeResult {
   fellBack: string[];
   /** The trace id every `traceparent` of this composition carried (32 hex digits), or null with `traceContext: false`. */
   traceId: string | null;
+}
+
+/**
+ * A call's value the moment it is known: a part of `composeStream()` and
+ * `composeOrderStream()`, one per call whose value the result holds, in that order.
+ */
+export interface CallPart<Call extends string = string> {
+  type: "call";
+  call: Call;
+  /** Its reply, as the result's `data[call]` will hold it: its `fallback` when `fellBack`. */
+  data: unknown;
+  /** Its record, final, as the result's `calls[call]` will hold it. */
+  record: CallRecord;
+  /** true when its `fallback` stood in for the reply (as `record.fellBack` says). */
+  fellBack: boolean;
+}
+
+/** The last part: what `compose()` or `composeOrder()` would resolve to. */
+export interface ResultPart<Result> {
+  type: "result";
+  result: Result;
+}
+
+/** What `composeStream()` yields. */
+export type ComposePart = CallPart | ResultPart<ComposeResult>;
+
+/** What `composeOrderStream()` yields: the services' replies, then the order. */
+export type OrderPart = CallPart<ServiceName> | ResultPart<OrderResult>;
+
+/**
+ * What `composeStream()` and `composeOrderStream()` return: the parts, for `for await`.
+ * It is its own iterator, as an async generator's object is: one composition, read once.
+ * It throws the `ComposeError` `compose()` would reject with, after the parts before it.
+ */
+export interface PartStream<Part> extends AsyncIterator<Part, undefined> {
+  next(): Promise<IteratorResult<Part, undefined>>;
+  /**
+   * Leaves early (what `break` does): aborts the composition as its signal would, and
+   * resolves once it has wound down (its compensations included).
+   */
+  return(): Promise<IteratorReturnResult<undefined>>;
+  [Symbol.asyncIterator](): PartStream<Part>;
 }
 
 /** What `validatePlan()` returns. */
