@@ -49,8 +49,9 @@ pub(super) fn attach(queue: Option<PartQueue>, options: &mut RunOptions, names: 
     };
     options.signal = Some(queue.signal(options.signal.take()));
     let names = names.clone();
+    // A call's own terminal event, not its items': a fan-out call is one part, its list.
     let parts = move |e: &Event<'_>| {
-        let name = names.get(e.call);
+        let name = names.get(e.call).filter(|_| e.item.is_none());
         if let (Some(name), Some(record), Some(data)) = (name, e.record, e.value::<JsValue>()) {
             queue.call(name, data, &record_js(&names, record));
         }
