@@ -25,6 +25,7 @@ mod records;
 mod request;
 mod run;
 mod stream;
+pub use stream::{compose_order_stream, compose_stream};
 
 use crate::engine::hooks::NoHooks;
 use crate::engine::resubmit::Resubmit;
