@@ -47,6 +47,18 @@ async fn leave_after(stream: &JsValue, n: u32, how: &str) -> Vec<JsValue> {
     Array::from(&read).iter().collect()
 }
 
+/// Polls the server's log (every 20 ms, for 5 s) until `service` has received a request:
+/// the condition a test waits on before it stops reading.
+async fn arrived(s: &Scenario, service: &str) -> bool {
+    for _ in 0..250 {
+        if !s.log_of(service).await.is_empty() {
+            return true;
+        }
+        delay(20.0).await;
+    }
+    false
+}
+
 /// `next()` of an iterator: `Ok(None)` once it is done.
 async fn next(iterator: &JsValue) -> Result<Option<JsValue>, JsValue> {
     let next: Function = get(iterator, "next").unchecked_into();
@@ -205,6 +217,9 @@ pub async fn leaving_a_stream_early_aborts_the_composition_as_a_signal_would() {
             s.lab(2, "items"),
         ));
         let it = stream(&plan, &js("{}"), &js("{}"));
+        // Nothing is read before the slow request is at the server, so that leaving has
+        // a request on the wire to abort.
+        assert!(arrived(&s, "cart").await, "{how}: slow was sent");
         let read = leave_after(&it, 1, how).await;
         assert_eq!(read.len(), 1, "{how}");
         assert_eq!(get_str(&read[0], "call"), "fast");
@@ -235,6 +250,7 @@ pub async fn the_callers_signal_still_aborts_a_stream() {
     let it = stream(&plan, &js("{}"), &o);
     let first = next(&it).await.unwrap().unwrap();
     assert_eq!(get_str(&first, "call"), "fast");
+    assert!(arrived(&s, "cart").await, "slow was sent");
     controller.abort();
     let e = expect_error(next(&it).await.map(|_| JsValue::UNDEFINED), "ABORTED");
     assert_eq!(get_str(&e, "calls.slow.state"), "cancelled");
