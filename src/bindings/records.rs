@@ -393,7 +393,7 @@ mod tests {
             start_ms: Some(1.25),
             end_ms: Some(7.5),
             error: Some(Error::new(ErrorKind::HttpStatus, "why")),
-            fell_back: false,
+            fell_back: true,
             queued_ms: 0.5,
             shared_from: None,
             replayed: true,
@@ -419,10 +419,12 @@ mod tests {
         );
         assert!(get(&a, "sharedFrom").is_null());
         assert_eq!(get(&a, "replayed").as_bool(), Some(true));
+        assert_eq!(get(&a, "fellBack").as_bool(), Some(true));
         let b = get(&js, "b");
         assert_eq!(get(&b, "state").as_string().unwrap(), "not-sent");
         assert!(get(&b, "error").is_null() && get(&b, "endMs").is_null());
         assert_eq!(get(&b, "replayed").as_bool(), Some(false));
+        assert_eq!(get(&b, "fellBack").as_bool(), Some(false));
         let c = get(&js, "c");
         assert_eq!(get(&c, "sharedFrom").as_string().unwrap(), "a");
         assert!(get(&c, "error").is_null());
