@@ -18,12 +18,16 @@
 //
 // `states[kinds[i]]` is call i's state (the names come from Rust's enum, in its order);
 // `numbers` holds RECORD_NUMBERS per call: status, attempts, startMs, endMs, queuedMs,
-// sharedFrom (the index of the call it shared from, or -1), replayed (0 or 1) and, for a
-// fan-out call, how many of its items' records follow its own (-1 for any other call), with
-// NaN for a null. `errors[k]` is the error of record `errorAt[k]`, in increasing order.
+// sharedFrom (the index of the call it shared from, or -1), replayed (0 or 1), for a
+// fan-out call how many of its items' records follow its own (-1 for any other call), and
+// fellBack (0 or 1), with NaN for a null. `errors[k]` is the error of record `errorAt[k]`,
+// in increasing order.
 // Returns `calls`: the records by call name, each an own data property (`__proto__` too).
-const RECORD_NUMBERS = 8;
+const RECORD_NUMBERS = 9;
 
+// Given `null` and the record of one call, callRecords returns that record, as `calls`
+// would hold it: a part of composeStream() (below), written when the call's value is known.
+//
 // Given a `result` object, callRecords instead makes `result.calls` that object, built the
 // first time it is read, and from then on an ordinary data property holding it: a
 // composition whose caller reads only `data` never builds a thousand-key object of records
@@ -34,6 +38,7 @@ const RECORD_NUMBERS = 8;
 // copied to be kept until then.
 export function callRecords(result, names, states, kinds, numbers, errorAt, errors) {
   if (result === undefined) return buildCalls(names, states, kinds, numbers, errorAt, errors);
+  if (result === null) return reader(names, states, kinds, numbers, errorAt, errors)();
   const kept = [names, states, kinds.slice(), numbers.slice(), errorAt.slice(), errors];
   let calls;
   Object.defineProperty(result, 'calls', {
@@ -59,6 +64,17 @@ export function callRecords(result, names, states, kinds, numbers, errorAt, erro
 
 function buildCalls(names, states, kinds, numbers, errorAt, errors) {
   const calls = {};
+  const next = reader(names, states, kinds, numbers, errorAt, errors);
+  for (const name of names) {
+    const record = next();
+    if (name === '__proto__') ownValue(calls, name, record);
+    else calls[name] = record;
+  }
+  return calls;
+}
+
+/** The records, read one call at a time (its items with it) by the function returned. */
+function reader(names, states, kinds, numbers, errorAt, errors) {
   // The next record (`at`) and the next error (`e`): a fan-out call's items follow it.
   let at = 0;
   let e = 0;
@@ -76,16 +92,12 @@ function buildCalls(names, states, kinds, numbers, errorAt, errors) {
       queuedMs: numbers[k + 4],
       sharedFrom: shared < 0 ? null : names[shared],
       replayed: numbers[k + 6] === 1,
+      fellBack: numbers[k + 8] === 1,
     };
     if (numbers[k + 7] >= 0) record.items = Array.from({ length: numbers[k + 7] }, next);
     return record;
   };
-  for (const name of names) {
-    const record = next();
-    if (name === '__proto__') ownValue(calls, name, record);
-    else calls[name] = record;
-  }
-  return calls;
+  return next;
 }
 
 const orNull = (n) => (Number.isNaN(n) ? null : n);
@@ -240,5 +252,152 @@ export function measure(name, start, end, track, traceId, state, failed, attempt
     });
   } catch {
     // No measure rather than a failed composition.
+  }
+}
+
+// ---------------------------------------------------------------- results as they arrive
+
+// composeStream() and composeOrderStream() (src/bindings/stream.rs). The composition runs
+// exactly as compose()'s or composeOrder()'s does, under a signal of its own; the engine
+// hands each call's value over the moment it is known, and Rust makes it a part here
+// (`PartQueue.call`). Parts wait in the queue until they are read, so a consumer that reads
+// slowly never holds a request up. The caller gets a `PartStream`, the iterator over them.
+
+/** The queue between one composition and its iterator. */
+export class PartQueue {
+  constructor() {
+    /** Parts not yet read, oldest first. */
+    this.parts = [];
+    /** next() calls waiting for a part, oldest first: each its promise's settle functions. */
+    this.readers = [];
+    /** Whether the composition has settled: its result part is queued, or its error kept. */
+    this.settled = false;
+    /** The composition's rejection, thrown once the parts before it are read; thrown once. */
+    this.failed = false;
+    this.error = undefined;
+    /** Whether the iteration is over: the error was thrown, or the caller left. */
+    this.closed = false;
+    /** Aborted when the caller leaves early, and when the caller's own signal aborts. */
+    this.controller = new AbortController();
+    /** Stops following the caller's signal. */
+    this.unlink = () => {};
+    /** Resolves once the composition has wound down; never rejects. */
+    this.wound = undefined;
+  }
+
+  /**
+   * The signal the composition runs under: it aborts when the caller leaves the iteration
+   * early, and when `caller` (options.signal, if any) aborts. Followed by hand rather than
+   * with AbortSignal.any, which Node 20 lacks before 20.3; the listener goes once the
+   * composition settles.
+   */
+  signal(caller) {
+    const { controller } = this;
+    if (caller) {
+      const follow = () => controller.abort(caller.reason);
+      if (caller.aborted) follow();
+      else {
+        caller.addEventListener('abort', follow, { once: true });
+        this.unlink = () => caller.removeEventListener('abort', follow);
+      }
+    }
+    return controller.signal;
+  }
+
+  /** Queues call `call`'s part: its value `data` and its record, as `calls[call]` holds it. */
+  call(call, data, record) {
+    this.put({ type: 'call', call, data, record, fellBack: record.fellBack });
+  }
+
+  /** Runs the composition whose promise is `composition`, and returns its iterator. */
+  run(composition) {
+    this.wound = composition.then(
+      (result) => this.end({ type: 'result', result }, false, undefined),
+      (error) => this.end(undefined, true, error),
+    );
+    return new PartStream(this);
+  }
+
+  put(part) {
+    if (this.closed) return;
+    const reader = this.readers.shift();
+    if (reader) reader.resolve({ value: part, done: false });
+    else this.parts.push(part);
+  }
+
+  /** The composition settled: with its result part, or `failed` with `error`. */
+  end(part, failed, error) {
+    this.settled = true;
+    this.unlink();
+    if (part) this.put(part);
+    else if (!this.closed) {
+      const reader = this.readers.shift();
+      if (reader) {
+        this.closed = true;
+        reader.reject(error);
+      } else {
+        this.failed = true;
+        this.error = error;
+      }
+    }
+    for (const reader of this.readers.splice(0)) reader.resolve({ value: undefined, done: true });
+  }
+
+  next() {
+    if (this.parts.length > 0) return Promise.resolve({ value: this.parts.shift(), done: false });
+    if (this.failed) {
+      const { error } = this;
+      this.failed = false;
+      this.error = undefined;
+      this.closed = true;
+      return Promise.reject(error);
+    }
+    if (this.closed || this.settled) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => this.readers.push({ resolve, reject }));
+  }
+
+  /**
+   * The caller left: the parts not read are dropped, and a composition still running is
+   * aborted as its signal would abort it. Resolves once it has wound down (compensations
+   * included), so that its records, and what the services hold, are final by then.
+   */
+  async return(value) {
+    if (!this.closed) {
+      this.closed = true;
+      this.parts.length = 0;
+      this.failed = false;
+      this.error = undefined;
+      for (const reader of this.readers.splice(0)) reader.resolve({ value: undefined, done: true });
+      if (!this.settled) this.controller.abort();
+    }
+    await this.wound;
+    return { value, done: true };
+  }
+}
+
+/**
+ * What composeStream() and composeOrderStream() return: an async iterator of the parts that
+ * is its own iterable, as an async generator's object is, so one composition is iterated
+ * once (a second `for await` goes on where the first left off).
+ */
+class PartStream {
+  #queue;
+
+  constructor(queue) {
+    this.#queue = queue;
+  }
+
+  /** The next part, in the order they came; rejects with the ComposeError after them. */
+  next() {
+    return this.#queue.next();
+  }
+
+  /** Leaves early (what `break` does): aborts the composition, resolves once it wound down. */
+  return(value) {
+    return this.#queue.return(value);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
   }
 }

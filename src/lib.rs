@@ -5,8 +5,10 @@
 //! # Two ways in
 //!
 //! - **From JavaScript** (the npm package): `compose(plan, input, options)`,
-//!   `composeOrder(request, options)` and `validatePlan(plan)`, documented in the README.
-//!   They are the [`compose`], [`compose_order`] and [`validate_plan`] exports here.
+//!   `composeOrder(request, options)` and `validatePlan(plan)`, and the results as they
+//!   arrive, `composeStream(plan, input, options)` and `composeOrderStream(request,
+//!   options)`, documented in the README. They are the [`compose`], [`compose_order`],
+//!   [`validate_plan`], [`compose_stream`] and [`compose_order_stream`] exports here.
 //! - **From Rust**, for a Rust frontend (Leptos, Yew, Dioxus) compiled to `wasm32`: read a
 //!   [`Plan`], then [`run`] it over a [`Transport`] and a [`Clock`]. In the browser those
 //!   are [`FetchTransport`] (the page's `fetch`, with the same byte cap, redirect refusal
@@ -165,6 +167,7 @@ mod web;
 
 pub use bindings::order_plan;
 pub use bindings::{compose, compose_order, validate_plan};
+pub use bindings::{compose_order_stream, compose_stream};
 pub use engine::concurrency::Concurrency;
 pub use engine::events::{Event, EventKind, OnEvent};
 pub use engine::hooks::{Hooks, NoHooks};

@@ -115,20 +115,32 @@ extern "C" {
     fn send(this: &EventSink, event: &JsValue);
 }
 
-/// `options.onEvent` as the scheduler's callback; `names` are the plan's call names as
-/// JS strings, so that an event carries its call's name without converting it again.
-pub(crate) fn event_sink(callback: &Function, names: &[JsValue]) -> OnEvent {
+/// `options.onEvent` as the scheduler's callback, each event then handed to `then` (the
+/// listener `composeStream()` adds), if any; `names` are the plan's call names as JS
+/// strings, so that an event carries its call's name without converting it again.
+pub(crate) fn event_sink(
+    callback: Option<&Function>,
+    then: Option<OnEvent>,
+    names: &[JsValue],
+) -> Option<OnEvent> {
+    let Some(callback) = callback else {
+        return then;
+    };
     let sink = EventSink::new(callback);
     let names = names.to_vec();
-    OnEvent::new(move |e| {
+    Some(OnEvent::new(move |e| {
         let event = EventJs::new(e, &names[e.call]);
         sink.send(&to_js(&event));
-    })
+        if let Some(then) = &then {
+            then.send(e);
+        }
+    }))
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
+    use crate::engine::record::CompensationState;
     use crate::error::ErrorKind;
     use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -140,6 +152,8 @@ mod tests {
             item: None,
             t: 1.5,
             kind,
+            record: None,
+            value: None,
         };
         to_js(&EventJs::new(&e, &name))
     }

@@ -1,11 +1,13 @@
-//! The JavaScript surface: the three `#[wasm_bindgen]` exports, `validatePlan`, `compose`
-//! and `composeOrder`, and the conversions between JS values and the engine's types.
-//! Nothing else in the crate sees JS options.
+//! The JavaScript surface: the `#[wasm_bindgen]` exports, `validatePlan`, `compose` and
+//! `composeOrder` (here) and their streams (`stream.rs`), and the conversions between JS
+//! values and the engine's types. Nothing else in the crate sees JS options.
 //!
 //! - `options.rs`: the options, read by serde into types that name each option;
 //! - `request.rs`: `composeOrder()`'s request;
 //! - `records.rs`: records, errors and results, built as plain objects;
 //! - `events.rs`: the `onEvent` sink;
+//! - `stream.rs`: `composeStream()` and `composeOrderStream()`, the same compositions
+//!   with each call's value handed over as it arrives;
 //! - `run.rs`: reading a plan and running it over the browser's transport;
 //! - `plan_cache.rs` and `order_cache.rs`: plans read once and found again (a frozen one by
 //!   identity, any other by what it holds, compared with a copy kept) and the order flow's;
@@ -22,6 +24,8 @@ mod protocol;
 mod records;
 mod request;
 mod run;
+mod stream;
+pub use stream::{compose_order_stream, compose_stream};
 
 use crate::engine::hooks::NoHooks;
 use crate::engine::resubmit::Resubmit;
@@ -114,7 +118,7 @@ pub fn compose_js(
     input: InputJs,
     options: Option<ComposeOptionsJs>,
 ) -> js_sys::Promise {
-    promise(compose(plan, input, options))
+    promise(compose_into(plan, input, options, None))
 }
 
 /// A promise of `future`'s result for JavaScript.
@@ -135,9 +139,20 @@ pub async fn compose(
     input: InputJs,
     options: Option<ComposeOptionsJs>,
 ) -> Result<JsValue, JsValue> {
+    compose_into(plan, input, options, None).await
+}
+
+/// [`compose`], handing each call's value to `parts` as it arrives (`stream.rs`).
+async fn compose_into(
+    plan: PlanJs,
+    input: InputJs,
+    options: Option<ComposeOptionsJs>,
+    parts: Option<stream::PartQueue>,
+) -> Result<JsValue, JsValue> {
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-    let (read, options) = read_plan_and_options(&plan.into(), &options)?;
+    let (read, mut options) = read_plan_and_options(&plan.into(), &options)?;
     let ReadPlan { plan, names, .. } = read.clone();
+    stream::attach(parts, &mut options, &names);
     let input: JsValue = input.into();
     check_json_input(&plan, &input).map_err(|e| unsent_error(&e, &unsent_records(&names)))?;
     let mut executed = execute(read, input, options, &NoHooks).await;
@@ -189,7 +204,7 @@ pub fn compose_order_js(
     request: OrderRequestJs,
     options: Option<OrderOptionsJs>,
 ) -> js_sys::Promise {
-    promise(compose_order(request, options))
+    promise(compose_order_into(request, options, None))
 }
 
 /// Creates an order, as JavaScript's `composeOrder()` does: the order, or the
@@ -198,14 +213,24 @@ pub async fn compose_order(
     request: OrderRequestJs,
     options: Option<OrderOptionsJs>,
 ) -> Result<JsValue, JsValue> {
+    compose_order_into(request, options, None).await
+}
+
+/// [`compose_order`], handing each service's reply to `parts` as it arrives (`stream.rs`).
+async fn compose_order_into(
+    request: OrderRequestJs,
+    options: Option<OrderOptionsJs>,
+    parts: Option<stream::PartQueue>,
+) -> Result<JsValue, JsValue> {
     let fail = |e: Error| unsent_error(&e, &no_calls());
     let request = request::read_request(&request.into()).map_err(fail)?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-    let options = read_options(&options, Entry::Order).map_err(fail)?;
+    let mut options = read_options(&options, Entry::Order).map_err(fail)?;
     let read = order_urls(&options)
         .and_then(order_cache::order_plan)
         .map_err(fail)?;
     let ReadPlan { plan, names, .. } = read.clone();
+    stream::attach(parts, &mut options, &names);
     let input: JsValue = request.to_input();
     let executed = execute(read, input.clone(), options, &OrderHooks).await;
     let outcome = &executed.outcome;

@@ -128,7 +128,8 @@ extern "C" {
     /// `calls`: every call's record by its name, from its state's number in `states`
     /// (`kinds`), its numbers ([`RECORD_NUMBERS`] per call) and its error, if any
     /// (`errors[k]` is call `error_at[k]`'s). Given a `result` object, it makes
-    /// `result.calls` that object, built when first read, and returns `undefined`.
+    /// `result.calls` that object, built when first read, and returns `undefined`; given
+    /// `null`, the record of the one call it was given.
     #[wasm_bindgen(js_name = callRecords)]
     #[allow(clippy::too_many_arguments)]
     fn call_records(
@@ -156,7 +157,7 @@ extern "C" {
 }
 
 /// How many numbers `callRecords` (js/report.js) reads per record.
-const RECORD_NUMBERS: usize = 8;
+const RECORD_NUMBERS: usize = 9;
 
 thread_local! {
     /// The names of the call states, in the enum's order: a record's state crosses as its
@@ -176,6 +177,12 @@ thread_local! {
 /// are in docs/performance.md). An error, where there is one, is still written by serde.
 pub(crate) fn records_js(names: &CallNames, records: &[CallRecord]) -> JsValue {
     records_into(&JsValue::UNDEFINED, names, records)
+}
+
+/// One call's record as `calls[<call>]` holds it, written as [`records_js`] writes each
+/// (a part of `composeStream()`, `stream.rs`).
+pub(crate) fn record_js(names: &CallNames, record: &CallRecord) -> JsValue {
+    records_into(&JsValue::NULL, names, std::slice::from_ref(record))
 }
 
 /// Makes `result.calls` what [`records_js`] would give, built by JavaScript when it is
@@ -243,6 +250,7 @@ impl RecordParts {
             r.shared_from.map_or(-1.0, |s| s as f64),
             f64::from(u8::from(r.replayed)),
             r.items.as_ref().map_or(-1.0, |items| items.len() as f64),
+            f64::from(u8::from(r.fell_back)),
         ]);
     }
 }
@@ -389,7 +397,7 @@ mod tests {
             start_ms: Some(1.25),
             end_ms: Some(7.5),
             error: Some(Error::new(ErrorKind::HttpStatus, "why")),
-            fell_back: false,
+            fell_back: true,
             queued_ms: 0.5,
             shared_from: None,
             replayed: true,
@@ -415,10 +423,12 @@ mod tests {
         );
         assert!(get(&a, "sharedFrom").is_null());
         assert_eq!(get(&a, "replayed").as_bool(), Some(true));
+        assert_eq!(get(&a, "fellBack").as_bool(), Some(true));
         let b = get(&js, "b");
         assert_eq!(get(&b, "state").as_string().unwrap(), "not-sent");
         assert!(get(&b, "error").is_null() && get(&b, "endMs").is_null());
         assert_eq!(get(&b, "replayed").as_bool(), Some(false));
+        assert_eq!(get(&b, "fellBack").as_bool(), Some(false));
         let c = get(&js, "c");
         assert_eq!(get(&c, "sharedFrom").as_string().unwrap(), "a");
         assert!(get(&c, "error").is_null());

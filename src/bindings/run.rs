@@ -212,7 +212,8 @@ async fn compose_with(
     };
     let mut settings = options.settings.clone();
     settings.trace = trace_context(options);
-    settings.on_event = options.on_event.as_ref().map(|f| event_sink(f, names));
+    let stream = settings.on_event.take();
+    settings.on_event = event_sink(options.on_event.as_ref(), stream, names);
     let trace_id = settings.trace.as_ref().map(TraceContext::trace_id);
     let clock = PerformanceClock;
     let outcome = run(plan, input, &transport, &clock, hooks, settings, aborted).await;

@@ -196,6 +196,11 @@ export interface CallRecord {
    */
   replayed: boolean;
   /**
+   * true when its plan `fallback` stood in for the reply: it failed (an optional call), or
+   * it was not needed. The call is then in the result's `fellBack`.
+   */
+  fellBack: boolean;
+  /**
    * A fan-out call's items' records, one per element of its list, in list order (empty
    * when the list was never read); absent on any other call. The call's own record sums
    * them up: "ok" when every item is, otherwise its items' worst state ("failed", then
@@ -238,6 +243,48 @@ export interface ComposeResult {
   fellBack: string[];
   /** The trace id every `traceparent` of this composition carried (32 hex digits), or null with `traceContext: false`. */
   traceId: string | null;
+}
+
+/**
+ * A call's value the moment it is known: a part of `composeStream()` and
+ * `composeOrderStream()`, one per call whose value the result holds, in that order.
+ */
+export interface CallPart<Call extends string = string> {
+  type: "call";
+  call: Call;
+  /** Its reply, as the result's `data[call]` will hold it: its `fallback` when `fellBack`. */
+  data: unknown;
+  /** Its record, final, as the result's `calls[call]` will hold it. */
+  record: CallRecord;
+  /** true when its `fallback` stood in for the reply (as `record.fellBack` says). */
+  fellBack: boolean;
+}
+
+/** The last part: what `compose()` or `composeOrder()` would resolve to. */
+export interface ResultPart<Result> {
+  type: "result";
+  result: Result;
+}
+
+/** What `composeStream()` yields. */
+export type ComposePart = CallPart | ResultPart<ComposeResult>;
+
+/** What `composeOrderStream()` yields: the services' replies, then the order. */
+export type OrderPart = CallPart<ServiceName> | ResultPart<OrderResult>;
+
+/**
+ * What `composeStream()` and `composeOrderStream()` return: the parts, for `for await`.
+ * It is its own iterator, as an async generator's object is: one composition, read once.
+ * It throws the `ComposeError` `compose()` would reject with, after the parts before it.
+ */
+export interface PartStream<Part> extends AsyncIterator<Part, undefined> {
+  next(): Promise<IteratorResult<Part, undefined>>;
+  /**
+   * Leaves early (what `break` does): aborts the composition as its signal would, and
+   * resolves once it has wound down (its compensations included).
+   */
+  return(): Promise<IteratorReturnResult<undefined>>;
+  [Symbol.asyncIterator](): PartStream<Part>;
 }
 
 /** What `validatePlan()` returns. */

@@ -790,7 +790,8 @@ impl<'p, V: Value> Composition<'p, V> {
 
     /// Sends the terminal events of the calls settled since the last one.
     pub fn flush(&mut self, now: &dyn Fn() -> f64) {
-        self.events.flush(self.plan, &self.records, now);
+        let (plan, records, replies) = (self.plan, &self.records, &self.replies);
+        self.events.flush(plan, records, replies, now);
     }
 
     /// The outcome: a record and a reply per call of the plan, a fan-out call's items'

@@ -2,6 +2,10 @@
 //! can draw a progress bar or a live waterfall without waiting for the result. The
 //! contract the events keep is documented on [`OnEvent`].
 //!
+//! A terminal event also carries the call's final record and, when the composition knows
+//! one, its value (its reply, or its `fallback`): so an observer can also show each result
+//! as it arrives (`composeStream()` in JavaScript) rather than wait for all of them.
+//!
 //! The scheduler reports through [`Progress`], which costs one branch per hook when
 //! nobody listens: no allocation, no bookkeeping, no clock reading.
 
@@ -9,6 +13,7 @@ use crate::engine::record::{CallRecord, CallState};
 use crate::engine::record::{Compensation, CompensationState};
 use crate::error::ErrorKind;
 use crate::plan::Plan;
+use std::any::Any;
 use std::fmt;
 use std::rc::Rc;
 
@@ -91,7 +96,7 @@ impl EventKind {
 }
 
 /// One progress event.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Event<'a> {
     /// The call's index in the plan ([`Plan::calls`]); for a compensation, the index of
     /// the call whose write it undoes.
@@ -105,6 +110,27 @@ pub struct Event<'a> {
     pub t: f64,
     /// What happened.
     pub kind: EventKind,
+    /// A terminal event's record, final: as the outcome's `records[call]` will hold it
+    /// (an item's, as the call's `items` will; a fan-out call's own is summed up over its
+    /// items, and given them, only in the outcome). `None` for the other events.
+    pub record: Option<&'a CallRecord>,
+    /// A terminal event's value, when the composition knows one: see [`Event::value`].
+    pub(crate) value: Option<&'a dyn Any>,
+}
+
+impl<'a> Event<'a> {
+    /// The call's value, on the terminal event of a call whose value the outcome holds
+    /// (`replies[call]`): its reply when it succeeded (a fan-out call's: its items'
+    /// replies in list order), its `fallback` when that stood in (after its failure, or
+    /// when it was not needed: [`CallRecord::fell_back`]); on an item's, the item's reply.
+    /// `None` on every other event, and for a type other than the transport's reply type
+    /// `V`.
+    ///
+    /// Typed here rather than in the event's type, because [`crate::Settings`], which
+    /// holds the callback, is not generic over the reply type.
+    pub fn value<V: 'static>(&self) -> Option<&'a V> {
+        self.value?.downcast_ref()
+    }
 }
 
 /// The callback that receives a composition's events (`options.onEvent` in JavaScript),
@@ -138,6 +164,12 @@ pub struct Event<'a> {
 ///   a terminal event's `t` its `end_ms` when it has one (a skipped call gets the end of
 ///   the failure that skipped it).
 ///
+/// - A terminal event carries the call's final record ([`Event::record`]), and its value
+///   ([`Event::value`]) exactly when the outcome holds one: once per call that succeeded,
+///   and once per call whose `fallback` stood in, the moment that value is known; never
+///   for a call that failed without a fallback, was skipped, cancelled, not sent or not
+///   needed without a fallback.
+///
 /// Which terminal event: `End` when the call settled by itself (its reply, its own
 /// failure or time limit, its retries used up), `Skip` when a call it needs failed, and
 /// `Cancel` when the engine stopped it: the caller's abort, the deadline, or another
@@ -168,6 +200,11 @@ impl OnEvent {
     /// Wraps a callback.
     pub fn new(callback: impl Fn(&Event<'_>) + 'static) -> Self {
         OnEvent(Rc::new(callback))
+    }
+
+    /// Hands `event` to the callback.
+    pub(crate) fn send(&self, event: &Event<'_>) {
+        (self.0)(event);
     }
 }
 
@@ -224,6 +261,19 @@ impl Progress {
     }
 
     fn emit(&self, plan: &Plan, slot: usize, t: f64, kind: EventKind) {
+        self.send(plan, slot, t, kind, (None, None));
+    }
+
+    /// Sends an event about `slot` (a call, or an item of a fan-out call), a terminal one
+    /// with its record and value.
+    fn send(
+        &self,
+        plan: &Plan,
+        slot: usize,
+        t: f64,
+        kind: EventKind,
+        (record, value): (Option<&CallRecord>, Option<&dyn Any>),
+    ) {
         if let Some(on_event) = &self.on_event {
             let (call, item) = match slot.checked_sub(plan.calls().len()) {
                 Some(k) => (self.items[k].0, Some(self.items[k].1)),
@@ -235,6 +285,8 @@ impl Progress {
                 item,
                 t,
                 kind,
+                record,
+                value,
             });
         }
     }
@@ -281,10 +333,16 @@ impl Progress {
     }
 
     /// Sends the terminal events of the calls settled since the last flush, in the order
-    /// they settled. A skipped call has no `end_ms`: it was skipped when the call before
-    /// it in the queue (the failure that caused it) ended, so it gets that time; `now`
-    /// (read only when there is something to send) when it comes first.
-    pub fn flush(&mut self, plan: &Plan, records: &[CallRecord], now: &dyn Fn() -> f64) {
+    /// they settled, with their `replies`. A skipped call has no `end_ms`: it was skipped
+    /// when the call before it in the queue (the failure that caused it) ended, so it gets
+    /// that time; `now` (read only when there is something to send) when it comes first.
+    pub fn flush<V: 'static>(
+        &mut self,
+        plan: &Plan,
+        records: &[CallRecord],
+        replies: &[Option<V>],
+        now: &dyn Fn() -> f64,
+    ) {
         if self.settled.is_empty() {
             return;
         }
@@ -292,29 +350,43 @@ impl Progress {
         for i in std::mem::take(&mut self.settled) {
             let t = records[i].end_ms.or(at).unwrap_or_else(now);
             at = Some(t);
-            self.tell(plan, i, &records[i], t);
+            self.tell(plan, i, &records[i], t, value(replies, i));
         }
     }
 
     /// The composition is over: the calls settled last, then every call not yet told
     /// (cancelled by an abort, or not sent because it failed elsewhere first) as a
     /// `Cancel`.
-    pub fn finish(&mut self, plan: &Plan, records: &[CallRecord], now: &dyn Fn() -> f64) {
+    pub fn finish<V: 'static>(
+        &mut self,
+        plan: &Plan,
+        records: &[CallRecord],
+        replies: &[Option<V>],
+        now: &dyn Fn() -> f64,
+    ) {
         if self.on_event.is_none() {
             return;
         }
         let now = now();
-        self.flush(plan, records, &|| now);
+        self.flush(plan, records, replies, &|| now);
         for (i, record) in records.iter().enumerate() {
             if !self.told[i] {
                 self.stopped[i] = true;
-                self.tell(plan, i, record, now);
+                self.tell(plan, i, record, now, value(replies, i));
             }
         }
     }
 
-    /// Sends call `i`'s terminal event, at `t` unless its record has an end.
-    fn tell(&mut self, plan: &Plan, i: usize, record: &CallRecord, t: f64) {
+    /// Sends call `i`'s terminal event, at `t` unless its record has an end, with its
+    /// `value` if it has one.
+    fn tell(
+        &mut self,
+        plan: &Plan,
+        i: usize,
+        record: &CallRecord,
+        t: f64,
+        value: Option<&dyn Any>,
+    ) {
         if std::mem::replace(&mut self.told[i], true) {
             return;
         }
@@ -342,8 +414,15 @@ impl Progress {
                 state,
             },
         };
-        self.emit(plan, i, record.end_ms.unwrap_or(t), kind);
+        let t = record.end_ms.unwrap_or(t);
+        self.send(plan, i, t, kind, (Some(record), value));
     }
+}
+
+/// Call `i`'s value in `replies`, as an event carries it.
+fn value<V: 'static>(replies: &[Option<V>], i: usize) -> Option<&dyn Any> {
+    let value = replies.get(i)?.as_ref()?;
+    Some(value)
 }
 
 /// Reports one compensation's outcome, if anybody listens; `now` gives the time of one
@@ -365,6 +444,8 @@ pub(crate) fn compensated(
                 status: done.status,
                 state: done.state,
             },
+            record: None,
+            value: None,
         });
     }
 }

@@ -80,7 +80,8 @@ where
         End::Deadline => state.out_of_time(settings.deadline_ms.unwrap_or_default(), now),
     }
     let elapsed = || clock.now() - origin;
-    state.events.finish(plan, &state.records, &elapsed);
+    let (records, replies) = (&state.records, &state.replies);
+    state.events.finish(plan, records, replies, &elapsed);
     // Calls that never started: downstream of a failure they were skipped already;
     // the rest stayed `not-sent`. A failure leaves completed writes to undo.
     let compensations = match &state.error {

@@ -7,6 +7,7 @@ pub(crate) mod sim;
 mod conditions;
 mod fan_out;
 mod schedule;
+mod values;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod fuzzing;

@@ -13,7 +13,7 @@ use crate::engine::events::{EventKind, OnEvent};
 use crate::engine::hooks::NoHooks;
 use crate::engine::idempotency::IDEMPOTENCY_KEY;
 use crate::engine::outcome::Outcome;
-use crate::engine::record::CallState;
+use crate::engine::record::{CallRecord, CallState};
 use crate::engine::retry::RetryPolicy;
 use crate::engine::run::run;
 use crate::engine::settings::{Schedule, Settings};
@@ -387,6 +387,8 @@ struct Observed {
     resolved_at: f64,
     /// The progress events, in the order they came: (call, what, t).
     events: Vec<(usize, EventKind, f64)>,
+    /// What the events with a record carried, in the order they came: (call, value, record).
+    told: Vec<(usize, Option<Json>, CallRecord)>,
 }
 
 impl Observed {
@@ -459,9 +461,15 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
     });
     let events = Rc::new(RefCell::new(Vec::new()));
     let keep = events.clone();
+    let told = Rc::new(RefCell::new(Vec::new()));
+    let keep_told = told.clone();
     let settings = Settings {
         on_event: Some(OnEvent::new(move |e| {
             keep.borrow_mut().push((e.call, e.kind, e.t));
+            if let Some(record) = e.record {
+                let value = e.value::<Json>().cloned();
+                keep_told.borrow_mut().push((e.call, value, record.clone()));
+            }
         })),
         operation_id: operation_id.map(str::to_owned),
         retry: RetryPolicy {
@@ -507,6 +515,7 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
         });
     }
     let events = events.borrow().clone();
+    let told = told.borrow().clone();
     Observed {
         plan,
         out,
@@ -514,6 +523,7 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
         order,
         resolved_at,
         events,
+        told,
     }
 }
 
@@ -1604,6 +1614,24 @@ fn events_keep_their_contract(case: &Case, o: &Observed) -> Result<(), TestCaseE
     Ok(())
 }
 
+/// Each terminal event, and no other, carries the call's final record, and its value
+/// exactly when the outcome holds one: so one value per call whose value is known, in the
+/// order the calls settled.
+fn values_keep_their_contract(o: &Observed) -> Result<(), TestCaseError> {
+    let terminal = o.events.iter().filter(|e| e.1.is_terminal());
+    prop_assert_eq!(
+        terminal.count(),
+        o.told.len(),
+        "a record on each terminal event only"
+    );
+    for (c, value, record) in &o.told {
+        let c = *c;
+        prop_assert_eq!(value.as_ref(), o.out.replies[c].as_ref(), "c{}'s value", c);
+        prop_assert_eq!(record, &o.out.records[c], "c{}'s final record", c);
+    }
+    Ok(())
+}
+
 /// `cases` per property, unless `PROPTEST_CASES` asks for another number (for a soak run).
 fn config(cases: u32) -> ProptestConfig {
     let default = ProptestConfig::default();
@@ -1642,6 +1670,7 @@ proptest! {
         let o = simulate(&case, None);
         wire_is_sane(&case, &o)?;
         events_keep_their_contract(&case, &o)?;
+        values_keep_their_contract(&o)?;
     }
 
     #[test]
@@ -1664,6 +1693,7 @@ proptest! {
         failures_skip_descendants(&case, &o)?;
         retries_within_limits(&case, &o)?;
         within_limits(&case, &o)?;
+        values_keep_their_contract(&o)?;
     }
 
     /// Identical reads (same method, filled-in URL and headers) are requested once, by

@@ -157,6 +157,16 @@ macro_rules! shared_suite {
         );
         // composeOrder()'s request read as JavaScript holds it (tests/common/request.rs).
         shared_suite!(compose_order_refuses_a_lone_surrogate_in_any_request_field_before_sending,);
+        // Results as they arrive: composeStream() and composeOrderStream() (tests/common/stream.rs).
+        shared_suite!(
+            a_stream_yields_each_reply_as_it_arrives_then_what_compose_resolves_to,
+            a_streamed_fallback_is_a_part_that_says_so,
+            a_failed_stream_throws_the_compose_error_after_the_parts_before_it,
+            leaving_a_stream_early_aborts_the_composition_as_a_signal_would,
+            the_callers_signal_still_aborts_a_stream,
+            a_stream_nobody_reads_holds_no_request_up,
+            compose_order_stream_yields_customer_and_cart_first_then_the_order,
+        );
         // The clock's timers and the abort listener in each runtime (tests/common/platform.rs).
         shared_suite!(
             a_sleep_ends_no_earlier_than_its_time,
@@ -191,6 +201,7 @@ mod platform;
 mod request;
 mod resubmit;
 mod saga;
+mod stream;
 mod urls;
 pub use conditions::*;
 pub use data::*;
@@ -206,6 +217,7 @@ pub use platform::*;
 pub use request::*;
 pub use resubmit::*;
 pub use saga::*;
+pub use stream::*;
 pub use urls::*;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};

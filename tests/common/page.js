@@ -360,3 +360,40 @@ export function countHttpRequests() {
   state.restore = () => channel.unsubscribe(count);
   return state;
 }
+
+// --- tests/common/stream.rs
+// Reads `stream` with `for await`, as a page would: every part, and the error the loop
+// threw (null when it ended).
+export async function readStream(stream) {
+  const parts = [];
+  try {
+    for await (const part of stream) parts.push(part);
+  } catch (error) {
+    return { parts, error };
+  }
+  return { parts, error: null };
+}
+
+// Reads `stream` with `for await` and leaves the loop after `n` parts, by `break` or by a
+// throw in the loop body (`how`): the parts read, once the loop is left (`for await` waits
+// for the iterator's `return()` either way).
+export async function leaveStream(stream, n, how) {
+  const parts = [];
+  const left = new Error('left the loop');
+  try {
+    for await (const part of stream) {
+      parts.push(part);
+      if (parts.length < n) continue;
+      if (how === 'throw') throw left;
+      break;
+    }
+  } catch (error) {
+    if (error !== left) throw error;
+  }
+  return parts;
+}
+
+// Whether `v` is its own async iterator, as `for await` finds it.
+export function isOwnAsyncIterator(v) {
+  return v[Symbol.asyncIterator]() === v;
+}

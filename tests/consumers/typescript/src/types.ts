@@ -3,7 +3,8 @@
 // misspelt option or plan field is a compile error. Each `@ts-expect-error` below fails the
 // check if the error it expects ever disappears.
 import init, {
-  compose, composeOrder, validatePlan, ComposeError,
+  compose, composeOrder, validatePlan, ComposeError, composeStream, composeOrderStream,
+  type ComposePart, type OrderPart, type PartStream, type ServiceName,
   type ComposeOptions, type ComposeResult, type OrderOptions, type OrderRequest, type OrderResult,
   type Plan, type PlanCall, type PlanSummary, type ComposeErrorCode, type CallRecord, type CompensationRecord,
 } from 'parallel-composer';
@@ -33,6 +34,15 @@ export type Checks = [
   Expect<Equal<ComposeError['compensations'], CompensationRecord[]>>,
   Expect<Equal<ComposeError['resubmit'], 'same-operation' | 'new-operation'>>,
   Expect<Equal<CallRecord['replayed'], boolean>>,
+  Expect<Equal<CallRecord['fellBack'], boolean>>,
+  Expect<Equal<Parameters<typeof composeStream>, [plan: Plan, input: unknown, options?: ComposeOptions | null]>>,
+  Expect<Equal<ReturnType<typeof composeStream>, PartStream<ComposePart>>>,
+  Expect<Equal<Parameters<typeof composeOrderStream>, [request: OrderRequest, options?: OrderOptions | null]>>,
+  Expect<Equal<ReturnType<typeof composeOrderStream>, PartStream<OrderPart>>>,
+  Expect<Equal<Extract<ComposePart, { type: 'call' }>['record'], CallRecord>>,
+  Expect<Equal<Extract<ComposePart, { type: 'result' }>['result'], ComposeResult>>,
+  Expect<Equal<Extract<OrderPart, { type: 'call' }>['call'], ServiceName>>,
+  Expect<Equal<Extract<OrderPart, { type: 'result' }>['result'], OrderResult>>,
   Expect<Equal<Extract<OrderResult['notification'], { sent: false }>['state'], 'failed' | 'skipped' | 'cancelled' | 'not-sent' | 'unknown'>>,
   Expect<Equal<OrderResult['calls'], Record<'customer' | 'cart' | 'inventory' | 'pricing' | 'shipping' | 'fraud' | 'tax' | 'payment' | 'order' | 'notification', CallRecord>>>,
   // composeOrder() does not take maxCalls; compose() does.
