@@ -443,6 +443,8 @@ impl<'p, V: Value> Composition<'p, V> {
         let attempts = items.iter().map(|item| item.attempts).sum();
         let replayed = items.iter().any(|item| item.replayed);
         let state = summed_state(items);
+        // Its record holds its items' from now on: its terminal event carries it.
+        self.records[i].items = Some(items.to_vec());
         if state == CallState::Ok {
             let replies = self.replies.get(fan.slots()).unwrap_or_default().iter();
             let null = || V::from_json(&Json::Null);

@@ -82,6 +82,7 @@ macro_rules! shared_suite {
             a_fan_out_call_sends_one_request_per_element_and_replies_in_list_order,
             a_failed_item_fails_its_call_and_the_completed_ones_are_undone,
             a_fan_out_over_a_list_that_is_not_one_names_the_call_and_the_path,
+            a_streamed_fan_out_call_is_one_part_with_its_whole_list_and_items,
         );
         // Response limits (tests/common/limits.rs).
         shared_suite!(

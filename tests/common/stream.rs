@@ -331,3 +331,33 @@ pub async fn compose_order_stream_yields_customer_and_cart_first_then_the_order(
         show(&get(&order, "calls.order"))
     );
 }
+
+pub async fn a_streamed_fan_out_call_is_one_part_with_its_whole_list_and_items() {
+    let s = Scenario::new("stream-fan-out", "{}").await;
+    let plan = js(&format!(
+        r#"{{"calls":{{
+            "cart": {{"url":"{}"}},
+            "each": {{"url":"{}/{{item.sku}}?delay={{item.ms}}","forEach":"{{cart.items}}"}}
+        }}}}"#,
+        raw_url(
+            &s,
+            0,
+            r#"{"items":[{"sku":"a","ms":60},{"sku":"b","ms":0}]}"#
+        ),
+        s.lab(1, "echo"),
+    ));
+    let (parts, error) = read_all(&stream(&plan, &js("{}"), &js("{}"))).await;
+    assert!(error.is_null(), "{}", show(&error));
+    let calls: Vec<String> = parts.iter().map(|p| get_str(p, "type")).collect();
+    assert_eq!(
+        calls,
+        ["call", "call", "result"],
+        "one part per call, not per item"
+    );
+    let each = &parts[1];
+    assert_eq!(get_str(each, "call"), "each");
+    assert_eq!(get_str(each, "data.0.path"), "/lab/echo/a", "list order");
+    assert_eq!(get_str(each, "data.1.path"), "/lab/echo/b");
+    assert_eq!(Array::from(&get(each, "record.items")).length(), 2);
+    assert_eq!(get_str(each, "record.items.0.state"), "ok");
+}
