@@ -61,7 +61,9 @@ function renderCallStates(list, calls, names) {
 }
 
 /** "inventory reservation released" for the order flow; "reserve undone" for a plan. */
-const undoWords = (call) => (UNDO_WORDS[call] ? `${call} ${UNDO_WORDS[call]}` : `${call} undone`);
+// A compensation's write: its call, and for an item of a fan-out call its position.
+const writeOf = (c) => (c.item == null ? c.call : `${c.call}[${c.item}]`);
+const undoWords = (c) => (UNDO_WORDS[c.call] ? `${writeOf(c)} ${UNDO_WORDS[c.call]}` : `${writeOf(c)} undone`);
 
 /**
  * Fills `list` (and `summary`) with what became of each compensation, in the order they ran
@@ -78,14 +80,14 @@ export function renderCompensations(summary, list, compensations, prefix = 'comp
   const undone = compensations.filter((c) => c.state === 'ok');
   const left = compensations.filter((c) => c.state !== 'ok');
   const sentences = [];
-  if (undone.length) sentences.push(`Undone: ${undone.map((c) => `${undoWords(c.call)} (ok)`).join(', ')}.`);
+  if (undone.length) sentences.push(`Undone: ${undone.map((c) => `${undoWords(c)} (ok)`).join(', ')}.`);
   if (left.length) {
-    sentences.push(`Not undone, so possibly still in place: ${left.map((c) => `${c.call} (${STATE_LABEL[c.state] ?? c.state})`).join(', ')}.`);
+    sentences.push(`Not undone, so possibly still in place: ${left.map((c) => `${writeOf(c)} (${STATE_LABEL[c.state] ?? c.state})`).join(', ')}.`);
   }
   summary.textContent = sentences.join(' ');
-  list.replaceChildren(...compensations.map((c) => el('li', { 'data-testid': `${prefix}-${c.call}`, 'data-state': c.state },
+  list.replaceChildren(...compensations.map((c) => el('li', { 'data-testid': `${prefix}-${writeOf(c)}`, 'data-state': c.state },
     el('span', { class: `chip state-${c.state}`, text: STATE_LABEL[c.state] ?? c.state }),
-    el('span', { class: 'call-state-name', text: c.state === 'ok' ? undoWords(c.call) : `${c.call} not undone` }),
+    el('span', { class: 'call-state-name', text: c.state === 'ok' ? undoWords(c) : `${writeOf(c)} not undone` }),
     c.status !== null ? el('span', { class: 'call-state-status', text: `HTTP ${c.status}` }) : null,
     c.reason ? el('span', { class: 'call-state-reason', text: c.reason }) : null)));
 }
