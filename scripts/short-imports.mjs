@@ -1,0 +1,128 @@
+// The .wasm's imports named without wasm-bindgen's hashes, in the .wasm and in its glue.
+//
+// wasm-bindgen names each function the .wasm imports from its glue `__wbg_<name>_<hash>`,
+// the hash (16 hex digits) keeping two crates' `new` apart. In a package built from one
+// crate, the hashes only keep apart imports of the same name (`new` of Response, of
+// AbortController, ...), and they are the one thing in the .wasm that does not compress:
+// 83 imports, 1,043 bytes of the .wasm's 102,400-byte gzip budget when they were counted.
+// So after wasm-bindgen, each such import is renamed `__wbg_<name>` (with `_1`,
+// `_2`, ... where names meet), in the .wasm's import section and, as whole identifiers, in
+// the glue that defines them: the same rename in both, checked, so that a glue wasm-bindgen
+// writes otherwise fails the build instead of the package.
+import { readFileSync, writeFileSync } from 'node:fs';
+
+const HASHED = /^(.+)_[0-9a-f]{16}$/;
+
+/** Reads an unsigned LEB128 number of `bytes` at `at.i`, moving `at.i` past it. */
+function leb(bytes, at) {
+  let value = 0;
+  let shift = 0;
+  let byte;
+  do {
+    byte = bytes[at.i++];
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (byte & 0x80);
+  return value;
+}
+
+/** `n` as unsigned LEB128. */
+function uleb(n) {
+  const out = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n) byte |= 0x80;
+    out.push(byte);
+  } while (n);
+  return out;
+}
+
+/** Moves `at.i` past an import's description (function, table, memory, global or tag). */
+function skipDescription(bytes, at) {
+  const kind = bytes[at.i++];
+  if (kind === 0) leb(bytes, at);
+  else if (kind === 4) (at.i++, leb(bytes, at));
+  else if (kind === 3) at.i += 2;
+  else {
+    if (kind === 1) at.i++; // the table's element type
+    const flags = bytes[at.i++];
+    leb(bytes, at);
+    if (flags & 1) leb(bytes, at);
+  }
+}
+
+/** The import section's entries: `{ module, name, description }`, each as bytes but the name. */
+function readImports(bytes, start) {
+  const at = { i: start };
+  const count = leb(bytes, at);
+  const entries = [];
+  for (let k = 0; k < count; k++) {
+    const moduleLength = leb(bytes, at);
+    const module = bytes.subarray(at.i, (at.i += moduleLength));
+    const nameLength = leb(bytes, at);
+    const name = bytes.subarray(at.i, (at.i += nameLength)).toString('utf8');
+    const from = at.i;
+    skipDescription(bytes, at);
+    entries.push({ module, name, description: bytes.subarray(from, at.i) });
+  }
+  return entries;
+}
+
+/** New names for the hashed ones among `names`: the name without its hash, told apart where names meet. */
+function renames(names) {
+  const taken = new Set(names.filter((name) => !HASHED.test(name)));
+  const map = new Map();
+  for (const name of names) {
+    const base = HASHED.exec(name)?.[1];
+    if (!base || map.has(name)) continue;
+    let short = base;
+    for (let n = 1; taken.has(short); n++) short = `${base}_${n}`;
+    taken.add(short);
+    map.set(name, short);
+  }
+  return map;
+}
+
+/**
+ * Renames the hashed imports of the .wasm at `wasmPath` and the same identifiers in the
+ * JavaScript file `gluePath`. Throws when the glue does not define one of them, or still
+ * holds a hashed name afterwards. Returns how many were renamed.
+ */
+export function shortenImports(wasmPath, gluePath) {
+  const bytes = readFileSync(wasmPath);
+  const parts = [bytes.subarray(0, 8)];
+  let map = new Map();
+  for (let at = { i: 8 }; at.i < bytes.length; ) {
+    const section = at.i;
+    const id = bytes[at.i++];
+    const size = leb(bytes, at);
+    const end = at.i + size;
+    if (id !== 2) {
+      parts.push(bytes.subarray(section, end));
+      at.i = end;
+      continue;
+    }
+    const entries = readImports(bytes, at.i);
+    map = renames(entries.map((e) => e.name));
+    const body = [uleb(entries.length)];
+    for (const { module, name, description } of entries) {
+      const written = Buffer.from(map.get(name) ?? name, 'utf8');
+      body.push(uleb(module.length), module, uleb(written.length), written, description);
+    }
+    const content = Buffer.concat(body.map((b) => Buffer.from(b)));
+    parts.push(Buffer.from([2, ...uleb(content.length)]), content);
+    at.i = end;
+  }
+  let glue = readFileSync(gluePath, 'utf8');
+  for (const [name, short] of map) {
+    const whole = new RegExp(`\\b${name}\\b`, 'g');
+    if (!whole.test(glue)) throw new Error(`${gluePath} does not define the import ${name}`);
+    glue = glue.replace(whole, short);
+  }
+  const left = /\b__wbg_\w+_[0-9a-f]{16}\b/.exec(glue);
+  if (left) throw new Error(`${gluePath} still names ${left[0]}, which the .wasm does not import`);
+  writeFileSync(wasmPath, Buffer.concat(parts));
+  writeFileSync(gluePath, glue);
+  return map.size;
+}
