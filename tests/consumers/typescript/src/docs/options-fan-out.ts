@@ -1,8 +1,8 @@
 // docs/options.md: Fan-out | const plan = { calls: {
-// Passed straight to compose(), the plan with its fan-out call is checked field by field as written.
+// The page's plan, typed as a Plan: its fan-out call is checked field by field as written.
 import { compose, ComposeError, type CallRecord, type ComposeEvent, type Plan } from 'parallel-composer';
 
-const plan = { calls: {
+const plan: Plan = { calls: {
   cart:    { url: 'https://carts.internal/carts/{input.cartId}' },
   reserve: { method: 'POST', url: 'https://inventory.internal/reservations',
              forEach: '{cart.items}', as: 'line', concurrency: 4,
@@ -15,7 +15,6 @@ const { data, calls } = await compose(plan, { cartId: 'k1' }, { operationId: 'or
 // data.reserve: one reply per line, in the cart's order; calls.reserve.items: one record per line.
 const items: CallRecord[] | undefined = calls.reserve.items;
 const reserved: unknown = data.reserve;
-const typed: Plan = plan;
 function failedItem(e: unknown): number | null {
   return e instanceof ComposeError ? e.item : null;
 }
@@ -24,4 +23,4 @@ function eventItem(e: ComposeEvent): number | undefined {
 }
 // @ts-expect-error: `concurrency` is a number of items
 const wrong: Plan = { calls: { each: { url: '/x', forEach: '{input.ids}', concurrency: 'four' } } };
-export { items, reserved, typed, failedItem, eventItem, wrong };
+export { items, reserved, failedItem, eventItem, wrong };
