@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { shortenImports } from './short-imports.mjs';
+import { shortenNames } from './short-names.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -68,10 +68,10 @@ if (!readFileSync(exporter, 'utf8').includes(exported)) {
   console.error(`build-pkg: ${exporter} does not export ComposeError; did the binding's reexport change?`);
   process.exit(1);
 }
-// The .wasm's imports without wasm-bindgen's hashes (scripts/short-imports.mjs says why),
-// in the file that defines them: the bundler target's _bg.js, else the glue itself.
+// The .wasm's imports and exports without wasm-bindgen's hashes (scripts/short-names.mjs
+// says why), in the file that names them: the bundler target's _bg.js, else the glue itself.
 try {
-  shortenImports(join(outDir, 'parallel_composer_bg.wasm'), exporter);
+  shortenNames(join(outDir, 'parallel_composer_bg.wasm'), exporter);
 } catch (e) {
   console.error(`build-pkg: ${e.message}`);
   process.exit(1);

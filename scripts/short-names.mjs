@@ -1,4 +1,5 @@
-// The .wasm's imports named without wasm-bindgen's hashes, in the .wasm and in its glue.
+// The .wasm's imports and exports named without wasm-bindgen's hashes, in the .wasm and in
+// its glue.
 //
 // wasm-bindgen names each function the .wasm imports from its glue `__wbg_<name>_<hash>`,
 // the hash (16 hex digits) keeping two crates' `new` apart. In a package built from one
@@ -8,10 +9,12 @@
 // So after wasm-bindgen, each such import is renamed `__wbg_<name>` (with `_1`,
 // `_2`, ... where names meet), in the .wasm's import section and, as whole identifiers, in
 // the glue that defines them: the same rename in both, checked, so that a glue wasm-bindgen
-// writes otherwise fails the build instead of the package.
+// writes otherwise fails the build instead of the package. The exports that carry a hash
+// (the closures' `wasm_bindgen__convert__closures_____invoke__h<hash>`) lose it the same way.
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const HASHED = /^(.+)_[0-9a-f]{16}$/;
+/** An import's name and its hash, or an export's. */
+const HASHED = /^(.+?)_h?[0-9a-f]{16}$/;
 
 /** Reads an unsigned LEB128 number of `bytes` at `at.i`, moving `at.i` past it. */
 function leb(bytes, at) {
@@ -52,6 +55,33 @@ function skipDescription(bytes, at) {
   }
 }
 
+/** The export section's entries: `{ name, description }`, the name as text. */
+function readExports(bytes, start) {
+  const at = { i: start };
+  const count = leb(bytes, at);
+  const entries = [];
+  for (let k = 0; k < count; k++) {
+    const nameLength = leb(bytes, at);
+    const name = bytes.subarray(at.i, (at.i += nameLength)).toString('utf8');
+    const from = at.i++;
+    leb(bytes, at);
+    entries.push({ module: null, name, description: bytes.subarray(from, at.i) });
+  }
+  return entries;
+}
+
+/** `entries` as the section `id` holds them, renamed by `map`. */
+function writeSection(id, entries, map) {
+  const body = [uleb(entries.length)];
+  for (const { module, name, description } of entries) {
+    const written = Buffer.from(map.get(name) ?? name, 'utf8');
+    if (module) body.push(uleb(module.length), module);
+    body.push(uleb(written.length), written, description);
+  }
+  const content = Buffer.concat(body.map((b) => Buffer.from(b)));
+  return [Buffer.from([id, ...uleb(content.length)]), content];
+}
+
 /** The import section's entries: `{ module, name, description }`, each as bytes but the name. */
 function readImports(bytes, start) {
   const at = { i: start };
@@ -85,42 +115,36 @@ function renames(names) {
 }
 
 /**
- * Renames the hashed imports of the .wasm at `wasmPath` and the same identifiers in the
- * JavaScript file `gluePath`. Throws when the glue does not define one of them, or still
- * holds a hashed name afterwards. Returns how many were renamed.
+ * Renames the hashed imports and exports of the .wasm at `wasmPath` and the same
+ * identifiers in the JavaScript file `gluePath`. Throws when the glue does not name one of
+ * them, or still holds a hashed name afterwards. Returns how many were renamed.
  */
-export function shortenImports(wasmPath, gluePath) {
+export function shortenNames(wasmPath, gluePath) {
   const bytes = readFileSync(wasmPath);
   const parts = [bytes.subarray(0, 8)];
-  let map = new Map();
+  const map = new Map();
   for (let at = { i: 8 }; at.i < bytes.length; ) {
     const section = at.i;
     const id = bytes[at.i++];
     const size = leb(bytes, at);
     const end = at.i + size;
-    if (id !== 2) {
+    if (id !== 2 && id !== 7) {
       parts.push(bytes.subarray(section, end));
       at.i = end;
       continue;
     }
-    const entries = readImports(bytes, at.i);
-    map = renames(entries.map((e) => e.name));
-    const body = [uleb(entries.length)];
-    for (const { module, name, description } of entries) {
-      const written = Buffer.from(map.get(name) ?? name, 'utf8');
-      body.push(uleb(module.length), module, uleb(written.length), written, description);
-    }
-    const content = Buffer.concat(body.map((b) => Buffer.from(b)));
-    parts.push(Buffer.from([2, ...uleb(content.length)]), content);
+    const entries = id === 2 ? readImports(bytes, at.i) : readExports(bytes, at.i);
+    for (const [name, short] of renames(entries.map((e) => e.name))) map.set(name, short);
+    parts.push(...writeSection(id, entries, map));
     at.i = end;
   }
   let glue = readFileSync(gluePath, 'utf8');
   for (const [name, short] of map) {
     const whole = new RegExp(`\\b${name}\\b`, 'g');
-    if (!whole.test(glue)) throw new Error(`${gluePath} does not define the import ${name}`);
+    if (!whole.test(glue)) throw new Error(`${gluePath} does not name ${name}, which the .wasm does`);
     glue = glue.replace(whole, short);
   }
-  const left = /\b__wbg_\w+_[0-9a-f]{16}\b/.exec(glue);
+  const left = /\b(?:__wbg_\w+_|wasm_bindgen__\w+__h)[0-9a-f]{16}\b/.exec(glue);
   if (left) throw new Error(`${gluePath} still names ${left[0]}, which the .wasm does not import`);
   writeFileSync(wasmPath, Buffer.concat(parts));
   writeFileSync(gluePath, glue);
