@@ -36,8 +36,8 @@ use crate::plan::DEFAULT_MAX_CALLS;
 use options::{read_options, Entry};
 use plan_cache::ReadPlan;
 use records::{compensation_js, compose_error, no_calls, object, records_js, unsent_error};
-use run::{check_json_input, execute, read_plan, read_plan_and_options};
-use run::{unsent_records, Executed};
+use run::Executed;
+use run::{execute, read_plan, read_plan_and_options};
 use std::future::Future;
 use std::pin::Pin;
 use wasm_bindgen::prelude::*;
@@ -154,7 +154,6 @@ async fn compose_into(
     let ReadPlan { plan, names, .. } = read.clone();
     stream::attach(parts, &mut options, &names);
     let input: JsValue = input.into();
-    check_json_input(&plan, &input).map_err(|e| unsent_error(&e, &unsent_records(&names)))?;
     let mut executed = execute(read, input, options, &NoHooks).await;
     if let Some(error) = &executed.outcome.error {
         let calls = records_js(&names, &executed.outcome.records);

@@ -9,11 +9,10 @@ use crate::engine::hooks::Hooks;
 use crate::engine::outcome::Outcome;
 use crate::engine::record::{CallRecord, CallState};
 use crate::engine::run::run;
-use crate::engine::scope::Scope;
 use crate::engine::trace::TraceContext;
 use crate::engine::transport::{BoxFuture, Clock};
 use crate::error::{Error, ErrorKind};
-use crate::plan::{call_placeholders, check_call_count, Plan, DEFAULT_MAX_CALLS, INPUT};
+use crate::plan::{check_call_count, Plan, DEFAULT_MAX_CALLS};
 use crate::web::fetch::{page_origin, FetchTransport, PerformanceClock};
 use crate::web::js_value::json_from_js;
 use crate::web::poll_now::polled_on_settle;
@@ -29,7 +28,7 @@ pub(crate) struct Executed {
 }
 
 /// Every call's record before anything was sent, by the plan's call `names`.
-pub(crate) fn unsent_records(names: &CallNames) -> JsValue {
+fn unsent_records(names: &CallNames) -> JsValue {
     records_js(names, &vec![CallRecord::default(); names.len()])
 }
 
@@ -82,48 +81,6 @@ pub(crate) fn read_plan_and_options(
             .map_err(|e| unsent_error(&e, &unsent_records(&plan.names)))?;
     }
     Ok((plan, options))
-}
-
-#[wasm_bindgen(module = "/js/fetch-call.js")]
-extern "C" {
-    /// The JSON text a request body is sent as (BigInts as their exact digits); throws
-    /// for what JSON cannot hold, such as a cycle.
-    #[wasm_bindgen(js_name = bodyText, catch)]
-    fn body_text(value: &JsValue) -> Result<JsValue, JsValue>;
-}
-
-/// Checks that every input value a body takes whole (`"{input.items}"`) can be written
-/// as JSON the way the request will be: a cycle would otherwise fail in the middle of a
-/// composition. `INVALID_INPUT` before anything is sent; a value that is missing is
-/// left for the scheduler's input check to report.
-pub(crate) fn check_json_input(plan: &Plan, input: &JsValue) -> Result<(), Error> {
-    let scope = Scope::new(plan, input, &[]);
-    for call in plan.calls() {
-        for call in std::iter::once(call).chain(call.compensate.as_deref()) {
-            for (h, as_text) in call_placeholders(call) {
-                if as_text || h.root != INPUT {
-                    continue;
-                }
-                let Ok(value) = scope.resolve(&call.name, h) else {
-                    continue;
-                };
-                if let Err(e) = body_text(&value) {
-                    let why = e
-                        .dyn_ref::<js_sys::Error>()
-                        .map(|e| String::from(e.message()))
-                        .unwrap_or_default();
-                    let why = why.lines().next().unwrap_or_default();
-                    let message = format!(
-                        "call `{}`: `{{{h}}}` cannot be sent as JSON ({why}); pass plain data, \
-                         without cycles",
-                        call.name
-                    );
-                    return Err(Error::new(ErrorKind::InvalidInput, message).in_call(&call.name));
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 #[wasm_bindgen]

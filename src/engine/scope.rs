@@ -309,8 +309,10 @@ impl<'a, V: Value> Scope<'a, V> {
     }
 
     /// Checks, before anything is sent, that every `{input...}` the plan uses (its
-    /// compensations' too) exists and fits where it goes: text where text goes, and in
-    /// URLs and headers, a value they can carry.
+    /// compensations' too) exists and fits where it goes: text where text goes, in URLs and
+    /// headers a value they can carry, and a value a body takes whole one that can be
+    /// written as JSON the way the request will be (a cycle would otherwise fail in the
+    /// middle of a composition).
     pub fn check_input(&self) -> Result<(), Error> {
         for call in self.plan.calls() {
             for call in std::iter::once(call).chain(call.compensate.as_deref()) {
@@ -319,7 +321,13 @@ impl<'a, V: Value> Scope<'a, V> {
                     if h.root == INPUT && as_text {
                         self.text(name, h, &self.resolve(name, h)?, "text")?;
                     } else if h.root == INPUT {
-                        self.resolve(name, h)?;
+                        let value = self.resolve(name, h)?;
+                        if let Some(why) = value.json_problem() {
+                            let message = format!(
+                                "call `{name}`: `{{{h}}}` cannot be sent as JSON ({why}); pass plain data, without cycles"
+                            );
+                            return Err(Error::new(ErrorKind::InvalidInput, message).in_call(name));
+                        }
                     }
                 }
                 let in_path = call.url.path_holes();

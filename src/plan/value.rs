@@ -50,6 +50,13 @@ pub trait Value: Clone + 'static {
         false
     }
 
+    /// Why this value, put whole into a request's body, cannot be sent as JSON (a cycle,
+    /// say), or `None` when it can. Only a JavaScript value can hold what JSON cannot; the
+    /// default says it can.
+    fn json_problem(&self) -> Option<String> {
+        None
+    }
+
     /// Whether this equals `other` as a condition's `equals` sees it (`condition.rs`):
     /// the same string, the same number, both `true` or both `false`, or both null. An
     /// array or an object equals nothing. The default reads numbers as doubles; a value

@@ -33,6 +33,11 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/fetch-call.js")]
 extern "C" {
+    /// The JSON text a request body is sent as (BigInts as their exact digits); throws
+    /// for what JSON cannot hold, such as a cycle.
+    #[wasm_bindgen(js_name = bodyText, catch)]
+    pub(crate) fn body_text(value: &JsValue) -> Result<JsValue, JsValue>;
+
     /// Starts a request; its outcome comes to `on_settled` with `id` (see [`Settling`]).
     #[wasm_bindgen(js_name = startFetch)]
     #[allow(clippy::too_many_arguments)]

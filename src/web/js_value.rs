@@ -113,6 +113,15 @@ impl Value for JsValue {
         JsValue::as_string(self)
     }
 
+    fn json_problem(&self) -> Option<String> {
+        let thrown = crate::web::fetch::body_text(self).err()?;
+        let why = thrown
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_default();
+        Some(why.lines().next().unwrap_or_default().to_owned())
+    }
+
     fn elements(&self) -> Option<Vec<Self>> {
         let array = self.dyn_ref::<Array>()?;
         Some(array.iter().collect())
