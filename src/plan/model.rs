@@ -322,19 +322,20 @@ impl Plan {
     /// call and the origin.
     pub fn check_origins(&self, allowed: &[String], page: Option<&str>) -> Result<(), Error> {
         for call in &self.calls {
-            let at = format!("calls.{}", call.name);
-            for (at, request) in [
-                (at.clone(), Some(call)),
-                (format!("{at}.compensate"), call.compensate.as_deref()),
+            for (request, place) in [
+                (Some(call), ""),
+                (call.compensate.as_deref(), ".compensate"),
             ] {
                 let Some(request) = request else { continue };
+                let at = || format!("calls.{}{place}", call.name);
                 let origin = match (origin_of(request.url.fixed_prefix()), page) {
                     (Some(origin), _) => origin,
                     (None, Some(page)) => page.to_owned(),
                     (None, None) => {
                         return Err(invalid(format!(
-                            "{at}.url is relative ({}), but there is no page origin to resolve it against; \
+                            "{}.url is relative ({}), but there is no page origin to resolve it against; \
                              write an absolute URL, or leave out options.allowedOrigins",
+                            at(),
                             request.url_source
                         ))
                         .in_call(&call.name))
@@ -342,8 +343,9 @@ impl Plan {
                 };
                 if !allowed.contains(&origin) {
                     return Err(invalid(format!(
-                        "{at}.url goes to {origin}, which is not in options.allowedOrigins ({}); \
+                        "{}.url goes to {origin}, which is not in options.allowedOrigins ({}); \
                          add it there if the plan may call it",
+                        at(),
                         allowed
                             .iter()
                             .map(String::as_str)
