@@ -221,17 +221,36 @@ impl Template {
         mut lookup: impl FnMut(&Placeholder) -> Result<V, E>,
         mut encode: impl FnMut(&Placeholder, &V) -> Result<String, E>,
     ) -> Result<String, E> {
+        let mut failed = None;
+        let out = self.fill(&mut |h| match lookup(h).and_then(|v| encode(h, &v)) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// The template's text with each placeholder's from `text_of`, up to the first it
+    /// has none for. Not generic, unlike [`render`](Template::render): the .wasm holds one
+    /// copy of the walk, not one per caller.
+    #[inline(never)]
+    fn fill(&self, text_of: &mut dyn FnMut(&Placeholder) -> Option<String>) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Literal(text) => out.push_str(text),
-                Part::Hole(h) => {
-                    let value = lookup(h)?;
-                    out.push_str(&encode(h, &value)?);
-                }
+                Part::Hole(h) => match text_of(h) {
+                    Some(text) => out.push_str(&text),
+                    None => break,
+                },
             }
         }
-        Ok(out)
+        out
     }
 }
 
