@@ -515,20 +515,13 @@ fn read_url(at: &str, spec: &Json) -> Result<(String, Template), Error> {
         }
         Some(other) => return Err(wrong_type(at, ".url must be a string", other)),
     };
-    if url_source.len() > MAX_TEMPLATE_BYTES {
-        return Err(invalid(format!(
-            "{at}.url is {} bytes long, more than the limit of 8192 for a template",
-            url_source.len()
-        )));
-    }
     // A URL parser drops tabs and newlines: the URL checked would not be the one sent.
-    if url_source.chars().any(char::is_control) {
-        return Err(invalid_at(
-            at,
-            ".url holds a control character (a tab or a newline, say); remove it",
-        ));
-    }
-    let url = Template::parse(&url_source).map_err(|e| invalid(format!("{at}.url: {e}")))?;
+    let control = |text: &str| {
+        text.chars()
+            .any(char::is_control)
+            .then_some("holds a control character (a tab or a newline, say); remove it")
+    };
+    let url = read_text(&[at, ".url"].concat(), &url_source, control)?;
     check_url_shape(at, &url)?;
     Ok((url_source, url))
 }
@@ -552,25 +545,34 @@ fn read_headers(at: &str, spec: &Json) -> Result<Vec<(String, Template)>, Error>
                 "{at}.headers: `{key}` is not a valid header name"
             )));
         }
+        let place = [at, ".headers.", key].concat();
         let Json::String(text) = value else {
-            return Err(invalid(format!(
-                "{at}.headers.{key} must be a string, not {}",
-                value.type_name()
-            )));
+            return Err(wrong_type(&place, " must be a string", value));
         };
-        if text.len() > MAX_TEMPLATE_BYTES {
-            return Err(invalid(format!(
-                "{at}.headers.{key} is {} bytes long, more than the limit of 8192 for a template",
-                text.len()
-            )));
-        }
-        if let Some(problem) = header_value_problem(text) {
-            return Err(invalid(format!("{at}.headers.{key} {problem}")));
-        }
-        let t = Template::parse(text).map_err(|e| invalid(format!("{at}.headers.{key}: {e}")))?;
+        let t = read_text(&place, text, header_value_problem)?;
         headers.push((key.clone(), t));
     }
     Ok(headers)
+}
+
+/// The text template at `place` (`calls.a.url`, `calls.a.headers.X-Key`), parsed once
+/// it is within [`MAX_TEMPLATE_BYTES`] and `problem` finds nothing wrong with it: one
+/// function for URLs and headers, so each message is written once.
+fn read_text(
+    place: &str,
+    text: &str,
+    problem: fn(&str) -> Option<&'static str>,
+) -> Result<Template, Error> {
+    if text.len() > MAX_TEMPLATE_BYTES {
+        return Err(invalid(format!(
+            "{place} is {} bytes long, more than the limit of 8192 for a template",
+            text.len()
+        )));
+    }
+    if let Some(problem) = problem(text) {
+        return Err(invalid(format!("{place} {problem}")));
+    }
+    Template::parse(text).map_err(|e| invalid(format!("{place}: {e}")))
 }
 
 fn read_body(at: &str, spec: &Json, method: Method) -> Result<Option<BodyTemplate>, Error> {
