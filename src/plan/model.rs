@@ -8,7 +8,7 @@
 use crate::error::Error;
 use crate::plan::condition::Condition;
 use crate::plan::fan_out::{read_for_each, ForEach, INDEX};
-use crate::plan::invalid::{invalid, invalid_at, unknown_root, wrong_type};
+use crate::plan::invalid::{invalid, invalid_at, invalid_plan, unknown_root, wrong_type};
 use crate::plan::json::Json;
 use crate::plan::template::{
     has_dot_segment, header_value_problem, origin_of, valid_name, BodyTemplate, Part, Placeholder,
@@ -26,9 +26,9 @@ pub const DEFAULT_MAX_CALLS: usize = 1000;
 /// Refuses a plan of `count` calls when it has more than `max`.
 pub fn check_call_count(count: usize, max: usize) -> Result<(), Error> {
     if count > max {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "plan has {count} calls, more than the limit of {max}; split it, or raise options.maxCalls"
-        )));
+        ));
     }
     Ok(())
 }
@@ -209,9 +209,9 @@ impl Plan {
             ));
         };
         if let Some((key, _)) = top.iter().find(|(k, _)| k != "calls") {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "plan: unknown field `{key}`; a plan has only `calls`"
-            )));
+            ));
         }
         let calls_json = match json.get("calls") {
             Some(Json::Object(entries)) => entries,
@@ -229,9 +229,9 @@ impl Plan {
         let mut index = HashMap::with_capacity_and_hasher(calls_json.len(), Default::default());
         for (i, (name, _)) in calls_json.iter().enumerate() {
             if !valid_name(name) {
-                return Err(invalid(format!(
+                return Err(invalid_plan!(
                     "calls: `{name}` is not a valid call name; use letters, digits, `_`, `-` and `$`"
-                )));
+                ));
             }
             if name == INPUT {
                 return Err(invalid(
@@ -332,17 +332,17 @@ impl Plan {
                     (Some(origin), _) => origin,
                     (None, Some(page)) => page.to_owned(),
                     (None, None) => {
-                        return Err(invalid(format!(
+                        return Err(invalid_plan!(
                             "{}.url is relative ({}), but there is no page origin to resolve it against; \
                              write an absolute URL, or leave out options.allowedOrigins",
                             at(),
                             request.url_source
-                        ))
+                        )
                         .in_call(&call.name))
                     }
                 };
                 if !allowed.contains(&origin) {
-                    return Err(invalid(format!(
+                    return Err(invalid_plan!(
                         "{}.url goes to {origin}, which is not in options.allowedOrigins ({}); \
                          add it there if the plan may call it",
                         at(),
@@ -351,7 +351,7 @@ impl Plan {
                             .map(String::as_str)
                             .collect::<Vec<_>>()
                             .join(", ")
-                    ))
+                    )
                     .in_call(&call.name));
                 }
             }
@@ -438,9 +438,9 @@ fn read_request(
         )?)),
     };
     if compensate.is_some() && method.is_read() {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "{at}.compensate: a {method} changes nothing, so there is nothing to undo"
-        )));
+        ));
     }
     let mut call = Call {
         name: name.to_owned(),
@@ -476,7 +476,7 @@ fn check_fields(at: &str, spec: &Json, allowed: &[&str]) -> Result<(), Error> {
         ));
     };
     if let Some((key, _)) = fields.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "{at}: unknown field `{key}`; {} has {}",
             if allowed == CALL_FIELDS {
                 "a call"
@@ -484,7 +484,7 @@ fn check_fields(at: &str, spec: &Json, allowed: &[&str]) -> Result<(), Error> {
                 "a compensation"
             },
             allowed.join(", ")
-        )));
+        ));
     }
     Ok(())
 }
@@ -493,10 +493,10 @@ fn read_method(at: &str, spec: &Json) -> Result<Method, Error> {
     match spec.get("method") {
         None => Ok(Method::Get),
         Some(Json::String(m)) => Method::parse(m).ok_or_else(|| {
-            invalid(format!(
+            invalid_plan!(
                 "{at}.method: unsupported method `{m}`; use one of {}",
                 Method::ALL.map(Method::as_str).join(", ")
-            ))
+            )
         }),
         Some(other) => Err(wrong_type(
             at,
@@ -541,9 +541,9 @@ fn read_headers(at: &str, spec: &Json) -> Result<Vec<(String, Template)>, Error>
     let mut headers = Vec::new();
     for (key, value) in entries {
         if !valid_header_name(key) {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "{at}.headers: `{key}` is not a valid header name"
-            )));
+            ));
         }
         let place = [at, ".headers.", key].concat();
         let Json::String(text) = value else {
@@ -564,15 +564,15 @@ fn read_text(
     problem: fn(&str) -> Option<&'static str>,
 ) -> Result<Template, Error> {
     if text.len() > MAX_TEMPLATE_BYTES {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "{place} is {} bytes long, more than the limit of 8192 for a template",
             text.len()
-        )));
+        ));
     }
     if let Some(problem) = problem(text) {
-        return Err(invalid(format!("{place} {problem}")));
+        return Err(invalid_plan!("{place} {problem}"));
     }
-    Template::parse(text).map_err(|e| invalid(format!("{place}: {e}")))
+    Template::parse(text).map_err(|e| invalid_plan!("{place}: {e}"))
 }
 
 fn read_body(at: &str, spec: &Json, method: Method) -> Result<Option<BodyTemplate>, Error> {
@@ -580,9 +580,9 @@ fn read_body(at: &str, spec: &Json, method: Method) -> Result<Option<BodyTemplat
         return Ok(None);
     };
     if !method.allows_body() {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "{at}.body: a {method} request cannot carry a body; use POST, PUT or PATCH"
-        )));
+        ));
     }
     if deeper_than(json, MAX_BODY_DEPTH - 1) {
         return Err(invalid_at(
@@ -601,7 +601,7 @@ fn read_template(at: &str, json: &Json) -> Result<BodyTemplate, Error> {
         } else {
             format!("{at}.{path}")
         };
-        invalid(format!("{place}: {e}"))
+        invalid_plan!("{place}: {e}")
     })
 }
 
@@ -663,9 +663,9 @@ fn read_deps(
         }
         if bound.is_some_and(|f| f.binds(&h.root)) {
             if h.root == INDEX && !h.path.is_empty() {
-                return Err(invalid(format!(
+                return Err(invalid_plan!(
                     "{at}: `{{{h}}}` reads into the element's position, a number; write `{{index}}`"
-                )));
+                ));
             }
             continue;
         }
@@ -691,15 +691,15 @@ fn read_deps(
     };
     for item in items {
         let Json::String(dep) = item else {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "{at}.after must list call names, found {}",
                 item.type_name()
-            )));
+            ));
         };
         let Some(&d) = index.get(dep.as_str()) else {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "{at}.after: `{dep}` is not a call of this plan"
-            )));
+            ));
         };
         depend_on(&mut deps, d);
     }
@@ -732,10 +732,10 @@ fn read_compensation(
         ));
     }
     if compensation.method.is_read() {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "{at}.method: a {} cannot undo anything; use POST, PUT, PATCH or DELETE",
             compensation.method
-        )));
+        ));
     }
     Ok(compensation)
 }
@@ -771,10 +771,10 @@ fn check_compensations(calls: &[Call]) -> Result<(), Error> {
             }
         }
         if let Some(&d) = compensation.deps.iter().find(|&&d| !ancestors[d]) {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "calls.{}.compensate reads `{}`, which `{}` does not wait for, so its reply may not exist when the compensation runs; read only `{}`, its dependencies and `input`",
                 call.name, calls[d].name, call.name, call.name
-            )));
+            ));
         }
     }
     Ok(())
@@ -894,10 +894,10 @@ fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize
     }
     if order.len() < n {
         let cycle = find_cycle(calls, &waiting);
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "cycle: {}; remove one of these dependencies",
             cycle.join(" -> ")
-        )));
+        ));
     }
     let mut chain = vec![1usize; n];
     for &i in order.iter().rev() {
