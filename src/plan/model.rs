@@ -879,7 +879,13 @@ fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize
     let n = calls.len();
     let mut waiting: Vec<usize> = calls.iter().map(|c| c.deps.len()).collect();
     let mut level = vec![0usize; n];
-    let mut order: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    // A loop rather than `filter` and `collect`, whose adapters cost .wasm.
+    let mut order = Vec::with_capacity(n);
+    for (i, &w) in waiting.iter().enumerate() {
+        if w == 0 {
+            order.push(i);
+        }
+    }
     let mut next = 0;
     while next < order.len() {
         let i = order[next];
