@@ -907,7 +907,11 @@ fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize
     }
     let mut chain = vec![1usize; n];
     for &i in order.iter().rev() {
-        chain[i] += dependents[i].iter().map(|&j| chain[j]).max().unwrap_or(0);
+        let mut longest = 0;
+        for &j in &dependents[i] {
+            longest = longest.max(chain[j]);
+        }
+        chain[i] += longest;
     }
     let depth = level.iter().map(|l| l + 1).max().unwrap_or(0);
     let mut stages = vec![Vec::new(); depth];
