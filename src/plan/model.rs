@@ -913,7 +913,10 @@ fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize
         }
         chain[i] += longest;
     }
-    let depth = level.iter().map(|l| l + 1).max().unwrap_or(0);
+    let mut depth = 0;
+    for &l in &level {
+        depth = depth.max(l + 1);
+    }
     let mut stages = vec![Vec::new(); depth];
     for (i, call) in calls.iter_mut().enumerate() {
         call.stage = level[i];
