@@ -928,26 +928,36 @@ fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize
 
 /// Walks dependencies among the unplaced calls until one repeats: that loop is a cycle.
 fn find_cycle<'a>(calls: &'a [Call], waiting: &[usize]) -> Vec<&'a str> {
+    // Loops rather than iterator adapters, whose code costs .wasm.
     let stuck = |i: usize| waiting[i] > 0;
-    let start = (0..calls.len()).find(|&i| stuck(i)).unwrap_or(0);
+    // The first stuck call: there is one, or there would be no cycle to find.
+    let mut at = 0;
+    while at < calls.len() && !stuck(at) {
+        at += 1;
+    }
     let mut seen_at = vec![usize::MAX; calls.len()];
+    // The names walked, in order.
     let mut path = Vec::new();
-    let mut at = start;
     loop {
+        let name = calls[at].name.as_str();
         if seen_at[at] != usize::MAX {
-            let mut cycle: Vec<&str> = path[seen_at[at]..]
-                .iter()
-                .map(|&i: &usize| calls[i].name.as_str())
-                .collect();
-            cycle.push(calls[at].name.as_str());
+            let mut cycle = path.split_off(seen_at[at]);
+            cycle.push(name);
             return cycle;
         }
         seen_at[at] = path.len();
-        path.push(at);
+        path.push(name);
         // A stuck call always has a stuck dependency, so this walk never ends elsewhere.
-        at = match calls[at].deps.iter().copied().find(|&d| stuck(d)) {
+        let mut next = None;
+        for &d in &calls[at].deps {
+            if stuck(d) {
+                next = Some(d);
+                break;
+            }
+        }
+        at = match next {
             Some(d) => d,
-            None => return vec![calls[at].name.as_str()],
+            None => return vec![name],
         };
     }
 }
