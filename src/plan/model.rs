@@ -363,10 +363,15 @@ impl Plan {
 /// Every placeholder of a call (URL, headers, body), each with whether its value
 /// becomes text (and so must be a string, number or boolean).
 pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
-    let texts = std::iter::once(&call.url).chain(call.headers.iter().map(|(_, t)| t));
+    // Loops rather than `chain` and `flat_map`, whose adapters cost .wasm.
     let mut out: Vec<(&Placeholder, bool)> = Vec::new();
-    for h in texts.flat_map(Template::placeholders) {
+    for h in call.url.placeholders() {
         out.push((h, true));
+    }
+    for (_, header) in &call.headers {
+        for h in header.placeholders() {
+            out.push((h, true));
+        }
     }
     if let Some(body) = &call.body {
         out.extend(body.placeholders());
