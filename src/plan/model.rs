@@ -249,21 +249,18 @@ impl Plan {
         let stages = levels(&mut calls, &dependents)?;
         check_compensations(&calls)?;
         // A reply a placeholder reads must be JSON: an empty one is then an error.
-        let mut read = vec![false; calls.len()];
-        for call in &calls {
-            for &d in &call.deps[..call.reads] {
-                read[d] = true;
+        for i in 0..calls.len() {
+            for k in 0..calls[i].reads {
+                let d = calls[i].deps[k];
+                calls[d].read_by_others = true;
             }
-        }
-        for (call, read) in calls.iter_mut().zip(read) {
-            call.read_by_others = read;
         }
         let mut repeats = crate::plan::repeats::may_repeat(calls.len(), |i| {
             calls[i].method.is_read().then_some(&calls[i].url)
         });
         // A fan-out read's items may ask the same of each other.
-        for (repeats, call) in repeats.iter_mut().zip(&calls) {
-            *repeats |= call.for_each.is_some() && call.method.is_read();
+        for (i, call) in calls.iter().enumerate() {
+            repeats[i] |= call.for_each.is_some() && call.method.is_read();
         }
         Ok(Plan {
             calls,
