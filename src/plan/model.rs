@@ -208,10 +208,12 @@ impl Plan {
                 json,
             ));
         };
-        if let Some((key, _)) = top.iter().find(|(k, _)| k != "calls") {
-            return Err(invalid_plan!(
-                "plan: unknown field `{key}`; a plan has only `calls`"
-            ));
+        for (key, _) in top {
+            if key != "calls" {
+                return Err(invalid_plan!(
+                    "plan: unknown field `{key}`; a plan has only `calls`"
+                ));
+            }
         }
         let calls_json = match json.get("calls") {
             Some(Json::Object(entries)) => entries,
@@ -772,11 +774,13 @@ fn check_compensations(calls: &[Call]) -> Result<(), Error> {
                 stack.extend_from_slice(&calls[j].deps);
             }
         }
-        if let Some(&d) = compensation.deps.iter().find(|&&d| !ancestors[d]) {
-            return Err(invalid_plan!(
-                "calls.{}.compensate reads `{}`, which `{}` does not wait for, so its reply may not exist when the compensation runs; read only `{}`, its dependencies and `input`",
-                call.name, calls[d].name, call.name, call.name
-            ));
+        for &d in &compensation.deps {
+            if !ancestors[d] {
+                return Err(invalid_plan!(
+                    "calls.{0}.compensate reads `{1}`, which `{0}` does not wait for, so its reply may not exist when the compensation runs; read only `{0}`, its dependencies and `input`",
+                    call.name, calls[d].name
+                ));
+            }
         }
     }
     Ok(())
