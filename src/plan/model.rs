@@ -75,9 +75,12 @@ impl Method {
 
     /// Reads a method name, in any letter case.
     pub fn parse(name: &str) -> Option<Method> {
-        Method::ALL
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(name))
+        for &m in &Method::ALL {
+            if m.as_str().eq_ignore_ascii_case(name) {
+                return Some(m);
+            }
+        }
+        None
     }
 
     /// Whether the method may carry a body (fetch refuses one on GET and HEAD).
