@@ -631,12 +631,14 @@ impl BodyTemplate {
             // Loops rather than `collect::<Result<_, _>>()`, whose adapters cost more .wasm.
             Json::Array(items) => {
                 let mut parsed = Vec::with_capacity(items.len());
+                let mut literal = true;
                 for (i, item) in items.iter().enumerate() {
                     let t = BodyTemplate::parse(item)
                         .map_err(|(p, e)| (join(&i.to_string(), &p), e))?;
+                    literal &= matches!(t, BodyTemplate::Literal(_));
                     parsed.push(t);
                 }
-                if parsed.iter().all(|t| matches!(t, BodyTemplate::Literal(_))) {
+                if literal {
                     BodyTemplate::Literal(json.clone())
                 } else {
                     BodyTemplate::Array(parsed)
@@ -644,14 +646,13 @@ impl BodyTemplate {
             }
             Json::Object(entries) => {
                 let mut parsed = Vec::with_capacity(entries.len());
+                let mut literal = true;
                 for (k, v) in entries {
                     let t = BodyTemplate::parse(v).map_err(|(p, e)| (join(k, &p), e))?;
+                    literal &= matches!(t, BodyTemplate::Literal(_));
                     parsed.push((k.clone(), t));
                 }
-                if parsed
-                    .iter()
-                    .all(|(_, t)| matches!(t, BodyTemplate::Literal(_)))
-                {
+                if literal {
                     BodyTemplate::Literal(json.clone())
                 } else {
                     BodyTemplate::Object(parsed)
