@@ -674,7 +674,12 @@ impl BodyTemplate {
         match self {
             BodyTemplate::Literal(_) => {}
             BodyTemplate::Value(h) => out.push((h, false)),
-            BodyTemplate::Text(t) => out.extend(t.placeholders().map(|h| (h, true))),
+            // A loop rather than `extend` with `map`, whose adapters cost .wasm.
+            BodyTemplate::Text(t) => {
+                for h in t.placeholders() {
+                    out.push((h, true));
+                }
+            }
             BodyTemplate::Array(items) => items.iter().for_each(|t| t.collect(out)),
             BodyTemplate::Object(entries) => entries.iter().for_each(|(_, t)| t.collect(out)),
         }
