@@ -61,16 +61,13 @@ impl Method {
         Method::Delete,
     ];
 
+    /// The methods' names as sent on the wire, in declaration order: a table, so that
+    /// the message listing them joins it as it is.
+    const NAMES: [&'static str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+
     /// The method's name as sent on the wire.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
+        Method::NAMES[self as usize]
     }
 
     /// Reads a method name, in any letter case.
@@ -502,7 +499,7 @@ fn read_method(at: &str, spec: &Json) -> Result<Method, Error> {
         Some(Json::String(m)) => Method::parse(m).ok_or_else(|| {
             invalid_plan!(
                 "{at}.method: unsupported method `{m}`; use one of {}",
-                Method::ALL.map(Method::as_str).join(", ")
+                Method::NAMES.join(", ")
             )
         }),
         Some(other) => Err(wrong_type(
