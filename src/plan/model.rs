@@ -152,24 +152,38 @@ pub struct Plan {
     repeats: Vec<bool>,
 }
 
-const CALL_FIELDS: &[&str] = &[
-    "url",
-    "method",
-    "headers",
-    "body",
-    "after",
-    "timeoutMs",
-    "optional",
-    "fallback",
-    "compensate",
-    "when",
-    "forEach",
-    "as",
-    "concurrency",
-];
+/// The fields a request of a plan may have, and what the message that lists them calls
+/// such a request.
+struct Fields {
+    names: &'static [&'static str],
+    what: &'static str,
+}
+
+/// What a call may say.
+const CALL_FIELDS: Fields = Fields {
+    names: &[
+        "url",
+        "method",
+        "headers",
+        "body",
+        "after",
+        "timeoutMs",
+        "optional",
+        "fallback",
+        "compensate",
+        "when",
+        "forEach",
+        "as",
+        "concurrency",
+    ],
+    what: "a call",
+};
 
 /// What a compensation may say: a request, without dependencies or compensation of its own.
-const COMPENSATE_FIELDS: &[&str] = &["url", "method", "headers", "body", "timeoutMs"];
+const COMPENSATE_FIELDS: Fields = Fields {
+    names: &["url", "method", "headers", "body", "timeoutMs"],
+    what: "a compensation",
+};
 
 /// The longest time limit a timer can hold (`setTimeout`'s 32-bit signed milliseconds).
 pub const MAX_TIMEOUT_MS: f64 = 2_147_483_647.0;
@@ -384,7 +398,7 @@ fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<
         name,
         spec,
         index,
-        CALL_FIELDS,
+        &CALL_FIELDS,
         None,
     )
 }
@@ -399,7 +413,7 @@ fn read_request(
     name: &str,
     spec: &Json,
     index: &HashMap<String, usize>,
-    allowed: &[&str],
+    allowed: &Fields,
     outer: Option<&ForEach>,
 ) -> Result<Call, Error> {
     check_fields(at, spec, allowed)?;
@@ -471,7 +485,7 @@ fn read_request(
 }
 
 /// `spec` is an object whose fields are all `allowed`.
-fn check_fields(at: &str, spec: &Json, allowed: &[&str]) -> Result<(), Error> {
+fn check_fields(at: &str, spec: &Json, allowed: &Fields) -> Result<(), Error> {
     let Json::Object(fields) = spec else {
         return Err(wrong_type(
             at,
@@ -479,15 +493,11 @@ fn check_fields(at: &str, spec: &Json, allowed: &[&str]) -> Result<(), Error> {
             spec,
         ));
     };
-    if let Some((key, _)) = fields.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+    let Fields { names, what } = allowed;
+    if let Some((key, _)) = fields.iter().find(|(k, _)| !names.contains(&k.as_str())) {
         return Err(invalid_plan!(
-            "{at}: unknown field `{key}`; {} has {}",
-            if allowed == CALL_FIELDS {
-                "a call"
-            } else {
-                "a compensation"
-            },
-            allowed.join(", ")
+            "{at}: unknown field `{key}`; {what} has {}",
+            names.join(", ")
         ));
     }
     Ok(())
@@ -726,7 +736,7 @@ fn read_compensation(
         &format!("{name}.compensate"),
         spec,
         index,
-        COMPENSATE_FIELDS,
+        &COMPENSATE_FIELDS,
         fan_out,
     )?;
     if spec.get("method").is_none() {
