@@ -56,7 +56,7 @@ pub(crate) fn read_for_each(
         }
         return Ok(None);
     };
-    let list = read_list(&format!("{at}.forEach"), list, index)?;
+    let list = read_list(&[at, ".forEach"].concat(), list, index)?;
     let item = match spec.get("as") {
         None => DEFAULT_ITEM.to_owned(),
         Some(Json::String(name)) if valid_name(name) && name != INPUT && name != INDEX => {

@@ -394,7 +394,7 @@ pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
 
 fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<Call, Error> {
     read_request(
-        &format!("calls.{name}"),
+        &["calls.", name].concat(),
         name,
         spec,
         index,
@@ -442,7 +442,7 @@ fn read_request(
                 }
                 Ok(template)
             };
-            Some(Condition::read(&format!("{at}.when"), json, &operand)?)
+            Some(Condition::read(&[at, ".when"].concat(), json, &operand)?)
         }
     };
     let compensate = match spec.get("compensate") {
@@ -604,7 +604,7 @@ fn read_body(at: &str, spec: &Json, method: Method) -> Result<Option<BodyTemplat
             ".body nests arrays and objects more than 32 levels deep; flatten it",
         ));
     }
-    read_template(&format!("{at}.body"), json).map(Some)
+    read_template(&[at, ".body"].concat(), json).map(Some)
 }
 
 /// A body, or an operand of a condition, found at `at`: its strings parsed as templates.
@@ -730,10 +730,10 @@ fn read_compensation(
     index: &HashMap<String, usize>,
     fan_out: Option<&ForEach>,
 ) -> Result<Call, Error> {
-    let at = format!("{at}.compensate");
+    let at = [at, ".compensate"].concat();
     let compensation = read_request(
         &at,
-        &format!("{name}.compensate"),
+        &[name, ".compensate"].concat(),
         spec,
         index,
         &COMPENSATE_FIELDS,
