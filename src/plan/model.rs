@@ -613,7 +613,7 @@ fn read_template(at: &str, json: &Json) -> Result<BodyTemplate, Error> {
         let place = if path.is_empty() {
             at.to_owned()
         } else {
-            format!("{at}.{path}")
+            [at, ".", &path].concat()
         };
         invalid_plan!("{place}: {e}")
     })

@@ -257,7 +257,7 @@ impl Template {
 /// `text` cut to its first 40 characters, for quoting in a message.
 fn shorten(text: &str) -> String {
     match text.char_indices().nth(40) {
-        Some((at, _)) => format!("{}...", text_between(text, 0, at)),
+        Some((at, _)) => [text_between(text, 0, at), "..."].concat(),
         None => text.to_owned(),
     }
 }
