@@ -69,12 +69,18 @@ pub(crate) fn read_for_each(
         }
         Some(other) => return Err(wrong_type(at, ".as must be a name such as \"line\"", other)),
     };
-    for (taken, what) in [(item.as_str(), "element"), (INDEX, "position")] {
-        if index.get(taken).is_some() {
-            return Err(invalid_plan!(
-                "{at}: a call is named `{taken}`, which this call's templates use for its list's {what}; rename that call, or name the element otherwise with `as`"
-            ));
-        }
+    // Two tests rather than a loop over an array of pairs, whose iterator costs .wasm.
+    let taken = if index.contains_key(item.as_str()) {
+        Some((item.as_str(), "element"))
+    } else if index.contains_key(INDEX) {
+        Some((INDEX, "position"))
+    } else {
+        None
+    };
+    if let Some((taken, what)) = taken {
+        return Err(invalid_plan!(
+            "{at}: a call is named `{taken}`, which this call's templates use for its list's {what}; rename that call, or name the element otherwise with `as`"
+        ));
     }
     let concurrency = match spec.get("concurrency") {
         None => None,
