@@ -21,7 +21,7 @@
 //! an object equals nothing (a literal one is refused when the plan is read).
 
 use crate::error::Error;
-use crate::plan::invalid::invalid;
+use crate::plan::invalid::invalid_plan;
 use crate::plan::json::Json;
 use crate::plan::template::{BodyTemplate, MAX_BODY_DEPTH};
 use crate::plan::value::Value;
@@ -155,22 +155,22 @@ fn read(at: &str, json: &Json, operand: Operand, depth: usize) -> Result<Conditi
     let (name, arg) = match json {
         Json::Object(entries) if entries.len() == 1 => (&entries[0].0, &entries[0].1),
         _ => {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "{at} must be an object with one operator, like {{\"equals\": [\"{{customer.tier}}\", \"gold\"]}}, not {}",
                 describe(json)
-            )))
+            ))
         }
     };
     if depth >= MAX_CONDITION_DEPTH {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "{at} nests conditions more than {MAX_CONDITION_DEPTH} levels deep; flatten it"
-        )));
+        ));
     }
     let Some(operator) = OPERATORS.iter().position(|o| o == name) else {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "{at}: unknown operator `{name}`; use one of {}",
             OPERATORS.join(", ")
-        )));
+        ));
     };
     let here = [at, ".", name].concat();
     Ok(match operator {
@@ -185,10 +185,10 @@ fn read(at: &str, json: &Json, operand: Operand, depth: usize) -> Result<Conditi
             let (value, list) = operands(&here, arg, operand)?;
             match &list {
                 BodyTemplate::Literal(literal) if !matches!(literal, Json::Array(_)) => {
-                    return Err(invalid(format!(
+                    return Err(invalid_plan!(
                         "{here}[1] must be a list (an array, or a placeholder naming one), not {}",
                         literal.type_name()
-                    )))
+                    ))
                 }
                 _ => Condition::In(value, list),
             }
@@ -196,9 +196,9 @@ fn read(at: &str, json: &Json, operand: Operand, depth: usize) -> Result<Conditi
         7 => match operand(&here, arg)? {
             exists @ BodyTemplate::Value(_) => Condition::Exists(exists),
             _ => {
-                return Err(invalid(format!(
+                return Err(invalid_plan!(
                     "{here} takes one placeholder, like {{\"exists\": \"{{customer.loyaltyId}}\"}}"
-                )))
+                ))
             }
         },
         8 => Condition::And(read_all(&here, arg, operand, depth)?),
@@ -217,10 +217,10 @@ fn read_all(
     let items = match arg {
         Json::Array(items) if !items.is_empty() => items,
         _ => {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "{here} must be an array of at least one condition, not {}",
                 describe(arg)
-            )))
+            ))
         }
     };
     let mut all = Vec::with_capacity(items.len());
@@ -251,9 +251,9 @@ fn operands(
             operand(&[here, "[0]"].concat(), &items[0])?,
             operand(&[here, "[1]"].concat(), &items[1])?,
         )),
-        _ => Err(invalid(format!(
+        _ => Err(invalid_plan!(
             "{here} takes an array of two operands, [value, value]"
-        ))),
+        )),
     }
 }
 
@@ -283,11 +283,11 @@ fn check_literal(
     } else {
         "strings, numbers, booleans and null"
     };
-    Err(invalid(format!(
+    Err(invalid_plan!(
         "{here}[{index}]: {} compares {what}, not {}",
         OPERATORS[how as usize],
         literal.type_name()
-    )))
+    ))
 }
 
 #[cfg(test)]
@@ -303,14 +303,11 @@ mod tests {
     /// The plan reader's operand reader, for a plan with calls `customer` and `cart`.
     fn known(at: &str, json: &Json) -> Result<BodyTemplate, Error> {
         let template = BodyTemplate::parse(json).map_err(|(path, e)| {
-            invalid(format!(
-                "{at}{}{path}: {e}",
-                if path.is_empty() { "" } else { "." }
-            ))
+            invalid_plan!("{at}{}{path}: {e}", if path.is_empty() { "" } else { "." })
         })?;
         for (h, _) in template.placeholders() {
             if !matches!(h.root.as_str(), "input" | "customer" | "cart") {
-                return Err(invalid(format!("{at}: `{}` is unknown", h.root)));
+                return Err(invalid_plan!("{at}: `{}` is unknown", h.root));
             }
         }
         Ok(template)

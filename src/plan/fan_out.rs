@@ -9,7 +9,7 @@
 //! there) turns it into one item per element.
 
 use crate::error::Error;
-use crate::plan::invalid::{invalid, invalid_at, unknown_root, wrong_type};
+use crate::plan::invalid::{invalid_at, invalid_plan, unknown_root, wrong_type};
 use crate::plan::json::Json;
 use crate::plan::template::{valid_name, Part, Placeholder, Template};
 use crate::plan::INPUT;
@@ -50,31 +50,37 @@ pub(crate) fn read_for_each(
 ) -> Result<Option<ForEach>, Error> {
     let Some(list) = spec.get("forEach") else {
         if let Some(field) = ["as", "concurrency"].iter().find(|f| spec.get(f).is_some()) {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "{at}.{field} only goes with `forEach`: the call has no list to run over"
-            )));
+            ));
         }
         return Ok(None);
     };
-    let list = read_list(&format!("{at}.forEach"), list, index)?;
+    let list = read_list(&[at, ".forEach"].concat(), list, index)?;
     let item = match spec.get("as") {
         None => DEFAULT_ITEM.to_owned(),
         Some(Json::String(name)) if valid_name(name) && name != INPUT && name != INDEX => {
             name.clone()
         }
         Some(Json::String(name)) => {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "{at}.as: `{name}` cannot name the element; use letters, digits, `_`, `-` and `$`, other than `input` and `index`"
-            )))
+            ))
         }
         Some(other) => return Err(wrong_type(at, ".as must be a name such as \"line\"", other)),
     };
-    for (taken, what) in [(item.as_str(), "element"), (INDEX, "position")] {
-        if index.get(taken).is_some() {
-            return Err(invalid(format!(
-                "{at}: a call is named `{taken}`, which this call's templates use for its list's {what}; rename that call, or name the element otherwise with `as`"
-            )));
-        }
+    // Two tests rather than a loop over an array of pairs, whose iterator costs .wasm.
+    let taken = if index.contains_key(item.as_str()) {
+        Some((item.as_str(), "element"))
+    } else if index.contains_key(INDEX) {
+        Some((INDEX, "position"))
+    } else {
+        None
+    };
+    if let Some((taken, what)) = taken {
+        return Err(invalid_plan!(
+            "{at}: a call is named `{taken}`, which this call's templates use for its list's {what}; rename that call, or name the element otherwise with `as`"
+        ));
     }
     let concurrency = match spec.get("concurrency") {
         None => None,

@@ -8,7 +8,7 @@
 use crate::error::Error;
 use crate::plan::condition::Condition;
 use crate::plan::fan_out::{read_for_each, ForEach, INDEX};
-use crate::plan::invalid::{invalid, invalid_at, unknown_root, wrong_type};
+use crate::plan::invalid::{invalid, invalid_at, invalid_plan, unknown_root, wrong_type};
 use crate::plan::json::Json;
 use crate::plan::template::{
     has_dot_segment, header_value_problem, origin_of, valid_name, BodyTemplate, Part, Placeholder,
@@ -26,9 +26,9 @@ pub const DEFAULT_MAX_CALLS: usize = 1000;
 /// Refuses a plan of `count` calls when it has more than `max`.
 pub fn check_call_count(count: usize, max: usize) -> Result<(), Error> {
     if count > max {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "plan has {count} calls, more than the limit of {max}; split it, or raise options.maxCalls"
-        )));
+        ));
     }
     Ok(())
 }
@@ -61,23 +61,23 @@ impl Method {
         Method::Delete,
     ];
 
+    /// The methods' names as sent on the wire, in declaration order: a table, so that
+    /// the message listing them joins it as it is.
+    const NAMES: [&'static str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+
     /// The method's name as sent on the wire.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
+        Method::NAMES[self as usize]
     }
 
     /// Reads a method name, in any letter case.
     pub fn parse(name: &str) -> Option<Method> {
-        Method::ALL
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(name))
+        for &m in &Method::ALL {
+            if m.as_str().eq_ignore_ascii_case(name) {
+                return Some(m);
+            }
+        }
+        None
     }
 
     /// Whether the method may carry a body (fetch refuses one on GET and HEAD).
@@ -152,24 +152,38 @@ pub struct Plan {
     repeats: Vec<bool>,
 }
 
-const CALL_FIELDS: &[&str] = &[
-    "url",
-    "method",
-    "headers",
-    "body",
-    "after",
-    "timeoutMs",
-    "optional",
-    "fallback",
-    "compensate",
-    "when",
-    "forEach",
-    "as",
-    "concurrency",
-];
+/// The fields a request of a plan may have, and what the message that lists them calls
+/// such a request.
+struct Fields {
+    names: &'static [&'static str],
+    what: &'static str,
+}
+
+/// What a call may say.
+const CALL_FIELDS: Fields = Fields {
+    names: &[
+        "url",
+        "method",
+        "headers",
+        "body",
+        "after",
+        "timeoutMs",
+        "optional",
+        "fallback",
+        "compensate",
+        "when",
+        "forEach",
+        "as",
+        "concurrency",
+    ],
+    what: "a call",
+};
 
 /// What a compensation may say: a request, without dependencies or compensation of its own.
-const COMPENSATE_FIELDS: &[&str] = &["url", "method", "headers", "body", "timeoutMs"];
+const COMPENSATE_FIELDS: Fields = Fields {
+    names: &["url", "method", "headers", "body", "timeoutMs"],
+    what: "a compensation",
+};
 
 /// The longest time limit a timer can hold (`setTimeout`'s 32-bit signed milliseconds).
 pub const MAX_TIMEOUT_MS: f64 = 2_147_483_647.0;
@@ -208,10 +222,12 @@ impl Plan {
                 json,
             ));
         };
-        if let Some((key, _)) = top.iter().find(|(k, _)| k != "calls") {
-            return Err(invalid(format!(
-                "plan: unknown field `{key}`; a plan has only `calls`"
-            )));
+        for (key, _) in top {
+            if key != "calls" {
+                return Err(invalid_plan!(
+                    "plan: unknown field `{key}`; a plan has only `calls`"
+                ));
+            }
         }
         let calls_json = match json.get("calls") {
             Some(Json::Object(entries)) => entries,
@@ -229,9 +245,9 @@ impl Plan {
         let mut index = HashMap::with_capacity_and_hasher(calls_json.len(), Default::default());
         for (i, (name, _)) in calls_json.iter().enumerate() {
             if !valid_name(name) {
-                return Err(invalid(format!(
+                return Err(invalid_plan!(
                     "calls: `{name}` is not a valid call name; use letters, digits, `_`, `-` and `$`"
-                )));
+                ));
             }
             if name == INPUT {
                 return Err(invalid(
@@ -249,21 +265,18 @@ impl Plan {
         let stages = levels(&mut calls, &dependents)?;
         check_compensations(&calls)?;
         // A reply a placeholder reads must be JSON: an empty one is then an error.
-        let mut read = vec![false; calls.len()];
-        for call in &calls {
-            for &d in &call.deps[..call.reads] {
-                read[d] = true;
+        for i in 0..calls.len() {
+            for k in 0..calls[i].reads {
+                let d = calls[i].deps[k];
+                calls[d].read_by_others = true;
             }
-        }
-        for (call, read) in calls.iter_mut().zip(read) {
-            call.read_by_others = read;
         }
         let mut repeats = crate::plan::repeats::may_repeat(calls.len(), |i| {
             calls[i].method.is_read().then_some(&calls[i].url)
         });
         // A fan-out read's items may ask the same of each other.
-        for (repeats, call) in repeats.iter_mut().zip(&calls) {
-            *repeats |= call.for_each.is_some() && call.method.is_read();
+        for (i, call) in calls.iter().enumerate() {
+            repeats[i] |= call.for_each.is_some() && call.method.is_read();
         }
         Ok(Plan {
             calls,
@@ -322,34 +335,36 @@ impl Plan {
     /// call and the origin.
     pub fn check_origins(&self, allowed: &[String], page: Option<&str>) -> Result<(), Error> {
         for call in &self.calls {
-            let at = format!("calls.{}", call.name);
-            for (at, request) in [
-                (at.clone(), Some(call)),
-                (format!("{at}.compensate"), call.compensate.as_deref()),
+            for (request, place) in [
+                (Some(call), ""),
+                (call.compensate.as_deref(), ".compensate"),
             ] {
                 let Some(request) = request else { continue };
+                let at = || format!("calls.{}{place}", call.name);
                 let origin = match (origin_of(request.url.fixed_prefix()), page) {
                     (Some(origin), _) => origin,
                     (None, Some(page)) => page.to_owned(),
                     (None, None) => {
-                        return Err(invalid(format!(
-                            "{at}.url is relative ({}), but there is no page origin to resolve it against; \
+                        return Err(invalid_plan!(
+                            "{}.url is relative ({}), but there is no page origin to resolve it against; \
                              write an absolute URL, or leave out options.allowedOrigins",
+                            at(),
                             request.url_source
-                        ))
+                        )
                         .in_call(&call.name))
                     }
                 };
                 if !allowed.contains(&origin) {
-                    return Err(invalid(format!(
-                        "{at}.url goes to {origin}, which is not in options.allowedOrigins ({}); \
+                    return Err(invalid_plan!(
+                        "{}.url goes to {origin}, which is not in options.allowedOrigins ({}); \
                          add it there if the plan may call it",
+                        at(),
                         allowed
                             .iter()
                             .map(String::as_str)
                             .collect::<Vec<_>>()
                             .join(", ")
-                    ))
+                    )
                     .in_call(&call.name));
                 }
             }
@@ -361,10 +376,15 @@ impl Plan {
 /// Every placeholder of a call (URL, headers, body), each with whether its value
 /// becomes text (and so must be a string, number or boolean).
 pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
-    let texts = std::iter::once(&call.url).chain(call.headers.iter().map(|(_, t)| t));
+    // Loops rather than `chain` and `flat_map`, whose adapters cost .wasm.
     let mut out: Vec<(&Placeholder, bool)> = Vec::new();
-    for h in texts.flat_map(Template::placeholders) {
+    for h in call.url.placeholders() {
         out.push((h, true));
+    }
+    for (_, header) in &call.headers {
+        for h in header.placeholders() {
+            out.push((h, true));
+        }
     }
     if let Some(body) = &call.body {
         out.extend(body.placeholders());
@@ -374,11 +394,11 @@ pub(crate) fn call_placeholders(call: &Call) -> Vec<(&Placeholder, bool)> {
 
 fn read_call(name: &str, spec: &Json, index: &HashMap<String, usize>) -> Result<Call, Error> {
     read_request(
-        &format!("calls.{name}"),
+        &["calls.", name].concat(),
         name,
         spec,
         index,
-        CALL_FIELDS,
+        &CALL_FIELDS,
         None,
     )
 }
@@ -393,7 +413,7 @@ fn read_request(
     name: &str,
     spec: &Json,
     index: &HashMap<String, usize>,
-    allowed: &[&str],
+    allowed: &Fields,
     outer: Option<&ForEach>,
 ) -> Result<Call, Error> {
     check_fields(at, spec, allowed)?;
@@ -422,7 +442,7 @@ fn read_request(
                 }
                 Ok(template)
             };
-            Some(Condition::read(&format!("{at}.when"), json, &operand)?)
+            Some(Condition::read(&[at, ".when"].concat(), json, &operand)?)
         }
     };
     let compensate = match spec.get("compensate") {
@@ -436,9 +456,9 @@ fn read_request(
         )?)),
     };
     if compensate.is_some() && method.is_read() {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "{at}.compensate: a {method} changes nothing, so there is nothing to undo"
-        )));
+        ));
     }
     let mut call = Call {
         name: name.to_owned(),
@@ -465,7 +485,7 @@ fn read_request(
 }
 
 /// `spec` is an object whose fields are all `allowed`.
-fn check_fields(at: &str, spec: &Json, allowed: &[&str]) -> Result<(), Error> {
+fn check_fields(at: &str, spec: &Json, allowed: &Fields) -> Result<(), Error> {
     let Json::Object(fields) = spec else {
         return Err(wrong_type(
             at,
@@ -473,16 +493,12 @@ fn check_fields(at: &str, spec: &Json, allowed: &[&str]) -> Result<(), Error> {
             spec,
         ));
     };
-    if let Some((key, _)) = fields.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
-        return Err(invalid(format!(
-            "{at}: unknown field `{key}`; {} has {}",
-            if allowed == CALL_FIELDS {
-                "a call"
-            } else {
-                "a compensation"
-            },
-            allowed.join(", ")
-        )));
+    let Fields { names, what } = allowed;
+    if let Some((key, _)) = fields.iter().find(|(k, _)| !names.contains(&k.as_str())) {
+        return Err(invalid_plan!(
+            "{at}: unknown field `{key}`; {what} has {}",
+            names.join(", ")
+        ));
     }
     Ok(())
 }
@@ -491,10 +507,10 @@ fn read_method(at: &str, spec: &Json) -> Result<Method, Error> {
     match spec.get("method") {
         None => Ok(Method::Get),
         Some(Json::String(m)) => Method::parse(m).ok_or_else(|| {
-            invalid(format!(
+            invalid_plan!(
                 "{at}.method: unsupported method `{m}`; use one of {}",
-                Method::ALL.map(Method::as_str).join(", ")
-            ))
+                Method::NAMES.join(", ")
+            )
         }),
         Some(other) => Err(wrong_type(
             at,
@@ -513,20 +529,13 @@ fn read_url(at: &str, spec: &Json) -> Result<(String, Template), Error> {
         }
         Some(other) => return Err(wrong_type(at, ".url must be a string", other)),
     };
-    if url_source.len() > MAX_TEMPLATE_BYTES {
-        return Err(invalid(format!(
-            "{at}.url is {} bytes long, more than the limit of 8192 for a template",
-            url_source.len()
-        )));
-    }
     // A URL parser drops tabs and newlines: the URL checked would not be the one sent.
-    if url_source.chars().any(char::is_control) {
-        return Err(invalid_at(
-            at,
-            ".url holds a control character (a tab or a newline, say); remove it",
-        ));
-    }
-    let url = Template::parse(&url_source).map_err(|e| invalid(format!("{at}.url: {e}")))?;
+    let control = |text: &str| {
+        text.chars()
+            .any(char::is_control)
+            .then_some("holds a control character (a tab or a newline, say); remove it")
+    };
+    let url = read_text(&[at, ".url"].concat(), &url_source, control)?;
     check_url_shape(at, &url)?;
     Ok((url_source, url))
 }
@@ -546,29 +555,38 @@ fn read_headers(at: &str, spec: &Json) -> Result<Vec<(String, Template)>, Error>
     let mut headers = Vec::new();
     for (key, value) in entries {
         if !valid_header_name(key) {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "{at}.headers: `{key}` is not a valid header name"
-            )));
+            ));
         }
+        let place = [at, ".headers.", key].concat();
         let Json::String(text) = value else {
-            return Err(invalid(format!(
-                "{at}.headers.{key} must be a string, not {}",
-                value.type_name()
-            )));
+            return Err(wrong_type(&place, " must be a string", value));
         };
-        if text.len() > MAX_TEMPLATE_BYTES {
-            return Err(invalid(format!(
-                "{at}.headers.{key} is {} bytes long, more than the limit of 8192 for a template",
-                text.len()
-            )));
-        }
-        if let Some(problem) = header_value_problem(text) {
-            return Err(invalid(format!("{at}.headers.{key} {problem}")));
-        }
-        let t = Template::parse(text).map_err(|e| invalid(format!("{at}.headers.{key}: {e}")))?;
+        let t = read_text(&place, text, header_value_problem)?;
         headers.push((key.clone(), t));
     }
     Ok(headers)
+}
+
+/// The text template at `place` (`calls.a.url`, `calls.a.headers.X-Key`), parsed once
+/// it is within [`MAX_TEMPLATE_BYTES`] and `problem` finds nothing wrong with it: one
+/// function for URLs and headers, so each message is written once.
+fn read_text(
+    place: &str,
+    text: &str,
+    problem: fn(&str) -> Option<&'static str>,
+) -> Result<Template, Error> {
+    if text.len() > MAX_TEMPLATE_BYTES {
+        return Err(invalid_plan!(
+            "{place} is {} bytes long, more than the limit of 8192 for a template",
+            text.len()
+        ));
+    }
+    if let Some(problem) = problem(text) {
+        return Err(invalid_plan!("{place} {problem}"));
+    }
+    Template::parse(text).map_err(|e| invalid_plan!("{place}: {e}"))
 }
 
 fn read_body(at: &str, spec: &Json, method: Method) -> Result<Option<BodyTemplate>, Error> {
@@ -576,9 +594,9 @@ fn read_body(at: &str, spec: &Json, method: Method) -> Result<Option<BodyTemplat
         return Ok(None);
     };
     if !method.allows_body() {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "{at}.body: a {method} request cannot carry a body; use POST, PUT or PATCH"
-        )));
+        ));
     }
     if deeper_than(json, MAX_BODY_DEPTH - 1) {
         return Err(invalid_at(
@@ -586,7 +604,7 @@ fn read_body(at: &str, spec: &Json, method: Method) -> Result<Option<BodyTemplat
             ".body nests arrays and objects more than 32 levels deep; flatten it",
         ));
     }
-    read_template(&format!("{at}.body"), json).map(Some)
+    read_template(&[at, ".body"].concat(), json).map(Some)
 }
 
 /// A body, or an operand of a condition, found at `at`: its strings parsed as templates.
@@ -595,9 +613,9 @@ fn read_template(at: &str, json: &Json) -> Result<BodyTemplate, Error> {
         let place = if path.is_empty() {
             at.to_owned()
         } else {
-            format!("{at}.{path}")
+            [at, ".", &path].concat()
         };
-        invalid(format!("{place}: {e}"))
+        invalid_plan!("{place}: {e}")
     })
 }
 
@@ -659,9 +677,9 @@ fn read_deps(
         }
         if bound.is_some_and(|f| f.binds(&h.root)) {
             if h.root == INDEX && !h.path.is_empty() {
-                return Err(invalid(format!(
+                return Err(invalid_plan!(
                     "{at}: `{{{h}}}` reads into the element's position, a number; write `{{index}}`"
-                )));
+                ));
             }
             continue;
         }
@@ -687,15 +705,15 @@ fn read_deps(
     };
     for item in items {
         let Json::String(dep) = item else {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "{at}.after must list call names, found {}",
                 item.type_name()
-            )));
+            ));
         };
         let Some(&d) = index.get(dep.as_str()) else {
-            return Err(invalid(format!(
+            return Err(invalid_plan!(
                 "{at}.after: `{dep}` is not a call of this plan"
-            )));
+            ));
         };
         depend_on(&mut deps, d);
     }
@@ -712,13 +730,13 @@ fn read_compensation(
     index: &HashMap<String, usize>,
     fan_out: Option<&ForEach>,
 ) -> Result<Call, Error> {
-    let at = format!("{at}.compensate");
+    let at = [at, ".compensate"].concat();
     let compensation = read_request(
         &at,
-        &format!("{name}.compensate"),
+        &[name, ".compensate"].concat(),
         spec,
         index,
-        COMPENSATE_FIELDS,
+        &COMPENSATE_FIELDS,
         fan_out,
     )?;
     if spec.get("method").is_none() {
@@ -728,10 +746,10 @@ fn read_compensation(
         ));
     }
     if compensation.method.is_read() {
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "{at}.method: a {} cannot undo anything; use POST, PUT, PATCH or DELETE",
             compensation.method
-        )));
+        ));
     }
     Ok(compensation)
 }
@@ -766,11 +784,13 @@ fn check_compensations(calls: &[Call]) -> Result<(), Error> {
                 stack.extend_from_slice(&calls[j].deps);
             }
         }
-        if let Some(&d) = compensation.deps.iter().find(|&&d| !ancestors[d]) {
-            return Err(invalid(format!(
-                "calls.{}.compensate reads `{}`, which `{}` does not wait for, so its reply may not exist when the compensation runs; read only `{}`, its dependencies and `input`",
-                call.name, calls[d].name, call.name, call.name
-            )));
+        for &d in &compensation.deps {
+            if !ancestors[d] {
+                return Err(invalid_plan!(
+                    "calls.{0}.compensate reads `{1}`, which `{0}` does not wait for, so its reply may not exist when the compensation runs; read only `{0}`, its dependencies and `input`",
+                    call.name, calls[d].name
+                ));
+            }
         }
     }
     Ok(())
@@ -875,7 +895,13 @@ fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize
     let n = calls.len();
     let mut waiting: Vec<usize> = calls.iter().map(|c| c.deps.len()).collect();
     let mut level = vec![0usize; n];
-    let mut order: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    // A loop rather than `filter` and `collect`, whose adapters cost .wasm.
+    let mut order = Vec::with_capacity(n);
+    for (i, &w) in waiting.iter().enumerate() {
+        if w == 0 {
+            order.push(i);
+        }
+    }
     let mut next = 0;
     while next < order.len() {
         let i = order[next];
@@ -890,16 +916,23 @@ fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize
     }
     if order.len() < n {
         let cycle = find_cycle(calls, &waiting);
-        return Err(invalid(format!(
+        return Err(invalid_plan!(
             "cycle: {}; remove one of these dependencies",
             cycle.join(" -> ")
-        )));
+        ));
     }
     let mut chain = vec![1usize; n];
     for &i in order.iter().rev() {
-        chain[i] += dependents[i].iter().map(|&j| chain[j]).max().unwrap_or(0);
+        let mut longest = 0;
+        for &j in &dependents[i] {
+            longest = longest.max(chain[j]);
+        }
+        chain[i] += longest;
     }
-    let depth = level.iter().map(|l| l + 1).max().unwrap_or(0);
+    let mut depth = 0;
+    for &l in &level {
+        depth = depth.max(l + 1);
+    }
     let mut stages = vec![Vec::new(); depth];
     for (i, call) in calls.iter_mut().enumerate() {
         call.stage = level[i];
@@ -911,26 +944,36 @@ fn levels(calls: &mut [Call], dependents: &[Vec<usize>]) -> Result<Vec<Vec<usize
 
 /// Walks dependencies among the unplaced calls until one repeats: that loop is a cycle.
 fn find_cycle<'a>(calls: &'a [Call], waiting: &[usize]) -> Vec<&'a str> {
+    // Loops rather than iterator adapters, whose code costs .wasm.
     let stuck = |i: usize| waiting[i] > 0;
-    let start = (0..calls.len()).find(|&i| stuck(i)).unwrap_or(0);
+    // The first stuck call: there is one, or there would be no cycle to find.
+    let mut at = 0;
+    while at < calls.len() && !stuck(at) {
+        at += 1;
+    }
     let mut seen_at = vec![usize::MAX; calls.len()];
+    // The names walked, in order.
     let mut path = Vec::new();
-    let mut at = start;
     loop {
+        let name = calls[at].name.as_str();
         if seen_at[at] != usize::MAX {
-            let mut cycle: Vec<&str> = path[seen_at[at]..]
-                .iter()
-                .map(|&i: &usize| calls[i].name.as_str())
-                .collect();
-            cycle.push(calls[at].name.as_str());
+            let mut cycle = path.split_off(seen_at[at]);
+            cycle.push(name);
             return cycle;
         }
         seen_at[at] = path.len();
-        path.push(at);
+        path.push(name);
         // A stuck call always has a stuck dependency, so this walk never ends elsewhere.
-        at = match calls[at].deps.iter().copied().find(|&d| stuck(d)) {
+        let mut next = None;
+        for &d in &calls[at].deps {
+            if stuck(d) {
+                next = Some(d);
+                break;
+            }
+        }
+        at = match next {
             Some(d) => d,
-            None => return vec![calls[at].name.as_str()],
+            None => return vec![name],
         };
     }
 }

@@ -221,24 +221,43 @@ impl Template {
         mut lookup: impl FnMut(&Placeholder) -> Result<V, E>,
         mut encode: impl FnMut(&Placeholder, &V) -> Result<String, E>,
     ) -> Result<String, E> {
+        let mut failed = None;
+        let out = self.fill(&mut |h| match lookup(h).and_then(|v| encode(h, &v)) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// The template's text with each placeholder's from `text_of`, up to the first it
+    /// has none for. Not generic, unlike [`render`](Template::render): the .wasm holds one
+    /// copy of the walk, not one per caller.
+    #[inline(never)]
+    fn fill(&self, text_of: &mut dyn FnMut(&Placeholder) -> Option<String>) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Literal(text) => out.push_str(text),
-                Part::Hole(h) => {
-                    let value = lookup(h)?;
-                    out.push_str(&encode(h, &value)?);
-                }
+                Part::Hole(h) => match text_of(h) {
+                    Some(text) => out.push_str(&text),
+                    None => break,
+                },
             }
         }
-        Ok(out)
+        out
     }
 }
 
 /// `text` cut to its first 40 characters, for quoting in a message.
 fn shorten(text: &str) -> String {
     match text.char_indices().nth(40) {
-        Some((at, _)) => format!("{}...", text_between(text, 0, at)),
+        Some((at, _)) => [text_between(text, 0, at), "..."].concat(),
         None => text.to_owned(),
     }
 }
@@ -612,12 +631,14 @@ impl BodyTemplate {
             // Loops rather than `collect::<Result<_, _>>()`, whose adapters cost more .wasm.
             Json::Array(items) => {
                 let mut parsed = Vec::with_capacity(items.len());
+                let mut literal = true;
                 for (i, item) in items.iter().enumerate() {
                     let t = BodyTemplate::parse(item)
                         .map_err(|(p, e)| (join(&i.to_string(), &p), e))?;
+                    literal &= matches!(t, BodyTemplate::Literal(_));
                     parsed.push(t);
                 }
-                if parsed.iter().all(|t| matches!(t, BodyTemplate::Literal(_))) {
+                if literal {
                     BodyTemplate::Literal(json.clone())
                 } else {
                     BodyTemplate::Array(parsed)
@@ -625,14 +646,13 @@ impl BodyTemplate {
             }
             Json::Object(entries) => {
                 let mut parsed = Vec::with_capacity(entries.len());
+                let mut literal = true;
                 for (k, v) in entries {
                     let t = BodyTemplate::parse(v).map_err(|(p, e)| (join(k, &p), e))?;
+                    literal &= matches!(t, BodyTemplate::Literal(_));
                     parsed.push((k.clone(), t));
                 }
-                if parsed
-                    .iter()
-                    .all(|(_, t)| matches!(t, BodyTemplate::Literal(_)))
-                {
+                if literal {
                     BodyTemplate::Literal(json.clone())
                 } else {
                     BodyTemplate::Object(parsed)
@@ -654,7 +674,12 @@ impl BodyTemplate {
         match self {
             BodyTemplate::Literal(_) => {}
             BodyTemplate::Value(h) => out.push((h, false)),
-            BodyTemplate::Text(t) => out.extend(t.placeholders().map(|h| (h, true))),
+            // A loop rather than `extend` with `map`, whose adapters cost .wasm.
+            BodyTemplate::Text(t) => {
+                for h in t.placeholders() {
+                    out.push((h, true));
+                }
+            }
             BodyTemplate::Array(items) => items.iter().for_each(|t| t.collect(out)),
             BodyTemplate::Object(entries) => entries.iter().for_each(|(_, t)| t.collect(out)),
         }
