@@ -68,10 +68,11 @@ if (!readFileSync(exporter, 'utf8').includes(exported)) {
   console.error(`build-pkg: ${exporter} does not export ComposeError; did the binding's reexport change?`);
   process.exit(1);
 }
-// The .wasm's imports and exports without wasm-bindgen's hashes (scripts/short-names.mjs
-// says why), in the file that names them: the bundler target's _bg.js, else the glue itself.
+// Release builds: the .wasm's imports and exports named short, not with wasm-bindgen's
+// hashes (scripts/short-names.mjs says why), in the file that names them: the bundler
+// target's _bg.js, else the glue itself.
 try {
-  shortenNames(join(outDir, 'parallel_composer_bg.wasm'), exporter);
+  if (!dev) shortenNames(join(outDir, 'parallel_composer_bg.wasm'), exporter);
 } catch (e) {
   console.error(`build-pkg: ${e.message}`);
   process.exit(1);

@@ -1,20 +1,20 @@
-// The .wasm's imports and exports named without wasm-bindgen's hashes, in the .wasm and in
-// its glue.
+// The .wasm's imports and exports named short, not with wasm-bindgen's hashes, in the .wasm
+// and in its glue.
 //
 // wasm-bindgen names each function the .wasm imports from its glue `__wbg_<name>_<hash>`,
 // the hash (16 hex digits) keeping two crates' `new` apart. In a package built from one
-// crate, the hashes only keep apart imports of the same name (`new` of Response, of
-// AbortController, ...), and they are the one thing in the .wasm that does not compress:
-// 83 imports, 1,043 bytes of the .wasm's 102,400-byte gzip budget when they were counted.
-// So after wasm-bindgen, each such import is renamed `__wbg_<name>` (with `_1`,
-// `_2`, ... where names meet), in the .wasm's import section and, as whole identifiers, in
-// the glue that defines them: the same rename in both, checked, so that a glue wasm-bindgen
-// writes otherwise fails the build instead of the package. The exports that carry a hash
-// (the closures' `wasm_bindgen__convert__closures_____invoke__h<hash>`) lose it the same way.
+// crate, nothing needs them, nor the long names: they were 1,602 bytes of the .wasm's
+// 102,400-byte gzip budget when they were counted (83 imports; 1,043 of it the hashes),
+// and 215 of the glue's. So after wasm-bindgen, each such import and export is renamed
+// `__w<n>` (n counted in base 36), in the .wasm's import and export sections and, as whole
+// identifiers, in the glue that defines them: the same rename in both, checked, so that a
+// glue wasm-bindgen writes otherwise fails the build instead of the package. What it costs:
+// a stack trace through the glue names `__w1a` where it named `__wbg_new`; the debug build
+// (`--dev`) keeps wasm-bindgen's names.
 import { readFileSync, writeFileSync } from 'node:fs';
 
-/** An import's name and its hash, or an export's. */
-const HASHED = /^(.+?)_h?[0-9a-f]{16}$/;
+/** The end of a name that carries wasm-bindgen's hash. */
+const HASHED = /_h?[0-9a-f]{16}$/;
 
 /** Reads an unsigned LEB128 number of `bytes` at `at.i`, moving `at.i` past it. */
 function leb(bytes, at) {
@@ -99,19 +99,11 @@ function readImports(bytes, start) {
   return entries;
 }
 
-/** New names for the hashed ones among `names`: the name without its hash, told apart where names meet. */
-function renames(names) {
-  const taken = new Set(names.filter((name) => !HASHED.test(name)));
-  const map = new Map();
+/** New names for the hashed ones among `names`, counted on from `map`'s, into `map`. */
+function renames(names, map) {
   for (const name of names) {
-    const base = HASHED.exec(name)?.[1];
-    if (!base || map.has(name)) continue;
-    let short = base;
-    for (let n = 1; taken.has(short); n++) short = `${base}_${n}`;
-    taken.add(short);
-    map.set(name, short);
+    if (HASHED.test(name) && !map.has(name)) map.set(name, `__w${map.size.toString(36)}`);
   }
-  return map;
 }
 
 /**
@@ -134,11 +126,13 @@ export function shortenNames(wasmPath, gluePath) {
       continue;
     }
     const entries = id === 2 ? readImports(bytes, at.i) : readExports(bytes, at.i);
-    for (const [name, short] of renames(entries.map((e) => e.name))) map.set(name, short);
+    renames(entries.map((e) => e.name), map);
     parts.push(...writeSection(id, entries, map));
     at.i = end;
   }
   let glue = readFileSync(gluePath, 'utf8');
+  const clash = /\b__w[0-9a-z]+\b/.exec(glue);
+  if (clash) throw new Error(`${gluePath} already names ${clash[0]}, a name the rename would give`);
   for (const [name, short] of map) {
     const whole = new RegExp(`\\b${name}\\b`, 'g');
     if (!whole.test(glue)) throw new Error(`${gluePath} does not name ${name}, which the .wasm does`);
