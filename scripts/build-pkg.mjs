@@ -69,10 +69,10 @@ if (!readFileSync(exporter, 'utf8').includes(exported)) {
   process.exit(1);
 }
 // Release builds: the .wasm's imports and exports named short, not with wasm-bindgen's
-// hashes (scripts/short-names.mjs says why), in the file that names them: the bundler
-// target's _bg.js, else the glue itself.
+// hashes (scripts/short-names.mjs says why), in the glue that names them (the bundler
+// target's entry and its _bg.js).
 try {
-  if (!dev) shortenNames(join(outDir, 'parallel_composer_bg.wasm'), exporter);
+  if (!dev) shortenNames(join(outDir, 'parallel_composer_bg.wasm'), [...new Set([entry, exporter])]);
 } catch (e) {
   console.error(`build-pkg: ${e.message}`);
   process.exit(1);

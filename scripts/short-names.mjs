@@ -13,8 +13,9 @@
 // (`--dev`) keeps wasm-bindgen's names.
 import { readFileSync, writeFileSync } from 'node:fs';
 
-/** The end of a name that carries wasm-bindgen's hash. */
-const HASHED = /_h?[0-9a-f]{16}$/;
+/** A name wasm-bindgen gives what its glue and the .wasm share: one with its hash, or an
+ * intrinsic's (`__wbindgen_malloc`, `__externref_table_alloc`, ...). */
+const HASHED = /_h?[0-9a-f]{16}$|^__(?:wbindgen|externref)_/;
 
 /** Reads an unsigned LEB128 number of `bytes` at `at.i`, moving `at.i` past it. */
 function leb(bytes, at) {
@@ -107,11 +108,11 @@ function renames(names, map) {
 }
 
 /**
- * Renames the hashed imports and exports of the .wasm at `wasmPath` and the same
- * identifiers in the JavaScript file `gluePath`. Throws when the glue does not name one of
- * them, or still holds a hashed name afterwards. Returns how many were renamed.
+ * Renames the imports and exports of the .wasm at `wasmPath` that wasm-bindgen named, and
+ * the same identifiers in the JavaScript files `gluePaths`. Throws when the glue does not
+ * name one of them, or still holds a hashed name afterwards. Returns how many were renamed.
  */
-export function shortenNames(wasmPath, gluePath) {
+export function shortenNames(wasmPath, gluePaths) {
   const bytes = readFileSync(wasmPath);
   const parts = [bytes.subarray(0, 8)];
   const map = new Map();
@@ -130,17 +131,17 @@ export function shortenNames(wasmPath, gluePath) {
     parts.push(...writeSection(id, entries, map));
     at.i = end;
   }
-  let glue = readFileSync(gluePath, 'utf8');
-  const clash = /\b__w[0-9a-z]+\b/.exec(glue);
-  if (clash) throw new Error(`${gluePath} already names ${clash[0]}, a name the rename would give`);
+  const glue = gluePaths.map((path) => readFileSync(path, 'utf8'));
+  const clash = glue.join('\n').match(/\b__w[0-9a-z]+\b/);
+  if (clash) throw new Error(`the glue already names ${clash[0]}, a name the rename would give`);
   for (const [name, short] of map) {
     const whole = new RegExp(`\\b${name}\\b`, 'g');
-    if (!whole.test(glue)) throw new Error(`${gluePath} does not name ${name}, which the .wasm does`);
-    glue = glue.replace(whole, short);
+    if (!glue.some((text) => whole.test(text))) throw new Error(`the glue does not name ${name}, which the .wasm does`);
+    glue.forEach((text, k) => (glue[k] = text.replace(whole, short)));
   }
-  const left = /\b(?:__wbg_\w+_|wasm_bindgen__\w+__h)[0-9a-f]{16}\b/.exec(glue);
-  if (left) throw new Error(`${gluePath} still names ${left[0]}, which the .wasm does not import`);
+  const left = glue.join('\n').match(/\b(?:__wbg_\w+_|wasm_bindgen__\w+__h)[0-9a-f]{16}\b/);
+  if (left) throw new Error(`the glue still names ${left[0]}, which the .wasm does not import`);
   writeFileSync(wasmPath, Buffer.concat(parts));
-  writeFileSync(gluePath, glue);
+  gluePaths.forEach((path, k) => writeFileSync(path, glue[k]));
   return map.size;
 }
