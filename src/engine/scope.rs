@@ -118,10 +118,11 @@ impl<'a, V: Value> Scope<'a, V> {
         };
         for (depth, segment) in path.iter().enumerate() {
             value = value.field(segment).ok_or_else(|| {
-                let whole = std::iter::once(root)
-                    .chain(path.iter().copied())
-                    .collect::<Vec<_>>()
-                    .join(".");
+                let mut whole = root.to_owned();
+                for segment in path {
+                    whole.push('.');
+                    whole.push_str(segment);
+                }
                 let missing = path[..=depth].join(".");
                 let element = self.item.as_ref().filter(|i| i.for_each.binds(root));
                 let source = match element {
