@@ -316,32 +316,39 @@ impl<'a, V: Value> Scope<'a, V> {
     /// middle of a composition).
     pub fn check_input(&self) -> Result<(), Error> {
         for call in self.plan.calls() {
-            for call in std::iter::once(call).chain(call.compensate.as_deref()) {
-                let name = call.name.as_str();
-                for (h, as_text) in call_placeholders(call) {
-                    if h.root == INPUT && as_text {
-                        self.text(name, h, &self.resolve(name, h)?, "text")?;
-                    } else if h.root == INPUT {
-                        let value = self.resolve(name, h)?;
-                        if let Some(why) = value.json_problem() {
-                            let message = format!(
-                                "call `{name}`: `{{{h}}}` cannot be sent as JSON ({why}); pass plain data, without cycles"
-                            );
-                            return Err(Error::new(ErrorKind::InvalidInput, message).in_call(name));
-                        }
-                    }
+            self.check_call_input(call)?;
+            if let Some(undo) = &call.compensate {
+                self.check_call_input(undo)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Scope::check_input`] for one call or compensation.
+    fn check_call_input(&self, call: &Call) -> Result<(), Error> {
+        let name = call.name.as_str();
+        for (h, as_text) in call_placeholders(call) {
+            if h.root == INPUT && as_text {
+                self.text(name, h, &self.resolve(name, h)?, "text")?;
+            } else if h.root == INPUT {
+                let value = self.resolve(name, h)?;
+                if let Some(why) = value.json_problem() {
+                    let message = format!(
+                        "call `{name}`: `{{{h}}}` cannot be sent as JSON ({why}); pass plain data, without cycles"
+                    );
+                    return Err(Error::new(ErrorKind::InvalidInput, message).in_call(name));
                 }
-                let in_path = call.url.path_holes();
-                for (n, h) in call.url.placeholders().enumerate() {
-                    if h.root == INPUT {
-                        self.url_value(call, h, &self.resolve(name, h)?, n < in_path)?;
-                    }
-                }
-                for (key, t) in &call.headers {
-                    for h in t.placeholders().filter(|h| h.root == INPUT) {
-                        self.header_value(call, key, h, &self.resolve(name, h)?)?;
-                    }
-                }
+            }
+        }
+        let in_path = call.url.path_holes();
+        for (n, h) in call.url.placeholders().enumerate() {
+            if h.root == INPUT {
+                self.url_value(call, h, &self.resolve(name, h)?, n < in_path)?;
+            }
+        }
+        for (key, t) in &call.headers {
+            for h in t.placeholders().filter(|h| h.root == INPUT) {
+                self.header_value(call, key, h, &self.resolve(name, h)?)?;
             }
         }
         Ok(())
