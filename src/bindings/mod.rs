@@ -159,12 +159,12 @@ async fn compose_into(
         let calls = records_js(&names, &executed.outcome.records);
         return Err(outcome_error(error, &calls, &names, &executed));
     }
-    let fell_back: js_sys::Array = names
-        .iter()
-        .zip(&executed.outcome.records)
-        .filter(|(_, record)| record.fell_back)
-        .map(|(name, _)| name)
-        .collect();
+    let fell_back = js_sys::Array::new();
+    for (i, record) in executed.outcome.records.iter().enumerate() {
+        if record.fell_back {
+            fell_back.push(&names[i]);
+        }
+    }
     // The replies are handed over, not copied: one JS value per call.
     let replies = std::mem::take(&mut executed.outcome.replies);
     let replies = replies.into_iter().map(|r| r.unwrap_or(JsValue::UNDEFINED));
