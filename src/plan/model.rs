@@ -72,12 +72,10 @@ impl Method {
 
     /// Reads a method name, in any letter case.
     pub fn parse(name: &str) -> Option<Method> {
-        for &m in &Method::ALL {
-            if m.as_str().eq_ignore_ascii_case(name) {
-                return Some(m);
-            }
-        }
-        None
+        Method::ALL
+            .iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(name))
+            .copied()
     }
 
     /// Whether the method may carry a body (fetch refuses one on GET and HEAD).
