@@ -745,19 +745,14 @@ impl<'p, V: Value> Composition<'p, V> {
     /// failed, or was not needed), with no failure recorded: the result is then complete, whatever optional
     /// calls are still doing.
     fn required_done(&self) -> bool {
-        self.error.is_none()
-            && self
-                .plan
-                .calls()
-                .iter()
-                .zip(&self.records)
-                .all(|(call, record)| {
-                    call.optional
-                        || matches!(
-                            record.state,
-                            CallState::Ok | CallState::Skipped | CallState::NotNeeded
-                        )
-                })
+        let done = |i: usize| {
+            matches!(
+                self.records[i].state,
+                CallState::Ok | CallState::Skipped | CallState::NotNeeded
+            )
+        };
+        let calls = self.plan.calls();
+        self.error.is_none() && (0..calls.len()).all(|i| calls[i].optional || done(i))
     }
 
     /// Stops the optional calls still running when the deadline or the abort (`cause`)
