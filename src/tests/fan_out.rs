@@ -636,3 +636,87 @@ fn random_fan_outs_keep_their_limits_their_order_and_their_records() {
         "{item_failures} {undone_items}"
     );
 }
+
+/// A network for items' policies: `http://svc/each/<x>` answers after 10 ms, but `slow`
+/// after 100 ms, and `flaky` first with HTTP 503, then as the others.
+fn policy_network() -> Sim {
+    let tried = Rc::new(RefCell::new(Vec::<String>::new()));
+    Sim::new(move |req| -> Answer {
+        let last = req.url.rsplit('/').next().unwrap_or_default().to_owned();
+        let first = !tried.borrow().contains(&last);
+        tried.borrow_mut().push(last.clone());
+        if last == "flaky" && first {
+            return (10.0, Err(TransportError::Status(503)));
+        }
+        let ms = if last == "slow" { 100.0 } else { 10.0 };
+        let reply = Reply {
+            status: 200,
+            body: json(&format!(r#"{{"x":"{last}"}}"#)),
+            replayed: false,
+        };
+        (ms, Ok(reply))
+    })
+}
+
+const EACH: &str = r#"{"calls":{"each":{"url":"http://svc/each/{item}","forEach":"{input.xs}","timeoutMs":50}}}"#;
+
+#[test]
+fn an_item_is_retried_queued_timed_out_and_traced_as_a_call_is() {
+    // Retried: the flaky item's 503 is followed by a second attempt, with its events.
+    let sim = policy_network();
+    let (out, events) = run(&sim, EACH, r#"{"xs":["a","flaky"]}"#, Settings::from(Schedule::Eager));
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert_eq!(out.records[0].items()[1].attempts, 2);
+    let flaky: Vec<&str> = events
+        .iter()
+        .filter(|e| e.1 == Some(1))
+        .map(|e| e.2.as_str())
+        .collect();
+    assert_eq!(flaky, ["start", "retry", "start", "end"]);
+
+    // Queued: with one request at a time overall, the items never overlap.
+    let sim = policy_network();
+    let settings = Settings {
+        concurrency: crate::engine::concurrency::Concurrency {
+            max: Some(1),
+            per_origin: None,
+        },
+        ..Settings::from(Schedule::Eager)
+    };
+    let (out, _) = run(&sim, EACH, r#"{"xs":["a","b","c"]}"#, settings);
+    assert!(out.error.is_none());
+    let spans: Vec<(f64, f64)> = sim.seen().iter().map(|s| (s.start, s.end.unwrap())).collect();
+    for pair in spans.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "one at a time: {spans:?}");
+    }
+    assert!(out.records[0].items().iter().any(|r| r.queued_ms > 0.0));
+
+    // Timed out: the slow item runs past the call's 50 ms, and fails the call.
+    let sim = policy_network();
+    let (out, _) = run(&sim, EACH, r#"{"xs":["a","slow"]}"#, Settings::from(Schedule::Eager));
+    let error = out.error.expect("the slow item timed out");
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+    assert_eq!(error.item(), Some(1));
+
+    // Traced: each item's request carries a span of its own.
+    let sim = policy_network();
+    let trace = crate::engine::trace::TraceContext::new([7; 24], vec!["http://svc".into()], None);
+    let settings = Settings {
+        trace: Some(trace),
+        ..Settings::from(Schedule::Eager)
+    };
+    let (out, _) = run(&sim, EACH, r#"{"xs":["a","b","c"]}"#, settings);
+    assert!(out.error.is_none());
+    let mut spans: Vec<String> = sim
+        .seen()
+        .iter()
+        .filter_map(|s| {
+            let header = s.request.headers.iter().find(|(k, _)| k == "traceparent");
+            header.map(|(_, v)| v.clone())
+        })
+        .collect();
+    assert_eq!(spans.len(), 3, "every item traced");
+    spans.sort();
+    spans.dedup();
+    assert_eq!(spans.len(), 3, "each with its own span");
+}

@@ -83,6 +83,7 @@ macro_rules! shared_suite {
             a_failed_item_fails_its_call_and_the_completed_ones_are_undone,
             a_fan_out_over_a_list_that_is_not_one_names_the_call_and_the_path,
             a_streamed_fan_out_call_is_one_part_with_its_whole_list_and_items,
+            a_fan_out_call_has_a_measure_per_item_beside_its_own,
         );
         // Response limits (tests/common/limits.rs).
         shared_suite!(
