@@ -658,13 +658,19 @@ fn policy_network() -> Sim {
     })
 }
 
-const EACH: &str = r#"{"calls":{"each":{"url":"http://svc/each/{item}","forEach":"{input.xs}","timeoutMs":50}}}"#;
+const EACH: &str =
+    r#"{"calls":{"each":{"url":"http://svc/each/{item}","forEach":"{input.xs}","timeoutMs":50}}}"#;
 
 #[test]
 fn an_item_is_retried_queued_timed_out_and_traced_as_a_call_is() {
     // Retried: the flaky item's 503 is followed by a second attempt, with its events.
     let sim = policy_network();
-    let (out, events) = run(&sim, EACH, r#"{"xs":["a","flaky"]}"#, Settings::from(Schedule::Eager));
+    let (out, events) = run(
+        &sim,
+        EACH,
+        r#"{"xs":["a","flaky"]}"#,
+        Settings::from(Schedule::Eager),
+    );
     assert!(out.error.is_none(), "{:?}", out.error);
     assert_eq!(out.records[0].items()[1].attempts, 2);
     let flaky: Vec<&str> = events
@@ -685,7 +691,11 @@ fn an_item_is_retried_queued_timed_out_and_traced_as_a_call_is() {
     };
     let (out, _) = run(&sim, EACH, r#"{"xs":["a","b","c"]}"#, settings);
     assert!(out.error.is_none());
-    let spans: Vec<(f64, f64)> = sim.seen().iter().map(|s| (s.start, s.end.unwrap())).collect();
+    let spans: Vec<(f64, f64)> = sim
+        .seen()
+        .iter()
+        .map(|s| (s.start, s.end.unwrap()))
+        .collect();
     for pair in spans.windows(2) {
         assert!(pair[1].0 >= pair[0].1, "one at a time: {spans:?}");
     }
@@ -693,7 +703,12 @@ fn an_item_is_retried_queued_timed_out_and_traced_as_a_call_is() {
 
     // Timed out: the slow item runs past the call's 50 ms, and fails the call.
     let sim = policy_network();
-    let (out, _) = run(&sim, EACH, r#"{"xs":["a","slow"]}"#, Settings::from(Schedule::Eager));
+    let (out, _) = run(
+        &sim,
+        EACH,
+        r#"{"xs":["a","slow"]}"#,
+        Settings::from(Schedule::Eager),
+    );
     let error = out.error.expect("the slow item timed out");
     assert_eq!(error.kind(), ErrorKind::Timeout);
     assert_eq!(error.item(), Some(1));

@@ -816,11 +816,23 @@ pub async fn a_fan_out_call_has_a_measure_per_item_beside_its_own() {
         "each":{{"url":"{}/{{item}}","forEach":"{{input.skus}}"}}}}}}"#,
         s.lab(CART, "echo"),
     ));
-    let result = run_plan(&plan, &js(r#"{"skus":["a","b"]}"#), &js(r#"{"timings":true}"#))
-        .await
-        .expect("composed");
+    let result = run_plan(
+        &plan,
+        &js(r#"{"skus":["a","b"]}"#),
+        &js(r#"{"timings":true}"#),
+    )
+    .await
+    .expect("composed");
     let measures = measures_of(&get_str(&result, "traceId"));
     let mut names: Vec<&str> = measures.iter().map(|(n, _)| n.as_str()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["compose", "compose:each", "compose:each[0]", "compose:each[1]"]);
+    assert_eq!(
+        names,
+        [
+            "compose",
+            "compose:each",
+            "compose:each[0]",
+            "compose:each[1]"
+        ]
+    );
 }
