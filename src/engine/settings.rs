@@ -66,7 +66,7 @@ pub struct Settings {
     /// The trace whose `traceparent` the requests carry ([`TraceContext`]); `None`: no header.
     pub trace: Option<TraceContext>,
     /// The most calls a composition may make, the items of fan-out calls counted one by
-    /// one with the plan's other calls (default [`DEFAULT_MAX_CALLS`]): a list of
+    /// one with the plan's other calls (default 1000, as `options.maxCalls`): a list of
     /// unexpected length from a reply is refused rather than sent.
     pub max_calls: usize,
 }

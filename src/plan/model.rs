@@ -206,7 +206,7 @@ impl Plan {
     /// Reads and validates a plan such as `{"calls": {"user": {"url": "..."}}}`, of at
     /// most 1000 (`DEFAULT_MAX_CALLS`) calls.
     ///
-    /// Fails with [`ErrorKind::InvalidPlan`] naming the first problem found.
+    /// Fails with [`crate::ErrorKind::InvalidPlan`] naming the first problem found.
     pub fn from_json(json: &Json) -> Result<Plan, Error> {
         Plan::from_json_limited(json, DEFAULT_MAX_CALLS)
     }
