@@ -373,9 +373,12 @@ mod tests {
                 .iter()
                 .map(|k| k.as_string().unwrap())
                 .collect();
-            let fields = ["call", "state", "status", "attempts", "startMs", "endMs"];
+            let fields = [
+                "call", "item", "state", "status", "attempts", "startMs", "endMs",
+            ];
             assert_eq!(keys, [&fields[..], &["error", "reason"]].concat());
             assert!(get(&js, "error").is_null() && get(&js, "reason").is_null());
+            assert!(get(&js, "item").is_null(), "a call's, not an item's");
             assert_eq!(get(&js, "status").as_f64(), Some(204.0));
             assert_eq!(get(&js, "state").as_string().unwrap(), state.as_str());
             assert_eq!(get(&js, "call").as_string().unwrap(), "a");
