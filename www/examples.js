@@ -130,6 +130,26 @@ export const EXAMPLES = [
     }),
   },
   {
+    id: 'for-each-undo',
+    label: 'A fan-out whose writes are undone',
+    about: 'One hold per line of the input, each a write with its compensation; the charge after them fails (HTTP 402), '
+      + 'so each hold is released, one by one, each with its own reply and its own line.',
+    input: { lines: [{ sku: 'A-1' }, { sku: 'B-2' }, { sku: 'C-3' }] },
+    plan: (s) => ({
+      calls: {
+        hold: {
+          method: 'POST',
+          url: `${s.inventory}/lab/echo/hold/{line.sku}?delay=80`,
+          forEach: '{input.lines}',
+          as: 'line',
+          body: { sku: '{line.sku}' },
+          compensate: { method: 'DELETE', url: `${s.inventory}/lab/echo/release/{line.sku}?at={index}` },
+        },
+        charge: { method: 'POST', url: `${s.payment}/lab/echo?status=402&delay=50`, body: { holds: '{hold}' } },
+      },
+    }),
+  },
+  {
     id: 'for-each-failure',
     label: 'A fan-out with a failing item',
     about: 'One stock check per line of the input, two at a time. Line 2 (counting from 0) answers 404: the call fails, '

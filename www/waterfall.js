@@ -24,6 +24,27 @@ export function niceScale(maxMs) {
   return { scale: Math.max(1, Math.ceil(max / step)) * step, step };
 }
 
+/**
+ * Each call's compensation as one span on its row: a fan-out call's items are undone one by
+ * one, so its span runs from the first one's start to the last one's end, in the state of
+ * the first that did not succeed (else "ok"), with how many there were (`items`).
+ */
+function undoSpans(compensations) {
+  const spans = new Map();
+  for (const c of compensations.filter(isTimed)) {
+    const span = spans.get(c.call);
+    if (!span) {
+      spans.set(c.call, { ...c, items: 1 });
+      continue;
+    }
+    span.startMs = Math.min(span.startMs, c.startMs);
+    span.endMs = Math.max(span.endMs, c.endMs);
+    span.items += 1;
+    if (span.state === 'ok') span.state = c.state;
+  }
+  return spans;
+}
+
 /** The furthest point in time a finished run's drawing needs (compensations included). */
 export function runExtent(run) {
   const ends = [...Object.values(run.calls ?? {}), ...(run.compensations ?? [])].map((r) => r.endMs ?? 0);
@@ -200,13 +221,15 @@ export function drawWaterfall(container, {
   // Calls that never started are marked where the composition gave up on them.
   const givenUpAt = Math.max(0, ...Object.values(calls).map((r) => r.endMs ?? 0));
   const onPath = new Set(critical);
-  const undoOf = new Map(compensations.filter((c) => isTimed(c)).map((c) => [c.call, c]));
+  const undoOf = undoSpans(compensations);
   for (const name of names) {
     const row = state.rows.get(name);
     const record = calls[name] ?? null;
     row.li.classList.toggle('on-path', onPath.has(name));
     placeBar(row, 'bar', { testid: `bar-${prefix}-${name}`, record, scale, now, givenUpAt, what: callWhat(name, record), critical: onPath.has(name) });
-    placeBar(row, 'undo', { testid: `undo-${prefix}-${name}`, record: undoOf.get(name) ?? null, scale, now, givenUpAt, what: `${name}, undone`, undo: true });
+    const undoing = undoOf.get(name) ?? null;
+    const undoWhat = undoing?.items > 1 ? `${name}, ${undoing.items} items undone` : `${name}, undone`;
+    placeBar(row, 'undo', { testid: `undo-${prefix}-${name}`, record: undoing, scale, now, givenUpAt, what: undoWhat, undo: true });
     placeItems(row, { record, prefix, name, scale, now, givenUpAt });
     // The bars speak for themselves (their aria-label); only an empty row needs words.
     row.spoken.textContent = record ? '' : ': not started';

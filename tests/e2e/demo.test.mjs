@@ -1026,6 +1026,29 @@ test('a fan-out with a failing item: the failing item stands out, the others sho
   assert.equal(p.consoleErrors.length, 1, 'Chromium reported the 404 (so the filter is not vacuous)');
 });
 
+test('a fan-out whose writes are undone: each item undone on its own, one span on the call\'s row', async () => {
+  await idlePage();
+  await page.getByTestId('plan-example').selectOption('for-each-undo');
+  await page.locator('[data-testid="plan-errors"][data-valid="true"]').waitFor();
+  await page.getByTestId('run-plan').click();
+  await page.locator('#plan-output[data-run-state="failed"]').waitFor({ timeout: RUN_TIMEOUT });
+  const result = JSON.parse(await page.getByTestId('plan-result').textContent());
+  assert.deepEqual(result.compensations.map((c) => [c.call, c.item, c.state]).sort(),
+    [['hold', 0, 'ok'], ['hold', 1, 'ok'], ['hold', 2, 'ok']]);
+  for (const k of [0, 1, 2]) {
+    const entry = page.getByTestId(`plan-compensation-hold[${k}]`);
+    assert.equal(await entry.getAttribute('data-state'), 'ok');
+    assert.match(await entry.textContent(), new RegExp(`hold\\[${k}\\] undone`));
+  }
+  const undo = page.getByTestId('undo-plan-hold');
+  assert.match(await undo.getAttribute('aria-label'), /^hold, 3 items undone/);
+  const released = (await mockLog()).filter((e) => e.method === 'DELETE' && e.path.startsWith('/lab/echo/release/'));
+  assert.deepEqual(released.map((e) => e.path).sort(), ['/lab/echo/release/A-1', '/lab/echo/release/B-2', '/lab/echo/release/C-3']);
+  await page.locator('#plan-output').scrollIntoViewIfNeeded();
+  await accessible('after a fan-out call\'s writes were undone');
+  assertNoNewProblems({ allowConsoleError: (e) => e.url.startsWith(`${demo.config.services.payment}/lab/echo`) && /status of 402/.test(e.text) });
+});
+
 test('a call that is not needed is marked as soon as its skip event comes, while the run goes on', async () => {
   await idlePage();
   await page.getByTestId('plan-example').selectOption('condition');
