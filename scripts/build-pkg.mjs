@@ -71,17 +71,13 @@ if (!readFileSync(exporter, 'utf8').includes(exported)) {
 // Release builds: the .wasm's imports and exports named short, not with wasm-bindgen's
 // hashes (scripts/short-names.mjs says why), in the glue that names them (the bundler
 // target's entry and its _bg.js).
-// The web and nodejs glue is renamed once bundled, where the snippets' module names are
-// left only as its imports object's keys, and go too; the bundler target's must stay, for
-// the application's bundler resolves them.
-if (target !== 'bundler') bundleGlue(entry, target);
 try {
-  const wasm = join(outDir, 'parallel_composer_bg.wasm');
-  if (!dev) shortenNames(wasm, [...new Set([entry, exporter])], { modules: target !== 'bundler' });
+  if (!dev) shortenNames(join(outDir, 'parallel_composer_bg.wasm'), [...new Set([entry, exporter])]);
 } catch (e) {
   console.error(`build-pkg: ${e.message}`);
   process.exit(1);
 }
+if (target !== 'bundler') bundleGlue(entry, target);
 console.log(`build-pkg: ${target} package in ${outDir}`);
 
 /**

@@ -76,10 +76,7 @@ function writeSection(id, entries, map) {
   const body = [uleb(entries.length)];
   for (const { module, name, description } of entries) {
     const written = Buffer.from(map.get(name) ?? name, 'utf8');
-    if (module) {
-      const from = Buffer.from(map.get(`module ${module}`) ?? module.toString('utf8'), 'utf8');
-      body.push(uleb(from.length), from);
-    }
+    if (module) body.push(uleb(module.length), module);
     body.push(uleb(written.length), written, description);
   }
   const content = Buffer.concat(body.map((b) => Buffer.from(b)));
@@ -111,26 +108,11 @@ function renames(names, map) {
 }
 
 /**
- * The js/ snippets' module names in `entries` (`./snippets/parallel-composer-<hash>/js/
- * value.js`), each renamed `__s<n>` in `map` under the key `module <name>`.
- */
-function moduleRenames(entries, map) {
-  for (const { module } of entries) {
-    const name = module.toString('utf8');
-    if (name.startsWith('./snippets/') && !map.has(`module ${name}`)) {
-      map.set(`module ${name}`, `__s${map.size.toString(36)}`);
-    }
-  }
-}
-
-/**
  * Renames the imports and exports of the .wasm at `wasmPath` that wasm-bindgen named, and
- * the same identifiers in the JavaScript files `gluePaths`; with `modules`, also the js/
- * snippets' module names, which a glue that passes its imports itself (web and nodejs,
- * once bundled) names only as its imports object's keys. Throws when the glue does not
+ * the same identifiers in the JavaScript files `gluePaths`. Throws when the glue does not
  * name one of them, or still holds a hashed name afterwards. Returns how many were renamed.
  */
-export function shortenNames(wasmPath, gluePaths, { modules = false } = {}) {
+export function shortenNames(wasmPath, gluePaths) {
   const bytes = readFileSync(wasmPath);
   const parts = [bytes.subarray(0, 8)];
   const map = new Map();
@@ -146,7 +128,6 @@ export function shortenNames(wasmPath, gluePaths, { modules = false } = {}) {
     }
     const entries = id === 2 ? readImports(bytes, at.i) : readExports(bytes, at.i);
     renames(entries.map((e) => e.name), map);
-    if (modules && id === 2) moduleRenames(entries, map);
     parts.push(...writeSection(id, entries, map));
     at.i = end;
   }
@@ -154,16 +135,9 @@ export function shortenNames(wasmPath, gluePaths, { modules = false } = {}) {
   const clash = glue.join('\n').match(/\b__w[0-9a-z]+\b/);
   if (clash) throw new Error(`the glue already names ${clash[0]}, a name the rename would give`);
   for (const [name, short] of map) {
-    const module = name.startsWith('module ') && name.slice('module '.length);
-    // A snippet's module name as a quoted key, any other as a whole identifier.
-    const source = module
-      ? `(["'])${module.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\1`
-      : `\\b${name}\\b`;
-    if (!glue.some((text) => new RegExp(source).test(text))) {
-      throw new Error(`the glue does not name ${name}, which the .wasm does`);
-    }
-    const to = module ? `"${short}"` : short;
-    glue.forEach((text, k) => (glue[k] = text.replace(new RegExp(source, 'g'), to)));
+    const whole = new RegExp(`\\b${name}\\b`, 'g');
+    if (!glue.some((text) => whole.test(text))) throw new Error(`the glue does not name ${name}, which the .wasm does`);
+    glue.forEach((text, k) => (glue[k] = text.replace(whole, short)));
   }
   const left = glue.join('\n').match(/\b(?:__wbg_\w+_|wasm_bindgen__\w+__h)[0-9a-f]{16}\b/);
   if (left) throw new Error(`the glue still names ${left[0]}, which the .wasm does not import`);
