@@ -436,17 +436,13 @@ impl<'p, V: Value> Composition<'p, V> {
     /// Fan-out call `i`'s items are over: with every one `ok`, their replies in list order
     /// are the call's; otherwise the call ends in its items' worst state.
     fn fan_settled(&mut self, i: usize, now: f64) {
-        let Some(fan) = &self.fans[i] else {
+        let Some(slots) = self.fans[i].as_ref().map(Fan::slots) else {
             return;
         };
-        let items = self.records.get(fan.slots()).unwrap_or_default();
-        let attempts = items.iter().map(|item| item.attempts).sum();
-        let replayed = items.iter().any(|item| item.replayed);
-        let state = summed_state(items);
-        // Its record holds its items' from now on: its terminal event carries it.
-        self.records[i].items = Some(items.to_vec());
+        let state = summed_state(self.records.get(slots.clone()).unwrap_or_default());
+        self.sum_up(i);
         if state == CallState::Ok {
-            let replies = self.replies.get(fan.slots()).unwrap_or_default().iter();
+            let replies = self.replies.get(slots).unwrap_or_default().iter();
             let null = || V::from_json(&Json::Null);
             let replies = replies.map(|r| r.clone().unwrap_or_else(null)).collect();
             self.succeed(i, 0, V::array(replies), now);
@@ -457,8 +453,21 @@ impl<'p, V: Value> Composition<'p, V> {
             record.end_ms = Some(now);
             self.settle(i);
         }
-        self.records[i].attempts = attempts;
-        self.records[i].replayed = replayed;
+    }
+
+    /// Fan-out call `i`'s record takes its items' as they are when it settles (its
+    /// terminal event carries them), with their requests together and whether any was
+    /// replayed.
+    fn sum_up(&mut self, i: usize) {
+        let Some(fan) = &self.fans[i] else {
+            return;
+        };
+        let items = self.records.get(fan.slots()).unwrap_or_default();
+        let attempts = items.iter().map(|item| item.attempts).sum();
+        let replayed = items.iter().any(|item| item.replayed);
+        let items = items.to_vec();
+        let record = &mut self.records[i];
+        (record.attempts, record.replayed, record.items) = (attempts, replayed, Some(items));
     }
 
     /// Item `k` of fan-out call `i` failed for good with `error`: the call fails with it,
@@ -478,11 +487,7 @@ impl<'p, V: Value> Composition<'p, V> {
         // Marked first, so that no item stopped now settles the call.
         self.records[i].state = CallState::Failed;
         self.stop_items(i, now);
-        let attempts = self.fans[i].as_ref().map_or(0, |fan| {
-            let items = self.records.get(fan.slots()).unwrap_or_default();
-            items.iter().map(|item| item.attempts).sum()
-        });
-        self.records[i].attempts = attempts;
+        self.sum_up(i);
         self.fail(i, error, now);
     }
 
