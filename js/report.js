@@ -202,6 +202,12 @@ export function now() {
   return performance.now();
 }
 
+// A time on that clock as milliseconds since the epoch, as Date.now() counts: the
+// `retryAt` of an open circuit, which a page compares with Date.now().
+export function epoch(t) {
+  return performance.timeOrigin + t;
+}
+
 // DevTools timings: User Timing measures of a finished composition (`options.timings`).
 //
 // Measures take explicit start and end times, so they are made once the composition has

@@ -31,6 +31,10 @@ named_enum! {
         FraudRejected = "FRAUD_REJECTED",
         /// The payment service declined the authorization, so no order was created.
         PaymentDeclined = "PAYMENT_DECLINED",
+        /// The call's origin failed so often lately that its composer's circuit breaker
+        /// is open: nothing was sent ([`Error::circuit`] says which origin, and when it
+        /// is tried again).
+        CircuitOpen = "CIRCUIT_OPEN",
     }
 }
 
@@ -52,6 +56,8 @@ pub struct Error {
     item: Option<usize>,
     status: Option<u16>,
     message: String,
+    /// For `CIRCUIT_OPEN`: the origin, and when it is tried again.
+    circuit: Option<Box<(String, f64)>>,
 }
 
 impl Error {
@@ -63,6 +69,7 @@ impl Error {
             item: None,
             status: None,
             message: message.into(),
+            circuit: None,
         }
     }
 
@@ -84,6 +91,19 @@ impl Error {
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self
+    }
+
+    /// The same error, about `origin`'s open circuit, tried again at `retry_at` (on the
+    /// engine's clock).
+    pub fn with_circuit(mut self, origin: String, retry_at: f64) -> Self {
+        self.circuit = Some(Box::new((origin, retry_at)));
+        self
+    }
+
+    /// For `CIRCUIT_OPEN`: the origin whose circuit is open, and when it is tried again
+    /// (on the engine's clock: `performance.now()` in the browser).
+    pub fn circuit(&self) -> Option<(&str, f64)> {
+        self.circuit.as_deref().map(|(o, t)| (o.as_str(), *t))
     }
 
     /// What kind of failure this is.
@@ -141,6 +161,7 @@ mod tests {
             (ErrorKind::Aborted, "ABORTED"),
             (ErrorKind::FraudRejected, "FRAUD_REJECTED"),
             (ErrorKind::PaymentDeclined, "PAYMENT_DECLINED"),
+            (ErrorKind::CircuitOpen, "CIRCUIT_OPEN"),
         ];
         for (kind, code) in all {
             assert_eq!(kind.code(), code);

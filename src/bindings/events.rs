@@ -10,6 +10,7 @@
 use super::records::{to_js, Js};
 use crate::engine::events::{Event, EventKind, OnEvent};
 use crate::engine::record::CallState;
+use crate::web::clock::epoch_ms;
 use js_sys::Function;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -42,11 +43,17 @@ struct EventJs<'a> {
     reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     wait_ms: Option<f64>,
+    /// A breaker event's origin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<&'a str>,
+    /// A breaker event's `retryAt`, in milliseconds since the epoch (0 when closed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_at: Option<f64>,
 }
 
 impl<'a> EventJs<'a> {
     /// `e`, its call named by `name`.
-    fn new(e: &Event<'_>, name: &'a JsValue) -> Self {
+    fn new(e: &Event<'a>, name: &'a JsValue) -> Self {
         let mut event = EventJs {
             kind: e.kind.as_str(),
             call: Js(name),
@@ -57,6 +64,8 @@ impl<'a> EventJs<'a> {
             state: None,
             reason: None,
             wait_ms: None,
+            origin: e.origin,
+            retry_at: None,
         };
         match e.kind {
             EventKind::Start { attempt } => event.attempt = Some(attempt.into()),
@@ -92,6 +101,14 @@ impl<'a> EventJs<'a> {
                 status,
                 state,
             } => event.settled(attempts, status, state.as_str()),
+            EventKind::Breaker { state, retry_at } => {
+                event.state = Some(state.as_str());
+                event.retry_at = Some(if retry_at > 0.0 {
+                    epoch_ms(retry_at)
+                } else {
+                    0.0
+                });
+            }
         }
         event
     }

@@ -6,6 +6,7 @@
 // rustc does not count the custom section at the end as a use of what it is made of.
 #![allow(dead_code)]
 
+use crate::engine::breaker::CircuitState;
 use crate::engine::record::{CallState, CompensationState};
 use crate::error::ErrorKind;
 use wasm_bindgen::prelude::*;
@@ -57,6 +58,8 @@ pub(crate) const UNIONS: &str = const_concat!(
     CompensationState::TS_UNION,
     ";\n\n/** Stable error codes. */\nexport type ComposeErrorCode = ",
     ErrorKind::TS_UNION,
+    ";\n\n/** An origin's circuit breaker in a composer. */\nexport type CircuitState = ",
+    CircuitState::TS_UNION,
     ";\n",
 );
 
@@ -129,6 +132,10 @@ mod tests {
                 status: None,
                 state,
             },
+            K::Breaker {
+                state: crate::engine::breaker::CircuitState::Open,
+                retry_at: 1.0,
+            },
             K::Compensate {
                 attempts: 1,
                 status: None,
@@ -142,6 +149,7 @@ mod tests {
                 | K::End { .. }
                 | K::Skip { .. }
                 | K::Cancel { .. }
+                | K::Breaker { .. }
                 | K::Compensate { .. } => {}
             }
         }
@@ -178,7 +186,12 @@ mod tests {
 
     #[test]
     fn the_hand_written_types_use_the_unions_and_do_not_repeat_them() {
-        for name in ["CallState", "CompensationState", "ComposeErrorCode"] {
+        for name in [
+            "CallState",
+            "CompensationState",
+            "ComposeErrorCode",
+            "CircuitState",
+        ] {
             assert!(TYPES.contains(name), "types.d.ts uses {name}");
             assert!(
                 !TYPES.contains(&format!("type {name} =")),

@@ -164,6 +164,12 @@ export type ComposeEvent =
   | { type: "skip"; call: string; t: number; state: "not-needed"; reason: "not-needed" }
   /** The abort, the deadline or another call's failure stopped it, in flight, waiting to retry, or before it started. */
   | { type: "cancel"; call: string; item?: number; t: number; attempt: number; status: number | null; state: "cancelled" | "not-sent" | "unknown" | "failed" }
+  /**
+   * A request of `call` changed the state of its origin's circuit breaker, in a composer made
+   * with a `breaker` option: `retryAt` (ms since the epoch, as `Date.now()`) is when an open
+   * circuit lets a probe through, 0 when closed.
+   */
+  | { type: "breaker"; call: string; item?: number; t: number; origin: string; state: CircuitState; retryAt: number }
   /** The compensation of `call`'s write ran (or could not): its outcome, after every call's terminal event. */
   | { type: "compensate"; call: string; item?: number; t: number; attempt: number; status: number | null; state: CompensationState };
 

@@ -14,6 +14,7 @@ use crate::engine::failure::transport_error;
 use crate::engine::fan_out::key_name;
 use crate::engine::hooks::Hooks;
 use crate::engine::idempotency::{add_idempotency_key, has_idempotency_key};
+use crate::engine::memory::{Lead, Memory};
 use crate::engine::record::CallState;
 use crate::engine::retry::Decision;
 use crate::engine::settings::Settings;
@@ -38,6 +39,10 @@ pub(crate) struct Ctx<'a, T: Transport, C, H: ?Sized> {
     /// is not, even when the abort came a moment ago, from inside the `fetch` of the call
     /// started just before (the signal's listener runs at once).
     pub cancelled: &'a dyn Fn() -> bool,
+    /// The composer's memory this composition runs with, if any (`memory.rs`).
+    pub memory: Option<&'a Memory<T::Value>>,
+    /// The cache keys this composition's calls lead, filled when the call succeeds.
+    pub leads: RefCell<Vec<(usize, Lead<'a, T::Value>)>>,
 }
 
 impl<'a, T, C, H> Ctx<'a, T, C, H>
@@ -61,7 +66,7 @@ where
 
     /// The plan's call that slot `i` runs (a fan-out call for each of its items). Not
     /// while the composition is borrowed.
-    fn call_at(&self, i: usize) -> &'a Call {
+    pub(crate) fn call_at(&self, i: usize) -> &'a Call {
         &self.plan.calls()[self.state.borrow().call_of(i)]
     }
 
@@ -76,7 +81,13 @@ where
 
     async fn call(&self, i: usize) {
         match self.prepare(i) {
-            Some(Prepared::Send) => self.attempts(i).await,
+            Some(Prepared::Send) => {
+                if self.memory.is_some() && !self.recall(i).await {
+                    return; // the composer's cache served it
+                }
+                self.attempts(i).await;
+                self.take_lead(i); // not filled: abandoned, so others send their own
+            }
             Some(Prepared::Follow(shared)) => {
                 let outcome = shared.outcome().await;
                 self.conclude(i, outcome);
@@ -104,7 +115,7 @@ where
                 return None;
             }
         };
-        if call.method == Method::Post {
+        if call.method == Method::Post && !call.safe {
             let name = key_name(&call.name, item);
             add_idempotency_key(&mut request, &name, self.settings, self.transport);
         }
@@ -134,6 +145,9 @@ where
     /// Sends call `i`'s request until an attempt's outcome is final.
     async fn attempts(&self, i: usize) {
         loop {
+            let Some(probe) = self.gate(i) else {
+                return; // its origin's circuit is open: failed at once
+            };
             let queued = self.state.borrow_mut().admit(i, || self.now());
             if let Some(granted) = queued {
                 if granted.await.is_err() {
@@ -144,6 +158,7 @@ where
                 return; // the composition is being aborted: send nothing more
             }
             let outcome = self.attempt(i).await;
+            self.verdict(i, &outcome, probe);
             let next = self.judge(i, outcome);
             self.state.borrow_mut().grant(|| self.now());
             match next {
@@ -170,7 +185,18 @@ where
         let Some(request) = taken else {
             return Err(TransportError::Network("no request".into()));
         };
-        let sending = self.transport.send(&request);
+        let call = self.call_at(i);
+        let hedge = match self.memory {
+            Some(memory) if call.method.is_read() => {
+                memory.read();
+                call.hedge.or(self.settings.hedge)
+            }
+            _ => None,
+        };
+        let sending = match hedge {
+            Some(policy) => self.hedged(i, request.clone(), policy).boxed_local(),
+            None => self.transport.send(&request),
+        };
         self.state.borrow_mut().sent[i] = Some(request);
         let sent = Abortable::new(sending, registration).await;
         let cut = self.state.borrow_mut().off_wire(i);
@@ -244,7 +270,7 @@ where
         let state = self.state.borrow();
         // A call sharing another's read got its final outcome: retries were its.
         let repeatable = state.records[i].shared_from.is_none()
-            && (call.method.is_read() || state.sent[i].as_ref().is_some_and(has_idempotency_key));
+            && (call.is_safe() || state.sent[i].as_ref().is_some_and(has_idempotency_key));
         let time_left = self
             .settings
             .deadline_ms
@@ -271,7 +297,7 @@ where
         let state = &mut *state;
         state.budget -= 1;
         state.records[i].status = e.status();
-        if e.may_have_acted() && !call.method.is_read() {
+        if e.may_have_acted() && !call.is_safe() {
             state.records[i].state = CallState::Unknown;
         }
         let scope = state.scope(i, self.input);
@@ -287,7 +313,7 @@ where
     }
 
     /// Call `i`'s final outcome, its own or a shared read's, settles it.
-    fn conclude(&self, i: usize, outcome: Sent<T::Value>) {
+    pub(crate) fn conclude(&self, i: usize, outcome: Sent<T::Value>) {
         let now = self.now();
         let call = self.call_at(i);
         // An empty reply is `null` data where nobody reads it; where JSON is expected it
@@ -317,7 +343,12 @@ where
         let mut state = self.state.borrow_mut();
         state.records[i].replayed = reply.replayed;
         match verdict {
-            Ok(()) => state.succeed(i, reply.status, reply.body, now),
+            Ok(()) => {
+                if let Some(lead) = self.take_lead(i) {
+                    lead.fill(reply.clone());
+                }
+                state.succeed(i, reply.status, reply.body, now)
+            }
             Err(e) => {
                 state.records[i].status = Some(reply.status);
                 state.fail(i, e.in_call(name), now);
@@ -327,6 +358,7 @@ where
 
     /// Call `i`'s last attempt failed with `e`, for good.
     fn refuse(&self, i: usize, e: TransportError, now: f64) {
+        self.take_lead(i);
         let call = self.call_at(i);
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
@@ -340,7 +372,7 @@ where
         let scope = state.scope(i, self.input);
         let error = transport_error(call, e, state.sent[i].as_ref().map(|r| (r, &scope)));
         state.fail(i, error, now);
-        if unknown && !call.method.is_read() {
+        if unknown && !call.is_safe() {
             state.records[i].state = CallState::Unknown;
         }
     }

@@ -491,6 +491,7 @@ mod tests {
             "reserve" => Some((
                 30.0,
                 Ok(Reply {
+                    bytes: 0,
                     status: 201,
                     body: json(r#"{"id":"reserve-1"}"#),
                     replayed: true,
@@ -728,6 +729,7 @@ mod tests {
                 (
                     100.0,
                     Ok(Reply {
+                        bytes: 0,
                         status: 201,
                         body: json("{}"),
                         replayed: false,
@@ -764,6 +766,7 @@ mod tests {
             "void" => Some((
                 1000.0,
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body: json("{}"),
                     replayed: false,
@@ -795,6 +798,7 @@ mod tests {
             "reserve" => Some((
                 30.0,
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body: json("{}"),
                     replayed: false,

@@ -102,6 +102,8 @@ pub(crate) struct Composition<'p, V: 'static> {
     items: Vec<(usize, usize)>,
     /// The most calls the composition may make, items included.
     max_calls: usize,
+    /// For a prefetch (`memory.rs`), the calls it may make; the others are not needed.
+    pub only: Option<Vec<bool>>,
 }
 
 impl<'p, V: Value> Composition<'p, V> {
@@ -131,6 +133,7 @@ impl<'p, V: Value> Composition<'p, V> {
             fans: (0..n).map(|_| None).collect(),
             items: Vec::new(),
             max_calls: settings.max_calls,
+            only: None,
         }
     }
 
@@ -196,6 +199,7 @@ impl<'p, V: Value> Composition<'p, V> {
             }
             let call = &self.plan.calls()[i];
             match &call.when {
+                _ if self.only.as_ref().is_some_and(|only| !only[i]) => self.not_needed(i),
                 Some(when) if !self.holds(i, when, input) => self.not_needed(i),
                 _ if call.for_each.is_some() => self.fan_out(i, input, now),
                 _ => return Some(i),
@@ -512,7 +516,7 @@ impl<'p, V: Value> Composition<'p, V> {
             if let Some(task) = self.control[s].task.take() {
                 task.abort();
             }
-            let read = self.plan.calls()[i].method.is_read();
+            let read = self.plan.calls()[i].is_safe();
             self.stopped(s, read, now);
         }
     }
@@ -609,7 +613,7 @@ impl<'p, V: Value> Composition<'p, V> {
             if self.control[j].task.is_none() || self.withdrawn(j, now) {
                 continue;
             }
-            let read = self.plan.calls()[self.call_of(j)].method.is_read();
+            let read = self.plan.calls()[self.call_of(j)].is_safe();
             if reads_only && !read && self.control[j].backoff.is_none() {
                 continue;
             }
@@ -680,11 +684,20 @@ impl<'p, V: Value> Composition<'p, V> {
         }
     }
 
+    /// Call `i`, which started at `start`, is served from a composer's cache with a
+    /// reply `age` ms old: it sends nothing, and its `start` event says attempt 0.
+    pub fn from_cache(&mut self, i: usize, start: f64, age: f64) {
+        let record = &mut self.records[i];
+        record.start_ms = Some(start);
+        record.cached_age_ms = Some(age);
+        self.events.start(self.plan, i, 0, start);
+    }
+
     /// Call `i`'s attempt was cut short by the deadline: the composition ends as at the
     /// deadline, with `i` stopped where it was.
     pub fn cut_by_deadline(&mut self, i: usize, deadline_ms: f64, now: f64) {
         self.events.stopped(i);
-        let read = self.plan.calls()[self.call_of(i)].method.is_read();
+        let read = self.plan.calls()[self.call_of(i)].is_safe();
         let record = &mut self.records[i];
         record.end_ms = Some(now);
         record.state = if read {

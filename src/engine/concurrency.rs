@@ -229,6 +229,7 @@ mod tests {
             (
                 ms,
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body: json("{}"),
                     replayed: false,
@@ -327,6 +328,7 @@ mod tests {
             (
                 ms,
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body: json("{}"),
                     replayed: false,

@@ -292,6 +292,7 @@ mod tests {
         (
             ms,
             Ok(Reply {
+                bytes: 0,
                 status: 200,
                 body: json(body),
                 replayed: false,

@@ -62,6 +62,14 @@ pub enum EventKind {
         /// Its record's final state.
         state: CallState,
     },
+    /// The call's request changed the state of its origin's circuit breaker in the
+    /// composer (`breaker.rs`); [`Event::origin`] names the origin.
+    Breaker {
+        /// The circuit's new state.
+        state: crate::engine::breaker::CircuitState,
+        /// When an open circuit lets a probe through, on the engine's clock (0 when closed).
+        retry_at: f64,
+    },
     /// A compensation ran (or was found not to be runnable): its outcome.
     Compensate {
         /// Requests sent for it.
@@ -82,6 +90,7 @@ impl EventKind {
             EventKind::End { .. } => "end",
             EventKind::Skip { .. } => "skip",
             EventKind::Cancel { .. } => "cancel",
+            EventKind::Breaker { .. } => "breaker",
             EventKind::Compensate { .. } => "compensate",
         }
     }
@@ -116,6 +125,8 @@ pub struct Event<'a> {
     pub record: Option<&'a CallRecord>,
     /// A terminal event's value, when the composition knows one: see [`Event::value`].
     pub(crate) value: Option<&'a dyn Any>,
+    /// A [`Breaker`](EventKind::Breaker) event's origin; `None` for the others.
+    pub origin: Option<&'a str>,
 }
 
 impl<'a> Event<'a> {
@@ -261,7 +272,7 @@ impl Progress {
     }
 
     fn emit(&self, plan: &Plan, slot: usize, t: f64, kind: EventKind) {
-        self.send(plan, slot, t, kind, (None, None));
+        self.send(plan, slot, t, kind, (None, None, None));
     }
 
     /// Sends an event about `slot` (a call, or an item of a fan-out call), a terminal one
@@ -272,7 +283,7 @@ impl Progress {
         slot: usize,
         t: f64,
         kind: EventKind,
-        (record, value): (Option<&CallRecord>, Option<&dyn Any>),
+        (record, value, origin): (Option<&CallRecord>, Option<&dyn Any>, Option<&str>),
     ) {
         if let Some(on_event) = &self.on_event {
             let (call, item) = match slot.checked_sub(plan.calls().len()) {
@@ -287,6 +298,7 @@ impl Progress {
                 kind,
                 record,
                 value,
+                origin,
             });
         }
     }
@@ -296,6 +308,11 @@ impl Progress {
         if self.on_event.is_some() {
             self.emit(plan, i, t, EventKind::Start { attempt });
         }
+    }
+
+    /// A request of `slot` changed `origin`'s circuit at `t`, as `kind` says.
+    pub fn breaker(&self, plan: &Plan, slot: usize, t: f64, origin: &str, kind: EventKind) {
+        self.send(plan, slot, t, kind, (None, None, Some(origin)));
     }
 
     /// Attempt `attempt` of call `i` failed at `t` (`status`, `reason`); the next one
@@ -415,7 +432,7 @@ impl Progress {
             },
         };
         let t = record.end_ms.unwrap_or(t);
-        self.send(plan, i, t, kind, (Some(record), value));
+        self.send(plan, i, t, kind, (Some(record), value, None));
     }
 }
 
@@ -446,6 +463,7 @@ pub(crate) fn compensated(
             },
             record: None,
             value: None,
+            origin: None,
         });
     }
 }
@@ -497,6 +515,13 @@ mod tests {
                 status: s,
                 state,
             } => format!("compensate {} {} #{attempts}", state.as_str(), status(s)),
+            EventKind::Breaker { state, retry_at } => {
+                format!(
+                    "breaker {} {} {retry_at}",
+                    e.origin.unwrap_or("?"),
+                    state.as_str()
+                )
+            }
         };
         format!("{} {} {what}", e.t, e.name)
     }
@@ -535,6 +560,7 @@ mod tests {
             let result = match status {
                 0 => Err(TransportError::Network("connection reset".into())),
                 200..=299 => Ok(Reply {
+                    bytes: 0,
                     status,
                     body: json(&format!(r#"{{"id":"{name}-{n}"}}"#)),
                     replayed: false,

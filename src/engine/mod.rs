@@ -4,6 +4,8 @@
 //! Nothing here knows JavaScript: the browser's side is in `web/`.
 
 pub(crate) mod abort;
+pub(crate) mod breaker;
+pub(crate) mod cache;
 pub(crate) mod call;
 pub(crate) mod compensate;
 pub(crate) mod composition;
@@ -12,14 +14,17 @@ pub(crate) mod dedupe;
 pub(crate) mod events;
 pub(crate) mod failure;
 pub(crate) mod fan_out;
+pub(crate) mod hedge;
 pub(crate) mod hooks;
 pub(crate) mod idempotency;
+pub(crate) mod memory;
 pub(crate) mod outcome;
 pub(crate) mod record;
 pub(crate) mod redact;
 pub(crate) mod reply_rules;
 pub(crate) mod resubmit;
 pub(crate) mod retry;
+pub(crate) mod reuse;
 pub(crate) mod run;
 pub(crate) mod schedule;
 pub(crate) mod scope;

@@ -64,6 +64,13 @@ pub struct CallRecord {
     /// (failed, unknown, cancelled, not-sent, in that order), `attempts` their requests
     /// together; it starts when its list is read and ends when its last item settles.
     pub items: Option<Vec<CallRecord>>,
+    /// How old the reply was when a composer's cache served it (`cache.rs`), in
+    /// milliseconds; `None` when the call did not come from the cache. A call served so
+    /// sent nothing (`attempts` is 0).
+    pub cached_age_ms: Option<f64>,
+    /// Whether a second request hedged its read (`hedge.rs`), and whether that second
+    /// one's reply was used: `(hedged, hedge_won)`.
+    pub hedged: (bool, bool),
 }
 
 impl CallRecord {
@@ -87,6 +94,8 @@ impl Default for CallRecord {
             shared_from: None,
             replayed: false,
             items: None,
+            cached_age_ms: None,
+            hedged: (false, false),
         }
     }
 }

@@ -203,6 +203,7 @@ mod tests {
         let replies = [None];
         let scope = Scope::new(&p, &input, &replies);
         let request = Request {
+            fresh: false,
             method: Method::Post,
             url: scope.request(&p.calls()[0], None).unwrap().url,
             headers: headers

@@ -119,6 +119,7 @@ mod tests {
                 (
                     5.0,
                     Ok(Reply {
+                        bytes: 0,
                         status: 200,
                         body: json(r#"{"id":1}"#),
                         replayed: false,
@@ -509,6 +510,7 @@ mod tests {
                 (
                     5.0,
                     Ok(Reply {
+                        bytes: 0,
                         status: 201,
                         body: json(r#"{"id":1}"#),
                         replayed: false,

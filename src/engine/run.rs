@@ -12,12 +12,14 @@ use crate::engine::call::Ctx;
 use crate::engine::compensate::{compensate, Sender};
 use crate::engine::composition::Composition;
 use crate::engine::hooks::Hooks;
+use crate::engine::memory::Memory;
 use crate::engine::outcome::Outcome;
 use crate::engine::schedule::{drive, End};
 use crate::engine::scope::Scope;
 use crate::engine::settings::Settings;
 use crate::engine::transport::{Clock, Transport};
 use crate::error::ErrorKind;
+use crate::plan::reuse::prefetchable;
 use crate::plan::Plan;
 use std::cell::RefCell;
 use std::future::Future;
@@ -48,9 +50,48 @@ where
     T::Value: 'static,
     H: Hooks<T::Value> + ?Sized,
 {
+    let parts = Parts {
+        transport,
+        clock,
+        hooks,
+    };
+    run_with(plan, input, parts, settings.into(), cancel, None).await
+}
+
+/// What a composition runs over: its transport, its clock and its hooks.
+pub(crate) struct Parts<'p, T, C, H: ?Sized> {
+    pub transport: &'p T,
+    pub clock: &'p C,
+    pub hooks: &'p H,
+}
+
+/// [`run`], with a composer's memory (`memory.rs`) when given: `(memory, only)`, where
+/// `only`, for a prefetch, lists the calls it may make.
+pub(crate) async fn run_with<T, C, H>(
+    plan: &Plan,
+    input: &T::Value,
+    Parts {
+        transport,
+        clock,
+        hooks,
+    }: Parts<'_, T, C, H>,
+    settings: Settings,
+    cancel: impl Future<Output = ()>,
+    memory: Option<(&Memory<T::Value>, Option<Vec<bool>>)>,
+) -> Outcome<T::Value>
+where
+    T: Transport,
+    T::Value: 'static,
+    C: Clock,
+    H: Hooks<T::Value> + ?Sized,
+{
     let origin = clock.now();
-    let settings: Settings = settings.into();
     let mut composition = Composition::new(plan, &settings);
+    let (memory, only) = match memory {
+        Some((memory, only)) => (Some(memory), only),
+        None => (None, None),
+    };
+    composition.only = only;
     if let Err(e) = Scope::new(plan, input, &composition.replies).check_input() {
         composition.error = Some(e);
         return composition.finish(origin);
@@ -70,6 +111,8 @@ where
         origin,
         state: RefCell::new(composition),
         cancelled: &cancelled,
+        memory,
+        leads: RefCell::default(),
     };
     let end = drive(&ctx, cancel.clone()).await;
     let now = ctx.now();
@@ -101,4 +144,43 @@ where
         compensations,
         ..state.finish(origin)
     }
+}
+
+/// [`run`] through a composer's `memory` (`memory.rs`): its reply cache serves and keeps
+/// the replies of calls with a `cache`, its breakers hold back calls to failing origins,
+/// and its budget lets reads be hedged. With `prefetch`, only the calls a prefetch makes
+/// run (`plan::reuse::prefetchable`): those with a `cache`, and the reads they need; the
+/// others are `not-needed`, and no write is ever sent.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_in<T, H>(
+    memory: &Memory<T::Value>,
+    prefetch: bool,
+    plan: &Plan,
+    input: &T::Value,
+    transport: &T,
+    clock: &impl Clock,
+    hooks: &H,
+    settings: impl Into<Settings>,
+    cancel: impl Future<Output = ()>,
+) -> Outcome<T::Value>
+where
+    T: Transport,
+    T::Value: 'static,
+    H: Hooks<T::Value> + ?Sized,
+{
+    let parts = Parts {
+        transport,
+        clock,
+        hooks,
+    };
+    let only = prefetch.then(|| prefetchable(plan));
+    run_with(
+        plan,
+        input,
+        parts,
+        settings.into(),
+        cancel,
+        Some((memory, only)),
+    )
+    .await
 }

@@ -293,6 +293,7 @@ impl<'a, V: Value> Scope<'a, V> {
             (None, None) => None,
         };
         Ok(Request {
+            fresh: false,
             method: call.method,
             url,
             headers,

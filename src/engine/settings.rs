@@ -5,6 +5,7 @@ use crate::engine::concurrency::Concurrency;
 use crate::engine::events::OnEvent;
 use crate::engine::retry::RetryPolicy;
 use crate::engine::trace::TraceContext;
+use crate::plan::reuse::HedgePolicy;
 use crate::plan::DEFAULT_MAX_CALLS;
 
 /// The order in which ready calls may start.
@@ -69,6 +70,10 @@ pub struct Settings {
     /// one with the plan's other calls (default 1000, as `options.maxCalls`): a list of
     /// unexpected length from a reply is refused rather than sent.
     pub max_calls: usize,
+    /// When a composer hedges a GET or HEAD whose plan call gives no `hedge` of its own
+    /// (`hedge.rs`); `None`: only calls with their own. A run without a composer never
+    /// hedges: the budget is the composer's.
+    pub hedge: Option<HedgePolicy>,
 }
 
 impl From<Schedule> for Settings {
@@ -84,6 +89,7 @@ impl From<Schedule> for Settings {
             on_event: None,
             trace: None,
             max_calls: DEFAULT_MAX_CALLS,
+            hedge: None,
         }
     }
 }

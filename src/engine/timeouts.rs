@@ -163,6 +163,7 @@ mod tests {
             (
                 latency(k),
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body: Json::Null,
                     replayed: false,

@@ -161,6 +161,7 @@ mod tests {
 
     fn get(url: &str, headers: &[(&str, &str)]) -> Request<()> {
         Request {
+            fresh: false,
             method: Method::Get,
             url: url.into(),
             headers: headers
@@ -269,6 +270,7 @@ mod tests {
         let sim = Sim::new(move |req| {
             let ok = |body: &str| {
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body: json(body),
                     replayed: false,

@@ -17,6 +17,9 @@ pub struct Request<V> {
     pub headers: Vec<(String, String)>,
     /// The JSON body, sent with `Content-Type: application/json`.
     pub body: Option<V>,
+    /// Whether it must go past every HTTP cache (`cache: "no-store"`): a hedge
+    /// (`hedge.rs`), which Chromium's cache lock would otherwise hold behind the first.
+    pub fresh: bool,
 }
 
 /// A successful (2xx) reply, its body parsed once.
@@ -32,6 +35,9 @@ pub struct Reply<V> {
     /// was made by an earlier request with the same key, so this composition must not
     /// undo it (see `compensate.rs`).
     pub replayed: bool,
+    /// The body's length as received (in UTF-16 units where the platform counts so), for
+    /// a reply cache's byte bound; 0 when unknown.
+    pub bytes: u64,
 }
 
 impl<V> Reply<V> {
@@ -41,6 +47,7 @@ impl<V> Reply<V> {
             status,
             body,
             replayed: false,
+            bytes: 0,
         }
     }
 }

@@ -279,9 +279,10 @@ mod tests {
             panic!("no calls")
         };
         // The plan format's fields, `url` replaced by the document's `service` and `path`.
-        const FIELDS: [&str; 11] = [
+        const FIELDS: [&str; 12] = [
             "service",
             "method",
+            "safe",
             "path",
             "headers",
             "body",

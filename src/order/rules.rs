@@ -188,6 +188,7 @@ mod tests {
             (
                 10.0,
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body: json(&body),
                     replayed: false,

@@ -8,6 +8,7 @@ pub(crate) mod invalid;
 pub(crate) mod json;
 pub(crate) mod model;
 pub(crate) mod repeats;
+pub(crate) mod reuse;
 pub(crate) mod template;
 pub(crate) mod value;
 

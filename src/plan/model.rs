@@ -10,6 +10,7 @@ use crate::plan::condition::Condition;
 use crate::plan::fan_out::{read_for_each, ForEach, INDEX};
 use crate::plan::invalid::{invalid, invalid_at, invalid_plan, unknown_root, wrong_type};
 use crate::plan::json::Json;
+use crate::plan::reuse::{read_reuse, CachePolicy, HedgePolicy};
 use crate::plan::template::{
     has_dot_segment, header_value_problem, origin_of, valid_name, BodyTemplate, Part, Placeholder,
     Template, MAX_BODY_DEPTH, MAX_TEMPLATE_BYTES,
@@ -137,6 +138,21 @@ pub struct Call {
     pub when: Option<Condition>,
     /// The list it runs over, once per element, when it is a fan-out call.
     pub for_each: Option<ForEach>,
+    /// Whether the plan marks this POST as changing nothing (`safe: true`, a quote):
+    /// see [`Call::is_safe`] and `reuse.rs`.
+    pub safe: bool,
+    /// How long a composer may reuse its reply (`cache`; reads and safe calls only).
+    pub cache: Option<CachePolicy>,
+    /// When a composer sends a read a second time (`hedge`; GET and HEAD only).
+    pub hedge: Option<HedgePolicy>,
+}
+
+impl Call {
+    /// Whether sending the request changes nothing: a GET or HEAD, or a call the plan
+    /// marks `safe`. Such a call is retried and aborted freely and never `unknown`.
+    pub fn is_safe(&self) -> bool {
+        self.safe || self.method.is_read()
+    }
 }
 
 /// A validated plan: calls in plan order, their dependencies, and their stages.
@@ -173,6 +189,9 @@ const CALL_FIELDS: Fields = Fields {
         "forEach",
         "as",
         "concurrency",
+        "safe",
+        "cache",
+        "hedge",
     ],
     what: "a call",
 };
@@ -422,6 +441,7 @@ fn read_request(
     let body = read_body(at, spec, method)?;
     let timeout_ms = read_timeout(at, spec)?;
     let (optional, fallback) = read_optional(at, spec)?;
+    let (safe, cache, hedge) = read_reuse(at, spec, method)?;
     // The calls the condition reads, as its operands name them.
     let when_reads = std::cell::RefCell::new(Vec::new());
     let when = match spec.get("when") {
@@ -476,6 +496,9 @@ fn read_request(
         timeout_ms,
         when,
         for_each,
+        safe,
+        cache,
+        hedge,
     };
     let bound = call.for_each.as_ref().or(outer);
     (call.deps, call.reads) = read_deps(at, spec, &call, bound, &when_reads.into_inner(), index)?;

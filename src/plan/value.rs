@@ -90,6 +90,11 @@ pub trait Value: Clone + 'static {
     fn each_string(&self, visit: &mut dyn FnMut(&str) -> bool) {
         let _ = visit;
     }
+
+    /// The value as text that tells bodies apart, for a reply cache's keys (`cache.rs`):
+    /// equal bodies give equal texts, different ones different texts. `None` when it has
+    /// none (such a request is then never cached).
+    fn key_text(&self) -> Option<String>;
 }
 
 /// Whether a type name of [`Value::text`]'s error is one of null's.
@@ -141,6 +146,10 @@ pub(crate) fn parse_index(segment: &str) -> Option<usize> {
 }
 
 impl Value for Json {
+    fn key_text(&self) -> Option<String> {
+        Some(format!("{self:?}"))
+    }
+
     fn field(&self, segment: &str) -> Option<Self> {
         match self {
             Json::Object(_) => self.get(segment).cloned(),

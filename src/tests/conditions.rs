@@ -24,6 +24,7 @@ fn network(replies: &'static [(&'static str, &'static str)]) -> Sim {
         (
             10.0,
             Ok(Reply {
+                bytes: 0,
                 status: 200,
                 body,
                 replayed: false,
@@ -244,6 +245,7 @@ fn not_needed_reaches_exactly_the_readers_in_random_plans() {
             (
                 1.0 + (i % 3) as f64,
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body,
                     replayed: false,

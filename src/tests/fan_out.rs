@@ -53,6 +53,7 @@ fn network(fail: Option<(&'static str, u16)>) -> Sim {
             _ => json(r#"{"ok":true}"#),
         };
         let reply = Reply {
+            bytes: 0,
             status: 200,
             body,
             replayed: false,
@@ -514,6 +515,7 @@ fn random_network(lists: Vec<usize>, fails: Vec<String>) -> Sim {
             _ => json("{}"),
         };
         let reply = Reply {
+            bytes: 0,
             status: 200,
             body,
             replayed: false,
@@ -650,6 +652,7 @@ fn policy_network() -> Sim {
         }
         let ms = if last == "slow" { 100.0 } else { 10.0 };
         let reply = Reply {
+            bytes: 0,
             status: 200,
             body: json(&format!(r#"{{"x":"{last}"}}"#)),
             replayed: false,

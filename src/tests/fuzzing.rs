@@ -1716,6 +1716,7 @@ fn composition_never_panics(case: RunCase) -> Result<(), TestCaseError> {
         let (ms, answer) = &answers[i % answers.len()];
         let result = match answer {
             Answered::Json(status, body) => Ok(Reply {
+                bytes: 0,
                 status: *status,
                 body: body.clone(),
                 replayed: false,

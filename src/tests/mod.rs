@@ -4,6 +4,7 @@
 
 pub(crate) mod sim;
 
+mod composer;
 mod conditions;
 mod fan_out;
 mod schedule;

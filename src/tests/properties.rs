@@ -446,6 +446,7 @@ fn simulate(case: &Case, operation_id: Option<&str>) -> Observed {
             log.push((i, k, f64::from(ms), fate, req.clone(), wire));
             let result = match fate {
                 Fate::Ok => Ok(Reply {
+                    bytes: 0,
                     status: if req.method == Method::Post { 201 } else { 200 },
                     body: Json::Object(vec![
                         ("id".into(), Json::String(id)),

@@ -28,6 +28,7 @@ fn network(latency: &[(&str, f64)]) -> Sim {
         (
             ms,
             Ok(Reply {
+                bytes: 0,
                 status: 200,
                 body: json(&format!(r#"{{"name":"{name}","id":7,"items":[1,2,3]}}"#)),
                 replayed: false,
@@ -180,6 +181,7 @@ fn a_failure_skips_dependents_aborts_reads_and_lets_writes_finish() {
             name => (
                 200.0,
                 Ok(Reply {
+                    bytes: 0,
                     status: 201,
                     body: json(&format!(r#"{{"name":"{name}"}}"#)),
                     replayed: false,
@@ -387,6 +389,7 @@ fn a_fallback_stands_in_for_a_failed_reply_and_its_dependents_run() {
             _ => (
                 10.0,
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body: json("{}"),
                     replayed: false,
@@ -424,6 +427,7 @@ fn an_optional_failure_skips_only_its_dependents() {
             _ => (
                 10.0,
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body: json("{}"),
                     replayed: false,
@@ -479,6 +483,7 @@ fn hooks_build_bodies_and_judge_replies() {
             "pay" => (
                 10.0,
                 Ok(Reply {
+                    bytes: 0,
                     status: 201,
                     body: json(r#"{"status":"declined"}"#),
                     replayed: false,
@@ -487,6 +492,7 @@ fn hooks_build_bodies_and_judge_replies() {
             _ => (
                 10.0,
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body: json(r#"{"items":[1,2]}"#),
                     replayed: false,
@@ -713,6 +719,7 @@ fn flaky(failures: usize, error: TransportError) -> Sim {
             (
                 10.0,
                 Ok(Reply {
+                    bytes: 0,
                     status: 200,
                     body: json("{}"),
                     replayed: false,
@@ -742,6 +749,7 @@ fn transient_failures_are_retried_with_backoff_and_the_same_key() {
                 (
                     10.0,
                     Ok(Reply {
+                        bytes: 0,
                         status: 200,
                         body: json("{}"),
                         replayed: false,

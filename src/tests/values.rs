@@ -38,6 +38,7 @@ fn network(answers: &[(&str, f64, u16)]) -> Sim {
         let result = match status {
             0 => Err(TransportError::Network("connection reset".into())),
             200..=299 => Ok(Reply {
+                bytes: 0,
                 status,
                 body: json(&format!(r#"{{"name":"{name}"}}"#)),
                 replayed: false,

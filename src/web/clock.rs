@@ -17,6 +17,15 @@ use wasm_bindgen::prelude::*;
 extern "C" {
     #[wasm_bindgen(js_name = now)]
     fn performance_now() -> f64;
+
+    /// `performance.timeOrigin + t`.
+    fn epoch(t: f64) -> f64;
+}
+
+/// A time `t` of [`PerformanceClock`] as milliseconds since the Unix epoch (`Date.now()`'s
+/// count), for the times JavaScript is handed, such as when an open circuit is tried again.
+pub fn epoch_ms(t: f64) -> f64 {
+    epoch(t)
 }
 
 /// `performance.now()`: monotonic, sub-millisecond, never `Date`. Read through

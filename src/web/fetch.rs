@@ -299,6 +299,7 @@ impl Settled {
         } = self;
         match failure {
             0 => Ok(Reply {
+                bytes: 0,
                 status,
                 body,
                 replayed,

@@ -51,6 +51,12 @@ fn type_name(v: &JsValue) -> &'static str {
 }
 
 impl Value for JsValue {
+    /// `JSON.stringify`'s text: a body of the plan's templates keeps its keys in plan
+    /// order. A body it cannot write (a BigInt, a cycle) has none, and is never cached.
+    fn key_text(&self) -> Option<String> {
+        js_sys::JSON::stringify(self).ok()?.as_string()
+    }
+
     fn has_lone_surrogates(&self) -> bool {
         self.dyn_ref::<js_sys::JsString>()
             .is_some_and(|s| !s.is_valid_utf16())
