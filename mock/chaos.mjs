@@ -1,6 +1,7 @@
-// Random faults ("chaos") per scenario: which domain requests get a fault, and which one.
-// The draw is a pure function of (seed, service, nth) so that a run with the same seed and the same
-// arrival order per service gets the same faults; see "Chaos" in mock/README.md.
+// Random faults ("chaos") per scenario: which domain requests get a fault, and which one; and which
+// ones fall in the long tail of latency. Each seeded draw is a pure function of (seed, service, nth) so
+// that a run with the same seed and the same arrival order per service gets the same faults and the
+// same slow requests; see "Chaos" and "Long tail" in mock/README.md.
 
 /**
  * The kinds a chaos config can pick, in the order picks are made and configs are read back.
@@ -65,4 +66,12 @@ export function pickChaos(chaos, { service, nth, method, path }) {
     if (x < upTo) return faultOf(k, chaos);
   }
   return faultOf(kinds.at(-1), chaos); // only reached through rounding of the running total
+}
+
+/**
+ * The long-tail draw of request `nth` to `service`: a number in [0, 1), in the tail when below the share.
+ * With a seed it is chaosDraw(seed, service, nth, "tail"); without one, Math.random().
+ */
+export function tailDraw(tail, { service, nth }) {
+  return tail.seed === undefined ? Math.random() : chaosDraw(tail.seed, service, nth, 'tail');
 }

@@ -1,17 +1,22 @@
 #!/usr/bin/env node
 // Start the mock order services until SIGINT/SIGTERM.
 //   node mock/cli.mjs [--port 4500] [--latency 100] [--latency payment=400 ...] [--jitter 20 ...]
+//                     [--tail 0.05x10] [--tail fraud=0.05x10 ...] [--tail-seed 3]
 //                     [--chaos 0.2 [--chaos-seed 7]] [--log]
 // stdout: exactly one line of JSON {adminUrl, gatewayUrl, services}; everything else goes to stderr.
 
 import { parseArgs } from 'node:util';
 import { startServices, SERVICE_NAMES, DEFAULT_PORT } from './services.mjs';
+import { MAX_TAIL_FACTOR } from './store.mjs';
 
-const USAGE = `usage: node mock/cli.mjs [--port ${DEFAULT_PORT}] [--latency MS] [--latency SERVICE=MS ...] [--jitter ...] [--chaos RATE [--chaos-seed N]] [--log]
+const USAGE = `usage: node mock/cli.mjs [--port ${DEFAULT_PORT}] [--latency MS] [--latency SERVICE=MS ...] [--jitter ...] [--tail SHARExFACTOR ...] [--chaos RATE [--chaos-seed N]] [--log]
   --port N            base port: admin N, gateway N+1, services N+2..N+11 (0 = any free ports)
   --latency MS        latency of every service in the default scenario
   --latency SVC=MS    latency of one service (repeatable); services: ${SERVICE_NAMES.join(', ')}
   --jitter MS         each reply waits a further uniform random 0..MS (also --jitter SVC=MS)
+  --tail SHARExFACTOR a long tail: that share (0..1) of requests waits FACTOR (1..${MAX_TAIL_FACTOR}) times its latency + jitter,
+                      e.g. 0.05x10 (also --tail SVC=SHARExFACTOR)
+  --tail-seed N       seeds the tail's draw (the same seed and arrival order slow the same requests); random without
   --chaos RATE        random faults on that share (0..1) of the default scenario's domain requests, every kind
   --chaos-seed N      the seed of those faults (default 1): the same seed and arrival order give the same faults
   --log               one line per request on stderr`;
@@ -33,6 +38,8 @@ try {
       port: { type: 'string', default: String(DEFAULT_PORT) },
       latency: { type: 'string', multiple: true, default: [] },
       jitter: { type: 'string', multiple: true, default: [] },
+      tail: { type: 'string', multiple: true, default: [] },
+      'tail-seed': { type: 'string' },
       chaos: { type: 'string' },
       'chaos-seed': { type: 'string' },
       log: { type: 'boolean', default: false },
@@ -50,24 +57,41 @@ if (args.help) {
 
 if (!/^\d+$/.test(args.port)) fail(`--port: expected an integer, got "${args.port}"`);
 const port = Number(args.port);
-/** `--flag MS` and `--flag SERVICE=MS` items → [default ms, { service: ms }]. */
-function perService(items, flag) {
-  let all = 0;
+/** `--flag VALUE` and `--flag SERVICE=VALUE` items → [default value, { service: value }], each read by `read`. */
+function perService(items, flag, read, all) {
   const each = {};
   for (const item of items) {
     const eq = item.indexOf('=');
     if (eq < 0) {
-      all = toMs(item, flag);
+      all = read(item, flag);
     } else {
       const name = item.slice(0, eq);
       if (!SERVICE_NAMES.includes(name)) fail(`${flag}: unknown service "${name}"`);
-      each[name] = toMs(item.slice(eq + 1), `${flag} ${name}`);
+      each[name] = read(item.slice(eq + 1), `${flag} ${name}`);
     }
   }
   return [all, each];
 }
-const [defaultLatency, latency] = perService(args.latency, '--latency');
-const [defaultJitter, jitter] = perService(args.jitter, '--jitter');
+const [defaultLatency, latency] = perService(args.latency, '--latency', toMs, 0);
+const [defaultJitter, jitter] = perService(args.jitter, '--jitter', toMs, 0);
+
+/** `SHARExFACTOR`, e.g. 0.05x10 → { share, factor, seed? } (the seed of --tail-seed). */
+function toTail(text, what) {
+  const m = /^(0(?:\.\d+)?|1(?:\.0+)?|\.\d+)x(\d+(?:\.\d+)?)$/.exec(text);
+  if (!m) fail(`${what}: expected SHARExFACTOR with a share from 0 to 1 and a factor, e.g. 0.05x10, got "${text}"`);
+  const factor = Number(m[2]);
+  if (!(factor >= 1 && factor <= MAX_TAIL_FACTOR)) fail(`${what}: the factor must be from 1 to ${MAX_TAIL_FACTOR}, got "${m[2]}"`);
+  return { share: Number(m[1]), factor, ...(tailSeed === undefined ? {} : { seed: tailSeed }) };
+}
+let tailSeed;
+if (args['tail-seed'] !== undefined) {
+  if (args.tail.length === 0) fail('--tail-seed goes with --tail SHARExFACTOR');
+  if (!/^\d+$/.test(args['tail-seed']) || !Number.isSafeInteger(Number(args['tail-seed']))) {
+    fail(`--tail-seed: expected a non-negative integer, got "${args['tail-seed']}"`);
+  }
+  tailSeed = Number(args['tail-seed']);
+}
+const [defaultTail, tail] = perService(args.tail, '--tail', toTail, undefined);
 
 let chaos;
 if (args.chaos !== undefined) {
@@ -85,7 +109,7 @@ if (args.chaos !== undefined) {
 
 let running;
 try {
-  running = await startServices({ port, latency, defaultLatency, jitter, defaultJitter, chaos, log: args.log });
+  running = await startServices({ port, latency, defaultLatency, jitter, defaultJitter, tail, defaultTail, chaos, log: args.log });
 } catch (err) {
   process.stderr.write(`mock: ${err.message}\n`);
   process.exit(1);
@@ -97,8 +121,13 @@ const lat = defaultLatency || Object.keys(latency).length
   ? ` latency ${defaultLatency}ms${Object.keys(latency).length ? ` ${JSON.stringify(latency)}` : ''};` : '';
 const jit = defaultJitter || Object.keys(jitter).length
   ? ` jitter ${defaultJitter}ms${Object.keys(jitter).length ? ` ${JSON.stringify(jitter)}` : ''};` : '';
+const tails = [
+  ...(defaultTail ? [`${defaultTail.share}x${defaultTail.factor}`] : []),
+  ...Object.entries(tail).map(([name, t]) => `${name}=${t.share}x${t.factor}`),
+];
+const tai = tails.length ? ` tail ${tails.join(' ')}${tailSeed === undefined ? '' : ` seed ${tailSeed}`};` : '';
 const cha = chaos ? ` chaos ${chaos.rate} seed ${chaos.seed ?? 1};` : '';
-process.stderr.write(`mock services up: admin ${running.adminUrl}, gateway ${running.gatewayUrl}; ${ports};${lat}${jit}${cha} Ctrl-C to stop\n`);
+process.stderr.write(`mock services up: admin ${running.adminUrl}, gateway ${running.gatewayUrl}; ${ports};${lat}${jit}${tai}${cha} Ctrl-C to stop\n`);
 
 let stopping = false;
 async function stop(signal) {

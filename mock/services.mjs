@@ -311,6 +311,7 @@ async function serveDomain(rt, ex, { scenario, service, path, query, base, parse
     if (arrival.chaos) entry.chaos = true;
   };
   entry.wait = wait;
+  if (arrival.tail) entry.tail = true;
   // A delay is recorded as its wait starts, so a request that times out during it shows why.
   if (type === 'delay') applied();
   if (!(await ex.sleep(wait))) return;
@@ -461,13 +462,16 @@ function closeServer(server) {
  * port: base port (admin = port, gateway = port+1, services = port+2..port+11), or 0 for any free ports.
  * latency: { <service>: ms }, defaultLatency: ms, jitter: { <service>: ms } and defaultJitter: ms form the
  * initial config of the `default` scenario (a bare number for latency or jitter applies to every service),
- * and so does chaos: { rate, seed?, kinds?, retryAfter?, slowBodyMs? } (random faults; see mock/README.md).
+ * and so do tail: { <service>: { share, factor, seed? } } and defaultTail: { share, factor, seed? } (a share of
+ * requests wait factor times their latency; a bare { share, factor, seed? } as tail applies to every service)
+ * and chaos: { rate, seed?, kinds?, retryAfter?, slowBodyMs? } (random faults; see mock/README.md).
  * log: print one line per request to stderr.
  * Resolves to { adminUrl, gatewayUrl, services: { <name>: url } } plus non-enumerable close() and events
  * (so JSON.stringify(result) gives just the URLs).
  */
 export async function startServices({
-  port = DEFAULT_PORT, latency = {}, defaultLatency = 0, jitter = {}, defaultJitter = 0, chaos, log = false,
+  port = DEFAULT_PORT, latency = {}, defaultLatency = 0, jitter = {}, defaultJitter = 0, tail, defaultTail, chaos,
+  log = false,
 } = {}) {
   const maxBase = 65535 - (PORT_LAYOUT.length - 1);
   if (!Number.isInteger(port) || port < 0 || port > maxBase) {
@@ -476,9 +480,10 @@ export async function startServices({
   // Convenience: a bare number means the same for every service.
   if (typeof latency === 'number') [defaultLatency, latency] = [latency, {}];
   if (typeof jitter === 'number') [defaultJitter, jitter] = [jitter, {}];
+  if (tail !== null && typeof tail === 'object' && 'share' in tail) [defaultTail, tail] = [tail, undefined];
   let store;
   try {
-    store = new Store({ latency, defaultLatency, jitter, defaultJitter, chaos });
+    store = new Store({ latency, defaultLatency, jitter, defaultJitter, tail, defaultTail, chaos });
   } catch (err) {
     if (err instanceof ConfigError) throw new TypeError(`startServices: ${err.message}`);
     throw err;

@@ -1,6 +1,6 @@
 // In-memory state of one running mock: scenarios (config + domain state) and the request log.
 
-import { CHAOS_KINDS, pickChaos } from './chaos.mjs';
+import { CHAOS_KINDS, pickChaos, tailDraw } from './chaos.mjs';
 
 export const SERVICE_NAMES = Object.freeze([
   'customer', 'cart', 'inventory', 'pricing', 'shipping',
@@ -8,6 +8,9 @@ export const SERVICE_NAMES = Object.freeze([
 ]);
 
 export const MAX_LATENCY_MS = 10 * 60 * 1000;
+// (MAX_LATENCY_MS × 2, latency plus jitter) × MAX_TAIL_FACTOR + MAX_LATENCY_MS stays below setTimeout's
+// limit of 2^31 - 1 ms, past which a timer would fire at once.
+export const MAX_TAIL_FACTOR = 1000;
 export const MAX_LOG_ENTRIES = 200_000;
 export const MAX_HUGE_BODY_MB = 64;
 export const REDIRECT_STATUSES = Object.freeze([301, 302, 303, 307, 308]);
@@ -218,11 +221,37 @@ export function normalizeChaos(input) {
   return out;
 }
 
+const TAIL_KEYS = ['share', 'factor', 'seed'];
+
+/**
+ * Validate one long-tail setting {share, factor, seed?} (`what` names it in messages). `seed` stays absent
+ * when not given: the draw is then random, where a seed makes it a function of (seed, service, nth).
+ */
+export function normalizeTail(input, what) {
+  if (!isPlainObject(input)) throw new ConfigError(`${what} must be an object {share, factor, seed?}`);
+  for (const k of Object.keys(input)) {
+    if (!TAIL_KEYS.includes(k)) throw new ConfigError(`${what}: unknown key "${k}" (allowed: ${TAIL_KEYS.join(', ')})`);
+  }
+  const { share, factor, seed } = input;
+  if (typeof share !== 'number' || !(share >= 0 && share <= 1)) {
+    throw new ConfigError(`${what}.share must be a number from 0 to 1 (the share of requests slowed)`);
+  }
+  if (typeof factor !== 'number' || !(factor >= 1 && factor <= MAX_TAIL_FACTOR)) {
+    throw new ConfigError(`${what}.factor must be a number from 1 to ${MAX_TAIL_FACTOR} (how many times the latency a slowed request waits)`);
+  }
+  const out = { share, factor };
+  if (seed !== undefined) {
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new ConfigError(`${what}.seed must be a non-negative safe integer`);
+    out.seed = seed;
+  }
+  return out;
+}
+
 /** Validate a scenario config (PUT body or startServices options) and return its normalized form. */
 export function normalizeConfig(input) {
   if (input === null || input === undefined) input = {};
   if (!isPlainObject(input)) throw new ConfigError('scenario config must be a JSON object');
-  const keys = ['latency', 'defaultLatency', 'jitter', 'defaultJitter', 'faults', 'chaos'];
+  const keys = ['latency', 'defaultLatency', 'jitter', 'defaultJitter', 'tail', 'defaultTail', 'faults', 'chaos'];
   for (const k of Object.keys(input)) {
     if (!keys.includes(k)) throw new ConfigError(`unknown key "${k}" (expected ${keys.join(', ')})`);
   }
@@ -237,6 +266,19 @@ export function normalizeConfig(input) {
     }
     if (input[fallback] !== undefined) config[fallback] = checkMs(input[fallback], fallback);
   }
+  // Like chaos, tail and defaultTail are absent when off, so a config without them reads back as it did
+  // before they existed.
+  if (input.tail !== undefined) {
+    if (!isPlainObject(input.tail)) throw new ConfigError('tail must be an object {<service>: {share, factor, seed?}}');
+    for (const [svc, tail] of Object.entries(input.tail)) {
+      if (TAIL_KEYS.includes(svc)) {
+        throw new ConfigError('tail is {<service>: {share, factor, seed?}}; for every service give defaultTail: {share, factor, seed?}');
+      }
+      checkService(svc, 'tail');
+      (config.tail ??= {})[svc] = normalizeTail(tail, `tail.${svc}`);
+    }
+  }
+  if (input.defaultTail !== undefined && input.defaultTail !== null) config.defaultTail = normalizeTail(input.defaultTail, 'defaultTail');
   if (input.faults !== undefined) {
     if (!isPlainObject(input.faults)) throw new ConfigError('faults must be an object {<service>: fault}');
     for (const [svc, fault] of Object.entries(input.faults)) {
@@ -343,11 +385,14 @@ export class Store {
   }
 
   /**
-   * Number a domain request to `service` as it arrives and decide what it gets: { nth, fault, chaos, wait }.
+   * Number a domain request to `service` as it arrives and decide what it gets: { nth, fault, chaos, tail, wait }.
    * fault: the scenario's fault for the service if it selects this request number, else the chaos draw's
    * fault (chaos: true), else undefined. The draw needs the method and path, since decline and reject
    * only apply to one endpoint each.
-   * wait: milliseconds to wait before replying: latency + a uniform draw in [0, jitter) + a delay fault's ms.
+   * tail: whether the long-tail draw slowed it (its own draw per request, so a second copy of a request in
+   * flight, a hedge, draws again).
+   * wait: milliseconds to wait before replying: latency + a uniform draw in [0, jitter), times the tail's
+   * factor when in the tail, + a delay fault's ms.
    */
   arrive(id, service, { method, path }) {
     const s = this.scenario(id);
@@ -363,8 +408,11 @@ export class Store {
     }
     const latency = config.latency[service] ?? config.defaultLatency;
     const jitter = config.jitter[service] ?? config.defaultJitter;
+    const tailOf = config.tail?.[service] ?? config.defaultTail;
+    const tail = tailOf !== undefined && tailDraw(tailOf, { service, nth }) < tailOf.share;
     const delay = fault !== undefined && faultType(fault) === 'delay' ? fault.ms : 0;
-    return { nth, fault, chaos, wait: latency + Math.random() * jitter + delay };
+    const latencyWait = latency + Math.random() * jitter;
+    return { nth, fault, chaos, tail, wait: (tail ? tailOf.factor * latencyWait : latencyWait) + delay };
   }
 
   addEntry(fields) {
