@@ -219,6 +219,7 @@ async function readBody(response, x) {
   if (text === null) return failRead(x, TOO_LARGE, response);
   if (text.length === 0) return failRead(x, EMPTY, response);
   try {
+    x.length = text.length; // a composer's cache counts its bytes by it
     return replied(response, parseReply(text), x);
   } catch (error) {
     return failRead(x, BODY, response, { excerpt: text.slice(0, EXCERPT), reason: describe(error) });
@@ -494,12 +495,13 @@ class NodeBody {
  * the reply. Redirects are not followed: a redirect would carry the headers (an
  * Authorization, say) to wherever the service points. `credentials` is always set
  * ("same-origin" unless the caller opted this origin in), never left to a default.
- * Calls `onSettled(id, exchange, failure, status, body, replayed)` once: the Exchange,
+ * Calls `onSettled(id, exchange, failure, status, body, replayed, length)` once: the Exchange,
  * and beside it the fields every reply needs, so that a reply costs Rust no reads of its
- * own (the rest are read from the outcome only when it failed). Returns what aborts the
- * request: its AbortController, or with Node's http the NodeRequest.
+ * own (the rest are read from the outcome only when it failed). A `fresh` request (a
+ * hedge) goes with `cache: "no-store"`. Returns what aborts the request: its
+ * AbortController, or with Node's http the NodeRequest.
  */
-export function startFetch(fetchFn, url, method, headers, body, maxBytes, credentials, id, onSettled) {
+export function startFetch(fetchFn, url, method, headers, body, maxBytes, credentials, id, onSettled, fresh) {
   const init = { method, headers: {} };
   let hasType = false;
   let keyed = false;
@@ -518,6 +520,8 @@ export function startFetch(fetchFn, url, method, headers, body, maxBytes, creden
     init.signal = controller.signal;
     init.redirect = 'manual';
     init.credentials = credentials;
+    // A hedge: past the HTTP cache, whose lock would hold it behind the request it hedges.
+    if (fresh) init.cache = 'no-store';
   }
   let sent;
   try {
@@ -548,5 +552,5 @@ async function settle(sent, x, id, onSettled) {
   } catch (error) {
     x.fail(NETWORK, 0, describe(error));
   }
-  onSettled(id, x, x.failure, x.status, x.body, x.replayed);
+  onSettled(id, x, x.failure, x.status, x.body, x.replayed, x.length);
 }

@@ -20,10 +20,12 @@
 // `numbers` holds RECORD_NUMBERS per call: status, attempts, startMs, endMs, queuedMs,
 // sharedFrom (the index of the call it shared from, or -1), replayed (0 or 1), for a
 // fan-out call how many of its items' records follow its own (-1 for any other call), and
-// fellBack (0 or 1), with NaN for a null. `errors[k]` is the error of record `errorAt[k]`,
+// fellBack (0 or 1), the age of a reply a composer's cache served (NaN when it sent its
+// own), and hedged (0: no, 1: hedged, 2: hedged and the hedge's reply won), with NaN for a
+// null. `errors[k]` is the error of record `errorAt[k]`,
 // in increasing order.
 // Returns `calls`: the records by call name, each an own data property (`__proto__` too).
-const RECORD_NUMBERS = 9;
+const RECORD_NUMBERS = 11;
 
 // Given `null` and the record of one call, callRecords returns that record, as `calls`
 // would hold it: a part of composeStream() (below), written when the call's value is known.
@@ -93,6 +95,10 @@ function reader(names, states, kinds, numbers, errorAt, errors) {
       sharedFrom: shared < 0 ? null : names[shared],
       replayed: numbers[k + 6] === 1,
       fellBack: numbers[k + 8] === 1,
+      cached: !Number.isNaN(numbers[k + 9]),
+      ageMs: orNull(numbers[k + 9]),
+      hedged: numbers[k + 10] > 0,
+      hedgeWon: numbers[k + 10] === 2,
     };
     if (numbers[k + 7] >= 0) record.items = Array.from({ length: numbers[k + 7] }, next);
     return record;
@@ -118,7 +124,7 @@ export function callNames(text) {
 // Defined in JavaScript so that it is a real Error subclass: `instanceof Error`,
 // a stack trace, and `Error.isError()` all work as web developers expect.
 export class ComposeError extends Error {
-  constructor(message, { code, call = null, item = null, status = null, calls = {}, compensations = [], traceId = null, resubmit = 'new-operation' } = {}) {
+  constructor(message, { code, call = null, item = null, status = null, calls = {}, compensations = [], traceId = null, resubmit = 'new-operation', origin = null, retryAt = null } = {}) {
     super(message);
     this.name = 'ComposeError';
     /** A stable code such as "HTTP_STATUS". */
@@ -141,6 +147,10 @@ export class ComposeError extends Error {
      * "new-operation" (nothing it made remains: a new attempt needs a new operationId).
      */
     this.resubmit = resubmit;
+    /** For CIRCUIT_OPEN: the origin whose circuit breaker is open, else null. */
+    this.origin = origin;
+    /** For CIRCUIT_OPEN: when the origin is tried again, in ms since the epoch (as Date.now()), else null. */
+    this.retryAt = retryAt;
   }
 }
 

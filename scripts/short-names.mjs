@@ -132,12 +132,15 @@ export function shortenNames(wasmPath, gluePaths) {
     at.i = end;
   }
   const glue = gluePaths.map((path) => readFileSync(path, 'utf8'));
-  const clash = glue.join('\n').match(/\b__w[0-9a-z]+\b/);
-  if (clash) throw new Error(`the glue already names ${clash[0]}, a name the rename would give`);
+  // Only the names the rename gives: the glue has names of its own such as `__wrap`.
+  const given = new Set(map.values());
+  const clash = (glue.join('\n').match(/\b__w[0-9a-z]+\b/g) ?? []).find((n) => given.has(n));
+  if (clash) throw new Error(`the glue already names ${clash}, a name the rename would give`);
   for (const [name, short] of map) {
-    const whole = new RegExp(`\\b${name}\\b`, 'g');
-    if (!glue.some((text) => whole.test(text))) throw new Error(`the glue does not name ${name}, which the .wasm does`);
-    glue.forEach((text, k) => (glue[k] = text.replace(whole, short)));
+    // A fresh expression per test: a global one keeps `lastIndex` from the last file.
+    const whole = () => new RegExp(`\\b${name}\\b`, 'g');
+    if (!glue.some((text) => whole().test(text))) throw new Error(`the glue does not name ${name}, which the .wasm does`);
+    glue.forEach((text, k) => (glue[k] = text.replace(whole(), short)));
   }
   const left = glue.join('\n').match(/\b(?:__wbg_\w+_|wasm_bindgen__\w+__h)[0-9a-f]{16}\b/);
   if (left) throw new Error(`the glue still names ${left[0]}, which the .wasm does not import`);

@@ -171,6 +171,7 @@ mod tests {
             kind,
             record: None,
             value: None,
+            origin: matches!(kind, EventKind::Breaker { .. }).then_some("https://svc.example"),
         };
         to_js(&EventJs::new(&e, &name))
     }
@@ -206,6 +207,16 @@ mod tests {
             state: CallState::Skipped,
         });
         assert_eq!(keys(&skip), ["type", "call", "t", "state"]);
+        let breaker = event(EventKind::Breaker {
+            state: crate::engine::breaker::CircuitState::Closed,
+            retry_at: 0.0,
+        });
+        assert_eq!(
+            keys(&breaker),
+            ["type", "call", "t", "state", "origin", "retryAt"]
+        );
+        assert_eq!(get(&breaker, "state").as_string().unwrap(), "closed");
+        assert_eq!(get(&breaker, "retryAt").as_f64(), Some(0.0));
         let not_needed = event(EventKind::Skip {
             state: CallState::NotNeeded,
         });

@@ -15,6 +15,7 @@
 //! - `types.d.ts` and `protocol.rs`: the TypeScript types, hand-written where they
 //!   describe, generated where they list names the Rust code defines.
 
+mod composer;
 mod events;
 mod fields;
 mod options;
@@ -25,6 +26,7 @@ mod records;
 mod request;
 mod run;
 mod stream;
+pub use composer::{create_composer, Composer};
 pub use stream::{compose_order_stream, compose_stream};
 
 use crate::engine::hooks::NoHooks;
@@ -118,7 +120,7 @@ pub fn compose_js(
     input: InputJs,
     options: Option<ComposeOptionsJs>,
 ) -> js_sys::Promise {
-    promise(compose_into(plan, input, options, None))
+    promise(compose_into(plan, input, options, None, None))
 }
 
 /// A promise of `future`'s result for JavaScript.
@@ -139,7 +141,7 @@ pub async fn compose(
     input: InputJs,
     options: Option<ComposeOptionsJs>,
 ) -> Result<JsValue, JsValue> {
-    compose_into(plan, input, options, None).await
+    compose_into(plan, input, options, None, None).await
 }
 
 /// [`compose`], handing each call's value to `parts` as it arrives (`stream.rs`).
@@ -148,9 +150,11 @@ async fn compose_into(
     input: InputJs,
     options: Option<ComposeOptionsJs>,
     parts: Option<stream::PartQueue>,
+    using: Option<composer::Using>,
 ) -> Result<JsValue, JsValue> {
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let (read, mut options) = read_plan_and_options(&plan.into(), &options)?;
+    use_composer(&mut options, using);
     let ReadPlan { plan, names, .. } = read.clone();
     stream::attach(parts, &mut options, &names);
     let input: JsValue = input.into();
@@ -184,6 +188,14 @@ async fn compose_into(
     Ok(result)
 }
 
+/// Runs the composition through the composer `using` says, if any.
+fn use_composer(options: &mut options::RunOptions, using: Option<composer::Using>) {
+    if let Some(using) = using {
+        options.settings.hedge = using.hedge;
+        options.memory = Some((using.memory, using.prefetch));
+    }
+}
+
 /// The order services' URLs for `options` (`services`, else `baseUrl`), in
 /// [`order::SERVICES`] order, refusing any outside `allowedOrigins`.
 fn order_urls(options: &options::RunOptions) -> Result<Vec<String>, Error> {
@@ -203,7 +215,7 @@ pub fn compose_order_js(
     request: OrderRequestJs,
     options: Option<OrderOptionsJs>,
 ) -> js_sys::Promise {
-    promise(compose_order_into(request, options, None))
+    promise(compose_order_into(request, options, None, None))
 }
 
 /// Creates an order, as JavaScript's `composeOrder()` does: the order, or the
@@ -212,7 +224,7 @@ pub async fn compose_order(
     request: OrderRequestJs,
     options: Option<OrderOptionsJs>,
 ) -> Result<JsValue, JsValue> {
-    compose_order_into(request, options, None).await
+    compose_order_into(request, options, None, None).await
 }
 
 /// [`compose_order`], handing each service's reply to `parts` as it arrives (`stream.rs`).
@@ -220,14 +232,20 @@ async fn compose_order_into(
     request: OrderRequestJs,
     options: Option<OrderOptionsJs>,
     parts: Option<stream::PartQueue>,
+    using: Option<composer::Using>,
 ) -> Result<JsValue, JsValue> {
     let fail = |e: Error| unsent_error(&e, &no_calls());
     let request = request::read_request(&request.into()).map_err(fail)?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let mut options = read_options(&options, Entry::Order).map_err(fail)?;
-    let read = order_urls(&options)
+    let mut read = order_urls(&options)
         .and_then(order_cache::order_plan)
         .map_err(fail)?;
+    if let Some(using) = &using {
+        read = composer::with_order_cache(read, &using.order);
+    }
+    let prefetch = using.as_ref().is_some_and(|u| u.prefetch);
+    use_composer(&mut options, using);
     let ReadPlan { plan, names, .. } = read.clone();
     stream::attach(parts, &mut options, &names);
     let input: JsValue = request.to_input();
@@ -237,6 +255,10 @@ async fn compose_order_into(
     let calls = records_js(&names, &outcome.records);
     if let Some(error) = &outcome.error {
         return Err(outcome_error(error, &calls, &names, &executed));
+    }
+    if prefetch {
+        let trace_id = trace_id.map_or(JsValue::NULL, JsValue::from_str);
+        return Ok(object(&[("calls", calls), ("traceId", trace_id)]));
     }
     // The order was placed, but its result cannot be read from the replies: submitting
     // the same operation again gets the order back by key rather than placing another.

@@ -52,14 +52,17 @@ pub(crate) enum Entry {
     Compose,
     /// `composeOrder()`: where the services are, `services` and `baseUrl`.
     Order,
+    /// `createComposer()`: every option, shared by its compositions of both kinds.
+    Composer,
 }
 
 impl Entry {
     /// The options only the other entry point has.
-    fn foreign(self) -> &'static [&'static str] {
+    pub(crate) fn foreign(self) -> &'static [&'static str] {
         match self {
             Entry::Compose => &["services", "baseUrl"],
             Entry::Order => &["maxCalls"],
+            Entry::Composer => &[],
         }
     }
 }
@@ -87,6 +90,8 @@ pub(crate) struct RunOptions {
     pub services: Vec<(String, String)>,
     /// `options.baseUrl` (`composeOrder()`).
     pub base_url: Option<String>,
+    /// The composer it runs through, if any (`composer.rs`), and whether as a prefetch.
+    pub memory: Option<(crate::engine::memory::Memory<JsValue>, bool)>,
 }
 
 /// Where the `traceparent` header goes.
@@ -214,6 +219,7 @@ impl RunOptions {
             trace: TraceOption::Allowed,
             services: Vec::new(),
             base_url: None,
+            memory: None,
         }
     }
 }

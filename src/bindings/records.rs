@@ -157,7 +157,7 @@ extern "C" {
 }
 
 /// How many numbers `callRecords` (js/report.js) reads per record.
-const RECORD_NUMBERS: usize = 9;
+const RECORD_NUMBERS: usize = 11;
 
 thread_local! {
     /// The names of the call states, in the enum's order: a record's state crosses as its
@@ -251,6 +251,8 @@ impl RecordParts {
             f64::from(u8::from(r.replayed)),
             r.items.as_ref().map_or(-1.0, |items| items.len() as f64),
             f64::from(u8::from(r.fell_back)),
+            or_nan(r.cached_age_ms),
+            f64::from(u8::from(r.hedged.0) + u8::from(r.hedged.1)),
         ]);
     }
 }
@@ -309,6 +311,11 @@ pub(crate) fn compose_error(
         ("traceId", or_null(trace_id, JsValue::from_str)),
         ("resubmit", JsValue::from_str(resubmit.as_str())),
     ]);
+    if let Some((origin, retry_at)) = error.circuit() {
+        let _ = js_sys::Reflect::set(&fields, &"origin".into(), &origin.into());
+        let retry_at = crate::web::clock::epoch_ms(retry_at);
+        let _ = js_sys::Reflect::set(&fields, &"retryAt".into(), &retry_at.into());
+    }
     ComposeErrorJs::new(error.message(), &fields).into()
 }
 
@@ -405,6 +412,8 @@ mod tests {
             shared_from: None,
             replayed: true,
             items: None,
+            cached_age_ms: Some(250.0),
+            hedged: (true, true),
         };
         let shared = CallRecord {
             state: CallState::Ok,
@@ -427,11 +436,19 @@ mod tests {
         assert!(get(&a, "sharedFrom").is_null());
         assert_eq!(get(&a, "replayed").as_bool(), Some(true));
         assert_eq!(get(&a, "fellBack").as_bool(), Some(true));
+        assert_eq!(get(&a, "cached").as_bool(), Some(true));
+        assert_eq!(get(&a, "ageMs").as_f64(), Some(250.0));
+        assert_eq!(get(&a, "hedged").as_bool(), Some(true));
+        assert_eq!(get(&a, "hedgeWon").as_bool(), Some(true));
         let b = get(&js, "b");
         assert_eq!(get(&b, "state").as_string().unwrap(), "not-sent");
         assert!(get(&b, "error").is_null() && get(&b, "endMs").is_null());
         assert_eq!(get(&b, "replayed").as_bool(), Some(false));
         assert_eq!(get(&b, "fellBack").as_bool(), Some(false));
+        assert_eq!(get(&b, "cached").as_bool(), Some(false));
+        assert!(get(&b, "ageMs").is_null());
+        assert_eq!(get(&b, "hedged").as_bool(), Some(false));
+        assert_eq!(get(&b, "hedgeWon").as_bool(), Some(false));
         let c = get(&js, "c");
         assert_eq!(get(&c, "sharedFrom").as_string().unwrap(), "a");
         assert!(get(&c, "error").is_null());

@@ -8,7 +8,7 @@ use super::records::{records_js, unsent_error, CallNames};
 use crate::engine::hooks::Hooks;
 use crate::engine::outcome::Outcome;
 use crate::engine::record::{CallRecord, CallState};
-use crate::engine::run::run;
+use crate::engine::run::{run_with, Parts};
 use crate::engine::trace::TraceContext;
 use crate::engine::transport::{BoxFuture, Clock};
 use crate::error::{Error, ErrorKind};
@@ -173,7 +173,16 @@ async fn compose_with(
     settings.on_event = event_sink(options.on_event.as_ref(), stream, names);
     let trace_id = settings.trace.as_ref().map(TraceContext::trace_id);
     let clock = PerformanceClock;
-    let outcome = run(plan, input, &transport, &clock, hooks, settings, aborted).await;
+    let parts = Parts {
+        transport: &transport,
+        clock: &clock,
+        hooks,
+    };
+    let memory = options.memory.as_ref().map(|(memory, prefetch)| {
+        let only = prefetch.then(|| crate::plan::reuse::prefetchable(plan));
+        (memory, only)
+    });
+    let outcome = run_with(plan, input, parts, settings, aborted, memory).await;
     if options.timings {
         let end = clock.now();
         crate::web::timings::measure_composition(plan, &outcome, trace_id.as_deref(), end);

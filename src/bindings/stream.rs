@@ -25,7 +25,7 @@ extern "C" {
     pub(super) type PartQueue;
 
     #[wasm_bindgen(constructor)]
-    fn new() -> PartQueue;
+    pub(super) fn new() -> PartQueue;
 
     /// The signal the composition runs under, following `caller`'s.
     #[wasm_bindgen(method)]
@@ -37,7 +37,7 @@ extern "C" {
 
     /// Runs the composition `composition` settles, and returns the iterator of its parts.
     #[wasm_bindgen(method)]
-    fn run(this: &PartQueue, composition: &js_sys::Promise) -> JsValue;
+    pub(super) fn run(this: &PartQueue, composition: &js_sys::Promise) -> JsValue;
 }
 
 /// Makes the composition `options` describe, over the calls `names`, hand its parts to
@@ -74,7 +74,7 @@ pub(super) fn attach(queue: Option<PartQueue>, options: &mut RunOptions, names: 
 )]
 pub fn compose_stream(plan: PlanJs, input: InputJs, options: Option<ComposeOptionsJs>) -> JsValue {
     let queue = PartQueue::new();
-    let composition = compose_into(plan, input, options, Some(queue.clone()));
+    let composition = compose_into(plan, input, options, Some(queue.clone()), None);
     queue.run(&promise(composition))
 }
 
@@ -87,6 +87,6 @@ pub fn compose_stream(plan: PlanJs, input: InputJs, options: Option<ComposeOptio
 )]
 pub fn compose_order_stream(request: OrderRequestJs, options: Option<OrderOptionsJs>) -> JsValue {
     let queue = PartQueue::new();
-    let composition = compose_order_into(request, options, Some(queue.clone()));
+    let composition = compose_order_into(request, options, Some(queue.clone()), None);
     queue.run(&promise(composition))
 }

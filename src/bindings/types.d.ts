@@ -36,6 +36,35 @@ export interface PlanCall {
   as?: string;
   /** How many of a fan-out call's items may be in flight at once (default: no limit of its own). */
   concurrency?: number;
+  /**
+   * Marks a POST that computes without changing anything (a quote): it is retried and
+   * aborted as a read, gets no `Idempotency-Key`, and may declare `cache`. Never with `compensate`.
+   */
+  safe?: boolean;
+  /**
+   * How long a composer (`createComposer`) may reuse this call's reply: fresh for `maxAgeMs`
+   * (used without a request), then stale but used for `staleWhileRevalidateMs` more while it
+   * is refreshed in the background. GET, HEAD and `safe` calls only. Ignored outside a composer.
+   */
+  cache?: CachePolicy;
+  /** When a composer sends this GET or HEAD a second time (see `ComposerOptions.hedge`). */
+  hedge?: HedgePolicy;
+}
+
+/** How long a reply may be reused. */
+export interface CachePolicy {
+  maxAgeMs: number;
+  staleWhileRevalidateMs?: number;
+}
+
+/**
+ * A hedged read: when it has not answered after `afterMs`, one identical second request goes
+ * (past the HTTP cache) and the first good reply wins. At most `maxExtraPercent` (default 10)
+ * of the composer's reads over the last 10 s are hedges.
+ */
+export interface HedgePolicy {
+  afterMs: number;
+  maxExtraPercent?: number;
 }
 
 /**
@@ -213,6 +242,14 @@ export interface CallRecord {
    * "unknown", "cancelled", "not-sent"); `attempts` all their requests; `status` null.
    */
   items?: CallRecord[];
+  /** true when a composer's cache served the reply (then `attempts` is 0). */
+  cached: boolean;
+  /** The age of the reply the cache served, in ms; null when the call sent its own. */
+  ageMs: number | null;
+  /** true when a second request hedged its read (a composer's `hedge`). */
+  hedged: boolean;
+  /** true when the hedge's reply was the one used. */
+  hedgeWon: boolean;
 }
 
 /** What became of the compensation of one completed write. */
@@ -377,4 +414,56 @@ export class ComposeError extends Error {
    * attempt (another card, say) needs a new `operationId`, or it would replay the old outcome.
    */
   readonly resubmit: "same-operation" | "new-operation";
+  /** For `CIRCUIT_OPEN`: the origin whose circuit breaker is open; else null. */
+  readonly origin: string | null;
+  /** For `CIRCUIT_OPEN`: when the origin is tried again, in ms since the epoch (as `Date.now()`); else null. */
+  readonly retryAt: number | null;
+}
+
+/**
+ * The options of `createComposer`: every option of `compose()` and `composeOrder()`, shared
+ * by the composer's compositions (a call's own options win), and the composer's own.
+ */
+export interface ComposerOptions extends ComposeOptions, Omit<OrderOptions, keyof ComposeOptions> {
+  /** The most replies the cache holds (default 500), the least recently used evicted first. */
+  cacheEntries?: number;
+  /** The most bytes of reply bodies the cache holds (default 5 MiB). */
+  cacheBytes?: number;
+  /**
+   * Circuit breakers, one per origin: after `failures` consecutive failures (network errors,
+   * timeouts and 5xx; not 4xx) within `windowMs`, calls to the origin fail at once with
+   * `CIRCUIT_OPEN` for `cooldownMs`; then one probe request is let through, and its success
+   * closes the circuit. Defaults: 5, 10000, 30000. Without this option no circuit opens.
+   */
+  breaker?: { failures?: number; windowMs?: number; cooldownMs?: number };
+  /** Hedge every GET and HEAD whose plan call has no `hedge` of its own. */
+  hedge?: HedgePolicy;
+  /**
+   * The order flow's cacheable calls and their ages. By default customer, cart, pricing,
+   * shipping and tax for 30 s; `false` takes one out. The others change something and are
+   * never cached.
+   */
+  cache?: Partial<Record<"customer" | "cart" | "pricing" | "shipping" | "tax", CachePolicy | false>>;
+}
+
+/** A cache entry, as `Composer.invalidate`'s predicate sees it. */
+export interface CacheEntry {
+  call: string;
+  method: string;
+  url: string;
+}
+
+/** One origin's circuit breaker, as `Composer.health()` reports it. */
+export interface CircuitHealth {
+  state: CircuitState;
+  /** The failures of the current run, reset by a success. */
+  failures: number;
+  /** When an open circuit lets a probe through, in ms since the epoch; null when closed. */
+  retryAt: number | null;
+}
+
+/** What `prefetchOrder` resolves: every call's record (those not prefetched `not-needed`). */
+export interface PrefetchResult {
+  calls: Record<ServiceName, CallRecord>;
+  traceId: string | null;
 }

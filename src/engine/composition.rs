@@ -686,7 +686,7 @@ impl<'p, V: Value> Composition<'p, V> {
 
     /// Call `i`, which started at `start`, is served from a composer's cache with a
     /// reply `age` ms old: it sends nothing, and its `start` event says attempt 0.
-    pub fn from_cache(&mut self, i: usize, start: f64, age: f64) {
+    pub fn served_from_cache(&mut self, i: usize, start: f64, age: f64) {
         let record = &mut self.records[i];
         record.start_ms = Some(start);
         record.cached_age_ms = Some(age);

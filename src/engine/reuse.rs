@@ -65,7 +65,7 @@ where
                 return true;
             }
         };
-        self.state.borrow_mut().from_cache(i, start, age);
+        self.state.borrow_mut().served_from_cache(i, start, age);
         self.conclude(i, Ok(reply));
         false
     }
@@ -154,9 +154,10 @@ where
     /// same clock). A write whose earlier attempt may have acted stays `unknown`.
     fn circuit_open(&self, i: usize, origin: String, retry_at: f64, now: f64) {
         let call = self.call_at(i);
+        // Whole milliseconds, written as an integer: no float formatting in the .wasm.
         let wait = (retry_at - now).ceil();
         let when = if wait > 0.0 {
-            format!("it is tried again in {wait} ms")
+            format!("it is tried again in {} ms", wait as u64)
         } else {
             "a probe request is testing it now".to_owned()
         };

@@ -65,6 +65,9 @@ pub(crate) struct Parts<'p, T, C, H: ?Sized> {
     pub hooks: &'p H,
 }
 
+/// A composer's memory a composition runs with, and for a prefetch the calls it may make.
+pub(crate) type Remembering<'m, V> = Option<(&'m Memory<V>, Option<Vec<bool>>)>;
+
 /// [`run`], with a composer's memory (`memory.rs`) when given: `(memory, only)`, where
 /// `only`, for a prefetch, lists the calls it may make.
 pub(crate) async fn run_with<T, C, H>(
@@ -77,7 +80,7 @@ pub(crate) async fn run_with<T, C, H>(
     }: Parts<'_, T, C, H>,
     settings: Settings,
     cancel: impl Future<Output = ()>,
-    memory: Option<(&Memory<T::Value>, Option<Vec<bool>>)>,
+    memory: Remembering<'_, T::Value>,
 ) -> Outcome<T::Value>
 where
     T: Transport,

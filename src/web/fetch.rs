@@ -51,6 +51,7 @@ extern "C" {
         credentials: &JsValue,
         id: u32,
         on_settled: &Function,
+        fresh: bool,
     ) -> Abort;
 
     /// What aborts a request: its `AbortController`, or the request itself where it went
@@ -233,6 +234,8 @@ struct Settled {
     status: u16,
     body: JsValue,
     replayed: bool,
+    /// The body's length in UTF-16 units, NaN when unknown.
+    length: f64,
 }
 
 /// Where a request's outcome goes, the byte cap its reply was held to, and the count of
@@ -256,8 +259,9 @@ impl Waiting {
     }
 }
 
-/// `onSettled(id, outcome, failure, status, body, replayed)`, as js/fetch-call.js calls it.
-type OnSettled = dyn FnMut(u32, Exchange, u8, u16, JsValue, bool);
+/// `onSettled(id, outcome, failure, status, body, replayed, length)`, as js/fetch-call.js
+/// calls it.
+type OnSettled = dyn FnMut(u32, Exchange, u8, u16, JsValue, bool, f64);
 
 thread_local! {
     static SETTLING: RefCell<Settling> = RefCell::new(Settling {
@@ -265,12 +269,12 @@ thread_local! {
         waiting: HashMap::default(),
     });
     static ON_SETTLED: Closure<OnSettled> =
-        Closure::new(|id, outcome, failure, status, body, replayed| {
+        Closure::new(|id, outcome, failure, status, body, replayed, length| {
             // A request dropped meanwhile (aborted, or its composition gone) waits no more.
             let Some(waiting) = SETTLING.with_borrow_mut(|s| s.waiting.remove(&id)) else {
                 return;
             };
-            let settled = Settled { outcome, failure, status, body, replayed };
+            let settled = Settled { outcome, failure, status, body, replayed, length };
             // The last of its composition's requests in flight: the composition is polled
             // at once, not a turn of the microtask queue later. With others in flight it
             // is left to that turn, which takes all the outcomes arriving together.
@@ -296,10 +300,11 @@ impl Settled {
             status,
             body,
             replayed,
+            length,
         } = self;
         match failure {
             0 => Ok(Reply {
-                bytes: 0,
+                bytes: length as u64, // NaN: 0
                 status,
                 body,
                 replayed,
@@ -456,6 +461,7 @@ impl Transport for FetchTransport {
                     &words.credentials[credentials as usize],
                     id,
                     on_settled.as_ref().unchecked_ref(),
+                    request.fresh,
                 )
             })
         });

@@ -13,6 +13,10 @@ macro_rules! shared_suite {
     () => {
         shared_suite!(
             compose_order_returns_the_right_total_and_sends_the_right_bodies,
+            a_prefetched_order_sends_only_the_calls_that_were_not_cached,
+            a_composer_breaker_opens_on_5xx_and_fails_fast_with_circuit_open,
+            a_slow_read_is_hedged_and_the_hedge_wins,
+            composer_options_are_checked_and_invalidate_drops_entries,
             order_calls_follow_the_dependency_graph_and_independent_ones_overlap,
             independent_calls_overlap_and_makespan_follows_the_critical_path,
             eager_starts_dependents_at_once_and_stages_wait_at_the_barrier,
@@ -189,6 +193,7 @@ macro_rules! shared_suite {
     )*};
 }
 
+mod composer;
 mod conditions;
 mod data;
 mod fan_out;
@@ -205,6 +210,7 @@ mod resubmit;
 mod saga;
 mod stream;
 mod urls;
+pub use composer::*;
 pub use conditions::*;
 pub use data::*;
 pub use fan_out::*;
@@ -1128,24 +1134,31 @@ pub async fn the_deadline_bounds_the_whole_composition_and_reports_unknown_write
 pub async fn transient_failures_are_retried_with_one_idempotency_key() {
     let s = Scenario::new(
         "retry",
-        r#"{"faults":{"pricing":{"status":503,"times":1},"cart":{"status":502,"times":1}}}"#,
+        r#"{"faults":{"fraud":{"status":503,"times":1},"pricing":{"status":503,"times":1},"cart":{"status":502,"times":1}}}"#,
     )
     .await;
     let result = run_order(GOLD, &options(&s.services(), "{}"))
         .await
         .expect("order placed after retries");
+    assert_eq!(get_f64(&result, "calls.fraud.attempts"), 2.0);
     assert_eq!(get_f64(&result, "calls.pricing.attempts"), 2.0);
     assert_eq!(get_f64(&result, "calls.cart.attempts"), 2.0);
     assert_eq!(get_f64(&result, "calls.customer.attempts"), 1.0);
-    let pricing = s.log_of("pricing").await;
-    assert_eq!(pricing.len(), 2, "one retry reached the server");
-    let key = get_str(&pricing[0], "headers.idempotency-key");
+    let fraud = s.log_of("fraud").await;
+    assert_eq!(fraud.len(), 2, "one retry reached the server");
+    let key = get_str(&fraud[0], "headers.idempotency-key");
     assert_eq!(key.len(), 36, "a UUID: {key}");
     assert_eq!(
-        get_str(&pricing[1], "headers.idempotency-key"),
+        get_str(&fraud[1], "headers.idempotency-key"),
         key,
         "the same key on the retry"
     );
+    // A quote is `safe`: retried as a read is, without a key.
+    let pricing = s.log_of("pricing").await;
+    assert_eq!(pricing.len(), 2);
+    assert!(pricing
+        .iter()
+        .all(|e| get(e, "headers.idempotency-key").is_undefined()));
     assert!(
         s.log_of("cart")
             .await

@@ -1,0 +1,473 @@
+//! `createComposer(options)`: a composer whose `compose`, `composeOrder` and their streams
+//! share its options (each call's own options win), its reply cache and its circuit
+//! breakers (`engine/memory.rs`); with `prefetch` and `prefetchOrder` to fill the cache
+//! before the user asks, and `invalidate`, `clear` and `health`.
+//!
+//! Its options are the module functions' options plus its own: `cacheEntries`,
+//! `cacheBytes`, `breaker`, `hedge` (a call's options may give another) and `cache` (the
+//! order flow's cacheable calls and their ages). Its own are read here, when it is made;
+//! the shared ones are checked then too, and read again merged with each call's.
+
+use super::fields::is_plain_object;
+use super::options::{read_options, Entry};
+use super::records::object;
+use super::stream::PartQueue;
+use super::{compose_into, compose_order_into, promise};
+use super::{ComposeOptionsJs, InputJs, OrderOptionsJs, OrderRequestJs, PlanJs};
+use crate::engine::breaker::BreakerPolicy;
+use crate::engine::memory::{Memory, MemoryOptions};
+use crate::engine::transport::{BoxFuture, Clock};
+use crate::error::{Error, ErrorKind};
+use crate::order::SERVICES;
+use crate::plan::json::Json;
+use crate::plan::reuse::{read_cache, read_hedge, CachePolicy, HedgePolicy};
+use crate::web::clock::{epoch_ms, PerformanceClock};
+use crate::web::js_value::json_from_js;
+use js_sys::{Function, Object, Reflect};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+/// What a composition run through a composer uses of it.
+#[derive(Clone)]
+pub(super) struct Using {
+    pub memory: Memory<JsValue>,
+    /// Whether it is a prefetch: only the cacheable calls and what they need go.
+    pub prefetch: bool,
+    /// The hedge of reads whose plan call has none.
+    pub hedge: Option<HedgePolicy>,
+    /// The order flow's cache policy per call, in the plan's order.
+    pub order: Rc<Vec<Option<CachePolicy>>>,
+}
+
+/// The composer's own options, which the module functions do not take.
+const OWN: [&str; 5] = ["cacheEntries", "cacheBytes", "breaker", "hedge", "cache"];
+
+/// How long the order flow's reads and quotes stay fresh by default.
+const ORDER_MAX_AGE_MS: f64 = 30_000.0;
+
+/// The order flow's calls a composer caches by default: the reads and the quotes.
+const ORDER_CACHED: [&str; 5] = ["customer", "cart", "pricing", "shipping", "tax"];
+
+/// A composer: compositions that share options, a reply cache and circuit breakers.
+#[wasm_bindgen]
+pub struct Composer {
+    memory: Memory<JsValue>,
+    /// The options its compositions share, its own taken out.
+    shared: JsValue,
+    hedge: Option<HedgePolicy>,
+    order: Rc<Vec<Option<CachePolicy>>>,
+}
+
+/// Not derived: a derived `Debug` would write its policies' numbers, and float formatting
+/// is kilobytes of .wasm.
+impl std::fmt::Debug for Composer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Composer")
+    }
+}
+
+/// Makes a composer. Its options are those of `compose()` and `composeOrder()`, shared by
+/// its compositions, plus its own: `cacheEntries` (default 500), `cacheBytes` (default
+/// 5 MiB), `breaker: {failures, windowMs, cooldownMs}`, `hedge: {afterMs,
+/// maxExtraPercent?}` and `cache` (the order flow's cacheable calls).
+///
+/// Throws a `ComposeError` (`INVALID_INPUT`) naming a bad option.
+#[wasm_bindgen(js_name = createComposer)]
+pub fn create_composer(
+    #[wasm_bindgen(unchecked_param_type = "ComposerOptions")] options: JsValue,
+) -> Result<Composer, JsValue> {
+    read_composer(&options)
+        .map_err(|e| super::records::unsent_error(&e, &super::records::no_calls()))
+}
+
+fn read_composer(options: &JsValue) -> Result<Composer, Error> {
+    let (shared, own) = split(options, &OWN)?;
+    read_options(&shared, Entry::Composer)?;
+    let number = |key: &str, max: f64| -> Result<Option<f64>, Error> {
+        let v = Reflect::get(&own, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        if v.is_undefined() {
+            return Ok(None);
+        }
+        match v.as_f64() {
+            Some(n) if n >= 1.0 && n <= max && n.fract() == 0.0 => Ok(Some(n)),
+            _ => Err(bad(format!(
+                "options.{key} must be a whole number from 1 to {}",
+                max as u64
+            ))),
+        }
+    };
+    let mut memory = MemoryOptions::default();
+    if let Some(n) = number("cacheEntries", 1_000_000.0)? {
+        memory.cache_entries = n as usize;
+    }
+    if let Some(n) = number("cacheBytes", 1_073_741_824.0)? {
+        memory.cache_bytes = n as u64;
+    }
+    memory.breaker = own_json(&own, "breaker")?
+        .map(|j| read_breaker(&j))
+        .transpose()?;
+    let hedge = read_hedge_option(&own)?;
+    let order = Rc::new(read_order_cache(own_json(&own, "cache")?.as_ref())?);
+    let spawn = Rc::new(wasm_bindgen_futures::spawn_local::<BoxFuture<()>>);
+    let memory = Memory::new(&memory, spawn, Rc::new(|| PerformanceClock.now()));
+    Ok(Composer {
+        memory,
+        shared,
+        hedge,
+        order,
+    })
+}
+
+/// `options` as two plain objects: the keys not in `own`, and those in it. `undefined` and
+/// `null` are no options.
+fn split(options: &JsValue, own: &[&str]) -> Result<(JsValue, JsValue), Error> {
+    let (shared, mine) = (Object::new(), Object::new());
+    if options.is_undefined() || options.is_null() {
+        return Ok((shared.into(), mine.into()));
+    }
+    if !is_plain_object(options) {
+        return Err(bad("options must be an object".into()));
+    }
+    for key in Object::keys(options.unchecked_ref::<Object>()) {
+        let value = Reflect::get(options, &key).unwrap_or(JsValue::UNDEFINED);
+        let into = match key.as_string() {
+            Some(k) if own.contains(&k.as_str()) => &mine,
+            _ => &shared,
+        };
+        let _ = Reflect::set(into, &key, &value);
+    }
+    Ok((shared.into(), mine.into()))
+}
+
+fn bad(message: String) -> Error {
+    Error::new(ErrorKind::InvalidInput, message)
+}
+
+/// Option `key` of `own` as JSON, if given.
+fn own_json(own: &JsValue, key: &str) -> Result<Option<Json>, Error> {
+    let v = Reflect::get(own, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    json_from_js(&v, &["options.", key].concat())
+        .map(Some)
+        .map_err(bad)
+}
+
+/// A plan reader's message about an option: the caller's input, not a plan.
+fn as_input(e: Error) -> Error {
+    bad(e.message().to_owned())
+}
+
+/// `options.hedge` of `own`.
+fn read_hedge_option(own: &JsValue) -> Result<Option<HedgePolicy>, Error> {
+    let Some(json) = own_json(own, "hedge")? else {
+        return Ok(None);
+    };
+    read_hedge("options.hedge", &json)
+        .map(Some)
+        .map_err(as_input)
+}
+
+/// `options.breaker: {failures, windowMs, cooldownMs}`.
+fn read_breaker(json: &Json) -> Result<BreakerPolicy, Error> {
+    let Json::Object(fields) = json else {
+        return Err(bad(
+            "options.breaker must be an object {failures, windowMs, cooldownMs}".into(),
+        ));
+    };
+    let mut policy = BreakerPolicy {
+        failures: 5,
+        window_ms: 10_000.0,
+        cooldown_ms: 30_000.0,
+    };
+    for (key, value) in fields {
+        let n = match value {
+            Json::Number(n) if *n > 0.0 && *n <= 2_147_483_647.0 => *n,
+            _ => {
+                return Err(bad(format!(
+                    "options.breaker.{key} must be a number above 0 and at most 2147483647"
+                )))
+            }
+        };
+        match key.as_str() {
+            "failures" if n.fract() == 0.0 => policy.failures = n as u32,
+            "failures" => {
+                return Err(bad("options.breaker.failures must be a whole number".into()))
+            }
+            "windowMs" => policy.window_ms = n,
+            "cooldownMs" => policy.cooldown_ms = n,
+            _ => {
+                return Err(bad(format!(
+                    "options.breaker.{key} is not an option; it has failures, windowMs, cooldownMs"
+                )))
+            }
+        }
+    }
+    Ok(policy)
+}
+
+/// The order flow's cache policies, per call in its plan's order: the reads and quotes
+/// for 30 s, changed by `options.cache` (`{call: {maxAgeMs, ...} | false}`).
+fn read_order_cache(json: Option<&Json>) -> Result<Vec<Option<CachePolicy>>, Error> {
+    let default = CachePolicy {
+        max_age_ms: ORDER_MAX_AGE_MS,
+        stale_ms: 0.0,
+    };
+    let mut ages: Vec<Option<CachePolicy>> = SERVICES
+        .iter()
+        .map(|s| ORDER_CACHED.contains(s).then_some(default))
+        .collect();
+    let Some(json) = json else {
+        return Ok(ages);
+    };
+    let Json::Object(fields) = json else {
+        return Err(bad(
+            "options.cache must be an object of the order flow's calls".into(),
+        ));
+    };
+    for (call, value) in fields {
+        let at = ["options.cache.", call].concat();
+        let Some(i) = SERVICES.iter().position(|s| s == call) else {
+            return Err(bad(format!(
+                "{at}: the order flow has no call `{call}`; it has {}",
+                SERVICES.join(", ")
+            )));
+        };
+        if !ORDER_CACHED.contains(&call.as_str()) {
+            return Err(bad(format!(
+                "{at}: `{call}` changes something (a POST that is not a quote), so its reply is never reused"
+            )));
+        }
+        ages[i] = match value {
+            Json::Bool(false) => None,
+            other => Some(read_cache(&at, other).map_err(as_input)?),
+        };
+    }
+    Ok(ages)
+}
+
+/// The composer's shared options with `own`'s over them, the options `entry` does not take
+/// left out of the shared ones; and the hedge: `own`'s, else the composer's.
+fn merged(
+    composer: &Composer,
+    own: Option<JsValue>,
+    entry: Entry,
+) -> Result<(JsValue, Option<HedgePolicy>), Error> {
+    let own = own.unwrap_or(JsValue::UNDEFINED);
+    let (own, mine) = split(&own, &["hedge"])?;
+    let hedge = read_hedge_option(&mine)?.or(composer.hedge);
+    let all = Object::new();
+    for key in Object::keys(composer.shared.unchecked_ref::<Object>()) {
+        if !key
+            .as_string()
+            .is_some_and(|k| entry.foreign().contains(&k.as_str()))
+        {
+            let value = Reflect::get(&composer.shared, &key).unwrap_or(JsValue::UNDEFINED);
+            let _ = Reflect::set(&all, &key, &value);
+        }
+    }
+    Ok((Object::assign(&all, own.unchecked_ref()).into(), hedge))
+}
+
+impl Composer {
+    fn using(&self, prefetch: bool, hedge: Option<HedgePolicy>) -> Using {
+        Using {
+            memory: self.memory.clone(),
+            prefetch,
+            hedge,
+            order: self.order.clone(),
+        }
+    }
+
+    /// `compose()` or `prefetch()` through this composer, streamed into `parts` if given.
+    fn plan_promise(
+        &self,
+        (plan, input, options): (PlanJs, InputJs, Option<ComposeOptionsJs>),
+        prefetch: bool,
+        parts: Option<PartQueue>,
+    ) -> js_sys::Promise {
+        match merged(self, options.map(Into::into), Entry::Compose) {
+            Ok((options, hedge)) => {
+                let using = Some(self.using(prefetch, hedge));
+                let options = Some(options.unchecked_into());
+                promise(compose_into(plan, input, options, parts, using))
+            }
+            Err(e) => rejected(&e),
+        }
+    }
+
+    /// `composeOrder()` or `prefetchOrder()` through this composer.
+    fn order_promise(
+        &self,
+        (request, options): (OrderRequestJs, Option<OrderOptionsJs>),
+        prefetch: bool,
+        parts: Option<PartQueue>,
+    ) -> js_sys::Promise {
+        match merged(self, options.map(Into::into), Entry::Order) {
+            Ok((options, hedge)) => {
+                let using = Some(self.using(prefetch, hedge));
+                let options = Some(options.unchecked_into());
+                promise(compose_order_into(request, options, parts, using))
+            }
+            Err(e) => rejected(&e),
+        }
+    }
+}
+
+/// `read`, the order flow's plan, with the composer's cache policies `ages` (by service,
+/// in [`SERVICES`] order) on its calls.
+pub(super) fn with_order_cache(
+    read: super::plan_cache::ReadPlan,
+    ages: &[Option<CachePolicy>],
+) -> super::plan_cache::ReadPlan {
+    let mut plan = (*read.plan).clone();
+    for (service, age) in SERVICES.iter().zip(ages) {
+        if let Some(i) = plan.position(service) {
+            plan.set_cache(i, *age);
+        }
+    }
+    super::plan_cache::ReadPlan {
+        plan: Rc::new(plan),
+        ..read
+    }
+}
+
+/// A promise rejected with `e`'s `ComposeError`, nothing sent.
+fn rejected(e: &Error) -> js_sys::Promise {
+    js_sys::Promise::reject(&super::records::unsent_error(
+        e,
+        &super::records::no_calls(),
+    ))
+}
+
+#[wasm_bindgen]
+impl Composer {
+    /// `compose()` through this composer: its options under `options`, its cache and its
+    /// breakers.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ComposeResult>")]
+    pub fn compose(
+        &self,
+        plan: PlanJs,
+        input: InputJs,
+        options: Option<ComposeOptionsJs>,
+    ) -> js_sys::Promise {
+        self.plan_promise((plan, input, options), false, None)
+    }
+
+    /// `composeOrder()` through this composer.
+    #[wasm_bindgen(js_name = composeOrder, unchecked_return_type = "Promise<OrderResult>")]
+    pub fn compose_order(
+        &self,
+        request: OrderRequestJs,
+        options: Option<OrderOptionsJs>,
+    ) -> js_sys::Promise {
+        self.order_promise((request, options), false, None)
+    }
+
+    /// `composeStream()` through this composer.
+    #[wasm_bindgen(js_name = composeStream, unchecked_return_type = "PartStream<ComposePart>")]
+    pub fn compose_stream(
+        &self,
+        plan: PlanJs,
+        input: InputJs,
+        options: Option<ComposeOptionsJs>,
+    ) -> JsValue {
+        let queue = PartQueue::new();
+        let composition = self.plan_promise((plan, input, options), false, Some(queue.clone()));
+        queue.run(&composition)
+    }
+
+    /// `composeOrderStream()` through this composer.
+    #[wasm_bindgen(js_name = composeOrderStream, unchecked_return_type = "PartStream<OrderPart>")]
+    pub fn compose_order_stream(
+        &self,
+        request: OrderRequestJs,
+        options: Option<OrderOptionsJs>,
+    ) -> JsValue {
+        let queue = PartQueue::new();
+        let composition = self.order_promise((request, options), false, Some(queue.clone()));
+        queue.run(&composition)
+    }
+
+    /// Runs only the calls of `plan` with a `cache`, and the reads they need, to fill the
+    /// cache; never a write. Resolves as `compose()` does, the other calls `not-needed`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ComposeResult>")]
+    pub fn prefetch(
+        &self,
+        plan: PlanJs,
+        input: InputJs,
+        options: Option<ComposeOptionsJs>,
+    ) -> js_sys::Promise {
+        self.plan_promise((plan, input, options), true, None)
+    }
+
+    /// Runs the order flow's cacheable calls for `request` (the customer, the cart and the
+    /// quotes, by default) to fill the cache, so that `composeOrder(request)` then makes
+    /// only the others. Never sends a write. Resolves `{calls, traceId}`.
+    #[wasm_bindgen(js_name = prefetchOrder, unchecked_return_type = "Promise<PrefetchResult>")]
+    pub fn prefetch_order(
+        &self,
+        request: OrderRequestJs,
+        options: Option<OrderOptionsJs>,
+    ) -> js_sys::Promise {
+        self.order_promise((request, options), true, None)
+    }
+
+    /// Drops cache entries: those of the call named `which`, or those for which `which`,
+    /// called with `{call, method, url}`, returns a truthy value. Returns how many.
+    pub fn invalidate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | ((entry: CacheEntry) => boolean)")]
+        which: JsValue,
+    ) -> Result<u32, JsValue> {
+        if let Some(name) = which.as_string() {
+            return Ok(self.memory.invalidate(&mut |call, _, _| call == name) as u32);
+        }
+        let Some(pick) = which.dyn_ref::<Function>() else {
+            let e =
+                bad("invalidate() takes a call name or a function of {call, method, url}".into());
+            return Err(super::records::unsent_error(
+                &e,
+                &super::records::no_calls(),
+            ));
+        };
+        let dropped = self.memory.invalidate(&mut |call, method, url| {
+            let entry = object(&[
+                ("call", call.into()),
+                ("method", method.as_str().into()),
+                ("url", url.into()),
+            ]);
+            pick.call1(&JsValue::NULL, &entry)
+                .is_ok_and(|v| v.is_truthy())
+        });
+        Ok(dropped as u32)
+    }
+
+    /// Drops every cache entry; returns how many there were.
+    pub fn clear(&self) -> u32 {
+        self.memory.clear() as u32
+    }
+
+    /// Each origin's circuit breaker: `{[origin]: {state, failures, retryAt}}`, `retryAt`
+    /// in milliseconds since the epoch (as `Date.now()`), null when closed. Empty without
+    /// a `breaker` option.
+    #[wasm_bindgen(unchecked_return_type = "Record<string, CircuitHealth>")]
+    pub fn health(&self) -> JsValue {
+        let all = Object::new();
+        for (origin, c) in self.memory.health() {
+            let retry_at = if c.retry_at > 0.0 {
+                JsValue::from_f64(epoch_ms(c.retry_at))
+            } else {
+                JsValue::NULL
+            };
+            let circuit = object(&[
+                ("state", c.state.as_str().into()),
+                ("failures", JsValue::from_f64(c.failures.into())),
+                ("retryAt", retry_at),
+            ]);
+            let _ = Reflect::set(&all, &origin.into(), &circuit);
+        }
+        all.into()
+    }
+}
