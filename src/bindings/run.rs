@@ -179,7 +179,7 @@ async fn compose_with(
         hooks,
     };
     let memory = options.memory.as_ref().map(|(memory, prefetch)| {
-        let only = prefetch.then(|| crate::plan::reuse::prefetchable(plan));
+        let only = prefetch.then(|| crate::engine::memory::prefetchable(plan));
         (memory, only)
     });
     let outcome = run_with(plan, input, parts, settings, aborted, memory).await;

@@ -13,7 +13,7 @@ use crate::engine::cache::{Cache, Filled, Found, DEFAULT_CACHE_BYTES, DEFAULT_CA
 use crate::engine::hedge::HedgeBudget;
 use crate::engine::transport::{BoxFuture, Reply, Request, TransportError};
 use crate::plan::value::Value;
-use crate::plan::Method;
+use crate::plan::{Method, Plan};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -218,4 +218,31 @@ impl<V: Value> Drop for Lead<'_, V> {
             self.memory.abandon(&self.key);
         }
     }
+}
+
+/// The calls a prefetch of `plan` makes: each call with a `cache`, and the calls it
+/// needs, unless one of them is a write (not a GET, HEAD or `safe` call), which a
+/// prefetch never sends; then neither that call nor anything that needs it goes.
+pub fn prefetchable(plan: &Plan) -> Vec<bool> {
+    let calls = plan.calls();
+    let mut wanted: Vec<bool> = calls.iter().map(|c| c.cache.is_some()).collect();
+    // What the cacheable calls need, and what that needs (`deps` point backwards in a
+    // topological order, so one pass from the last stage down suffices).
+    for stage in plan.stages().iter().rev() {
+        for &i in stage {
+            if wanted[i] {
+                for &d in &calls[i].deps {
+                    wanted[d] = true;
+                }
+            }
+        }
+    }
+    // A write, and everything downstream of one, stays out.
+    let mut ok = vec![false; calls.len()];
+    for stage in plan.stages() {
+        for &i in stage {
+            ok[i] = wanted[i] && calls[i].is_safe() && calls[i].deps.iter().all(|&d| ok[d]);
+        }
+    }
+    ok
 }

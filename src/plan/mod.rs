@@ -3,9 +3,11 @@
 //! engine reads replies through. Nothing here knows JavaScript: plans come in as [`Json`].
 
 pub(crate) mod condition;
+pub(crate) mod duration;
 pub(crate) mod fan_out;
 pub(crate) mod invalid;
 pub(crate) mod json;
+pub(crate) mod method;
 pub(crate) mod model;
 pub(crate) mod repeats;
 pub(crate) mod reuse;

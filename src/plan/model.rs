@@ -7,16 +7,18 @@
 
 use crate::error::Error;
 use crate::plan::condition::Condition;
+pub(crate) use crate::plan::duration::time_limit;
+pub use crate::plan::duration::MAX_TIMEOUT_MS;
 use crate::plan::fan_out::{read_for_each, ForEach, INDEX};
 use crate::plan::invalid::{invalid, invalid_at, invalid_plan, unknown_root, wrong_type};
 use crate::plan::json::Json;
+pub use crate::plan::method::Method;
 use crate::plan::reuse::{read_reuse, CachePolicy, HedgePolicy};
 use crate::plan::template::{
     has_dot_segment, header_value_problem, origin_of, valid_name, BodyTemplate, Part, Placeholder,
     Template, MAX_BODY_DEPTH, MAX_TEMPLATE_BYTES,
 };
 use rustc_hash::FxHashMap as HashMap;
-use std::fmt;
 
 /// The name templates use for the caller's input.
 pub const INPUT: &str = "input";
@@ -32,68 +34,6 @@ pub fn check_call_count(count: usize, max: usize) -> Result<(), Error> {
         ));
     }
     Ok(())
-}
-
-/// An HTTP method the composer sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Method {
-    /// `GET`, the default.
-    Get,
-    /// `HEAD`
-    Head,
-    /// `POST`
-    Post,
-    /// `PUT`
-    Put,
-    /// `PATCH`
-    Patch,
-    /// `DELETE`
-    Delete,
-}
-
-impl Method {
-    /// Every method, in declaration order.
-    pub(crate) const ALL: [Method; 6] = [
-        Method::Get,
-        Method::Head,
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
-    ];
-
-    /// The methods' names as sent on the wire, in declaration order: a table, so that
-    /// the message listing them joins it as it is.
-    const NAMES: [&'static str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
-
-    /// The method's name as sent on the wire.
-    pub fn as_str(self) -> &'static str {
-        Method::NAMES[self as usize]
-    }
-
-    /// Reads a method name, in any letter case.
-    pub fn parse(name: &str) -> Option<Method> {
-        Method::ALL
-            .iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(name))
-            .copied()
-    }
-
-    /// Whether the method may carry a body (fetch refuses one on GET and HEAD).
-    pub fn allows_body(self) -> bool {
-        !matches!(self, Method::Get | Method::Head)
-    }
-
-    /// Whether repeating the request is harmless by HTTP's definition.
-    pub fn is_read(self) -> bool {
-        matches!(self, Method::Get | Method::Head)
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// One validated call of a plan.
@@ -201,17 +141,6 @@ const COMPENSATE_FIELDS: Fields = Fields {
     names: &["url", "method", "headers", "body", "timeoutMs"],
     what: "a compensation",
 };
-
-/// The longest time limit a timer can hold (`setTimeout`'s 32-bit signed milliseconds).
-pub const MAX_TIMEOUT_MS: f64 = 2_147_483_647.0;
-
-/// Reads a time limit in milliseconds: a positive number no larger than [`MAX_TIMEOUT_MS`].
-pub(crate) fn time_limit(value: &Json) -> Option<f64> {
-    match value {
-        Json::Number(ms) if *ms > 0.0 && *ms <= MAX_TIMEOUT_MS => Some(*ms),
-        _ => None,
-    }
-}
 
 /// An RFC 9110 token, the syntax of a header name.
 fn valid_header_name(name: &str) -> bool {

@@ -12,9 +12,10 @@
 //! - `hedge` is for GET and HEAD only: a second copy of a POST could act twice.
 
 use crate::error::Error;
+use crate::plan::duration::time_limit;
 use crate::plan::invalid::{invalid_at, invalid_plan, wrong_type};
 use crate::plan::json::Json;
-use crate::plan::model::{time_limit, Method, Plan};
+use crate::plan::method::Method;
 
 /// How long a call's reply may be reused: `cache: {maxAgeMs, staleWhileRevalidateMs?}`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,33 +75,6 @@ pub(crate) fn read_reuse(
         Some(json) => Some(read_hedge(&[at, ".hedge"].concat(), json)?),
     };
     Ok((safe, cache, hedge))
-}
-
-/// The calls a prefetch of `plan` makes: each call with a `cache`, and the calls it
-/// needs, unless one of them is a write (not a GET, HEAD or `safe` call), which a
-/// prefetch never sends; then neither that call nor anything that needs it goes.
-pub fn prefetchable(plan: &Plan) -> Vec<bool> {
-    let calls = plan.calls();
-    let mut wanted: Vec<bool> = calls.iter().map(|c| c.cache.is_some()).collect();
-    // What the cacheable calls need, and what that needs (`deps` point backwards in a
-    // topological order, so one pass from the last stage down suffices).
-    for stage in plan.stages().iter().rev() {
-        for &i in stage {
-            if wanted[i] {
-                for &d in &calls[i].deps {
-                    wanted[d] = true;
-                }
-            }
-        }
-    }
-    // A write, and everything downstream of one, stays out.
-    let mut ok = vec![false; calls.len()];
-    for stage in plan.stages() {
-        for &i in stage {
-            ok[i] = wanted[i] && calls[i].is_safe() && calls[i].deps.iter().all(|&d| ok[d]);
-        }
-    }
-    ok
 }
 
 /// `cache: {maxAgeMs, staleWhileRevalidateMs?}` at `at`.
