@@ -21,6 +21,7 @@ use crate::error::{Error, ErrorKind};
 use crate::order::SERVICES;
 use crate::plan::json::Json;
 use crate::plan::reuse::{read_cache, read_hedge, CachePolicy, HedgePolicy};
+use crate::plan::Plan;
 use crate::web::clock::{epoch_ms, PerformanceClock};
 use crate::web::js_value::json_from_js;
 use js_sys::{Function, Object, Reflect};
@@ -83,31 +84,19 @@ pub fn create_composer(
 fn read_composer(options: &JsValue) -> Result<Composer, Error> {
     let (shared, own) = split(options, &OWN)?;
     read_options(&shared, Entry::Composer)?;
-    let number = |key: &str, max: f64| -> Result<Option<f64>, Error> {
-        let v = Reflect::get(&own, &key.into()).unwrap_or(JsValue::UNDEFINED);
-        if v.is_undefined() {
-            return Ok(None);
-        }
-        match v.as_f64() {
-            Some(n) if n >= 1.0 && n <= max && n.fract() == 0.0 => Ok(Some(n)),
-            _ => Err(bad(format!(
-                "options.{key} must be a whole number from 1 to {}",
-                max as u64
-            ))),
-        }
-    };
+    // The composer's own options as JSON, read once: each message names its place.
+    let own = json_from_js(&own, "options").map_err(bad)?;
+    let given = |key: &str| own.get(key).filter(|v| **v != Json::Null);
     let mut memory = MemoryOptions::default();
-    if let Some(n) = number("cacheEntries", 1_000_000.0)? {
-        memory.cache_entries = n as usize;
+    if let Some(v) = given("cacheEntries") {
+        memory.cache_entries = whole(v, "cacheEntries")? as usize;
     }
-    if let Some(n) = number("cacheBytes", 1_073_741_824.0)? {
-        memory.cache_bytes = n as u64;
+    if let Some(v) = given("cacheBytes") {
+        memory.cache_bytes = whole(v, "cacheBytes")? as u64;
     }
-    memory.breaker = own_json(&own, "breaker")?
-        .map(|j| read_breaker(&j))
-        .transpose()?;
-    let hedge = read_hedge_option(&own)?;
-    let order = Rc::new(read_order_cache(own_json(&own, "cache")?.as_ref())?);
+    memory.breaker = given("breaker").map(read_breaker).transpose()?;
+    let hedge = given("hedge").map(read_hedge_json).transpose()?;
+    let order = Rc::new(read_order_cache(given("cache"))?);
     let spawn = Rc::new(wasm_bindgen_futures::spawn_local::<BoxFuture<()>>);
     let memory = Memory::new(&memory, spawn, Rc::new(|| PerformanceClock.now()));
     Ok(Composer {
@@ -116,6 +105,16 @@ fn read_composer(options: &JsValue) -> Result<Composer, Error> {
         hedge,
         order,
     })
+}
+
+/// `options.<key>`, a whole number from 1 to 2^31 - 1.
+fn whole(v: &Json, key: &str) -> Result<f64, Error> {
+    match v {
+        Json::Number(n) if *n >= 1.0 && *n <= 2_147_483_647.0 && n.fract() == 0.0 => Ok(*n),
+        _ => Err(bad(format!(
+            "options.{key} must be a whole number from 1 to 2147483647"
+        ))),
+    }
 }
 
 /// `options` as two plain objects: the keys not in `own`, and those in it. `undefined` and
@@ -143,30 +142,14 @@ fn bad(message: String) -> Error {
     Error::new(ErrorKind::InvalidInput, message)
 }
 
-/// Option `key` of `own` as JSON, if given.
-fn own_json(own: &JsValue, key: &str) -> Result<Option<Json>, Error> {
-    let v = Reflect::get(own, &key.into()).unwrap_or(JsValue::UNDEFINED);
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    json_from_js(&v, &["options.", key].concat())
-        .map(Some)
-        .map_err(bad)
-}
-
 /// A plan reader's message about an option: the caller's input, not a plan.
 fn as_input(e: Error) -> Error {
     bad(e.message().to_owned())
 }
 
-/// `options.hedge` of `own`.
-fn read_hedge_option(own: &JsValue) -> Result<Option<HedgePolicy>, Error> {
-    let Some(json) = own_json(own, "hedge")? else {
-        return Ok(None);
-    };
-    read_hedge("options.hedge", &json)
-        .map(Some)
-        .map_err(as_input)
+/// `options.hedge`.
+fn read_hedge_json(json: &Json) -> Result<HedgePolicy, Error> {
+    read_hedge("options.hedge", json).map_err(as_input)
 }
 
 /// `options.breaker: {failures, windowMs, cooldownMs}`.
@@ -256,7 +239,13 @@ fn merged(
 ) -> Result<(JsValue, Option<HedgePolicy>), Error> {
     let own = own.unwrap_or(JsValue::UNDEFINED);
     let (own, mine) = split(&own, &["hedge"])?;
-    let hedge = read_hedge_option(&mine)?.or(composer.hedge);
+    let mine = Reflect::get(&mine, &"hedge".into()).unwrap_or(JsValue::UNDEFINED);
+    let hedge = if mine.is_undefined() || mine.is_null() {
+        composer.hedge
+    } else {
+        let json = json_from_js(&mine, "options.hedge").map_err(bad)?;
+        Some(read_hedge_json(&json)?)
+    };
     let all = Object::new();
     for key in Object::keys(composer.shared.unchecked_ref::<Object>()) {
         if !key
@@ -315,22 +304,16 @@ impl Composer {
     }
 }
 
-/// `read`, the order flow's plan, with the composer's cache policies `ages` (by service,
-/// in [`SERVICES`] order) on its calls.
-pub(super) fn with_order_cache(
-    read: super::plan_cache::ReadPlan,
-    ages: &[Option<CachePolicy>],
-) -> super::plan_cache::ReadPlan {
-    let mut plan = (*read.plan).clone();
+/// The composer's cache policies `ages` (by service, in [`SERVICES`] order) for each call
+/// of `plan`, the order flow's, in its order.
+pub(super) fn order_ages(plan: &Plan, ages: &[Option<CachePolicy>]) -> Vec<Option<CachePolicy>> {
+    let mut by_call = vec![None; plan.calls().len()];
     for (service, age) in SERVICES.iter().zip(ages) {
         if let Some(i) = plan.position(service) {
-            plan.set_cache(i, *age);
+            by_call[i] = *age;
         }
     }
-    super::plan_cache::ReadPlan {
-        plan: Rc::new(plan),
-        ..read
-    }
+    by_call
 }
 
 /// A promise rejected with `e`'s `ComposeError`, nothing sent.

@@ -192,7 +192,7 @@ async fn compose_into(
 fn use_composer(options: &mut options::RunOptions, using: Option<composer::Using>) {
     if let Some(using) = using {
         options.settings.hedge = using.hedge;
-        options.memory = Some((using.memory, using.prefetch));
+        options.memory = Some((using.memory, using.prefetch, None));
     }
 }
 
@@ -238,14 +238,17 @@ async fn compose_order_into(
     let request = request::read_request(&request.into()).map_err(fail)?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let mut options = read_options(&options, Entry::Order).map_err(fail)?;
-    let mut read = order_urls(&options)
+    let read = order_urls(&options)
         .and_then(order_cache::order_plan)
         .map_err(fail)?;
-    if let Some(using) = &using {
-        read = composer::with_order_cache(read, &using.order);
-    }
     let prefetch = using.as_ref().is_some_and(|u| u.prefetch);
+    let ages = using
+        .as_ref()
+        .map(|u| composer::order_ages(&read.plan, &u.order));
     use_composer(&mut options, using);
+    if let (Some(composed), Some(ages)) = (&mut options.memory, ages) {
+        composed.2 = Some(ages);
+    }
     let ReadPlan { plan, names, .. } = read.clone();
     stream::attach(parts, &mut options, &names);
     let input: JsValue = request.to_input();

@@ -90,9 +90,17 @@ pub(crate) struct RunOptions {
     pub services: Vec<(String, String)>,
     /// `options.baseUrl` (`composeOrder()`).
     pub base_url: Option<String>,
-    /// The composer it runs through, if any (`composer.rs`), and whether as a prefetch.
-    pub memory: Option<(crate::engine::memory::Memory<JsValue>, bool)>,
+    /// The composer it runs through, if any (`composer.rs`): its memory, whether as a
+    /// prefetch, and the cache policies it gives the plan's calls (the order flow's).
+    pub memory: Option<Composed>,
 }
+
+/// A composition through a composer: see [`RunOptions::memory`].
+pub(crate) type Composed = (
+    crate::engine::memory::Memory<JsValue>,
+    bool,
+    Option<Vec<Option<crate::plan::reuse::CachePolicy>>>,
+);
 
 /// Where the `traceparent` header goes.
 #[derive(Clone, Debug, PartialEq)]

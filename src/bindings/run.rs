@@ -6,6 +6,7 @@ use super::options::{read_options, Entry, RunOptions, TraceOption};
 use super::plan_cache::{self, ReadPlan};
 use super::records::{records_js, unsent_error, CallNames};
 use crate::engine::hooks::Hooks;
+use crate::engine::memory::Remember;
 use crate::engine::outcome::Outcome;
 use crate::engine::record::{CallRecord, CallState};
 use crate::engine::run::{run_with, Parts};
@@ -178,11 +179,15 @@ async fn compose_with(
         clock: &clock,
         hooks,
     };
-    let memory = options.memory.as_ref().map(|(memory, prefetch)| {
-        let only = prefetch.then(|| crate::engine::memory::prefetchable(plan));
-        (memory, only)
-    });
-    let outcome = run_with(plan, input, parts, settings, aborted, memory).await;
+    let remember = options
+        .memory
+        .as_ref()
+        .map(|(memory, prefetch, cache)| Remember {
+            memory,
+            prefetch: *prefetch,
+            cache: cache.as_deref(),
+        });
+    let outcome = run_with(plan, input, parts, settings, aborted, remember).await;
     if options.timings {
         let end = clock.now();
         crate::web::timings::measure_composition(plan, &outcome, trace_id.as_deref(), end);

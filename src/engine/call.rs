@@ -19,6 +19,7 @@ use crate::engine::record::CallState;
 use crate::engine::retry::Decision;
 use crate::engine::settings::Settings;
 use crate::engine::transport::{Clock, Reply, Sent, Transport, TransportError};
+use crate::plan::reuse::CachePolicy;
 use crate::plan::value::Value;
 use crate::plan::{Call, Method, Plan};
 use futures::future::{AbortHandle, Abortable, FutureExt, LocalBoxFuture};
@@ -41,6 +42,8 @@ pub(crate) struct Ctx<'a, T: Transport, C, H: ?Sized> {
     pub cancelled: &'a dyn Fn() -> bool,
     /// The composer's memory this composition runs with, if any (`memory.rs`).
     pub memory: Option<&'a Memory<T::Value>>,
+    /// Per call of the plan, its cache policy under the composer (empty without one).
+    pub policies: Vec<Option<CachePolicy>>,
     /// The cache keys this composition's calls lead, filled when the call succeeds.
     pub leads: RefCell<Vec<(usize, Lead<'a, T::Value>)>>,
 }

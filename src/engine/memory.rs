@@ -12,6 +12,7 @@ use crate::engine::breaker::{Admit, BreakerPolicy, Breakers, Circuit, CircuitSta
 use crate::engine::cache::{Cache, Filled, Found, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES};
 use crate::engine::hedge::HedgeBudget;
 use crate::engine::transport::{BoxFuture, Reply, Request, TransportError};
+use crate::plan::reuse::CachePolicy;
 use crate::plan::value::Value;
 use crate::plan::{Method, Plan};
 use std::cell::RefCell;
@@ -220,12 +221,42 @@ impl<V: Value> Drop for Lead<'_, V> {
     }
 }
 
+/// How a composition uses its composer's memory.
+#[derive(Debug)]
+pub struct Remember<'m, V> {
+    /// The composer's memory.
+    pub memory: &'m Memory<V>,
+    /// Whether the composition is a prefetch: only the calls [`prefetchable`] finds run.
+    pub prefetch: bool,
+    /// Per call of the plan, its cache policy when the composer sets them (the order
+    /// flow's, from `options.cache`) instead of the plan's own `cache`.
+    pub cache: Option<&'m [Option<CachePolicy>]>,
+}
+
+impl<V> Clone for Remember<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Remember<'_, V> {}
+
+impl<V> Remember<'_, V> {
+    /// Each call's cache policy: the composer's, or the plan's own.
+    pub fn policies(&self, plan: &Plan) -> Vec<Option<CachePolicy>> {
+        match self.cache {
+            Some(cache) => cache.to_vec(),
+            None => plan.calls().iter().map(|c| c.cache).collect(),
+        }
+    }
+}
+
 /// The calls a prefetch of `plan` makes: each call with a `cache`, and the calls it
 /// needs, unless one of them is a write (not a GET, HEAD or `safe` call), which a
 /// prefetch never sends; then neither that call nor anything that needs it goes.
-pub fn prefetchable(plan: &Plan) -> Vec<bool> {
+pub fn prefetchable(plan: &Plan, policies: &[Option<CachePolicy>]) -> Vec<bool> {
     let calls = plan.calls();
-    let mut wanted: Vec<bool> = calls.iter().map(|c| c.cache.is_some()).collect();
+    let mut wanted: Vec<bool> = policies.iter().map(Option::is_some).collect();
     // What the cacheable calls need, and what that needs (`deps` point backwards in a
     // topological order, so one pass from the last stage down suffices).
     for stage in plan.stages().iter().rev() {

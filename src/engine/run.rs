@@ -12,8 +12,7 @@ use crate::engine::call::Ctx;
 use crate::engine::compensate::{compensate, Sender};
 use crate::engine::composition::Composition;
 use crate::engine::hooks::Hooks;
-use crate::engine::memory::prefetchable;
-use crate::engine::memory::Memory;
+use crate::engine::memory::{prefetchable, Memory, Remember};
 use crate::engine::outcome::Outcome;
 use crate::engine::schedule::{drive, End};
 use crate::engine::scope::Scope;
@@ -65,11 +64,7 @@ pub(crate) struct Parts<'p, T, C, H: ?Sized> {
     pub hooks: &'p H,
 }
 
-/// A composer's memory a composition runs with, and for a prefetch the calls it may make.
-pub(crate) type Remembering<'m, V> = Option<(&'m Memory<V>, Option<Vec<bool>>)>;
-
-/// [`run`], with a composer's memory (`memory.rs`) when given: `(memory, only)`, where
-/// `only`, for a prefetch, lists the calls it may make.
+/// [`run`], with a composer's memory (`memory.rs`) when given.
 pub(crate) async fn run_with<T, C, H>(
     plan: &Plan,
     input: &T::Value,
@@ -80,7 +75,7 @@ pub(crate) async fn run_with<T, C, H>(
     }: Parts<'_, T, C, H>,
     settings: Settings,
     cancel: impl Future<Output = ()>,
-    memory: Remembering<'_, T::Value>,
+    remember: Option<Remember<'_, T::Value>>,
 ) -> Outcome<T::Value>
 where
     T: Transport,
@@ -90,11 +85,11 @@ where
 {
     let origin = clock.now();
     let mut composition = Composition::new(plan, &settings);
-    let (memory, only) = match memory {
-        Some((memory, only)) => (Some(memory), only),
-        None => (None, None),
-    };
-    composition.only = only;
+    let policies = remember.map(|r| r.policies(plan)).unwrap_or_default();
+    if remember.is_some_and(|r| r.prefetch) {
+        composition.only = Some(prefetchable(plan, &policies));
+    }
+    let memory = remember.map(|r| r.memory);
     if let Err(e) = Scope::new(plan, input, &composition.replies).check_input() {
         composition.error = Some(e);
         return composition.finish(origin);
@@ -115,6 +110,7 @@ where
         state: RefCell::new(composition),
         cancelled: &cancelled,
         memory,
+        policies,
         leads: RefCell::default(),
     };
     let end = drive(&ctx, cancel.clone()).await;
@@ -176,14 +172,10 @@ where
         clock,
         hooks,
     };
-    let only = prefetch.then(|| prefetchable(plan));
-    run_with(
-        plan,
-        input,
-        parts,
-        settings.into(),
-        cancel,
-        Some((memory, only)),
-    )
-    .await
+    let remember = Remember {
+        memory,
+        prefetch,
+        cache: None,
+    };
+    run_with(plan, input, parts, settings.into(), cancel, Some(remember)).await
 }

@@ -274,13 +274,6 @@ impl Plan {
         self.index.get(name).copied()
     }
 
-    /// Sets call `i`'s `cache`, as a composer does for a plan it did not write (the order
-    /// flow's). Only a call that changes nothing ([`Call::is_safe`]) takes one.
-    pub fn set_cache(&mut self, i: usize, cache: Option<CachePolicy>) {
-        let call = &mut self.calls[i];
-        call.cache = cache.filter(|_| call.is_safe());
-    }
-
     /// Checks that every call and every compensation sends its requests to one of the
     /// `allowed` origins (each as `URL.origin` writes it). A URL that
     /// starts with `/` is on `page`, the page's origin; without a page (in Node) it is
