@@ -11,6 +11,8 @@ mod schedule;
 mod values;
 
 #[cfg(not(target_arch = "wasm32"))]
+mod composer_properties;
+#[cfg(not(target_arch = "wasm32"))]
 mod fuzzing;
 #[cfg(not(target_arch = "wasm32"))]
 mod properties;
