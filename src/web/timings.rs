@@ -51,6 +51,15 @@ pub(crate) fn measure_composition(
         let Some(start) = record.start_ms else {
             return;
         };
+        // A reply a composer's cache served is marked so: its bar is no request's.
+        let cached;
+        let name = match record.cached_age_ms {
+            Some(_) => {
+                cached = [name, " (cached)"].concat();
+                &cached
+            }
+            None => name,
+        };
         measure(
             name,
             origin + start,
