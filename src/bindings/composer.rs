@@ -28,6 +28,13 @@ use js_sys::{Function, Object, Reflect};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
+#[wasm_bindgen]
+extern "C" {
+    /// `createComposer()` options.
+    #[wasm_bindgen(typescript_type = "ComposerOptions")]
+    pub type ComposerOptionsJs;
+}
+
 /// What a composition run through a composer uses of it.
 #[derive(Clone)]
 pub(super) struct Using {
@@ -50,7 +57,11 @@ const ORDER_MAX_AGE_MS: f64 = 30_000.0;
 const ORDER_CACHED: [&str; 5] = ["customer", "cart", "pricing", "shipping", "tax"];
 
 /// A composer: compositions that share options, a reply cache and circuit breakers.
-#[wasm_bindgen]
+///
+/// Its TypeScript declaration is written in `types.d.ts`: wasm-bindgen's would declare a
+/// `[Symbol.dispose]` method, which a project without `lib: esnext` cannot compile, and its
+/// calls take the composer's `hedge` besides the module functions' options.
+#[wasm_bindgen(skip_typescript)]
 pub struct Composer {
     memory: Memory<JsValue>,
     /// The options its compositions share, its own taken out.
@@ -73,10 +84,9 @@ impl std::fmt::Debug for Composer {
 /// maxExtraPercent?}` and `cache` (the order flow's cacheable calls).
 ///
 /// Throws a `ComposeError` (`INVALID_INPUT`) naming a bad option.
-#[wasm_bindgen(js_name = createComposer)]
-pub fn create_composer(
-    #[wasm_bindgen(unchecked_param_type = "ComposerOptions")] options: JsValue,
-) -> Result<Composer, JsValue> {
+#[wasm_bindgen(js_name = createComposer, skip_typescript)]
+pub fn create_composer(options: Option<ComposerOptionsJs>) -> Result<Composer, JsValue> {
+    let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     read_composer(&options)
         .map_err(|e| super::records::unsent_error(&e, &super::records::no_calls()))
 }
@@ -324,7 +334,7 @@ fn rejected(e: &Error) -> js_sys::Promise {
     ))
 }
 
-#[wasm_bindgen]
+#[wasm_bindgen(skip_typescript)]
 impl Composer {
     /// `compose()` through this composer: its options under `options`, its cache and its
     /// breakers.

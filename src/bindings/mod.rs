@@ -26,7 +26,7 @@ mod records;
 mod request;
 mod run;
 mod stream;
-pub use composer::{create_composer, Composer};
+pub use composer::{create_composer, Composer, ComposerOptionsJs};
 pub use stream::{compose_order_stream, compose_stream};
 
 use crate::engine::hooks::NoHooks;

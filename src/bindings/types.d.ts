@@ -446,6 +446,46 @@ export interface ComposerOptions extends ComposeOptions, Omit<OrderOptions, keyo
   cache?: Partial<Record<"customer" | "cart" | "pricing" | "shipping" | "tax", CachePolicy | false>>;
 }
 
+/**
+ * Makes a composer: `compose`, `composeOrder` and their streams sharing its options (each call's
+ * own options win), a reply cache and circuit breakers; with `prefetch` and `prefetchOrder` to
+ * fill the cache before the user asks. Throws a `ComposeError` (`INVALID_INPUT`) naming a bad option.
+ */
+export function createComposer(options?: ComposerOptions): Composer;
+
+/** A call's options through a composer: the module function's, and a `hedge` of its own. */
+export type ComposerCallOptions<Options> = Options & { hedge?: HedgePolicy };
+
+/** What `createComposer` returns. */
+export interface Composer {
+  /** `compose()` through this composer: its options under `options`, its cache and its breakers. */
+  compose(plan: Plan, input: unknown, options?: ComposerCallOptions<ComposeOptions> | null): Promise<ComposeResult>;
+  /** `composeOrder()` through this composer. */
+  composeOrder(request: OrderRequest, options?: ComposerCallOptions<OrderOptions> | null): Promise<OrderResult>;
+  /** `composeStream()` through this composer. */
+  composeStream(plan: Plan, input: unknown, options?: ComposerCallOptions<ComposeOptions> | null): PartStream<ComposePart>;
+  /** `composeOrderStream()` through this composer. */
+  composeOrderStream(request: OrderRequest, options?: ComposerCallOptions<OrderOptions> | null): PartStream<OrderPart>;
+  /**
+   * Runs only the calls of `plan` with a `cache`, and the reads they need, to fill the cache;
+   * never a write. Resolves as `compose()` does, the other calls "not-needed".
+   */
+  prefetch(plan: Plan, input: unknown, options?: ComposerCallOptions<ComposeOptions> | null): Promise<ComposeResult>;
+  /**
+   * Runs the order flow's cacheable calls for `request` (customer, cart and the quotes, by
+   * default), so that `composeOrder(request)` then makes only the others. Never sends a write.
+   */
+  prefetchOrder(request: OrderRequest, options?: ComposerCallOptions<OrderOptions> | null): Promise<PrefetchResult>;
+  /** Drops the cache entries of the call named `which`, or those `which` picks; returns how many. */
+  invalidate(which: string | ((entry: CacheEntry) => boolean)): number;
+  /** Drops every cache entry; returns how many there were. */
+  clear(): number;
+  /** Each origin's circuit breaker; empty without a `breaker` option. */
+  health(): Record<string, CircuitHealth>;
+  /** Releases the composer's memory in the wasm instance at once (it is also released when collected). */
+  free(): void;
+}
+
 /** A cache entry, as `Composer.invalidate`'s predicate sees it. */
 export interface CacheEntry {
   call: string;

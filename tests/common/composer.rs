@@ -10,7 +10,7 @@ use parallel_composer::{create_composer, Composer};
 const REQUEST: &str = r#"{"customerId":"c-gold-1","cartId":"k1","paymentMethodId":"pm_1"}"#;
 
 fn composer(options: &JsValue) -> Composer {
-    create_composer(options.clone()).expect("a composer")
+    create_composer(Some(options.clone().unchecked_into())).expect("a composer")
 }
 
 async fn order(c: &Composer, request: &str) -> Result<JsValue, JsValue> {
@@ -185,7 +185,7 @@ pub async fn composer_options_are_checked_and_invalidate_drops_entries() {
         ),
         (r#"{"timeoutMs":-5}"#, "options.timeoutMs must be"),
     ] {
-        let e = match create_composer(js(bad)) {
+        let e = match create_composer(Some(js(bad).unchecked_into())) {
             Ok(_) => panic!("{bad} was accepted"),
             Err(e) => e,
         };
