@@ -4,6 +4,14 @@
 // error with what was undone. Everything it needs to know about the services comes from
 // /config.json (served by scripts/serve.mjs), so no port is written here.
 //
+// "Prefetch" is the checkout page's pattern: the page keeps one composer (createComposer),
+// and its prefetchOrder() fetches the order's reads and quotes into the composer's cache
+// before the click; the next Eager run goes through that composer, takes them from the
+// cache and sends only the other calls. Its waterfall draws the cached calls hollow and marks
+// where the last cold Eager run (the module's composeOrder(), no cache) ended, and a cold
+// run's marks where the last one after a prefetch ended: the time from click to confirmation
+// with and without the prefetch.
+//
 // This file wires the page; each concern has its own module:
 //   order-plan.js     the order flow's plan as the package hands it out (orderPlan())
 //   live-fetch.js     the fetch passed to the composer, to watch requests start and end
@@ -11,7 +19,7 @@
 //   services-panel.js latency and faults of the mock services;  result-panel.js
 //   plan-editor.js    compose() with your own plan;  examples.js  its example plans
 //   live-events.js    what a plan's progress events add while it runs (fan-out items, skips)
-import init, { composeOrder, orderPlan, validatePlan, ComposeError } from '/pkg/parallel_composer.js';
+import init, { composeOrder, createComposer, orderPlan, validatePlan, ComposeError } from '/pkg/parallel_composer.js';
 import { $, ms, seconds, frameScheduler } from './dom.js';
 import { adminClient, fetchJson } from './mock-admin.js';
 import { readOrderPlan } from './order-plan.js';
@@ -20,13 +28,18 @@ import { criticalPath } from './critical-path.js';
 import { liveRecorder } from './live-fetch.js';
 import { drawWaterfall, niceScale, runExtent } from './waterfall.js';
 import { drawGraph } from './graph.js';
-import { errorFacts, renderResult } from './result-panel.js';
+import { errorFacts, renderResult, runName } from './result-panel.js';
 import { servicesPanel } from './services-panel.js';
 import { planEditor } from './plan-editor.js';
 
 const MODES = ['sequential', 'stages', 'eager'];
 const MODE_LABEL = { sequential: 'Sequential', stages: 'Stages', eager: 'Eager' };
 const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+/** How long the composer keeps a prefetched reply fresh: its default, given so that the page says what it does. */
+const PREFETCH_MAX_AGE_MS = 30000;
+/** The order flow's calls the composer caches: its reads and its quotes (never a write). */
+const PREFETCHED = ['customer', 'cart', 'pricing', 'shipping', 'tax'];
+const FRESH_FOR = `${PREFETCH_MAX_AGE_MS / 1000} s`;
 
 const app = {
   config: null, // { adminUrl, gatewayUrl, services }
@@ -37,10 +50,18 @@ const app = {
   editor: null, // the plan editor: validate()
   runs: { sequential: null, stages: null, eager: null },
   lastRun: null,
-  busy: null, // what is in flight: 'order' or 'plan'; the run buttons are disabled meanwhile
+  composer: null, // the page's composer: Prefetch fills its cache, the next Eager run reads it
+  prefetch: null, // what the last Prefetch cached, until an Eager run uses it: { cached }
+  eager: { cold: null, prefetched: null }, // the last Eager run without a prefetch, and after one
+  busy: null, // what is in flight: 'order', 'prefetch' or 'plan'; the run buttons are disabled meanwhile
   controller: null,
-  live: null, // the order run in flight: { mode, recorder, started, graphDirty }
+  live: null, // the order run in flight: { mode, recorder, cached, started, graphDirty }
 };
+
+/** A list in words: "customer, cart and tax". */
+function listWords(names) {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
 
 function setStatus(text, kind = 'info') {
   const status = $('#status');
@@ -61,6 +82,9 @@ function drawOrderGraph(states = {}, critical = []) {
   });
 }
 
+/** { call: its state } as the graph colours its nodes; a call served from the cache as "cached". */
+const graphStates = (calls) => Object.fromEntries(Object.entries(calls).map(([name, r]) => [name, r.cached ? 'cached' : r.state]));
+
 function graphCaption(run) {
   const caption = $('#graph-caption');
   const outcome = run.ok ? seconds(run.totalMs) : `failed with ${run.error.code} after ${seconds(run.totalMs)}`;
@@ -69,9 +93,12 @@ function graphCaption(run) {
   let why = 'The chain of calls that decided when the order failed.';
   if (run.ok && rest === 0) why = 'Every call is on it: one at a time, each call waits for all the calls before it.';
   else if (run.ok) why = `Only a faster call on it makes the order faster; the other ${rest} call${rest === 1 ? '' : 's'} had time to spare.`;
+  const fromCache = run.prefetch?.cached.length
+    ? ` From the cache (green outline): ${listWords(run.prefetch.cached)}.`
+    : '';
   caption.textContent = path.length
-    ? `${MODE_LABEL[run.mode]} run, ${outcome}. Critical path (heavy outline): ${path.join(' → ')}. ${why}`
-    : `${MODE_LABEL[run.mode]} run, ${outcome}: no call ran.`;
+    ? `${runName(run)}, ${outcome}. Critical path (heavy outline): ${path.join(' → ')}. ${why}${fromCache}`
+    : `${runName(run)}, ${outcome}: no call ran.`;
   caption.dataset.kind = run.ok ? 'ok' : 'error';
 }
 
@@ -79,12 +106,35 @@ function graphCaption(run) {
 const painted = new Map();
 let runIds = 0;
 
+/**
+ * The Eager run the one drawn is compared with: after a prefetch, the last cold one; a cold
+ * one, the last after a prefetch. Only one that succeeded with the same service settings;
+ * else null.
+ */
+function comparedRun(run) {
+  if (run?.mode !== 'eager') return null;
+  const other = run.prefetch ? app.eager.cold : app.eager.prefetched;
+  return other?.ok && other.settingsKey === run.settingsKey ? other : null;
+}
+
+/** "cold run 1.34 s", "after prefetch 1.15 s": the compared run, as its mark and the note say it. */
+const comparedName = (run) => `${run.prefetch ? 'after prefetch' : 'cold run'} ${seconds(run.totalMs)}`;
+
+/** The panel's note on an Eager run: how much came from the cache, and the run it is compared with. */
+function eagerNote(run, other) {
+  const notes = [];
+  if (run.prefetch) notes.push(`after prefetch: ${run.prefetch.cached.length} of ${Object.keys(run.calls).length} calls from the cache`);
+  if (other) notes.push(`${comparedName(other)} (dashed line)`);
+  return notes.join(', ');
+}
+
 /** Redraws the three waterfall panels: the finished runs, and the one in flight as it stands. */
 function renderPanels() {
   // One time scale for every panel, so bar lengths compare. It fits the runs made with the
   // current service settings (and the run in flight); older runs are dimmed and may be clipped.
   const key = app.services.key();
-  const finished = MODES.map((m) => app.runs[m]).filter(Boolean);
+  // The run the Eager one is compared with is drawn too, as a line.
+  const finished = [...MODES.map((m) => app.runs[m]), comparedRun(app.runs.eager)].filter(Boolean);
   const current = finished.filter((run) => run.settingsKey === key);
   const now = app.live ? performance.now() - app.live.started : 0;
   const { scale, step } = niceScale(Math.max(now, ...(current.length ? current : finished).map(runExtent)));
@@ -102,7 +152,8 @@ function renderPanels() {
       total.textContent = `running… ${seconds(now)}`;
       note.textContent = '';
       const undo = Object.entries(live.recorder.undo).map(([call, r]) => ({ call, ...r }));
-      drawWaterfall(waterfall, { names: app.order.calls, calls: live.recorder.calls, compensations: undo, scale, step, prefix: mode, now });
+      const calls = { ...live.recorder.calls, ...live.cached };
+      drawWaterfall(waterfall, { names: app.order.calls, calls, compensations: undo, scale, step, prefix: mode, now });
       continue;
     }
     if (!run) {
@@ -112,14 +163,17 @@ function renderPanels() {
       drawWaterfall(waterfall, { names: [], scale, step, prefix: mode, empty: 'Not run yet.' });
       continue;
     }
+    const other = comparedRun(run);
     // A finished run is redrawn only when something it is drawn with changed.
-    const drawnFor = `${run.id}|${scale}|${step}|${run.settingsKey === key}`;
+    const drawnFor = `${run.id}|${scale}|${step}|${run.settingsKey === key}|${other?.id}`;
     if (painted.get(mode) === drawnFor) continue;
     painted.set(mode, drawnFor);
     fig.dataset.runState = run.ok ? 'ok' : 'failed';
+    fig.dataset.prefetched = run.prefetch ? 'true' : 'false';
     total.textContent = ms(run.totalMs);
     const notes = [];
     if (!run.ok) notes.push(run.error.code);
+    if (run.prefetch || other) notes.push(eagerNote(run, other));
     if (run.settingsKey !== key) notes.push('ran with other service settings (dimmed, may be clipped)');
     note.textContent = notes.join(' · ');
     note.dataset.kind = run.ok ? 'info' : 'error';
@@ -131,6 +185,7 @@ function renderPanels() {
       step,
       prefix: mode,
       critical: run.critical,
+      marks: other ? [{ atMs: other.totalMs, label: comparedName(other), testid: `mark-${mode}-${other.prefetch ? 'prefetched' : 'cold'}` }] : [],
     });
   }
 }
@@ -145,8 +200,7 @@ const liveRedraw = frameScheduler(() => {
   renderPanels();
   if (app.live.graphDirty) {
     app.live.graphDirty = false;
-    const { calls } = app.live.recorder;
-    drawOrderGraph(Object.fromEntries(Object.entries(calls).map(([name, r]) => [name, r.state])));
+    drawOrderGraph(graphStates({ ...app.live.recorder.calls, ...app.live.cached }));
   }
 });
 
@@ -158,9 +212,19 @@ function renderSpeedup() {
   };
   const seq = comparable('sequential');
   const stages = comparable('stages');
-  const eager = comparable('eager');
+  // The schedules are compared cold; the last Eager runs with and without a prefetch, together.
+  const lastEager = (kind) => (app.eager[kind]?.ok && app.eager[kind].settingsKey === key ? app.eager[kind] : null);
+  const eager = lastEager('cold');
+  const afterPrefetch = lastEager('prefetched');
   const times = (slow, fast) => `${(slow.totalMs / fast.totalMs).toFixed(1)}×`;
   const sentences = [];
+  if (afterPrefetch && eager) {
+    const saved = eager.totalMs - afterPrefetch.totalMs;
+    const verdict = saved > 0 ? `${ms(saved)} sooner from click to confirmation` : 'no sooner';
+    sentences.push(`Eager after prefetch ${seconds(afterPrefetch.totalMs)} vs cold ${seconds(eager.totalMs)}: ${verdict}.`);
+  } else if (afterPrefetch) {
+    sentences.push(`Eager after prefetch ${seconds(afterPrefetch.totalMs)}; run Eager without one to compare.`);
+  }
   if (eager && seq) {
     const verdict = eager.totalMs < seq.totalMs ? `${times(seq, eager)} faster` : 'no faster';
     sentences.push(`Eager ${seconds(eager.totalMs)} vs sequential ${seconds(seq.totalMs)}: ${verdict}.`);
@@ -191,7 +255,7 @@ function setBusy(kind) {
   app.busy = kind;
   app.controller = new AbortController();
   document.body.dataset.busy = kind;
-  for (const button of document.querySelectorAll('.run-buttons button:not(#cancel), #run-plan')) button.disabled = true;
+  for (const button of document.querySelectorAll('.run-buttons button:not(#cancel), #prefetch, #run-plan')) button.disabled = true;
   $('#cancel').disabled = false;
   return app.controller.signal;
 }
@@ -200,7 +264,7 @@ function clearBusy() {
   app.busy = null;
   app.controller = null;
   delete document.body.dataset.busy;
-  for (const button of document.querySelectorAll('.run-buttons button:not(#cancel)')) button.disabled = false;
+  for (const button of document.querySelectorAll('.run-buttons button:not(#cancel), #prefetch')) button.disabled = false;
   $('#cancel').disabled = true;
   app.editor?.validate();
 }
@@ -215,30 +279,49 @@ function readRequest() {
   };
 }
 
-/** Runs composeOrder in one schedule, drawing it live, and records the outcome for the panels. */
+/**
+ * options.onEvent of a run through the composer. A call served from its cache sends no
+ * request for the recorder to see; its `start` event (attempt 0: nothing sent) draws it at
+ * once, into `cached`, without an age until the run's records say it.
+ */
+function cacheWatcher(cached, onChange) {
+  return (event) => {
+    if (event.type !== 'start' || event.attempt !== 0 || event.item !== undefined) return;
+    cached[event.call] = { state: 'ok', cached: true, ageMs: null, startMs: event.t, endMs: event.t, status: null, attempts: 0 };
+    onChange();
+  };
+}
+
+/**
+ * Runs composeOrder in one schedule, drawing it live, and records the outcome for the panels.
+ * The Eager run after a Prefetch goes through the page's composer, which holds the prefetched
+ * replies; every other run is cold: the module's composeOrder(), with no cache.
+ */
 async function runMode(mode, signal) {
   const settingsKey = app.services.key();
+  const prefetched = mode === 'eager' && app.prefetch !== null;
+  if (prefetched) app.prefetch = null; // one Eager run uses a prefetch
   const started = performance.now();
-  const recorder = liveRecorder({
-    match: app.match,
-    t0: started,
-    onChange: () => {
-      if (app.live) app.live.graphDirty = true;
-      liveRedraw();
-    },
-  });
-  app.live = { mode, recorder, started, graphDirty: true };
+  const onChange = () => {
+    if (app.live) app.live.graphDirty = true;
+    liveRedraw();
+  };
+  const recorder = liveRecorder({ match: app.match, t0: started, onChange });
+  const cached = {};
+  app.live = { mode, recorder, cached, started, graphDirty: true };
   document.body.dataset.busy = mode;
   const caption = $('#graph-caption');
-  caption.textContent = `${MODE_LABEL[mode]} run in flight: a call turns blue when its request is sent and light blue when its reply is in.`;
+  caption.textContent = `${MODE_LABEL[mode]} run${prefetched ? ' after prefetch' : ''} in flight: a call turns blue when its request is sent and light blue when its reply is in${
+    prefetched ? '; one served from the cache gets a green outline' : ''}.`;
   delete caption.dataset.kind;
   renderPanels();
   const ticker = setInterval(liveRedraw, 100);
   let run;
   try {
-    const order = await composeOrder(readRequest(), {
-      services: app.config.services, schedule: mode, signal, fetch: recorder.fetch,
-    });
+    const options = { schedule: mode, signal, fetch: recorder.fetch };
+    const order = prefetched
+      ? await app.composer.composeOrder(readRequest(), { ...options, onEvent: cacheWatcher(cached, onChange) })
+      : await composeOrder(readRequest(), { ...options, services: app.config.services });
     run = { ok: true, order, calls: order.calls, compensations: [] };
   } catch (error) {
     const known = error instanceof ComposeError;
@@ -253,6 +336,8 @@ async function runMode(mode, signal) {
   // A run during which the settings changed is comparable with nothing.
   run.settingsKey = app.services.key() === settingsKey ? settingsKey : `changed-during-run-${Math.random()}`;
   run.critical = criticalPath(run.calls, { deps: app.order.deps, stages: app.stages, schedule: mode });
+  if (prefetched) run.prefetch = { cached: app.order.calls.filter((name) => run.calls[name]?.cached) };
+  if (mode === 'eager') app.eager[prefetched ? 'prefetched' : 'cold'] = run;
   app.runs[mode] = run;
   app.lastRun = run;
   const fig = $(`.panel[data-mode="${mode}"]`);
@@ -260,8 +345,9 @@ async function runMode(mode, signal) {
   renderPanels();
   renderSpeedup();
   renderResult(run, app.order);
-  drawOrderGraph(Object.fromEntries(Object.entries(run.calls).map(([name, r]) => [name, r.state])), run.critical);
+  drawOrderGraph(graphStates(run.calls), run.critical);
   graphCaption(run);
+  if (prefetched) setPrefetchStatus(prefetchUsed(run), 'used');
   return run;
 }
 
@@ -282,6 +368,64 @@ async function runModes(modes) {
   }
 }
 
+// ------------------------------------------------------------------ prefetch
+
+function setPrefetchStatus(text, state) {
+  const status = $('#prefetch-status');
+  status.textContent = text;
+  status.dataset.state = state;
+}
+
+/** What the Eager run after a prefetch took from the cache, for the prefetch status. */
+function prefetchUsed(run) {
+  const { cached } = run.prefetch;
+  if (cached.length === 0) return 'The Eager run found nothing fresh in the cache and sent every call. Prefetch again to retry.';
+  const sent = app.order.calls.filter((name) => run.calls[name] && !run.calls[name].cached && run.calls[name].attempts > 0);
+  return `The Eager run took ${listWords(cached)} from the cache and sent ${sent.length ? listWords(sent) : 'nothing else'}. The next Eager run is cold again, unless you prefetch first.`;
+}
+
+/**
+ * Prefetch: what a checkout page does when it opens. composer.prefetchOrder() fetches the
+ * order's reads and quotes for the request in the form (never a write) into the composer's
+ * cache, emptied first so that each prefetch starts cold; the graph marks what it holds.
+ */
+async function prefetch() {
+  if (app.busy) return;
+  const signal = setBusy('prefetch');
+  app.prefetch = null;
+  setPrefetchStatus('Prefetching…', 'running');
+  try {
+    await app.services.settle();
+    app.composer.clear();
+    const started = performance.now();
+    const { calls } = await app.composer.prefetchOrder(readRequest(), { signal });
+    const took = performance.now() - started;
+    const cached = app.order.calls.filter((name) => calls[name]?.state === 'ok');
+    if (cached.length === 0) {
+      setPrefetchStatus('The prefetch cached nothing; the next Eager run sends every call.', 'failed');
+      return;
+    }
+    app.prefetch = { cached };
+    drawOrderGraph(Object.fromEntries(cached.map((name) => [name, 'cached'])));
+    const caption = $('#graph-caption');
+    caption.textContent = `Prefetched (green outline): ${listWords(cached)}, in the composer's cache for ${FRESH_FOR}. The next Eager run takes them from there and sends only the other calls.`;
+    caption.dataset.kind = 'ok';
+    const sent = Object.values(calls).reduce((sum, r) => sum + (r.attempts ?? 0), 0);
+    const missing = PREFETCHED.filter((name) => !cached.includes(name));
+    const notCached = missing.length ? ` Not cached: ${listWords(missing)}; the Eager run sends ${missing.length === 1 ? 'it' : 'them'}.` : '';
+    setPrefetchStatus(`Prefetched ${listWords(cached)} in ${ms(took)} (${sent} request${sent === 1 ? '' : 's'}), fresh for ${FRESH_FOR}: press Eager to place the order with them.${notCached}`, 'ready');
+  } catch (error) {
+    app.composer.clear();
+    const facts = errorFacts(error);
+    const text = facts.code === 'ABORTED'
+      ? 'Prefetch cancelled; the next Eager run sends every call.'
+      : `Prefetch failed (${facts.code}${facts.call ? ` on ${facts.call}` : ''}): ${facts.message}. The next Eager run sends every call.`;
+    setPrefetchStatus(text, facts.code === 'ABORTED' ? 'cancelled' : 'failed');
+  } finally {
+    clearBusy();
+  }
+}
+
 // ------------------------------------------------------------------ start-up
 
 function wireEvents() {
@@ -295,6 +439,7 @@ function wireEvents() {
     button.addEventListener('click', () => runModes([button.dataset.mode]));
   }
   $('#run-all').addEventListener('click', () => runModes(MODES));
+  $('#prefetch').addEventListener('click', prefetch);
   $('#cancel').addEventListener('click', () => app.controller?.abort());
 }
 
@@ -329,6 +474,14 @@ async function boot() {
   }
   app.order = readOrderPlan(plan, app.config.services);
   app.match = requestMatcher(plan);
+  try {
+    const fresh = { maxAgeMs: PREFETCH_MAX_AGE_MS };
+    app.composer = createComposer({ services: app.config.services, cache: Object.fromEntries(PREFETCHED.map((name) => [name, fresh])) });
+  } catch (error) {
+    setStatus(`The package refused to make a composer for these services: ${error?.message ?? error}`, 'error');
+    document.body.dataset.appState = 'error';
+    return;
+  }
   const inWords = (n) => NUMBER_WORDS[n] ?? String(n);
   $('#graph-call-count').textContent = inWords(app.order.calls.length);
   $('#graph-stage-count').textContent = inWords(app.stages.length);

@@ -44,6 +44,8 @@ export function svg(tag, props = {}, ...children) {
 
 export const ms = (value) => `${Math.round(value)} ms`;
 export const seconds = (value) => `${(value / 1000).toFixed(2)} s`;
+/** An age, such as a cached reply's: "1.2 s". */
+export const age = (value) => `${(value / 1000).toFixed(1)} s`;
 export const money = (cents, currency = 'USD') => new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(cents / 100);
 export const pct = (value, scale) => `${Math.max(0, Math.min(100, (value / scale) * 100))}%`;
 
@@ -60,6 +62,7 @@ export const STATE_LABEL = {
   running: 'in flight',
   answered: 'answered',
   dropped: 'ended without a reply',
+  cached: 'from the cache',
 };
 
 /** Runs `draw` once in the next animation frame, however often it is asked for before then. */

@@ -4,6 +4,8 @@
 import { $, el, ms, money, STATE_LABEL } from './dom.js';
 
 const MODE_LABEL = { sequential: 'Sequential', stages: 'Stages', eager: 'Eager' };
+/** "Eager run", or "Eager run after prefetch" for the one that used a prefetch. */
+export const runName = (run) => `${MODE_LABEL[run.mode]} run${run.prefetch ? ' after prefetch' : ''}`;
 
 /** What undoing a completed write of the order flow means, in words. */
 const UNDO_WORDS = {
@@ -93,7 +95,7 @@ export function renderCompensations(summary, list, compensations, prefix = 'comp
 }
 
 /**
- * Shows a finished order run: { ok, mode, order | error, calls, compensations, totalMs }.
+ * Shows a finished order run: { ok, mode, order | error, calls, compensations, totalMs, prefetch? }.
  * `plan`: the order plan as the page read it, { calls (the names, in order), undoable }.
  */
 export function renderResult(run, plan) {
@@ -102,7 +104,7 @@ export function renderResult(run, plan) {
   const json = $('#order-json');
   if (run.ok) {
     const { calls, ...order } = run.order;
-    summary.textContent = `${MODE_LABEL[run.mode]} run: order ${order.orderId} ${order.status}, total ${money(order.total, order.currency)}, in ${ms(run.totalMs)}.`;
+    summary.textContent = `${runName(run)}: order ${order.orderId} ${order.status}, total ${money(order.total, order.currency)}, in ${ms(run.totalMs)}.`;
     summary.dataset.kind = 'ok';
     errorPanel.hidden = true;
     json.hidden = false;
@@ -110,7 +112,7 @@ export function renderResult(run, plan) {
     return;
   }
   const facts = errorFacts(run.error);
-  summary.textContent = `${MODE_LABEL[run.mode]} run failed after ${ms(run.totalMs)}.`;
+  summary.textContent = `${runName(run)} failed after ${ms(run.totalMs)}.`;
   summary.dataset.kind = 'error';
   json.hidden = true;
   json.textContent = '';

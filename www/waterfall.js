@@ -1,7 +1,14 @@
 // The waterfall (a Gantt chart): one row per call, a bar from its start to its end on a
 // shared time axis, a second, hatched bar for its compensation when it was undone. A fan-out
 // call's row also holds one thin bar per item under its own, in list order, each from that
-// item's start to its end and coloured by how it ended; the call's bar spans them.
+// item's start to its end and coloured by how it ended; the call's bar spans them. A call a
+// composer served from its cache (after a prefetch) sent nothing: its bar is hollow, a short
+// outline where the call would have started, and its words say how old the reply was
+// ("customer: from the cache, 1.2 s old").
+//
+// A mark is a dashed line down the rows at a moment worth comparing with, such as where the
+// last run without a prefetch ended, labelled under the rows. The figure's caption says it in
+// words, so the line and its label are hidden from assistive technology.
 //
 // drawWaterfall() updates the rows it drew before rather than rebuilding them, so it can be
 // called on every animation frame while a composition runs: a bar appears when its call
@@ -13,7 +20,7 @@
 // says what its tooltip says: the call, how it ended, when, and whether it is on the critical
 // path; an item's bar is named like its User Timing measure, `call[k]` (k counts from 0, as
 // `{index}` does). A row without a bar says "not started" in visually hidden text.
-import { el, ms, pct, STATE_LABEL } from './dom.js';
+import { age, el, ms, pct, STATE_LABEL } from './dom.js';
 import { itemCount } from './live-events.js';
 
 /** A round time scale (ms) that fits `maxMs`, with a tick step giving at most 8 intervals. */
@@ -61,6 +68,7 @@ const isTimed = (record) => record.startMs !== null && record.startMs !== undefi
 function callDetail(record) {
   const took = isTimed(record) && record.endMs !== null && record.endMs !== undefined ? ms(record.endMs - record.startMs) : '';
   const retried = record.attempts > 1 ? ` · ${record.attempts} tries` : '';
+  if (record.cached) return record.ageMs === null || record.ageMs === undefined ? 'cached' : `cached · ${age(record.ageMs)} old`;
   switch (record.state) {
     case 'ok':
     case 'answered':
@@ -96,7 +104,14 @@ function fanOutDetail(record) {
 /** Per container: the rows drawn, and what they were drawn for. */
 const drawn = new WeakMap();
 
-function skeleton(container, { names, scale, step }) {
+/** One mark's line on a row's track, or its label in the marks row. */
+function markAt(mark, scale, props) {
+  const node = el('span', props);
+  node.style.left = pct(mark.atMs, scale);
+  return node;
+}
+
+function skeleton(container, { names, scale, step, marks }) {
   container.replaceChildren();
   container.style.setProperty('--grid-step', pct(step, scale));
   const ticks = [];
@@ -114,10 +129,17 @@ function skeleton(container, { names, scale, step }) {
     const detail = el('span', { class: 'row-detail', 'aria-hidden': 'true' });
     const li = el('li', { class: 'row', 'data-call': name }, el('span', { class: 'row-name', text: name }), track, detail);
     list.append(li);
-    track.append(spoken);
+    track.append(spoken, ...marks.map((m) => markAt(m, scale, { class: 'mark-line', 'aria-hidden': 'true' })));
     rows.set(name, { li, track, spoken, detail, bar: null, undo: null, items: [] });
   }
   container.append(list);
+  if (marks.length > 0) {
+    // A label past the middle hangs to the left of its line, so that it stays inside the track.
+    const labels = marks.map((m) => markAt(m, scale, {
+      class: m.atMs > scale / 2 ? 'mark-label mark-label-left' : 'mark-label', 'data-testid': m.testid, 'data-at-ms': m.atMs.toFixed(1), text: m.label,
+    }));
+    container.append(el('div', { class: 'marks', 'aria-hidden': 'true' }, el('span'), el('div', { class: 'marks-track' }, labels), el('span')));
+  }
   return rows;
 }
 
@@ -140,15 +162,29 @@ function paintBar(bar, { record, scale, now, givenUpAt, what, critical, undo, it
   const timed = isTimed(record);
   const open = record.endMs === null || record.endMs === undefined;
   const end = open ? Math.max(record.startMs ?? 0, now ?? record.startMs ?? 0) : record.endMs;
-  bar.className = `bar state-${record.state}${timed ? '' : ' bar-untimed'}${undo ? ' bar-undo' : ''}${item === null ? '' : ' bar-item'}${critical ? ' critical' : ''}`;
+  const cached = record.cached === true;
+  bar.className = `bar state-${record.state}${timed ? '' : ' bar-untimed'}${undo ? ' bar-undo' : ''}${item === null ? '' : ' bar-item'}${cached ? ' bar-cached' : ''}${critical ? ' critical' : ''}`;
   bar.dataset.state = record.state;
+  if (cached) {
+    bar.dataset.cached = 'true';
+    bar.dataset.ageMs = record.ageMs === null || record.ageMs === undefined ? '' : record.ageMs.toFixed(0);
+  } else {
+    delete bar.dataset.cached;
+    delete bar.dataset.ageMs;
+  }
   bar.dataset.startMs = timed ? record.startMs.toFixed(1) : '';
   bar.dataset.endMs = open ? '' : record.endMs.toFixed(1);
   if (critical) bar.dataset.critical = 'true';
   else delete bar.dataset.critical;
   const label = STATE_LABEL[record.state] ?? record.state;
   const onPath = critical ? ', on the critical path' : '';
-  if (timed) {
+  if (timed && cached) {
+    // It took no time: what it says is that nothing was sent, and how old the reply was.
+    const old = record.ageMs === null || record.ageMs === undefined ? '' : `, ${age(record.ageMs)} old`;
+    bar.style.left = pct(record.startMs, scale);
+    bar.style.width = pct(end - record.startMs, scale);
+    bar.title = `${what}: ${STATE_LABEL.cached}${old}${onPath}`;
+  } else if (timed) {
     bar.style.left = pct(record.startMs, scale);
     bar.style.width = pct(end - record.startMs, scale);
     bar.title = `${what}: ${label}, ${ms(record.startMs)} → ${open ? 'now' : ms(end)}${onPath}`;
@@ -200,22 +236,24 @@ function callWhat(name, record) {
  *                record has an empty row (it has not started); a fan-out call's `items` (its
  *                items' records, in list order) get a lane each
  *   compensations [{ call, state, startMs, endMs }], drawn on their call's row
+ *                a record with `cached: true` (and `ageMs`) was served from a composer's cache
  *   critical     the names on the critical path
  *   now          ms since the start, where an open bar ends (live drawing)
+ *   marks        [{ atMs, label, testid }]: dashed lines down the rows, labelled under them
  *   empty        the text to show when there are no rows
  */
 export function drawWaterfall(container, {
-  names, calls = {}, compensations = [], scale, step, prefix, critical = [], now = null, empty = 'No call was sent.',
+  names, calls = {}, compensations = [], scale, step, prefix, critical = [], now = null, marks = [], empty = 'No call was sent.',
 }) {
   if (names.length === 0) {
     drawn.delete(container);
     container.replaceChildren(el('p', { class: 'waterfall-empty', text: empty }));
     return;
   }
-  const key = `${names.join(' ')}|${scale}|${step}`;
+  const key = `${names.join(' ')}|${scale}|${step}|${marks.map((m) => `${m.atMs}:${m.label}`).join(' ')}`;
   let state = drawn.get(container);
   if (!state || state.key !== key) {
-    state = { key, rows: skeleton(container, { names, scale, step }) };
+    state = { key, rows: skeleton(container, { names, scale, step, marks }) };
     drawn.set(container, state);
   }
   // Calls that never started are marked where the composition gave up on them.

@@ -2,7 +2,8 @@
 // in-process with startDemo() on free ports (never 4400/4500/8080). Every control of the
 // page is exercised here: the run buttons, the live waterfall and its critical path, the
 // plan graph, the service latencies and faults, the error panel with its compensations,
-// Cancel, and the plan editor with its examples. Each state the tests reach is audited once
+// Cancel, Prefetch and the Eager run that takes the cached calls from the composer's cache,
+// and the plan editor with its examples. Each state the tests reach is audited once
 // with axe-core (./axe.mjs: WCAG 2.0/2.1/2.2 A and AA and best practices); a violation fails
 // the test, and the last tests check that the audit can fail and leaves the CSP in force.
 //
@@ -246,7 +247,7 @@ test('the page loads under the strict CSP with zero console errors', async () =>
   for (const service of SERVICE_NAMES) {
     assert.equal(await page.getByTestId(`latency-${service}`).inputValue(), String(DEMO_LATENCY[service]));
   }
-  for (const id of ['run-sequential', 'run-stages', 'run-eager', 'run-all']) {
+  for (const id of ['run-sequential', 'run-stages', 'run-eager', 'run-all', 'prefetch']) {
     assert.equal(await page.getByTestId(id).isEnabled(), true, `${id} enabled`);
   }
   assert.equal(await page.getByTestId('cancel').isDisabled(), true, 'cancel disabled while idle');
@@ -719,6 +720,121 @@ test('Cancel stops a run stuck on a hanging service and the request is aborted',
   assert.equal(aborted.status, null, 'the hung request never got a reply');
   await screenshot('06-cancelled');
   await accessible('with the error panel of a cancelled run');
+  assertNoNewProblems();
+});
+
+/** The order flow's calls a composer caches, and so Prefetch fetches: the reads and the quotes. */
+const PREFETCHED = ['cart', 'customer', 'pricing', 'shipping', 'tax'];
+
+/** The mock's log entries after `seq`, as sorted "METHOD service" lines. */
+async function sentSince(seq) {
+  return (await mockLog()).filter((e) => e.seq > seq).map((e) => `${e.method} ${e.service}`).sort();
+}
+
+const lastSeq = async () => (await mockLog()).at(-1)?.seq ?? 0;
+
+test('Prefetch, then Eager: the cached calls are marked, only the others are sent on the click, and the times compare', async () => {
+  // A slow customer: the read on the cold run's critical path that a prefetch takes off it;
+  // a slow payment, to look at the run while it is in flight.
+  await setServices(uniform(60, { customer: 500, payment: 400 }));
+  await run('run-eager', ['eager']);
+  const cold = await total('eager');
+  // customer 500, pricing 60, tax 60, payment 400, order 60, notification 60.
+  assert.ok(cold >= 1140, `the cold eager run ${cold} ms cannot beat its critical path of 1140 ms`);
+  assert.equal(await page.locator('[data-testid^="bar-eager-"][data-cached]').count(), 0, 'a cold run takes nothing from a cache');
+  assert.equal(await page.getByTestId('prefetch-status').getAttribute('data-state'), 'idle');
+
+  // Prefetch: the reads and the quotes, never a write; the graph marks what the cache holds.
+  const beforePrefetch = await lastSeq();
+  await page.getByTestId('prefetch').click();
+  await page.locator('[data-testid="prefetch-status"][data-state="ready"]').waitFor({ timeout: RUN_TIMEOUT });
+  await page.waitForFunction(() => !document.body.dataset.busy);
+  assert.match(await text('prefetch-status'), /^Prefetched customer, cart, pricing, shipping and tax in \d+ ms \(5 requests\), fresh for 30 s: press Eager/);
+  assert.deepEqual(await sentSince(beforePrefetch), ['GET cart', 'GET customer', 'POST pricing', 'POST shipping', 'POST tax']);
+  const nodes = await graphNodes();
+  assert.deepEqual(Object.keys(nodes).filter((c) => nodes[c].state === 'cached').sort(), PREFETCHED);
+  assert.ok(Object.keys(nodes).filter((c) => !PREFETCHED.includes(c)).every((c) => nodes[c].state === 'idle'), 'the other calls are unmarked');
+  assert.match(await page.getByTestId('graph-node-customer').locator('title').textContent(), /; from the cache/);
+  assert.match(await text('graph-caption'), /^Prefetched \(green outline\): customer, cart, pricing, shipping and tax, in the composer's cache for 30 s\./);
+  assert.equal(await page.getByTestId('run-eager').isEnabled(), true);
+  await accessible('after Prefetch (the cached calls marked in the graph)');
+
+  // The click: Eager through the composer. The cached calls send nothing; the others do.
+  const beforeClick = await lastSeq();
+  const runs = await runCount('eager');
+  await page.getByTestId('run-eager').click();
+  // While the payment is in flight, the cached calls are drawn already (from their start events).
+  const live = await (await page.waitForFunction((names) => {
+    if (document.querySelector('[data-testid="bar-eager-payment"]')?.dataset.state !== 'running') return null;
+    return names.filter((name) => document.querySelector(`[data-testid="bar-eager-${name}"]`)?.dataset.cached === 'true');
+  }, PREFETCHED, { timeout: RUN_TIMEOUT, polling: 'raf' })).jsonValue();
+  assert.deepEqual(live, PREFETCHED, 'the cached calls are drawn while the run is in flight');
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="panel-eager"]').dataset.runCount) > n, runs, { timeout: RUN_TIMEOUT });
+  await page.waitForFunction(() => !document.body.dataset.busy);
+  assert.deepEqual(await sentSince(beforeClick), ['POST fraud', 'POST inventory', 'POST notification', 'POST order', 'POST payment'],
+    'only the uncached calls reached the mock on the click');
+  const drawn = await page.$$eval('[data-testid^="bar-eager-"]', (els) => Object.fromEntries(els.map((el) => [
+    el.dataset.testid.slice('bar-eager-'.length),
+    {
+      state: el.dataset.state,
+      cached: el.dataset.cached === 'true',
+      ageMs: el.dataset.ageMs === undefined ? null : Number(el.dataset.ageMs),
+      start: Number(el.dataset.startMs),
+      end: Number(el.dataset.endMs),
+      label: el.getAttribute('aria-label'),
+      hollow: getComputedStyle(el).backgroundColor === 'rgb(255, 255, 255)',
+      detail: el.closest('li').querySelector('.row-detail').textContent,
+    },
+  ])));
+  assert.deepEqual(Object.keys(drawn).sort(), [...SERVICE_NAMES].sort(), 'one bar per call');
+  for (const [call, bar] of Object.entries(drawn)) {
+    assert.equal(bar.state, 'ok', `${call} ok`);
+    if (PREFETCHED.includes(call)) {
+      assert.ok(bar.cached, `${call} is marked as from the cache`);
+      assert.ok(bar.hollow, `${call}'s bar is hollow`);
+      assert.ok(bar.ageMs > 0 && bar.ageMs < 30000, `${call}'s reply was ${bar.ageMs} ms old`);
+      assert.match(bar.label, new RegExp(`^${call}: from the cache, \\d+\\.\\d s old`), `${call}'s accessible name`);
+      assert.match(bar.detail, /^cached · \d+\.\d s old$/);
+      assert.ok(bar.start < 50, `${call} was served at once (at ${bar.start} ms)`);
+    } else {
+      assert.ok(!bar.cached && !bar.hollow, `${call} is not marked as cached`);
+      assert.match(bar.label, new RegExp(`^${call}: ok, \\d+ ms → \\d+ ms`));
+      assert.ok(bar.end - bar.start >= 60, `${call} took its latency`);
+    }
+  }
+  // The click-to-confirmation time, with the prefetch and without it.
+  const warm = await total('eager');
+  assert.ok(warm < cold, `after prefetch ${warm} ms < cold ${cold} ms`);
+  assert.equal(await page.getByTestId('panel-eager').getAttribute('data-prefetched'), 'true');
+  const said = /^Eager after prefetch (\d+\.\d\d) s vs cold (\d+\.\d\d) s: (\d+) ms sooner from click to confirmation\./.exec(await text('speedup'));
+  assert.ok(said, `the comparison sentence: ${await text('speedup')}`);
+  assert.ok(Math.abs(Number(said[1]) - warm / 1000) <= 0.006, `sentence says ${said[1]} s, panel ${warm} ms`);
+  assert.ok(Math.abs(Number(said[2]) - cold / 1000) <= 0.006, `sentence says cold ${said[2]} s, the cold run took ${cold} ms`);
+  assert.match(await page.locator('[data-testid="panel-eager"] .panel-note').textContent(),
+    /^after prefetch: 5 of 10 calls from the cache, cold run \d+\.\d\d s \(dashed line\)$/);
+  const mark = page.getByTestId('mark-eager-cold');
+  assert.ok(Math.abs(Number(await mark.getAttribute('data-at-ms')) - cold) <= 0.5, 'the cold run is marked where it ended');
+  assert.match(await mark.textContent(), /^cold run \d+\.\d\d s$/);
+  assert.match(await text('result-summary'), /^Eager run after prefetch: order ord-\d+ confirmed, total \$88\.78/);
+  assert.equal(await page.getByTestId('prefetch-status').getAttribute('data-state'), 'used');
+  assert.match(await text('prefetch-status'),
+    /^The Eager run took customer, cart, pricing, shipping and tax from the cache and sent inventory, fraud, payment, order and notification\./);
+  await page.getByTestId('panel-eager').scrollIntoViewIfNeeded();
+  await screenshot('05b-prefetch');
+  await accessible('after Prefetch and an Eager run from the cache');
+
+  // One prefetch serves one click: the next Eager run is cold, all ten calls sent, and it is
+  // compared with the run after the prefetch the other way round.
+  const beforeNext = await lastSeq();
+  await run('run-eager', ['eager']);
+  assert.equal((await sentSince(beforeNext)).length, SERVICE_NAMES.length, 'the next run sent every call');
+  assert.equal(await page.locator('[data-testid^="bar-eager-"][data-cached]').count(), 0);
+  assert.equal(await page.getByTestId('panel-eager').getAttribute('data-prefetched'), 'false');
+  assert.equal(await page.getByTestId('mark-eager-cold').count(), 0);
+  assert.ok(Math.abs(Number(await page.getByTestId('mark-eager-prefetched').getAttribute('data-at-ms')) - warm) <= 0.5);
+  assert.match(await page.locator('[data-testid="panel-eager"] .panel-note').textContent(), /^after prefetch \d+\.\d\d s \(dashed line\)$/);
+  const again = /^Eager after prefetch (\d+\.\d\d) s vs cold (\d+\.\d\d) s/.exec(await text('speedup'));
+  assert.ok(again && Math.abs(Number(again[2]) - (await total('eager')) / 1000) <= 0.006, `compared with the new cold run: ${await text('speedup')}`);
   assertNoNewProblems();
 });
 
