@@ -138,7 +138,7 @@ export function ensureNodeBuild({ dir = DEFAULT_NODE_PKG, given = null, log = ()
   return ensurePackage({ target: 'nodejs', dir, given, log });
 }
 
-function loadNodePackage(dir) {
+export function loadNodePackage(dir) {
   return createRequire(import.meta.url)(join(dir, 'parallel_composer.js'));
 }
 
@@ -205,7 +205,7 @@ export async function startMock({ port = 0 } = {}) {
   return { config, stop, pid: child.pid };
 }
 
-async function admin(mock, method, path, body) {
+export async function admin(mock, method, path, body) {
   const res = await fetch(`${mock.adminUrl}${path}`, {
     method,
     headers: body ? { 'Content-Type': 'application/json' } : {},
@@ -224,7 +224,7 @@ async function freshScenario(mock, scenario, latencyMs) {
   if (cfg.defaultLatency !== latencyMs) throw new Error(`the mock set defaultLatency ${cfg.defaultLatency}, not ${latencyMs}`);
 }
 
-const servicesIn = (mock, scenario) => Object.fromEntries(SERVICES.map((s) => [s, `${mock.services[s]}/s/${scenario}`]));
+export const servicesIn = (mock, scenario) => Object.fromEntries(SERVICES.map((s) => [s, `${mock.services[s]}/s/${scenario}`]));
 
 /** CLK_TCK for /proc/<pid>/stat, or null where there is no getconf. */
 const CLOCK_TICKS = (() => {
@@ -301,7 +301,7 @@ function requestDiff(mine, theirs) {
 }
 
 /** The outcome the money rules give from the replies in the log (README.md, composeOrder). */
-function expectedFromLog(entries) {
+export function expectedFromLog(entries) {
   const reply = (s) => entries.find((e) => e.service === s)?.reply?.body;
   const [pricing, shipping, tax, order] = ['pricing', 'shipping', 'tax', 'order'].map(reply);
   if (!pricing || !shipping || !tax || !order) return null;

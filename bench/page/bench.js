@@ -9,6 +9,7 @@
 //         Response-like stub, or a real Response per call).
 // Part C: ten 1 MiB JSON replies through compose() and through Promise.all(fetch).
 // Part M: many compositions in one page, for the JS heap and the wasm memory over time.
+// Part P: the order flow through a composer, cold and after prefetchOrder() filled its cache.
 // (Part A2 runs part A's implementations under CPU throttling; part D loads the package
 // itself in blank.html.)
 import { SERVICES, graphDeps, planOf, edgeCount, depthOf, instantFetch, frozenCopy } from './contract.js';
@@ -168,6 +169,60 @@ async function chain(key) {
     };
   });
   return { ms, hops: hops.length, lastReplyKeys: Object.keys(last), timing };
+}
+
+// ------------------------------------------------------------------ part P: prefetch
+
+/** What part P reads of an order: part A's figures and, per call, whether the cache served it. */
+function prefetchFacts(o) {
+  const calls = Object.fromEntries(Object.entries(o.calls).map(([name, c]) => [name, { cached: c.cached, attempts: c.attempts, state: c.state }]));
+  return {
+    orderId: o.orderId, status: o.status, total: o.total, notificationSent: o.notification.sent, calls,
+  };
+}
+
+/** One timed cold order: the module's composeOrder(), or a fresh composer's (made before the clock starts). */
+async function prefetchCold(impl, S, req) {
+  if (impl === 'composeOrder') {
+    const t0 = performance.now();
+    const o = await pc.composeOrder(req, { services: S });
+    return { ms: performance.now() - t0, ...prefetchFacts(o) };
+  }
+  if (impl !== 'composer-cold') throw new Error(`unknown cold implementation ${impl}`);
+  const composer = pc.createComposer({ services: S });
+  try {
+    const t0 = performance.now();
+    const o = await composer.composeOrder(req);
+    return { ms: performance.now() - t0, ...prefetchFacts(o) };
+  } finally {
+    composer.free();
+  }
+}
+
+let prefetched = null; // the composer prefetchPrepare() filled, waiting for its click
+
+/** Not timed by the target: a fresh composer, and its prefetchOrder(req) awaited (the hover). */
+async function prefetchPrepare(S, req) {
+  prefetched?.free();
+  prefetched = pc.createComposer({ services: S });
+  const t0 = performance.now();
+  const p = await prefetched.prefetchOrder(req);
+  const ms = performance.now() - t0;
+  return { ms, calls: Object.fromEntries(Object.entries(p.calls).map(([name, c]) => [name, { state: c.state, attempts: c.attempts }])) };
+}
+
+/** The click: composeOrder(req) on the composer prefetchPrepare() filled, timed to the resolved order. */
+async function prefetchClick(req) {
+  const composer = prefetched;
+  if (!composer) throw new Error('prefetchPrepare() first');
+  prefetched = null;
+  try {
+    const t0 = performance.now();
+    const o = await composer.composeOrder(req);
+    return { ms: performance.now() - t0, ...prefetchFacts(o) };
+  } finally {
+    composer.free();
+  }
 }
 
 // ------------------------------------------------------------------ part B: engine overhead
@@ -450,7 +505,7 @@ async function memoryRun(count) {
 
 window.bench = {
   setup, order, recordChain, chain, prepareGraph, engineSample, engineVerify, payload, releasePayload, wasmMemoryBytes,
-  memoryPrepare, memoryRun,
+  memoryPrepare, memoryRun, prefetchCold, prefetchPrepare, prefetchClick,
   services: SERVICES,
 };
 window.benchReady = true;

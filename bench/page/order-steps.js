@@ -21,20 +21,24 @@ export function orderSteps(S, req, f = fetch) {
     if (res.status < 200 || res.status > 299) throw new Error(`GET ${url}: HTTP ${res.status}`);
     return res.json();
   }
-  // Like the composer, every write carries an Idempotency-Key, so it is safe to repeat.
-  async function post(url, body) {
-    const headers = { 'Content-Type': 'application/json', 'Idempotency-Key': crypto.randomUUID() };
+  // Like the composer, every write carries an Idempotency-Key, so it is safe to repeat; the
+  // quotes (pricing, shipping, tax) change nothing, and the composer sends them without one
+  // (safe POSTs, src/order/plan.json), so they go without one here too.
+  async function post(url, body, { key = true } = {}) {
+    const headers = { 'Content-Type': 'application/json' };
+    if (key) headers['Idempotency-Key'] = crypto.randomUUID();
     const res = await f(url, { method: 'POST', headers, body: JSON.stringify(body) });
     if (res.status < 200 || res.status > 299) throw new Error(`POST ${url}: HTTP ${res.status}`);
     return res.json();
   }
+  const quote = (url, body) => post(url, body, { key: false });
   const total = (r) => r.pricing.subtotal - r.pricing.discount + r.shipping.cost + r.tax.amount;
   return {
     customer: () => get(`${S.customer}/customers/${encodeURIComponent(req.customerId)}`),
     cart: () => get(`${S.cart}/carts/${encodeURIComponent(req.cartId)}`),
     inventory: (r) => post(`${S.inventory}/reservations`, { cartId: req.cartId, items: r.cart.items }),
-    pricing: (r) => post(`${S.pricing}/quotes`, { items: r.cart.items, tier: r.customer.tier }),
-    shipping: (r) => post(`${S.shipping}/quotes`, {
+    pricing: (r) => quote(`${S.pricing}/quotes`, { items: r.cart.items, tier: r.customer.tier }),
+    shipping: (r) => quote(`${S.shipping}/quotes`, {
       items: r.cart.items, address: r.customer.address, option: req.shippingOption ?? 'standard',
     }),
     fraud: async (r) => {
@@ -42,7 +46,7 @@ export function orderSteps(S, req, f = fetch) {
       if (check.decision !== 'approve') throw new Error(`fraud check: ${check.decision}`);
       return check;
     },
-    tax: (r) => post(`${S.tax}/quotes`, { amount: r.pricing.subtotal - r.pricing.discount, address: r.customer.address }),
+    tax: (r) => quote(`${S.tax}/quotes`, { amount: r.pricing.subtotal - r.pricing.discount, address: r.customer.address }),
     payment: async (r) => {
       const auth = await post(`${S.payment}/authorizations`, {
         customerId: req.customerId, paymentMethodId: req.paymentMethodId, amount: total(r), currency: r.pricing.currency,

@@ -52,10 +52,10 @@ function eagerBreakdown(ms, calls, lat) {
 }
 
 /** Whether `r` is the order the mock's pricing rules give, confirmed and notified. */
-const goodOrder = (expected) => (r) => r.total === expected.total && r.status === 'confirmed' && /^ord-\d+$/.test(r.orderId) && r.notificationSent === true;
+export const goodOrder = (expected) => (r) => r.total === expected.total && r.status === 'confirmed' && /^ord-\d+$/.test(r.orderId) && r.notificationSent === true;
 
 /** A fresh mock scenario named `scenario` with the latencies of `set`. */
-async function freshScenario(mock, scenario, set) {
+export async function freshScenario(mock, scenario, set) {
   await admin(mock, 'DELETE', `/scenarios/${scenario}`);
   await admin(mock, 'PUT', `/scenarios/${scenario}`, { defaultLatency: set.defaultLatency, latency: set.latency });
 }

@@ -26,23 +26,24 @@ export const MARK_END = '<!-- bench:end -->';
 
 // The parts, in the order they run: the browser parts, then the Node parts (bench/node/),
 // which run after the browser is closed and need neither it nor pkg/.
-export const ALL_PARTS = ['A', 'A2', 'B', 'C', 'D', 'M', 'E', 'N'];
-export const NODE_PARTS = ['E', 'N'];
+export const ALL_PARTS = ['A', 'A2', 'P', 'B', 'C', 'D', 'M', 'E', 'H', 'N'];
+export const NODE_PARTS = ['E', 'H', 'N'];
 
 export function usage() {
-  return `usage: node bench/run.mjs [--smoke] [--docs] [--runs N] [--only A,A2,B,C,D,M,E,N] [--out FILE]
+  return `usage: node bench/run.mjs [--smoke] [--docs] [--runs N] [--only A,A2,P,B,C,D,M,E,H,N] [--out FILE]
 
   --smoke    one run per scenario and implementation, small payloads, no timing asserted
              (what npm test runs); writes bench/out/smoke-results.json
   --docs     also rewrite docs/performance.md between ${MARK_START} and ${MARK_END}
-  --runs N   measured runs per implementation in parts A, A2 and B (default 21, at least 15
+  --runs N   measured runs per implementation in parts A, A2, P and B (default 21, at least 15
              for a --docs run); part C uses N too, its heap runs max(5, N / 3); part E
              runs N rounds of 1 s cells when --runs is given (else 7)
   --only     run only these parts (not with --docs): A order flow, A2 (A') the order flow
-             under 4x CPU throttling, B engine overhead, C payload, D package and cold
-             start, M memory over 10,000 compositions in one page, E the Node BFF
-             throughput (composeOrder vs hand-written Node at 1/16/64 in flight), N Node
-             memory over 100,000 compose() calls
+             under 4x CPU throttling, P the order flow cold vs the click after
+             prefetchOrder(), B engine overhead, C payload, D package and cold start, M
+             memory over 10,000 compositions in one page, E the Node BFF throughput
+             (composeOrder vs hand-written Node at 1/16/64 in flight), H hedged vs unhedged
+             reads against a long tail (Node), N Node memory over 100,000 compose() calls
   --out      where to write the results (default bench/results.json for a full run of
              every part with at least 15 runs, else bench/out/partial-results.json)
 `;
@@ -180,6 +181,11 @@ export const B_RESPONSE_IMPLS = ['composer', 'composer-frozen', 'js-promise-all'
 // Part A2 (A', a slow machine): the order flow under CPU throttling; js-sequential (never
 // the best) and the composer's other schedules are left out to keep the part short.
 export const A2_IMPLS = ['composer-eager', 'js-staged', 'async.auto'];
+// Part P: the order flow cold (the module function; a fresh composer) and the click after
+// prefetchOrder() on a composer; PREFETCHED_CALLS are what a composer caches of the order
+// flow by default, which prefetchOrder() sends and the click does not.
+export const P_IMPLS = ['composeOrder', 'composer-cold', 'composer-prefetched'];
+export const PREFETCHED_CALLS = Object.freeze(['customer', 'cart', 'pricing', 'shipping', 'tax']);
 
 // ------------------------------------------------------------------ small helpers
 
