@@ -200,8 +200,9 @@ fn read_breaker(json: &Json) -> Result<BreakerPolicy, Error> {
     Ok(policy)
 }
 
-/// The order flow's cache policies, per call in its plan's order: the reads and quotes
-/// for 30 s, changed by `options.cache` (`{call: {maxAgeMs, ...} | false}`).
+/// The order flow's cache policies, per service in [`SERVICES`] order: the reads and
+/// quotes for 30 s, changed by `options.cache` (`{call: {maxAgeMs, ...} | false}`), or
+/// none at all with `cache: false`.
 fn read_order_cache(json: Option<&Json>) -> Result<Vec<Option<CachePolicy>>, Error> {
     let default = CachePolicy {
         max_age_ms: ORDER_MAX_AGE_MS,

@@ -441,9 +441,9 @@ export interface ComposerOptions extends ComposeOptions, Omit<OrderOptions, keyo
   /**
    * The order flow's cacheable calls and their ages. By default customer, cart, pricing,
    * shipping and tax for 30 s; `false` takes one out. The others change something and are
-   * never cached.
+   * never cached. `false`: none.
    */
-  cache?: Partial<Record<"customer" | "cart" | "pricing" | "shipping" | "tax", CachePolicy | false>>;
+  cache?: false | Partial<Record<"customer" | "cart" | "pricing" | "shipping" | "tax", CachePolicy | false>>;
 }
 
 /**
