@@ -213,18 +213,20 @@ impl<V: Clone> Cache<V> {
         }
     }
 
-    /// Drops the entries `drop` picks from `(call, method, url)`; returns how many.
-    pub fn invalidate(&mut self, drop: &mut dyn FnMut(&str, Method, &str) -> bool) -> usize {
+    /// Every entry's key, with the call, method and URL it was made for.
+    pub fn list(&self) -> Vec<(String, String, Method, String)> {
+        let entries = self.entries.iter();
+        let list = entries.map(|(k, e)| (k.clone(), e.call.clone(), e.method, e.url.clone()));
+        list.collect()
+    }
+
+    /// Drops the entries of `keys`, and makes what is in flight not stored; returns how
+    /// many replies it held.
+    pub fn invalidate(&mut self, keys: &[String]) -> usize {
         self.epoch += 1;
-        let picked: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| drop(&e.call, e.method, &e.url))
-            .map(|(k, _)| k.clone())
-            .collect();
         let mut dropped = 0;
-        for key in picked {
-            dropped += usize::from(self.drop_entry(&key));
+        for key in keys {
+            dropped += usize::from(self.drop_entry(key));
         }
         dropped
     }

@@ -84,8 +84,18 @@ impl<V: Value> Memory<V> {
     }
 
     /// Drops the cache entries `drop` picks by `(call, method, url)`; how many it held.
+    ///
+    /// `drop` runs with nothing borrowed: it may be the caller's code, and use the
+    /// composer again.
     pub fn invalidate(&self, drop: &mut dyn FnMut(&str, Method, &str) -> bool) -> usize {
-        self.state.borrow_mut().cache.invalidate(drop)
+        let listed = self.state.borrow().cache.list();
+        let mut picked = Vec::new();
+        for (key, call, method, url) in listed {
+            if drop(&call, method, &url) {
+                picked.push(key);
+            }
+        }
+        self.state.borrow_mut().cache.invalidate(&picked)
     }
 
     /// Drops every cache entry; how many it held.

@@ -185,7 +185,10 @@ pub async fn composer_options_are_checked_and_invalidate_drops_entries() {
         ),
         (r#"{"timeoutMs":-5}"#, "options.timeoutMs must be"),
         (r#"{"cache":3}"#, "options.cache must be false or an object"),
-        (r#"{"cache":{"coupon":false}}"#, "options.cache.coupon: the order flow has no call `coupon`"),
+        (
+            r#"{"cache":{"coupon":false}}"#,
+            "options.cache.coupon: the order flow has no call `coupon`",
+        ),
     ] {
         let e = match create_composer(Some(js(bad).unchecked_into())) {
             Ok(_) => panic!("{bad} was accepted"),
