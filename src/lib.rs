@@ -168,7 +168,7 @@ mod web;
 pub use bindings::order_plan;
 pub use bindings::{compose, compose_order, validate_plan};
 pub use bindings::{compose_order_stream, compose_stream};
-pub use bindings::{create_composer, Composer};
+pub use bindings::{create_composer, Composer, ComposerOptionsJs};
 pub use engine::breaker::{BreakerPolicy, Circuit, CircuitState};
 pub use engine::concurrency::Concurrency;
 pub use engine::events::{Event, EventKind, OnEvent};

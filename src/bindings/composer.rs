@@ -335,7 +335,7 @@ fn rejected(e: &Error) -> js_sys::Promise {
     ))
 }
 
-#[wasm_bindgen(skip_typescript)]
+#[wasm_bindgen]
 impl Composer {
     /// `compose()` through this composer: its options under `options`, its cache and its
     /// breakers.
