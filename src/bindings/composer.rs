@@ -212,13 +212,14 @@ fn read_order_cache(json: Option<&Json>) -> Result<Vec<Option<CachePolicy>>, Err
         .iter()
         .map(|s| ORDER_CACHED.contains(s).then_some(default))
         .collect();
-    let Some(json) = json else {
-        return Ok(ages);
-    };
-    let Json::Object(fields) = json else {
-        return Err(bad(
-            "options.cache must be an object of the order flow's calls".into(),
-        ));
+    let fields = match json {
+        None => return Ok(ages),
+        Some(Json::Bool(false)) => return Ok(vec![None; SERVICES.len()]),
+        Some(Json::Object(fields)) => fields,
+        Some(_) => {
+            let e = "options.cache must be false or an object of the order flow's calls";
+            return Err(bad(e.into()));
+        }
     };
     for (call, value) in fields {
         let at = ["options.cache.", call].concat();
