@@ -135,9 +135,11 @@ export function shortenNames(wasmPath, gluePaths) {
   const clash = glue.join('\n').match(/\b__w[0-9a-z]+\b/);
   if (clash) throw new Error(`the glue already names ${clash[0]}, a name the rename would give`);
   for (const [name, short] of map) {
-    const whole = new RegExp(`\\b${name}\\b`, 'g');
-    if (!glue.some((text) => whole.test(text))) throw new Error(`the glue does not name ${name}, which the .wasm does`);
-    glue.forEach((text, k) => (glue[k] = text.replace(whole, short)));
+    // A fresh expression for each file and use: a global one's `lastIndex`, left where a
+    // `test` found the name in one file, would start the search of the next file there.
+    const whole = () => new RegExp(`\\b${name}\\b`, 'g');
+    if (!glue.some((text) => whole().test(text))) throw new Error(`the glue does not name ${name}, which the .wasm does`);
+    glue.forEach((text, k) => (glue[k] = text.replace(whole(), short)));
   }
   const left = glue.join('\n').match(/\b(?:__wbg_\w+_|wasm_bindgen__\w+__h)[0-9a-f]{16}\b/);
   if (left) throw new Error(`the glue still names ${left[0]}, which the .wasm does not import`);
