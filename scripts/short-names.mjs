@@ -137,7 +137,8 @@ export function shortenNames(wasmPath, gluePaths) {
   const clash = (glue.join('\n').match(/\b__w[0-9a-z]+\b/g) ?? []).find((n) => given.has(n));
   if (clash) throw new Error(`the glue already names ${clash}, a name the rename would give`);
   for (const [name, short] of map) {
-    // A fresh expression per test: a global one keeps `lastIndex` from the last file.
+    // A fresh expression for each file and use: a global one's `lastIndex`, left where a
+    // `test` found the name in one file, would start the search of the next file there.
     const whole = () => new RegExp(`\\b${name}\\b`, 'g');
     if (!glue.some((text) => whole().test(text))) throw new Error(`the glue does not name ${name}, which the .wasm does`);
     glue.forEach((text, k) => (glue[k] = text.replace(whole(), short)));

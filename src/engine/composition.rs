@@ -97,9 +97,6 @@ pub(crate) struct Composition<'p, V: 'static> {
     pub events: Progress,
     /// Per call: once a fan-out call has read its list, the list and its items' progress.
     fans: Vec<Option<Fan<V>>>,
-    /// Per item of a fan-out call (the slots past the plan's calls in every per-call
-    /// table here): its call, and its element's position in the call's list.
-    items: Vec<(usize, usize)>,
     /// The most calls the composition may make, items included.
     max_calls: usize,
     /// For a prefetch (`memory.rs`), the calls it may make; the others are not needed.
@@ -131,7 +128,6 @@ impl<'p, V: Value> Composition<'p, V> {
             dedupe: Dedupe::new(settings.dedupe, n),
             events: Progress::new(settings.on_event.as_ref(), n),
             fans: (0..n).map(|_| None).collect(),
-            items: Vec::new(),
             max_calls: settings.max_calls,
             only: None,
         }
@@ -144,9 +140,10 @@ impl<'p, V: Value> Composition<'p, V> {
     }
 
     /// For an item of a fan-out call, its call and its element's position in the list.
+    /// (The slots past the plan's calls in every per-call table here are the items';
+    /// [`Progress`] keeps which is which.)
     pub fn item_of(&self, i: usize) -> Option<(usize, usize)> {
-        let k = i.checked_sub(self.plan.calls().len())?;
-        Some(self.items[k])
+        self.events.item_of(self.plan.calls().len(), i)
     }
 
     /// The calls waiting for slot `i`: none for an item, whose call tells its own.
@@ -379,7 +376,6 @@ impl<'p, V: Value> Composition<'p, V> {
     /// Room in every per-call table for the `m` items of fan-out call `i`.
     fn grow(&mut self, i: usize, m: usize) {
         let n = self.records.len() + m;
-        self.items.extend((0..m).map(|k| (i, k)));
         self.replies.resize(n, None);
         self.records.resize(n, CallRecord::default());
         self.control.resize_with(n, Control::default);

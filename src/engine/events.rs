@@ -244,7 +244,9 @@ pub(crate) struct Progress {
     told: Vec<bool>,
     /// Per call: the engine stopped it (abort, deadline, another call's failure).
     stopped: Vec<bool>,
-    /// Per item of a fan-out call, past the plan's calls: its call and its position.
+    /// Per item of a fan-out call, past the plan's calls: its call and its position. Kept
+    /// whether or not anybody listens: the composition asks it too ([`Progress::item_of`]),
+    /// one table where two copies of it cost .wasm.
     items: Vec<(usize, usize)>,
 }
 
@@ -263,12 +265,18 @@ impl Progress {
 
     /// Room for the `m` items of fan-out call `call`.
     pub fn grow(&mut self, call: usize, m: usize) {
+        self.items.extend((0..m).map(|k| (call, k)));
         if self.on_event.is_some() {
             let n = self.told.len() + m;
             self.told.resize(n, false);
             self.stopped.resize(n, false);
-            self.items.extend((0..m).map(|k| (call, k)));
         }
+    }
+
+    /// For slot `slot` of a plan of `n` calls that is an item of a fan-out call, its call
+    /// and its element's position in the call's list.
+    pub fn item_of(&self, n: usize, slot: usize) -> Option<(usize, usize)> {
+        Some(self.items[slot.checked_sub(n)?])
     }
 
     fn emit(&self, plan: &Plan, slot: usize, t: f64, kind: EventKind) {
@@ -286,8 +294,8 @@ impl Progress {
         (record, value, origin): (Option<&CallRecord>, Option<&dyn Any>, Option<&str>),
     ) {
         if let Some(on_event) = &self.on_event {
-            let (call, item) = match slot.checked_sub(plan.calls().len()) {
-                Some(k) => (self.items[k].0, Some(self.items[k].1)),
+            let (call, item) = match self.item_of(plan.calls().len(), slot) {
+                Some((call, k)) => (call, Some(k)),
                 None => (slot, None),
             };
             (on_event.0)(&Event {

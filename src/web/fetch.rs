@@ -221,9 +221,38 @@ impl FetchTransport {
 /// Not a `JsFuture` per request, measured: wasm-bindgen-futures makes two closures for
 /// each promise it awaits (and releases them when it settles), the cost bench B showed
 /// per call; one closure for all requests and a `oneshot` per request do the same.
+///
+/// Each waiting request's place in `slots` is found by its id in a map of the very type
+/// dedupe keeps (`u64` to `usize`), so that the .wasm has one map's code for both: a map
+/// of ids to `Waiting`s was one more copy of the hash table's code (insert, grow, remove).
 struct Settling {
     next: u32,
-    waiting: HashMap<u32, Waiting>,
+    waiting: HashMap<u64, usize>,
+    slots: Vec<Option<Waiting>>,
+    /// Places in `slots` free again.
+    free: Vec<usize>,
+}
+
+impl Settling {
+    /// Request `id` waits, as `waiting` says.
+    fn wait(&mut self, id: u32, waiting: Waiting) {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        self.slots[slot] = Some(waiting);
+        self.waiting.insert(u64::from(id), slot);
+    }
+
+    /// Request `id` waits no more: what it waited with, if it still did.
+    fn take(&mut self, id: u32) -> Option<Waiting> {
+        let slot = self.waiting.remove(&u64::from(id))?;
+        self.free.push(slot);
+        self.slots[slot].take()
+    }
 }
 
 /// A request's outcome as JavaScript hands it over: the `Exchange`, and the fields
@@ -267,11 +296,13 @@ thread_local! {
     static SETTLING: RefCell<Settling> = RefCell::new(Settling {
         next: 0,
         waiting: HashMap::default(),
+        slots: Vec::new(),
+        free: Vec::new(),
     });
     static ON_SETTLED: Closure<OnSettled> =
         Closure::new(|id, outcome, failure, status, body, replayed, length| {
             // A request dropped meanwhile (aborted, or its composition gone) waits no more.
-            let Some(waiting) = SETTLING.with_borrow_mut(|s| s.waiting.remove(&id)) else {
+            let Some(waiting) = SETTLING.with_borrow_mut(|s| s.take(id)) else {
                 return;
             };
             let settled = Settled { outcome, failure, status, body, replayed, length };
@@ -358,7 +389,7 @@ fn wait_for_outcome(
     let id = SETTLING.with_borrow_mut(|s| {
         let id = s.next;
         s.next = s.next.wrapping_add(1);
-        s.waiting.insert(
+        s.wait(
             id,
             Waiting {
                 tell,
@@ -408,7 +439,7 @@ impl Drop for AbortGuard {
     fn drop(&mut self) {
         if let Some(controller) = self.controller.take() {
             controller.abort();
-            if let Some(waiting) = SETTLING.with_borrow_mut(|s| s.waiting.remove(&self.id)) {
+            if let Some(waiting) = SETTLING.with_borrow_mut(|s| s.take(self.id)) {
                 waiting.leave();
             }
         }
