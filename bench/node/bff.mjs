@@ -96,7 +96,8 @@ export function settingsOf({ smoke = false, ...given } = {}) {
 
 // ------------------------------------------------------------------ small helpers
 
-function withTimeout(promise, ms, what) {
+/** `promise`, or a rejection naming `what` after `ms` (shared with hedge.mjs). */
+export function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([
     promise,

@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 
 import { SERVICES } from '../page/contract.js';
-import { ensureNodeBuild, loadNodePackage, startMock, admin, servicesIn, expectedFromLog, stopAll, ORDER_REQUEST } from './bff.mjs';
+import { ensureNodeBuild, loadNodePackage, startMock, admin, servicesIn, expectedFromLog, stopAll, ORDER_REQUEST, withTimeout } from './bff.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -72,15 +72,6 @@ export function settingsOf({ smoke = false, ...given } = {}) {
 
 // ------------------------------------------------------------------ small helpers
 
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** The nearest-rank percentile `p` (0..100) of the finite numbers in `values`. */
 export function percentile(values, p) {
