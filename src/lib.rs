@@ -173,7 +173,7 @@ pub use engine::breaker::{BreakerPolicy, Circuit, CircuitState};
 pub use engine::concurrency::Concurrency;
 pub use engine::events::{Event, EventKind, OnEvent};
 pub use engine::hooks::{Hooks, NoHooks};
-pub use engine::memory::{Memory, MemoryOptions, Spawn};
+pub use engine::memory::{prefetchable, Memory, MemoryOptions, Spawn};
 pub use engine::outcome::Outcome;
 pub use engine::record::{CallRecord, CallState};
 pub use engine::record::{Compensation, CompensationState};

@@ -148,7 +148,7 @@ where
 /// [`run`] through a composer's `memory` (`memory.rs`): its reply cache serves and keeps
 /// the replies of calls with a `cache`, its breakers hold back calls to failing origins,
 /// and its budget lets reads be hedged. With `prefetch`, only the calls a prefetch makes
-/// run ([`prefetchable`](crate::engine::memory::prefetchable)): those with a `cache`, and the reads they need; the
+/// run ([`prefetchable`](crate::prefetchable)): those with a `cache`, and the reads they need; the
 /// others are `not-needed`, and no write is ever sent.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_in<T, H>(
