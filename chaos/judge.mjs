@@ -18,7 +18,7 @@
 
 export const INVARIANTS = Object.freeze([
   { id: 1, name: 'settled', says: 'every composition settled within its deadline + 100 ms (its compensations\' time aside); none left pending' },
-  { id: 2, name: 'exactly once', says: 'per operationId at most one order and one live authorization; every write carries its <operationId>:<call> Idempotency-Key; a resubmission never creates a second order' },
+  { id: 2, name: 'exactly once', says: 'per operationId at most one order and one live authorization; every write (the safe quotes aside) carries its <operationId>:<call> Idempotency-Key; a resubmission never creates a second order' },
   { id: 3, name: 'nothing hidden', says: 'every order belongs to a composition that resolved with it or reported the order call unknown; every write that took effect is ok or unknown in its composition\'s records' },
   { id: 4, name: 'undone means undone', says: 'after a failed composition each reservation and authorization it got is released/voided, or its compensation is reported failed, unknown or not-run with a reason the state confirms; nothing live goes unreported' },
   { id: 5, name: 'reports are true', says: 'each record\'s state, status, attempts (and replayed, resubmit) agree with the service log and state' },
@@ -69,7 +69,10 @@ export function callOf(entry) {
   return null;
 }
 
-const isWrite = (entry) => entry.method !== 'GET' && entry.method !== 'HEAD';
+/** composeOrder's quotes: POSTs the plan marks `safe`, which change nothing and carry no key. */
+const SAFE = new Set(['pricing', 'shipping', 'tax']);
+
+const isWrite = (entry) => entry.method !== 'GET' && entry.method !== 'HEAD' && !SAFE.has(callOf(entry));
 
 /** The client could read the whole reply: headers sent, the body not cut, the client still there. */
 export function delivered(entry) {

@@ -30,7 +30,7 @@ function entry(seq, [service, method, path, status, body, effect], { trace = TRA
   const at = T0 + seq * 10;
   return {
     seq, scenario: 'chaos-node', service, via: 'direct', method, path, query: {},
-    headers: { traceparent: `00-${trace}-${String(seq).padStart(16, '0')}-01`, ...(method === 'GET' ? {} : { 'idempotency-key': key ?? `${OP}:${service}` }) },
+    headers: { traceparent: `00-${trace}-${String(seq).padStart(16, '0')}-01`, ...(method === 'GET' || path === '/quotes' ? {} : { 'idempotency-key': key ?? `${OP}:${service}` }) },
     body: null, arrivedAt: at, repliedAt: at + 5, status, aborted: false, nth: seq, wait: 5,
     reply: { status, body }, ...(effect ? { effect } : {}),
   };
@@ -99,8 +99,12 @@ test('2: a second order for the operation; a write without its key', () => {
   twice.log.push(entry(11, FLOW[8]));
   assert.ok(invariants(judge(twice)).includes(2));
   const keyless = clean();
-  keyless.log[3].headers['idempotency-key'] = 'something-else:pricing';
+  keyless.log[5].headers['idempotency-key'] = 'something-else:fraud';
   assert.deepEqual(invariants(judge(keyless)), [2]);
+  delete keyless.log[5].headers['idempotency-key'];
+  assert.deepEqual(invariants(judge(keyless)), [2]);
+  // A quote is `safe`: it changes nothing, and carries no key (the clean flow's have none).
+  assert.equal(clean().log[3].headers['idempotency-key'], undefined);
 });
 
 test('3: a write that took effect, recorded failed', () => {
