@@ -33,6 +33,10 @@ macro_rules! named_enum {
             /// Every variant, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// Every variant's name, in declaration order.
+            #[allow(dead_code)]
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
             /// The names as a TypeScript union of string literals, in declaration order
             /// (`"a" | "b"`).
             pub const TS_UNION: &'static str = $crate::protocol::ts_union!($($text),+);

@@ -135,7 +135,7 @@ fn names_of(fields: &'static [&'static str]) -> JsValue {
         if let Some((_, names)) = made.iter().find(|(k, _)| *k == key) {
             return names.clone();
         }
-        let names: js_sys::Array = fields.iter().map(|f| JsValue::from_str(f)).collect();
+        let names = crate::web::js_value::js_strings(fields);
         made.push((key, names.clone().into()));
         names.into()
     })

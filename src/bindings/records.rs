@@ -17,7 +17,7 @@ use crate::engine::record::{CallRecord, CallState, Compensation};
 use crate::engine::resubmit::Resubmit;
 use crate::error::Error;
 use crate::web::interned::interned;
-use crate::web::js_value::set_own;
+use crate::web::js_value::{js_strings, set_own};
 use js_sys::{Array, Object};
 use serde::{Serialize, Serializer};
 use std::ops::Deref;
@@ -162,10 +162,7 @@ const RECORD_NUMBERS: usize = 11;
 thread_local! {
     /// The names of the call states, in the enum's order: a record's state crosses as its
     /// number.
-    static STATE_NAMES: Array = CallState::ALL
-        .iter()
-        .map(|state| JsValue::from_str(state.as_str()))
-        .collect();
+    static STATE_NAMES: Array = js_strings(CallState::NAMES);
 }
 
 /// `calls`: every call's record by its name; `names` (the plan's, as JS strings) also

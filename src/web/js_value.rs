@@ -139,11 +139,13 @@ impl Value for JsValue {
             Json::Bool(b) => JsValue::from_bool(*b),
             Json::Number(n) => JsValue::from_f64(*n),
             Json::String(s) => JsValue::from_str(s),
-            Json::Array(items) => items
-                .iter()
-                .map(JsValue::from_json)
-                .collect::<Array>()
-                .into(),
+            Json::Array(items) => {
+                let array = Array::new();
+                for item in items {
+                    array.push(&JsValue::from_json(item));
+                }
+                array.into()
+            }
             Json::Object(entries) => {
                 let obj = Object::new();
                 for (k, v) in entries {
@@ -163,7 +165,11 @@ impl Value for JsValue {
     }
 
     fn array(items: Vec<Self>) -> Self {
-        items.into_iter().collect::<Array>().into()
+        let array = Array::new();
+        for item in &items {
+            array.push(item);
+        }
+        array.into()
     }
 
     fn object(entries: Vec<(String, Self)>) -> Self {
@@ -195,6 +201,16 @@ impl Value for JsValue {
 /// How deep plan data may nest; deeper (or cyclic) data is refused instead of
 /// overflowing the stack.
 const MAX_DEPTH: usize = 128;
+
+/// `names` as an array of JS strings. Not collected: each kind of iterator collected into
+/// an `Array` is code of its own in the .wasm.
+pub(crate) fn js_strings(names: &[&str]) -> Array {
+    let array = Array::new();
+    for name in names {
+        array.push(&JsValue::from_str(name));
+    }
+    array
+}
 
 /// Reads plain JSON data from JavaScript into a [`Json`] tree, keys in their own order.
 ///
