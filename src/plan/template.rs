@@ -15,6 +15,7 @@
 
 use crate::plan::json::Json;
 use crate::plan::value::Value;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
 
 /// The longest URL or header template, in bytes.
@@ -337,26 +338,20 @@ pub fn header_value_problem(text: &str) -> Option<&'static str> {
     }
 }
 
+/// The bytes a value keeps as they are in a URL: RFC 3986's unreserved characters,
+/// `A-Z a-z 0-9 - . _ ~`. Every other byte is percent-encoded, `/ ? # % &` and every
+/// byte of a non-ASCII character included.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`),
-/// in upper-case hex (`/` is `%2F`, `é` is `%C3%A9`): every other byte, `/ ? # % &` and
-/// every byte of a non-ASCII character included.
-///
-/// Written here rather than with percent-encoding's `utf8_percent_encode`, whose table of
-/// the 256 escapes (`%00%01...%FF`, 768 bytes) and iterator cost the .wasm more than this
-/// loop; the crate still decodes (`path_value_problem`).
+/// in upper-case hex (`/` is `%2F`, `é` is `%C3%A9`).
 pub fn percent_encode(text: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut encoded = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            encoded.push(char::from(b));
-        } else {
-            encoded.push('%');
-            encoded.push(char::from(HEX[usize::from(b >> 4)]));
-            encoded.push(char::from(HEX[usize::from(b & 15)]));
-        }
-    }
-    encoded
+    // Collected rather than formatted with `to_string`, which brings `fmt` machinery.
+    utf8_percent_encode(text, UNRESERVED).collect()
 }
 
 /// Why `text` cannot be put into a URL's path, or `None` when it can.
