@@ -16,7 +16,7 @@
 //! - **Invalidation** drops entries, and makes what is in flight when it happens not
 //!   stored: a reply asked for before a write may predate it.
 
-use crate::engine::transport::{Reply, Request};
+use crate::engine::transport::{Reply, Request, Sent};
 use crate::plan::value::Value;
 use crate::plan::Method;
 use futures::channel::oneshot;
@@ -28,9 +28,12 @@ pub const DEFAULT_CACHE_ENTRIES: usize = 500;
 /// The bytes of reply bodies a composer keeps unless told otherwise (`cacheBytes`).
 pub const DEFAULT_CACHE_BYTES: u64 = 5 * 1024 * 1024;
 
-/// What a waiter for a request in flight gets: the reply and when it was stored, or
-/// `None` when the request failed or was dropped.
-pub(crate) type Filled<V> = Option<(Reply<V>, f64)>;
+/// What a waiter for a request in flight gets: the reply, handed over the moment it
+/// arrives (so of age 0). A request that failed or was dropped drops the sender instead.
+///
+/// The channel's type is the one dedupe and the fetch transport use already: a channel of
+/// a type of its own is one more copy of the channel's code in the .wasm.
+pub(crate) type Filled<V> = Sent<V>;
 
 /// A stored reply.
 #[derive(Debug)]
@@ -203,7 +206,7 @@ impl<V: Clone> Cache<V> {
         };
         let entry = &mut self.entries[at];
         for tell in entry.waiting.take().unwrap_or_default() {
-            let _ = tell.send(Some((reply.clone(), now)));
+            let _ = tell.send(Ok(reply.clone()));
         }
         if epoch != self.epoch || bytes > self.max_bytes {
             return;

@@ -56,7 +56,8 @@ where
                 (reply, age)
             }
             Found::Wait(told) => match told.await {
-                Ok(Some((reply, at))) => (reply, memory.now() - at),
+                // Handed over as it arrived: it is new.
+                Ok(Ok(reply)) => (reply, 0.0),
                 // The request it waited for failed or was dropped: it sends its own.
                 _ => return true,
             },
@@ -85,7 +86,7 @@ where
         let timer = self.clock.sleep(limit);
         let refreshed = async move {
             match select(sending, timer).await {
-                Either::Left((Ok(reply), _)) => Some((reply, 0.0)),
+                Either::Left((Ok(reply), _)) => Some(reply),
                 _ => None,
             }
         };
