@@ -244,3 +244,44 @@ export function compareValues(a, b) {
   if (!number(a) || !number(b)) return 2;
   return a < b ? -1 : a > b ? 1 : a == b ? 0 : 2;
 }
+
+// A composer's options (src/bindings/composer.rs): its own taken out of those its
+// compositions share, and the shared ones merged under a call's own, in one call each,
+// where Rust read and set each option across the boundary, two calls per option.
+
+/** `names` (separated by commas) as a list; none for an empty text. */
+function nameList(names) {
+  return names === '' ? [] : names.split(',');
+}
+
+/**
+ * `[rest, picked]`: two plain objects of `options`' own enumerable keys, those in `names`
+ * (separated by commas) in `picked`. `undefined` and `null` are no options; a getter that
+ * throws reads as undefined.
+ */
+export function splitOptions(options, names) {
+  const picks = nameList(names);
+  const rest = {};
+  const picked = {};
+  if (options === undefined || options === null) return [rest, picked];
+  for (const key of Object.keys(options)) {
+    let value;
+    try {
+      value = Reflect.get(options, key);
+    } catch {
+      value = undefined;
+    }
+    Reflect.set(picks.includes(key) ? picked : rest, key, value);
+  }
+  return [rest, picked];
+}
+
+/** `shared`'s keys but those in `left` (separated by commas), with `own`'s over them. */
+export function mergeOptions(shared, left, own) {
+  const skipped = nameList(left);
+  const all = {};
+  for (const key of Object.keys(shared)) {
+    if (!skipped.includes(key)) Reflect.set(all, key, shared[key]);
+  }
+  return Object.assign(all, own);
+}

@@ -47,8 +47,9 @@ pub(super) struct Using {
     pub order: Rc<Vec<Option<CachePolicy>>>,
 }
 
-/// The composer's own options, which the module functions do not take.
-const OWN: [&str; 5] = ["cacheEntries", "cacheBytes", "breaker", "hedge", "cache"];
+/// The composer's own options, which the module functions do not take (as `split` takes
+/// them: separated by commas).
+const OWN: &str = "cacheEntries,cacheBytes,breaker,hedge,cache";
 
 /// How long the order flow's reads and quotes stay fresh by default.
 const ORDER_MAX_AGE_MS: f64 = 30_000.0;
@@ -92,7 +93,7 @@ pub fn create_composer(options: Option<ComposerOptionsJs>) -> Result<Composer, J
 }
 
 fn read_composer(options: &JsValue) -> Result<Composer, Error> {
-    let (shared, own) = split(options, &OWN)?;
+    let (shared, own) = split(options, OWN)?;
     read_options(&shared, Entry::Composer)?;
     // The composer's own options as JSON, read once: each message names its place.
     let own = json_from_js(&own, "options").map_err(bad)?;
@@ -127,25 +128,27 @@ fn whole(v: &Json, key: &str) -> Result<f64, Error> {
     }
 }
 
-/// `options` as two plain objects: the keys not in `own`, and those in it. `undefined` and
-/// `null` are no options.
-fn split(options: &JsValue, own: &[&str]) -> Result<(JsValue, JsValue), Error> {
-    let (shared, mine) = (Object::new(), Object::new());
-    if options.is_undefined() || options.is_null() {
-        return Ok((shared.into(), mine.into()));
-    }
-    if !is_plain_object(options) {
+#[wasm_bindgen(module = "/js/value.js")]
+extern "C" {
+    /// `[rest, picked]`: `options`' keys in `names` (separated by commas) and the others.
+    #[wasm_bindgen(js_name = splitOptions)]
+    fn split_options(options: &JsValue, names: &str) -> js_sys::Array;
+    /// `shared`'s keys but those in `left` (separated by commas), with `own`'s over them.
+    #[wasm_bindgen(js_name = mergeOptions)]
+    fn merge_options(shared: &JsValue, left: &str, own: &JsValue) -> JsValue;
+}
+
+/// `options` as two plain objects: the keys not in `own` (names separated by commas), and
+/// those in it. `undefined` and `null` are no options.
+///
+/// One call into `js/value.js`, where reading and setting each key from Rust took two
+/// calls across the boundary per option, and their code in the .wasm.
+fn split(options: &JsValue, own: &str) -> Result<(JsValue, JsValue), Error> {
+    if !(options.is_undefined() || options.is_null() || is_plain_object(options)) {
         return Err(bad("options must be an object".into()));
     }
-    for key in Object::keys(options.unchecked_ref::<Object>()) {
-        let value = Reflect::get(options, &key).unwrap_or(JsValue::UNDEFINED);
-        let into = match key.as_string() {
-            Some(k) if own.contains(&k.as_str()) => &mine,
-            _ => &shared,
-        };
-        let _ = Reflect::set(into, &key, &value);
-    }
-    Ok((shared.into(), mine.into()))
+    let parts = split_options(options, own);
+    Ok((parts.get(0), parts.get(1)))
 }
 
 fn bad(message: String) -> Error {
@@ -250,7 +253,7 @@ fn merged(
     entry: Entry,
 ) -> Result<(JsValue, Option<HedgePolicy>), Error> {
     let own = own.unwrap_or(JsValue::UNDEFINED);
-    let (own, mine) = split(&own, &["hedge"])?;
+    let (own, mine) = split(&own, "hedge")?;
     let mine = Reflect::get(&mine, &"hedge".into()).unwrap_or(JsValue::UNDEFINED);
     let hedge = if mine.is_undefined() || mine.is_null() {
         composer.hedge
@@ -258,17 +261,8 @@ fn merged(
         let json = json_from_js(&mine, "options.hedge").map_err(bad)?;
         Some(read_hedge_json(&json)?)
     };
-    let all = Object::new();
-    for key in Object::keys(composer.shared.unchecked_ref::<Object>()) {
-        if !key
-            .as_string()
-            .is_some_and(|k| entry.foreign().contains(&k.as_str()))
-        {
-            let value = Reflect::get(&composer.shared, &key).unwrap_or(JsValue::UNDEFINED);
-            let _ = Reflect::set(&all, &key, &value);
-        }
-    }
-    Ok((Object::assign(&all, own.unchecked_ref()).into(), hedge))
+    let left = entry.foreign().join(",");
+    Ok((merge_options(&composer.shared, &left, &own), hedge))
 }
 
 impl Composer {

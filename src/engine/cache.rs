@@ -16,20 +16,24 @@
 //! - **Invalidation** drops entries, and makes what is in flight when it happens not
 //!   stored: a reply asked for before a write may predate it.
 
-use crate::engine::transport::{Reply, Request};
+use crate::engine::transport::{Reply, Request, Sent};
 use crate::plan::value::Value;
 use crate::plan::Method;
 use futures::channel::oneshot;
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHasher};
+use std::hash::{Hash, Hasher};
 
 /// The entries a composer keeps unless told otherwise (`cacheEntries`).
 pub const DEFAULT_CACHE_ENTRIES: usize = 500;
 /// The bytes of reply bodies a composer keeps unless told otherwise (`cacheBytes`).
 pub const DEFAULT_CACHE_BYTES: u64 = 5 * 1024 * 1024;
 
-/// What a waiter for a request in flight gets: the reply and when it was stored, or
-/// `None` when the request failed or was dropped.
-pub(crate) type Filled<V> = Option<(Reply<V>, f64)>;
+/// What a waiter for a request in flight gets: the reply, handed over the moment it
+/// arrives (so of age 0). A request that failed or was dropped drops the sender instead.
+///
+/// The channel's type is the one dedupe and the fetch transport use already: a channel of
+/// a type of its own is one more copy of the channel's code in the .wasm.
+pub(crate) type Filled<V> = Sent<V>;
 
 /// A stored reply.
 #[derive(Debug)]
@@ -42,6 +46,9 @@ struct Stored<V> {
 /// One key's entry: what is stored, and who waits for a request in flight.
 #[derive(Debug)]
 struct Entry<V> {
+    key: String,
+    /// `key`'s hash, by which `Cache::index` finds it.
+    hash: u64,
     call: String,
     method: Method,
     url: String,
@@ -65,10 +72,18 @@ pub(crate) enum Found<V> {
     Lead,
 }
 
-/// The entries, by key.
+/// The entries, found by their key's hash.
+///
+/// Not a map of keys to entries: a map of that type is one more copy of the hash table's
+/// code in the .wasm, where a map of `u64` to `usize` is the type dedupe and the fetch
+/// transport keep already. The entries are held in a `Vec` beside it, and a lookup
+/// compares the whole key. Two keys with the same hash (a 64-bit hash: in practice never)
+/// do not share a place: the second is not cached.
 #[derive(Debug)]
 pub(crate) struct Cache<V> {
-    entries: HashMap<String, Entry<V>>,
+    /// Each entry's place in `entries`, by its key's hash.
+    index: HashMap<u64, usize>,
+    entries: Vec<Entry<V>>,
     max_entries: usize,
     max_bytes: u64,
     bytes: u64,
@@ -102,11 +117,19 @@ pub(crate) fn key_of<V: Value>(request: &Request<V>) -> Option<String> {
     Some(key)
 }
 
+/// `key`'s hash, as dedupe hashes its fingerprints.
+fn hash_of(key: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
 impl<V: Clone> Cache<V> {
     /// An empty cache within these bounds.
     pub fn new(max_entries: usize, max_bytes: u64) -> Self {
         Cache {
-            entries: HashMap::default(),
+            index: HashMap::default(),
+            entries: Vec::new(),
             max_entries,
             max_bytes,
             bytes: 0,
@@ -128,14 +151,26 @@ impl<V: Clone> Cache<V> {
     ) -> Found<V> {
         self.uses += 1;
         let uses = self.uses;
-        let entry = self.entries.entry(key.to_owned()).or_insert_with(|| Entry {
-            call: call.to_owned(),
-            method: request.method,
-            url: request.url.clone(),
-            stored: None,
-            waiting: None,
-            used: uses,
-        });
+        let hash = hash_of(key);
+        let at = match self.index.get(&hash) {
+            Some(&at) if self.entries[at].key == key => at,
+            Some(_) => return Found::Lead, // another key's place: sent, not cached
+            None => {
+                self.index.insert(hash, self.entries.len());
+                self.entries.push(Entry {
+                    key: key.to_owned(),
+                    hash,
+                    call: call.to_owned(),
+                    method: request.method,
+                    url: request.url.clone(),
+                    stored: None,
+                    waiting: None,
+                    used: uses,
+                });
+                self.entries.len() - 1
+            }
+        };
+        let entry = &mut self.entries[at];
         entry.used = uses;
         if let Some(stored) = &entry.stored {
             let age = now - stored.at;
@@ -166,11 +201,12 @@ impl<V: Clone> Cache<V> {
     /// The request led for `key` since `epoch` succeeded at `now` with `reply` of `bytes`:
     /// stored (unless an invalidation came meanwhile), and handed to its waiters.
     pub fn fill(&mut self, key: &str, epoch: u64, reply: Reply<V>, bytes: u64, now: f64) {
-        let Some(entry) = self.entries.get_mut(key) else {
+        let Some(at) = self.place(key) else {
             return;
         };
+        let entry = &mut self.entries[at];
         for tell in entry.waiting.take().unwrap_or_default() {
-            let _ = tell.send(Some((reply.clone(), now)));
+            let _ = tell.send(Ok(reply.clone()));
         }
         if epoch != self.epoch || bytes > self.max_bytes {
             return;
@@ -186,10 +222,11 @@ impl<V: Clone> Cache<V> {
 
     /// The request led for `key` failed or was dropped: its waiters send their own.
     pub fn abandon(&mut self, key: &str) {
-        if let Some(entry) = self.entries.get_mut(key) {
+        if let Some(at) = self.place(key) {
+            let entry = &mut self.entries[at];
             entry.waiting = None; // each waiter hears its sender dropped
             if entry.stored.is_none() {
-                self.entries.remove(key);
+                self.remove(at);
             }
         }
     }
@@ -198,25 +235,28 @@ impl<V: Clone> Cache<V> {
     /// stored) until both bounds hold.
     fn evict(&mut self, keep: &str) {
         loop {
-            let stored = self.entries.values().filter(|e| e.stored.is_some()).count();
+            let stored = self.entries.iter().filter(|e| e.stored.is_some()).count();
             if stored <= self.max_entries && self.bytes <= self.max_bytes {
                 return;
             }
-            let oldest = self
-                .entries
-                .iter()
-                .filter(|(k, e)| e.stored.is_some() && k.as_str() != keep)
-                .min_by_key(|(_, e)| e.used)
-                .map(|(k, _)| k.clone());
-            let Some(oldest) = oldest else { return };
-            self.drop_entry(&oldest);
+            let mut oldest = None;
+            for (at, e) in self.entries.iter().enumerate() {
+                if e.stored.is_some()
+                    && e.key != keep
+                    && oldest.map_or(true, |(_, used)| e.used < used)
+                {
+                    oldest = Some((at, e.used));
+                }
+            }
+            let Some((oldest, _)) = oldest else { return };
+            self.remove(oldest);
         }
     }
 
     /// Every entry's key, with the call, method and URL it was made for.
     pub fn list(&self) -> Vec<(String, String, Method, String)> {
         let entries = self.entries.iter();
-        let list = entries.map(|(k, e)| (k.clone(), e.call.clone(), e.method, e.url.clone()));
+        let list = entries.map(|e| (e.key.clone(), e.call.clone(), e.method, e.url.clone()));
         list.collect()
     }
 
@@ -233,16 +273,32 @@ impl<V: Clone> Cache<V> {
 
     /// Removes `key`'s entry; whether it held a reply.
     fn drop_entry(&mut self, key: &str) -> bool {
-        let Some(entry) = self.entries.remove(key) else {
-            return false;
-        };
+        match self.place(key) {
+            Some(at) => self.remove(at),
+            None => false,
+        }
+    }
+
+    /// Where `key`'s entry is in `entries`, if it has one.
+    fn place(&self, key: &str) -> Option<usize> {
+        let at = *self.index.get(&hash_of(key))?;
+        (self.entries[at].key == key).then_some(at)
+    }
+
+    /// Removes the entry at `at` (the last one takes its place); whether it held a reply.
+    fn remove(&mut self, at: usize) -> bool {
+        let entry = self.entries.swap_remove(at);
+        self.index.remove(&entry.hash);
+        if let Some(moved) = self.entries.get(at) {
+            self.index.insert(moved.hash, at);
+        }
         let stored = entry.stored.map(|s| self.bytes -= s.bytes);
         stored.is_some()
     }
 
     /// How many replies it holds, and their bytes.
     pub fn size(&self) -> (usize, u64) {
-        let stored = self.entries.values().filter(|e| e.stored.is_some()).count();
+        let stored = self.entries.iter().filter(|e| e.stored.is_some()).count();
         (stored, self.bytes)
     }
 }

@@ -9,7 +9,7 @@
 //! an origin's failures soon enough by itself.
 
 use crate::engine::breaker::{Admit, BreakerPolicy, Breakers, Circuit, CircuitState, Verdict};
-use crate::engine::cache::{Cache, Filled, Found, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES};
+use crate::engine::cache::{Cache, Found, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES};
 use crate::engine::hedge::HedgeBudget;
 use crate::engine::transport::{BoxFuture, Reply, Request, TransportError};
 use crate::plan::reuse::CachePolicy;
@@ -141,7 +141,7 @@ impl<V: Value> Memory<V> {
 
     /// Refreshes a stale entry in the background: `sending` is its request, already
     /// started, and `limit` its time limit.
-    pub(crate) fn refresh(&self, key: String, epoch: u64, sending: BoxFuture<Filled<V>>) {
+    pub(crate) fn refresh(&self, key: String, epoch: u64, sending: BoxFuture<Option<Reply<V>>>) {
         let memory = self.clone();
         (self.spawn)(Box::pin(async move {
             let lead = Lead {
@@ -149,7 +149,7 @@ impl<V: Value> Memory<V> {
                 key,
                 epoch,
             };
-            if let Some((reply, _)) = sending.await {
+            if let Some(reply) = sending.await {
                 lead.fill(reply);
             }
         }));

@@ -10,7 +10,7 @@ use crate::engine::events::EventKind;
 use crate::engine::hooks::Hooks;
 use crate::engine::memory::{Lead, Memory};
 use crate::engine::record::CallState;
-use crate::engine::transport::{Clock, Request, Sent, Transport, TransportError};
+use crate::engine::transport::{Clock, Request, Sent, Transport};
 use crate::error::{Error, ErrorKind};
 use crate::plan::reuse::HedgePolicy;
 use crate::plan::template::origin_of;
@@ -56,7 +56,8 @@ where
                 (reply, age)
             }
             Found::Wait(told) => match told.await {
-                Ok(Some((reply, at))) => (reply, memory.now() - at),
+                // Handed over as it arrived: it is new.
+                Ok(Ok(reply)) => (reply, 0.0),
                 // The request it waited for failed or was dropped: it sends its own.
                 _ => return true,
             },
@@ -85,7 +86,7 @@ where
         let timer = self.clock.sleep(limit);
         let refreshed = async move {
             match select(sending, timer).await {
-                Either::Left((Ok(reply), _)) => Some((reply, 0.0)),
+                Either::Left((Ok(reply), _)) => Some(reply),
                 _ => None,
             }
         };
@@ -203,24 +204,22 @@ where
         request.fresh = true;
         let second = self.transport.send(&request);
         self.state.borrow_mut().records[i].hedged.0 = true;
-        let (sent, won) = match select(first, second).await {
-            Either::Left((Ok(reply), _)) => (Ok(reply), false),
-            Either::Right((Ok(reply), _)) => (Ok(reply), true),
+        // Both requests are the transport's boxed futures, of one type: whichever ends
+        // first, the other is awaited at one place (one state of this future, not two).
+        let (sent, other, hedge_first) = match select(first, second).await {
+            Either::Left((sent, second)) => (sent, second, false),
+            Either::Right((sent, first)) => (sent, first, true),
+        };
+        let (sent, won) = match sent {
+            Ok(reply) => (Ok(reply), hedge_first),
             // One failed: the other may still answer; if it fails too, the first error
             // stands.
-            Either::Left((Err(e), second)) => either(second.await, e, true),
-            Either::Right((Err(e), first)) => either(first.await, e, false),
+            Err(e) => match other.await {
+                Ok(reply) => (Ok(reply), !hedge_first),
+                Err(_) => (Err(e), false),
+            },
         };
-        self.state.borrow_mut().records[i].hedged.1 = won && sent.is_ok();
+        self.state.borrow_mut().records[i].hedged.1 = won;
         sent
-    }
-}
-
-/// The other request's outcome after one failed with `e`: its reply (`second`: it was
-/// the hedge), or `e`.
-fn either<V>(other: Sent<V>, e: TransportError, second: bool) -> (Sent<V>, bool) {
-    match other {
-        Ok(reply) => (Ok(reply), second),
-        Err(_) => (Err(e), false),
     }
 }
