@@ -72,6 +72,16 @@ pub(crate) enum Admit {
     },
 }
 
+/// What a call's origin's circuit breaker says of its next attempt.
+pub(crate) enum Gate {
+    /// No breaker is kept.
+    Free,
+    /// It may go to this origin, as the half-open circuit's probe when `true`.
+    Through(String, bool),
+    /// The circuit is open: the call has failed at once.
+    Refused,
+}
+
 /// What a request's end says about its origin.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Verdict {
@@ -194,6 +204,12 @@ impl Breakers {
             }
         }
         all
+    }
+
+    /// When `origin`'s circuit lets a probe through (0 when closed or unknown).
+    pub fn retry_at(&self, origin: &str) -> f64 {
+        let found = self.circuits.iter().find(|(o, _)| o == origin);
+        found.map_or(0.0, |(_, c)| c.retry_at)
     }
 
     /// `origin`'s circuit, made closed on first sight; `None` without a policy.

@@ -8,6 +8,7 @@
 //! is dropped where it waits, which aborts its request, and the composition records what
 //! it had done.
 
+use crate::engine::breaker::Gate;
 use crate::engine::composition::Composition;
 use crate::engine::dedupe::Shared;
 use crate::engine::failure::transport_error;
@@ -148,9 +149,10 @@ where
     /// Sends call `i`'s request until an attempt's outcome is final.
     async fn attempts(&self, i: usize) {
         loop {
-            let Some(probe) = self.gate(i) else {
+            let gate = self.gate(i);
+            if let Gate::Refused = gate {
                 return; // its origin's circuit is open: failed at once
-            };
+            }
             let queued = self.state.borrow_mut().admit(i, || self.now());
             if let Some(granted) = queued {
                 if granted.await.is_err() {
@@ -161,7 +163,7 @@ where
                 return; // the composition is being aborted: send nothing more
             }
             let outcome = self.attempt(i).await;
-            self.verdict(i, &outcome, probe);
+            self.verdict(i, &outcome, &gate);
             let next = self.judge(i, outcome);
             self.state.borrow_mut().grant(|| self.now());
             match next {

@@ -140,7 +140,7 @@ impl<V: Value> Memory<V> {
     }
 
     /// Refreshes a stale entry in the background: `sending` is its request, already
-    /// started, and `limit` its time limit.
+    /// started and bounded by its time limit, and gives its reply if it got one.
     pub(crate) fn refresh(&self, key: String, epoch: u64, sending: BoxFuture<Option<Reply<V>>>) {
         let memory = self.clone();
         (self.spawn)(Box::pin(async move {
@@ -156,10 +156,15 @@ impl<V: Value> Memory<V> {
     }
 
     /// Whether a request to `origin` may go now (`retry`: it retries), and the
-    /// circuit's change, if asking made one.
-    pub(crate) fn admit(&self, origin: &str, retry: bool) -> (Admit, Option<CircuitState>) {
+    /// circuit's change, if asking made one, with its `retry_at`.
+    pub(crate) fn admit(&self, origin: &str, retry: bool) -> (Admit, Option<(CircuitState, f64)>) {
         let now = self.now();
-        self.state.borrow_mut().breakers.admit(origin, now, retry)
+        let breakers = &mut self.state.borrow_mut().breakers;
+        let (admit, change) = breakers.admit(origin, now, retry);
+        (
+            admit,
+            change.map(|state| (state, breakers.retry_at(origin))),
+        )
     }
 
     /// Whether any circuit is kept.
@@ -167,16 +172,19 @@ impl<V: Value> Memory<V> {
         self.state.borrow().breakers.on()
     }
 
-    /// A request to `origin` ended with `outcome`; the circuit's change, if any.
+    /// A request to `origin` ended with `outcome`; the circuit's change, if any, with its
+    /// `retry_at`.
     pub(crate) fn report<T>(
         &self,
         origin: &str,
         outcome: &Result<T, TransportError>,
         probe: bool,
-    ) -> Option<CircuitState> {
+    ) -> Option<(CircuitState, f64)> {
         let now = self.now();
         let verdict = verdict(outcome);
-        (self.state.borrow_mut().breakers).report(origin, now, verdict, probe)
+        let breakers = &mut self.state.borrow_mut().breakers;
+        let state = breakers.report(origin, now, verdict, probe)?;
+        Some((state, breakers.retry_at(origin)))
     }
 
     /// A read goes now: the hedging budget counts it.

@@ -3,7 +3,7 @@
 //! of the composition's [`Ctx`] that `call.rs` runs at its place, and does nothing
 //! without a memory.
 
-use crate::engine::breaker::{Admit, CircuitState};
+use crate::engine::breaker::{Admit, CircuitState, Gate};
 use crate::engine::cache::{key_of, Found};
 use crate::engine::call::Ctx;
 use crate::engine::events::EventKind;
@@ -100,40 +100,35 @@ where
         Some(leads.swap_remove(at).1)
     }
 
-    /// Whether call `i`'s next attempt may go under its origin's circuit breaker:
-    /// `Some(probe)` if so (`probe`: it is the half-open circuit's probe), `None` when the
-    /// circuit is open, and the call has failed with `CIRCUIT_OPEN`.
-    pub(crate) fn gate(&self, i: usize) -> Option<bool> {
+    /// Whether call `i`'s next attempt may go under its origin's circuit breaker; when it
+    /// may not, the call has failed with `CIRCUIT_OPEN`.
+    pub(crate) fn gate(&self, i: usize) -> Gate {
         let Some(memory) = self.memory.filter(|m| m.breaks()) else {
-            return Some(false);
+            return Gate::Free;
         };
         let (origin, retry) = self.origin_of(i);
         let (admit, change) = memory.admit(&origin, retry);
-        if let Some(state) = change {
-            self.breaker_event(i, &origin, state, 0.0);
+        if let Some((state, retry_at)) = change {
+            self.breaker_event(i, &origin, state, retry_at);
         }
         match admit {
-            Admit::Pass => Some(false),
-            Admit::Probe => Some(true),
+            Admit::Pass => Gate::Through(origin, false),
+            Admit::Probe => Gate::Through(origin, true),
             Admit::Refuse { retry_at } => {
                 self.circuit_open(i, origin, retry_at, memory.now());
-                None
+                Gate::Refused
             }
         }
     }
 
-    /// Call `i`'s attempt ended with `outcome`: its origin's breaker hears of it.
-    pub(crate) fn verdict(&self, i: usize, outcome: &Sent<T::Value>, probe: bool) {
-        let Some(memory) = self.memory.filter(|m| m.breaks()) else {
+    /// Call `i`'s attempt, let through by `gate`, ended with `outcome`: its origin's
+    /// breaker hears of it.
+    pub(crate) fn verdict(&self, i: usize, outcome: &Sent<T::Value>, gate: &Gate) {
+        let (Some(memory), Gate::Through(origin, probe)) = (self.memory, gate) else {
             return;
         };
-        let (origin, _) = self.origin_of(i);
-        if let Some(state) = memory.report(&origin, outcome, probe) {
-            let retry_at = match memory.health().iter().find(|(o, _)| *o == origin) {
-                Some((_, c)) => c.retry_at,
-                None => 0.0,
-            };
-            self.breaker_event(i, &origin, state, retry_at);
+        if let Some((state, retry_at)) = memory.report(origin, outcome, *probe) {
+            self.breaker_event(i, origin, state, retry_at);
         }
     }
 
