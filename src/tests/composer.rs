@@ -86,6 +86,21 @@ fn counting(ms: impl Fn(&str) -> f64 + 'static) -> Sim {
     })
 }
 
+/// A network where every request answers after `ms`: `status` while the switch it returns
+/// is on (as it starts), `{}` with 200 once it is turned off.
+fn switchable(ms: f64, status: u16) -> (Sim, Rc<Cell<bool>>) {
+    let on = Rc::new(Cell::new(true));
+    let failing = on.clone();
+    let sim = Sim::new(move |_req: &Request<Json>| -> Answer {
+        if failing.get() {
+            (ms, Err(TransportError::Status(status)))
+        } else {
+            (ms, Ok(Reply::new(200, json("{}"))))
+        }
+    });
+    (sim, on)
+}
+
 const CACHED: &str = r#"{"calls":{"a":{"url":"http://svc/a","cache":{"maxAgeMs":1000,"staleWhileRevalidateMs":500}}}}"#;
 
 #[test]
@@ -250,15 +265,7 @@ fn the_least_recently_used_entries_go_first() {
 
 #[test]
 fn a_read_in_flight_is_shared_across_compositions_and_errors_are_never_kept() {
-    let fail = Rc::new(Cell::new(true));
-    let failing = fail.clone();
-    let sim = Sim::new(move |_req: &Request<Json>| -> Answer {
-        if failing.get() {
-            (100.0, Err(TransportError::Status(503)))
-        } else {
-            (100.0, Ok(Reply::new(200, json(r#"{"ok":true}"#))))
-        }
-    });
+    let (sim, fail) = switchable(100.0, 503);
     let (memory, _) = memory(&sim, MemoryOptions::default());
     let p = plan(r#"{"calls":{"a":{"url":"http://svc/a","cache":{"maxAgeMs":1000}}}}"#);
     let settings = Settings {
@@ -463,15 +470,7 @@ fn hedges_stay_within_the_budget_and_never_double_a_write() {
 
 #[test]
 fn a_breaker_opens_after_consecutive_failures_probes_after_its_cooldown_and_closes() {
-    let down = Rc::new(Cell::new(true));
-    let is_down = down.clone();
-    let sim = Sim::new(move |_req: &Request<Json>| -> Answer {
-        if is_down.get() {
-            (10.0, Err(TransportError::Status(500)))
-        } else {
-            (10.0, Ok(Reply::new(200, json("{}"))))
-        }
-    });
+    let (sim, down) = switchable(10.0, 500);
     let policy = BreakerPolicy {
         failures: 3,
         window_ms: 10_000.0,
