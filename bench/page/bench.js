@@ -189,7 +189,11 @@ async function prefetchCold(impl, S, req) {
     return { ms: performance.now() - t0, ...prefetchFacts(o) };
   }
   if (impl !== 'composer-cold') throw new Error(`unknown cold implementation ${impl}`);
-  const composer = pc.createComposer({ services: S });
+  return timedOrder(pc.createComposer({ services: S }), req);
+}
+
+/** `composer.composeOrder(req)`, timed to the resolved order; the composer freed after. */
+async function timedOrder(composer, req) {
   try {
     const t0 = performance.now();
     const o = await composer.composeOrder(req);
@@ -216,13 +220,7 @@ async function prefetchClick(req) {
   const composer = prefetched;
   if (!composer) throw new Error('prefetchPrepare() first');
   prefetched = null;
-  try {
-    const t0 = performance.now();
-    const o = await composer.composeOrder(req);
-    return { ms: performance.now() - t0, ...prefetchFacts(o) };
-  } finally {
-    composer.free();
-  }
+  return timedOrder(composer, req);
 }
 
 // ------------------------------------------------------------------ part B: engine overhead
