@@ -19,6 +19,7 @@ use crate::engine::memory::{Memory, MemoryOptions};
 use crate::engine::transport::{BoxFuture, Clock};
 use crate::error::{Error, ErrorKind};
 use crate::order::SERVICES;
+use crate::plan::duration::time_limit;
 use crate::plan::json::Json;
 use crate::plan::reuse::{read_cache, read_hedge, CachePolicy, HedgePolicy};
 use crate::plan::Plan;
@@ -178,13 +179,10 @@ fn read_breaker(json: &Json) -> Result<BreakerPolicy, Error> {
         cooldown_ms: 30_000.0,
     };
     for (key, value) in fields {
-        let n = match value {
-            Json::Number(n) if *n > 0.0 && *n <= 2_147_483_647.0 => *n,
-            _ => {
-                return Err(bad(format!(
-                    "options.breaker.{key} must be a number above 0 and at most 2147483647"
-                )))
-            }
+        let Some(n) = time_limit(value) else {
+            return Err(bad(format!(
+                "options.breaker.{key} must be a number above 0 and at most 2147483647"
+            )));
         };
         match key.as_str() {
             "failures" if n.fract() == 0.0 => policy.failures = n as u32,

@@ -154,7 +154,7 @@ async fn compose_into(
 ) -> Result<JsValue, JsValue> {
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let (read, mut options) = read_plan_and_options(&plan.into(), &options)?;
-    use_composer(&mut options, using);
+    use_composer(&mut options, using, None);
     let ReadPlan { plan, names, .. } = read.clone();
     stream::attach(parts, &mut options, &names);
     let input: JsValue = input.into();
@@ -188,11 +188,16 @@ async fn compose_into(
     Ok(result)
 }
 
-/// Runs the composition through the composer `using` says, if any.
-fn use_composer(options: &mut options::RunOptions, using: Option<composer::Using>) {
+/// Runs the composition through the composer `using` says, if any, with the cache
+/// policies `cache` gives its plan's calls instead of the plan's own (the order flow's).
+fn use_composer(
+    options: &mut options::RunOptions,
+    using: Option<composer::Using>,
+    cache: Option<Vec<Option<crate::plan::reuse::CachePolicy>>>,
+) {
     if let Some(using) = using {
         options.settings.hedge = using.hedge;
-        options.memory = Some((using.memory, using.prefetch, None));
+        options.memory = Some((using.memory, using.prefetch, cache));
     }
 }
 
@@ -245,10 +250,7 @@ async fn compose_order_into(
     let ages = using
         .as_ref()
         .map(|u| composer::order_ages(&read.plan, &u.order));
-    use_composer(&mut options, using);
-    if let (Some(composed), Some(ages)) = (&mut options.memory, ages) {
-        composed.2 = Some(ages);
-    }
+    use_composer(&mut options, using, ages);
     let ReadPlan { plan, names, .. } = read.clone();
     stream::attach(parts, &mut options, &names);
     let input: JsValue = request.to_input();
