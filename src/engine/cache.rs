@@ -16,12 +16,12 @@
 //! - **Invalidation** drops entries, and makes what is in flight when it happens not
 //!   stored: a reply asked for before a write may predate it.
 
+use crate::engine::dedupe::{hash_one, ignored};
 use crate::engine::transport::{Reply, Request, Sent};
 use crate::plan::value::Value;
 use crate::plan::Method;
 use futures::channel::oneshot;
-use rustc_hash::{FxHashMap as HashMap, FxHasher};
-use std::hash::{Hash, Hasher};
+use rustc_hash::FxHashMap as HashMap;
 
 /// The entries a composer keeps unless told otherwise (`cacheEntries`).
 pub const DEFAULT_CACHE_ENTRIES: usize = 500;
@@ -100,8 +100,8 @@ pub(crate) fn key_of<V: Value>(request: &Request<V>) -> Option<String> {
     // is kilobytes of .wasm.
     let mut headers: Vec<(String, &str)> = Vec::with_capacity(request.headers.len());
     for (name, value) in &request.headers {
-        let name = name.to_ascii_lowercase();
-        if name != "traceparent" && name != "tracestate" {
+        if !ignored(name) {
+            let name = name.to_ascii_lowercase();
             let at = headers.partition_point(|(n, _)| *n <= name);
             headers.insert(at, (name, value));
         }
@@ -115,13 +115,6 @@ pub(crate) fn key_of<V: Value>(request: &Request<V>) -> Option<String> {
         key.push_str(&body.key_text()?);
     }
     Some(key)
-}
-
-/// `key`'s hash, as dedupe hashes its fingerprints.
-fn hash_of(key: &str) -> u64 {
-    let mut hasher = FxHasher::default();
-    key.hash(&mut hasher);
-    hasher.finish()
 }
 
 impl<V: Clone> Cache<V> {
@@ -151,7 +144,7 @@ impl<V: Clone> Cache<V> {
     ) -> Found<V> {
         self.uses += 1;
         let uses = self.uses;
-        let hash = hash_of(key);
+        let hash = hash_one(key);
         let at = match self.index.get(&hash) {
             Some(&at) if self.entries[at].key == key => at,
             Some(_) => return Found::Lead, // another key's place: sent, not cached
@@ -281,7 +274,7 @@ impl<V: Clone> Cache<V> {
 
     /// Where `key`'s entry is in `entries`, if it has one.
     fn place(&self, key: &str) -> Option<usize> {
-        let at = *self.index.get(&hash_of(key))?;
+        let at = *self.index.get(&hash_one(key))?;
         (self.entries[at].key == key).then_some(at)
     }
 

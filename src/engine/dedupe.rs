@@ -83,12 +83,14 @@ impl<V> std::fmt::Debug for Dedupe<V> {
     }
 }
 
-/// Headers that say who sends a request rather than what it asks.
-fn ignored(name: &str) -> bool {
+/// Headers that say who sends a request rather than what it asks (the reply cache's keys
+/// leave them out too, `cache.rs`).
+pub(crate) fn ignored(name: &str) -> bool {
     name.eq_ignore_ascii_case("traceparent") || name.eq_ignore_ascii_case("tracestate")
 }
 
-fn hash_one(value: impl Hash) -> u64 {
+/// `value`'s FxHash: the fingerprints here, the reply cache's keys.
+pub(crate) fn hash_one(value: impl Hash) -> u64 {
     let mut hasher = FxHasher::default();
     value.hash(&mut hasher);
     hasher.finish()
