@@ -217,7 +217,7 @@ where
 
     /// The time limit of one attempt of `call` starting at `start`, and whether the
     /// deadline is what sets it (it bounds every attempt, reading the body included).
-    fn limit_of(&self, call: &Call, start: f64) -> (f64, bool) {
+    pub(crate) fn limit_of(&self, call: &Call, start: f64) -> (f64, bool) {
         let own = call.timeout_ms.unwrap_or(self.settings.timeout_ms);
         match self.settings.deadline_ms {
             Some(d) if d - start < own => ((d - start).max(0.0), true),

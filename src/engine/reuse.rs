@@ -55,12 +55,17 @@ where
                 }
                 (reply, age)
             }
-            Found::Wait(told) => match told.await {
-                // Handed over as it arrived: it is new.
-                Ok(Ok(reply)) => (reply, 0.0),
-                // The request it waited for failed or was dropped: it sends its own.
-                _ => return true,
-            },
+            // Waited for no longer than the call's own attempt would take: another
+            // composition's request may run under a longer limit, or be retried.
+            Found::Wait(told) => {
+                match select(told, self.clock.sleep(self.limit_of(call, start).0)).await {
+                    // Handed over as it arrived: it is new.
+                    Either::Left((Ok(Ok(reply)), _)) => (reply, 0.0),
+                    // The request it waited for failed, was dropped or outlasted the call's own
+                    // limit: it sends its own.
+                    _ => return true,
+                }
+            }
             Found::Lead => {
                 let lead = Lead { memory, key, epoch };
                 self.leads.borrow_mut().push((i, lead));

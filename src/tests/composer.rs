@@ -316,6 +316,56 @@ fn a_read_in_flight_is_shared_across_compositions_and_errors_are_never_kept() {
 }
 
 #[test]
+fn a_read_in_flight_is_waited_for_no_longer_than_the_calls_own_limit() {
+    // The first request takes 500 ms, later ones 50 ms.
+    let sent = Cell::new(0);
+    let sim = Sim::new(move |_req: &Request<Json>| -> Answer {
+        sent.set(sent.get() + 1);
+        let ms = if sent.get() == 1 { 500.0 } else { 50.0 };
+        (ms, Ok(Reply::new(200, json("{}"))))
+    });
+    let (memory, _) = memory(&sim, MemoryOptions::default());
+    let p = plan(r#"{"calls":{"a":{"url":"http://svc/a","cache":{"maxAgeMs":1000}}}}"#);
+    let patient = Settings {
+        timeout_ms: 1000.0,
+        ..eager()
+    };
+    let hasty = Settings {
+        timeout_ms: 100.0,
+        ..eager()
+    };
+    let input = json("{}");
+    let run = |settings| {
+        run_in(
+            &memory,
+            false,
+            &p,
+            &input,
+            &sim,
+            &sim,
+            &NoHooks,
+            settings,
+            std::future::pending(),
+        )
+    };
+    let (slow, quick) = sim.block_on(futures::future::join(run(patient), run(hasty)));
+    assert_eq!(slow.records[0].end_ms, Some(500.0));
+    assert_eq!(
+        quick.records[0].state,
+        CallState::Ok,
+        "{:?}",
+        quick.records[0]
+    );
+    assert_eq!(
+        quick.records[0].end_ms,
+        Some(150.0),
+        "waited its own 100 ms, then sent its own request"
+    );
+    assert_eq!(quick.records[0].cached_age_ms, None);
+    assert_eq!(sim.seen().len(), 2);
+}
+
+#[test]
 fn invalidate_drops_entries_by_call_or_predicate_and_clear_drops_all() {
     let sim = counting(|_| 10.0);
     let (memory, _) = memory(&sim, MemoryOptions::default());
