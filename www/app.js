@@ -281,13 +281,13 @@ function readRequest() {
 
 /**
  * options.onEvent of a run through the composer. A call served from its cache sends no
- * request for the recorder to see; its `start` event (attempt 0: nothing sent) draws it at
- * once, into `cached`, without an age until the run's records say it.
+ * request for the recorder to see; its `start` event (`cached: true`, with the reply's
+ * `ageMs`) draws it at once, into `cached`, age included.
  */
 function cacheWatcher(cached, onChange) {
   return (event) => {
-    if (event.type !== 'start' || event.attempt !== 0 || event.item !== undefined) return;
-    cached[event.call] = { state: 'ok', cached: true, ageMs: null, startMs: event.t, endMs: event.t, status: null, attempts: 0 };
+    if (event.type !== 'start' || !event.cached || event.item !== undefined) return;
+    cached[event.call] = { state: 'ok', cached: true, ageMs: event.ageMs, startMs: event.t, endMs: event.t, status: null, attempts: 0 };
     onChange();
   };
 }

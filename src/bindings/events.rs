@@ -5,7 +5,8 @@
 //! An event's `type` is its kind's name ([`EventKind::as_str`]) and its `state` its
 //! state's ([`CallState`], [`CompensationState`]): no JavaScript lists them. Each event is
 //! a plain object of own data properties, and events of one type have the same keys in
-//! the same order, so they share a hidden class.
+//! the same order, so they share a hidden class (but a cached call's `start`, which has
+//! two more, `cached` and `ageMs`).
 
 use super::records::{to_js, Js};
 use crate::engine::events::{Event, EventKind, OnEvent};
@@ -32,6 +33,11 @@ struct EventJs<'a> {
     t: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     attempt: Option<f64>,
+    /// `true` on the start of a call a composer's cache served, with the reply's age.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cached: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age_ms: Option<f64>,
     /// `Some(None)` is `status: null`: an event type that has a status, without one.
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<Option<f64>>,
@@ -60,6 +66,8 @@ impl<'a> EventJs<'a> {
             item: e.item.map(|item| item as f64),
             t: e.t,
             attempt: None,
+            cached: None,
+            age_ms: None,
             status: None,
             state: None,
             reason: None,
@@ -68,7 +76,14 @@ impl<'a> EventJs<'a> {
             retry_at: None,
         };
         match e.kind {
-            EventKind::Start { attempt } => event.attempt = Some(attempt.into()),
+            EventKind::Start {
+                attempt,
+                cached_age_ms,
+            } => {
+                event.attempt = Some(attempt.into());
+                event.cached = cached_age_ms.map(|_| true);
+                event.age_ms = cached_age_ms;
+            }
             EventKind::Retry {
                 attempt,
                 status,
@@ -189,8 +204,20 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn each_event_type_has_its_documented_fields_and_the_rust_names() {
-        let start = event(EventKind::Start { attempt: 1 });
+        let start = event(EventKind::Start {
+            attempt: 1,
+            cached_age_ms: None,
+        });
         assert_eq!(keys(&start), ["type", "call", "t", "attempt"]);
+        let cached = event(EventKind::Start {
+            attempt: 0,
+            cached_age_ms: Some(1200.0),
+        });
+        assert_eq!(
+            keys(&cached),
+            ["type", "call", "t", "attempt", "cached", "ageMs"]
+        );
+        assert_eq!(get(&cached, "ageMs").as_f64(), Some(1200.0));
         let retry = event(EventKind::Retry {
             attempt: 1,
             status: None,

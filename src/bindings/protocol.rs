@@ -109,7 +109,10 @@ mod tests {
         use crate::engine::events::EventKind as K;
         let state = CallState::Ok;
         let all = [
-            K::Start { attempt: 1 },
+            K::Start {
+                attempt: 1,
+                cached_age_ms: None,
+            },
             K::Retry {
                 attempt: 1,
                 status: None,

@@ -181,8 +181,8 @@ export interface ComposeOptions {
  * call's list; each item has its own events, and the call its one terminal event after them.
  */
 export type ComposeEvent =
-  /** A request was sent: `attempt` is 1 for the first, 2 for the first retry, ...; 0 when a composer's cache serves the call, which sends nothing. */
-  | { type: "start"; call: string; item?: number; t: number; attempt: number }
+  /** A request was sent: `attempt` is 1 for the first, 2 for the first retry, ...; 0, with `cached: true` and the reply's age `ageMs`, when a composer's cache serves the call, which sends nothing. */
+  | { type: "start"; call: string; item?: number; t: number; attempt: number; cached?: true; ageMs?: number }
   /** Attempt `attempt` failed (`status`, or null without an HTTP answer); the next one starts after `waitMs`. */
   | { type: "retry"; call: string; item?: number; t: number; attempt: number; status: number | null; reason: "HTTP_STATUS" | "NETWORK" | "TIMEOUT"; waitMs: number }
   /** The call settled by itself. `attempt`: requests sent (0 if its request could not be built). */

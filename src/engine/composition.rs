@@ -686,7 +686,7 @@ impl<'p, V: Value> Composition<'p, V> {
         let record = &mut self.records[i];
         record.start_ms = Some(start);
         record.cached_age_ms = Some(age);
-        self.events.start(self.plan, i, 0, start);
+        self.events.cached(self.plan, i, start, age);
     }
 
     /// Call `i`'s attempt was cut short by the deadline: the composition ends as at the

@@ -22,8 +22,12 @@ use std::rc::Rc;
 pub enum EventKind {
     /// A request of the call was sent.
     Start {
-        /// Which attempt it is, 1 for the first.
+        /// Which attempt it is, 1 for the first; 0 when a composer's cache served the
+        /// call and nothing was sent.
         attempt: u32,
+        /// How old the cached reply was, in milliseconds, when the cache served the call
+        /// (attempt 0), so that a live view can say so before the call's record exists.
+        cached_age_ms: Option<f64>,
     },
     /// An attempt failed and another is scheduled after `wait_ms`.
     Retry {
@@ -314,7 +318,33 @@ impl Progress {
     /// Attempt `attempt` of call `i` was sent at `t`.
     pub fn start(&self, plan: &Plan, i: usize, attempt: u32, t: f64) {
         if self.on_event.is_some() {
-            self.emit(plan, i, t, EventKind::Start { attempt });
+            let cached_age_ms = None;
+            self.emit(
+                plan,
+                i,
+                t,
+                EventKind::Start {
+                    attempt,
+                    cached_age_ms,
+                },
+            );
+        }
+    }
+
+    /// The composer's cache served call `i` at `t` with a reply `age_ms` old: its start,
+    /// as attempt 0.
+    pub fn cached(&self, plan: &Plan, i: usize, t: f64, age_ms: f64) {
+        if self.on_event.is_some() {
+            let cached_age_ms = Some(age_ms);
+            self.emit(
+                plan,
+                i,
+                t,
+                EventKind::Start {
+                    attempt: 0,
+                    cached_age_ms,
+                },
+            );
         }
     }
 
@@ -493,7 +523,7 @@ mod tests {
     fn line(e: &Event<'_>) -> String {
         let status = |s: Option<u16>| s.map_or("-".to_owned(), |s| s.to_string());
         let what = match e.kind {
-            EventKind::Start { attempt } => format!("start #{attempt}"),
+            EventKind::Start { attempt, .. } => format!("start #{attempt}"),
             EventKind::Retry {
                 attempt,
                 status: s,
@@ -625,7 +655,7 @@ mod tests {
                 _ => assert!(terminal[call].is_none(), "{text} after the call's end"),
             }
             match *kind {
-                EventKind::Start { attempt } => {
+                EventKind::Start { attempt, .. } => {
                     assert_eq!(attempt, starts[call] + 1, "{text}");
                     assert_eq!(
                         retries[call],

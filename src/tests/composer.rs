@@ -126,9 +126,15 @@ fn a_fresh_entry_is_used_without_a_request() {
     assert_eq!(record.cached_age_ms, Some(400.0));
     assert_eq!(record.start_ms, Some(0.0));
     assert_eq!(second.replies[0], first.replies[0]);
-    // Events like any call's, its start marked as attempt 0.
+    // Events like any call's, its start marked as attempt 0 with the reply's age.
     let events = events.borrow();
-    assert_eq!(events[0], EventKind::Start { attempt: 0 });
+    assert_eq!(
+        events[0],
+        EventKind::Start {
+            attempt: 0,
+            cached_age_ms: Some(400.0)
+        }
+    );
     assert!(matches!(
         events[1],
         EventKind::End {

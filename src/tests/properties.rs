@@ -1550,7 +1550,7 @@ fn events_keep_their_contract(case: &Case, o: &Observed) -> Result<(), TestCaseE
             kind
         );
         match kind {
-            EventKind::Start { attempt } => {
+            EventKind::Start { attempt, .. } => {
                 prop_assert_eq!(attempt as usize, starts[c].len() + 1, "c{} attempt", c);
                 prop_assert_eq!(
                     retries[c] + 1,

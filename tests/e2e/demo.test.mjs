@@ -763,12 +763,16 @@ test('Prefetch, then Eager: the cached calls are marked, only the others are sen
   const beforeClick = await lastSeq();
   const runs = await runCount('eager');
   await page.getByTestId('run-eager').click();
-  // While the payment is in flight, the cached calls are drawn already (from their start events).
+  // While the payment is in flight, the cached calls are drawn already, with their age (from
+  // their start events).
   const live = await (await page.waitForFunction((names) => {
     if (document.querySelector('[data-testid="bar-eager-payment"]')?.dataset.state !== 'running') return null;
-    return names.filter((name) => document.querySelector(`[data-testid="bar-eager-${name}"]`)?.dataset.cached === 'true');
+    return names.filter((name) => {
+      const bar = document.querySelector(`[data-testid="bar-eager-${name}"]`);
+      return bar?.dataset.cached === 'true' && /^\d+$/.test(bar.dataset.ageMs ?? '');
+    });
   }, PREFETCHED, { timeout: RUN_TIMEOUT, polling: 'raf' })).jsonValue();
-  assert.deepEqual(live, PREFETCHED, 'the cached calls are drawn while the run is in flight');
+  assert.deepEqual(live, PREFETCHED, 'the cached calls are drawn, with their age, while the run is in flight');
   await page.waitForFunction((n) => Number(document.querySelector('[data-testid="panel-eager"]').dataset.runCount) > n, runs, { timeout: RUN_TIMEOUT });
   await page.waitForFunction(() => !document.body.dataset.busy);
   assert.deepEqual(await sentSince(beforeClick), ['POST fraud', 'POST inventory', 'POST notification', 'POST order', 'POST payment'],
