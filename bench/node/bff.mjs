@@ -53,6 +53,7 @@ import vm from 'node:vm';
 import { SERVICES } from '../page/contract.js';
 import { ensurePackage } from '../../scripts/ensure-package.mjs';
 import { startMockProcess } from '../../scripts/mock-process.mjs';
+import { withTimeout } from '../parts/shared.mjs';
 import { jsEager, jsStaged, jsStagedGuarded, jsStagedHttp } from './order-js.mjs';
 
 const NODE_DIR = dirname(fileURLToPath(import.meta.url));
@@ -96,16 +97,7 @@ export function settingsOf({ smoke = false, ...given } = {}) {
 
 // ------------------------------------------------------------------ small helpers
 
-/** `promise`, or a rejection naming `what` after `ms` (shared with hedge.mjs). */
-export function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+export { withTimeout }; // hedge.mjs's, from the parts' shared helpers
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
