@@ -23,11 +23,15 @@
 import { age, el, ms, pct, STATE_LABEL } from './dom.js';
 import { itemCount } from './live-events.js';
 
-/** A round time scale (ms) that fits `maxMs`, with a tick step giving at most 8 intervals. */
+/**
+ * A round time scale (ms) that fits `maxMs`, with a tick step giving at most 8 intervals, or 4
+ * on a narrow screen (style.css's own breakpoint), where 8 labels would run into each other.
+ */
 export function niceScale(maxMs) {
   const steps = [50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 30000, 60000, 120000, 300000];
+  const intervals = globalThis.matchMedia?.('(max-width: 560px)').matches ? 4 : 8;
   const max = Math.max(maxMs, 1);
-  const step = steps.find((s) => Math.ceil(max / s) <= 8) ?? Math.ceil(max / 8);
+  const step = steps.find((s) => Math.ceil(max / s) <= intervals) ?? Math.ceil(max / intervals);
   return { scale: Math.max(1, Math.ceil(max / step)) * step, step };
 }
 
@@ -58,17 +62,17 @@ export function runExtent(run) {
   return Math.max(run.totalMs ?? 0, ...ends);
 }
 
-function tickLabel(t, step) {
-  if (t === 0) return '0';
-  return step >= 1000 ? `${t / 1000} s` : `${t} ms`;
-}
+/** The axis's unit: its ticks are numbers, so that they stay apart on a narrow screen. */
+const tickUnit = (step) => (step >= 1000 ? 's' : 'ms');
+const tickLabel = (t, step) => `${step >= 1000 ? t / 1000 : t}`;
 
 const isTimed = (record) => record.startMs !== null && record.startMs !== undefined;
 
 function callDetail(record) {
   const took = isTimed(record) && record.endMs !== null && record.endMs !== undefined ? ms(record.endMs - record.startMs) : '';
   const retried = record.attempts > 1 ? ` · ${record.attempts} tries` : '';
-  if (record.cached) return record.ageMs === null || record.ageMs === undefined ? 'cached' : `cached · ${age(record.ageMs)} old`;
+  // No-break spaces: a narrow screen wraps it after "cached ·", never inside "0.4 s old".
+  if (record.cached) return record.ageMs === null || record.ageMs === undefined ? 'cached' : `cached · ${age(record.ageMs).replace(' ', '\u00a0')}\u00a0old`;
   switch (record.state) {
     case 'ok':
     case 'answered':
@@ -120,7 +124,7 @@ function skeleton(container, { names, scale, step, marks }) {
     tick.style.left = pct(t, scale);
     ticks.push(tick);
   }
-  container.append(el('div', { class: 'axis', 'aria-hidden': 'true' }, el('span'), el('div', { class: 'axis-track' }, ticks), el('span')));
+  container.append(el('div', { class: 'axis', 'aria-hidden': 'true' }, el('span'), el('div', { class: 'axis-track' }, ticks), el('span', { class: 'axis-unit', text: tickUnit(step) })));
   const rows = new Map();
   const list = el('ol', { class: 'rows' });
   for (const name of names) {

@@ -798,7 +798,7 @@ test('Prefetch, then Eager: the cached calls are marked, only the others are sen
       assert.ok(bar.hollow, `${call}'s bar is hollow`);
       assert.ok(bar.ageMs > 0 && bar.ageMs < 30000, `${call}'s reply was ${bar.ageMs} ms old`);
       assert.match(bar.label, new RegExp(`^${call}: from the cache, \\d+\\.\\d s old`), `${call}'s accessible name`);
-      assert.match(bar.detail, /^cached · \d+\.\d s old$/);
+      assert.match(bar.detail, /^cached · \d+\.\d\u00a0s\u00a0old$/);
       assert.ok(bar.start < 50, `${call} was served at once (at ${bar.start} ms)`);
     } else {
       assert.ok(!bar.cached && !bar.hollow, `${call} is not marked as cached`);
