@@ -225,7 +225,7 @@ function targets(results) {
   const hg = results.hedge;
   if (hg) {
     const { unhedged: u, hedged: h } = hg.arms;
-    const tail = `${fmt(hg.settings.share * 100, 0)}% x${hg.settings.factor}`;
+    const tail = `${fmt(hg.settings.share * 100, 0)}% x${hg.settings.factor}${hg.settings.spread === 'exact' ? ' (spread exactly)' : ''}`;
     add('H-p99', `Node, a ${tail} tail on the reads: the p99 makespan hedged (after the warm-up's read p95, ${hg.afterMs} ms) >= ${P99_CUT_TARGET * 100}% below unhedged`,
       `${fmt(h.p99Ms)} vs ${fmt(u.p99Ms)} ms: -${fmt(hg.p99Cut * 100)}% (p50 ${fmt(h.p50Ms)} vs ${fmt(u.p50Ms)}, p95 ${fmt(h.p95Ms)} vs ${fmt(u.p95Ms)} ms)`,
       `-${P99_CUT_TARGET * 100}%`, hg.p99Cut >= P99_CUT_TARGET, h.p99Ms / u.p99Ms / (1 - P99_CUT_TARGET));
@@ -324,8 +324,9 @@ function printReport(results) {
   }
   const hg = results.hedge;
   if (hg) {
-    log(`\nH. hedged reads in Node: ${hg.settings.latencyMs} ms per service, a ${fmt(hg.settings.share * 100, 0)}% x${hg.settings.factor} tail on customer and cart, ${hg.settings.inflight} in flight; `
-      + `hedge after ${hg.afterMs} ms (the p95 of ${hg.warmUp.reads} reads in a warm-up, ${hg.warmUp.tailReads} of them in the tail)`);
+    log(`\nH. hedged reads in Node: ${hg.settings.latencyMs} ms per service, a ${fmt(hg.settings.share * 100, 0)}% x${hg.settings.factor} tail on customer and cart `
+      + `(${hg.settings.spread === 'exact' ? 'spread exactly' : 'each read drawn on its own'}), ${hg.settings.inflight} in flight; `
+      + `hedge after ${hg.afterMs} ms (the p95 of a read in a warm-up of ${hg.warmUp.reads} reads, ${hg.warmUp.tailReads} of them in the tail: the median of its windows' p95s, ${(hg.warmUp.windowP95sMs ?? []).map((w) => fmt(w)).join(' / ')} ms)`);
     log(table(['scenario', 'impl', 'runs', 'p50', 'p95', 'p99', 'max', 'hedges', 'reads'], ['unhedged', 'hedged'].map((arm) => {
       const a = hg.arms[arm];
       return ['tail', arm, a.compositions, fmt(a.p50Ms), fmt(a.p95Ms), fmt(a.p99Ms), fmt(a.maxMs), a.hedges, a.reads];
@@ -484,11 +485,12 @@ function docsBlock(results) {
     const st = hg.settings;
     lines.push('');
     lines.push(`**H. Hedged reads against a long tail**, in Node (\`bench/node/hedge.mjs\`, the nodejs build): the order flow against the mock services in another process, ${st.latencyMs} ms per service, `
-      + `${fmt(st.share * 100, 0)}% of the requests to customer and to cart waiting ${st.factor} times as long (the mock's \`tail\`), through two composers with the cache off: one without a hedge, `
-      + `one with \`hedge: {afterMs: ${hg.afterMs}, maxExtraPercent: ${st.maxExtraPercent}}\`, ${hg.afterMs} ms being the p95 of ${hg.warmUp.reads} reads (p50 ${fmt(hg.warmUp.p50Ms)} ms; ${hg.warmUp.tailReads} in the tail) in a warm-up of this run. `
+      + `${fmt(st.share * 100, 0)}% of the requests to customer and to cart waiting ${st.factor} times as long (the mock's \`tail\`, `
+      + `${st.spread === 'exact' ? 'spread exactly, evenly over each one\'s arrivals' : 'each request drawn on its own'}), through two composers with the cache off: one without a hedge, `
+      + `one with \`hedge: {afterMs: ${hg.afterMs}, maxExtraPercent: ${st.maxExtraPercent}}\`, ${hg.afterMs} ms being the p95 of a read in a warm-up of this run (${hg.warmUp.reads} reads, p50 ${fmt(hg.warmUp.p50Ms)} ms, ${hg.warmUp.tailReads} in the tail; the median of the p95s of its windows of ${st.window} orders, ${(hg.warmUp.windowP95sMs ?? []).map((w) => fmt(w)).join(' / ')} ms, so that one stall of the machine does not set it). `
       + `${st.compositions} orders each, ${st.inflight} in flight, each worker running one of each back to back, the order alternating (${fmt(hg.wallMs / 1000, 0)} s). Extra reads: hedges over the arm's reads, from the records' \`hedged\` `
       + `(the mock's log, reads beyond two per order: ${hg.arms.hedged.logExtraReads}); ${hg.arms.hedged.hedgesWon} of the ${hg.arms.hedged.hedges} hedges answered first, and ${hg.arms.hedged.slowNotHedged} reads waited past ${hg.afterMs} ms unhedged (the budget spent). `
-      + 'Why a 3% tail and not 5%: see *H, the share of the tail* below the block.');
+      + 'Why the tail is spread exactly: see *H, the share of the tail and its spread* below the block.');
     lines.push('');
     lines.push(mdTable(['composer', 'orders', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'hedges', 'reads', 'in the tail (log)'],
       ['unhedged', 'hedged'].map((arm) => {

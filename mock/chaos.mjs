@@ -1,7 +1,8 @@
 // Random faults ("chaos") per scenario: which domain requests get a fault, and which one; and which
 // ones fall in the long tail of latency. Each seeded draw is a pure function of (seed, service, nth) so
 // that a run with the same seed and the same arrival order per service gets the same faults and the
-// same slow requests; see "Chaos" and "Long tail" in mock/README.md.
+// same slow requests (the tail's exact spread: of (seed, service) for its phase, then of nth); see
+// "Chaos" and "Long tail" in mock/README.md.
 
 /**
  * The kinds a chaos config can pick, in the order picks are made and configs are read back.
@@ -69,9 +70,29 @@ export function pickChaos(chaos, { service, nth, method, path }) {
 }
 
 /**
- * The long-tail draw of request `nth` to `service`: a number in [0, 1), in the tail when below the share.
- * With a seed it is chaosDraw(seed, service, nth, "tail"); without one, Math.random().
+ * The long-tail draw of request `nth` to `service` under the random spread: a number in [0, 1), in the
+ * tail when below the share. With a seed it is chaosDraw(seed, service, nth, "tail"); without one,
+ * Math.random().
  */
 export function tailDraw(tail, { service, nth }) {
   return tail.seed === undefined ? Math.random() : chaosDraw(tail.seed, service, nth, 'tail');
+}
+
+/**
+ * The phase in [0, 1) of a service's exact spread: where in its first 1/share requests the first slow
+ * one falls. With a seed it is chaosDraw(seed, service, "phase", "tail"); without one, Math.random(),
+ * drawn once per service each time the scenario's config is set (the store keeps it).
+ */
+export function tailPhase(tail, service) {
+  return tail.seed === undefined ? Math.random() : chaosDraw(tail.seed, service, 'phase', 'tail');
+}
+
+/**
+ * Whether request `nth` (from 1) is in the tail under the exact spread of `share` with `phase`: whether
+ * floor(nth × share + phase) steps up from request nth - 1. The steps telescope, so any run of n
+ * consecutive requests holds floor(n × share) or ceil(n × share) slow ones, and exactly n × share when
+ * that is a whole number: one in every 20 for a share of 5%, however the window is placed.
+ */
+export function inExactTail(share, phase, nth) {
+  return Math.floor(nth * share + phase) > Math.floor((nth - 1) * share + phase);
 }

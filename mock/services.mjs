@@ -462,8 +462,9 @@ function closeServer(server) {
  * port: base port (admin = port, gateway = port+1, services = port+2..port+11), or 0 for any free ports.
  * latency: { <service>: ms }, defaultLatency: ms, jitter: { <service>: ms } and defaultJitter: ms form the
  * initial config of the `default` scenario (a bare number for latency or jitter applies to every service),
- * and so do tail: { <service>: { share, factor, seed? } } and defaultTail: { share, factor, seed? } (a share of
- * requests wait factor times their latency; a bare { share, factor, seed? } as tail applies to every service)
+ * and so do tail: { <service>: { share, factor, seed?, spread? } } and defaultTail: { share, factor, seed?, spread? }
+ * (a share of requests wait factor times their latency, drawn each on its own or, with spread "exact", exactly
+ * that share of every run of requests; a bare { share, factor, ... } as tail applies to every service)
  * and chaos: { rate, seed?, kinds?, retryAfter?, slowBodyMs? } (random faults; see mock/README.md).
  * log: print one line per request to stderr.
  * Resolves to { adminUrl, gatewayUrl, services: { <name>: url } } plus non-enumerable close() and events

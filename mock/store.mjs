@@ -1,6 +1,6 @@
 // In-memory state of one running mock: scenarios (config + domain state) and the request log.
 
-import { CHAOS_KINDS, pickChaos, tailDraw } from './chaos.mjs';
+import { CHAOS_KINDS, pickChaos, tailDraw, tailPhase, inExactTail } from './chaos.mjs';
 
 export const SERVICE_NAMES = Object.freeze([
   'customer', 'cart', 'inventory', 'pricing', 'shipping',
@@ -221,14 +221,18 @@ export function normalizeChaos(input) {
   return out;
 }
 
-const TAIL_KEYS = ['share', 'factor', 'seed'];
+const TAIL_KEYS = ['share', 'factor', 'seed', 'spread'];
+/** How the share is spread over a service's requests: an independent draw each, or exactly, evenly. */
+export const TAIL_SPREADS = Object.freeze(['random', 'exact']);
+const TAIL_SHAPE = '{share, factor, seed?, spread?}';
 
 /**
- * Validate one long-tail setting {share, factor, seed?} (`what` names it in messages). `seed` stays absent
- * when not given: the draw is then random, where a seed makes it a function of (seed, service, nth).
+ * Validate one long-tail setting {share, factor, seed?, spread?} (`what` names it in messages). `seed` and
+ * `spread` stay absent when not given, so a tail reads back as it was given: the draw is then random,
+ * where a seed makes it a function of (seed, service, nth); `spread` absent is "random".
  */
 export function normalizeTail(input, what) {
-  if (!isPlainObject(input)) throw new ConfigError(`${what} must be an object {share, factor, seed?}`);
+  if (!isPlainObject(input)) throw new ConfigError(`${what} must be an object ${TAIL_SHAPE}`);
   for (const k of Object.keys(input)) {
     if (!TAIL_KEYS.includes(k)) throw new ConfigError(`${what}: unknown key "${k}" (allowed: ${TAIL_KEYS.join(', ')})`);
   }
@@ -243,6 +247,12 @@ export function normalizeTail(input, what) {
   if (seed !== undefined) {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new ConfigError(`${what}.seed must be a non-negative safe integer`);
     out.seed = seed;
+  }
+  if (input.spread !== undefined) {
+    if (!TAIL_SPREADS.includes(input.spread)) {
+      throw new ConfigError(`${what}.spread must be "random" or "exact" (each request drawn on its own, or exactly the share of every run of requests)`);
+    }
+    out.spread = input.spread;
   }
   return out;
 }
@@ -269,10 +279,10 @@ export function normalizeConfig(input) {
   // Like chaos, tail and defaultTail are absent when off, so a config without them reads back as it did
   // before they existed.
   if (input.tail !== undefined) {
-    if (!isPlainObject(input.tail)) throw new ConfigError('tail must be an object {<service>: {share, factor, seed?}}');
+    if (!isPlainObject(input.tail)) throw new ConfigError(`tail must be an object {<service>: ${TAIL_SHAPE}}`);
     for (const [svc, tail] of Object.entries(input.tail)) {
       if (TAIL_KEYS.includes(svc)) {
-        throw new ConfigError('tail is {<service>: {share, factor, seed?}}; for every service give defaultTail: {share, factor, seed?}');
+        throw new ConfigError(`tail is {<service>: ${TAIL_SHAPE}}; for every service give defaultTail: ${TAIL_SHAPE}`);
       }
       checkService(svc, 'tail');
       (config.tail ??= {})[svc] = normalizeTail(tail, `tail.${svc}`);
@@ -314,6 +324,7 @@ function freshState(id, config) {
     id,
     config: structuredClone(config),
     requests: new Map(), // service → how many domain requests arrived since the config was set
+    tailPhases: new Map(), // service → the phase of its tail's exact spread, since the config was set
     counters: { res: 0, auth: 0, ord: 0, ntf: 0 },
     reservations: new Map(),
     authorizations: new Map(),
@@ -370,6 +381,7 @@ export class Store {
     const s = this.scenario(id);
     s.config = config;
     s.requests.clear();
+    s.tailPhases.clear();
     return config;
   }
 
@@ -389,8 +401,9 @@ export class Store {
    * fault: the scenario's fault for the service if it selects this request number, else the chaos draw's
    * fault (chaos: true), else undefined. The draw needs the method and path, since decline and reject
    * only apply to one endpoint each.
-   * tail: whether the long-tail draw slowed it (its own draw per request, so a second copy of a request in
-   * flight, a hedge, draws again).
+   * tail: whether the long tail slowed it: under the random spread its own draw per request (so a second
+   * copy of a request in flight, a hedge, draws again); under the exact spread whether its nth is one of
+   * the service's slow numbers (a second copy has an nth of its own too).
    * wait: milliseconds to wait before replying: latency + a uniform draw in [0, jitter), times the tail's
    * factor when in the tail, + a delay fault's ms.
    */
@@ -409,10 +422,22 @@ export class Store {
     const latency = config.latency[service] ?? config.defaultLatency;
     const jitter = config.jitter[service] ?? config.defaultJitter;
     const tailOf = config.tail?.[service] ?? config.defaultTail;
-    const tail = tailOf !== undefined && tailDraw(tailOf, { service, nth }) < tailOf.share;
+    const tail = tailOf !== undefined && (tailOf.spread === 'exact'
+      ? inExactTail(tailOf.share, this.tailPhaseOf(s, service, tailOf), nth)
+      : tailDraw(tailOf, { service, nth }) < tailOf.share);
     const delay = fault !== undefined && faultType(fault) === 'delay' ? fault.ms : 0;
     const latencyWait = latency + Math.random() * jitter;
     return { nth, fault, chaos, tail, wait: (tail ? tailOf.factor * latencyWait : latencyWait) + delay };
+  }
+
+  /** The phase of `service`'s exact spread in scenario state `s`, drawn at its first request since the config was set. */
+  tailPhaseOf(s, service, tailOf) {
+    let phase = s.tailPhases.get(service);
+    if (phase === undefined) {
+      phase = tailPhase(tailOf, service);
+      s.tailPhases.set(service, phase);
+    }
+    return phase;
   }
 
   addEntry(fields) {

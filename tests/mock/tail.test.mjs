@@ -92,6 +92,91 @@ describe('the draw', () => {
   });
 });
 
+describe('the exact spread', () => {
+  /** The documented exact spread: request nth is slow when floor(nth × share + phase) steps up. */
+  const exact = (share, phase, nth) => Math.floor(nth * share + phase) > Math.floor((nth - 1) * share + phase);
+  /** The slow request numbers of a log, sorted. */
+  const slowNths = (log) => tailed(log).map((e) => e.nth).sort((a, b) => a - b);
+  /** How many of the numbers nth in [from, from + n) are in `slow`. */
+  const within = (slow, from, n) => slow.filter((nth) => nth >= from && nth < from + n).length;
+
+  test('exactly one request in every 20 for a share of 5%, wherever the window starts, seeded or not', async () => {
+    for (const seed of [3, undefined]) {
+      const s = sid('exact');
+      await configure(s, { defaultTail: { share: 0.05, factor: 10, seed, spread: 'exact' } });
+      const log = await customers(s, 400);
+      assert.deepEqual(log.map((e) => e.nth).sort((a, b) => a - b), Array.from({ length: 400 }, (_, i) => i + 1));
+      const slow = slowNths(log);
+      assert.equal(slow.length, 20, `seed ${seed}`);
+      for (let from = 1; from + 20 <= 401; from++) assert.equal(within(slow, from, 20), 1, `seed ${seed}: requests ${from}..${from + 19}`);
+      for (const e of log) assert.equal(e.wait, 0, 'latency 0 stays 0 in the tail');
+    }
+  });
+
+  test('a share whose inverse is no whole number: any n requests in a row hold floor or ceil of n × share', async () => {
+    const s = sid('exact-third');
+    await configure(s, { defaultTail: { share: 0.3, factor: 2, spread: 'exact' } });
+    const slow = slowNths(await customers(s, 100));
+    assert.equal(slow.length, 30);
+    for (let n = 1; n <= 100; n++) {
+      for (let from = 1; from + n <= 101; from++) {
+        const count = within(slow, from, n);
+        assert.ok(count === Math.floor(n * 0.3) || count === Math.ceil(n * 0.3), `${count} slow in requests ${from}..${from + n - 1}`);
+      }
+    }
+  });
+
+  test('with a seed, the slow requests are the documented ones, per service, and the same again after a PUT', async () => {
+    const s = sid('exact-seed');
+    const config = { defaultTail: { share: 0.1, factor: 3, seed: 7, spread: 'exact' } };
+    const run = async () => {
+      await configure(s, config);
+      await call(`${h.mock.adminUrl}/log?scenario=${s}`, { method: 'DELETE' });
+      for (let i = 0; i < 30; i++) await Promise.all([call(`${at('customer', s)}/customers/c1`), call(`${at('cart', s)}/carts/k1`)]);
+      return logOf(s);
+    };
+    const first = await run();
+    for (const service of ['customer', 'cart']) {
+      // The phase: FNV-1a 32 of "seed:service:phase:tail" over 2^32.
+      const phase = draw(7, service, 'phase');
+      const mine = first.filter((e) => e.service === service);
+      assert.equal(mine.length, 30);
+      for (const e of mine) assert.equal(e.tail ?? false, exact(0.1, phase, e.nth), `${service} request ${e.nth}`);
+      assert.equal(tailed(mine).length, 3);
+    }
+    const second = await run();
+    const bySvc = (log) => ['customer', 'cart'].map((svc) => slowNths(log.filter((e) => e.service === svc)));
+    assert.deepEqual(bySvc(second), bySvc(first));
+  });
+
+  test('without a seed, each PUT draws the phase again', async () => {
+    const s = sid('exact-random');
+    const firsts = [];
+    for (let i = 0; i < 5; i++) {
+      await configure(s, { defaultTail: { share: 0.05, factor: 2, spread: 'exact' } });
+      await call(`${h.mock.adminUrl}/log?scenario=${s}`, { method: 'DELETE' });
+      const slow = slowNths(await customers(s, 20));
+      assert.equal(slow.length, 1);
+      firsts.push(slow[0]);
+    }
+    assert.ok(new Set(firsts).size > 1, `the slow one of 20 was request ${firsts[0]} after each of 5 PUTs`);
+  });
+
+  test('a second copy in flight takes the next number: with a share up to a half, never both slow; slow ones wait factor × latency', async () => {
+    const s = sid('exact-hedge');
+    await configure(s, { defaultLatency: 2, defaultTail: { share: 0.5, factor: 3, seed: 1, spread: 'exact' } });
+    const url = `${at('cart', s)}/carts/k1`;
+    for (let i = 0; i < 20; i++) await Promise.all([call(url), call(url)]);
+    const log = await logOf(s);
+    const byNth = new Map(log.map((e) => [e.nth, e]));
+    assert.equal(tailed(log).length, 20);
+    for (let nth = 1; nth < 40; nth++) {
+      assert.ok(!(byNth.get(nth).tail && byNth.get(nth + 1).tail), `requests ${nth} and ${nth + 1} both slow`);
+    }
+    for (const e of log) assert.equal(e.wait, e.tail ? 6 : 2, `request ${e.nth}`);
+  });
+});
+
 describe('the wait', () => {
   test('a request in the tail waits factor × its latency, and is not answered before; the others their latency', async () => {
     const s = sid('wait');
@@ -153,8 +238,13 @@ describe('config', () => {
     const s = sid('cfg');
     const never = (await call(`${h.mock.adminUrl}/scenarios/${s}`)).json;
     assert.equal('tail' in never || 'defaultTail' in never, false);
-    const cfg = await configure(s, { defaultTail: { share: 0.05, factor: 10 }, tail: { fraud: { share: 0.5, factor: 2.5, seed: 0 } } });
-    assert.deepEqual([cfg.defaultTail, cfg.tail], [{ share: 0.05, factor: 10 }, { fraud: { share: 0.5, factor: 2.5, seed: 0 } }]);
+    const cfg = await configure(s, {
+      defaultTail: { share: 0.05, factor: 10 },
+      tail: { fraud: { share: 0.5, factor: 2.5, seed: 0 }, cart: { share: 0.05, factor: 10, spread: 'exact' }, tax: { share: 0.1, factor: 2, spread: 'random' } },
+    });
+    assert.deepEqual([cfg.defaultTail, cfg.tail], [{ share: 0.05, factor: 10 }, {
+      fraud: { share: 0.5, factor: 2.5, seed: 0 }, cart: { share: 0.05, factor: 10, spread: 'exact' }, tax: { share: 0.1, factor: 2, spread: 'random' },
+    }]);
     assert.deepEqual((await call(`${h.mock.adminUrl}/scenarios/${s}`)).json, cfg);
     const off = await configure(s, { defaultTail: null, tail: {} });
     assert.equal('tail' in off || 'defaultTail' in off, false);
@@ -165,6 +255,7 @@ describe('config', () => {
 
   test('an invalid tail gets a 400 naming the problem', async () => {
     const s = sid('bad');
+    const SPREAD = (what) => `${what}.spread must be "random" or "exact" (each request drawn on its own, or exactly the share of every run of requests)`;
     const cases = [
       [{ defaultTail: { share: 1.5, factor: 2 } }, 'defaultTail.share must be a number from 0 to 1 (the share of requests slowed)'],
       [{ defaultTail: { share: '0.1', factor: 2 } }, 'defaultTail.share must be a number from 0 to 1 (the share of requests slowed)'],
@@ -174,12 +265,16 @@ describe('config', () => {
       [{ tail: { fraud: { share: 0.1, factor: 1001 } } }, 'tail.fraud.factor must be a number from 1 to 1000 (how many times the latency a slowed request waits)'],
       [{ defaultTail: { share: 0.1, factor: 2, seed: -1 } }, 'defaultTail.seed must be a non-negative safe integer'],
       [{ defaultTail: { share: 0.1, factor: 2, seed: 1.5 } }, 'defaultTail.seed must be a non-negative safe integer'],
-      [{ defaultTail: { share: 0.1, factor: 2, times: 3 } }, 'defaultTail: unknown key "times" (allowed: share, factor, seed)'],
-      [{ defaultTail: 0.05 }, 'defaultTail must be an object {share, factor, seed?}'],
-      [{ tail: { fraud: null } }, 'tail.fraud must be an object {share, factor, seed?}'],
+      [{ defaultTail: { share: 0.1, factor: 2, times: 3 } }, 'defaultTail: unknown key "times" (allowed: share, factor, seed, spread)'],
+      [{ defaultTail: { share: 0.1, factor: 2, spread: 'even' } }, SPREAD('defaultTail')],
+      [{ defaultTail: { share: 0.1, factor: 2, spread: null } }, SPREAD('defaultTail')],
+      [{ tail: { cart: { share: 0.1, factor: 2, spread: 'Exact' } } }, SPREAD('tail.cart')],
+      [{ defaultTail: 0.05 }, 'defaultTail must be an object {share, factor, seed?, spread?}'],
+      [{ tail: { fraud: null } }, 'tail.fraud must be an object {share, factor, seed?, spread?}'],
       [{ tail: { bank: { share: 0.1, factor: 2 } } }, `tail: unknown service "bank" (known: ${SERVICES})`],
-      [{ tail: { share: 0.1, factor: 2 } }, 'tail is {<service>: {share, factor, seed?}}; for every service give defaultTail: {share, factor, seed?}'],
-      [{ tail: [] }, 'tail must be an object {<service>: {share, factor, seed?}}'],
+      [{ tail: { share: 0.1, factor: 2 } }, 'tail is {<service>: {share, factor, seed?, spread?}}; for every service give defaultTail: {share, factor, seed?, spread?}'],
+      [{ tail: { spread: 'exact' } }, 'tail is {<service>: {share, factor, seed?, spread?}}; for every service give defaultTail: {share, factor, seed?, spread?}'],
+      [{ tail: [] }, 'tail must be an object {<service>: {share, factor, seed?, spread?}}'],
     ];
     for (const [config, message] of cases) {
       const r = await put(s, config);
@@ -238,9 +333,18 @@ describe('CLI', () => {
     assert.match(r.err, /tail 0\.05x10 fraud=0\.5x2\.5 seed 4;/);
     const unseeded = await cli(['--tail', 'payment=1x3']);
     assert.deepEqual([unseeded.config.defaultTail, unseeded.config.tail], [undefined, { payment: { share: 1, factor: 3 } }]);
+    assert.doesNotMatch(unseeded.err, /spread/);
   });
 
-  test('a bad --tail or --tail-seed exits with code 2 and says why', async () => {
+  test('--tail-spread exact gives every --tail that spread', async () => {
+    const r = await cli(['--tail', '0.05x10', '--tail', 'cart=0.2x3', '--tail-spread', 'exact', '--tail-seed', '9']);
+    assert.equal(r.code, 0);
+    assert.deepEqual([r.config.defaultTail, r.config.tail],
+      [{ share: 0.05, factor: 10, seed: 9, spread: 'exact' }, { cart: { share: 0.2, factor: 3, seed: 9, spread: 'exact' } }]);
+    assert.match(r.err, /tail 0\.05x10 cart=0\.2x3 seed 9 spread exact;/);
+  });
+
+  test('a bad --tail, --tail-seed or --tail-spread exits with code 2 and says why', async () => {
     for (const [args, message] of [
       [['--tail', '0.05'], '--tail: expected SHARExFACTOR with a share from 0 to 1 and a factor, e.g. 0.05x10, got "0.05"'],
       [['--tail', '5x10'], '--tail: expected SHARExFACTOR with a share from 0 to 1 and a factor, e.g. 0.05x10, got "5x10"'],
@@ -249,6 +353,8 @@ describe('CLI', () => {
       [['--tail', 'fraud=0.05'], '--tail fraud: expected SHARExFACTOR with a share from 0 to 1 and a factor, e.g. 0.05x10, got "0.05"'],
       [['--tail', '0.05x10', '--tail-seed', 'x'], '--tail-seed: expected a non-negative integer, got "x"'],
       [['--tail-seed', '3'], '--tail-seed goes with --tail SHARExFACTOR'],
+      [['--tail', '0.05x10', '--tail-spread', 'even'], '--tail-spread: expected random or exact, got "even"'],
+      [['--tail-spread', 'exact'], '--tail-spread goes with --tail SHARExFACTOR'],
     ]) {
       const r = await cli(args);
       assert.equal(r.code, 2, args.join(' '));
