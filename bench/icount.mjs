@@ -25,6 +25,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { ensurePackage } from '../scripts/ensure-package.mjs';
 import { BENCH_DIR, CFG, compareArgs, configure, exitWith } from './parts/shared.mjs';
 
 const USAGE = 'usage: node bench/icount.mjs <nodejs package dir A> <nodejs package dir B> [--shapes deep,wide,random] [--reps 20] [--not-frozen]';
@@ -36,6 +37,9 @@ const { dirs: given, opts } = compareArgs('bench/icount', USAGE, {
 const dirs = given.map((dir) => resolve(dir));
 for (const dir of dirs) {
   if (!existsSync(join(dir, 'parallel_composer.js'))) exitWith(`bench/icount: no nodejs package in ${dir}`);
+  // Marked CommonJS where it is not yet: a dir under this repository (target/, say) is
+  // otherwise read as an ES module, by the root package.json's "type": "module".
+  await ensurePackage({ target: 'nodejs', given: dir });
 }
 if (spawnSync('valgrind', ['--version']).status !== 0) exitWith('bench/icount: valgrind is not installed (apt-get install valgrind)');
 
