@@ -41,20 +41,45 @@ fn settle(sim: &Sim, spawned: &Spawned) {
     sim.block_on(futures::future::join_all(all));
 }
 
-fn compose(sim: &Sim, memory: &Memory<Json>, p: &Plan, settings: Settings) -> Outcome<Json> {
-    let input = json("{}");
-    let run = run_in(
+/// A composition of `p` through `memory` on `sim`, with the input `{}`.
+fn composing<'a>(
+    sim: &'a Sim,
+    memory: &'a Memory<Json>,
+    p: &'a Plan,
+    input: &'a Json,
+    settings: Settings,
+) -> impl std::future::Future<Output = Outcome<Json>> + 'a {
+    run_in(
         memory,
         false,
         p,
-        &input,
+        input,
         sim,
         sim,
         &NoHooks,
         settings,
         std::future::pending(),
+    )
+}
+
+fn compose(sim: &Sim, memory: &Memory<Json>, p: &Plan, settings: Settings) -> Outcome<Json> {
+    let input = json("{}");
+    sim.block_on(composing(sim, memory, p, &input, settings))
+}
+
+/// Two compositions at once, with settings `a` and `b`.
+fn compose_two(
+    sim: &Sim,
+    memory: &Memory<Json>,
+    p: &Plan,
+    (a, b): (Settings, Settings),
+) -> (Outcome<Json>, Outcome<Json>) {
+    let input = json("{}");
+    let both = futures::future::join(
+        composing(sim, memory, p, &input, a),
+        composing(sim, memory, p, &input, b),
     );
-    sim.block_on(run)
+    sim.block_on(both)
 }
 
 fn eager() -> Settings {
@@ -284,32 +309,7 @@ fn a_read_in_flight_is_shared_across_compositions_and_errors_are_never_kept() {
     let failed = compose(&sim, &memory, &p, settings.clone());
     assert_eq!(failed.records[0].state, CallState::Failed);
     fail.set(false);
-    let input = json("{}");
-    let both = futures::future::join(
-        run_in(
-            &memory,
-            false,
-            &p,
-            &input,
-            &sim,
-            &sim,
-            &NoHooks,
-            settings.clone(),
-            std::future::pending(),
-        ),
-        run_in(
-            &memory,
-            false,
-            &p,
-            &input,
-            &sim,
-            &sim,
-            &NoHooks,
-            settings,
-            std::future::pending(),
-        ),
-    );
-    let (x, y) = sim.block_on(both);
+    let (x, y) = compose_two(&sim, &memory, &p, (settings.clone(), settings));
     assert_eq!(
         sim.seen().len(),
         2,
@@ -340,21 +340,7 @@ fn a_read_in_flight_is_waited_for_no_longer_than_the_calls_own_limit() {
         timeout_ms: 100.0,
         ..eager()
     };
-    let input = json("{}");
-    let run = |settings| {
-        run_in(
-            &memory,
-            false,
-            &p,
-            &input,
-            &sim,
-            &sim,
-            &NoHooks,
-            settings,
-            std::future::pending(),
-        )
-    };
-    let (slow, quick) = sim.block_on(futures::future::join(run(patient), run(hasty)));
+    let (slow, quick) = compose_two(&sim, &memory, &p, (patient, hasty));
     assert_eq!(slow.records[0].end_ms, Some(500.0));
     assert_eq!(
         quick.records[0].state,
