@@ -558,13 +558,18 @@ function checkRecord(ctx, at, label, rec, entries) {
   const last = entries.at(-1) ?? null;
   const statusSeen = (s) => entries.some((e) => e.status === s);
   // The reply used: the last request's; of a hedged read, the hedge's (the later of the
-  // last two) when it won, else either (the first request's, or an unhedged last attempt's).
+  // last two) when it won, else the first request's when every attempt was hedged (the last
+  // two are then the last attempt's pair), or either of the last two (the budget may have
+  // left the last attempt unhedged, and hedgeWon tells of the last hedged one).
   const usable = (e) => e && delivered(e) && is2xx(e.status) && e.status === rec.status;
-  const used = rec.hedged && !rec.hedgeWon ? [last, entries.at(-2)].find(usable) ?? null : usable(last) ? last : null;
+  const resent = runtime === 'chromium' ? entries.filter(resetBeforeReply).length : 0;
+  const paired = rec.hedged && n >= 2 && n - resent >= 2 * rec.attempts;
+  const candidates = !rec.hedged || rec.hedgeWon ? [last] : paired ? [entries.at(-2)] : [last, entries.at(-2)];
+  const used = candidates.find(usable) ?? null;
   switch (rec.state) {
     case 'ok':
       if (!used) {
-        const which = !rec.hedged ? 'its last request' : rec.hedgeWon ? 'its hedge, the last request' : 'its first request or its last';
+        const which = !rec.hedged ? 'its last request' : rec.hedgeWon ? 'its hedge, the last request' : paired ? 'its last attempt\'s first request (hedgeWon false)' : 'its first request or its last';
         add(5, at, `${label} ok with status ${rec.status}: ${which} answered ${rec.status} and the reply reached the client`, last ? seqs : 'no request in the log');
       } else if ('replayed' in rec && Boolean(rec.replayed) !== Boolean(used.replayed)) {
         add(5, at, `${label} replayed: ${Boolean(used.replayed)} (log #${used.seq})`, `replayed: ${rec.replayed}`);
