@@ -364,6 +364,18 @@ test('composer: a hedged read has two requests, and hedgeWon names the reply use
   assert.deepEqual(judge(first).discrepancies, []);
   first.sub.result.calls.customer.hedgeWon = true;
   assert.deepEqual(invariants(judge(first)), [5]);
+  // Chromium resent a first request reset before any reply byte, after the hedge had gone:
+  // the hedge (200) is the second to last, the resend (aborted when the hedge won) the last.
+  // As the Chromium run of chaos-1-chromium-137 logged it.
+  const resent = clean();
+  resent.log.splice(0, 1,
+    { ...entry(1, FLOW[0]), seq: 0.2, status: 429, reply: undefined, fault: { status: 429 }, chaos: true },
+    { ...entry(1, FLOW[0]), seq: 0.4, status: null, reset: true, reply: undefined, fault: 'reset', chaos: true },
+    { ...entry(1, FLOW[0]), seq: 0.6 },
+    { ...entry(1, FLOW[0]), seq: 0.8, status: null, aborted: true, reply: undefined });
+  Object.assign(resent.sub.result.calls.customer, { attempts: 2, hedged: true, hedgeWon: true });
+  assert.deepEqual(judge(resent, 'chromium').discrepancies, []);
+  assert.deepEqual(invariants(judge(resent, 'node')), [5]); // Node resends nothing: 4 requests for 2 attempts + 1 hedge
 });
 
 const CIRCUIT = { code: 'CIRCUIT_OPEN', message: 'x' };

@@ -72,11 +72,14 @@ function usage() {
   --node-pkg DIR      run this --target nodejs build as it is (default: target/chaos/node/, likewise)
   --raw DIR           also write each runtime's callers' records, log and state to DIR (large)
   --composer          the composer mode: each runtime's orders go through one createComposer()
-                      (reply cache, circuit breakers, hedged reads; COMPOSER in this file), and
+                      (reply cache, circuit breakers, hedged reads: composerOptions() here), and
                       ${Math.round(POOL.share * 100)}% of them reuse ${POOL.size} customer and cart ids; results in
                       target/chaos/composer-results.json unless --out
   --hedge-after MS    the composer mode's hedge.afterMs (default 250: most replies come within
                       the 0-300 ms jitter, a hang or a slow body does not)
+  --breaker-failures N  the composer mode's breaker.failures (default 3: at 5, runs of 5 failures
+                      in a row at one origin are so rare at a 20% fault rate that 400 orders in
+                      Node opened no circuit)
   --docs              rewrite docs/reliability.md between ${MARK_START} and ${MARK_END}
   --smoke             the short run of npm test (with --composer: the same sizes, by hand only)
 `;
@@ -93,14 +96,14 @@ const POOL = Object.freeze({ share: 0.5, size: 8 });
 /**
  * The composer of the composer mode, as createComposer() takes it (chaos/caller.js adds the
  * services). Short cache lifetimes, so that entries both serve and expire during the run; a
- * breaker that opens on a run of 5 failures in 2 s (the 20% faults make such runs now and
- * then) and lets a probe through after 500 ms; hedges within a 10% budget.
+ * breaker that opens on a run of --breaker-failures failures in 2 s (the 20% faults make
+ * such runs now and then) and lets a probe through after 500 ms; hedges within a 10% budget.
  */
 function composerOptions(o) {
   const fresh = { maxAgeMs: 300 };
   return {
     cache: { customer: fresh, cart: fresh, pricing: fresh, shipping: fresh, tax: fresh },
-    breaker: { failures: 5, windowMs: 2000, cooldownMs: 500 },
+    breaker: { failures: o.breakerFailures, windowMs: 2000, cooldownMs: 500 },
     hedge: { afterMs: o.hedgeAfter, maxExtraPercent: 10 },
   };
 }
@@ -109,7 +112,7 @@ function parseArgs(argv) {
   const o = {
     smoke: false, docs: false, orders: null, concurrency: 32, seed: 1, faultRate: 0.2, jitter: 300,
     deadline: 2000, timeout: 1000, abortRate: 0.05, runtimes: RUNTIMES, load: 500, loadLimit: 4, loadLatency: 5, out: null, raw: null, webPkg: null, nodePkg: null,
-    composer: false, hedgeAfter: 250,
+    composer: false, hedgeAfter: 250, breakerFailures: 3,
   };
   const number = (a, v, { integer = true, min = 0, max = Infinity } = {}) => {
     const n = Number(v);
@@ -128,6 +131,7 @@ function parseArgs(argv) {
     else if (a === '--docs') o.docs = true;
     else if (a === '--composer') o.composer = true;
     else if (a === '--hedge-after') o.hedgeAfter = number(a, value(), { min: 1, max: 600000 });
+    else if (a === '--breaker-failures') o.breakerFailures = number(a, value(), { min: 1, max: 1000 });
     else if (a === '--orders') {
       const v = value();
       o.orders = /^\d+$/.test(v) ? Object.fromEntries(RUNTIMES.map((r) => [r, number(a, v, { min: 1 })]))
