@@ -565,11 +565,12 @@ function checkRecord(ctx, at, label, rec, entries) {
   const resent = runtime === 'chromium' ? entries.filter(resetBeforeReply).length : 0;
   const paired = rec.hedged && n >= 2 && n - resent >= 2 * rec.attempts;
   // In Chromium, a first request reset before any reply byte is resent by the browser itself,
-  // and that resend can arrive after the hedge (a run saw 429; reset at 336 ms; the hedge at
-  // 521 ms, 200; the resend at 614 ms, aborted): the hedge is then the second to last.
+  // and that resend can arrive after the hedge, won or lost (runs saw 429; reset; the hedge,
+  // 200; the resend, aborted: hedgeWon true; and lose-reply; the hedge, aborted; the resend,
+  // 200: hedgeWon false): either of the last two may then be the one used.
   const candidates = !rec.hedged ? [last]
-    : rec.hedgeWon ? (resent ? [last, entries.at(-2)] : [last])
-      : paired ? [entries.at(-2)] : [last, entries.at(-2)];
+    : resent ? [last, entries.at(-2)]
+      : rec.hedgeWon ? [last] : paired ? [entries.at(-2)] : [last, entries.at(-2)];
   const used = candidates.find(usable) ?? null;
   switch (rec.state) {
     case 'ok':

@@ -376,6 +376,16 @@ test('composer: a hedged read has two requests, and hedgeWon names the reply use
   Object.assign(resent.sub.result.calls.customer, { attempts: 2, hedged: true, hedgeWon: true });
   assert.deepEqual(judge(resent, 'chromium').discrepancies, []);
   assert.deepEqual(invariants(judge(resent, 'node')), [5]); // Node resends nothing: 4 requests for 2 attempts + 1 hedge
+  // And the other way round (chaos-1-chromium-214): the first request's reply lost, the hedge
+  // aborted, Chromium's resend of the first answered 200 last: hedgeWon false.
+  const lostReply = clean();
+  lostReply.log.splice(0, 1,
+    { ...entry(1, FLOW[0]), seq: 0.2, status: null, reset: true, reply: undefined, fault: 'lose-reply', chaos: true },
+    { ...entry(1, FLOW[0]), seq: 0.4, status: null, aborted: true, reply: undefined },
+    { ...entry(1, FLOW[0]), seq: 0.6 });
+  Object.assign(lostReply.sub.result.calls.customer, { hedged: true, hedgeWon: false });
+  assert.deepEqual(judge(lostReply, 'chromium').discrepancies, []);
+  assert.deepEqual(invariants(judge(lostReply, 'node')), [5]);
 });
 
 const CIRCUIT = { code: 'CIRCUIT_OPEN', message: 'x' };
