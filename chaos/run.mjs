@@ -6,6 +6,20 @@
 //   npm run chaos -- --docs            # also rewrites the table in docs/reliability.md
 //   node chaos/run.mjs --smoke         # what npm test runs: 200 orders in Node, 100 in Chromium, load 500
 //   node chaos/run.mjs --seed 7 --orders 600 --runtimes node
+//   npm run chaos:composer             # = node chaos/run.mjs --composer: the same, through one composer
+//   node chaos/run.mjs --composer --orders 100 --runtimes node --load 0   # its short smoke, by hand
+//
+// The composer mode (--composer; not in npm test): each runtime's callers place every order
+// through one createComposer() (composerOptions() below: a 300 ms reply cache of customer,
+// cart and the three quotes, circuit breakers per origin, hedged reads), as a portal keeps one
+// per page, and half of the orders draw their customer and cart from 8 ids, so that the cache
+// finds requests again. The judge holds its records to the same eight invariants: a cached
+// call sent nothing and its reply is one the services gave another composition for the same
+// request within maxAgeMs (the money is checked against it); a hedged read may have two
+// requests per attempt and hedgeWon names the one used; a call refused with CIRCUIT_OPEN sent
+// nothing and fails the composition only when it is required. Its results go to
+// target/chaos/composer-results.json (never chaos/results.json, nor --docs's table); the
+// load check stays the module-level composeOrder()'s.
 //
 // What happens: the mock services start in a child process (node mock/cli.mjs --port 0), so
 // their CPU is not the composer's; each runtime gets a scenario of its own (chaos-node,
