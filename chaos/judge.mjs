@@ -215,7 +215,9 @@ function usedReply(ctx, at, call) {
   const memo = ix.used.get(sub);
   if (!memo.has(call)) {
     const rec = callsOf(sub)?.[call];
-    const own = lastDelivered(ix.entriesOf(sub.traceId, call));
+    // Its last 2xx that reached it: a hedged read's other request may have ended later with
+    // an error (chaos-1-chromium-802: 200, then its hedge's 503).
+    const own = [...ix.entriesOf(sub.traceId, call)].reverse().find((e) => delivered(e) && is2xx(e.status)) ?? null;
     memo.set(call, rec?.cached ? cacheSource(ctx, at, call, rec) : { entry: own, why: own ? null : 'no reply of its own reached it' });
   }
   return memo.get(call);
@@ -245,8 +247,9 @@ function cacheSource(ctx, at, call, rec) {
   const entry = fits.reduce((a, e) => (!a || completeAt(e) > completeAt(a) ? e : a), null);
   if (entry) return { entry, why: null };
   const [method, path, body] = request;
-  const near = all.map((e) => `#${e.seq} ${Math.round(completeAt(e) - usedAt)} ms`).slice(-3).join(', ');
-  return { entry: null, why: `no 2xx reply to ${method} ${call}${path}${body ? ` ${canonical(body)}` : ''} from ${Number.isFinite(maxAge) ? `${maxAge} ms before` : 'any time before'} it was used${near ? ` (others, from its use: ${near})` : ' (none at all)'}` };
+  const nearest = [...all].sort((a, b) => Math.abs(completeAt(a) - usedAt) - Math.abs(completeAt(b) - usedAt)).slice(0, 3);
+  const near = nearest.map((e) => `#${e.seq} ${Math.round(completeAt(e) - usedAt)} ms`).join(', ');
+  return { entry: null, why: `no 2xx reply to ${method} ${call}${path}${body ? ` ${canonical(body)}` : ''} from ${Number.isFinite(maxAge) ? `${maxAge} ms before` : 'any time before'} it was used${near ? ` (the nearest, from its use: ${near})` : ' (none at all)'}` };
 }
 
 const liveReservation = (r) => Boolean(r) && !r.released;
@@ -564,12 +567,16 @@ function checkRecord(ctx, at, label, rec, entries) {
   const usable = (e) => e && delivered(e) && is2xx(e.status) && e.status === rec.status;
   const resent = runtime === 'chromium' ? entries.filter(resetBeforeReply).length : 0;
   const paired = rec.hedged && n >= 2 && n - resent >= 2 * rec.attempts;
-  // In Chromium, a first request reset before any reply byte is resent by the browser itself,
-  // and that resend can arrive after the hedge, won or lost (runs saw 429; reset; the hedge,
-  // 200; the resend, aborted: hedgeWon true; and lose-reply; the hedge, aborted; the resend,
-  // 200: hedgeWon false): either of the last two may then be the one used.
+  // In Chromium the log's order of the two is not the order they were sent in: a first
+  // request reset before any reply byte is resent by the browser itself, and that resend can
+  // arrive after the hedge, won or lost (runs saw 429; reset; the hedge, 200; the resend,
+  // aborted: hedgeWon true; and lose-reply; the hedge, aborted; the resend, 200: hedgeWon
+  // false); and a first request waiting inside the browser for one of its 6 connections to
+  // the origin can reach it after the hedge, which took another (a full run saw the first,
+  // 200, arrive before the hedge, aborted, with hedgeWon true, which this explains). There either of the last
+  // two may be the one used.
   const candidates = !rec.hedged ? [last]
-    : resent ? [last, entries.at(-2)]
+    : resent || runtime === 'chromium' ? [last, entries.at(-2)]
       : rec.hedgeWon ? [last] : paired ? [entries.at(-2)] : [last, entries.at(-2)];
   const used = candidates.find(usable) ?? null;
   switch (rec.state) {

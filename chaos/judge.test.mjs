@@ -429,3 +429,19 @@ test('composer: a composition failed with CIRCUIT_OPEN names the refused require
   unnamed.run.orders[0].submissions[0].error.call = 'order';
   assert.deepEqual(invariants(judge(unnamed)), [5]);
 });
+
+test('composer: a cached quote\'s request is built from the 2xx its composition used, not a hedge\'s later error', () => {
+  // chaos-1-chromium-802: customer 200, then its hedge's 503; pricing, shipping and tax cached.
+  const pair = cachedPair();
+  const reply = { ...pair.log[0].reply, body: { ...pair.log[0].reply.body } };
+  pair.log.push(
+    { ...entry(30, FLOW[0], { trace: TRACE2 }), reply },
+    { ...entry(31, FLOW[0], { trace: TRACE2 }), status: 503, reply: { status: 503, body: { error: 'x' } }, fault: { status: 503, retryAfter: 1 }, chaos: true },
+  );
+  Object.assign(pair.cached.result.calls.customer, { cached: false, ageMs: null, attempts: 1, hedged: true, hedgeWon: false });
+  assert.deepEqual(judgeComposer(pair, 'chromium').discrepancies, []);
+  // Its customer's reply unknown, no quote's request can be told: its sources are not found.
+  pair.log.splice(-2, 1);
+  pair.cached.result.calls.customer.state = 'failed';
+  assert.ok(invariants(judgeComposer(pair, 'chromium')).includes(5));
+});
