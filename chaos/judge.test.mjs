@@ -156,6 +156,28 @@ test('4: a failed composition leaves its reservation live without saying so', ()
   assert.deepEqual(judge(undone).discrepancies, []);
 });
 
+test('4: an undo answered 200 by a slow-body fault (the mock did nothing) is what the service told', () => {
+  // chaos-1-node-381: the release got the fault's 200 body in full, the reservation stayed held.
+  const told = clean();
+  const { calls } = told.sub.result;
+  for (const c of ['payment', 'order', 'notification']) Object.assign(calls[c], { state: 'not-sent', status: null, attempts: 0, startMs: null, endMs: null });
+  reject(told.sub, { code: 'HTTP_STATUS', call: 'tax', resubmit: 'new-operation' });
+  Object.assign(calls.tax, { state: 'failed', status: 500, error: { code: 'HTTP_STATUS', message: 'x' } });
+  told.sub.error.compensations = [{ call: 'inventory', state: 'ok', status: 200, attempts: 1, startMs: 80, endMs: 85, error: null, reason: null }];
+  told.log = told.log.slice(0, 7);
+  told.log[6] = { ...told.log[6], status: 500, reply: undefined, fault: { status: 500 }, chaos: true };
+  told.log.push({ ...entry(8, ['inventory', 'DELETE', '/reservations/res-1', 200], { key: `${OP}:inventory.compensate` }), reply: undefined, fault: { type: 'slow-body', ms: 1000 }, chaos: true });
+  told.state.authorizations = [];
+  told.state.orders = [];
+  told.state.notifications = [];
+  assert.deepEqual(judge(told).discrepancies, []);
+  // The same 200 with no fault in the log: the library said undone, and it is not.
+  const untrue = structuredClone(told);
+  delete untrue.log.at(-1).fault;
+  delete untrue.log.at(-1).chaos;
+  assert.ok(invariants(judge(untrue)).includes(4));
+});
+
 test('4: a reservation replayed to the composition that made it (a browser resend) may be left whole, as the log shows', () => {
   const left = clean();
   const { calls } = left.sub.result;
