@@ -588,16 +588,19 @@ function checkRecord(ctx, at, label, rec, entries) {
   // aborted: hedgeWon true; and lose-reply; the hedge, aborted; the resend, 200: hedgeWon
   // false); and a first request waiting inside the browser for one of its 6 connections to
   // the origin can reach it after the hedge, which took another (a full run saw the first,
-  // 200, arrive before the hedge, aborted, with hedgeWon true, which this explains). There either of the last
-  // two may be the one used.
+  // 200, arrive before the hedge, aborted, with hedgeWon true, which this explains). There any
+  // of the last two, and of one more per resend, may be the one used (chaos-1-chromium-585:
+  // the first 200, the hedge reset, its resend aborted, with hedgeWon false).
   const candidates = !rec.hedged ? [last]
-    : resent || runtime === 'chromium' ? [last, entries.at(-2)]
+    : resent || runtime === 'chromium' ? entries.slice(-(2 + resent)).reverse()
       : rec.hedgeWon ? [last] : paired ? [entries.at(-2)] : [last, entries.at(-2)];
   const used = candidates.find(usable) ?? null;
   switch (rec.state) {
     case 'ok':
       if (!used) {
-        const which = !rec.hedged ? 'its last request' : rec.hedgeWon ? 'its hedge, the last request' : paired ? 'its last attempt\'s first request (hedgeWon false)' : 'its first request or its last';
+        const which = !rec.hedged ? 'its last request'
+          : resent || runtime === 'chromium' ? `one of its last ${2 + resent} requests (Chromium: their order in the log is not the order they were sent in)`
+            : rec.hedgeWon ? 'its hedge, the last request' : paired ? 'its last attempt\'s first request (hedgeWon false)' : 'its first request or its last';
         add(5, at, `${label} ok with status ${rec.status}: ${which} answered ${rec.status} and the reply reached the client`, last ? seqs : 'no request in the log');
       } else if ('replayed' in rec && Boolean(rec.replayed) !== Boolean(used.replayed)) {
         add(5, at, `${label} replayed: ${Boolean(used.replayed)} (log #${used.seq})`, `replayed: ${rec.replayed}`);

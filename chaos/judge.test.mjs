@@ -408,6 +408,16 @@ test('composer: a hedged read has two requests, and hedgeWon names the reply use
   Object.assign(lostReply.sub.result.calls.customer, { hedged: true, hedgeWon: false });
   assert.deepEqual(judge(lostReply, 'chromium').discrepancies, []);
   assert.deepEqual(invariants(judge(lostReply, 'node')), [5]);
+  // chaos-1-chromium-585: the first request answered 200; the hedge was reset before any
+  // reply byte and resent by the browser, and the resend was aborted: three requests.
+  const hedgeResent = clean();
+  hedgeResent.log.splice(1, 0,
+    { ...entry(1, FLOW[0]), seq: 1.2, status: null, reset: true, reply: undefined, fault: 'reset', chaos: true },
+    { ...entry(1, FLOW[0]), seq: 1.4, status: null, aborted: true, reply: undefined });
+  Object.assign(hedgeResent.sub.result.calls.customer, { hedged: true, hedgeWon: false });
+  assert.deepEqual(judge(hedgeResent, 'chromium').discrepancies, []);
+  hedgeResent.log[0] = { ...hedgeResent.log[0], status: null, aborted: true, reply: undefined };
+  assert.deepEqual(invariants(judge(hedgeResent, 'chromium')), [5]); // no reply of the three reached it
 });
 
 const CIRCUIT = { code: 'CIRCUIT_OPEN', message: 'x' };
