@@ -38,21 +38,29 @@ export const MIX = Object.freeze({ gold: 0.3, manyCart: 0.25, express: 0.5 });
  * One caller's order, drawn from its own PRNG ("<seed>:<index>"): the same seed and index give
  * the same request and abort moment in every runtime. Every draw is made whether it is used
  * or not, so changing --abort-rate does not change the requests.
+ *
+ * `pool` ({share, size}, the composer mode's): that share of the orders take their customer
+ * and cart from `size` ids ("c-p3", "c-gold-p3", "k-p3") instead of their own, so that a
+ * composer's cache finds the same request again. Its draws come last: without a pool, the
+ * requests are those of the run without it.
  */
-export function drawOrder({ seed, runtime, index, abortRate, deadlineMs }) {
+export function drawOrder({ seed, runtime, index, abortRate, deadlineMs, pool = null }) {
   const next = prng(fnv1a(`${seed}:${index}`));
   const gold = next() < MIX.gold;
   const many = next() < MIX.manyCart;
   const express = next() < MIX.express;
   const aborts = next() < abortRate;
   const abortAt = next() * deadlineMs;
+  const pooled = next() < (pool?.share ?? 0);
+  const slot = Math.floor(next() * (pool?.size ?? 1));
+  const own = pooled ? `p${slot}` : String(index);
   return {
     index,
     // Unique per order and runtime, without ':' (the Idempotency-Key is "<operationId>:<call>").
     operationId: `chaos-${seed}-${runtime}-${index}`,
     request: {
-      customerId: gold ? `c-gold-${index}` : `c-${index}`,
-      cartId: many ? 'many-3' : `k-${index}`,
+      customerId: gold ? `c-gold-${own}` : `c-${own}`,
+      cartId: many ? 'many-3' : `k-${own}`,
       paymentMethodId: 'pm_visa',
       shippingOption: express ? 'express' : 'standard',
     },
@@ -126,6 +134,9 @@ function errorFields(e, isComposeError) {
     compensations: e?.compensations ?? null,
     traceId: e?.traceId ?? null,
   };
+  // CIRCUIT_OPEN's: which origin's circuit breaker refused the call, and until when.
+  if (e?.origin) out.origin = e.origin;
+  if (Number.isFinite(e?.retryAt)) out.retryAt = e.retryAt;
   // Absent on builds before the resubmit advice: keep the difference between "absent" and a value.
   if (e && 'resubmit' in e) out.resubmit = e.resubmit;
   return out;
@@ -147,8 +158,9 @@ async function submit(pc, order, n, cfg) {
     result: null,
     error: null,
   };
+  // Through the composer, the services are its options; the module-level call names them.
   const options = {
-    services: cfg.services,
+    ...(cfg.composer ? {} : { services: cfg.services }),
     operationId: order.operationId,
     deadlineMs: cfg.deadlineMs,
     timeoutMs: cfg.timeoutMs,
@@ -169,7 +181,7 @@ async function submit(pc, order, n, cfg) {
   }
   let settled;
   try {
-    settled = pc.composeOrder(order.request, options).then(
+    settled = (cfg.composer ?? pc).composeOrder(order.request, options).then(
       (r) => ({ outcome: 'resolved', r }),
       (e) => ({ outcome: e instanceof pc.ComposeError ? 'rejected' : 'threw', e }),
     );
@@ -210,10 +222,20 @@ async function runOrder(pc, order, cfg) {
 }
 
 /**
+ * The composer of the composer mode (`cfg.composerOptions`), over the run's services; null
+ * for the module-level composeOrder().
+ */
+function composerOf(pc, cfg) {
+  return cfg.composerOptions ? pc.createComposer({ ...cfg.composerOptions, services: cfg.services }) : null;
+}
+
+/**
  * Runs `cfg.orders` orders, `cfg.concurrency` at a time. `pc` is the package
- * ({composeOrder, ComposeError}); cfg: {runtime, seed, orders, concurrency, deadlineMs,
- * timeoutMs, abortRate, services, traceOrigins, watchdogMs}. `progress(done, total)` is
- * called after each order. Resolves to {orders, wallMs}; never rejects for an order's sake.
+ * ({composeOrder, ComposeError, createComposer}); cfg: {runtime, seed, orders, concurrency,
+ * deadlineMs, timeoutMs, abortRate, services, traceOrigins, watchdogMs, composerOptions?,
+ * pool?}. With `composerOptions`, every order goes through one composer made from them
+ * (createComposer), as a portal keeps one per page. `progress(done, total)` is called after
+ * each order. Resolves to {orders, wallMs, health}; never rejects for an order's sake.
  */
 export async function runCallers(pc, cfg, progress = () => {}) {
   const orders = Array.from({ length: cfg.orders }, (_, index) => ({
@@ -221,7 +243,8 @@ export async function runCallers(pc, cfg, progress = () => {}) {
     submissions: [],
   }));
   const lag = lagMonitor();
-  const run = { ...cfg, lag };
+  const composer = composerOf(pc, cfg);
+  const run = { ...cfg, lag, composer };
   const t0 = performance.now();
   let next = 0;
   let done = 0;
@@ -237,7 +260,8 @@ export async function runCallers(pc, cfg, progress = () => {}) {
   } finally {
     lag.stop();
   }
-  return { orders, wallMs: performance.now() - t0 };
+  // The circuit breakers at the end: a breaker left open is no discrepancy, but worth a look.
+  return { orders, wallMs: performance.now() - t0, ...(composer ? { health: composer.health() } : {}) };
 }
 
 /**
@@ -247,9 +271,11 @@ export async function runCallers(pc, cfg, progress = () => {}) {
  */
 export async function warmUp(pc, cfg) {
   const t0 = performance.now();
-  const all = Array.from({ length: cfg.compositions }, (_, i) => pc.composeOrder(
+  // In the composer mode, a composer of its own (its scenario's services), thrown away after.
+  const composer = composerOf(pc, cfg);
+  const all = Array.from({ length: cfg.compositions }, (_, i) => (composer ?? pc).composeOrder(
     { customerId: i % 2 ? `c-gold-w${i}` : `c-w${i}`, cartId: i % 3 ? `k-w${i}` : 'many-3', paymentMethodId: 'pm_visa', shippingOption: i % 2 ? 'express' : 'standard' },
-    { services: cfg.services, operationId: `warmup-${i}`, deadlineMs: cfg.deadlineMs, timeoutMs: cfg.timeoutMs, traceContext: cfg.traceOrigins },
+    { ...(composer ? {} : { services: cfg.services }), operationId: `warmup-${i}`, deadlineMs: cfg.deadlineMs, timeoutMs: cfg.timeoutMs, traceContext: cfg.traceOrigins },
   ).then(() => 'resolved', (e) => e?.code ?? 'threw'));
   const outcomes = await Promise.all(all);
   return { ms: performance.now() - t0, resolved: outcomes.filter((o) => o === 'resolved').length };

@@ -6,6 +6,20 @@
 //   npm run chaos -- --docs            # also rewrites the table in docs/reliability.md
 //   node chaos/run.mjs --smoke         # what npm test runs: 200 orders in Node, 100 in Chromium, load 500
 //   node chaos/run.mjs --seed 7 --orders 600 --runtimes node
+//   npm run chaos:composer             # = node chaos/run.mjs --composer: the same, through one composer
+//   node chaos/run.mjs --composer --orders 100 --runtimes node --load 0   # its short smoke, by hand
+//
+// The composer mode (--composer; not in npm test): each runtime's callers place every order
+// through one createComposer() (composerOptions() below: a 300 ms reply cache of customer,
+// cart and the three quotes, circuit breakers per origin, hedged reads), as a portal keeps one
+// per page, and half of the orders draw their customer and cart from 8 ids, so that the cache
+// finds requests again. The judge holds its records to the same eight invariants: a cached
+// call sent nothing and its reply is one the services gave another composition for the same
+// request within maxAgeMs (the money is checked against it); a hedged read may have two
+// requests per attempt and hedgeWon names the one used; a call refused with CIRCUIT_OPEN sent
+// nothing and fails the composition only when it is required. Its results go to
+// target/chaos/composer-results.json (never chaos/results.json, nor --docs's table); the
+// load check stays the module-level composeOrder()'s.
 //
 // What happens: the mock services start in a child process (node mock/cli.mjs --port 0), so
 // their CPU is not the composer's; each runtime gets a scenario of its own (chaos-node,
@@ -71,15 +85,48 @@ function usage() {
   --web-pkg DIR       run this --target web build as it is (default: pkg/, rebuilt when older than src/)
   --node-pkg DIR      run this --target nodejs build as it is (default: target/chaos/node/, likewise)
   --raw DIR           also write each runtime's callers' records, log and state to DIR (large)
+  --composer          the composer mode: each runtime's orders go through one createComposer()
+                      (reply cache, circuit breakers, hedged reads: composerOptions() here), and
+                      ${Math.round(POOL.share * 100)}% of them reuse ${POOL.size} customer and cart ids; results in
+                      target/chaos/composer-results.json unless --out
+  --hedge-after MS    the composer mode's hedge.afterMs (default 250: most replies come within
+                      the 0-300 ms jitter, a hang or a slow body does not)
+  --breaker-failures N  the composer mode's breaker.failures (default 3: at 5, runs of 5 failures
+                      in a row at one origin are so rare at a 20% fault rate that 400 orders in
+                      Node opened no circuit)
   --docs              rewrite docs/reliability.md between ${MARK_START} and ${MARK_END}
-  --smoke             the short run of npm test
+  --smoke             the short run of npm test (with --composer: the same sizes, by hand only)
 `;
+}
+
+/**
+ * The composer mode's sharing: this share of the orders draw their customer and cart from
+ * `size` ids (chaos/caller.js, drawOrder), so that the cache's customer and cart entries are
+ * found again within their maxAgeMs; the quotes' requests repeat anyway (their bodies are the
+ * cart's items and the customer's tier and address, which few ids share).
+ */
+const POOL = Object.freeze({ share: 0.5, size: 8 });
+
+/**
+ * The composer of the composer mode, as createComposer() takes it (chaos/caller.js adds the
+ * services). Short cache lifetimes, so that entries both serve and expire during the run; a
+ * breaker that opens on a run of --breaker-failures failures in 2 s (the 20% faults make
+ * such runs now and then) and lets a probe through after 500 ms; hedges within a 10% budget.
+ */
+function composerOptions(o) {
+  const fresh = { maxAgeMs: 300 };
+  return {
+    cache: { customer: fresh, cart: fresh, pricing: fresh, shipping: fresh, tax: fresh },
+    breaker: { failures: o.breakerFailures, windowMs: 2000, cooldownMs: 500 },
+    hedge: { afterMs: o.hedgeAfter, maxExtraPercent: 10 },
+  };
 }
 
 function parseArgs(argv) {
   const o = {
     smoke: false, docs: false, orders: null, concurrency: 32, seed: 1, faultRate: 0.2, jitter: 300,
     deadline: 2000, timeout: 1000, abortRate: 0.05, runtimes: RUNTIMES, load: 500, loadLimit: 4, loadLatency: 5, out: null, raw: null, webPkg: null, nodePkg: null,
+    composer: false, hedgeAfter: 250, breakerFailures: 3,
   };
   const number = (a, v, { integer = true, min = 0, max = Infinity } = {}) => {
     const n = Number(v);
@@ -96,6 +143,9 @@ function parseArgs(argv) {
     };
     if (a === '--smoke') o.smoke = true;
     else if (a === '--docs') o.docs = true;
+    else if (a === '--composer') o.composer = true;
+    else if (a === '--hedge-after') o.hedgeAfter = number(a, value(), { min: 1, max: 600000 });
+    else if (a === '--breaker-failures') o.breakerFailures = number(a, value(), { min: 1, max: 1000 });
     else if (a === '--orders') {
       const v = value();
       o.orders = /^\d+$/.test(v) ? Object.fromEntries(RUNTIMES.map((r) => [r, number(a, v, { min: 1 })]))
@@ -148,15 +198,18 @@ const NODE_PKG = OPTS.nodePkg ?? DEFAULT_NODE_PKG;
 
 // A full run is the issue's: every default, both runtimes. Only it goes to chaos/results.json.
 const DEFAULTS = parseArgs([]);
-const SETTINGS = ['orders', 'concurrency', 'seed', 'faultRate', 'jitter', 'deadline', 'timeout', 'abortRate', 'runtimes', 'load', 'loadLimit', 'loadLatency', 'webPkg', 'nodePkg'];
+const SETTINGS = ['orders', 'concurrency', 'seed', 'faultRate', 'jitter', 'deadline', 'timeout', 'abortRate', 'runtimes', 'load', 'loadLimit', 'loadLatency', 'webPkg', 'nodePkg', 'composer'];
 const FULL = !OPTS.smoke && SETTINGS.every((k) => JSON.stringify(OPTS[k]) === JSON.stringify(DEFAULTS[k]));
 if (OPTS.docs && !FULL) {
-  process.stderr.write('chaos: --docs records the full run of the issue: every setting at its default (--out and --raw aside), the builds of the working tree\n');
+  process.stderr.write('chaos: --docs records the full run of the issue: every setting at its default (--out and --raw aside), the builds of the working tree, no --composer\n');
   process.exit(2);
 }
-const OUT = OPTS.out ?? (OPTS.smoke ? join(ROOT, 'target', 'chaos', 'smoke-results.json')
-  : FULL ? join(CHAOS_DIR, 'results.json') : join(ROOT, 'target', 'chaos', 'results.json'));
-const EVIDENCE_FILE = join(ROOT, 'target', 'chaos', OPTS.smoke ? 'smoke-evidence.json' : 'evidence.json');
+// The composer mode's files are its own: a composer run never overwrites the module-level run's.
+const MODE = OPTS.composer ? 'composer-' : '';
+const OUT = OPTS.out ?? (OPTS.smoke ? join(ROOT, 'target', 'chaos', `${MODE}smoke-results.json`)
+  : FULL ? join(CHAOS_DIR, 'results.json') : join(ROOT, 'target', 'chaos', `${MODE}results.json`));
+const EVIDENCE_FILE = join(ROOT, 'target', 'chaos', `${MODE}${OPTS.smoke ? 'smoke-evidence.json' : 'evidence.json'}`);
+const COMPOSER = OPTS.composer ? composerOptions(OPTS) : null;
 // A composition still pending this long after it started is recorded as pending (invariant 1):
 // its deadline, then both compensations at their worst (every attempt timing out after its
 // backoff of at most 2 s, or a Retry-After), then a margin for a loaded machine.
@@ -260,6 +313,7 @@ function callerConfig(runtime, mock, scenario) {
     services,
     traceOrigins: Object.values(mock.services), // every service origin gets a traceparent
     watchdogMs: WATCHDOG_MS,
+    ...(COMPOSER ? { composerOptions: COMPOSER, pool: POOL } : {}),
   };
 }
 
@@ -321,9 +375,9 @@ async function judgeRuntime(mock, runtime, scenario, run) {
     mkdirSync(OPTS.raw, { recursive: true });
     writeFileSync(join(OPTS.raw, `${runtime}.json`), JSON.stringify({ run, log: entries, state }));
   }
-  const judged = judgeRun({ runtime, run, log: entries, state, cfg: { deadlineMs: OPTS.deadline } });
+  const judged = judgeRun({ runtime, run, log: entries, state, cfg: { deadlineMs: OPTS.deadline, composer: COMPOSER } });
   EVIDENCE[runtime] = evidence(run, entries, judged.discrepancies);
-  return { scenario, ...judged, logEntries: entries.length, lastSeq: entries.at(-1)?.seq ?? 0 };
+  return { scenario, ...judged, logEntries: entries.length, lastSeq: entries.at(-1)?.seq ?? 0, ...(run.health ? { health: run.health } : {}) };
 }
 
 /**
@@ -467,7 +521,7 @@ const budget = setTimeout(() => bail(1, `the whole run exceeded its budget of ${
 async function main() {
   const t0 = performance.now();
   const needPage = OPTS.runtimes.includes('chromium') || OPTS.load > 0;
-  log(`chaos: ${OPTS.smoke ? 'smoke run' : 'run'}; seed ${OPTS.seed}; orders ${OPTS.runtimes.map((r) => `${r} ${OPTS.orders[r]}`).join(', ')}; `
+  log(`chaos: ${OPTS.smoke ? 'smoke run' : 'run'}${COMPOSER ? ' through one composer per runtime' : ''}; seed ${OPTS.seed}; orders ${OPTS.runtimes.map((r) => `${r} ${OPTS.orders[r]}`).join(', ')}; `
     + `${OPTS.concurrency} in flight; fault rate ${OPTS.faultRate}; jitter ${OPTS.jitter} ms; deadline ${OPTS.deadline} ms; `
     + `timeout ${OPTS.timeout} ms; abort rate ${OPTS.abortRate}; load ${OPTS.load}`);
   const builds = [];
@@ -512,6 +566,7 @@ async function main() {
   const results = {
     generatedBy: `node chaos/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     mode: OPTS.smoke ? 'smoke' : FULL ? 'full' : 'custom',
+    composer: COMPOSER ? { options: COMPOSER, pool: POOL } : null,
     settings: {
       seed: OPTS.seed, orders: OPTS.orders, concurrency: OPTS.concurrency, faultRate: OPTS.faultRate, jitter: OPTS.jitter,
       deadlineMs: OPTS.deadline, timeoutMs: OPTS.timeout, abortRate: OPTS.abortRate, runtimes: OPTS.runtimes,

@@ -5,7 +5,7 @@ import { INVARIANTS } from './judge.mjs';
 
 /** Fault kinds in the order the mock draws them (mock/chaos.mjs), as judge.faultKind() names them. */
 const FAULT_ORDER = ['500', '503 Retry-After', '429', 'reset', 'reset-mid-body', 'lose-reply', 'hang', 'slow-body', 'decline', 'reject'];
-const CODES = ['HTTP_STATUS', 'NETWORK', 'BAD_RESPONSE', 'TIMEOUT', 'ABORTED', 'FRAUD_REJECTED', 'PAYMENT_DECLINED', 'INVALID_INPUT', 'INVALID_PLAN'];
+const CODES = ['HTTP_STATUS', 'NETWORK', 'BAD_RESPONSE', 'TIMEOUT', 'ABORTED', 'FRAUD_REJECTED', 'PAYMENT_DECLINED', 'INVALID_INPUT', 'INVALID_PLAN', 'CIRCUIT_OPEN'];
 const COMPENSATION_STATES = ['ok', 'failed', 'unknown', 'not-run'];
 
 const pct = (n, of) => (of ? ` (${((100 * n) / of).toFixed(1)}%)` : '');
@@ -43,7 +43,8 @@ export function runTable(results) {
     ...FAULT_ORDER.map((k) => row(`fault: ${k}`, (s) => s.faults[k] ?? 0)),
     ...Object.keys(Object.assign({}, ...cols.map((r) => r.summary.faults))).filter((k) => !FAULT_ORDER.includes(k))
       .map((k) => row(`fault: ${k}`, (s) => s.faults[k] ?? 0)),
-    row('retries (in the records / in the log)', (s) => `${s.retriesRecorded} / ${s.retriesLogged}`),
+    row(`retries (in the records / in the log${results.composer ? ', hedges included' : ''})`, (s) => `${s.retriesRecorded} / ${s.retriesLogged}`),
+    ...(results.composer ? composerRows(row) : []),
     row('compensations ok / failed / unknown / not-run', (s) => COMPENSATION_STATES.map((k) => s.compensations[k] ?? 0).join(' / ')),
     row('undone at the services (releases and voids)', (s) => s.undoneAtServices),
     row('unknown outcomes (calls)', (s) => `${s.unknownCalls}${Object.keys(s.unknownByCall).length ? ` (${Object.entries(s.unknownByCall).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`),
@@ -55,6 +56,19 @@ export function runTable(results) {
     row('**discrepancies**', (s, r) => `**${r.discrepancies.length}**`),
   ];
   return mdTable(['', ...names], rows);
+}
+
+/** The composer mode's rows: what its cache, hedges and circuit breakers did. */
+function composerRows(row) {
+  const byCall = (m) => {
+    const n = Object.values(m ?? {}).reduce((a, b) => a + b, 0);
+    return `${n}${n ? ` (${Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`;
+  };
+  return [
+    row('calls served by the composer\'s cache', (s) => byCall(s.cachedByCall)),
+    row('reads hedged (the hedge\'s reply used)', (s) => `${s.hedged ?? 0} (${s.hedgeWon ?? 0})`),
+    row('calls refused by an open circuit (CIRCUIT_OPEN)', (s) => byCall(s.circuitOpenByCall)),
+  ];
 }
 
 /** The load check's table. */
