@@ -191,9 +191,9 @@ impl<V: Clone> Cache<V> {
         }
     }
 
-    /// The request led for `key` since `epoch` succeeded at `now` with `reply` of `bytes`:
-    /// stored (unless an invalidation came meanwhile), and handed to its waiters.
-    pub fn fill(&mut self, key: &str, epoch: u64, reply: Reply<V>, bytes: u64, now: f64) {
+    /// The request led for `key` since `epoch` succeeded with `reply` of `bytes`: stored as
+    /// of `asked` (unless an invalidation came meanwhile), and handed to its waiters.
+    pub fn fill(&mut self, key: &str, epoch: u64, reply: Reply<V>, bytes: u64, asked: f64) {
         let Some(at) = self.place(key) else {
             return;
         };
@@ -206,7 +206,7 @@ impl<V: Clone> Cache<V> {
         }
         let old = entry.stored.replace(Stored {
             reply,
-            at: now,
+            at: asked,
             bytes,
         });
         self.bytes = self.bytes - old.map_or(0, |s| s.bytes) + bytes;

@@ -127,11 +127,11 @@ impl<V: Value> Memory<V> {
         (found, state.cache.epoch)
     }
 
-    /// The request led for `key` since `epoch` succeeded with `reply`.
-    pub(crate) fn fill(&self, key: &str, epoch: u64, reply: Reply<V>) {
-        let now = self.now();
+    /// The request led for `key` since `epoch`, asked for at `asked`, succeeded with
+    /// `reply`.
+    pub(crate) fn fill(&self, key: &str, epoch: u64, reply: Reply<V>, asked: f64) {
         let bytes = reply.bytes;
-        (self.state.borrow_mut().cache).fill(key, epoch, reply, bytes, now);
+        (self.state.borrow_mut().cache).fill(key, epoch, reply, bytes, asked);
     }
 
     /// The request led for `key` failed or was dropped.
@@ -143,11 +143,13 @@ impl<V: Value> Memory<V> {
     /// started and bounded by its time limit, and gives its reply if it got one.
     pub(crate) fn refresh(&self, key: String, epoch: u64, sending: BoxFuture<Option<Reply<V>>>) {
         let memory = self.clone();
+        let asked = self.now();
         (self.spawn)(Box::pin(async move {
             let lead = Lead {
                 memory: &memory,
                 key,
                 epoch,
+                asked,
             };
             if let Some(reply) = sending.await {
                 lead.fill(reply);
@@ -221,13 +223,19 @@ pub(crate) struct Lead<'m, V: Value> {
     pub memory: &'m Memory<V>,
     pub key: String,
     pub epoch: u64,
+    /// When the call asked for the key, on the memory's clock. Its reply is stored as that
+    /// old, not as new when it is read: it says how the service stood at some moment
+    /// since, and a slow answer, or a page too busy to read it at once, must not make it
+    /// look fresher than `maxAgeMs` allows (as HTTP caches count a response's delay into
+    /// its age).
+    pub asked: f64,
 }
 
 impl<V: Value> Lead<'_, V> {
     /// The request succeeded with `reply`.
     pub fn fill(mut self, reply: Reply<V>) {
         let key = std::mem::take(&mut self.key); // an empty key: nothing left to abandon
-        self.memory.fill(&key, self.epoch, reply);
+        self.memory.fill(&key, self.epoch, reply, self.asked);
     }
 }
 

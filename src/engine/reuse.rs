@@ -67,7 +67,13 @@ where
                 }
             }
             Found::Lead => {
-                let lead = Lead { memory, key, epoch };
+                let asked = memory.now();
+                let lead = Lead {
+                    memory,
+                    key,
+                    epoch,
+                    asked,
+                };
                 self.leads.borrow_mut().push((i, lead));
                 return true;
             }

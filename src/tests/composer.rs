@@ -148,7 +148,8 @@ fn a_fresh_entry_is_used_without_a_request() {
     let record = &second.records[0];
     assert_eq!(record.state, CallState::Ok);
     assert_eq!(record.attempts, 0);
-    assert_eq!(record.cached_age_ms, Some(400.0));
+    // As old as the request: asked at 0, answered at 100, used at 500.
+    assert_eq!(record.cached_age_ms, Some(500.0));
     assert_eq!(record.start_ms, Some(0.0));
     assert_eq!(second.replies[0], first.replies[0]);
     // Events like any call's, its start marked as attempt 0 with the reply's age.
@@ -157,7 +158,7 @@ fn a_fresh_entry_is_used_without_a_request() {
         events[0],
         EventKind::Start {
             attempt: 0,
-            cached_age_ms: Some(400.0)
+            cached_age_ms: Some(500.0)
         }
     );
     assert!(matches!(
@@ -175,10 +176,10 @@ fn a_stale_entry_is_used_and_refreshed_in_the_background() {
     let sim = counting(|_| 100.0);
     let (memory, spawned) = memory(&sim, MemoryOptions::default());
     let p = plan(CACHED);
-    compose(&sim, &memory, &p, eager()); // stored at 100
-    wait(&sim, 1200.0); // age 1200: stale, within 500 more
+    compose(&sim, &memory, &p, eager()); // asked at 0, stored at 100
+    wait(&sim, 1200.0); // age 1300: stale, within 500 more
     let stale = compose(&sim, &memory, &p, eager());
-    assert_eq!(stale.records[0].cached_age_ms, Some(1200.0));
+    assert_eq!(stale.records[0].cached_age_ms, Some(1300.0));
     assert_eq!(
         stale.records[0].end_ms,
         Some(0.0),
@@ -194,7 +195,8 @@ fn a_stale_entry_is_used_and_refreshed_in_the_background() {
     assert_eq!(sim.seen().len(), 2);
     settle(&sim, &spawned);
     let fresh = compose(&sim, &memory, &p, eager());
-    assert_eq!(fresh.records[0].cached_age_ms, Some(0.0));
+    // The refresh asked at 1300 and was answered at 1400, when this one ran.
+    assert_eq!(fresh.records[0].cached_age_ms, Some(100.0));
     assert_eq!(
         fresh.replies[0].as_ref().unwrap().get("n"),
         Some(&Json::Number(2.0))
@@ -202,12 +204,25 @@ fn a_stale_entry_is_used_and_refreshed_in_the_background() {
 }
 
 #[test]
+fn a_reply_slower_than_its_max_age_is_never_fresh() {
+    // Asked at 0 and answered at 500: by then it tells how the service stood up to 500 ms
+    // ago, past its 300 ms. Counted from its arrival, it would pass for new.
+    let sim = counting(|_| 500.0);
+    let (memory, _) = memory(&sim, MemoryOptions::default());
+    let p = plan(r#"{"calls":{"a":{"url":"http://svc/a","cache":{"maxAgeMs":300}}}}"#);
+    compose(&sim, &memory, &p, eager());
+    let next = compose(&sim, &memory, &p, eager());
+    assert_eq!(next.records[0].cached_age_ms, None);
+    assert_eq!(sim.seen().len(), 2, "sent again");
+}
+
+#[test]
 fn an_entry_past_its_staleness_is_fetched_again() {
     let sim = counting(|_| 100.0);
     let (memory, _) = memory(&sim, MemoryOptions::default());
     let p = plan(CACHED);
-    compose(&sim, &memory, &p, eager());
-    wait(&sim, 1501.0);
+    compose(&sim, &memory, &p, eager()); // asked at 0, stored at 100
+    wait(&sim, 1401.0); // age 1501: past 1000 + 500
     let again = compose(&sim, &memory, &p, eager());
     assert_eq!(again.records[0].cached_age_ms, None);
     assert_eq!(again.records[0].attempts, 1);
