@@ -135,17 +135,23 @@ test('3: a declined authorization that drained after another failure is told by 
   assert.ok(invariants(judge(hidden)).includes(3));
 });
 
-test('4: a failed composition leaves its reservation live without saying so', () => {
-  const left = clean();
-  const { calls } = left.sub.result;
+/** The clean order failed at tax (a 500): its reservation held, nothing after tax sent or undone yet. */
+function failedAtTax() {
+  const run = clean();
+  const { calls } = run.sub.result;
   for (const c of ['payment', 'order', 'notification']) Object.assign(calls[c], { state: 'not-sent', status: null, attempts: 0, startMs: null, endMs: null });
-  reject(left.sub, { code: 'HTTP_STATUS', call: 'tax', resubmit: 'new-operation' });
+  reject(run.sub, { code: 'HTTP_STATUS', call: 'tax', resubmit: 'new-operation' });
   Object.assign(calls.tax, { state: 'failed', status: 500, error: { code: 'HTTP_STATUS', message: 'x' } });
-  left.log = left.log.slice(0, 7);
-  left.log[6] = { ...left.log[6], status: 500, reply: undefined, fault: { status: 500 }, chaos: true };
-  left.state.authorizations = [];
-  left.state.orders = [];
-  left.state.notifications = [];
+  run.log = run.log.slice(0, 7);
+  run.log[6] = { ...run.log[6], status: 500, reply: undefined, fault: { status: 500 }, chaos: true };
+  run.state.authorizations = [];
+  run.state.orders = [];
+  run.state.notifications = [];
+  return run;
+}
+
+test('4: a failed composition leaves its reservation live without saying so', () => {
+  const left = failedAtTax();
   assert.ok(invariants(judge(left)).includes(4));
   // The same, with the release logged and the state showing it: undone, nothing to find.
   const undone = structuredClone(left);
@@ -158,18 +164,9 @@ test('4: a failed composition leaves its reservation live without saying so', ()
 
 test('4: an undo answered 200 by a slow-body fault (the mock did nothing) is what the service told', () => {
   // chaos-1-node-381: the release got the fault's 200 body in full, the reservation stayed held.
-  const told = clean();
-  const { calls } = told.sub.result;
-  for (const c of ['payment', 'order', 'notification']) Object.assign(calls[c], { state: 'not-sent', status: null, attempts: 0, startMs: null, endMs: null });
-  reject(told.sub, { code: 'HTTP_STATUS', call: 'tax', resubmit: 'new-operation' });
-  Object.assign(calls.tax, { state: 'failed', status: 500, error: { code: 'HTTP_STATUS', message: 'x' } });
+  const told = failedAtTax();
   told.sub.error.compensations = [{ call: 'inventory', state: 'ok', status: 200, attempts: 1, startMs: 80, endMs: 85, error: null, reason: null }];
-  told.log = told.log.slice(0, 7);
-  told.log[6] = { ...told.log[6], status: 500, reply: undefined, fault: { status: 500 }, chaos: true };
   told.log.push({ ...entry(8, ['inventory', 'DELETE', '/reservations/res-1', 200], { key: `${OP}:inventory.compensate` }), reply: undefined, fault: { type: 'slow-body', ms: 1000 }, chaos: true });
-  told.state.authorizations = [];
-  told.state.orders = [];
-  told.state.notifications = [];
   assert.deepEqual(judge(told).discrepancies, []);
   // The same 200 with no fault in the log: the library said undone, and it is not.
   const untrue = structuredClone(told);
