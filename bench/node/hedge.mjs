@@ -61,8 +61,8 @@ export function settingsOf({ smoke = false, ...given } = {}) {
     // reads, not 5% give or take. The exact spread slows one request in every 20 to each
     // service (mock/README.md, "Long tail"): each window of 40 warm-up orders (80 reads, by
     // the order they started) holds exactly 4 slow ones, and its nearest-rank p95 (the 76th
-    // read) is the slowest of its normal ones, every run. What it models: a backend whose slow 5% is steady, so that any window of its reads
-    // holds 5%. What it leaves out: slow reads in bursts, and slow hedges (the next slow
+    // read) is the slowest of its normal ones, every run. What it models: a backend whose
+    // slow 5% is steady, so that any window of its reads holds 5%. What it leaves out: slow reads in bursts, and slow hedges (the next slow
     // request to a service is 20 arrivals away, where an independent draw slows 5% of the
     // hedges, about one order in 200). The slowest normal read of a window is that window's
     // worst stall of this machine; taken over the whole warm-up, one stall set afterMs (66 to
@@ -295,7 +295,7 @@ export async function partH({ smoke = false, log = console.log, ...given } = {})
     const result = {
       settings: { ...s, smoke: Boolean(smoke) },
       afterMs,
-      warmUp: { compositions: s.warmUp, reads: warmReads.length, tailReads: warmTail.tailReads, p50Ms: round(percentile(warmReads, 50)), p95Ms: round(percentile(warmReads, 95)), windowP95sMs: windows.map((w) => round(w)), hedgeAfterMs: afterMs, p99Ms: round(percentile(warmReads, 99)) },
+      warmUp: { compositions: s.warmUp, reads: warmReads.length, tailReads: warmTail.tailReads, p50Ms: round(percentile(warmReads, 50)), p95Ms: round(percentile(warmReads, 95)), windowP95sMs: windows.map((w) => round(w)), p99Ms: round(percentile(warmReads, 99)) },
       arms: figures,
       wallMs: round(wallMs, 0),
       p99Cut: round(1 - h.p99Ms / u.p99Ms, 3),
