@@ -114,6 +114,12 @@ function canonical(value) {
   return JSON.stringify(value ?? null);
 }
 
+/** How old a reply the composer's cache serves for `call` may be: maxAgeMs plus any staleWhileRevalidateMs. */
+function maxAgeOf(cfg, call) {
+  const policy = cfg.composer?.cache?.[call];
+  return policy ? policy.maxAgeMs + (policy.staleWhileRevalidateMs ?? 0) : Infinity;
+}
+
 /** What makes two requests of a call the same to a composer's cache (the headers aside: the plan's are fixed). */
 const requestKey = (call, method, path, body) => `${call}\n${method}\n${path}\n${method === 'GET' ? '' : canonical(body)}`;
 
@@ -238,8 +244,7 @@ function cacheSource(ctx, at, call, rec) {
   const used = (c) => usedReply(ctx, at, c).entry?.reply?.body ?? null;
   const request = cacheableRequest(call, order.request ?? {}, used);
   if (!request) return { entry: null, why: 'its request cannot be told: a reply it is built from is not known' };
-  const policy = cfg.composer?.cache?.[call];
-  const maxAge = policy ? policy.maxAgeMs + (policy.staleWhileRevalidateMs ?? 0) : Infinity;
+  const maxAge = maxAgeOf(cfg, call);
   const usedAt = sub.startedAt + (Number.isFinite(rec.endMs) ? rec.endMs : sub.elapsedMs);
   const slack = SETTLE_SLACK_MS + (sub.loopLagMs ?? 0);
   const all = (ix.byRequest.get(requestKey(call, ...request)) ?? []).filter((e) => e.trace !== sub.traceId);
@@ -554,8 +559,7 @@ function checkCached(ctx, at, label, rec, entries, seqs) {
   const { add, cfg } = ctx;
   if (entries.length) add(5, at, `${label} cached: no request of its own`, seqs);
   if (rec.state !== 'ok' || rec.attempts !== 0) add(5, at, `${label} cached: ok with attempts 0`, `${short(rec.state)}, attempts ${rec.attempts}`);
-  const policy = cfg.composer?.cache?.[label];
-  const maxAge = policy ? policy.maxAgeMs + (policy.staleWhileRevalidateMs ?? 0) : Infinity;
+  const maxAge = maxAgeOf(cfg, label);
   if (!(Number.isFinite(rec.ageMs) && rec.ageMs >= 0 && rec.ageMs <= maxAge)) add(5, at, `${label} cached: ageMs from 0 to ${maxAge}`, short(rec.ageMs));
   const { entry, why } = usedReply(ctx, at, label);
   if (!entry) add(5, at, `${label} cached: a reply the services gave to the same request`, why);
